@@ -1,0 +1,1 @@
+"""The ``styleforge`` command line: one entry point, one module per subcommand."""

@@ -1,0 +1,66 @@
+"""``styleforge`` entry point.
+
+Each subcommand lives in its own module exposing ``add_parser(subparsers)``
+(which sets ``func=run`` on its parser) and ``run(args) -> int``.  The list
+below is the whole registry: add a module here to add a command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+from .. import __version__
+from ..errors import StyleforgeError
+
+#: Subcommand modules, in the order ``styleforge --help`` lists them.
+COMMAND_MODULES: tuple[str, ...] = (
+    "styleforge.cli.stylize",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="styleforge",
+        description="Style transfer and image-to-image translation.",
+    )
+    parser.add_argument("--version", action="version", version=f"styleforge {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging and full tracebacks")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).add_parser(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(message)s" if int(os.environ.get("RANK", "0")) == 0 else f"[rank {os.environ.get('RANK')}] %(message)s",
+    )
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except StyleforgeError as e:
+        if args.verbose:
+            raise
+        print(f"styleforge: error: {e}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        print("styleforge: interrupted", file=sys.stderr)
+        return 130
+
+
+def entry() -> None:  # pragma: no cover - console script
+    sys.exit(main())
+
+
+if __name__ == "__main__":  # pragma: no cover - `python -m styleforge.cli.main` (torchrun)
+    sys.exit(main())

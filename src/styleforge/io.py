@@ -1,0 +1,225 @@
+"""Image and file I/O: robust loading, tensor conversion, atomic writes.
+
+Everything that reads a user's image goes through :func:`load_image`, so every
+command shares the same handling of EXIF rotation, CMYK, alpha, 16-bit and
+grayscale images, and the same one-line errors for files that are not images.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "IMAGE_EXTENSIONS",
+    "MAX_PIXELS",
+    "atomic_path",
+    "check_output_path",
+    "list_images",
+    "load_image",
+    "load_mask",
+    "pil_to_tensor",
+    "resize_max_side",
+    "save_image",
+    "tensor_to_pil",
+]
+
+import contextlib
+import os
+import tempfile
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from .errors import InputError
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".gif")
+#: Largest image (in pixels) that is decoded at all: 8k × 8k.  Larger files are
+#: refused before decoding (decompression-bomb guard).
+MAX_PIXELS = 8192 * 8192
+
+
+def _to_rgb(img: Image.Image, background: tuple[int, int, int] = (255, 255, 255)) -> Image.Image:
+    """Convert any PIL mode to 8-bit RGB; alpha is flattened onto ``background``."""
+    mode = img.mode
+    if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
+        arr = np.asarray(img, dtype=np.float64)
+        hi = 65535.0 if arr.max() > 255 else 255.0
+        arr = np.clip(arr / hi * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        img = Image.fromarray(arr, mode="L")
+    elif mode == "F":
+        arr = np.asarray(img, dtype=np.float64)
+        scale = 255.0 if arr.max() <= 1.0 else 1.0
+        img = Image.fromarray(np.clip(arr * scale + 0.5, 0, 255).astype(np.uint8), mode="L")
+    elif mode in ("RGBA;16", "RGB;16") or img.getbands() and mode.endswith(";16"):
+        img = img.convert("RGBA")
+    if img.mode == "P":
+        img = img.convert("RGBA" if "transparency" in img.info else "RGB")
+    if img.mode in ("RGBA", "LA", "PA", "La", "RGBa"):
+        rgba = img.convert("RGBA")
+        base = Image.new("RGB", rgba.size, background)
+        base.paste(rgba, mask=rgba.getchannel("A"))
+        return base
+    if img.mode == "CMYK":
+        return img.convert("RGB")
+    if img.mode != "RGB":
+        return img.convert("RGB")
+    return img
+
+
+def _open(path: str | os.PathLike[str], what: str, max_pixels: int) -> Image.Image:
+    p = Path(path)
+    if not p.exists():
+        raise InputError(f"{what} not found: {p}")
+    if p.is_dir():
+        raise InputError(f"{what} is a folder, not an image: {p}")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            old = Image.MAX_IMAGE_PIXELS
+            Image.MAX_IMAGE_PIXELS = max_pixels
+            try:
+                img = Image.open(p)
+                w, h = img.size
+                if w * h > max_pixels:
+                    raise InputError(
+                        f"{what} {p} is too large ({w}×{h} = {w * h / 1e6:.0f} MP; "
+                        f"the limit is {max_pixels / 1e6:.0f} MP)"
+                    )
+                img.load()
+            finally:
+                Image.MAX_IMAGE_PIXELS = old
+    except InputError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise InputError(f"{what} {p} is too large to decode safely (decompression bomb?)") from None
+    except UnidentifiedImageError:
+        raise InputError(f"{what} {p} is not an image (unrecognised format)") from None
+    except (OSError, SyntaxError, ValueError) as e:
+        raise InputError(f"{what} {p} is unreadable or truncated ({e})") from None
+    return img
+
+
+def load_image(
+    path: str | os.PathLike[str],
+    *,
+    what: str = "image",
+    max_pixels: int = MAX_PIXELS,
+) -> Image.Image:
+    """Load any image as 8-bit RGB, applying its EXIF orientation.
+
+    CMYK, palette, 16-bit, grayscale and alpha images are converted (alpha is
+    flattened onto white).  Raises :class:`InputError` with one clear line for
+    missing, non-image, truncated or oversized files.
+    """
+    img = _open(path, what, max_pixels)
+    try:
+        img = ImageOps.exif_transpose(img) or img
+    except Exception:  # a broken EXIF block is not worth refusing the image
+        pass
+    return _to_rgb(img)
+
+
+def load_mask(
+    path: str | os.PathLike[str], size: tuple[int, int] | None = None, *, what: str = "mask"
+) -> torch.Tensor:
+    """Load a grayscale mask as a ``(1, 1, H, W)`` float tensor in [0, 1].
+
+    Args:
+        size: ``(width, height)`` the mask must match (a mask of another size
+            with the same aspect ratio, within rounding, is resized; otherwise
+            :class:`InputError`).
+    """
+    img = _open(path, what, MAX_PIXELS)
+    img = ImageOps.exif_transpose(img) or img
+    img = _to_rgb(img).convert("L")
+    if size is not None and img.size != tuple(size):
+        w, h = img.size
+        tw, th = size
+        if abs(w / h - tw / th) > 0.02:
+            raise InputError(
+                f"{what} {path} is {w}×{h} but its image is {tw}×{th}: the mask must have the "
+                f"image's size (or at least its aspect ratio)"
+            )
+        img = img.resize((tw, th), Image.Resampling.BILINEAR)
+    arr = np.asarray(img, dtype=np.float32) / 255.0
+    return torch.from_numpy(arr)[None, None]
+
+
+def resize_max_side(img: Image.Image, size: int) -> Image.Image:
+    """Resize so the long side is ``size`` (LANCZOS), keeping the aspect ratio."""
+    w, h = img.size
+    scale = size / max(w, h)
+    nw, nh = max(1, round(w * scale)), max(1, round(h * scale))
+    if (nw, nh) == (w, h):
+        return img
+    return img.resize((nw, nh), Image.Resampling.LANCZOS)
+
+
+def pil_to_tensor(img: Image.Image) -> torch.Tensor:
+    """RGB PIL image → ``(1, 3, H, W)`` float32 tensor in [0, 1]."""
+    arr = np.asarray(img.convert("RGB"), dtype=np.float32) / 255.0
+    return torch.from_numpy(arr.copy()).permute(2, 0, 1)[None]
+
+
+def tensor_to_pil(x: torch.Tensor) -> Image.Image:
+    """``(1, 3, H, W)`` or ``(3, H, W)`` tensor in [0, 1] → RGB PIL image."""
+    if x.dim() == 4:
+        x = x[0]
+    arr = (x.detach().float().clamp(0, 1).permute(1, 2, 0).cpu().numpy() * 255.0 + 0.5).astype(np.uint8)
+    return Image.fromarray(arr, mode="RGB")
+
+
+def check_output_path(path: str | os.PathLike[str]) -> Path:
+    """Check that ``path`` can be written: its folder exists and its format is known."""
+    p = Path(path)
+    parent = p.parent if str(p.parent) else Path(".")
+    if not parent.exists():
+        raise InputError(f"output folder does not exist: {parent}")
+    if p.is_dir():
+        raise InputError(f"output path is a folder: {p}")
+    ext = p.suffix.lower()
+    if ext not in Image.registered_extensions():
+        raise InputError(f"unknown output image format {ext or '(none)'!r} for {p}; use .png or .jpg")
+    return p
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield a temporary path next to ``path``; rename it over ``path`` on success.
+
+    Nothing is left behind if the body raises: a reader never sees a partial file.
+    """
+    p = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp" + p.suffix, dir=p.parent or ".")
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, p)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def save_image(img: Image.Image | torch.Tensor, path: str | os.PathLike[str], **kwargs: object) -> Path:
+    """Save atomically (temp file + rename); the format follows the extension."""
+    p = check_output_path(path)
+    if isinstance(img, torch.Tensor):
+        img = tensor_to_pil(img)
+    fmt = Image.registered_extensions()[p.suffix.lower()]
+    if fmt == "JPEG":
+        kwargs.setdefault("quality", 95)
+    with atomic_path(p) as tmp:
+        img.save(tmp, format=fmt, **kwargs)  # type: ignore[arg-type]
+    return p
+
+
+def list_images(folder: str | os.PathLike[str], *, recursive: bool = False) -> list[Path]:
+    """Sorted image files in ``folder`` (by extension)."""
+    root = Path(folder)
+    if not root.is_dir():
+        raise InputError(f"folder not found: {root}")
+    it = root.rglob("*") if recursive else root.iterdir()
+    return sorted(p for p in it if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
