@@ -1,0 +1,44 @@
+"""Face datasets and face translation for makeup add/remove (and any face model).
+
+* :mod:`.detect` — OpenCV Haar face + eye detection (:class:`HaarDetector`);
+* :mod:`.align` — eye-based similarity alignment (:class:`AlignSpec`);
+* :mod:`.clean` — blur / grayscale / size / profile checks, perceptual-hash dedupe;
+* :mod:`.manifest`, :mod:`.split` — the CSV manifest and the seeded split;
+* :mod:`.prepare` — ``faces prepare`` (:func:`prepare_dataset`);
+* :mod:`.collect` — ``faces collect`` (:func:`collect`);
+* :mod:`.apply` — paste-back of translated faces into full photos (:func:`apply_to_image`);
+* :mod:`.translator` — checkpoint → ``translate`` callable (:func:`load_translator`).
+"""
+
+from __future__ import annotations
+
+from .align import AlignSpec, align_crop, invert_affine, similarity_from_eyes
+from .apply import ApplySpec, apply_to_image, paste_back, region_mask
+from .clean import CleanSpec, duplicate_groups, phash64
+from .collect import collect
+from .detect import Face, FaceDetector, HaarDetector
+from .prepare import PrepareSpec, prepare_dataset
+from .split import split_groups
+from .translator import load_translator
+
+__all__ = [
+    "AlignSpec",
+    "ApplySpec",
+    "CleanSpec",
+    "Face",
+    "FaceDetector",
+    "HaarDetector",
+    "PrepareSpec",
+    "align_crop",
+    "apply_to_image",
+    "collect",
+    "duplicate_groups",
+    "invert_affine",
+    "load_translator",
+    "paste_back",
+    "phash64",
+    "prepare_dataset",
+    "region_mask",
+    "similarity_from_eyes",
+    "split_groups",
+]

@@ -1,0 +1,129 @@
+"""Checkpoint path → ``translate(face)`` callable, for ``makeup add|remove`` and the API.
+
+This is the only place that knows checkpoint layouts; paste-back only sees a
+callable on ``(1, 3, S, S)`` tensors in [0, 1].  Supported files:
+
+* a **TorchScript** module (``torch.jit.save``) mapping [-1, 1] → [-1, 1];
+* an **engine checkpoint** (``torch.save`` dict) with ``config`` (``netG``,
+  ``ngf``, ``norm``, …) and the generator state dicts under ``models`` /
+  ``networks`` / ``nets`` (keys ``G`` for pix2pix, ``G_A`` / ``G_B`` for CycleGAN);
+* a **safetensors** export: tensors prefixed ``G.`` / ``G_A.`` / ``G_B.`` (or
+  unprefixed), the config as JSON in the ``config`` metadata entry.
+
+Directions follow ``faces prepare``: domain A = ``no_makeup``, B = ``makeup``,
+so ``add`` uses the A→B generator (``G_A``) and ``remove`` the B→A one (``G_B``).
+A single-generator (pix2pix) checkpoint is used for whichever direction it was
+trained on.
+"""
+
+from __future__ import annotations
+
+__all__ = ["load_translator", "wrap_generator", "GENERATOR_KEYS"]
+
+import json
+import os
+import zipfile
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from ..errors import InputError
+
+#: Which state-dict names are tried, in order, for each direction.
+GENERATOR_KEYS = {"AtoB": ("G_A", "G_AB", "netG_A", "G"), "BtoA": ("G_B", "G_BA", "netG_B", "G")}
+_BUILD_KEYS = ("ngf", "norm", "padding", "upsample")
+
+
+def wrap_generator(net: nn.Module, device: torch.device | str = "cpu") -> Callable[[torch.Tensor], torch.Tensor]:
+    """A [-1, 1] → [-1, 1] network as a [0, 1] → [0, 1] callable (eval mode, no grad)."""
+    net = net.to(device).eval()
+
+    @torch.no_grad()
+    def translate(x: torch.Tensor) -> torch.Tensor:
+        y = net(x.to(device) * 2.0 - 1.0)
+        return ((y.float() + 1.0) / 2.0).clamp(0.0, 1.0).cpu()
+
+    return translate
+
+
+def _pick(states: Mapping[str, Any], direction: str, path: Path) -> Mapping[str, torch.Tensor]:
+    for k in GENERATOR_KEYS[direction]:
+        if k in states:
+            return states[k]
+    raise InputError(f"checkpoint {path} has no {direction} generator (it holds: {', '.join(sorted(states)) or 'nothing'})")
+
+
+def _build(config: Mapping[str, Any], state: Mapping[str, torch.Tensor], path: Path) -> nn.Module:
+    from ..nets import build_generator
+
+    cfg = dict(config.get("model", config)) if isinstance(config.get("model"), Mapping) else dict(config)
+    name = cfg.get("netG")
+    if not name:
+        raise InputError(f"checkpoint {path} does not say which generator it holds (no 'netG' in its config)")
+    kw = {k: cfg[k] for k in _BUILD_KEYS if k in cfg}
+    if not str(name).startswith("resnet"):
+        kw.pop("padding", None)
+        kw.pop("upsample", None)
+    net = build_generator(str(name), int(cfg.get("input_nc", 3)), int(cfg.get("output_nc", 3)), init=None, **kw)
+    try:
+        net.load_state_dict(dict(state))
+    except RuntimeError as e:
+        raise InputError(f"checkpoint {path} does not match a {name} generator: {str(e).splitlines()[0]}") from None
+    return net
+
+
+def load_translator(
+    path: str | os.PathLike[str], direction: str = "AtoB", *, device: torch.device | str = "cpu"
+) -> Callable[[torch.Tensor], torch.Tensor]:
+    """Load a face generator from ``path`` as ``translate(x) -> y`` on [0, 1] tensors.
+
+    Args:
+        direction: ``"AtoB"`` (``makeup add``) or ``"BtoA"`` (``makeup remove``).
+    """
+    p = Path(path)
+    if direction not in GENERATOR_KEYS:
+        raise InputError(f"direction must be AtoB or BtoA, got {direction!r}")
+    if not p.is_file():
+        raise InputError(f"checkpoint not found: {p}")
+    if p.suffix == ".safetensors":
+        from safetensors import safe_open
+
+        try:
+            with safe_open(str(p), framework="pt") as f:
+                meta = f.metadata() or {}
+                tensors = {k: f.get_tensor(k) for k in f.keys()}
+        except Exception as e:  # safetensors raises its own error types
+            raise InputError(f"checkpoint {p} is not a readable safetensors file ({e})") from None
+        try:
+            config = json.loads(meta.get("config", "{}"))
+        except ValueError:
+            raise InputError(f"checkpoint {p} has unreadable 'config' metadata") from None
+        states: dict[str, dict[str, torch.Tensor]] = {}
+        for k, v in tensors.items():
+            head, _, rest = k.partition(".")
+            if head in GENERATOR_KEYS["AtoB"] + GENERATOR_KEYS["BtoA"] and rest:
+                states.setdefault(head, {})[rest] = v
+        if not states:
+            states["G"] = tensors
+        return wrap_generator(_build(config, _pick(states, direction, p), p), device)
+    if zipfile.is_zipfile(p):
+        with zipfile.ZipFile(p) as z:
+            scripted = any(n.endswith("constants.pkl") or "/code/" in n for n in z.namelist())
+        if scripted:
+            try:
+                return wrap_generator(torch.jit.load(str(p), map_location="cpu"), device)
+            except RuntimeError as e:
+                raise InputError(f"checkpoint {p} is not a loadable TorchScript module ({str(e).splitlines()[0]})") from None
+    try:
+        ckpt = torch.load(str(p), map_location="cpu", weights_only=True)
+    except Exception as e:  # pickle / zip errors of many kinds
+        raise InputError(f"checkpoint {p} could not be read ({type(e).__name__}: {str(e).splitlines()[0][:120]})") from None
+    if not isinstance(ckpt, Mapping):
+        raise InputError(f"checkpoint {p} is not a styleforge checkpoint (a {type(ckpt).__name__})")
+    for key in ("models", "networks", "nets"):
+        if isinstance(ckpt.get(key), Mapping):
+            return wrap_generator(_build(ckpt.get("config") or {}, _pick(ckpt[key], direction, p), p), device)
+    raise InputError(f"checkpoint {p} holds no generator weights (keys: {', '.join(map(str, ckpt))})")
