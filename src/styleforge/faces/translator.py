@@ -3,7 +3,9 @@
 This is the only place that knows checkpoint layouts; paste-back only sees a
 callable on ``(1, 3, S, S)`` tensors in [0, 1].  Supported files:
 
-* a **TorchScript** module (``torch.jit.save``) mapping [-1, 1] → [-1, 1];
+* an **exported program** (``torch.export.save``, ``.pt2``) or a legacy
+  **TorchScript** module (``torch.jit.save``) mapping [-1, 1] → [-1, 1] at the
+  crop size;
 * an **engine checkpoint** (``torch.save`` dict) with ``config`` (``netG``,
   ``ngf``, ``norm``, …) and the generator state dicts under ``models`` /
   ``networks`` / ``nets`` (keys ``G`` for pix2pix, ``G_A`` / ``G_B`` for CycleGAN);
@@ -22,6 +24,7 @@ __all__ = ["load_translator", "wrap_generator", "GENERATOR_KEYS"]
 
 import json
 import os
+import warnings
 import zipfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -39,7 +42,11 @@ _BUILD_KEYS = ("ngf", "norm", "padding", "upsample")
 
 def wrap_generator(net: nn.Module, device: torch.device | str = "cpu") -> Callable[[torch.Tensor], torch.Tensor]:
     """A [-1, 1] → [-1, 1] network as a [0, 1] → [0, 1] callable (eval mode, no grad)."""
-    net = net.to(device).eval()
+    net = net.to(device)
+    try:
+        net.eval()
+    except NotImplementedError:  # exported programs are already inference graphs
+        pass
 
     @torch.no_grad()
     def translate(x: torch.Tensor) -> torch.Tensor:
@@ -111,10 +118,17 @@ def load_translator(
         return wrap_generator(_build(config, _pick(states, direction, p), p), device)
     if zipfile.is_zipfile(p):
         with zipfile.ZipFile(p) as z:
-            scripted = any(n.endswith("constants.pkl") or "/code/" in n for n in z.namelist())
-        if scripted:
+            names = z.namelist()
+        if any(n.endswith("/archive_format") or n.endswith("/models/model.json") for n in names):
             try:
-                return wrap_generator(torch.jit.load(str(p), map_location="cpu"), device)
+                return wrap_generator(torch.export.load(str(p)).module(), device)
+            except Exception as e:  # torch.export raises many types
+                raise InputError(f"checkpoint {p} is not a loadable exported program ({str(e).splitlines()[0][:120]})") from None
+        if any(n.endswith("constants.pkl") or "/code/" in n for n in names):
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", DeprecationWarning)
+                    return wrap_generator(torch.jit.load(str(p), map_location="cpu"), device)
             except RuntimeError as e:
                 raise InputError(f"checkpoint {p} is not a loadable TorchScript module ({str(e).splitlines()[0]})") from None
     try:
