@@ -83,7 +83,8 @@ def test_loader_engine_checkpoint_and_safetensors(tmp_path):
         want_a = (g_a.eval()(x * 2 - 1) + 1) / 2
         want_b = (g_b.eval()(x * 2 - 1) + 1) / 2
     ck = tmp_path / "last.pt"
-    torch.save({"version": 1, "config": cfg, "models": {"G_A": g_a.state_dict(), "G_B": g_b.state_dict(), "D_A": {}}}, ck)
+    torch.save({"format": "styleforge-checkpoint", "version": 1, "model_config": cfg,
+                "models": {"G_A": g_a.state_dict(), "G_B": g_b.state_dict(), "D_A": {}}}, ck)  # fmt: skip
     torch.testing.assert_close(load_translator(ck, "AtoB")(x), want_a.clamp(0, 1))
     torch.testing.assert_close(load_translator(ck, "BtoA")(x), want_b.clamp(0, 1))
     st = tmp_path / "g.safetensors"
@@ -93,7 +94,14 @@ def test_loader_engine_checkpoint_and_safetensors(tmp_path):
     torch.testing.assert_close(load_translator(st, "BtoA")(x), want_b.clamp(0, 1))
     with pytest.raises(InputError, match="no AtoB generator"):
         load_translator(st, "AtoB")
-    torch.save({"config": {**cfg, "ngf": 16}, "models": {"G": g_a.state_dict()}}, ck)
+    # the engine's own export: one network per file, name and config in the metadata
+    from styleforge.engine import export_safetensors
+
+    export_safetensors(g_a.state_dict(), tmp_path / "G_A.safetensors", metadata={"network": "G_A", "model_config": cfg})
+    torch.testing.assert_close(load_translator(tmp_path / "G_A.safetensors", "AtoB")(x), want_a.clamp(0, 1))
+    with pytest.raises(InputError, match="--direction AtoB"):
+        load_translator(tmp_path / "G_A.safetensors", "BtoA")
+    torch.save({"model_config": {**cfg, "ngf": 16}, "models": {"G": g_a.state_dict()}}, ck)
     with pytest.raises(InputError, match="does not match"):
         load_translator(ck, "AtoB")
     (tmp_path / "junk.pt").write_bytes(b"garbage")

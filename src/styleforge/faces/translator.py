@@ -6,11 +6,12 @@ callable on ``(1, 3, S, S)`` tensors in [0, 1].  Supported files:
 * an **exported program** (``torch.export.save``, ``.pt2``) or a legacy
   **TorchScript** module (``torch.jit.save``) mapping [-1, 1] → [-1, 1] at the
   crop size;
-* an **engine checkpoint** (``torch.save`` dict) with ``config`` (``netG``,
-  ``ngf``, ``norm``, …) and the generator state dicts under ``models`` /
-  ``networks`` / ``nets`` (keys ``G`` for pix2pix, ``G_A`` / ``G_B`` for CycleGAN);
-* a **safetensors** export: tensors prefixed ``G.`` / ``G_A.`` / ``G_B.`` (or
-  unprefixed), the config as JSON in the ``config`` metadata entry.
+* an **engine checkpoint** (``ckpt_*.pt`` of :mod:`styleforge.engine`): a dict
+  with ``model_config`` (``netG``, ``ngf``, ``norm``, …) and the state dicts
+  under ``models`` (``G`` for pix2pix, ``G_A`` / ``G_B`` for CycleGAN);
+* an engine **safetensors** export (``weights/G_A.safetensors``): one network,
+  its name in the ``network`` metadata entry and the config in ``model_config``
+  (tensors prefixed ``G_A.`` / ``G_B.`` in one file are accepted too).
 
 Directions follow ``faces prepare``: domain A = ``no_makeup``, B = ``makeup``,
 so ``add`` uses the A→B generator (``G_A``) and ``remove`` the B→A one (``G_B``).
@@ -60,7 +61,12 @@ def _pick(states: Mapping[str, Any], direction: str, path: Path) -> Mapping[str,
     for k in GENERATOR_KEYS[direction]:
         if k in states:
             return states[k]
-    raise InputError(f"checkpoint {path} has no {direction} generator (it holds: {', '.join(sorted(states)) or 'nothing'})")
+    held = ", ".join(sorted(states)) or "nothing"
+    other = "BtoA" if direction == "AtoB" else "AtoB"
+    raise InputError(
+        f"checkpoint {path} has no {direction} generator (it holds: {held}); "
+        f"pass the other generator's file or --direction {other}"
+    )
 
 
 def _build(config: Mapping[str, Any], state: Mapping[str, torch.Tensor], path: Path) -> nn.Module:
@@ -105,16 +111,16 @@ def load_translator(
         except Exception as e:  # safetensors raises its own error types
             raise InputError(f"checkpoint {p} is not a readable safetensors file ({e})") from None
         try:
-            config = json.loads(meta.get("config", "{}"))
+            config = json.loads(meta.get("model_config") or meta.get("config") or "{}")
         except ValueError:
-            raise InputError(f"checkpoint {p} has unreadable 'config' metadata") from None
+            raise InputError(f"checkpoint {p} has unreadable 'model_config' metadata") from None
         states: dict[str, dict[str, torch.Tensor]] = {}
         for k, v in tensors.items():
             head, _, rest = k.partition(".")
             if head in GENERATOR_KEYS["AtoB"] + GENERATOR_KEYS["BtoA"] and rest:
                 states.setdefault(head, {})[rest] = v
         if not states:
-            states["G"] = tensors
+            states[meta.get("network", "G")] = tensors
         return wrap_generator(_build(config, _pick(states, direction, p), p), device)
     if zipfile.is_zipfile(p):
         with zipfile.ZipFile(p) as z:
@@ -139,5 +145,6 @@ def load_translator(
         raise InputError(f"checkpoint {p} is not a styleforge checkpoint (a {type(ckpt).__name__})")
     for key in ("models", "networks", "nets"):
         if isinstance(ckpt.get(key), Mapping):
-            return wrap_generator(_build(ckpt.get("config") or {}, _pick(ckpt[key], direction, p), p), device)
+            config = ckpt.get("model_config") or ckpt.get("config") or {}
+            return wrap_generator(_build(config, _pick(ckpt[key], direction, p), p), device)
     raise InputError(f"checkpoint {p} holds no generator weights (keys: {', '.join(map(str, ckpt))})")
