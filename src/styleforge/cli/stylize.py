@@ -1,0 +1,213 @@
+"""``styleforge stylize`` (Gatys artistic style) and ``styleforge styles``."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from pathlib import Path
+
+from ..errors import InputError
+
+log = logging.getLogger("styleforge")
+
+
+def _floats(text: str) -> tuple[float, ...]:
+    try:
+        return tuple(float(t) for t in text.split(",") if t.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
+
+
+def _names(text: str) -> tuple[str, ...]:
+    return tuple(t.strip() for t in text.split(",") if t.strip())
+
+
+def _scales(text: str) -> tuple[float, ...]:
+    if text.lower() in ("none", "off", "1", "single"):
+        return (1.0,)
+    return _floats(text)
+
+
+def add_gatys_options(p: argparse.ArgumentParser) -> None:
+    """The neural-style options, shared by ``stylize`` and the photo command."""
+    g = p.add_argument_group("optimisation (neural-style's names and meanings)")
+    g.add_argument("--content-weight", type=float, default=5.0)
+    g.add_argument("--style-weight", type=float, default=100.0)
+    g.add_argument("--tv-weight", type=float, default=1e-3)
+    g.add_argument("--content-layers", type=_names, default=None, help="comma list, default relu4_2")
+    g.add_argument("--style-layers", type=_names, default=None, help="comma list, default relu1_1,…,relu5_1")
+    g.add_argument("--style-layer-weights", type=_floats, default=None, help="one weight per style layer")
+    g.add_argument("--image-size", type=int, default=512, help="long side of the output in pixels (default 512)")
+    g.add_argument("--iterations", "--num-iterations", type=int, default=300, help="evaluations per scale (default 300)")
+    g.add_argument("--scales", type=_scales, default=(0.25, 0.5, 1.0),
+                   help="coarse-to-fine fractions of --image-size (default 0.25,0.5,1; 'none' = single scale)")
+    g.add_argument("--init", choices=("content", "random", "gray", "image"), default="content")
+    g.add_argument("--init-image", default=None, help="image for --init image")
+    g.add_argument("--seed", type=int, default=None)
+    g.add_argument("--optimizer", choices=("lbfgs", "adam"), default="lbfgs")
+    g.add_argument("--learning-rate", type=float, default=None, help="default 1 (lbfgs) or 10 (adam, 0–255 scale)")
+    g.add_argument("--pooling", choices=("max", "avg"), default="max")
+    g.add_argument("--backbone", default="vgg16-offline",
+                   help="vgg16-offline (default, works offline), vgg19 / vgg16 (torchvision download), effnet-lite0 (fast CPU preview)")
+    g.add_argument("--weights", default=None, help="local VGG weights (.pth torchvision or caffe layout, .safetensors)")
+    g.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
+    g.add_argument("--save-every", type=int, default=0, help="save an intermediate image every N evaluations")
+    g.add_argument("--print-every", type=int, default=0, help="log the losses every N evaluations")
+    g.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser(
+        "stylize",
+        help="paint a photo in the style of one or more paintings (Gatys et al.)",
+        description="Artistic style transfer by optimisation (Gatys et al.), with neural-style's options.",
+    )
+    p.add_argument("content", nargs="+", help="content image(s), a folder, or the built-in 'tubingen'")
+    p.add_argument("--style", action="append", required=True,
+                   help="style image path or built-in name (repeat for several; see `styleforge styles`)")
+    p.add_argument("-o", "--output", required=True, help="output image (or folder for several contents)")
+    p.add_argument("--style-blend-weights", type=_floats, default=None, help="one weight per --style")
+    p.add_argument("--style-scale", type=float, default=1.0)
+    p.add_argument("--style-mask", action="append", default=None,
+                   help="one mask per --style: white = this style here; elsewhere the content is kept")
+    p.add_argument("--original-colors", action="store_true", help="transfer luminance only, keep the photo's colours")
+    p.add_argument("--color-space", choices=("yuv", "yiq"), default="yuv")
+    p.add_argument("--color-match", choices=("histogram", "mean-cov"), default=None,
+                   help="recolour the style to the photo's colours before transfer")
+    p.add_argument("--color-mask", default=None, help="keep the photo's colours only in the white region")
+    p.add_argument("--improved", action="store_true",
+                   help="Novak & Nikulin's improvements: all layers, geometric weights, shifted Grams, chains")
+    add_gatys_options(p)
+    p.set_defaults(func=run)
+
+    s = sub.add_parser("styles", help="list the built-in styles")
+    s.set_defaults(func=run_styles)
+
+
+def run_styles(args: argparse.Namespace) -> int:
+    from ..assets import builtin_styles
+
+    for name, path in builtin_styles().items():
+        print(f"{name:24s} {path}")
+    return 0
+
+
+def _content_files(items: list[str]) -> tuple[list[Path], bool]:
+    from ..assets import resolve_image
+    from ..io import list_images
+
+    files: list[Path] = []
+    many = len(items) > 1
+    for it in items:
+        p = Path(it)
+        if p.is_dir():
+            found = list_images(p)
+            if not found:
+                raise InputError(f"no images in folder {p}")
+            files += found
+            many = True
+        else:
+            files.append(resolve_image(it, kind="content"))
+    return files, many
+
+
+def gatys_config_from_args(args: argparse.Namespace, **extra: object):  # noqa: ANN201
+    from ..transfer.gatys import GatysConfig
+
+    return GatysConfig(
+        content_weight=args.content_weight,
+        style_weight=args.style_weight,
+        tv_weight=args.tv_weight,
+        content_layers=args.content_layers,
+        style_layers=args.style_layers,
+        style_layer_weights=args.style_layer_weights,
+        image_size=args.image_size,
+        iterations=args.iterations,
+        scales=args.scales,
+        init=args.init,
+        optimizer=args.optimizer,
+        learning_rate=args.learning_rate,
+        pooling=args.pooling,
+        seed=args.seed,
+        backbone=args.backbone,
+        weights=args.weights,
+        device=args.device,
+        **extra,  # type: ignore[arg-type]
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    import torch
+
+    from ..api import load_input
+    from ..io import check_output_path, load_mask, pil_to_tensor, resize_max_side, save_image
+    from ..transfer.gatys import StageInfo, pick_device, stylize_tensor
+
+    cfg = gatys_config_from_args(
+        args,
+        style_blend_weights=args.style_blend_weights,
+        style_scale=args.style_scale,
+        original_colors=args.original_colors,
+        color_space=args.color_space,
+        color_match=args.color_match,
+        improved=args.improved,
+    )
+    cfg.validate(len(args.style))
+    if args.init == "image" and not args.init_image:
+        raise InputError("--init image needs --init-image PATH")
+    if args.style_mask is not None and len(args.style_mask) != len(args.style):
+        raise InputError(f"{len(args.style_mask)} --style-mask for {len(args.style)} --style: give one mask per style")
+
+    files, many = _content_files(args.content)
+    out = Path(args.output)
+    rank, world = int(os.environ.get("RANK", "0")), int(os.environ.get("WORLD_SIZE", "1"))
+    if many:
+        if out.suffix and not out.is_dir():
+            raise InputError(f"several content images need an output folder, not {out}")
+        if not out.parent.exists():
+            raise InputError(f"output folder's parent does not exist: {out.parent}")
+        out.mkdir(exist_ok=True)
+        targets = [out / (f.stem + ".png") for f in files]
+    else:
+        targets = [check_output_path(out)]
+    if world > 1:  # torchrun: each rank takes its share of the files, on its own GPU
+        files, targets = files[rank::world], targets[rank::world]
+        if cfg.device in ("auto", "cuda") and torch.cuda.is_available():
+            torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
+
+    # Load and check every input before any heavy work.
+    style_size = round(cfg.image_size * cfg.style_scale)
+    styles = [pil_to_tensor(resize_max_side(load_input(s, what="style image"), style_size)) for s in args.style]
+    init = pil_to_tensor(load_input(args.init_image, kind="content", what="init image")) if args.init_image else None
+    contents = [resize_max_side(load_input(str(f), kind="content", what="content image"), cfg.image_size) for f in files]
+    pick_device(cfg.device)
+
+    interrupted = False
+    for f, content_img, target in zip(files, contents, targets):
+        masks = None
+        if args.style_mask:
+            masks = [load_mask(m, content_img.size, what="style mask") for m in args.style_mask]
+        cm = load_mask(args.color_mask, content_img.size, what="color mask") if args.color_mask else None
+        c = pil_to_tensor(content_img)
+
+        def callback(stage: StageInfo, step: int, losses: dict[str, float], image: torch.Tensor,
+                     _t: Path = target) -> None:
+            if args.print_every and step % args.print_every == 0:
+                log.info("scale %d/%d iteration %d: %s", stage.index + 1, stage.count, step,
+                         " ".join(f"{k}={v:.4g}" for k, v in losses.items()))
+            if args.save_every and step % args.save_every == 0:
+                save_image(image, _t.with_name(f"{_t.stem}_s{stage.index + 1}_{step:04d}{_t.suffix}"))
+
+        result = stylize_tensor(
+            c, styles, cfg, style_masks=masks, color_mask=cm, init_image=init, callback=callback,
+            progress=not args.quiet and sys.stderr.isatty(),
+        )
+        save_image(result.image, target)
+        log.info("wrote %s (%s)", target, " ".join(f"{k}={v:.4g}" for k, v in result.losses.items()))
+        if result.interrupted:
+            interrupted = True
+            log.info("interrupted: saved the current image to %s", target)
+            break
+    return 130 if interrupted else 0

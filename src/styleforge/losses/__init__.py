@@ -1,0 +1,21 @@
+"""Loss functions (pure) and their thin module wrappers."""
+
+from .functional import (
+    chain_gram,
+    content_loss,
+    gram_matrix,
+    masked_gram_matrix,
+    mrf_loss,
+    style_loss,
+    tv_loss,
+)
+
+__all__ = [
+    "chain_gram",
+    "content_loss",
+    "gram_matrix",
+    "masked_gram_matrix",
+    "mrf_loss",
+    "style_loss",
+    "tv_loss",
+]

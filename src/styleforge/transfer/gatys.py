@@ -1,0 +1,459 @@
+"""Gatys et al.'s neural algorithm of artistic style, with neural-style's options.
+
+:func:`stylize_tensor` optimises an image so that its backbone features match
+the content photo's (``content_layers``) and its Gram matrices match the style
+paintings' (``style_layers``).  It runs coarse-to-fine by default
+(``scales=(0.25, 0.5, 1.0)`` of ``image_size``): each stage starts from the
+upsampled result of the previous one, so most iterations happen on small
+images.
+"""
+
+from __future__ import annotations
+
+__all__ = ["GatysConfig", "StageInfo", "StylizeResult", "plan_stages", "stylize_tensor"]
+
+import logging
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..backbones import DEFAULT_LAYERS, build_backbone
+from ..color import match_color, original_colors
+from ..errors import InputError
+from ..losses import chain_gram, content_loss, gram_matrix, masked_gram_matrix, style_loss, tv_loss
+
+log = logging.getLogger(__name__)
+
+OPTIMIZERS = ("lbfgs", "adam")
+INITS = ("content", "random", "gray", "image")
+MIN_SIZE, MAX_SIZE = 32, 4096
+
+
+@dataclass(frozen=True)
+class GatysConfig:
+    """Options of artistic style transfer (neural-style's names and defaults)."""
+
+    content_weight: float = 5.0
+    style_weight: float = 100.0
+    tv_weight: float = 1e-3
+    content_layers: tuple[str, ...] | None = None  # None: relu4_2
+    style_layers: tuple[str, ...] | None = None  # None: relu1_1 … relu5_1
+    style_layer_weights: tuple[float, ...] | None = None
+    style_blend_weights: tuple[float, ...] | None = None
+    style_scale: float = 1.0
+    image_size: int = 512
+    iterations: int = 300  # at the final scale; see plan_stages
+    scales: tuple[float, ...] = (0.25, 0.5, 1.0)
+    init: str = "content"
+    optimizer: str = "lbfgs"
+    learning_rate: float | None = None  # None: 1 for L-BFGS, 10 (0–255 scale) for Adam
+    pooling: str = "max"
+    original_colors: bool = False
+    color_space: str = "yuv"
+    color_match: str | None = None  # "histogram" | "mean-cov": recolour the style first
+    improved: bool = False
+    seed: int | None = None
+    backbone: str = "vgg16-offline"
+    weights: str | None = None
+    device: str = "auto"
+    lbfgs_history: int = 100
+
+    def validate(self, n_styles: int) -> None:
+        if not MIN_SIZE <= self.image_size <= MAX_SIZE:
+            raise InputError(f"--image-size must be between {MIN_SIZE} and {MAX_SIZE} pixels, got {self.image_size}")
+        if self.iterations < 0:
+            raise InputError("--iterations must be ≥ 0")
+        if self.optimizer not in OPTIMIZERS:
+            raise InputError(f"unknown optimizer {self.optimizer!r}; choose {' or '.join(OPTIMIZERS)}")
+        if self.init not in INITS:
+            raise InputError(f"unknown --init {self.init!r}; choose from {', '.join(INITS)}")
+        if self.style_blend_weights is not None and len(self.style_blend_weights) != n_styles:
+            raise InputError(
+                f"--style-blend-weights has {len(self.style_blend_weights)} values for {n_styles} style image(s)"
+            )
+        if self.style_blend_weights is not None and (
+            any(w < 0 for w in self.style_blend_weights) or sum(self.style_blend_weights) <= 0
+        ):
+            raise InputError("--style-blend-weights must be non-negative and not all zero")
+        if not self.scales or any(not 0 < s <= 1 for s in self.scales):
+            raise InputError("--scales must be fractions in (0, 1], e.g. 0.25,0.5,1")
+        if not 0.05 <= self.style_scale <= 8:
+            raise InputError("--style-scale must be between 0.05 and 8")
+        if self.color_match not in (None, "histogram", "mean-cov"):
+            raise InputError(f"unknown --color-match {self.color_match!r}; choose histogram or mean-cov")
+
+
+@dataclass
+class StageInfo:
+    index: int
+    count: int
+    size: tuple[int, int]  # (H, W)
+    iterations: int
+
+
+@dataclass
+class StylizeResult:
+    image: torch.Tensor  # (1, 3, H, W) in [0, 1]
+    losses: dict[str, float] = field(default_factory=dict)
+    history: list[float] = field(default_factory=list)  # total loss per evaluation (final stage)
+    interrupted: bool = False
+    evaluations: int = 0
+
+
+Callback = Callable[[StageInfo, int, dict[str, float], torch.Tensor], None]
+
+
+def pick_device(name: str) -> torch.device:
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise InputError("--device cuda requested but no CUDA GPU is available")
+    if name == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise InputError("--device mps requested but MPS is not available")
+    if name not in ("cpu", "cuda", "mps"):
+        raise InputError(f"unknown --device {name!r}; choose auto, cpu, cuda or mps")
+    return torch.device(name)
+
+
+def plan_stages(cfg: GatysConfig, content_hw: tuple[int, int]) -> list[StageInfo]:
+    """Sizes and iteration counts of the coarse-to-fine stages.
+
+    Every stage runs ``cfg.iterations`` evaluations; a stage at half the size
+    costs about a quarter, so three stages cost ≈ 1.3× one full-size stage while
+    the coarse stages settle the large-scale structure.  Stages smaller than
+    128 px on the long side are skipped (too coarse for the deep layers).
+    """
+    h, w = content_hw
+    scales = sorted(set(cfg.scales))
+    sizes = []
+    for s in scales:
+        long_side = round(cfg.image_size * s)
+        if long_side < 128 and s != scales[-1]:
+            continue
+        k = long_side / max(h, w)
+        sizes.append((max(8, round(h * k)), max(8, round(w * k))))
+    n = len(sizes)
+    stages = []
+    for i, size in enumerate(sizes):
+        stages.append(StageInfo(i, n, size, int(cfg.iterations)))
+    return stages
+
+
+def _resize(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    if tuple(x.shape[-2:]) == tuple(size):
+        return x
+    antialias = size[0] < x.shape[-2]
+    return F.interpolate(x, size=size, mode="bilinear", align_corners=False, antialias=antialias)
+
+
+def _layer_setup(cfg: GatysConfig, net: nn.Module) -> tuple[list[str], list[str], list[float]]:
+    family = "vgg"
+    content_layers = list(cfg.content_layers or DEFAULT_LAYERS[family][0])
+    if cfg.improved and cfg.style_layers is None:
+        style_layers = [n for n in net.names if n.startswith("relu")] if hasattr(net, "names") else []
+    else:
+        style_layers = list(cfg.style_layers or DEFAULT_LAYERS[family][1])
+    if hasattr(net, "default_layers") and cfg.content_layers is None and cfg.style_layers is None:
+        content_layers, style_layers = [list(x) for x in net.default_layers]  # type: ignore[attr-defined]
+    if cfg.style_layer_weights is not None:
+        if len(cfg.style_layer_weights) != len(style_layers):
+            raise InputError(
+                f"{len(cfg.style_layer_weights)} style layer weights for {len(style_layers)} style layers"
+            )
+        weights = list(cfg.style_layer_weights)
+    elif cfg.improved:
+        # Novak & Nikulin: geometric weights growing with depth, deepest = 1.
+        n = len(style_layers)
+        weights = [2.0 ** -(n - 1 - i) for i in range(n)]
+        total = sum(weights)
+        weights = [w * n / total for w in weights]
+    else:
+        weights = [1.0] * len(style_layers)
+    return content_layers, style_layers, weights
+
+
+class _Objective:
+    """Precomputed targets and the loss of one stage."""
+
+    def __init__(
+        self,
+        net: nn.Module,
+        cfg: GatysConfig,
+        content: torch.Tensor,
+        styles: Sequence[torch.Tensor],
+        blend: Sequence[float],
+        style_masks: Sequence[torch.Tensor | None] | None,
+        content_layers: list[str],
+        style_layers: list[str],
+        layer_weights: list[float],
+    ) -> None:
+        self.net, self.cfg = net, cfg
+        self.content_layers, self.style_layers = content_layers, style_layers
+        self.layer_weights = layer_weights
+        self.shift = -1.0 if cfg.improved else 0.0
+        self.layers = list(dict.fromkeys(content_layers + style_layers))
+        self.masked = style_masks is not None and any(m is not None for m in style_masks)
+        self.masks = [None if m is None else m.to(content) for m in (style_masks or [None] * len(styles))]
+        # chain pairs: consecutive style layers with the same spatial size (improved mode)
+        self.chains: list[tuple[str, str]] = []
+        with torch.no_grad():
+            cf = net(content, content_layers)
+            self.content_targets = {k: v.detach() for k, v in cf.items()}
+            per_style: list[dict[str, torch.Tensor]] = []
+            per_chain: list[dict[tuple[str, str], torch.Tensor]] = []
+            for s in styles:
+                sf = net(s, style_layers)
+                per_style.append({k: gram_matrix(v, shift=self.shift) for k, v in sf.items()})
+                if cfg.improved:
+                    if not self.chains:
+                        self.chains = [
+                            (a, b)
+                            for a, b in zip(style_layers, style_layers[1:])
+                            if sf[a].shape[-2:] == sf[b].shape[-2:]
+                        ]
+                    per_chain.append({(a, b): chain_gram(sf[a], sf[b], shift=self.shift) for a, b in self.chains})
+            if self.masked:
+                self.style_targets = per_style  # one set per style, compared inside its mask
+                self.chain_targets = per_chain
+            else:
+                self.style_targets = [
+                    {k: sum(w * g[k] for w, g in zip(blend, per_style)) for k in style_layers}  # type: ignore[misc]
+                ]
+                self.chain_targets = (
+                    [{k: sum(w * g[k] for w, g in zip(blend, per_chain)) for k in self.chains}] if per_chain else []
+                )
+        self.blend = list(blend)
+
+    def __call__(self, image: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        cfg = self.cfg
+        feats = self.net(image, self.layers)
+        c_loss = sum(content_loss(feats[k], self.content_targets[k]) for k in self.content_layers)
+        s_loss = image.new_zeros(())
+        for w, k in zip(self.layer_weights, self.style_layers):
+            if self.masked:
+                for i, (tgt, mask) in enumerate(zip(self.style_targets, self.masks)):
+                    if mask is None:
+                        continue
+                    g = masked_gram_matrix(feats[k], mask, shift=self.shift)
+                    s_loss = s_loss + w * self.blend[i] * style_loss(g, tgt[k])
+            else:
+                s_loss = s_loss + w * style_loss(gram_matrix(feats[k], shift=self.shift), self.style_targets[0][k])
+        for tgt_idx, tgt in enumerate(self.chain_targets):
+            for a, b in self.chains:
+                if self.masked and self.masks[tgt_idx] is None:
+                    continue
+                wt = self.blend[tgt_idx] if self.masked else 1.0
+                s_loss = s_loss + wt * style_loss(chain_gram(feats[a], feats[b], shift=self.shift), tgt[(a, b)])
+        terms = {
+            "content": cfg.content_weight * c_loss,
+            "style": cfg.style_weight * s_loss,
+        }
+        if cfg.tv_weight:
+            terms["tv"] = cfg.tv_weight * tv_loss(image)
+        total = sum(terms.values())
+        return total, terms  # type: ignore[return-value]
+
+
+def _init_image(
+    cfg: GatysConfig, content: torch.Tensor, init_image: torch.Tensor | None, generator: torch.Generator | None
+) -> torch.Tensor:
+    if cfg.init == "content":
+        return content.clone()
+    if cfg.init == "gray":
+        return torch.full_like(content, 0.5)
+    if cfg.init == "image":
+        if init_image is None:
+            raise InputError("--init image needs --init-image PATH")
+        return _resize(init_image.to(content), tuple(content.shape[-2:]))
+    # neural-style: randn * 0.001 on the caffe scale, i.e. a nearly uniform mid-gray.
+    noise = torch.randn(content.shape, generator=generator, dtype=content.dtype, device="cpu").to(content.device)
+    return (0.5 + 0.25 * noise).clamp(0, 1)
+
+
+def stylize_tensor(
+    content: torch.Tensor,
+    styles: Sequence[torch.Tensor],
+    cfg: GatysConfig = GatysConfig(),
+    *,
+    style_masks: Sequence[torch.Tensor | None] | None = None,
+    color_mask: torch.Tensor | None = None,
+    init_image: torch.Tensor | None = None,
+    net: nn.Module | None = None,
+    callback: Callback | None = None,
+    progress: bool = False,
+) -> StylizeResult:
+    """Stylise ``content`` (``(1, 3, H, W)`` in [0, 1], any size) with ``styles``.
+
+    ``content`` should already be at the output size (``cfg.image_size`` on the
+    long side); each style is used at ``image_size · style_scale``.  Masks are
+    ``(1, 1, H, W)`` in [0, 1] at the content's size.  ``callback(stage, step,
+    losses, image)`` is called after every evaluation.  Ctrl-C returns the
+    current image with ``interrupted=True``.
+    """
+    if not styles:
+        raise InputError("at least one style image is needed")
+    cfg.validate(len(styles))
+    if style_masks is not None and len(style_masks) != len(styles):
+        raise InputError(f"{len(style_masks)} style masks for {len(styles)} style images: give one per style")
+    device = pick_device(cfg.device)
+    generator = torch.Generator().manual_seed(cfg.seed) if cfg.seed is not None else None
+    if net is None:
+        probe = build_backbone(cfg.backbone, layers=(), pooling=cfg.pooling, weights=cfg.weights)
+        c_layers, s_layers, _ = _layer_setup(cfg, probe)
+        if hasattr(probe, "check_layers"):
+            probe.check_layers(c_layers + s_layers)  # type: ignore[operator]
+        net = build_backbone(
+            cfg.backbone, layers=c_layers + s_layers, pooling=cfg.pooling, weights=cfg.weights, device=device
+        )
+    content_layers, style_layers, layer_weights = _layer_setup(cfg, net)
+    if hasattr(net, "check_layers"):
+        net.check_layers(content_layers + style_layers)  # type: ignore[operator]
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+
+    blend = list(cfg.style_blend_weights or [1.0] * len(styles))
+    total_w = sum(blend)
+    blend = [w / total_w for w in blend]
+    content = content.to(device)
+    styles = [s.to(device) for s in styles]
+    if cfg.color_match:
+        styles = [match_color(s, content, cfg.color_match) for s in styles]
+    H, W = content.shape[-2:]
+    for i, m in enumerate(style_masks or []):
+        if m is not None and tuple(m.shape[-2:]) != (H, W):
+            raise InputError(f"style mask {i + 1} is {m.shape[-1]}×{m.shape[-2]} but the content is {W}×{H}")
+    if color_mask is not None and tuple(color_mask.shape[-2:]) != (H, W):
+        raise InputError(f"color mask is {color_mask.shape[-1]}×{color_mask.shape[-2]} but the content is {W}×{H}")
+
+    stages = plan_stages(replace(cfg, image_size=max(H, W)), (H, W))
+    result = StylizeResult(image=content)
+    image: torch.Tensor | None = None
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=sum(s.iterations for s in stages), unit="it", dynamic_ncols=True, leave=False)
+    try:
+        for stage in stages:
+            c_s = _resize(content, stage.size)
+            scale = cfg.style_scale * max(stage.size) / max(H, W)
+            s_s = []
+            for s in styles:
+                k = scale * max(H, W) / max(s.shape[-2:])
+                sz = (max(16, round(s.shape[-2] * k)), max(16, round(s.shape[-1] * k)))
+                s_s.append(_resize(s, sz))
+            masks_s = None if style_masks is None else [None if m is None else _resize(m.to(device), stage.size) for m in style_masks]
+            objective = _Objective(net, cfg, c_s, s_s, blend, masks_s, content_layers, style_layers, layer_weights)
+            if image is None:
+                x0 = _init_image(cfg, c_s, None if init_image is None else init_image.to(device), generator)
+            else:
+                x0 = _resize(image, stage.size)
+            image = _optimise(objective, x0, cfg, stage, callback, bar, result)
+            if result.interrupted:
+                break
+    except KeyboardInterrupt:
+        result.interrupted = True
+        image = result.image if image is None else image
+    finally:
+        if bar is not None:
+            bar.close()
+    assert image is not None
+    out = _resize(image.detach(), (H, W)).clamp(0, 1)
+    if style_masks is not None and any(m is not None for m in style_masks):
+        union = torch.zeros_like(out[:, :1])
+        for m in style_masks:
+            if m is not None:
+                union = union + m.to(device)
+        union = union.clamp(0, 1)
+        out = union * out + (1 - union) * content
+    if cfg.original_colors:
+        out = original_colors(out, content, space=cfg.color_space)
+    if color_mask is not None:
+        cm = color_mask.to(device)
+        out = cm * original_colors(out, content, space=cfg.color_space) + (1 - cm) * out
+    result.image = out.cpu()
+    return result
+
+
+def _optimise(
+    objective: _Objective,
+    x0: torch.Tensor,
+    cfg: GatysConfig,
+    stage: StageInfo,
+    callback: Callback | None,
+    bar: object | None,
+    result: StylizeResult,
+) -> torch.Tensor:
+    # Optimise on the 0–255 scale so neural-style's learning rates keep their meaning.
+    param = (x0.detach() * 255.0).contiguous().requires_grad_(True)
+    if stage.iterations == 0:
+        return param.detach() / 255.0
+    evals = 0
+    last: dict[str, float] = {}
+    final_stage = stage.index == stage.count - 1
+
+    def closure() -> torch.Tensor:
+        nonlocal evals, last
+        if evals >= stage.iterations:
+            # L-BFGS may ask for more evaluations than we budgeted; return the last loss, no grad update.
+            raise _Budget()
+        optimiser.zero_grad(set_to_none=True)
+        total, terms = objective(param / 255.0)
+        total.backward()
+        evals += 1
+        last = {k: float(v.detach()) for k, v in terms.items()}
+        last["total"] = float(total.detach())
+        result.losses = last
+        result.evaluations += 1
+        if final_stage:
+            result.history.append(last["total"])
+        if bar is not None:
+            bar.update(1)  # type: ignore[attr-defined]
+            bar.set_postfix({k: f"{v:.3g}" for k, v in last.items()}, refresh=False)  # type: ignore[attr-defined]
+        if callback is not None:
+            callback(stage, evals, last, param.detach() / 255.0)
+        return total
+
+    lr = cfg.learning_rate
+    if cfg.optimizer == "lbfgs":
+        optimiser: torch.optim.Optimizer = torch.optim.LBFGS(
+            [param],
+            lr=lr if lr is not None else 1.0,
+            max_iter=stage.iterations,
+            max_eval=stage.iterations,
+            tolerance_grad=-1.0,
+            tolerance_change=-1.0,
+            history_size=cfg.lbfgs_history,
+        )
+        try:
+            optimiser.step(closure)
+        except _Budget:
+            pass
+        except KeyboardInterrupt:
+            result.interrupted = True
+    else:
+        optimiser = torch.optim.Adam([param], lr=lr if lr is not None else 10.0)
+        try:
+            for _ in range(stage.iterations):
+                optimiser.step(closure)
+        except _Budget:
+            pass
+        except KeyboardInterrupt:
+            result.interrupted = True
+    if not math.isfinite(last.get("total", 0.0)):
+        log.warning("the loss became %s; try a smaller learning rate or style weight", last.get("total"))
+    return param.detach() / 255.0
+
+
+class _Budget(Exception):
+    """Raised inside the closure when the evaluation budget is spent."""
