@@ -29,6 +29,8 @@ Write a plain class (no base class needed) with:
   Return detached scalar losses; the engine averages them per epoch;
 - ``visuals(batch, device) -> dict[str, Tensor]`` — RGB images in [0, 1] for the HTML
   report and TensorBoard (one column per entry, one row per sample).
+- optional ``extra_state() -> dict`` / ``load_extra_state(dict)`` — state that is not
+  in a network (CycleGAN's image pools): saved in checkpoints per rank, restored on resume.
 
 Datasets receive keys ``(index, seed)`` from the sampler; draw all augmentation from
 ``torch.Generator().manual_seed(seed)`` and the run is reproducible across resumes

@@ -271,6 +271,9 @@ def fit(
         if scaler is not None and ckpt.get("scaler"):
             scaler.load_state_dict(ckpt["scaler"])
         set_rng_state(ckpt["rng"])
+        extra_states = ckpt.get("extra_state")
+        if extra_states and hasattr(model, "load_extra_state"):  # optional (CycleGAN's image pools), one per rank
+            model.load_extra_state(extra_states[denv.rank % len(extra_states)])
         epoch, step, batch_in_epoch = int(ckpt["epoch"]), int(ckpt["step"]), int(ckpt["batch_in_epoch"])
         meters = {k: [float(s), float(n)] for k, (s, n) in ckpt.get("meters", {}).items()}
         history = list(ckpt.get("history", []))
@@ -322,8 +325,12 @@ def fit(
 
     def save(ep: int, bie: int) -> None:
         nonlocal last_saved
+        extra_states = _gather_extra_state(model, denv)
         if main:
-            last_saved = save_checkpoint(state(ep, bie), ckpt_dir / checkpoint_name(step))
+            payload = state(ep, bie)
+            if extra_states is not None:
+                payload["extra_state"] = extra_states
+            last_saved = save_checkpoint(payload, ckpt_dir / checkpoint_name(step))
             prune_checkpoints(ckpt_dir, cfg.keep_last)
         denv.barrier()
 
@@ -414,6 +421,19 @@ def fit(
     if created_group:
         torch.distributed.destroy_process_group()
     return FitResult(step, epoch, history, last_saved, time.perf_counter() - t_start)
+
+
+def _gather_extra_state(model: TrainableModel, denv: DistEnv) -> list[Any] | None:
+    """The model's optional ``extra_state()`` (non-network state, e.g. image pools) of every rank, by rank."""
+    get = getattr(model, "extra_state", None)
+    if get is None:
+        return None
+    mine = get()
+    if not (denv.distributed and torch.distributed.is_initialized()):
+        return [mine]
+    gathered: list[Any] = [None] * denv.world_size
+    torch.distributed.all_gather_object(gathered, mine)
+    return gathered
 
 
 def _progress(total: int, initial: int, desc: str, enabled: bool) -> Any:
