@@ -1,0 +1,161 @@
+"""``styleforge train cyclegan``: unpaired translation on the shared engine (one process or torchrun).
+
+Examples::
+
+    styleforge datasets download horse2zebra -o datasets/                 # needs internet
+    styleforge train cyclegan --data datasets/horse2zebra --preset horse2zebra --out runs/h2z
+    styleforge train cyclegan --data-a photos/summer --data-b photos/winter --netG resnet_6blocks \\
+        --load-size 143 --crop-size 128 --out runs/s2w --max-minutes 60
+    styleforge train cyclegan --data datasets/horse2zebra --out runs/h2z --resume auto
+    torchrun --nproc_per_node=4 -m styleforge.cli.main train cyclegan --data faces/ --preset makeup --out runs/makeup
+    styleforge translate --checkpoint runs/h2z/weights/G_A.safetensors horses/ -o zebras/
+    styleforge translate --checkpoint runs/h2z/checkpoints/ckpt_00001000.pt --direction BtoA zebras/ -o horses/
+"""
+
+from __future__ import annotations
+
+__all__ = ["PRESET_NAMES", "add_cyclegan_parser", "run_cyclegan"]
+
+import argparse
+import logging
+from pathlib import Path
+from typing import Any
+
+from ..errors import InputError
+
+log = logging.getLogger("styleforge.train")
+
+#: Names of :data:`styleforge.gan.cyclegan.PRESETS` (listed here so ``--help`` needs no torch import).
+PRESET_NAMES = ("apple2orange", "horse2zebra", "makeup", "monet2photo", "summer2winter_yosemite")
+
+
+def _channels(s: str) -> int | str:
+    if s == "auto":
+        return s
+    if s in ("1", "3"):
+        return int(s)
+    raise argparse.ArgumentTypeError(f"must be 1, 3 or auto, not {s!r}")
+
+
+def add_cyclegan_parser(sub: Any) -> None:
+    from .train import add_engine_args
+
+    p = sub.add_parser(
+        "cyclegan",
+        help="unpaired translation (Zhu et al. 2017)",
+        description="Train CycleGAN with the paper's recipe: ResNet generators + 70×70 PatchGANs, LSGAN, "
+        "cycle loss λ=10, identity 0.5·λ, image pools of 50, Adam 2e-4 β1 0.5, constant then linear LR.\n\n"
+        + (__doc__ or "").split("Examples::", 1)[1],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--preset", choices=PRESET_NAMES, help="the paper's settings for one of its datasets, or the makeup recipe")
+    g = p.add_argument_group("data")
+    g.add_argument("--data", help="dataset folder with trainA/ trainB/ (or A/ B/)")
+    g.add_argument("--data-a", help="domain A folder (instead of --data)")
+    g.add_argument("--data-b", help="domain B folder (instead of --data)")
+    g.add_argument("--phase", default="train", help="--data subfolders {phase}A/{phase}B (default %(default)s)")
+    g.add_argument("--direction", choices=["AtoB", "BtoA"], default="AtoB", help="BtoA swaps the domains")
+    g.add_argument("--serial-batches", action="store_true", help="pair A[i] with B[i] instead of a random B")
+    g.add_argument("--preprocess", choices=["resize_and_crop", "crop", "scale_width", "scale_width_and_crop", "none"])
+    g.add_argument("--load-size", type=int)
+    g.add_argument("--crop-size", type=int)
+    g.add_argument("--no-flip", action="store_true", default=None)
+    m = p.add_argument_group("cyclegan model")
+    m.add_argument("--netG", help="resnet_9blocks (default), resnet_6blocks, unet_256, unet_128, unet_any")
+    m.add_argument("--netD", default="basic", help="basic (70×70 PatchGAN), n_layers, pixel")
+    m.add_argument("--n-layers-D", type=int, default=3)
+    m.add_argument("--ngf", type=int, default=64)
+    m.add_argument("--ndf", type=int, default=64)
+    m.add_argument("--norm", default="instance", choices=["instance", "batch", "none"])
+    m.add_argument("--dropout", action="store_true", help="dropout in the generators (off in the paper)")
+    m.add_argument("--init", default="normal", choices=["normal", "xavier", "kaiming", "orthogonal"])
+    m.add_argument("--init-gain", type=float, default=0.02)
+    m.add_argument("--gan-mode", default="lsgan", choices=["lsgan", "vanilla", "wgangp"])
+    m.add_argument("--lambda-A", type=float, default=10.0, help="cycle loss weight A→B→A")
+    m.add_argument("--lambda-B", type=float, default=10.0, help="cycle loss weight B→A→B")
+    m.add_argument("--lambda-identity", type=float, help="identity loss as a fraction of λ (default 0.5; 0 = off)")
+    m.add_argument("--pool-size", type=int, default=50, help="past fakes per discriminator (0 = none)")
+    m.add_argument("--lr", type=float, default=2e-4)
+    m.add_argument("--beta1", type=float, default=0.5)
+    m.add_argument("--input-nc", type=_channels, default="auto", help="channels of domain A: 1, 3 or auto (default)")
+    m.add_argument("--output-nc", type=_channels, default="auto", help="channels of domain B: 1, 3 or auto (default)")
+    m.add_argument("--upsample", default="deconv", choices=["deconv", "resize"],
+                   help="resize = nearest ×2 + conv, against checkerboard artefacts (ResNet generators)")
+    m.add_argument("--padding", default="reflect", choices=["reflect", "replicate", "zero"], help="ResNet generators")
+    add_engine_args(p, out_default="runs/cyclegan")
+    p.set_defaults(func=run_cyclegan)
+
+
+def _domains(args: argparse.Namespace) -> tuple[Path, Path]:
+    from ..data.unaligned import find_domains
+
+    if args.data and (args.data_a or args.data_b):
+        raise InputError("give either --data DIR or --data-a DIR --data-b DIR, not both")
+    if args.data:
+        a, b = find_domains(args.data, args.phase)
+    elif args.data_a and args.data_b:
+        a, b = Path(args.data_a), Path(args.data_b)
+    else:
+        raise InputError("no training data: pass --data DIR (with trainA/ trainB/) or --data-a DIR --data-b DIR")
+    return (b, a) if args.direction == "BtoA" else (a, b)
+
+
+def run_cyclegan(args: argparse.Namespace) -> int:
+    import torch
+
+    from ..data.transforms import PairedTransform
+    from ..data.unaligned import UnalignedDataset
+    from ..engine import fit
+    from ..gan.cyclegan import PRESETS, CycleGAN, CycleGANConfig
+    from .train import _check_size, train_config_from_args
+
+    preset = PRESETS[args.preset] if args.preset else PRESETS["horse2zebra"]
+    defaults: dict[str, Any] = {
+        "n_epochs": preset.n_epochs, "n_epochs_decay": preset.n_epochs_decay, "batch_size": preset.batch_size,
+        "preprocess": preset.preprocess, "load_size": preset.load_size, "crop_size": preset.crop_size,
+        "no_flip": not preset.flip, "netG": preset.netG, "lambda_identity": preset.lambda_identity,
+    }
+
+    def pick(name: str) -> Any:
+        v = getattr(args, name)
+        return defaults[name] if v is None else v
+
+    dir_a, dir_b = _domains(args)
+    transform = PairedTransform(
+        preprocess=pick("preprocess"), load_size=pick("load_size"), crop_size=pick("crop_size"), flip=not pick("no_flip")
+    )
+    cfg = train_config_from_args(args, defaults)
+    in_nc, out_nc = (args.output_nc, args.input_nc) if args.direction == "BtoA" else (args.input_nc, args.output_nc)
+    dataset = UnalignedDataset(
+        dir_a, dir_b, transform=transform, serial=args.serial_batches, input_nc=in_nc, output_nc=out_nc, seed=args.seed,
+    )
+    model_cfg = CycleGANConfig(
+        netG=pick("netG"), netD=args.netD, n_layers_D=args.n_layers_D, ngf=args.ngf, ndf=args.ndf, norm=args.norm,
+        dropout=args.dropout, init=args.init, init_gain=args.init_gain, input_nc=dataset.input_nc,
+        output_nc=dataset.output_nc, upsample=args.upsample, padding=args.padding, gan_mode=args.gan_mode,
+        lambda_A=args.lambda_A, lambda_B=args.lambda_B, lambda_identity=pick("lambda_identity"),
+        pool_size=args.pool_size, lr=args.lr, beta1=args.beta1,
+    )
+    model = CycleGAN(model_cfg, generator=torch.Generator().manual_seed(args.seed), pool_seed=args.seed)
+    _check_size(_Single(model.networks["G_A"]), transform)
+    extra = {
+        "preprocess": transform.preprocess, "load_size": transform.load_size, "crop_size": transform.crop_size,
+        "flip": transform.flip, "serial": dataset.serial, "data_A": str(dataset.dir_a), "data_B": str(dataset.dir_b),
+        "direction": args.direction, "preset": args.preset,
+    }
+    log.info("domain A: %d images in %s; domain B: %d images in %s", len(dataset.files_a), dataset.dir_a,
+             len(dataset.files_b), dataset.dir_b)
+    result = fit(model, dataset, cfg, resume=args.resume, extra_config=extra)
+    log.info(
+        "trained %d steps (%d epochs) in %.0f s; checkpoint %s; generators %s; report %s",
+        result.step, result.epoch, result.seconds, result.checkpoint, Path(cfg.out_dir) / "weights",
+        Path(cfg.out_dir) / "web" / "index.html",
+    )
+    return 0
+
+
+class _Single:
+    """Adapter so pix2pix's size check (which looks at ``networks["G"]``) checks G_A."""
+
+    def __init__(self, g: Any) -> None:
+        self.networks = {"G": g}
