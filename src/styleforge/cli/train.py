@@ -1,0 +1,234 @@
+"""``styleforge train MODEL ...``: train a model with the shared engine (one process or torchrun).
+
+Each model is one entry of :data:`MODELS`: a function that adds its subparser
+(and sets ``func``).  Engine options (:func:`add_engine_args`) and data options
+(:func:`add_data_args`) are shared, so ``train cyclegan`` is added as another entry.
+
+Examples::
+
+    styleforge train pix2pix --data datasets/facades --preset facades --out runs/facades
+    styleforge train pix2pix --data datasets/facades --out runs/facades --resume auto
+    torchrun --nproc_per_node=4 -m styleforge.cli.main train pix2pix --data ... --out ...
+"""
+
+from __future__ import annotations
+
+__all__ = ["MODELS", "add_data_args", "add_engine_args", "add_parser", "run_pix2pix", "train_config_from_args"]
+
+import argparse
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from ..errors import InputError
+
+log = logging.getLogger("styleforge.train")
+
+
+def add_engine_args(p: argparse.ArgumentParser, *, out_default: str) -> None:
+    """How to train: epochs, LR policy, checkpoints, resume, devices, logging."""
+    g = p.add_argument_group("training")
+    g.add_argument("--out", default=out_default, help="run folder: checkpoints/, weights/, web/index.html, tb/ (default %(default)s)")
+    g.add_argument("--resume", metavar="PATH|auto", help="continue exactly from a checkpoint, or the latest one in --out")
+    g.add_argument("--n-epochs", type=int, help="epochs at the initial learning rate")
+    g.add_argument("--n-epochs-decay", type=int, help="epochs of linear decay to 0 after that")
+    g.add_argument("--lr-policy", default="linear", choices=["linear", "step", "cosine", "plateau", "constant"])
+    g.add_argument("--lr-step-epochs", type=int, default=50, help="step policy: multiply the LR by --lr-gamma every N epochs")
+    g.add_argument("--lr-gamma", type=float, default=0.1)
+    g.add_argument("--batch-size", type=int)
+    g.add_argument("--num-workers", type=int, default=2, help="data loading processes (default %(default)s)")
+    g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--max-steps", type=int, help="stop (with a checkpoint) after this many steps")
+    g.add_argument("--max-minutes", type=float, help="stop (with a checkpoint) after this many minutes")
+    g.add_argument("--save-every-epochs", type=int, default=5)
+    g.add_argument("--save-every-steps", type=int, default=0)
+    g.add_argument("--keep-last", type=int, default=3, help="checkpoints to keep (0 = all)")
+    g.add_argument("--n-visuals", type=int, default=4, help="samples shown per epoch in the HTML report")
+    g.add_argument("--amp", default="none", choices=["none", "bf16", "fp16"], help="mixed precision (CUDA only)")
+    g.add_argument("--channels-last", default="auto", choices=["auto", "on", "off"])
+    g.add_argument("--deterministic", action="store_true", help="deterministic kernels (slower on CUDA)")
+    g.add_argument("--sync-bn", action="store_true", help="SyncBatchNorm across processes (with --norm batch)")
+    g.add_argument("--no-tensorboard", action="store_true")
+    g.add_argument("--no-progress", action="store_true", help="no progress bar")
+    g.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1 ...")
+
+
+def add_data_args(p: argparse.ArgumentParser) -> None:
+    """Dataset location and the paired preprocessing."""
+    g = p.add_argument_group("data")
+    g.add_argument("--data", required=True, help="dataset folder (uses DIR/<phase> when it exists)")
+    g.add_argument("--phase", default="train", help="subfolder to use when present (default %(default)s)")
+    g.add_argument("--direction", choices=["AtoB", "BtoA"])
+    g.add_argument("--preprocess", choices=["resize_and_crop", "crop", "scale_width", "scale_width_and_crop", "none"])
+    g.add_argument("--load-size", type=int)
+    g.add_argument("--crop-size", type=int)
+    g.add_argument("--no-flip", action="store_true", default=None)
+
+
+def train_config_from_args(args: argparse.Namespace, defaults: dict[str, Any]) -> Any:
+    from ..engine import TrainConfig
+
+    def pick(name: str) -> Any:
+        v = getattr(args, name)
+        return defaults[name] if v is None else v
+
+    return TrainConfig(
+        out_dir=args.out,
+        n_epochs=pick("n_epochs"),
+        n_epochs_decay=pick("n_epochs_decay"),
+        lr_policy=args.lr_policy,
+        lr_step_epochs=args.lr_step_epochs,
+        lr_gamma=args.lr_gamma,
+        batch_size=pick("batch_size"),
+        num_workers=args.num_workers,
+        seed=args.seed,
+        max_steps=args.max_steps,
+        max_minutes=args.max_minutes,
+        save_every_epochs=args.save_every_epochs,
+        save_every_steps=args.save_every_steps,
+        keep_last=args.keep_last,
+        n_visuals=args.n_visuals,
+        amp=args.amp,
+        channels_last=args.channels_last,
+        deterministic=args.deterministic,
+        sync_bn=args.sync_bn,
+        tensorboard=not args.no_tensorboard,
+        progress=not args.no_progress,
+        device=args.device,
+    )
+
+
+def data_root(args: argparse.Namespace) -> Path:
+    root = Path(args.data)
+    if not root.is_dir():
+        raise InputError(f"dataset folder not found: {root}")
+    return root / args.phase if (root / args.phase).is_dir() else root
+
+
+# -- pix2pix ----------------------------------------------------------------------------
+#: Names of :data:`styleforge.gan.pix2pix.PRESETS` (listed here so ``--help`` needs no torch import).
+PIX2PIX_PRESETS = ("cityscapes", "edges2shoes", "facades", "maps", "night2day")
+
+
+def add_pix2pix_parser(sub: Any) -> None:
+    p = sub.add_parser(
+        "pix2pix",
+        help="paired translation (Isola et al. 2017)",
+        description="Train pix2pix with the paper's recipe: U-Net + 70×70 PatchGAN, GAN + 100·L1, "
+        "Adam 2e-4 β1 0.5, batch 1, instance norm.",
+    )
+    p.add_argument("--preset", choices=PIX2PIX_PRESETS, help="the paper's settings for one of its datasets")
+    add_data_args(p)
+    g = p.add_argument_group("pix2pix model")
+    g.add_argument("--netG", default="unet_256", help="unet_256, unet_128, unet_any, unet_64, unet_32, resnet_9blocks, resnet_6blocks")
+    g.add_argument("--netD", default="basic", help="basic (70×70 PatchGAN), n_layers, pixel")
+    g.add_argument("--n-layers-D", type=int, default=3)
+    g.add_argument("--ngf", type=int, default=64)
+    g.add_argument("--ndf", type=int, default=64)
+    g.add_argument("--norm", choices=["instance", "batch", "none"])
+    g.add_argument("--no-dropout", action="store_true")
+    g.add_argument("--init", default="normal", choices=["normal", "xavier", "kaiming", "orthogonal"])
+    g.add_argument("--init-gain", type=float, default=0.02)
+    g.add_argument("--gan-mode", default="vanilla", choices=["vanilla", "lsgan", "wgangp"])
+    g.add_argument("--lambda-l1", type=float, default=100.0)
+    g.add_argument("--lambda-gan", type=float, default=1.0, help="0 = L1 only (no discriminator)")
+    g.add_argument("--lr", type=float, default=2e-4)
+    g.add_argument("--beta1", type=float, default=0.5)
+    g.add_argument("--input-nc", type=int, default=3, choices=[1, 3])
+    g.add_argument("--output-nc", type=int, default=3, choices=[1, 3])
+    g.add_argument("--upsample", default="deconv", choices=["deconv", "resize"], help="ResNet generators only")
+    g.add_argument("--colorization", action="store_true", help="plain photos: learn L → ab (Lab)")
+    add_engine_args(p, out_default="runs/pix2pix")
+    p.set_defaults(func=run_pix2pix)
+
+
+def run_pix2pix(args: argparse.Namespace) -> int:
+    import torch
+
+    from ..data import AlignedDataset, PairedTransform
+    from ..engine import fit
+    from ..gan.pix2pix import PRESETS, Pix2Pix, Pix2PixConfig
+
+    preset = PRESETS[args.preset] if args.preset else None
+    defaults: dict[str, Any] = {
+        "n_epochs": preset.n_epochs if preset else 100,
+        "n_epochs_decay": preset.n_epochs_decay if preset else 100,
+        "batch_size": preset.batch_size if preset else 1,
+        "direction": preset.direction if preset else "AtoB",
+        "preprocess": preset.preprocess if preset else "resize_and_crop",
+        "load_size": preset.load_size if preset else 286,
+        "crop_size": preset.crop_size if preset else 256,
+        "no_flip": (not preset.flip) if preset else False,
+        "norm": preset.norm if preset else "instance",
+    }
+
+    def pick(name: str) -> Any:
+        v = getattr(args, name)
+        return defaults[name] if v is None else v
+
+    transform = PairedTransform(
+        preprocess=pick("preprocess"), load_size=pick("load_size"), crop_size=pick("crop_size"), flip=not pick("no_flip")
+    )
+    cfg = train_config_from_args(args, defaults)
+    colorization = bool(args.colorization)
+    dataset = AlignedDataset(
+        data_root(args), transform=transform, direction=pick("direction"),
+        input_nc=args.input_nc, output_nc=args.output_nc,
+        layout="colorization" if colorization else "auto", seed=args.seed,
+    )
+    model_cfg = Pix2PixConfig(
+        netG=args.netG, netD=args.netD, n_layers_D=args.n_layers_D, ngf=args.ngf, ndf=args.ndf,
+        norm=pick("norm"), dropout=not args.no_dropout, init=args.init, init_gain=args.init_gain,
+        input_nc=dataset.input_nc, output_nc=dataset.output_nc, upsample=args.upsample,
+        gan_mode=args.gan_mode, lambda_l1=args.lambda_l1, lambda_gan=args.lambda_gan, lr=args.lr,
+        beta1=args.beta1, color_space="lab" if colorization else "rgb",
+    )
+    model = Pix2Pix(model_cfg, generator=torch.Generator().manual_seed(args.seed))
+    _check_size(model, transform)
+    extra = {
+        "direction": dataset.direction, "preprocess": transform.preprocess, "load_size": transform.load_size,
+        "crop_size": transform.crop_size, "flip": transform.flip, "layout": dataset.layout,
+        "data": str(dataset.root), "preset": args.preset,
+    }
+    result = fit(model, dataset, cfg, resume=args.resume, extra_config=extra)
+    log.info(
+        "trained %d steps (%d epochs) in %.0f s; checkpoint %s; report %s",
+        result.step, result.epoch, result.seconds, result.checkpoint, Path(cfg.out_dir) / "web" / "index.html",
+    )
+    return 0
+
+
+def _check_size(model: Any, transform: Any) -> None:
+    """Refuse up front a crop size a fixed-size generator cannot take (rather than mid-training)."""
+    G = model.networks["G"]
+    if getattr(G, "pad_to_fit", True) or not transform.crops:
+        return
+    m = getattr(G, "multiple", 1)
+    if transform.crop_size % m:
+        raise InputError(
+            f"{G.name} needs sides divisible by {m} but --crop-size is {transform.crop_size}; "
+            f"use --crop-size {max(m, transform.crop_size // m * m)} or --netG unet_any"
+        )
+
+
+#: ``styleforge train <name>``: one parser-adding function per trainable model.
+def add_cyclegan_parser(sub: Any) -> None:
+    from .train_cyclegan import add_cyclegan_parser as add
+
+    add(sub)
+
+
+MODELS: dict[str, Callable[[Any], None]] = {
+    "pix2pix": add_pix2pix_parser,
+    "cyclegan": add_cyclegan_parser,
+}
+
+
+def add_parser(subparsers: Any) -> None:
+    p = subparsers.add_parser("train", help="train a model (pix2pix, ...)", description=__doc__,
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="model", metavar="MODEL")
+    for add in MODELS.values():
+        add(sub)
+    p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
