@@ -147,7 +147,7 @@ def rgb_to_lab(rgb: torch.Tensor) -> torch.Tensor:
 
     Examples:
         >>> lab = rgb_to_lab(torch.ones(1, 3, 1, 1))
-        >>> [round(float(v), 1) for v in lab.flatten()]
+        >>> [round(float(v), 1) + 0.0 for v in lab.flatten()]
         [100.0, 0.0, 0.0]
     """
     x = rgb.double()

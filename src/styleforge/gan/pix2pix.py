@@ -59,6 +59,8 @@ class Pix2PixConfig:
     beta2: float = 0.999
     #: ``"rgb"``, or ``"lab"`` for colorization (A = L, B = ab).
     color_space: str = "rgb"
+    #: One D forward on [fake; real] (exact with per-sample norms; ignored with batch norm).
+    fuse_d: bool = True
 
     def __post_init__(self) -> None:
         if self.gan_mode not in GAN_MODES:
@@ -136,10 +138,13 @@ class Pix2Pix:
 
     def make_optimizers(self) -> dict[str, torch.optim.Optimizer]:
         c = self.config
-        return {
-            name: torch.optim.Adam(net.parameters(), lr=c.lr, betas=(c.beta1, c.beta2))
-            for name, net in self.networks.items()
-        }
+        opts = {}
+        for name, net in self.networks.items():
+            params = list(net.parameters())
+            # The fused kernel (one pass over the weights) is the fastest Adam on CPU and CUDA.
+            fused = all(p.device.type in ("cpu", "cuda") for p in params)
+            opts[name] = torch.optim.Adam(params, lr=c.lr, betas=(c.beta1, c.beta2), fused=fused)
+        return opts
 
     def train_step(self, batch: Mapping[str, Any], ctx: TrainContext) -> dict[str, torch.Tensor]:
         """One D update then one G update; returns detached losses."""
@@ -157,7 +162,7 @@ class Pix2Pix:
             with ctx.autocast():
                 fake_pair = torch.cat([real_a, fake_b.detach()], 1)
                 real_pair = torch.cat([real_a, real_b], 1)
-                if c.norm != "batch":
+                if c.fuse_d and c.norm != "batch":
                     # Per-sample normalisation: one forward on [fake; real] is exactly
                     # two forwards, and a single DDP forward per backward.
                     pred_fake, pred_real = D(torch.cat([fake_pair, real_pair], 0)).chunk(2)
