@@ -22,6 +22,10 @@ COMMAND_MODULES: tuple[str, ...] = (
     "styleforge.cli.stylize",
     "styleforge.cli.faces",
     "styleforge.cli.makeup",
+    "styleforge.cli.train",
+    "styleforge.cli.translate",
+    "styleforge.cli.evaluate",
+    "styleforge.cli.datasets",
 )
 
 

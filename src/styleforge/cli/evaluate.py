@@ -1,0 +1,126 @@
+"""``styleforge evaluate``: PSNR, SSIM and L1 of translations against their targets.
+
+Two ways::
+
+    styleforge evaluate --checkpoint runs/x/weights/G.safetensors --data datasets/facades --phase test
+    styleforge evaluate --pred results/ --target targets/        # matching file names
+
+FID needs Inception weights, which styleforge does not ship and cannot download
+offline: it is reported only when ``--fid-weights`` points to a local
+``pt_inception-2015-12-05`` state dict (not implemented yet: the flag says so).
+"""
+
+from __future__ import annotations
+
+__all__ = ["add_parser", "evaluate_pairs", "run"]
+
+import argparse
+import json
+import logging
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ..errors import InputError
+
+log = logging.getLogger("styleforge.evaluate")
+
+
+def evaluate_pairs(pairs: Iterable[tuple[torch.Tensor, torch.Tensor]]) -> dict[str, float]:
+    """Mean PSNR / SSIM / L1 over ``(prediction, target)`` RGB tensors in [0, 1]."""
+    from ..engine.metrics import l1, psnr, ssim
+
+    vals: dict[str, list[float]] = {"psnr": [], "ssim": [], "l1": []}
+    for pred, target in pairs:
+        if pred.shape != target.shape:
+            raise InputError(f"prediction {tuple(pred.shape)} and target {tuple(target.shape)} differ in size")
+        vals["psnr"] += psnr(pred, target).tolist()
+        vals["ssim"] += ssim(pred, target).tolist()
+        vals["l1"] += l1(pred, target).tolist()
+    if not vals["psnr"]:
+        raise InputError("nothing to evaluate")
+    return {k: sum(v) / len(v) for k, v in vals.items()} | {"n": float(len(vals["psnr"]))}
+
+
+def add_parser(subparsers: Any) -> None:
+    p = subparsers.add_parser("evaluate", help="PSNR/SSIM/L1 of a translator on a paired test set",
+                              description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--checkpoint", help="checkpoint or weights to evaluate on --data")
+    p.add_argument("--data", help="paired dataset (A|B images or A/ B/ folders)")
+    p.add_argument("--phase", default="test")
+    p.add_argument("--direction", choices=["AtoB", "BtoA"], help="default: the direction the model was trained with")
+    p.add_argument("--load-size", type=int, help="resize pairs to this square size first (default: keep size)")
+    p.add_argument("--pred", help="folder of predictions (with --target)")
+    p.add_argument("--target", help="folder of targets with the same file names")
+    p.add_argument("--save", metavar="OUTDIR", help="also write the translations here")
+    p.add_argument("--json", metavar="FILE", help="write the figures as JSON")
+    p.add_argument("--fid-weights", help="local Inception weights for FID (FID is not available offline without them)")
+    p.set_defaults(func=run)
+
+
+def _from_checkpoint(args: argparse.Namespace) -> dict[str, float]:
+    from ..data import AlignedDataset, PairedTransform
+    from ..io import save_image
+    from .train import data_root
+    from .translate import load_translator
+
+    tr = load_translator(args.checkpoint)
+    direction = args.direction or tr.info.get("direction", "AtoB")
+    if args.load_size:
+        transform = PairedTransform(preprocess="resize_and_crop", load_size=args.load_size, crop_size=args.load_size, flip=False)
+    else:
+        transform = PairedTransform(preprocess="none", flip=False)
+    ds = AlignedDataset(data_root(args), transform=transform, direction=direction,
+                        layout="colorization" if tr.info.get("layout") == "colorization" else "auto")
+    out = Path(args.save) if args.save else None
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+
+    def pairs() -> Iterable[tuple[torch.Tensor, torch.Tensor]]:
+        for i in range(len(ds)):
+            item = ds[i]
+            with torch.no_grad():
+                x = item["A"][None]
+                pred = tr.decode(tr.net(x).float(), x)
+                target = tr.decode(item["B"][None], x) if ds.layout == "colorization" else (item["B"][None] + 1) / 2
+            if target.shape[1] == 1:
+                target = target.expand(-1, 3, -1, -1)
+            if out is not None:
+                save_image(pred, out / f"{Path(item['path']).stem}.png")
+            yield pred, target
+
+    return evaluate_pairs(pairs())
+
+
+def _from_folders(args: argparse.Namespace) -> dict[str, float]:
+    from ..io import list_images, load_image, pil_to_tensor
+
+    preds = {p.stem: p for p in list_images(args.pred)}
+    targets = {p.stem: p for p in list_images(args.target)}
+    common = sorted(set(preds) & set(targets))
+    if not common:
+        raise InputError(f"no file names in common between {args.pred} and {args.target}")
+    missing = sorted(set(targets) - set(preds))
+    if missing:
+        log.info("%d target(s) have no prediction (e.g. %s); evaluating %d pairs", len(missing), missing[0], len(common))
+    return evaluate_pairs((pil_to_tensor(load_image(preds[k])), pil_to_tensor(load_image(targets[k]))) for k in common)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.fid_weights:
+        raise InputError("FID is not implemented in this version (it needs Inception weights that cannot be shipped)")
+    if args.checkpoint and args.data:
+        result = _from_checkpoint(args)
+    elif args.pred and args.target:
+        result = _from_folders(args)
+    else:
+        raise InputError("give --checkpoint and --data, or --pred and --target")
+    print(f"n={int(result['n'])}  PSNR {result['psnr']:.2f} dB  SSIM {result['ssim']:.4f}  L1 {result['l1']:.4f}")
+    if args.json:
+        from ..io import atomic_path
+
+        with atomic_path(args.json) as tmp:
+            Path(tmp).write_text(json.dumps(result, indent=1))
+    return 0
