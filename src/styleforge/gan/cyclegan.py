@@ -61,6 +61,11 @@ from .pix2pix import TrainContext, frozen
 KIND = "cyclegan"
 
 
+def _up(x: torch.Tensor) -> torch.Tensor:
+    """Losses in at least float32 (autocast outputs may be fp16/bf16)."""
+    return x.float() if x.dtype in (torch.float16, torch.bfloat16) else x
+
+
 def cycle_loss(reconstructed: torch.Tensor, real: torch.Tensor, weight: float = 10.0) -> torch.Tensor:
     """``weight · ‖F(G(x)) − x‖₁`` (mean absolute error).
 
@@ -68,7 +73,7 @@ def cycle_loss(reconstructed: torch.Tensor, real: torch.Tensor, weight: float = 
         >>> float(cycle_loss(torch.zeros(1, 1, 2, 2), torch.full((1, 1, 2, 2), 0.5)))
         5.0
     """
-    return weight * F.l1_loss(reconstructed.float(), real.float())
+    return weight * F.l1_loss(_up(reconstructed), _up(real))
 
 
 def identity_loss(mapped: torch.Tensor, real: torch.Tensor, weight: float = 10.0, ratio: float = 0.5) -> torch.Tensor:
@@ -78,7 +83,7 @@ def identity_loss(mapped: torch.Tensor, real: torch.Tensor, weight: float = 10.0
         >>> float(identity_loss(torch.zeros(1, 1, 2, 2), torch.ones(1, 1, 2, 2)))
         5.0
     """
-    return ratio * weight * F.l1_loss(mapped.float(), real.float())
+    return ratio * weight * F.l1_loss(_up(mapped), _up(real))
 
 
 @dataclass(frozen=True)
@@ -236,7 +241,7 @@ class CycleGAN:
                     fake, same = g_fwd(real_src), None
                 rec = g_back(fake)
                 with frozen(d_plain):
-                    loss_gan = gan_loss(d_plain(fake).float(), True, c.gan_mode)
+                    loss_gan = gan_loss(_up(d_plain(fake)), True, c.gan_mode)
                 loss_cyc = cycle_loss(rec, real_src, lam_src)
                 loss = loss_gan + loss_cyc
                 if same is not None:
@@ -274,7 +279,7 @@ class CycleGAN:
         # -- discriminators on pooled fakes ---------------------------------------------
         opt_d = ctx.optimizers["D"]
         opt_d.zero_grad(set_to_none=True)
-        loss_d = torch.zeros((), device=real_a.device)
+        loss_d = torch.zeros((), device=real_a.device, dtype=torch.float64 if real_a.dtype == torch.float64 else torch.float32)
         for tag, D, name, real, fake in (("A", D_A, "D_A", real_b, self.pools["A"].query(fakes["B"])),
                                          ("B", D_B, "D_B", real_a, self.pools["B"].query(fakes["A"]))):
             with ctx.autocast():
@@ -282,8 +287,8 @@ class CycleGAN:
                     pred_real, pred_fake = D(torch.cat([real, fake], 0)).chunk(2)
                 else:
                     pred_real, pred_fake = D(real), D(fake)
-                l_real = gan_loss(pred_real.float(), True, c.gan_mode)
-                l_fake = gan_loss(pred_fake.float(), False, c.gan_mode)
+                l_real = gan_loss(_up(pred_real), True, c.gan_mode)
+                l_fake = gan_loss(_up(pred_fake), False, c.gan_mode)
                 l = 0.5 * (l_real + l_fake)
                 if c.gan_mode == "wgangp":
                     gp = gradient_penalty(self.networks[name], real, fake, weight=c.lambda_gp)
