@@ -22,6 +22,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "styleforge.cli.stylize",
     "styleforge.cli.faces",
     "styleforge.cli.makeup",
+    "styleforge.cli.serve",
     "styleforge.cli.train",
     "styleforge.cli.translate",
     "styleforge.cli.evaluate",

@@ -1,0 +1,495 @@
+"""The page: a Gradio Blocks app with one tab per mode.
+
+Why Gradio rather than FastAPI with a hand-made page: Gradio's queue gives
+per-event concurrency limits, queue positions, progress bars, streaming
+previews from generators and cancellation, and every button is also an HTTP
+API endpoint (``/gradio_api/queue/join``, ``/gradio_api/call/<name>``) with a
+Python client — all things a hand-made page would have to rebuild.  It serves
+its own fonts and scripts, so with analytics off the page works offline.
+
+Each handler here only converts uploads (:func:`.limits.open_upload`), calls
+an adapter of :mod:`.modes` and turns :class:`~styleforge.errors.InputError`
+into a friendly message; no image processing happens in this module.
+"""
+
+from __future__ import annotations
+
+__all__ = ["create_app", "launch"]
+
+import atexit
+import logging
+import os
+import queue
+import shutil
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+
+from ..errors import StyleforgeError
+from . import modes
+from .limits import JobCancelled, JobTimeout, WebSettings, list_checkpoints, open_upload, resolve_checkpoint
+
+log = logging.getLogger("styleforge.web")
+
+
+def _offline_env() -> None:
+    """Before gradio is imported: no analytics, no Hugging Face Hub calls."""
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+
+
+# This module is imported only by create_app/launch (styleforge.web imports it lazily),
+# so the environment is set before Gradio (and huggingface_hub) are first imported.
+_offline_env()
+import gradio as gr  # noqa: E402
+
+NONE = "(none)"
+CSS = """
+.sf-cmd textarea, .sf-cmd input { font-family: ui-monospace, monospace; font-size: 0.85em; }
+.sf-unavailable { padding: 1em; border-radius: 8px; background: var(--block-background-fill); }
+footer { display: none !important; }
+"""
+
+
+class _Jobs:
+    """Stop flags of running optimisation jobs, per browser session (for Cancel)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.flags: dict[str, set[threading.Event]] = {}
+
+    def add(self, session: str, flag: threading.Event) -> None:
+        with self.lock:
+            self.flags.setdefault(session, set()).add(flag)
+
+    def remove(self, session: str, flag: threading.Event) -> None:
+        with self.lock:
+            self.flags.get(session, set()).discard(flag)
+            if not self.flags.get(session):
+                self.flags.pop(session, None)
+
+    def cancel(self, session: str) -> int:
+        with self.lock:
+            flags = list(self.flags.get(session, ()))
+        for f in flags:
+            f.set()
+        return len(flags)
+
+
+def _thumbnails(work: Path, size: int = 192) -> list[tuple[str, str]]:
+    """Small JPEG copies of the built-in styles for the galleries."""
+    from ..assets import builtin_styles
+
+    out = []
+    for name, path in builtin_styles().items():
+        dst = work / "thumbs" / f"{name}.jpg"
+        if not dst.exists():
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            with Image.open(path) as im:
+                im = im.convert("RGB")
+                im.thumbnail((size, size))
+                im.save(dst, quality=85)
+        out.append((str(dst), name))
+    return out
+
+
+def _lenient(component: Any) -> Any:
+    """Let a non-image upload reach our handler, which answers with a friendly message.
+
+    ``gr.Image`` opens every upload with PIL before the handler runs, so a text
+    file renamed ``.jpg`` would fail inside Gradio with a generic error.  The
+    path was already checked by Gradio (it is inside its upload folder).
+    """
+    original = component.preprocess
+
+    def preprocess(payload: Any) -> Any:
+        try:
+            return original(payload)
+        except Exception:  # noqa: BLE001 - open_upload() reports it properly
+            path = getattr(payload, "path", None)
+            return str(path) if path else None
+
+    component.preprocess = preprocess
+    return component
+
+
+def _label(path: str | None) -> str:
+    """The user's file name of an upload (Gradio keeps it as the stored file's name)."""
+    return Path(path).name if path else "photo.jpg"
+
+
+def create_app(settings: WebSettings | None = None) -> Any:
+    """Build the Gradio Blocks page for ``settings`` (not started; see :func:`launch`)."""
+    settings = settings or WebSettings()
+    limits = settings.limits
+    avail = modes.availability()
+    jobs = _Jobs()
+    work = Path(tempfile.mkdtemp(prefix="styleforge-web-"))
+    atexit.register(shutil.rmtree, work, ignore_errors=True)
+    thumbs = _thumbnails(work)
+    style_names = [n for _, n in thumbs]
+    default_style = "starry_night" if "starry_night" in style_names else (style_names[0] if style_names else None)
+    heavy = {"concurrency_limit": limits.concurrency, "concurrency_id": "heavy"}
+    fast = {"concurrency_limit": settings.fast_concurrency, "concurrency_id": "fast"}
+
+    def friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
+        """InputError & co. → a gr.Error toast with the one-line message; bugs → a short generic one."""
+
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return fn(*args, **kwargs)
+            except gr.Error:
+                raise
+            except StyleforgeError as e:
+                raise gr.Error(str(e), print_exception=False) from None
+            except Exception as e:  # noqa: BLE001 - never show a traceback to the page
+                log.exception("web job failed")
+                raise gr.Error(f"something went wrong ({type(e).__name__}); see the server log", print_exception=False) from None
+
+        wrapper.__name__ = fn.__name__
+        wrapper.__doc__ = fn.__doc__
+        wrapper.__signature__ = __import__("inspect").signature(fn)  # type: ignore[attr-defined]
+        return wrapper
+
+    def unavailable(mode: str) -> None:
+        gr.Markdown(f"**Not available in this install.** {avail[mode]}.", elem_classes="sf-unavailable")
+
+    def result_column(prefix: str) -> tuple[Any, Any, Any]:
+        img = gr.Image(label="Result", type="pil", format="png", interactive=False,
+                       buttons=["download", "fullscreen"], elem_id=f"{prefix}-result", height=420)
+        info = gr.Markdown(elem_id=f"{prefix}-info")
+        cmd = gr.Textbox(label="Same result from the command line", interactive=False, buttons=["copy"],
+                         elem_id=f"{prefix}-cmd", elem_classes="sf-cmd", lines=2)
+        return img, info, cmd
+
+    def photo_input(label: str, elem_id: str, sources: tuple[str, ...] = ("upload", "clipboard"),
+                    height: int = 300) -> Any:
+        # type=filepath, image_mode=None: Gradio only reads the header; we decode with our limits.
+        return _lenient(gr.Image(label=label, type="filepath", image_mode=None, sources=list(sources),
+                                 elem_id=elem_id, height=height))
+
+    def run_optimisation(work_fn: Callable[..., modes.ModeResult], request: Any, progress: Any) -> Iterator[tuple[Any, Any, Any]]:
+        """Run an optimisation adapter in a thread; stream previews; honour Cancel and the timeout."""
+        events: queue.Queue[tuple[str, Any]] = queue.Queue()
+        stop = threading.Event()
+        session = getattr(request, "session_hash", None) or "anonymous"
+        jobs.add(session, stop)
+        deadline = time.monotonic() + limits.job_timeout_s
+
+        def on_progress(frac: float, msg: str, preview: Image.Image | None) -> None:
+            events.put(("progress", (frac, msg, preview)))
+
+        def worker() -> None:
+            try:
+                events.put(("done", work_fn(on_progress=on_progress, should_stop=stop.is_set, deadline=deadline)))
+            except BaseException as e:  # noqa: BLE001 - handed to the generator
+                events.put(("error", e))
+
+        th = threading.Thread(target=worker, name="styleforge-job", daemon=True)
+        th.start()
+        try:
+            progress(0.0, desc="starting…")
+            while True:
+                kind, payload = events.get()
+                if kind == "progress":
+                    frac, msg, preview = payload
+                    progress(frac, desc=msg)
+                    if preview is not None:
+                        yield preview, f"Running: {msg} …", gr.update()
+                elif kind == "done":
+                    res: modes.ModeResult = payload
+                    yield res.image, f"Done: {res.info}", res.command
+                    return
+                else:
+                    e = payload
+                    if isinstance(e, JobCancelled):
+                        yield gr.update(), "Cancelled.", gr.update()
+                        return
+                    if isinstance(e, JobTimeout):
+                        raise gr.Error(f"this job ran past the {limits.job_timeout_s:g} s limit; try a smaller size or the fast preset",
+                                       print_exception=False)
+                    raise e
+        finally:
+            stop.set()
+            jobs.remove(session, stop)
+            th.join(timeout=10)
+
+    def cancel(request: gr.Request) -> str:
+        n = jobs.cancel(request.session_hash or "anonymous")
+        return "Cancelling…" if n else "Nothing to cancel."
+
+    with gr.Blocks(title="styleforge", delete_cache=(600, 3600), analytics_enabled=False) as demo:
+        gr.Markdown("# styleforge\nPick a style, upload a photo, get art. Everything runs on this machine.")
+        with gr.Tabs():
+            # ------------------------------------------------------------- Instant
+            with gr.Tab("Instant", id="instant"):
+                if avail["instant"]:
+                    unavailable("instant")
+                else:
+                    with gr.Row():
+                        with gr.Column():
+                            i_content = photo_input("Your photo", "instant-content")
+                            i_gallery = gr.Gallery(value=thumbs, label="Styles: click one", columns=6, height=220,
+                                                   allow_preview=False, elem_id="instant-gallery", buttons=[])
+                            i_style = gr.Radio(style_names, value=default_style, label="Style", elem_id="instant-style")
+                            i_own = photo_input("…or your own style image (optional)", "instant-own", ("upload",), 160)
+                            with gr.Row():
+                                i_strength = gr.Slider(0.0, 1.0, value=1.0, step=0.05, label="Strength")
+                                i_colors = gr.Checkbox(label="Keep original colours", value=False)
+                            i_run = gr.Button("Stylise", variant="primary", elem_id="instant-run")
+                        with gr.Column():
+                            i_out, i_info, i_cmd = result_column("instant")
+
+                    def pick_style(evt: gr.SelectData) -> str:
+                        return style_names[evt.index]
+
+                    i_gallery.select(pick_style, None, i_style, api_visibility="private", queue=False)
+
+                    @friendly
+                    def run_instant(content: str | None, style: str | None, own: str | None, strength: float,
+                                    keep_colors: bool) -> tuple[Any, str, str]:
+                        img = open_upload(content, limits, what="photo")
+                        own_img = open_upload(own, limits, what="style image") if own else None
+                        res = modes.instant(img, style=None if own_img else style, style_image=own_img,
+                                            style_label=_label(own), strength=float(strength),
+                                            original_colors=bool(keep_colors), content_label=_label(content),
+                                            size=limits.max_side, device=settings.device)
+                        return res.image, f"Done: {res.info}", res.command
+
+                    i_run.click(run_instant, [i_content, i_style, i_own, i_strength, i_colors], [i_out, i_info, i_cmd],
+                                api_name="instant", **fast)
+
+            # ------------------------------------------------------------- Artistic
+            with gr.Tab("Artistic", id="artistic"):
+                if avail["artistic"]:
+                    unavailable("artistic")
+                else:
+                    with gr.Row():
+                        with gr.Column():
+                            a_content = photo_input("Your photo", "artistic-content")
+                            a_gallery = gr.Gallery(value=thumbs, label="Built-in styles: click to use as style 1",
+                                                   columns=6, height=160, allow_preview=False, elem_id="artistic-gallery",
+                                                   buttons=[])
+                            a_styles, a_weights = [], []
+                            for k in range(3):
+                                with gr.Row():
+                                    a_styles.append(gr.Dropdown([NONE, *style_names],
+                                                                value=default_style if k == 0 else NONE,
+                                                                label=f"Style {k + 1}", elem_id=f"artistic-style{k + 1}"))
+                                    a_weights.append(gr.Slider(0.0, 1.0, value=1.0, step=0.05, label="Blend weight"))
+                            with gr.Row():
+                                a_own = photo_input("Your own style (optional)", "artistic-own", ("upload",), 140)
+                                a_own_w = gr.Slider(0.0, 1.0, value=1.0, step=0.05, label="Its blend weight")
+                            with gr.Row():
+                                a_preset = gr.Radio(list(modes.ARTISTIC_PRESETS), value="fast", label="Quality / speed",
+                                                    info="fast: EfficientNet preview · balanced/best: VGG16",
+                                                    elem_id="artistic-preset")
+                                a_size = gr.Slider(64, limits.max_side, value=min(384, limits.max_side), step=32,
+                                                   label="Size (long side, px)", elem_id="artistic-size")
+                            with gr.Row():
+                                a_strength = gr.Slider(0.1, 5.0, value=1.0, step=0.1, label="Style strength")
+                                a_colors = gr.Checkbox(label="Keep original colours", value=False)
+                            with gr.Accordion("Advanced", open=False):
+                                a_steps = gr.Slider(0, 500, value=0, step=1, label="Steps per scale (0 = preset)",
+                                                    elem_id="artistic-steps")
+                            with gr.Row():
+                                a_run = gr.Button("Paint", variant="primary", elem_id="artistic-run")
+                                a_cancel = gr.Button("Cancel", variant="stop", elem_id="artistic-cancel")
+                        with gr.Column():
+                            a_out, a_info, a_cmd = result_column("artistic")
+
+                    def pick_style1(evt: gr.SelectData) -> str:
+                        return style_names[evt.index]
+
+                    a_gallery.select(pick_style1, None, a_styles[0], api_visibility="private", queue=False)
+
+                    def run_artistic(content: str | None, s1: str, w1: float, s2: str, w2: float, s3: str, w3: float,
+                                     own: str | None, own_w: float, preset: str, size: float, strength: float,
+                                     keep_colors: bool, steps: float, request: gr.Request,
+                                     progress: gr.Progress = gr.Progress()) -> Iterator[tuple[Any, Any, Any]]:
+                        try:
+                            img = open_upload(content, limits, what="photo")
+                            picked: list[tuple[str | Image.Image, float]] = []
+                            labels: list[str] = []
+                            for s, w in ((s1, w1), (s2, w2), (s3, w3)):
+                                if s and s != NONE and w > 0:
+                                    picked.append((s, float(w)))
+                                    labels.append(s)
+                            if own:
+                                picked.append((open_upload(own, limits, what="style image"), float(own_w)))
+                                labels.append(_label(own))
+                            if not picked:
+                                raise modes.InputError("pick at least one style with a weight above 0")
+                            if not 64 <= int(size) <= limits.max_side:
+                                raise modes.InputError(f"size must be between 64 and {limits.max_side} px")
+
+                            def job(**kw: Any) -> modes.ModeResult:
+                                return modes.artistic(img, picked, size=int(size), preset=preset,
+                                                      strength=float(strength), original_colors=bool(keep_colors),
+                                                      iterations=int(steps) or None, content_label=_label(content),
+                                                      style_labels=labels, device=settings.device, **kw)
+
+                            yield from run_optimisation(job, request, progress)
+                        except gr.Error:
+                            raise
+                        except StyleforgeError as e:
+                            raise gr.Error(str(e), print_exception=False) from None
+
+                    a_evt = a_run.click(run_artistic, [a_content, a_styles[0], a_weights[0], a_styles[1], a_weights[1],
+                                                       a_styles[2], a_weights[2], a_own, a_own_w, a_preset, a_size,
+                                                       a_strength, a_colors, a_steps],
+                                        [a_out, a_info, a_cmd], api_name="artistic", **heavy)
+                    a_cancel.click(cancel, None, a_info, cancels=[a_evt], api_visibility="private", queue=False)
+
+            # ------------------------------------------------------------- Photo
+            with gr.Tab("Photo", id="photo"):
+                if avail["photo"]:
+                    unavailable("photo")
+                else:
+                    with gr.Row():
+                        with gr.Column():
+                            with gr.Row():
+                                p_content = photo_input("Your photo", "photo-content")
+                                p_style = photo_input("Style photo", "photo-style")
+                            with gr.Accordion("Masks (optional): white = transfer here", open=False):
+                                with gr.Row():
+                                    p_cmask = photo_input("Photo mask", "photo-cmask")
+                                    p_smask = photo_input("Style mask", "photo-smask")
+                            with gr.Row():
+                                p_smooth = gr.Checkbox(label="Smoothing", value=True)
+                                p_size = gr.Slider(64, limits.max_side, value=min(384, limits.max_side), step=32,
+                                                   label="Size (long side, px)")
+                            with gr.Row():
+                                p_run = gr.Button("Transfer", variant="primary", elem_id="photo-run")
+                                p_cancel = gr.Button("Cancel", variant="stop")
+                        with gr.Column():
+                            p_out, p_info, p_cmd = result_column("photo")
+
+                    def run_photo(content: str | None, style: str | None, cmask: str | None, smask: str | None,
+                                  smooth: bool, size: float, request: gr.Request,
+                                  progress: gr.Progress = gr.Progress()) -> Iterator[tuple[Any, Any, Any]]:
+                        try:
+                            img = open_upload(content, limits, what="photo")
+                            sty = open_upload(style, limits, what="style photo")
+                            cm = open_upload(cmask, limits, what="photo mask") if cmask else None
+                            sm = open_upload(smask, limits, what="style mask") if smask else None
+
+                            def job(**kw: Any) -> modes.ModeResult:
+                                return modes.photo(img, sty, content_mask=cm, style_mask=sm, smoothing=bool(smooth),
+                                                   size=int(size), content_label=_label(content),
+                                                   style_label=_label(style), device=settings.device, **kw)
+
+                            yield from run_optimisation(job, request, progress)
+                        except gr.Error:
+                            raise
+                        except StyleforgeError as e:
+                            raise gr.Error(str(e), print_exception=False) from None
+
+                    p_evt = p_run.click(run_photo, [p_content, p_style, p_cmask, p_smask, p_smooth, p_size],
+                                        [p_out, p_info, p_cmd], api_name="photo", **heavy)
+                    p_cancel.click(cancel, None, p_info, cancels=[p_evt], api_visibility="private", queue=False)
+
+            # ------------------------------------------------------------- Translate
+            def refresh(current: str | None) -> Any:
+                names = list_checkpoints(settings.models_dir)
+                return gr.update(choices=names, value=current if current in names else (names[0] if names else None))
+
+            models_note = (f"Models from `{settings.models_dir}`." if settings.models_dir
+                           else "No models folder: start with `styleforge serve --models DIR`.")
+            with gr.Tab("Translate", id="translate"):
+                if avail["translate"]:
+                    unavailable("translate")
+                else:
+                    with gr.Row():
+                        with gr.Column():
+                            t_content = photo_input("Your image", "translate-content")
+                            gr.Markdown(models_note)
+                            with gr.Row():
+                                t_ckpt = gr.Dropdown(list_checkpoints(settings.models_dir), label="Model",
+                                                     elem_id="translate-model", scale=3)
+                                t_refresh = gr.Button("↻", scale=0, min_width=40)
+                            t_dir = gr.Radio(["auto", "AtoB", "BtoA"], value="auto", label="Direction")
+                            t_size = gr.Slider(64, limits.max_side, value=min(512, limits.max_side), step=32,
+                                               label="Size (long side, px)")
+                            t_run = gr.Button("Translate", variant="primary", elem_id="translate-run")
+                        with gr.Column():
+                            t_out, t_info, t_cmd = result_column("translate")
+                    t_refresh.click(refresh, t_ckpt, t_ckpt, api_visibility="private", queue=False)
+
+                    @friendly
+                    def run_translate(content: str | None, ckpt: str | None, direction: str, size: float) -> tuple[Any, str, str]:
+                        path = resolve_checkpoint(settings.models_dir, ckpt)
+                        img = open_upload(content, limits, what="image")
+                        res = modes.translate(img, path, checkpoint_label=str(ckpt),
+                                              direction=None if direction == "auto" else direction,
+                                              size=min(int(size), limits.max_side), content_label=_label(content),
+                                              device=settings.device)
+                        return res.image, f"Done: {res.info}", res.command
+
+                    t_run.click(run_translate, [t_content, t_ckpt, t_dir, t_size], [t_out, t_info, t_cmd],
+                                api_name="translate", **fast)
+
+            # ------------------------------------------------------------- Makeup
+            with gr.Tab("Makeup", id="makeup"):
+                if avail["makeup"]:
+                    unavailable("makeup")
+                else:
+                    with gr.Row():
+                        with gr.Column():
+                            m_content = photo_input("A photo with a face", "makeup-content")
+                            gr.Markdown(models_note)
+                            with gr.Row():
+                                m_ckpt = gr.Dropdown(list_checkpoints(settings.models_dir), label="Makeup model",
+                                                     elem_id="makeup-model", scale=3)
+                                m_refresh = gr.Button("↻", scale=0, min_width=40)
+                            m_action = gr.Radio(["add", "remove"], value="add", label="Makeup")
+                            m_strength = gr.Slider(0.0, 1.0, value=1.0, step=0.05, label="Strength")
+                            m_run = gr.Button("Apply", variant="primary", elem_id="makeup-run")
+                        with gr.Column():
+                            m_out, m_info, m_cmd = result_column("makeup")
+                    m_refresh.click(refresh, m_ckpt, m_ckpt, api_visibility="private", queue=False)
+
+                    @friendly
+                    def run_makeup(content: str | None, ckpt: str | None, action: str, strength: float) -> tuple[Any, str, str]:
+                        path = resolve_checkpoint(settings.models_dir, ckpt)
+                        img = open_upload(content, limits, what="photo")
+                        res = modes.makeup(img, path, checkpoint_label=str(ckpt), action=action,
+                                           strength=float(strength), content_label=_label(content),
+                                           device=settings.device)
+                        return res.image, f"Done: {res.info}", res.command
+
+                    m_run.click(run_makeup, [m_content, m_ckpt, m_action, m_strength], [m_out, m_info, m_cmd],
+                                api_name="makeup", **fast)
+
+    demo.queue(default_concurrency_limit=settings.fast_concurrency, max_size=limits.max_queue)
+    demo.styleforge_work_dir = work  # type: ignore[attr-defined]
+    return demo
+
+
+def launch(demo: Any, settings: WebSettings, *, block: bool = True) -> tuple[Any, str]:
+    """Start the server; returns ``(app, local_url)`` (``block=False`` returns at once)."""
+    _app, url, _ = demo.launch(
+        server_name=settings.host,
+        server_port=settings.port,
+        max_file_size=settings.limits.max_upload_bytes,
+        show_error=True,
+        prevent_thread_lock=not block,
+        quiet=True,
+        share=False,
+        inbrowser=False,
+        ssr_mode=False,
+        pwa=False,
+        mcp_server=False,
+        enable_monitoring=False,
+        footer_links=[],
+        css=CSS,
+        theme="default",
+    )
+    return _app, url

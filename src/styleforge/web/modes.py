@@ -1,0 +1,398 @@
+"""Thin adapters between the page and styleforge's engines, one per mode.
+
+Each adapter takes PIL images and plain values, calls the mode's public API
+(imported lazily, so a missing or broken mode only disables its own tab) and
+returns a :class:`ModeResult`: the image plus the equivalent CLI command.
+:func:`availability` says which modes this install can run.
+
+No web framework is imported here: the unit tests call these functions
+directly with tiny images.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ARTISTIC_PRESETS",
+    "ArtisticPreset",
+    "MODES",
+    "ModeResult",
+    "ModeUnavailable",
+    "artistic",
+    "availability",
+    "builtin_style_names",
+    "instant",
+    "makeup",
+    "photo",
+    "translate",
+]
+
+import importlib.util
+import shlex
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+
+from ..errors import InputError, StyleforgeError
+from ..io import resize_max_side
+from .limits import JobCancelled, JobTimeout
+
+MODES = ("instant", "artistic", "photo", "translate", "makeup")
+
+#: The module each mode's adapter imports (checked with ``find_spec`` only).
+_ENGINE_MODULES = {
+    "instant": "styleforge.instant.inference",
+    "artistic": "styleforge.transfer.gatys",
+    "photo": "styleforge.transfer.photoreal",
+    "translate": "styleforge.cli.translate",
+    "makeup": "styleforge.faces.apply",
+}
+
+#: progress(fraction in [0, 1], message, preview image or None)
+Progress = Callable[[float, str, "Image.Image | None"], None]
+#: A function that returns True when the job must stop (cancel button).
+StopCheck = Callable[[], bool]
+
+
+class ModeUnavailable(StyleforgeError):
+    """This install has no engine for the mode (yet)."""
+
+
+@dataclass
+class ModeResult:
+    image: Image.Image
+    command: str  # the equivalent `styleforge …` command line
+    info: str = ""  # e.g. "512×384 in 3.1 s"
+
+
+def availability() -> dict[str, str | None]:
+    """Mode → ``None`` when it can run here, else a one-line reason."""
+    out: dict[str, str | None] = {}
+    for mode, module in _ENGINE_MODULES.items():
+        try:
+            found = importlib.util.find_spec(module) is not None
+        except ModuleNotFoundError:
+            found = False
+        out[mode] = None if found else f"the {mode} mode is not available in this install (no {module})"
+    return out
+
+
+def _require(mode: str) -> None:
+    reason = availability()[mode]
+    if reason is not None:
+        raise ModeUnavailable(reason)
+
+
+def builtin_style_names() -> list[str]:
+    from ..assets import builtin_styles
+
+    return list(builtin_styles())
+
+
+def _builtin_style(name: str) -> Image.Image:
+    """A built-in style by exact name — never a path (no traversal through style names)."""
+    from ..assets import builtin_styles
+    from ..errors import suggest
+    from ..io import load_image
+
+    table = builtin_styles()
+    if name not in table:
+        raise InputError(f"unknown style {name!r}{suggest(name, table)}")
+    return load_image(table[name], what="style image")
+
+
+def _q(s: str) -> str:
+    return shlex.quote(s)
+
+
+def _elapsed(t0: float, img: Image.Image) -> str:
+    return f"{img.width}×{img.height} in {time.perf_counter() - t0:.1f} s"
+
+
+class _LRU:
+    """A tiny thread-safe cache for loaded networks (key → object)."""
+
+    def __init__(self, size: int) -> None:
+        self.size, self.items, self.lock = size, OrderedDict[Any, Any](), threading.Lock()
+
+    def get(self, key: Any, build: Callable[[], Any]) -> Any:
+        with self.lock:
+            if key in self.items:
+                self.items.move_to_end(key)
+                return self.items[key]
+        value = build()  # outside the lock: loading may take seconds
+        with self.lock:
+            self.items[key] = value
+            while len(self.items) > self.size:
+                self.items.popitem(last=False)
+        return value
+
+
+_NETS = _LRU(4)
+
+
+# --------------------------------------------------------------------------- Instant
+def instant(
+    content: Image.Image,
+    *,
+    style: str | None = None,
+    style_image: Image.Image | None = None,
+    style_label: str = "style.jpg",
+    strength: float = 1.0,
+    original_colors: bool = False,
+    size: int = 768,
+    content_label: str = "photo.jpg",
+    device: str = "cpu",
+) -> ModeResult:
+    """Feed-forward stylisation (a built-in style, or any style image via AdaIN)."""
+    _require("instant")
+    raise ModeUnavailable("the instant mode is not available in this install (its engine has no web adapter yet)")
+
+
+# --------------------------------------------------------------------------- Artistic
+@dataclass(frozen=True)
+class ArtisticPreset:
+    backbone: str
+    iterations: int
+    scales: tuple[float, ...]
+    label: str
+
+
+ARTISTIC_PRESETS: dict[str, ArtisticPreset] = {
+    "fast": ArtisticPreset("effnet-lite0", 60, (0.5, 1.0), "fast preview (EfficientNet-Lite0)"),
+    "balanced": ArtisticPreset("vgg16-offline", 100, (0.25, 0.5, 1.0), "balanced (VGG16, 100 steps)"),
+    "best": ArtisticPreset("vgg16-offline", 300, (0.25, 0.5, 1.0), "best (VGG16, 300 steps)"),
+}
+
+
+def _gatys_net(backbone: str, device: str) -> Any:
+    """The whole frozen backbone, loaded once per process (forward stops at the deepest layer asked for)."""
+    from ..backbones import build_backbone
+
+    return _NETS.get(("gatys", backbone, device), lambda: build_backbone(backbone, layers=(), device=device))
+
+
+def artistic(
+    content: Image.Image,
+    styles: Sequence[tuple[str | Image.Image, float]],
+    *,
+    size: int = 384,
+    preset: str = "fast",
+    strength: float = 1.0,
+    original_colors: bool = False,
+    iterations: int | None = None,
+    seed: int = 0,
+    content_label: str = "photo.jpg",
+    style_labels: Sequence[str] | None = None,
+    device: str = "cpu",
+    on_progress: Progress | None = None,
+    should_stop: StopCheck | None = None,
+    deadline: float | None = None,
+    preview_every: float = 1.0,
+) -> ModeResult:
+    """Gatys et al. with one or several blended styles and live previews.
+
+    Args:
+        styles: ``(built-in name or PIL image, blend weight)`` pairs.
+        size: long side of the result in pixels.
+        preset: a key of :data:`ARTISTIC_PRESETS` (backbone, steps, scales).
+        strength: multiplies the style weight (1 = the CLI default, 100).
+        iterations: overrides the preset's steps per scale (tests, API).
+        on_progress: called with the fraction done, a message and (at most
+            every ``preview_every`` s) the current image.
+        should_stop: polled after every step; True raises :class:`JobCancelled`.
+        deadline: ``time.monotonic()`` limit; past it raises :class:`JobTimeout`.
+    """
+    _require("artistic")
+    from ..io import pil_to_tensor, tensor_to_pil
+    from ..transfer.gatys import GatysConfig, stylize_tensor
+
+    if preset not in ARTISTIC_PRESETS:
+        raise InputError(f"unknown preset {preset!r}; choose from {', '.join(ARTISTIC_PRESETS)}")
+    p = ARTISTIC_PRESETS[preset]
+    if not styles:
+        raise InputError("pick at least one style")
+    if not 0.01 <= strength <= 10:
+        raise InputError("style strength must be between 0.01 and 10")
+    weights = [float(w) for _, w in styles]
+    if any(w < 0 for w in weights) or sum(weights) <= 0:
+        raise InputError("style weights must be ≥ 0 and not all zero")
+    steps = p.iterations if iterations is None else int(iterations)
+    if not 1 <= steps <= 1000:
+        raise InputError("iterations must be between 1 and 1000")
+    cfg = GatysConfig(
+        image_size=int(size),
+        iterations=steps,
+        scales=p.scales,
+        backbone=p.backbone,
+        style_weight=100.0 * strength,
+        style_blend_weights=tuple(weights) if len(styles) > 1 else None,
+        original_colors=bool(original_colors),
+        seed=seed,
+        device=device,
+    )
+    cfg.validate(len(styles))
+    t0 = time.perf_counter()
+    content_img = resize_max_side(content.convert("RGB"), cfg.image_size)
+    style_imgs = [_builtin_style(s) if isinstance(s, str) else s.convert("RGB") for s, _ in styles]
+    style_t = [pil_to_tensor(resize_max_side(s, cfg.image_size)) for s in style_imgs]
+    net = _gatys_net(cfg.backbone, device)
+
+    from ..transfer.gatys import plan_stages
+
+    stages = plan_stages(cfg, (content_img.height, content_img.width))
+    total = sum(s.iterations for s in stages) or 1
+    done_before = {s.index: sum(t.iterations for t in stages[: s.index]) for s in stages}
+    last_preview = [0.0]
+
+    def callback(stage: Any, step: int, losses: dict[str, float], image: Any) -> None:
+        if should_stop is not None and should_stop():
+            raise JobCancelled("cancelled")
+        if deadline is not None and time.monotonic() > deadline:
+            raise JobTimeout("the job took too long")
+        if on_progress is None:
+            return
+        frac = (done_before.get(stage.index, 0) + step) / total
+        now = time.monotonic()
+        preview = None
+        if now - last_preview[0] >= preview_every or step == stage.iterations:
+            last_preview[0] = now
+            preview = tensor_to_pil(image)
+        on_progress(frac, f"scale {stage.index + 1}/{stage.count}, step {step}/{stage.iterations}", preview)
+
+    result = stylize_tensor(pil_to_tensor(content_img), style_t, cfg, net=net, callback=callback)
+    image = tensor_to_pil(result.image)
+
+    labels = list(style_labels) if style_labels else [s if isinstance(s, str) else "style.jpg" for s, _ in styles]
+    cmd = ["styleforge", "stylize", content_label]
+    for lab in labels:
+        cmd += ["--style", lab]
+    if len(styles) > 1:
+        cmd += ["--style-blend-weights", ",".join(f"{w:g}" for w in weights)]
+    cmd += ["--image-size", str(cfg.image_size), "--iterations", str(steps),
+            "--scales", ",".join(f"{s:g}" for s in p.scales), "--backbone", p.backbone]
+    if strength != 1.0:
+        cmd += ["--style-weight", f"{cfg.style_weight:g}"]
+    if original_colors:
+        cmd.append("--original-colors")
+    cmd += ["--seed", str(seed), "-o", "result.png"]
+    return ModeResult(image, " ".join(_q(c) for c in cmd), _elapsed(t0, image))
+
+
+# --------------------------------------------------------------------------- Photo
+def photo(
+    content: Image.Image,
+    style: Image.Image,
+    *,
+    content_mask: Image.Image | None = None,
+    style_mask: Image.Image | None = None,
+    smoothing: bool = True,
+    size: int = 384,
+    content_label: str = "photo.jpg",
+    style_label: str = "style.jpg",
+    device: str = "cpu",
+    on_progress: Progress | None = None,
+    should_stop: StopCheck | None = None,
+    deadline: float | None = None,
+) -> ModeResult:
+    """Photorealistic transfer (matting-Laplacian regulariser + smoothing)."""
+    _require("photo")
+    raise ModeUnavailable("the photo mode is not available in this install (its engine has no web adapter yet)")
+
+
+# --------------------------------------------------------------------------- Translate
+def _translator(path: Path, direction: str | None) -> Any:
+    from ..cli.translate import load_translator
+
+    stamp = path.stat().st_mtime_ns
+    return _NETS.get(("translate", str(path), stamp, direction), lambda: load_translator(path, direction=direction))
+
+
+def translate(
+    content: Image.Image,
+    checkpoint: Path,
+    *,
+    checkpoint_label: str,
+    direction: str | None = None,
+    size: int = 512,
+    content_label: str = "photo.jpg",
+    device: str = "cpu",
+) -> ModeResult:
+    """A trained pix2pix / CycleGAN generator applied to one image (shrunk to ``size`` if larger).
+
+    ``checkpoint`` must already be resolved by :func:`.limits.resolve_checkpoint`.
+    """
+    _require("translate")
+    from ..io import tensor_to_pil
+
+    if direction not in (None, "AtoB", "BtoA"):
+        raise InputError("direction must be AtoB or BtoA")
+    t0 = time.perf_counter()
+    tr = _translator(checkpoint, direction)
+    img = content.convert("RGB")
+    shrink = max(img.size) > int(size)  # only ever shrink: a small photo is translated as it is
+    if shrink:
+        img = resize_max_side(img, int(size))
+    with _inference_lock(tr):
+        out = tensor_to_pil(tr(img, "cpu"))
+    cmd = ["styleforge", "translate", content_label, "--checkpoint", f"MODELS/{checkpoint_label}"]
+    if shrink:
+        cmd += ["--size", str(size)]
+    if direction:
+        cmd += ["--direction", direction]
+    cmd += ["-o", "out/"]
+    return ModeResult(out, " ".join(_q(c) for c in cmd), _elapsed(t0, out))
+
+
+_LOCKS: dict[int, threading.Lock] = {}
+_LOCKS_GUARD = threading.Lock()
+
+
+def _inference_lock(obj: Any) -> threading.Lock:
+    """One lock per loaded network: modules with buffers are not shared across threads mid-call."""
+    with _LOCKS_GUARD:
+        return _LOCKS.setdefault(id(obj), threading.Lock())
+
+
+# --------------------------------------------------------------------------- Makeup
+def makeup(
+    content: Image.Image,
+    checkpoint: Path,
+    *,
+    checkpoint_label: str,
+    action: str = "add",
+    strength: float = 1.0,
+    content_label: str = "photo.jpg",
+    device: str = "cpu",
+) -> ModeResult:
+    """Add or remove makeup on every face of a full photo."""
+    _require("makeup")
+    import numpy as np
+
+    from ..faces.apply import ApplySpec, apply_to_image
+    from ..faces.translator import load_translator
+
+    if action not in ("add", "remove"):
+        raise InputError("action must be add or remove")
+    if not 0.0 <= strength <= 1.0:
+        raise InputError("strength must be between 0 and 1")
+    t0 = time.perf_counter()
+    direction = "AtoB" if action == "add" else "BtoA"
+    stamp = checkpoint.stat().st_mtime_ns
+    tr = _NETS.get(("makeup", str(checkpoint), stamp, direction), lambda: load_translator(checkpoint, direction))
+    with _inference_lock(tr):
+        new, faces = apply_to_image(np.asarray(content.convert("RGB")), tr, ApplySpec(strength=float(strength)))
+    if not faces:
+        raise InputError("no face found in this photo: use a photo with a clear, frontal face")
+    out = Image.fromarray(new)
+    cmd = ["styleforge", "makeup", action, content_label, "--checkpoint", f"MODELS/{checkpoint_label}"]
+    if strength != 1.0:
+        cmd += ["--strength", f"{strength:g}"]
+    cmd += ["-o", "result.png"]
+    n = len(faces)
+    return ModeResult(out, " ".join(_q(c) for c in cmd), f"{n} face{'s' if n > 1 else ''}, " + _elapsed(t0, out))

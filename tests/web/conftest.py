@@ -1,0 +1,174 @@
+"""A live styleforge page on 127.0.0.1 for the HTTP and browser tests, and a raw HTTP client.
+
+The server is started once per session in this process (Gradio runs uvicorn in
+a thread).  :class:`GradioHTTP` speaks Gradio's queue protocol directly
+(``/gradio_api/upload``, ``/gradio_api/queue/join``, ``/gradio_api/queue/data``)
+so the tests see every message: queue estimations with positions, progress,
+streamed previews and the final result.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import json
+import os
+import socket
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+from PIL import Image
+
+# Before Gradio / huggingface_hub are imported anywhere in this process.
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+try:
+    import httpx
+except ImportError:  # pragma: no cover - the dev extra brings gradio, which brings httpx
+    httpx = None  # type: ignore[assignment]
+
+
+def need_gradio() -> None:
+    """The dev extra installs Gradio: its absence is a broken test environment, not a reason to skip."""
+    try:
+        import gradio  # noqa: F401
+    except ImportError:
+        pytest.fail("the web tests need Gradio: pip install -e '.[dev]' (or run `make test`)")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class _Warm(torch.nn.Module):
+    """A stand-in makeup model: [-1, 1] → [-1, 1], redder."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat([(x[:, :1] + 0.5).clamp(-1, 1), x[:, 1:]], 1)
+
+
+@pytest.fixture(scope="session")
+def web_models(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A ``--models`` folder: a tiny pix2pix (translate) and a makeup stand-in, plus a secret beside it."""
+    from styleforge.engine import export_safetensors
+    from styleforge.gan.pix2pix import Pix2Pix, Pix2PixConfig
+
+    base = tmp_path_factory.mktemp("web")
+    root = base / "models"
+    (root / "tiny").mkdir(parents=True)
+    cfg = Pix2PixConfig(netG="unet_32", ngf=4, lambda_gan=0.0, dropout=False)
+    model = Pix2Pix(cfg, generator=torch.Generator().manual_seed(1))
+    export_safetensors(model.networks["G"].state_dict(), root / "tiny" / "p2p.safetensors",
+                       metadata={"kind": "pix2pix", "network": "G", "model_config": dataclasses.asdict(cfg)})
+    torch.export.save(torch.export.export(_Warm(), (torch.zeros(1, 3, 256, 256),)), str(root / "warm.pt2"))
+    (base / "secret.pt").write_bytes(b"not for the page")
+    return root
+
+
+@pytest.fixture(scope="session")
+def web_settings(web_models: Path) -> Any:
+    from styleforge.web import Limits, WebSettings
+
+    limits = Limits(max_upload_mb=1.0, max_pixels=2_000_000, max_side=512, job_timeout_s=120.0,
+                    concurrency=1, max_queue=64)
+    return WebSettings(port=free_port(), models_dir=web_models, limits=limits, fast_concurrency=2)
+
+
+@pytest.fixture(scope="session")
+def web_server(web_settings: Any) -> Any:
+    """``(base_url, demo)`` of a running page."""
+    need_gradio()
+    from styleforge.web import create_app, launch
+
+    demo = create_app(web_settings)
+    _app, url = launch(demo, web_settings, block=False)
+    try:
+        yield url.rstrip("/"), demo
+    finally:
+        demo.close()
+
+
+@dataclass
+class CallResult:
+    success: bool
+    output: list[Any] | None
+    error: str | None
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def ranks(self) -> list[int]:
+        return [m["rank"] for m in self.messages if m.get("msg") == "estimation" and m.get("rank") is not None]
+
+    def of(self, kind: str) -> list[dict[str, Any]]:
+        return [m for m in self.messages if m.get("msg") == kind]
+
+
+class GradioHTTP:
+    """Gradio's HTTP queue protocol, by hand (what any client in any language would send)."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+        self.http = httpx.Client(timeout=httpx.Timeout(30.0, read=300.0))
+        cfg = self.http.get(f"{base}/config").json()
+        self.fn = {d["api_name"]: d["id"] for d in cfg["dependencies"] if d.get("api_name")}
+
+    def upload(self, data: bytes | Path, name: str) -> dict[str, Any]:
+        """POST a file; returns the FileData to pass as an input."""
+        blob = data.read_bytes() if isinstance(data, Path) else data
+        r = self.http.post(f"{self.base}/gradio_api/upload", files=[("files", (name, blob))])
+        r.raise_for_status()
+        return {"path": r.json()[0], "orig_name": name, "meta": {"_type": "gradio.FileData"}}
+
+    def upload_image(self, img: Image.Image, name: str = "photo.png") -> dict[str, Any]:
+        buf = io.BytesIO()
+        img.save(buf, format="PNG")
+        return self.upload(buf.getvalue(), name)
+
+    def call(self, api_name: str, data: list[Any], *, timeout: float = 240.0) -> CallResult:
+        """Join the queue and follow the event stream to its end."""
+        t0 = time.monotonic()
+        session = uuid.uuid4().hex
+        body = {"data": data, "fn_index": self.fn[api_name], "session_hash": session,
+                "event_data": None, "trigger_id": None}
+        r = self.http.post(f"{self.base}/gradio_api/queue/join", json=body)
+        if r.status_code != 200:
+            return CallResult(False, None, f"HTTP {r.status_code}: {r.text}", seconds=time.monotonic() - t0)
+        event_id = r.json()["event_id"]
+        messages: list[dict[str, Any]] = []
+        with self.http.stream("GET", f"{self.base}/gradio_api/queue/data",
+                              params={"session_hash": session}, timeout=timeout) as stream:
+            for line in stream.iter_lines():
+                if not line.startswith("data:"):
+                    continue
+                msg = json.loads(line[5:])
+                messages.append(msg)
+                if msg.get("msg") == "process_completed" and msg.get("event_id") == event_id:
+                    out = msg.get("output") or {}
+                    ok = bool(msg.get("success"))
+                    err = None if ok else (out.get("error") or json.dumps(out))
+                    return CallResult(ok, out.get("data"), err, messages, time.monotonic() - t0)
+                if msg.get("msg") == "close_stream" or time.monotonic() - t0 > timeout:
+                    break
+        return CallResult(False, None, "stream ended without a result", messages, time.monotonic() - t0)
+
+    def image(self, filedata: dict[str, Any]) -> Image.Image:
+        r = self.http.get(filedata["url"])
+        r.raise_for_status()
+        img = Image.open(io.BytesIO(r.content))
+        img.load()
+        return img
+
+
+@pytest.fixture(scope="session")
+def api(web_server: Any) -> GradioHTTP:
+    return GradioHTTP(web_server[0])

@@ -1,0 +1,123 @@
+"""The page's HTTP API on 127.0.0.1: every mode, friendly errors, upload limits, no path traversal."""
+
+from __future__ import annotations
+
+import urllib.parse
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from styleforge.web import modes
+
+# Gradio's queue statistics use a pandas option that pandas 3 deprecates; not ours to fix.
+pytestmark = pytest.mark.filterwarnings("ignore:.*(no_silent_downcasting|copy keyword).*")
+
+
+def _photo(w: int, h: int, seed: int = 0) -> Image.Image:
+    rng = np.random.default_rng(seed)
+    base = rng.integers(0, 255, (1, 1, 3))
+    y, x = np.mgrid[0:h, 0:w]
+    arr = (base + np.stack([x * 3, y * 2, x + y], -1)) % 256
+    return Image.fromarray(arr.astype(np.uint8))
+
+
+ARTISTIC_DEFAULTS = dict(s1="starry_night", w1=1.0, s2="(none)", w2=1.0, s3="(none)", w3=1.0, own=None, own_w=1.0,
+                         preset="fast", size=64, strength=1.0, colors=False, steps=3)
+
+
+def artistic_data(content, **kw):
+    a = {**ARTISTIC_DEFAULTS, **kw}
+    return [content, a["s1"], a["w1"], a["s2"], a["w2"], a["s3"], a["w3"], a["own"], a["own_w"], a["preset"],
+            a["size"], a["strength"], a["colors"], a["steps"]]
+
+
+def test_every_available_mode_is_an_endpoint(api):
+    avail = modes.availability()
+    for mode in modes.MODES:
+        assert (mode in api.fn) == (avail[mode] is None), mode
+
+
+def test_artistic_streams_progress_and_previews(api):
+    photo = api.upload_image(_photo(80, 60), "street.png")
+    res = api.call("artistic", artistic_data(photo, s2="the_scream", w2=0.5, steps=4))
+    assert res.success, res.error
+    image, info, command = res.output
+    out = api.image(image)
+    assert out.size == (64, 48) and out.format == "PNG"
+    assert info.startswith("Done: 64×48")
+    assert command.startswith("styleforge stylize street.png --style starry_night --style the_scream "
+                              "--style-blend-weights 1,0.5 --image-size 64 --iterations 4")
+    assert res.of("progress"), "no progress updates"
+    assert res.of("process_generating"), "no streamed preview"
+
+
+def test_translate_and_makeup(api, shared_data):
+    res = api.call("translate", [api.upload_image(_photo(90, 50), "a.png"), "tiny/p2p.safetensors", "auto", 64])
+    assert res.success, res.error
+    assert api.image(res.output[0]).size == (64, 36)
+    assert "--checkpoint MODELS/tiny/p2p.safetensors" in res.output[2]
+
+    face = api.upload(shared_data / "faces" / "no_makeup" / "xfsy_0226.png", "me.png")
+    res = api.call("makeup", [face, "warm.pt2", "add", 1.0])
+    assert res.success, res.error
+    before = np.asarray(Image.open(shared_data / "faces" / "no_makeup" / "xfsy_0226.png").convert("RGB"), np.float32)
+    after = np.asarray(api.image(res.output[0]).convert("RGB"), np.float32)
+    assert after.shape == before.shape and (after[..., 0] - before[..., 0]).mean() > 2
+    assert "1 face" in res.output[1]
+
+    wall = api.upload_image(Image.new("RGB", (120, 90), (90, 90, 90)), "wall.png")
+    res = api.call("makeup", [wall, "warm.pt2", "add", 1.0])
+    assert not res.success and "no face found" in res.error
+
+
+def test_text_file_renamed_jpg_gets_a_friendly_error(api):
+    fake = api.upload(b"Dear diary, this is not a picture.\n" * 20, "holiday.jpg")
+    res = api.call("artistic", artistic_data(fake))
+    assert not res.success
+    assert "'holiday.jpg' is not an image" in res.error
+    assert "Traceback" not in res.error and "/tmp" not in res.error
+
+
+def test_oversize_uploads_are_refused(api, web_settings):
+    too_big = bytes(int(web_settings.limits.max_upload_bytes * 1.2))
+    r = api.http.post(f"{api.base}/gradio_api/upload", files=[("files", ("huge.jpg", too_big))])
+    assert r.status_code == 413, r.text
+    # Small in bytes, too many pixels: refused from the header, with the sizes in the message.
+    wide = api.upload_image(Image.new("RGB", (2000, 1500), (1, 2, 3)), "wide.png")
+    res = api.call("artistic", artistic_data(wide))
+    assert not res.success and "2000×1500 = 3 MP; the limit is 2 MP" in res.error
+    res = api.call("artistic", artistic_data(api.upload_image(_photo(64, 48), "ok.png"), size=4096))
+    assert not res.success and "512" in res.error  # Gradio's slider bounds, then ours
+
+
+@pytest.mark.parametrize("name", ["../secret.pt", "tiny/../../secret.pt", "/etc/passwd", "%2e%2e/secret.pt"])
+def test_no_checkpoint_outside_models(api, name):
+    photo = api.upload_image(_photo(32, 32), "a.png")
+    for mode, data in (("translate", [photo, name, "auto", 64]), ("makeup", [photo, name, "add", 1.0])):
+        res = api.call(mode, data)
+        assert not res.success, (mode, name)
+        assert "not for the page" not in (res.error or "")
+
+
+def test_no_file_outside_the_upload_folder(api, web_models):
+    for path in ("/etc/passwd", str(web_models / "warm.pt2"), str(web_models.parent / "secret.pt"),
+                 f"{api.upload_image(_photo(8, 8))['path']}/../../../../etc/passwd"):
+        forged = {"path": path, "orig_name": "x.png", "meta": {"_type": "gradio.FileData"}}
+        res = api.call("artistic", artistic_data(forged))
+        assert not res.success, path
+        assert "root:" not in (res.error or "")
+    # nothing from --models (or beside it) is downloadable
+    for path in ("/etc/passwd", str(web_models / "warm.pt2"), str(web_models.parent / "secret.pt")):
+        for url in (f"{api.base}/gradio_api/file={path}",
+                    f"{api.base}/gradio_api/file={urllib.parse.quote(path, safe='')}",
+                    f"{api.base}/gradio_api/file=..%2F..%2F..%2F..%2F..{path}"):
+            r = api.http.get(url)
+            assert r.status_code in (400, 403, 404), (url, r.status_code)
+            assert b"root:" not in r.content and b"not for the page" not in r.content
+
+
+@pytest.mark.parametrize("style", ["../../../etc/passwd", "/etc/hosts", "starry_night.jpg"])
+def test_style_names_are_not_paths(api, style):
+    res = api.call("artistic", artistic_data(api.upload_image(_photo(32, 32)), s1=style))
+    assert not res.success
