@@ -20,6 +20,8 @@ from ..errors import StyleforgeError
 #: Subcommand modules, in the order ``styleforge --help`` lists them.
 COMMAND_MODULES: tuple[str, ...] = (
     "styleforge.cli.stylize",
+    "styleforge.cli.instant",
+    "styleforge.cli.doodle",
     "styleforge.cli.faces",
     "styleforge.cli.makeup",
     "styleforge.cli.serve",

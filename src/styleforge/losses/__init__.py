@@ -9,8 +9,13 @@ from .functional import (
     style_loss,
     tv_loss,
 )
+from .modules import ContentLoss, GramMatrix, StyleLoss, TotalVariation
 
 __all__ = [
+    "ContentLoss",
+    "GramMatrix",
+    "StyleLoss",
+    "TotalVariation",
     "chain_gram",
     "content_loss",
     "gram_matrix",

@@ -231,6 +231,16 @@ class _Objective:
                     [{k: sum(w * g[k] for w, g in zip(blend, per_chain)) for k in self.chains}] if per_chain else []
                 )
         self.blend = list(blend)
+        # Backbones may ask for each layer's style loss to be relative to its
+        # target (‖G − G_t‖² / ‖G_t‖²) and scale the user's weights; VGG does neither.
+        self.style_norms = [
+            {k: 1.0 / float(g[k].pow(2).mean().clamp_min(1e-12)) for k in style_layers}
+            if getattr(net, "style_normalization", None) == "target_norm" else {k: 1.0 for k in style_layers}
+            for g in self.style_targets
+        ]
+        scales = getattr(net, "loss_scales", {})
+        self.content_scale, self.style_scale = scales.get("content", 1.0), scales.get("style", 1.0)
+        self.tv_scale = scales.get("tv", 1.0)
 
     def __call__(self, image: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         cfg = self.cfg
@@ -243,9 +253,10 @@ class _Objective:
                     if mask is None:
                         continue
                     g = masked_gram_matrix(feats[k], mask, shift=self.shift)
-                    s_loss = s_loss + w * self.blend[i] * style_loss(g, tgt[k])
+                    s_loss = s_loss + w * self.blend[i] * self.style_norms[i][k] * style_loss(g, tgt[k])
             else:
-                s_loss = s_loss + w * style_loss(gram_matrix(feats[k], shift=self.shift), self.style_targets[0][k])
+                g = gram_matrix(feats[k], shift=self.shift)
+                s_loss = s_loss + w * self.style_norms[0][k] * style_loss(g, self.style_targets[0][k])
         for tgt_idx, tgt in enumerate(self.chain_targets):
             for a, b in self.chains:
                 if self.masked and self.masks[tgt_idx] is None:
@@ -253,11 +264,11 @@ class _Objective:
                 wt = self.blend[tgt_idx] if self.masked else 1.0
                 s_loss = s_loss + wt * style_loss(chain_gram(feats[a], feats[b], shift=self.shift), tgt[(a, b)])
         terms = {
-            "content": cfg.content_weight * c_loss,
-            "style": cfg.style_weight * s_loss,
+            "content": cfg.content_weight * self.content_scale * c_loss,
+            "style": cfg.style_weight * self.style_scale * s_loss,
         }
         if cfg.tv_weight:
-            terms["tv"] = cfg.tv_weight * tv_loss(image)
+            terms["tv"] = cfg.tv_weight * self.tv_scale * tv_loss(image)
         total = sum(terms.values())
         return total, terms  # type: ignore[return-value]
 
@@ -434,6 +445,7 @@ def _optimise(
             tolerance_grad=-1.0,
             tolerance_change=-1.0,
             history_size=cfg.lbfgs_history,
+            line_search_fn="strong_wolfe",
         )
         try:
             optimiser.step(closure)

@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+import pytest
+import torch
+
+from styleforge.losses import (
+    ContentLoss,
+    GramMatrix,
+    StyleLoss,
+    TotalVariation,
+    chain_gram,
+    content_loss,
+    gram_matrix,
+    masked_gram_matrix,
+    mrf_loss,
+    style_loss,
+    tv_loss,
+)
+
+
+def test_gram_hand_computed():
+    # features (1, 2, 1, 2): channel a = [1, 2], b = [3, 4]
+    f = torch.tensor([[[[1.0, 2.0]], [[3.0, 4.0]]]])
+    g = gram_matrix(f)
+    expected = torch.tensor([[[1 + 4, 3 + 8], [3 + 8, 9 + 16]]]) / 4.0  # / (C·H·W)
+    assert torch.allclose(g, expected)
+    shifted = gram_matrix(f, shift=-1.0)
+    assert torch.allclose(shifted, torch.tensor([[[0 + 1, 0 + 3], [0 + 3, 4 + 9]]]) / 4.0)
+
+
+def test_masked_gram_ones_equals_gram_and_region():
+    f = torch.randn(1, 4, 6, 6)
+    assert torch.allclose(masked_gram_matrix(f, torch.ones(1, 1, 6, 6)), gram_matrix(f), atol=1e-6)
+    m = torch.zeros(1, 1, 6, 6)
+    m[..., :3] = 1
+    assert torch.allclose(masked_gram_matrix(f, m), gram_matrix(f[..., :3]), atol=1e-6)
+
+
+def test_content_style_tv_values():
+    a, b = torch.zeros(1, 1, 2, 2), torch.ones(1, 1, 2, 2) * 2
+    assert content_loss(a, b) == pytest.approx(4.0)
+    w = torch.tensor([[[[1.0, 0.0], [0.0, 0.0]]]])
+    assert content_loss(a, b, w) == pytest.approx(1.0)
+    assert style_loss(torch.zeros(1, 2, 2), torch.ones(1, 2, 2)) == pytest.approx(1.0)
+    img = torch.zeros(1, 1, 2, 2)
+    img[0, 0, 0, 1] = 1 / 255.0  # one pixel of value 1 on the 0–255 scale
+    # Δx: (0,1)→1, Δy: (0,1)→(1,1) -1 ⇒ ½(1 + 1) = 1
+    assert tv_loss(img).item() == pytest.approx(1.0, rel=1e-5)
+
+
+def test_modules_equal_functional():
+    f, t = torch.randn(2, 3, 5, 5), torch.randn(2, 3, 5, 5)
+    assert torch.equal(GramMatrix(-1.0)(f), gram_matrix(f, shift=-1.0))
+    assert torch.allclose(ContentLoss(t, 3.0)(f), 3.0 * content_loss(f, t))
+    assert torch.allclose(StyleLoss(t, 2.0)(f), 2.0 * style_loss(gram_matrix(f), gram_matrix(t)))
+    assert torch.allclose(TotalVariation(0.5)(f), 0.5 * tv_loss(f))
+
+
+def test_gradcheck_float64():
+    f = torch.randn(1, 2, 3, 3, dtype=torch.float64, requires_grad=True)
+    t = torch.randn(1, 2, 2, dtype=torch.float64)
+    m = torch.rand(1, 1, 3, 3, dtype=torch.float64)
+    assert torch.autograd.gradcheck(lambda x: style_loss(gram_matrix(x, shift=-1.0), t), (f,))
+    assert torch.autograd.gradcheck(lambda x: masked_gram_matrix(x, m), (f,))
+    assert torch.autograd.gradcheck(tv_loss, (f,))
+    g = torch.randn(1, 3, 3, 3, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda x, y: chain_gram(x, y), (f, g))
+
+
+def test_mrf_loss_zero_on_own_patches_and_positive_otherwise():
+    f = torch.randn(1, 4, 6, 6)
+    patches = torch.nn.functional.unfold(f, 3)[0].t()
+    assert mrf_loss(f, patches).item() == pytest.approx(0.0, abs=1e-10)
+    other = torch.randn(1, 4, 6, 6)
+    assert mrf_loss(other, patches).item() > 0.1
