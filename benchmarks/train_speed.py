@@ -13,6 +13,13 @@ A GPU section (fp32 vs bf16) runs when CUDA is present.
 
     python benchmarks/train_speed.py                  # 256 px, 5 iterations
     python benchmarks/train_speed.py --size 128 --iters 3 --variants naive,ours
+
+CycleGAN (``--model cyclegan``: resnet_9blocks at 256 px, resnet_6blocks at 128 px, two
+70×70 PatchGANs, LSGAN, identity loss, pools of 50; one iteration = one G + one D update)
+against ``cg_naive`` (the reference algorithm, in-run) and the reference implementation's
+figures on this machine (256 px: 11.4 s/it, 4.2 GB; 128 px: 2.28 s/it, 1.7 GB):
+
+    python benchmarks/train_speed.py --model cyclegan --size 128 --iters 3
 """
 
 from __future__ import annotations
@@ -38,8 +45,116 @@ VARIANTS = {
 }
 
 
+CG_REFERENCE = {256: (11.4, 4.2), 128: (2.28, 1.7)}  # s/it, peak RSS GB (reference implementation, this machine)
+CG_VARIANTS = {
+    "cg_naive": "reference algorithm, same nets: 6 G forwards + 1 backward, separate D forwards, default Adam",
+    "cg_ours": "styleforge CycleGAN.train_step (per-cycle backwards, batched forwards, fused Adam)",
+    "cg_ours_unfused": "ours without batched forwards (separate identity / D forwards)",
+}
+
+
+def cyclegan_child(variant: str, size: int, iters: int, warmup: int, device: str, amp: str) -> dict[str, float]:
+    import torch
+
+    from styleforge.engine import StepContext
+    from styleforge.gan.cyclegan import CycleGAN, CycleGANConfig
+    from styleforge.gan.losses import gan_loss
+
+    torch.manual_seed(0)
+    dev = torch.device(device)
+    netG = "resnet_9blocks" if size >= 256 else "resnet_6blocks"
+    model = CycleGAN(CycleGANConfig(netG=netG, fuse=variant != "cg_ours_unfused"))
+    channels_last = dev.type == "cuda"
+    for n in model.networks.values():
+        n.to(dev)
+        if channels_last:
+            n.to(memory_format=torch.channels_last)
+    nets = model.networks
+    if variant == "cg_naive":
+        opts = {
+            "G": torch.optim.Adam([p for k in ("G_A", "G_B") for p in nets[k].parameters()], lr=2e-4, betas=(0.5, 0.999)),
+            "D": torch.optim.Adam([p for k in ("D_A", "D_B") for p in nets[k].parameters()], lr=2e-4, betas=(0.5, 0.999)),
+        }
+    else:
+        opts = model.make_optimizers()
+    amp_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(amp) if dev.type == "cuda" else None
+    ctx = StepContext(dict(nets), opts, dev, amp_dtype, None, channels_last)
+    g = torch.Generator().manual_seed(1)
+    batch = {"A": torch.rand(1, 3, size, size, generator=g) * 2 - 1, "B": torch.rand(1, 3, size, size, generator=g) * 2 - 1}
+    G_A, G_B, D_A, D_B = (nets[k] for k in ("G_A", "G_B", "D_A", "D_B"))
+    l1 = torch.nn.functional.l1_loss
+
+    def naive_step() -> None:  # models/cycle_gan_model.py: optimize_parameters
+        real_a, real_b = batch["A"].to(dev), batch["B"].to(dev)
+        fake_b = G_A(real_a)
+        rec_a = G_B(fake_b)
+        fake_a = G_B(real_b)
+        rec_b = G_A(fake_a)
+        for p in [*D_A.parameters(), *D_B.parameters()]:
+            p.requires_grad = False
+        opts["G"].zero_grad()
+        idt_a, idt_b = G_A(real_b), G_B(real_a)
+        loss_g = (gan_loss(D_A(fake_b), True, "lsgan") + gan_loss(D_B(fake_a), True, "lsgan")
+                  + 10 * l1(rec_a, real_a) + 10 * l1(rec_b, real_b) + 5 * l1(idt_a, real_b) + 5 * l1(idt_b, real_a))
+        loss_g.backward()
+        opts["G"].step()
+        for p in [*D_A.parameters(), *D_B.parameters()]:
+            p.requires_grad = True
+        opts["D"].zero_grad()
+        for D, real, fake in ((D_A, real_b, model.pools["A"].query(fake_b)), (D_B, real_a, model.pools["B"].query(fake_a))):
+            loss_d = 0.5 * (gan_loss(D(real), True, "lsgan") + gan_loss(D(fake.detach()), False, "lsgan"))
+            loss_d.backward()
+        opts["D"].step()
+
+    step = naive_step if variant == "cg_naive" else (lambda: model.train_step(batch, ctx))
+    for _ in range(warmup):
+        step()
+    if dev.type == "cuda":
+        torch.cuda.synchronize()
+    t = time.perf_counter()
+    for _ in range(iters):
+        step()
+    if dev.type == "cuda":
+        torch.cuda.synchronize()
+    s = (time.perf_counter() - t) / iters
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2  # KB → GB
+    out = {"s_per_it": s, "peak_rss_gb": rss, "threads": torch.get_num_threads()}
+    if dev.type == "cuda":
+        out["peak_gpu_gb"] = torch.cuda.max_memory_allocated() / 1024**3
+    return out
+
+
+def cyclegan_main(args: argparse.Namespace) -> None:
+    import torch
+
+    variants = args.variants if args.variants.startswith("cg_") else ",".join(CG_VARIANTS)
+    netG = "resnet_9blocks" if args.size >= 256 else "resnet_6blocks"
+    print(f"CycleGAN {netG} + 2× basic D, batch 1, {args.size} px, CPU threads {torch.get_num_threads()}, "
+          f"load {os.getloadavg()[0]:.1f}; {args.iters} iterations after {args.warmup} warm-up")
+    rows = {v: run_child(v, args) for v in variants.split(",")}
+    base = rows.get("cg_naive")
+    ref = CG_REFERENCE.get(args.size)
+    ref_col = f"vs ref {ref[0]} s" if ref else "vs ref"
+    print(f"\n{'variant':16s} {'s/it':>7s} {'it/s':>6s} {'peak RSS':>9s} {'vs naive':>9s} {ref_col:>13s}  description")
+    for v, r in rows.items():
+        vs_naive = f"{base['s_per_it'] / r['s_per_it']:.2f}×" if base else "-"
+        vs_ref = f"{ref[0] / r['s_per_it']:.2f}×" if ref else "-"
+        print(f"{v:16s} {r['s_per_it']:7.3f} {1 / r['s_per_it']:6.2f} {r['peak_rss_gb']:7.2f}GB {vs_naive:>9s} {vs_ref:>13s}  {CG_VARIANTS[v]}")
+    if ref:
+        print(f"\nreference implementation on this machine: {ref[0]} s/it, {ref[1]} GB peak RSS "
+              f"(goal: ≤ {ref[0] / 1.2:.2f} s/it, ≤ {ref[1]} GB)")
+    if torch.cuda.is_available():
+        print("\nGPU (channels_last):")
+        for amp in ("none", "bf16"):
+            r = run_child("cg_ours", args, device="cuda", amp=amp)
+            print(f"  {amp:5s} {r['s_per_it'] * 1000:8.1f} ms/it  peak GPU {r['peak_gpu_gb']:.2f} GB")
+
+
 def child(variant: str, size: int, iters: int, warmup: int, device: str, amp: str) -> dict[str, float]:
     import torch
+
+    if variant.startswith("cg_"):
+        return cyclegan_child(variant, size, iters, warmup, device, amp)
 
     from styleforge.engine import StepContext
     from styleforge.gan import Pix2Pix, Pix2PixConfig
@@ -117,12 +232,16 @@ def main() -> None:
     ap.add_argument("--iters", type=int, default=5)
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--variants", default="naive,ours,ours_foreach,ours_unfused_d,ours_channels_last,ours_batchnorm")
+    ap.add_argument("--model", default="pix2pix", choices=["pix2pix", "cyclegan"])
     ap.add_argument("--child", help=argparse.SUPPRESS)
     ap.add_argument("--device", default="cpu", help=argparse.SUPPRESS)
     ap.add_argument("--amp", default="none", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
         print(json.dumps(child(args.child, args.size, args.iters, args.warmup, args.device, args.amp)))
+        return
+    if args.model == "cyclegan":
+        cyclegan_main(args)
         return
     import torch
 

@@ -7,6 +7,7 @@ Examples::
     styleforge datasets prepare gray photos/ -o data/gray2color/train
     styleforge datasets prepare split data/all -o data/mine --val 0.1 --test 0.1
     styleforge datasets download facades -o datasets/                         # needs internet
+    styleforge datasets download horse2zebra -o datasets/                     # CycleGAN (unpaired)
     styleforge datasets list
 """
 
@@ -62,9 +63,20 @@ def run(args: argparse.Namespace) -> int:
             pr = PRESETS.get(name)
             detail = f"{pr.direction}, {pr.n_epochs}+{pr.n_epochs_decay} epochs, batch {pr.batch_size}; {pr.note}" if pr else ""
             print(f"{name:16s} {url}  {detail}")
+        from ..data.unaligned import CYCLEGAN_DATASETS
+        from ..gan.cyclegan import PRESETS as CYCLEGAN_PRESETS
+
+        for name, url in sorted(CYCLEGAN_DATASETS.items()):
+            cp = CYCLEGAN_PRESETS.get(name)
+            print(f"{name:16s} {url}  cyclegan (unpaired){'; ' + cp.note if cp else ''}")
         return 0
     if action == "download":
-        target = prepare.download(args.name, args.output)
+        from ..data.unaligned import CYCLEGAN_DATASETS, download_unaligned
+
+        if args.name in CYCLEGAN_DATASETS and args.name not in prepare.DOWNLOAD_URLS:
+            target = download_unaligned(args.name, args.output)
+        else:
+            target = prepare.download(args.name, args.output)
         print(f"downloaded {args.name} into {target}")
         return 0
     what = getattr(args, "what", None)
