@@ -98,7 +98,7 @@ def main() -> None:
     ap.add_argument("--size", type=int, default=128, help="training crop size")
     ap.add_argument("--netG", default="resnet_6blocks")
     ap.add_argument("--ngf", type=int, default=32)
-    ap.add_argument("--ndf", type=int, default=64)
+    ap.add_argument("--ndf", type=int, default=32)
     ap.add_argument("--n-test", type=int, default=24)
     ap.add_argument("--degrees", type=float, default=60.0)
     ap.add_argument("--gamma", type=float, default=0.7)
@@ -127,16 +127,17 @@ def main() -> None:
     probe = CycleGAN(mcfg, generator=torch.Generator().manual_seed(99))
     ctx = StepContext(dict(probe.networks), probe.make_optimizers(), torch.device("cpu"))
     batch = torch.utils.data.default_collate([ds[(i, i)] for i in range(1)])
-    probe.train_step(batch, ctx)
-    t = time.perf_counter()
-    for _ in range(3):
+    for _ in range(2):
         probe.train_step(batch, ctx)
-    s_it = (time.perf_counter() - t) / 3
+    t = time.perf_counter()
+    for _ in range(4):
+        probe.train_step(batch, ctx)
+    s_it = (time.perf_counter() - t) / 4
     del probe, ctx
     steps = int(args.minutes * 60 / (s_it * 1.1))
     epochs = max(2, steps // len(ds))
     print(f"{len(ds.files_a)} A / {len(ds.files_b)} B training photos, {len(test)} held out; "
-          f"{s_it:.2f} s/step → ~{steps} steps = {epochs} epochs of {len(ds)} in {args.minutes} min")
+          f"{s_it:.2f} s/step → ~{steps} steps = {epochs} epochs of {len(ds)} in {args.minutes} min", flush=True)
 
     model = CycleGAN(mcfg, generator=torch.Generator().manual_seed(args.seed), pool_seed=args.seed)
     cfg = TrainConfig(

@@ -53,7 +53,7 @@ CYCLEGAN_DATASETS: dict[str, str] = {
     name: _CYC.format(name)
     for name in (
         "apple2orange", "summer2winter_yosemite", "horse2zebra", "monet2photo", "cezanne2photo",
-        "ukiyoe2photo", "vangogh2photo", "maps", "facades", "iphone2dslr_flower",
+        "ukiyoe2photo", "vangogh2photo", "iphone2dslr_flower",
     )
 }
 
