@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 EXTRAS ?= dev
 
-.PHONY: venv demo test test-all bench clean
+.PHONY: venv browser demo test test-all bench clean
 
 venv: $(STAMP)
 
@@ -22,7 +22,13 @@ demo: venv
 	$(BIN)/styleforge stylize tubingen --style starry_night -o out/demo.png --image-size 384 --iterations 100 --seed 0
 	@echo "wrote out/demo.png"
 
-test: venv
+# Headless Chromium for the browser tests (tests/web): Debian's package, driven by Playwright
+# (no `playwright install`). Needs root; elsewhere the browser tests skip (and fail when CI is set).
+browser:
+	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium) \
+		|| { echo "chromium not installed: the browser tests will skip"; [ -z "$$CI" ]; }
+
+test: venv browser
 	$(BIN)/python -m pytest -q
 
 test-all: venv

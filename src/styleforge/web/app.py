@@ -233,12 +233,17 @@ def create_app(settings: WebSettings | None = None) -> Any:
                 if avail["instant"]:
                     unavailable("instant")
                 else:
+                    i_names = list(modes.instant_styles().items())
+                    thumb_of = {n: p for p, n in thumbs}
+                    i_thumbs = [(thumb_of[painting], name) for name, painting in i_names if painting in thumb_of]
+                    i_choices = [name for name, _ in i_names]
                     with gr.Row():
                         with gr.Column():
                             i_content = photo_input("Your photo", "instant-content")
-                            i_gallery = gr.Gallery(value=thumbs, label="Styles: click one", columns=6, height=220,
+                            i_gallery = gr.Gallery(value=i_thumbs, label="Styles: click one", columns=6, height=220,
                                                    allow_preview=False, elem_id="instant-gallery", buttons=[])
-                            i_style = gr.Radio(style_names, value=default_style, label="Style", elem_id="instant-style")
+                            i_style = gr.Radio(i_choices, value=default_style if default_style in i_choices else i_choices[0],
+                                               label="Style", elem_id="instant-style")
                             i_own = photo_input("…or your own style image (optional)", "instant-own", ("upload",), 160)
                             with gr.Row():
                                 i_strength = gr.Slider(0.0, 1.0, value=1.0, step=0.05, label="Strength")
@@ -248,7 +253,7 @@ def create_app(settings: WebSettings | None = None) -> Any:
                             i_out, i_info, i_cmd = result_column("instant")
 
                     def pick_style(evt: gr.SelectData) -> str:
-                        return style_names[evt.index]
+                        return [n for _, n in i_thumbs][evt.index]
 
                     i_gallery.select(pick_style, None, i_style, api_visibility="private", queue=False)
 

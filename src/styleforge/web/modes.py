@@ -21,6 +21,7 @@ __all__ = [
     "availability",
     "builtin_style_names",
     "instant",
+    "instant_styles",
     "makeup",
     "photo",
     "translate",
@@ -46,7 +47,7 @@ MODES = ("instant", "artistic", "photo", "translate", "makeup")
 
 #: The module each mode's adapter imports (checked with ``find_spec`` only).
 _ENGINE_MODULES = {
-    "instant": "styleforge.instant.inference",
+    "instant": "styleforge.instant.infer",
     "artistic": "styleforge.transfer.gatys",
     "photo": "styleforge.transfer.photoreal",
     "translate": "styleforge.cli.translate",
@@ -74,12 +75,21 @@ def availability() -> dict[str, str | None]:
     """Mode → ``None`` when it can run here, else a one-line reason."""
     out: dict[str, str | None] = {}
     for mode, module in _ENGINE_MODULES.items():
-        try:
-            found = importlib.util.find_spec(module) is not None
-        except ModuleNotFoundError:
-            found = False
-        out[mode] = None if found else f"the {mode} mode is not available in this install (no {module})"
+        if _engine_missing(mode):
+            out[mode] = f"the {mode} mode is not available in this install (no {module})"
+        else:
+            out[mode] = None
+    if out["instant"] is None and not instant_styles():
+        out["instant"] = ("the instant mode is not available in this install (no instant models installed: "
+                          "train one with `styleforge train instant`)")
     return out
+
+
+def _engine_missing(mode: str) -> bool:
+    try:
+        return importlib.util.find_spec(_ENGINE_MODULES[mode]) is None
+    except ModuleNotFoundError:
+        return True
 
 
 def _require(mode: str) -> None:
@@ -133,10 +143,49 @@ class _LRU:
         return value
 
 
-_NETS = _LRU(4)
+_NETS = _LRU(12)
 
 
 # --------------------------------------------------------------------------- Instant
+def instant_styles() -> dict[str, str]:
+    """Styles the Instant tab offers: name → the built-in painting it shows (for thumbnails).
+
+    Per-style networks shipped with the package come first; with the AdaIN
+    decoder installed, every built-in painting is offered too.  Empty when no
+    instant model is installed.
+    """
+    if _engine_missing("instant"):
+        return {}
+    from ..assets import builtin_styles
+    from ..instant.models import builtin_models
+
+    models = builtin_models()
+    paintings = builtin_styles()
+    out = {n: str(e.info.get("style", n)) for n, e in models.items() if e.kind == "instant"}
+    if any(e.kind == "adain" for e in models.values()):
+        out.update({n: n for n in paintings if n not in out})
+    return out
+
+
+def _instant_model(style: str | None, style_image: Image.Image | None, label: str) -> Any:
+    from ..instant import InstantModel, load_instant
+    from ..instant.models import builtin_models, load_adain_net
+    from ..io import pil_to_tensor
+
+    models = builtin_models()
+    if style_image is None:
+        if style not in instant_styles():
+            from ..errors import suggest
+
+            raise InputError(f"unknown instant style {style!r}{suggest(str(style), instant_styles())}")
+        entry = models.get(str(style))
+        if entry is not None and entry.kind == "instant":
+            return _NETS.get(("instant", style), lambda: load_instant([str(style)]))
+        style_image = _builtin_style(str(style))
+    adain = _NETS.get(("adain",), lambda: load_adain_net()[0])  # one shared encoder + decoder
+    return InstantModel([None], adain, [pil_to_tensor(resize_max_side(style_image, 512))], [label], "torch")
+
+
 def instant(
     content: Image.Image,
     *,
@@ -145,13 +194,38 @@ def instant(
     style_label: str = "style.jpg",
     strength: float = 1.0,
     original_colors: bool = False,
-    size: int = 768,
+    size: int = 1024,
     content_label: str = "photo.jpg",
     device: str = "cpu",
 ) -> ModeResult:
-    """Feed-forward stylisation (a built-in style, or any style image via AdaIN)."""
+    """Feed-forward stylisation: a built-in instant style, or any style image (AdaIN).
+
+    The photo is shrunk to ``size`` on its long side when larger.
+    """
     _require("instant")
-    raise ModeUnavailable("the instant mode is not available in this install (its engine has no web adapter yet)")
+    if not instant_styles():
+        raise ModeUnavailable("the instant mode is not available in this install (no instant models installed)")
+    from ..instant import InstantOptions, stylize_instant
+
+    if style_image is None and not style:
+        raise InputError("pick a style (or upload your own)")
+    t0 = time.perf_counter()
+    img = content.convert("RGB")
+    shrink = max(img.size) > int(size)
+    opts = InstantOptions(strength=float(strength), original_colors=bool(original_colors),
+                          size=int(size) if shrink else None)
+    opts.validate(1)
+    model = _instant_model(style, None if style_image is None else style_image.convert("RGB"), style_label)
+    out = stylize_instant(img, model, opts)
+    cmd = ["styleforge", "instant", content_label, "--style", style_label if style_image is not None else str(style)]
+    if strength != 1.0:
+        cmd += ["--strength", f"{strength:g}"]
+    if original_colors:
+        cmd.append("--original-colors")
+    if shrink:
+        cmd += ["--size", str(size)]
+    cmd += ["-o", "result.png"]
+    return ModeResult(out, " ".join(_q(c) for c in cmd), _elapsed(t0, out))
 
 
 # --------------------------------------------------------------------------- Artistic

@@ -1,0 +1,163 @@
+"""End to end in headless Chromium (Debian's ``chromium`` driven by Playwright): a person's clicks.
+
+Needs ``/usr/bin/chromium`` (``make test`` installs it) and the ``playwright``
+Python package (the dev extra).  Where Chromium is missing the tests skip —
+except in CI (``CI`` set), where they fail, so a broken install never passes
+silently.  Every request the page makes is recorded: none may leave 127.0.0.1.
+
+Set ``STYLEFORGE_SCREENSHOT_DIR`` to keep the screenshots (``web.png``).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import threading
+import time
+import urllib.parse
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from styleforge.web import modes
+
+pytestmark = pytest.mark.filterwarnings("ignore:.*(no_silent_downcasting|copy keyword).*")
+
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-dev-shm-usage"]
+TIMEOUT_MS = 120_000
+
+
+def _chromium() -> str:
+    path = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
+    if path is None:
+        msg = "Debian's chromium is not installed (apt-get install chromium, or `make test`)"
+        if os.environ.get("CI"):
+            pytest.fail(msg)
+        pytest.skip(msg)
+    return path
+
+
+@pytest.fixture(scope="module")
+def browser():
+    exe = _chromium()
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.fail("the browser tests need playwright: pip install -e '.[dev]' (or run `make test`)")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=exe, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture()
+def page(browser, web_server):
+    url, _demo = web_server
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    pg = context.new_page()
+    pg.set_default_timeout(TIMEOUT_MS)
+    pg.requests = []  # type: ignore[attr-defined]
+    pg.on("request", lambda r: pg.requests.append(r.url))  # type: ignore[attr-defined]
+    pg.goto(url)
+    pg.wait_for_selector("text=styleforge")
+    yield pg
+    context.close()
+    outside = [u for u in pg.requests if urllib.parse.urlparse(u).hostname not in ("127.0.0.1", None)  # type: ignore[attr-defined]
+               and not u.startswith(("data:", "blob:"))]
+    assert not outside, f"the page fetched from outside 127.0.0.1: {outside[:5]}"
+    assert pg.requests, "no request recorded"  # type: ignore[attr-defined]
+
+
+def _set_number(pg, elem_id: str, value: int) -> None:
+    box = pg.locator(f"#{elem_id} input[type=number]")
+    box.fill(str(value))
+    box.press("Enter")
+
+
+def _wait_done(pg, prefix: str) -> None:
+    pg.wait_for_function(
+        f"() => {{ const e = document.querySelector('#{prefix}-info'); return e && e.innerText.includes('Done'); }}",
+        timeout=TIMEOUT_MS)
+
+
+def _result(pg, prefix: str) -> Image.Image:
+    src = pg.locator(f"#{prefix}-result img").first.get_attribute("src")
+    assert src and src.startswith("http://127.0.0.1"), src
+    body = pg.request.get(src).body()
+    img = Image.open(io.BytesIO(body))
+    img.load()
+    return img
+
+
+def _save_screenshot(pg, tmp_path: Path, name: str) -> Path:
+    shot = tmp_path / name
+    pg.screenshot(path=str(shot), full_page=False)
+    keep = os.environ.get("STYLEFORGE_SCREENSHOT_DIR")
+    if keep:
+        Path(keep).mkdir(parents=True, exist_ok=True)
+        shutil.copy(shot, Path(keep) / name)
+    return shot
+
+
+def test_instant_and_artistic_in_the_browser(page, shared_data, tmp_path):
+    photo = shared_data / "content" / "tubingen.jpg"
+    w, h = Image.open(photo).size
+    if modes.availability()["instant"] is None:
+        page.get_by_role("tab", name="Instant").click()
+        page.locator("#instant-content input[type=file]").set_input_files(str(photo))
+        page.locator("#instant-gallery button").nth(1).click()  # pick the second style by its thumbnail
+        page.locator("#instant-run").click()
+        _wait_done(page, "instant")
+        out = _result(page, "instant")
+        assert out.format == "PNG" and out.size == (w, h) if max(w, h) <= 512 else max(out.size) == 512
+        assert page.locator("#instant-cmd textarea").input_value().startswith("styleforge instant tubingen.jpg")
+
+    page.get_by_role("tab", name="Artistic").click()
+    page.locator("#artistic-content input[type=file]").set_input_files(str(photo))
+    page.locator("#artistic-gallery button").nth(4).click()  # the_scream → style 1
+    page.wait_for_function("() => document.querySelector('#artistic-style1 input').value === 'the_scream'")
+    _set_number(page, "artistic-size", 128)
+    page.get_by_text("Advanced").click()
+    _set_number(page, "artistic-steps", 4)
+    page.locator("#artistic-run").click()
+    _wait_done(page, "artistic")
+    out = _result(page, "artistic")
+    assert out.format == "PNG" and out.size == (128, round(128 * h / w))
+    assert len(set(out.convert("RGB").getdata())) > 100  # a real picture, not a flat placeholder
+    cmd = page.locator("#artistic-cmd textarea").input_value()
+    assert cmd.startswith("styleforge stylize tubingen.jpg --style the_scream --image-size 128 --iterations 4")
+    assert page.locator("#artistic-result button[aria-label='Download'], #artistic-result a[download]").count() >= 1
+    _save_screenshot(page, tmp_path, "web.png")
+
+
+def test_cancel_stops_the_job(page, shared_data):
+    page.get_by_role("tab", name="Artistic").click()
+    page.locator("#artistic-content input[type=file]").set_input_files(str(shared_data / "content" / "tubingen.jpg"))
+    _set_number(page, "artistic-size", 256)
+    page.locator("#artistic-preset label").nth(1).click()  # balanced: VGG16, 3 scales
+    page.get_by_text("Advanced").click()
+    _set_number(page, "artistic-steps", 500)  # minutes of work
+    page.locator("#artistic-run").click()
+    page.wait_for_function(
+        "() => { const e = document.querySelector('#artistic-info'); return e && e.innerText.includes('Running'); }")
+    assert any(t.name == "styleforge-job" for t in threading.enumerate())
+    page.locator("#artistic-cancel").click()
+    t0 = time.monotonic()
+    while any(t.name == "styleforge-job" for t in threading.enumerate()):
+        assert time.monotonic() - t0 < 10, "the optimisation kept running after Cancel"
+        time.sleep(0.2)
+    assert "Done" not in page.locator("#artistic-info").inner_text()
+
+
+def test_text_file_renamed_jpg_shows_a_friendly_error(page, tmp_path):
+    fake = tmp_path / "holiday.jpg"
+    fake.write_text("Dear diary, this is not a picture.\n" * 20)
+    page.get_by_role("tab", name="Artistic").click()
+    page.locator("#artistic-content input[type=file]").set_input_files(str(fake))
+    page.locator("#artistic-run").click()
+    toast = page.get_by_text("'holiday.jpg' is not an image")
+    toast.first.wait_for(timeout=30_000)
+    assert "Traceback" not in page.content()
