@@ -5,14 +5,14 @@ import numpy as np
 from PIL import Image
 
 from styleforge.faces.align import AlignSpec, align_crop, similarity_from_eyes
-from styleforge.faces.clean import CleanSpec, blur_score, color_spread, duplicate_groups, hamming, phash64, quality_issue
+from styleforge.faces.clean import CleanSpec, blur_score, color_spread, duplicate_groups, face_hash, hamming, quality_issue
 from styleforge.faces.detect import Face, HaarDetector
 
 from conftest import load_rgb
 
 
-def _crop(img):
-    f = HaarDetector()(img)[0]
+def _crop(img, face=None):
+    f = face or HaarDetector()(img)[0]
     return align_crop(img, similarity_from_eyes(f.eye_left, f.eye_right, AlignSpec()), 256)
 
 
@@ -60,15 +60,20 @@ def test_near_copies_are_grouped_and_different_faces_are_not(faces_dir):
     for k, n in enumerate(names):
         img = load_rgb(faces_dir / n)
         for v in [img, *_variants(img)]:
-            hashes.append(phash64(_crop(v)))
+            f = HaarDetector()(v)[0]
+            hashes.append(face_hash(v, f, _crop(v, f)))
             owner.append(k)
     groups = duplicate_groups(hashes, CleanSpec().dup_distance)
     assert sorted(sorted({owner[i] for i in g}) for g in groups) == [[0], [1], [2]]
     assert sorted(len(g) for g in groups) == [4, 4, 4]
-    assert min(hamming(hashes[i], hashes[j]) for i in range(len(hashes)) for j in range(len(hashes)) if owner[i] != owner[j]) > 10
+    assert min(hamming(hashes[i], hashes[j]) for i in range(len(hashes)) for j in range(len(hashes)) if owner[i] != owner[j]) > 22
 
 
-def test_duplicate_groups_transitive():
-    assert duplicate_groups([0b0, 0b1, 0b11, 0b111, 0xFF00], 1) == [[0, 1, 2, 3]]
+def test_duplicate_groups_do_not_chain():
+    # no chaining: 0b111 is 3 bits from the leader 0b0 even though each step is 1 bit
+    assert duplicate_groups([0b0, 0b1, 0b11, 0b111, 0xFF00], 1) == [[0, 1], [2, 3]]
+    assert duplicate_groups([0b1, 0b0, 0b11, 0b111, 0xFF00], 1) == [[0, 1, 2]]
     assert duplicate_groups([5], 3) == []
     assert hamming(0xF0, 0x0F) == 8
+    # 128-bit keys: the distance is summed over both halves
+    assert duplicate_groups([(1 << 64) | 1, 0, (0b111 << 64) | 0b111], 2) == [[0, 1]]

@@ -50,7 +50,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     q.add_argument("--faces", choices=("largest", "all"), default="largest", help="faces kept per photo")
     q.add_argument("--min-face", type=int, default=80, help="smallest face box kept, source px (default 80)")
     q.add_argument("--min-blur", type=float, default=30.0, help="smallest variance of Laplacian kept (default 30)")
-    q.add_argument("--dup-distance", type=int, default=10, help="pHash Hamming distance for near duplicates (default 10)")
+    q.add_argument("--dup-distance", type=int, default=22, help="near-duplicate limit, Hamming bits of 128 (default 22)")
     q.add_argument("--allow-no-eyes", action="store_true", help="keep faces whose eyes were not found (box-based alignment)")
     q.add_argument("--test-ratio", type=float, default=0.1, help="fraction of photos for test (default 0.1)")
     q.add_argument("--seed", type=int, default=0, help="split seed (default 0)")

@@ -99,9 +99,9 @@ def find_eyes(gray: np.ndarray, box: tuple[int, int, int, int]) -> tuple[tuple[f
     roi = gray[max(0, y0) : max(0, y1), max(0, x) : max(0, x + w)]
     if roi.size == 0:
         return exp_l, exp_r, 0
-    scale = 160.0 / roi.shape[1]
-    roi = cv2.resize(roi, (160, max(1, round(roi.shape[0] * scale))), interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
-    cands = _cascade("eye").detectMultiScale(roi, 1.1, 3, minSize=(16, 16), maxSize=(64, 64))
+    scale = 120.0 / roi.shape[1]
+    roi = cv2.resize(roi, (120, max(1, round(roi.shape[0] * scale))), interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+    cands = _cascade("eye").detectMultiScale(roi, 1.1, 2, minSize=(12, 12), maxSize=(44, 44))
     left: list[tuple[float, float]] = []
     right: list[tuple[float, float]] = []
     for ex, ey, ew, eh in cands:
@@ -137,21 +137,26 @@ class HaarDetector:
         detect_side: the image is shrunk so its long side is at most this many
             pixels before face detection (eyes are then searched at full
             resolution); keeps big photos fast.
+        detect_min: the image is also shrunk so that the smallest face searched
+            is this many pixels there (the cascade's window is 20 px; searching
+            large faces at full resolution only costs time).
         scale_factor, min_neighbors: ``detectMultiScale`` parameters.
     """
 
     min_face: float = 0.08
     min_face_px: int = 24
     detect_side: int = 640
+    detect_min: int = 40
     scale_factor: float = 1.1
     min_neighbors: int = 4
 
     def boxes(self, gray: np.ndarray) -> list[tuple[int, int, int, int]]:
         """Face boxes ``(x, y, w, h)`` on an equalised gray image (full-resolution pixels)."""
         h, w = gray.shape
-        s = min(1.0, self.detect_side / max(h, w))
+        smallest = max(24.0, self.min_face * min(h, w), float(self.min_face_px))
+        s = min(1.0, self.detect_side / max(h, w), self.detect_min / smallest)
         small = cv2.resize(gray, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA) if s < 1 else gray
-        ms = max(24, int(self.min_face * min(small.shape)), int(self.min_face_px * s))
+        ms = max(20, round(smallest * s))
         found = _cascade("frontalface_alt2").detectMultiScale(small, self.scale_factor, self.min_neighbors, minSize=(ms, ms))
         return [(round(bx / s), round(by / s), round(bw / s), round(bh / s)) for bx, by, bw, bh in found]
 

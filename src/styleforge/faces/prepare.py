@@ -36,7 +36,7 @@ from PIL import Image
 from ..errors import InputError, suggest
 from ..io import IMAGE_EXTENSIONS, load_image
 from .align import AlignSpec, align_crop, similarity_from_eyes
-from .clean import CleanSpec, blur_score, color_spread, duplicate_groups, phash64, quality_issue
+from .clean import CleanSpec, blur_score, color_spread, duplicate_groups, face_hash, quality_issue
 from .detect import FaceDetector, HaarDetector
 from .manifest import ManifestRow, summary_table, write_manifest
 from .split import split_groups
@@ -91,6 +91,17 @@ def _detector_for(spec: PrepareSpec) -> HaarDetector:
     return HaarDetector(min_face=0.0, min_face_px=max(24, int(0.75 * spec.clean.min_face)))
 
 
+def _reference_spec(spec: AlignSpec) -> AlignSpec:
+    return AlignSpec(size=256, eye_distance=spec.eye_distance, eye_y=spec.eye_y)
+
+
+def _worker_init() -> None:
+    # One OpenCV thread per worker process: the processes already fill the cores.
+    import cv2
+
+    cv2.setNumThreads(1)
+
+
 def _process_file(task: tuple[str, str, str, PrepareSpec, FaceDetector | None, str]) -> list[tuple[ManifestRow, str]]:
     """Detect, align and check one photo; crops that pass are written to the staging folder."""
     path, cls, rel, spec, detector, stage = task
@@ -116,13 +127,16 @@ def _process_file(task: tuple[str, str, str, PrepareSpec, FaceDetector | None, s
             continue
         m = similarity_from_eyes(f.eye_left, f.eye_right, spec.align)
         crop = align_crop(img, m, spec.align.size)
-        row.blur, row.color = blur_score(crop), color_spread(crop)
-        issue = quality_issue(f, crop, spec.clean)
+        # Quality and hashes are measured on a 256 px crop whatever the output size,
+        # so thresholds mean the same for --size 64 and --size 512.
+        ref = crop if spec.align.size == 256 else align_crop(img, similarity_from_eyes(f.eye_left, f.eye_right, _reference_spec(spec.align)), 256)
+        row.blur, row.color = blur_score(ref), color_spread(ref)
+        issue = quality_issue(f, ref, spec.clean)
         if issue:
             row.reason = issue
             out.append((row, ""))
             continue
-        row.phash = f"{phash64(crop):016x}"
+        row.phash = f"{face_hash(img, f, ref):032x}"
         name = hashlib.sha1(f"{rel}#{i}".encode()).hexdigest()[:16] + ".png"
         dst = os.path.join(stage, name)
         Image.fromarray(crop).save(dst, compress_level=1)
@@ -235,7 +249,7 @@ def prepare_dataset(
         results: list[list[tuple[ManifestRow, str]]] = []
         workers = spec.workers or min(8, os.cpu_count() or 1)
         if workers > 1 and len(tasks) >= 16:
-            with ProcessPoolExecutor(workers) as ex:
+            with ProcessPoolExecutor(workers, initializer=_worker_init) as ex:
                 for k, r in enumerate(ex.map(_process_file, tasks, chunksize=4)):
                     results.append(r)
                     if progress:
@@ -259,6 +273,8 @@ def prepare_dataset(
         rows.extend(exact)
 
         # Near duplicates (within and across classes) on the aligned crops.
+        # The copy to keep leads its group: the largest face (highest resolution), then by name.
+        cands.sort(key=lambda rc: (-rc[0].box_w, rc[0].source, rc[0].face))
         for group in duplicate_groups([int(r.phash, 16) for r, _ in cands], spec.clean.dup_distance):
             members = [cands[i][0] for i in group]
             if len({m.cls for m in members}) > 1:
@@ -266,7 +282,7 @@ def prepare_dataset(
                     m.reason = "cross_class_duplicate"
                     m.duplicate_of = ";".join(o.source for o in members if o is not m)[:300]
                 continue
-            best = max(members, key=lambda m: (m.box_w, -len(m.source), m.source))
+            best = members[0]
             for m in members:
                 if m is not best:
                     m.reason, m.duplicate_of = "near_duplicate", best.source
