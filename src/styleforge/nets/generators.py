@@ -77,7 +77,9 @@ class UnetBlock(nn.Module):
         make_norm, bias = norm_layer(norm), conv_bias(norm)
         input_nc = outer_nc if input_nc is None else input_nc
         self.down = nn.Conv2d(input_nc, inner_nc, 4, 2, 1, bias=bias)
-        self.act_down = nn.LeakyReLU(0.2, inplace=True)
+        # Not in place: its input is an instance-norm output (a view) that the skip
+        # connection keeps; in place it costs a CopySlices/as_strided backward (~20% of G).
+        self.act_down = nn.LeakyReLU(0.2)
         self.act_up = nn.ReLU(inplace=True)
         self.sub = submodule
         up_in = inner_nc if innermost else inner_nc * 2
