@@ -44,3 +44,20 @@ def test_no_face_in_blank_or_noise():
     assert det(np.full((200, 300, 3), 128, np.uint8)) == []
     rng = np.random.default_rng(0)
     assert len(det(rng.integers(0, 255, (120, 120, 3), dtype=np.uint8))) <= 1
+
+
+def test_exif_rotated_photo_is_upright_before_detection(faces_dir, tmp_path):
+    from PIL import Image
+
+    from styleforge.io import load_image
+
+    img = load_rgb(faces_dir / "no_makeup" / "xfsy_0405.png")
+    stored = Image.fromarray(np.ascontiguousarray(np.rot90(img, 1)))  # sideways pixels…
+    exif = Image.Exif()
+    exif[0x0112] = 6  # …that a viewer turns 90° clockwise
+    p = tmp_path / "phone.jpg"
+    stored.save(p, exif=exif.tobytes(), quality=95)
+    det = HaarDetector()
+    assert not [f for f in det(np.asarray(Image.open(p).convert("RGB"))) if f.eyes_found == 2]
+    faces = det(np.asarray(load_image(p)))
+    assert len(faces) == 1 and faces[0].eyes_found == 2
