@@ -91,8 +91,11 @@ def eye_angle(eye_left: tuple[float, float], eye_right: tuple[float, float]) -> 
 def align_crop(image: np.ndarray, m: np.ndarray, size: int) -> np.ndarray:
     """Warp ``image`` (H×W×C uint8) into a ``size×size`` crop; outside the photo is mirrored."""
     scale = math.hypot(m[0, 0], m[1, 0])
-    # Shrinking a lot with bilinear sampling aliases: pre-blur like INTER_AREA would.
+    # Shrinking a lot with bilinear sampling aliases: shrink with INTER_AREA first
+    # (fast, whole image) so the warp itself scales by about 1.
     if scale < 0.5:
-        sigma = 0.5 / scale * 0.6
-        image = cv2.GaussianBlur(image, (0, 0), sigma)
+        h, w = image.shape[:2]
+        nw, nh = max(1, round(w * scale)), max(1, round(h * scale))
+        image = cv2.resize(image, (nw, nh), interpolation=cv2.INTER_AREA)
+        m = m @ np.diag([w / nw, h / nh, 1.0])
     return cv2.warpAffine(image, m, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)

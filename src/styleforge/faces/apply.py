@@ -7,10 +7,12 @@ a checkpoint).  For each face:
 1. the face is aligned and cropped exactly as ``faces prepare`` does (same
    :class:`AlignSpec`), so the network sees what it was trained on;
 2. the translated crop is warped back with the inverse similarity transform;
-3. detail restoration, a two-band Laplacian split: the result takes the *low*
-   frequencies from the network and the *high* frequencies (skin texture, hair,
-   eyelashes — whatever is finer than ``detail_sigma`` crop pixels) from the
-   original photo, so a 256 px network output does not soften a 2000 px face;
+3. detail restoration, a two-band (one-level Laplacian) split: only the
+   network's *change* ``G(crop) − crop``, low-passed at ``detail_sigma`` crop
+   pixels, is warped back and added to the photo, so the high frequencies (skin
+   texture, hair, eyelashes — everything finer than a crop pixel, and the
+   network's own high-frequency artefacts) stay the original's, and a 256 px
+   network output does not soften a 2000 px face;
 4. it is blended into the photo with a feathered mask scaled by ``strength``.
    Pixels where the mask is zero are returned byte-for-byte unchanged.
 
@@ -117,6 +119,7 @@ def paste_back(
     *,
     strength: float = 1.0,
     detail_sigma: float = 1.0,
+    source: np.ndarray | None = None,
 ) -> np.ndarray:
     """Blend a translated aligned crop back into ``image``.
 
@@ -126,20 +129,27 @@ def paste_back(
         m: the 2×3 source→crop matrix the crop was made with.
         mask: ``S×S`` float mask in [0, 1] (crop coordinates).
         strength: multiplies the mask.
-        detail_sigma: crop-pixel Gaussian scale of the low/high frequency split.
+        detail_sigma: crop-pixel Gaussian scale of the low/high frequency split
+            (0: paste the network's output as it is).
+        source: the crop the network was given (``S×S×3`` float in [0, 1]); made
+            again from ``image`` and ``m`` when omitted.
 
     Returns:
         A new uint8 image; every pixel whose warped mask is 0 equals ``image``.
     """
     h, w = image.shape[:2]
-    s = translated.shape[0]
     inv = cv2.invertAffineTransform(m)
-    corners = np.array([[0, 0], [s, 0], [0, s], [s, s]], np.float64) @ inv[:, :2].T + inv[:, 2]
+    ys, xs = np.nonzero(mask > 0)
+    if len(xs) == 0 or strength <= 0:
+        return image.copy()
+    # Only the mask's support (plus a pixel) is warped back and blended.
+    cx0, cx1, cy0, cy1 = xs.min() - 1, xs.max() + 2, ys.min() - 1, ys.max() + 2
+    corners = np.array([[cx0, cy0], [cx1, cy0], [cx0, cy1], [cx1, cy1]], np.float64) @ inv[:, :2].T + inv[:, 2]
     x0, y0 = np.floor(corners.min(0)).astype(int) - 2
     x1, y1 = np.ceil(corners.max(0)).astype(int) + 2
     x0, y0, x1, y1 = max(0, x0), max(0, y0), min(w, x1), min(h, y1)
     out = image.copy()
-    if x1 <= x0 or y1 <= y0 or strength <= 0:
+    if x1 <= x0 or y1 <= y0:
         return out
     # Crop→ROI transform: the inverse map shifted into the ROI.
     m_roi = m.copy()
@@ -151,14 +161,16 @@ def paste_back(
     alpha[alpha < 0.5 / 255] = 0.0
     if not alpha.any():
         return out
-    gen = cv2.warpAffine(translated.astype(np.float32), m_roi, size, flags=cv2.INTER_CUBIC | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REFLECT)
     orig = image[y0:y1, x0:x1].astype(np.float32) / 255.0
+    warp = {"dsize": size, "flags": cv2.INTER_CUBIC | cv2.WARP_INVERSE_MAP, "borderMode": cv2.BORDER_REFLECT}
     if detail_sigma > 0:
-        px_per_crop_px = 1.0 / math.hypot(m[0, 0], m[1, 0])
-        sig = detail_sigma * max(1.0, px_per_crop_px)
-        result = cv2.GaussianBlur(gen, (0, 0), sig) + (orig - cv2.GaussianBlur(orig, (0, 0), sig))
+        # Two-band split in crop space: only the network's change below detail_sigma crop
+        # pixels is warped back and added, so everything finer stays the photo's own.
+        src = source.astype(np.float32) if source is not None else align_crop(image, m, translated.shape[0]).astype(np.float32) / 255.0
+        delta = cv2.GaussianBlur(translated.astype(np.float32) - src, (0, 0), detail_sigma, borderType=cv2.BORDER_REFLECT)
+        result = orig + cv2.warpAffine(delta, m_roi, **warp)
     else:
-        result = gen
+        result = cv2.warpAffine(translated.astype(np.float32), m_roi, **warp)
     a = alpha[..., None]
     blended = orig * (1.0 - a) + np.clip(result, 0.0, 1.0) * a
     roi = out[y0:y1, x0:x1]
@@ -193,5 +205,6 @@ def apply_to_image(
         if not isinstance(y, torch.Tensor) or y.shape != x.shape:
             raise InputError(f"the model returned {getattr(y, 'shape', type(y))} for a {tuple(x.shape)} face")
         gen = y[0].detach().float().clamp(0, 1).permute(1, 2, 0).cpu().numpy()
-        out = paste_back(out, gen, m, mask, strength=spec.strength, detail_sigma=spec.detail_sigma)
+        src = crop.astype(np.float32) / 255.0
+        out = paste_back(out, gen, m, mask, strength=spec.strength, detail_sigma=spec.detail_sigma, source=src)
     return out, faces
