@@ -7,8 +7,11 @@ from styleforge.errors import InputError
 from styleforge.faces.align import AlignSpec, similarity_from_eyes, transform_points
 from styleforge.faces.apply import ApplySpec, apply_to_image, paste_back, region_mask
 from styleforge.faces.detect import Face
+from styleforge.io import load_image
 
-from conftest import load_rgb
+
+def load_rgb(path):
+    return np.asarray(load_image(path))
 
 
 def _scene(seed=0, h=240, w=320):

@@ -7,8 +7,11 @@ from PIL import Image
 from styleforge.faces.align import AlignSpec, align_crop, similarity_from_eyes
 from styleforge.faces.clean import CleanSpec, blur_score, color_spread, duplicate_groups, face_hash, hamming, quality_issue
 from styleforge.faces.detect import Face, HaarDetector
+from styleforge.io import load_image
 
-from conftest import load_rgb
+
+def load_rgb(path):
+    return np.asarray(load_image(path))
 
 
 def _crop(img, face=None):

@@ -2,8 +2,11 @@ import numpy as np
 
 from styleforge.faces.align import AlignSpec, align_crop, eye_angle, similarity_from_eyes
 from styleforge.faces.detect import HaarDetector
+from styleforge.io import load_image
 
-from conftest import load_rgb
+
+def load_rgb(path):
+    return np.asarray(load_image(path))
 
 
 def test_detects_frontal_faces_with_both_eyes(faces_dir):

@@ -11,8 +11,11 @@ from PIL import Image
 from styleforge.cli import main as cli_main
 from styleforge.errors import InputError
 from styleforge.faces.prepare import PrepareSpec, prepare_dataset
+from styleforge.io import load_image
 
-from conftest import load_rgb
+
+def load_rgb(path):
+    return np.asarray(load_image(path))
 
 A_FACES = ["xfsy_0068.png", "xfsy_0226.png", "vSYYZ639.png", "xfsy_0503.png"]
 B_FACES = ["vFG56.png", "XMY-074.png", "vFG137.png", "cpm_style-2.png"]
