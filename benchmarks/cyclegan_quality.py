@@ -106,7 +106,10 @@ def main() -> None:
     ap.add_argument("--out", default=str(REPO / "runs" / "cyclegan_quality"))
     ap.add_argument("--grid", default=str(REPO / "docs" / "images" / "cyclegan_quality.jpg"))
     ap.add_argument("--json", help="also write the figures here")
+    ap.add_argument("--threads", type=int, help="torch CPU threads (1 is far faster on an oversubscribed machine)")
     args = ap.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
 
     from styleforge.data.transforms import PairedTransform
     from styleforge.data.unaligned import UnalignedDataset

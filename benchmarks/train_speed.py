@@ -53,6 +53,27 @@ CG_VARIANTS = {
 }
 
 
+def measure(step, dev, iters: int, warmup: int) -> dict[str, float]:
+    """Seconds per ``step()`` after ``warmup`` calls, peak RSS (and peak GPU memory on CUDA)."""
+    import torch
+
+    for _ in range(warmup):
+        step()
+    if dev.type == "cuda":
+        torch.cuda.synchronize()
+    t = time.perf_counter()
+    for _ in range(iters):
+        step()
+    if dev.type == "cuda":
+        torch.cuda.synchronize()
+    s = (time.perf_counter() - t) / iters
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2  # KB → GB
+    out = {"s_per_it": s, "peak_rss_gb": rss, "threads": torch.get_num_threads()}
+    if dev.type == "cuda":
+        out["peak_gpu_gb"] = torch.cuda.max_memory_allocated() / 1024**3
+    return out
+
+
 def cyclegan_child(variant: str, size: int, iters: int, warmup: int, device: str, amp: str) -> dict[str, float]:
     import torch
 
@@ -107,21 +128,7 @@ def cyclegan_child(variant: str, size: int, iters: int, warmup: int, device: str
         opts["D"].step()
 
     step = naive_step if variant == "cg_naive" else (lambda: model.train_step(batch, ctx))
-    for _ in range(warmup):
-        step()
-    if dev.type == "cuda":
-        torch.cuda.synchronize()
-    t = time.perf_counter()
-    for _ in range(iters):
-        step()
-    if dev.type == "cuda":
-        torch.cuda.synchronize()
-    s = (time.perf_counter() - t) / iters
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2  # KB → GB
-    out = {"s_per_it": s, "peak_rss_gb": rss, "threads": torch.get_num_threads()}
-    if dev.type == "cuda":
-        out["peak_gpu_gb"] = torch.cuda.max_memory_allocated() / 1024**3
-    return out
+    return measure(step, dev, iters, warmup)
 
 
 def cyclegan_main(args: argparse.Namespace) -> None:
@@ -200,21 +207,7 @@ def child(variant: str, size: int, iters: int, warmup: int, device: str, amp: st
         opts["G"].step()
 
     step = naive_step if variant == "naive" else (lambda: model.train_step(batch, ctx))
-    for _ in range(warmup):
-        step()
-    if dev.type == "cuda":
-        torch.cuda.synchronize()
-    t = time.perf_counter()
-    for _ in range(iters):
-        step()
-    if dev.type == "cuda":
-        torch.cuda.synchronize()
-    s = (time.perf_counter() - t) / iters
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2  # KB → GB
-    out = {"s_per_it": s, "peak_rss_gb": rss, "threads": torch.get_num_threads()}
-    if dev.type == "cuda":
-        out["peak_gpu_gb"] = torch.cuda.max_memory_allocated() / 1024**3
-    return out
+    return measure(step, dev, iters, warmup)
 
 
 def run_child(variant: str, args: argparse.Namespace, device: str = "cpu", amp: str = "none") -> dict[str, float]:
