@@ -1,3 +1,4 @@
+import json
 import shutil
 
 import numpy as np
@@ -8,7 +9,8 @@ from torch import nn
 
 from styleforge.cli import main as cli_main
 from styleforge.errors import InputError
-from styleforge.faces.translator import load_translator
+from styleforge.faces.align import AlignSpec
+from styleforge.faces.translator import load_face_model, load_translator
 
 
 class Warm(nn.Module):
@@ -88,7 +90,6 @@ def test_loader_engine_checkpoint_and_safetensors(tmp_path):
     torch.testing.assert_close(load_translator(ck, "AtoB")(x), want_a.clamp(0, 1))
     torch.testing.assert_close(load_translator(ck, "BtoA")(x), want_b.clamp(0, 1))
     st = tmp_path / "g.safetensors"
-    import json
 
     save_file({f"G_B.{k}": v.contiguous() for k, v in g_b.state_dict().items()}, str(st), metadata={"config": json.dumps(cfg)})
     torch.testing.assert_close(load_translator(st, "BtoA")(x), want_b.clamp(0, 1))
@@ -101,6 +102,17 @@ def test_loader_engine_checkpoint_and_safetensors(tmp_path):
     torch.testing.assert_close(load_translator(tmp_path / "G_A.safetensors", "AtoB")(x), want_a.clamp(0, 1))
     with pytest.raises(InputError, match="--direction AtoB"):
         load_translator(tmp_path / "G_A.safetensors", "BtoA")
+    # the training run's framing and domain swap travel with the checkpoint
+    ds = tmp_path / "ds"
+    (ds / "trainA").mkdir(parents=True)
+    (ds / "dataset.json").write_text(json.dumps({"spec": {"align": {"size": 96, "eye_distance": 0.28, "eye_y": 0.4}}}))
+    torch.save({"model_config": cfg, "extra_config": {"data_A": str(ds / "trainA"), "direction": "BtoA"},
+                "models": {"G_A": g_a.state_dict(), "G_B": g_b.state_dict()}}, ck)  # fmt: skip
+    fm = load_face_model(ck, "AtoB")
+    assert fm.align == AlignSpec(size=96, eye_distance=0.28, eye_y=0.4)
+    torch.testing.assert_close(fm.translate(x), want_b.clamp(0, 1))  # swapped domains: 'add' is its G_B
+    torch.save({"model_config": cfg, "extra_config": {"crop_size": 128}, "models": {"G": g_a.state_dict()}}, ck)
+    assert load_face_model(ck, "BtoA").align == AlignSpec(size=128)
     torch.save({"model_config": {**cfg, "ngf": 16}, "models": {"G": g_a.state_dict()}}, ck)
     with pytest.raises(InputError, match="does not match"):
         load_translator(ck, "AtoB")

@@ -7,6 +7,8 @@ import pytest
 from PIL import Image
 
 from styleforge.cli import main as cli_main
+from styleforge.faces.align import AlignSpec
+from styleforge.faces.translator import load_face_model
 
 
 @pytest.mark.slow  # ~35 s of CPU: three processes' worth of torch set-up, training and inference
@@ -31,7 +33,8 @@ def test_prepare_train_apply(faces_dir, tmp_path, capsys):
     capsys.readouterr()
     ckpts = sorted((run / "checkpoints").glob("ckpt_*.pt"))
     for ckpt in (ckpts[-1], run / "weights" / "G_A.safetensors"):
-        assert cli_main.main(["makeup", "add", str(photo), "--checkpoint", str(ckpt), "--size", "64", "-o", str(out)]) == 0
+        assert load_face_model(ckpt).align == AlignSpec(size=64)  # read from the run's dataset.json
+        assert cli_main.main(["makeup", "add", str(photo), "--checkpoint", str(ckpt), "-o", str(out)]) == 0
         a = np.asarray(Image.open(photo).convert("RGB")).astype(int)
         b = np.asarray(Image.open(out)).astype(int)
         assert a.shape == b.shape and np.abs(a - b).mean() > 0.5  # the face changed…

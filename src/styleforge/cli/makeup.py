@@ -24,9 +24,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("-o", "--output", required=True, metavar="OUT", help="output image (one photo) or folder")
     p.add_argument("--strength", type=float, default=1.0, help="0..1 blend of the translated face (default 1)")
     p.add_argument("--regions", default="", help="comma list of lips,eyes,skin (default: whole face)")
-    p.add_argument("--size", type=int, default=256, help="aligned crop size the model was trained on (default 256)")
-    p.add_argument("--eye-distance", type=float, default=0.30, help="as in 'faces prepare' (default 0.30)")
-    p.add_argument("--eye-y", type=float, default=0.35, help="as in 'faces prepare' (default 0.35)")
+    p.add_argument("--size", type=int, help="aligned crop size (default: the model's training crops, else 256)")
+    p.add_argument("--eye-distance", type=float, help="as in 'faces prepare' (default: from the training data, else 0.30)")
+    p.add_argument("--eye-y", type=float, help="as in 'faces prepare' (default: from the training data, else 0.35)")
     p.add_argument("--detail", type=float, default=1.0, help="detail-restoration scale in crop pixels; 0 = off (default 1)")
     p.add_argument("--direction", choices=("AtoB", "BtoA"), help="override the generator direction")
     p.add_argument("--device", default="cpu", help="torch device (default cpu)")
@@ -52,20 +52,27 @@ def run(args: argparse.Namespace) -> int:
 
     from ..faces.align import AlignSpec
     from ..faces.apply import ApplySpec, apply_to_image
-    from ..faces.translator import load_translator
+    from ..faces.translator import load_face_model
     from ..io import load_image, save_image
 
     photos = [Path(p) for p in args.photos]
     regions = tuple(r.strip() for r in args.regions.split(",") if r.strip())
-    try:
-        align = AlignSpec(size=args.size, eye_distance=args.eye_distance, eye_y=args.eye_y)
-    except ValueError as e:
-        raise InputError(str(e)) from None
-    spec = ApplySpec(align=align, strength=args.strength, regions=regions, detail_sigma=args.detail)
+    ApplySpec(strength=args.strength, regions=regions, detail_sigma=args.detail)  # option errors before any work
     out = Path(args.output)
     targets = _outputs(photos, out)
     images = [np.asarray(load_image(p, what="photo")) for p in photos]  # all inputs checked before any work
-    translate = load_translator(args.checkpoint, args.direction or ("AtoB" if args.action == "add" else "BtoA"), device=args.device)
+    model = load_face_model(args.checkpoint, args.direction or ("AtoB" if args.action == "add" else "BtoA"), device=args.device)
+    base = model.align or AlignSpec()
+    try:
+        align = AlignSpec(
+            size=args.size or base.size,
+            eye_distance=args.eye_distance or base.eye_distance,
+            eye_y=args.eye_y or base.eye_y,
+        )
+    except ValueError as e:
+        raise InputError(str(e)) from None
+    spec = ApplySpec(align=align, strength=args.strength, regions=regions, detail_sigma=args.detail)
+    translate = model.translate
     results = []
     missing = []
     for p, img in zip(photos, images):

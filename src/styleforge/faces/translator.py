@@ -21,13 +21,14 @@ trained on.
 
 from __future__ import annotations
 
-__all__ = ["load_translator", "wrap_generator", "GENERATOR_KEYS"]
+__all__ = ["FaceModel", "load_face_model", "load_translator", "wrap_generator", "GENERATOR_KEYS"]
 
 import json
 import os
 import warnings
 import zipfile
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,7 @@ import torch
 from torch import nn
 
 from ..errors import InputError
+from .align import AlignSpec
 
 #: Which state-dict names are tried, in order, for each direction.
 GENERATOR_KEYS = {"AtoB": ("G_A", "G_AB", "netG_A", "G"), "BtoA": ("G_B", "G_BA", "netG_B", "G")}
@@ -88,10 +90,56 @@ def _build(config: Mapping[str, Any], state: Mapping[str, torch.Tensor], path: P
     return net
 
 
-def load_translator(
-    path: str | os.PathLike[str], direction: str = "AtoB", *, device: torch.device | str = "cpu"
-) -> Callable[[torch.Tensor], torch.Tensor]:
-    """Load a face generator from ``path`` as ``translate(x) -> y`` on [0, 1] tensors.
+@dataclass(frozen=True)
+class FaceModel:
+    """A loaded face generator and the crop framing it was trained with (``None`` = unknown)."""
+
+    translate: Callable[[torch.Tensor], torch.Tensor]
+    align: AlignSpec | None
+
+
+def _json(text: str | None) -> dict[str, Any]:
+    try:
+        v = json.loads(text or "{}")
+    except ValueError:
+        return {}
+    return v if isinstance(v, dict) else {}
+
+
+def _effective(direction: str, extra: Mapping[str, Any]) -> str:
+    # ``train cyclegan --direction BtoA`` swaps the domains: its G_A maps dataset B → A.
+    if extra.get("direction") == "BtoA":
+        return "BtoA" if direction == "AtoB" else "AtoB"
+    return direction
+
+
+def _training_align(extra: Mapping[str, Any]) -> AlignSpec | None:
+    """The framing of the training crops: the dataset's ``dataset.json``, else the crop size."""
+    for key in ("data_A", "data_B", "data"):
+        folder = extra.get(key)
+        if not folder:
+            continue
+        for cand in (Path(folder) / "dataset.json", Path(folder).parent / "dataset.json"):
+            if cand.is_file():
+                a = _json(cand.read_text()).get("spec", {}).get("align", {})
+                try:
+                    return AlignSpec(**{k: a[k] for k in ("size", "eye_distance", "eye_y") if k in a})
+                except (TypeError, ValueError):
+                    return None
+    size = extra.get("crop_size")
+    try:
+        return AlignSpec(size=int(size)) if size else None
+    except (TypeError, ValueError):
+        return None
+
+
+def load_face_model(path: str | os.PathLike[str], direction: str = "AtoB", *, device: torch.device | str = "cpu") -> FaceModel:
+    """Load a face generator and, when the checkpoint tells, the alignment it was trained with.
+
+    Engine checkpoints and exports record the training data folder: its
+    ``dataset.json`` (written by ``faces prepare``) gives the crop framing, else
+    the training crop size is used.  A model trained with ``--direction BtoA``
+    has its generators swapped back, so ``add`` always means no_makeup → makeup.
 
     Args:
         direction: ``"AtoB"`` (``makeup add``) or ``"BtoA"`` (``makeup remove``).
@@ -114,6 +162,8 @@ def load_translator(
             config = json.loads(meta.get("model_config") or meta.get("config") or "{}")
         except ValueError:
             raise InputError(f"checkpoint {p} has unreadable 'model_config' metadata") from None
+        extra = _json(meta.get("extra_config"))
+        direction = _effective(direction, extra)
         states: dict[str, dict[str, torch.Tensor]] = {}
         for k, v in tensors.items():
             head, _, rest = k.partition(".")
@@ -121,20 +171,20 @@ def load_translator(
                 states.setdefault(head, {})[rest] = v
         if not states:
             states[meta.get("network", "G")] = tensors
-        return wrap_generator(_build(config, _pick(states, direction, p), p), device)
+        return FaceModel(wrap_generator(_build(config, _pick(states, direction, p), p), device), _training_align(extra))
     if zipfile.is_zipfile(p):
         with zipfile.ZipFile(p) as z:
             names = z.namelist()
         if any(n.endswith("/archive_format") or n.endswith("/models/model.json") for n in names):
             try:
-                return wrap_generator(torch.export.load(str(p)).module(), device)
+                return FaceModel(wrap_generator(torch.export.load(str(p)).module(), device), None)
             except Exception as e:  # torch.export raises many types
                 raise InputError(f"checkpoint {p} is not a loadable exported program ({str(e).splitlines()[0][:120]})") from None
         if any(n.endswith("constants.pkl") or "/code/" in n for n in names):
             try:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", DeprecationWarning)
-                    return wrap_generator(torch.jit.load(str(p), map_location="cpu"), device)
+                    return FaceModel(wrap_generator(torch.jit.load(str(p), map_location="cpu"), device), None)
             except RuntimeError as e:
                 raise InputError(f"checkpoint {p} is not a loadable TorchScript module ({str(e).splitlines()[0]})") from None
     try:
@@ -146,5 +196,14 @@ def load_translator(
     for key in ("models", "networks", "nets"):
         if isinstance(ckpt.get(key), Mapping):
             config = ckpt.get("model_config") or ckpt.get("config") or {}
-            return wrap_generator(_build(config, _pick(ckpt[key], direction, p), p), device)
+            extra = ckpt.get("extra_config") if isinstance(ckpt.get("extra_config"), Mapping) else {}
+            net = _build(config, _pick(ckpt[key], _effective(direction, extra), p), p)
+            return FaceModel(wrap_generator(net, device), _training_align(extra))
     raise InputError(f"checkpoint {p} holds no generator weights (keys: {', '.join(map(str, ckpt))})")
+
+
+def load_translator(
+    path: str | os.PathLike[str], direction: str = "AtoB", *, device: torch.device | str = "cpu"
+) -> Callable[[torch.Tensor], torch.Tensor]:
+    """Load a face generator from ``path`` as ``translate(x) -> y`` on [0, 1] tensors (see :func:`load_face_model`)."""
+    return load_face_model(path, direction, device=device).translate
