@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import time
 
 import torch
 
@@ -18,18 +17,7 @@ from styleforge.data.transforms import PairedTransform
 from styleforge.data.unaligned import UnalignedDataset
 from styleforge.engine import TrainConfig, fit
 from styleforge.gan.cyclegan import CycleGAN, CycleGANConfig
-
-
-class Slow(torch.utils.data.Dataset):
-    def __init__(self, ds, sleep):
-        self.ds, self.sleep = ds, sleep
-
-    def __len__(self):
-        return len(self.ds)
-
-    def __getitem__(self, key):
-        time.sleep(self.sleep)
-        return self.ds[key]
+from tiny_train import Slow  # this script's folder is on sys.path
 
 
 def main() -> None:
