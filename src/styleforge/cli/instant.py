@@ -1,0 +1,287 @@
+"""Instant styles: ``styleforge instant``, ``styleforge export onnx``, ``styleforge train instant|adain``.
+
+Examples::
+
+    styleforge instant photo.jpg --style starry_night -o out.png
+    styleforge instant photos/ --style the_scream --strength 0.7 --original-colors -o out/
+    styleforge instant photo.jpg --style painting.jpg --alpha 0.8 -o out.png          # AdaIN, any style image
+    styleforge instant photo.jpg --style a.jpg --style b.jpg --style-weights 0.3,0.7 -o out.png
+    styleforge instant photo.jpg --style a.jpg --style b.jpg --mask sky.png -o out.png
+    styleforge train instant --style starry_night --content-dir photos/ --max-minutes 30
+    styleforge train adain --content-dir photos/ --style-dir paintings/ --max-minutes 60
+    styleforge export onnx starry_night -o starry_night.onnx
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "add_instant_options",
+    "add_parser",
+    "add_train_adain_parser",
+    "add_train_instant_parser",
+    "run_instant",
+    "run_with_args",
+]
+
+import argparse
+import logging
+import shlex
+import sys
+from pathlib import Path
+from typing import Any
+
+from ..errors import InputError
+
+log = logging.getLogger("styleforge")
+
+
+def _floats(text: str) -> tuple[float, ...]:
+    try:
+        return tuple(float(t) for t in text.split(",") if t.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
+
+
+def add_instant_options(p: argparse.ArgumentParser, *, with_original_colors: bool = True) -> None:
+    """Test-time controls shared by ``instant`` and ``stylize --instant``."""
+    g = p.add_argument_group("instant styles")
+    g.add_argument("--strength", type=float, default=1.0,
+                   help="0–1: blend the stylised image with the photo (per-style models; default 1)")
+    g.add_argument("--alpha", type=float, default=None, help="AdaIN content/style trade-off 0–1 (default 1)")
+    g.add_argument("--style-weights", type=_floats, default=None, help="interpolate several --style with these weights")
+    g.add_argument("--mask", default=None, help="two styles: the first where the mask is white, the second elsewhere")
+    g.add_argument("--size", type=int, default=None,
+                   help="long side of the output (default: the photo's size, at most 1024 for per-style nets)")
+    g.add_argument("--tile", type=int, default=None,
+                   help="process in tiles of this many pixels with overlap (default: automatic above 1536 px)")
+    g.add_argument("--overlap", type=int, default=64, help="tile overlap in pixels (default %(default)s)")
+    g.add_argument("--backend", choices=("auto", "torch", "onnx"), default="auto",
+                   help="auto = onnxruntime when installed, else torch")
+    g.add_argument("--threads", type=int, default=None, help="CPU threads (default: all cores)")
+    if with_original_colors:
+        g.add_argument("--original-colors", action="store_true", help="keep the photo's colours (luminance-only)")
+
+
+def add_parser(sub: Any) -> None:
+    p = sub.add_parser(
+        "instant",
+        help="instant styles: feed-forward networks (built-in or trained) and AdaIN with any style image",
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("content", nargs="+", help="photo(s), a folder, or the built-in 'tubingen'")
+    p.add_argument("--style", action="append", required=True,
+                   help="built-in instant style (see --list), trained weights (.safetensors), or any image (AdaIN)")
+    p.add_argument("-o", "--output", required=True, help="output image (or folder for several photos)")
+    p.add_argument("--list", action="store_true", help=argparse.SUPPRESS)
+    add_instant_options(p)
+    p.set_defaults(func=run_instant)
+
+    ls = sub.add_parser("instant-styles", help="list the built-in instant styles")
+    ls.set_defaults(func=run_list)
+
+    e = sub.add_parser("export", help="export a model (ONNX)")
+    esub = e.add_subparsers(dest="format", metavar="FORMAT")
+    o = esub.add_parser("onnx", help="export an instant model to ONNX (per-style net, or AdaIN encoder+decoder)")
+    o.add_argument("model", help="built-in instant style name, 'adain', or a trained .safetensors")
+    o.add_argument("-o", "--output", required=True, help="output .onnx file")
+    o.add_argument("--opset", type=int, default=17)
+    o.add_argument("--fp16", action="store_true", help="store fp16 weights (smaller; onnxruntime CPU runs fp32 faster)")
+    o.set_defaults(func=run_export)
+    e.set_defaults(func=lambda args: (e.print_help(), 2)[1])
+
+
+def run_list(args: argparse.Namespace) -> int:
+    from ..instant.models import builtin_models
+
+    for name, entry in builtin_models().items():
+        print(f"{name:24s} {entry.kind:9s} {entry.description}")
+    return 0
+
+
+def _targets(items: list[str], output: str) -> tuple[list[Path], list[Path]]:
+    from ..assets import resolve_image
+    from ..io import check_output_path, list_images
+
+    files: list[Path] = []
+    many = len(items) > 1
+    for it in items:
+        p = Path(it)
+        if p.is_dir():
+            found = list_images(p)
+            if not found:
+                raise InputError(f"no images in folder {p}")
+            files += found
+            many = True
+        else:
+            files.append(resolve_image(it, kind="content"))
+    out = Path(output)
+    if many:
+        if out.suffix and not out.is_dir():
+            raise InputError(f"several photos need an output folder, not {out}")
+        if not out.parent.exists():
+            raise InputError(f"output folder's parent does not exist: {out.parent}")
+        out.mkdir(exist_ok=True)
+        return files, [out / (f.stem + ".png") for f in files]
+    return files, [check_output_path(out)]
+
+
+def run_with_args(content: list[str], styles: list[str], output: str, args: argparse.Namespace) -> int:
+    """Shared by ``instant`` and ``stylize --instant``."""
+    import time
+
+    import torch
+
+    from ..api import load_input
+    from ..instant import InstantOptions, load_instant, stylize_instant
+    from ..io import load_mask, save_image
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    opts = InstantOptions(
+        strength=args.strength, alpha=args.alpha, style_weights=args.style_weights, size=args.size,
+        tile=args.tile, overlap=args.overlap, original_colors=getattr(args, "original_colors", False),
+        backend=args.backend,
+    )
+    opts.validate(len(styles))
+    files, targets = _targets(content, output)
+    model = load_instant(styles, backend=args.backend)
+    images = [load_input(str(f), kind="content", what="content image") for f in files]
+    for f, img, target in zip(files, images, targets):
+        mask = load_mask(args.mask, img.size, what="mask") if args.mask else None
+        t0 = time.perf_counter()
+        out = stylize_instant(img, model, opts, mask=mask)
+        save_image(out, target)
+        log.info("wrote %s (%dx%d, %.2f s, %s)", target, out.width, out.height, time.perf_counter() - t0, model.backend)
+    return 0
+
+
+def run_instant(args: argparse.Namespace) -> int:
+    return run_with_args(args.content, args.style, args.output, args)
+
+
+def run_export(args: argparse.Namespace) -> int:
+    from ..instant import load_instant
+    from ..instant.onnx import export_onnx
+    from ..io import check_output_path
+
+    out = check_output_path(args.output)
+    model = load_instant([args.model], backend="torch")
+    export_onnx(model, out, opset=args.opset, fp16=args.fp16)
+    log.info("wrote %s", out)
+    return 0
+
+
+# -- training ---------------------------------------------------------------------------
+
+
+def _command_line() -> str:
+    return "styleforge " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+
+
+def add_train_instant_parser(sub: Any) -> None:
+    from .train import add_engine_args
+
+    p = sub.add_parser(
+        "instant",
+        help="a per-style feed-forward network (Johnson et al. 2016)",
+        description="Train a feed-forward network that paints any photo in one style, with perceptual "
+        "losses on the offline VGG16 (content relu3_3; Gram style relu1_2, relu2_2, relu3_3, relu4_1).",
+    )
+    p.add_argument("--style", required=True, help="built-in style name or a style image")
+    p.add_argument("--content-dir", action="append", required=True, help="folder of photos (repeatable)")
+    p.add_argument("--arch", default="small", help="small (CPU, default) or johnson (the paper's)")
+    p.add_argument("--loss-net", default="vgg16-offline",
+                   help="vgg16-offline (default, quality) or effnet-lite0 (~20× cheaper loss, for CPU budgets)")
+    p.add_argument("--crop", type=int, default=256, help="training crop size (default %(default)s)")
+    p.add_argument("--style-size", type=int, default=384, help="style image long side (default %(default)s)")
+    p.add_argument("--content-weight", type=float, default=1.0)
+    p.add_argument("--style-weight", type=float, default=4.0)
+    p.add_argument("--tv-weight", type=float, default=2e-7)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--init-from", default=None,
+                   help="start from another model's weights (a built-in name or .safetensors): converges faster")
+    p.add_argument("--threads", type=int, default=None, help="CPU threads for torch (default: all cores)")
+    add_engine_args(p, out_default="runs/instant")
+    p.set_defaults(func=run_train_instant)
+
+
+def add_train_adain_parser(sub: Any) -> None:
+    from .train import add_engine_args
+
+    p = sub.add_parser(
+        "adain",
+        help="an AdaIN decoder for arbitrary styles (Huang & Belongie 2017)",
+        description="Train the AdaIN decoder (VGG16 encoder to relu4_1, mirrored decoder) on photos and paintings.",
+    )
+    p.add_argument("--content-dir", action="append", required=True, help="folder of photos (repeatable)")
+    p.add_argument("--style-dir", action="append", required=True, help="folder of paintings/textures (repeatable)")
+    p.add_argument("--decoder", default="vgg", help="vgg (the paper's widths) or small (half width, CPU)")
+    p.add_argument("--crop", type=int, default=256, help="training crop size (default %(default)s)")
+    p.add_argument("--style-weight", type=float, default=10.0)
+    p.add_argument("--lr", type=float, default=1e-4)
+    p.add_argument("--init-from", default=None, help="start from a decoder's weights (.safetensors or 'adain')")
+    p.add_argument("--threads", type=int, default=None, help="CPU threads for torch (default: all cores)")
+    add_engine_args(p, out_default="runs/adain")
+    p.set_defaults(func=run_train_adain)
+
+
+_TRAIN_DEFAULTS = {"n_epochs": 1000, "n_epochs_decay": 0, "batch_size": 4}
+
+
+def _train_config(args: argparse.Namespace) -> Any:
+    from dataclasses import replace
+
+    from .train import train_config_from_args
+
+    if getattr(args, "threads", None):
+        import torch
+
+        torch.set_num_threads(args.threads)
+    cfg = train_config_from_args(args, _TRAIN_DEFAULTS)
+    if args.n_epochs_decay is None and args.lr_policy == "linear":
+        cfg = replace(cfg, lr_policy="constant")  # stop by --max-steps/--max-minutes, not by LR decay
+    return cfg
+
+
+def run_train_instant(args: argparse.Namespace) -> int:
+    from ..api import load_input
+    from ..engine import fit
+    from ..instant.data import CropDataset, collect_images
+    from ..instant.models import init_state_from
+    from ..instant.train import PerStyleConfig, PerStyleModel
+    from ..io import pil_to_tensor, resize_max_side
+
+    cfg = _train_config(args)
+    files = collect_images(args.content_dir)
+    style = pil_to_tensor(resize_max_side(load_input(args.style, what="style image"), args.style_size))
+    init = init_state_from(args.init_from, "instant") if args.init_from else None
+    mcfg = PerStyleConfig(arch=args.arch, loss_net=args.loss_net, content_weight=args.content_weight, style_weight=args.style_weight,
+                          tv_weight=args.tv_weight, lr=args.lr, style_size=args.style_size)
+    model = PerStyleModel(style, mcfg, style_name=Path(args.style).stem if Path(args.style).exists() else args.style,
+                          init_state=init)
+    dataset = CropDataset(files, args.crop, seed=args.seed)
+    extra = {"content_dirs": list(args.content_dir), "images": len(files), "crop": args.crop,
+             "init_from": args.init_from, "command": _command_line()}
+    result = fit(model, dataset, cfg, resume=args.resume, extra_config=extra)
+    log.info("trained %d steps in %.0f s; weights %s", result.step, result.seconds, Path(cfg.out_dir) / "weights" / "T.safetensors")
+    return 0
+
+
+def run_train_adain(args: argparse.Namespace) -> int:
+    from ..engine import fit
+    from ..instant.data import ContentStyleDataset, collect_images
+    from ..instant.models import init_state_from
+    from ..instant.train import AdaINConfig, AdaINModel
+
+    cfg = _train_config(args)
+    files = collect_images(args.content_dir)
+    styles = collect_images(args.style_dir, what="style")
+    init = init_state_from(args.init_from, "adain") if args.init_from else None
+    model = AdaINModel(AdaINConfig(decoder=args.decoder, style_weight=args.style_weight, lr=args.lr), init_state=init)
+    dataset = ContentStyleDataset(files, styles, args.crop, seed=args.seed)
+    extra = {"content_dirs": list(args.content_dir), "style_dirs": list(args.style_dir), "images": len(files),
+             "styles": len(styles), "crop": args.crop, "init_from": args.init_from, "command": _command_line()}
+    result = fit(model, dataset, cfg, resume=args.resume, extra_config=extra)
+    log.info("trained %d steps in %.0f s; weights %s", result.step, result.seconds,
+             Path(cfg.out_dir) / "weights" / "decoder.safetensors")
+    return 0

@@ -1,0 +1,278 @@
+"""Inference for instant styles, with the test-time controls of every model.
+
+:func:`load_instant` turns ``--style`` values into an :class:`InstantModel`:
+
+* a built-in instant style (``starry_night``) or trained weights
+  (``runs/x/weights/T.safetensors``) → a per-style feed-forward network;
+* any other image (a path, or a built-in painting without its own network)
+  → AdaIN with the built-in decoder.
+
+:func:`stylize_instant` applies it with :class:`InstantOptions`: strength
+(blend with the photo; AdaIN's ``alpha``), several styles with weights
+(AdaIN interpolates their statistics, per-style networks their outputs), a
+mask for two styles, original colours, output size, and tiling with
+overlapping, feathered tiles for images too large to process at once.
+"""
+
+from __future__ import annotations
+
+__all__ = ["InstantModel", "InstantOptions", "load_instant", "stylize_instant", "tiled"]
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from PIL import Image
+from torch import nn
+
+from ..errors import InputError
+from .models import builtin_models, load_adain_net, load_transformer, weights_for
+
+#: Above this many pixels the image is processed in tiles unless ``tile`` says otherwise.
+AUTO_TILE_PIXELS = 2048 * 1536
+AUTO_TILE = 1024
+MAX_SIZE = 8192
+
+
+@dataclass(frozen=True)
+class InstantOptions:
+    strength: float = 1.0
+    alpha: float | None = None  # AdaIN; None: use strength
+    style_weights: tuple[float, ...] | None = None
+    size: int | None = None  # long side of the output; None: the photo's
+    tile: int | None = None  # None: automatic; 0: never
+    overlap: int = 64
+    original_colors: bool = False
+    color_space: str = "yuv"
+    backend: str = "auto"
+
+    def validate(self, n_styles: int) -> None:
+        if not 0.0 <= self.strength <= 1.0:
+            raise InputError(f"--strength must be between 0 and 1, got {self.strength}")
+        if self.alpha is not None and not 0.0 <= self.alpha <= 1.0:
+            raise InputError(f"--alpha must be between 0 and 1, got {self.alpha}")
+        if self.style_weights is not None:
+            if len(self.style_weights) != n_styles:
+                raise InputError(f"--style-weights has {len(self.style_weights)} values for {n_styles} style(s)")
+            if any(w < 0 for w in self.style_weights) or sum(self.style_weights) <= 0:
+                raise InputError("--style-weights must be non-negative and not all zero")
+        if self.size is not None and not 16 <= self.size <= MAX_SIZE:
+            raise InputError(f"--size must be between 16 and {MAX_SIZE} pixels, got {self.size}")
+        if self.tile is not None and self.tile != 0 and self.tile < 64:
+            raise InputError(f"--tile must be 0 (off) or at least 64 pixels, got {self.tile}")
+        if self.overlap < 0 or (self.tile and self.overlap * 2 >= self.tile):
+            raise InputError(f"--overlap must be ≥ 0 and less than half of --tile, got {self.overlap}")
+        if self.backend not in ("auto", "torch", "onnx"):
+            raise InputError(f"unknown --backend {self.backend!r}; choose auto, torch or onnx")
+
+
+def onnxruntime_available() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("onnxruntime") is not None
+
+
+class _PerStyle:
+    """One per-style network, run by torch or onnxruntime."""
+
+    def __init__(self, net: nn.Module, path: Path, name: str, backend: str) -> None:
+        self.net, self.path, self.name = net, path, name
+        self.session = None
+        if backend == "onnx" or (backend == "auto" and onnxruntime_available()):
+            from .onnx import session_for
+
+            self.session = session_for(net, path, "instant")
+        self.backend = "onnxruntime" if self.session is not None else "torch"
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        if self.session is not None:
+            out = self.session.run(None, {"image": x.numpy()})[0]
+            return torch.from_numpy(out)
+        with torch.inference_mode():
+            return self.net(x)
+
+
+class InstantModel:
+    """Resolved ``--style`` values: per-style networks and/or AdaIN style statistics."""
+
+    def __init__(self, per_style: list[_PerStyle | None], adain: nn.Module | None,
+                 style_images: list[torch.Tensor | None], names: list[str], backend: str) -> None:
+        self.per_style, self.adain, self.names = per_style, adain, names
+        self.style_images = style_images
+        self.stats: list[tuple[torch.Tensor, torch.Tensor] | None] = [None] * len(names)
+        self._adain_session = None
+        if adain is not None:
+            with torch.inference_mode():
+                for i, s in enumerate(style_images):
+                    if s is not None:
+                        self.stats[i] = adain.style_stats(s)  # type: ignore[operator]
+        kinds = {p.backend for p in per_style if p is not None}
+        self.backend = "+".join(sorted(kinds | ({"torch"} if adain is not None else set()))) or backend
+
+    @property
+    def kinds(self) -> list[str]:
+        return ["instant" if p is not None else "adain" for p in self.per_style]
+
+    def _adain(self, x: torch.Tensor, idx: Sequence[int], weights: Sequence[float], alpha: float,
+               mask: torch.Tensor | None) -> torch.Tensor:
+        stats = [self.stats[i] for i in idx]
+        with torch.inference_mode():
+            return self.adain.stylize_stats(x, stats, weights, alpha=alpha, mask=mask)  # type: ignore[union-attr, arg-type]
+
+    def run(self, x: torch.Tensor, opts: InstantOptions, mask: torch.Tensor | None = None) -> torch.Tensor:
+        """Stylise a ``(1, 3, H, W)`` tensor (no resizing, tiling or colour handling)."""
+        n = len(self.names)
+        weights = list(opts.style_weights or [1.0] * n)
+        alpha = opts.alpha if opts.alpha is not None else opts.strength
+        adain_idx = [i for i, p in enumerate(self.per_style) if p is None]
+        if mask is not None:  # two styles: first in white, second elsewhere
+            if n != 2:
+                raise InputError(f"--mask needs exactly two --style, got {n}")
+            if not self.per_style[0] and not self.per_style[1]:
+                return self._adain(x, [0, 1], [1, 1], alpha, mask)
+            a, b = (self._one(x, i, opts) for i in (0, 1))
+            return mask * a + (1 - mask) * b
+        if len(adain_idx) == n:
+            return self._adain(x, adain_idx, weights, alpha, None)
+        total = sum(weights)
+        out = torch.zeros_like(x)
+        for i in range(n):
+            if weights[i]:
+                out = out + weights[i] / total * self._one(x, i, opts)
+        return out
+
+    def _one(self, x: torch.Tensor, i: int, opts: InstantOptions) -> torch.Tensor:
+        p = self.per_style[i]
+        if p is None:
+            return self._adain(x, [i], [1.0], opts.alpha if opts.alpha is not None else opts.strength, None)
+        y = p(x).clamp(0, 1)
+        return opts.strength * y + (1 - opts.strength) * x if opts.strength < 1 else y
+
+
+def load_instant(styles: Sequence[str], *, backend: str = "auto") -> InstantModel:
+    """Resolve ``--style`` values (built-in instant names, weights files, or images for AdaIN)."""
+    from ..api import load_input
+    from ..io import pil_to_tensor, resize_max_side
+
+    if not styles:
+        raise InputError("give at least one --style")
+    if backend == "onnx" and not onnxruntime_available():
+        raise InputError("--backend onnx needs onnxruntime (pip install onnxruntime)")
+    per_style: list[_PerStyle | None] = []
+    images: list[torch.Tensor | None] = []
+    names: list[str] = []
+    for s in styles:
+        path = weights_for(s)
+        if path is not None:
+            from .models import load_weights
+
+            _, meta = load_weights(path)
+            if meta.get("kind") == "adain":
+                raise InputError(f"{path} is an AdaIN decoder: pass a style image with --style "
+                                 "(the built-in decoder is used)")
+            net, _meta = load_transformer(path)
+            per_style.append(_PerStyle(net, path, s, backend))
+            images.append(None)
+        else:
+            try:
+                img = load_input(s, what="style image")
+            except InputError as e:
+                known = ", ".join(builtin_models())
+                raise InputError(f"{e} (built-in instant styles: {known})") from None
+            per_style.append(None)
+            images.append(pil_to_tensor(resize_max_side(img, 512)))
+        names.append(Path(s).stem if Path(s).exists() else s)
+    adain = load_adain_net()[0] if any(p is None for p in per_style) else None
+    return InstantModel(per_style, adain, images, names, backend)
+
+
+def _ramp(n: int, overlap: int, at_start: bool, at_end: bool) -> torch.Tensor:
+    """1-D blending weights: linear ramps over ``overlap`` pixels at inner tile edges."""
+    w = torch.ones(n)
+    if overlap > 0:
+        r = (torch.arange(overlap, dtype=torch.float32) + 0.5) / overlap
+        if not at_start:
+            w[:overlap] = torch.minimum(w[:overlap], r)
+        if not at_end:
+            w[-overlap:] = torch.minimum(w[-overlap:], r.flip(0))
+    return w
+
+
+def _starts(size: int, tile: int, overlap: int) -> list[int]:
+    if size <= tile:
+        return [0]
+    step = tile - overlap
+    n = math.ceil((size - overlap) / step)
+    starts = [min(i * step, size - tile) for i in range(n)]
+    return sorted(set(starts))
+
+
+def tiled(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, tile: int, overlap: int = 64) -> torch.Tensor:
+    """Apply an image→image ``fn`` on overlapping ``tile``² tiles and blend them with linear ramps.
+
+    Each output pixel is a weighted mean of the tiles covering it, so seams
+    fade over ``overlap`` pixels.  ``fn`` must keep the tile's size.
+    """
+    _, _, H, W = x.shape
+    ys, xs = _starts(H, tile, overlap), _starts(W, tile, overlap)
+    out = torch.zeros(x.shape[0], 3, H, W)
+    acc = torch.zeros(1, 1, H, W)
+    for y0 in ys:
+        for x0 in xs:
+            h, w = min(tile, H - y0), min(tile, W - x0)
+            y = fn(x[..., y0 : y0 + h, x0 : x0 + w]).float()
+            ov_y = min(overlap, h // 2)
+            ov_x = min(overlap, w // 2)
+            wy = _ramp(h, ov_y, y0 == 0, y0 + h >= H)
+            wx = _ramp(w, ov_x, x0 == 0, x0 + w >= W)
+            wt = (wy[:, None] * wx[None, :])[None, None]
+            out[..., y0 : y0 + h, x0 : x0 + w] += y * wt
+            acc[..., y0 : y0 + h, x0 : x0 + w] += wt
+    return out / acc.clamp_min(1e-8)
+
+
+def stylize_instant(
+    image: Image.Image | torch.Tensor,
+    model: InstantModel,
+    opts: InstantOptions = InstantOptions(),
+    *,
+    mask: torch.Tensor | None = None,
+) -> Image.Image:
+    """Stylise one photo (PIL image or ``(1, 3, H, W)`` in [0, 1]) → PIL image."""
+    from ..color import original_colors
+    from ..io import pil_to_tensor, resize_max_side, tensor_to_pil
+
+    opts.validate(len(model.names))
+    if isinstance(image, Image.Image):
+        if opts.size is not None:
+            image = resize_max_side(image, opts.size)
+        x = pil_to_tensor(image)
+    else:
+        x = image.float()
+        if opts.size is not None:
+            k = opts.size / max(x.shape[-2:])
+            x = F.interpolate(x, size=(max(1, round(x.shape[-2] * k)), max(1, round(x.shape[-1] * k))),
+                              mode="bilinear", align_corners=False, antialias=k < 1)
+    H, W = x.shape[-2:]
+    if min(H, W) < 16:
+        raise InputError(f"the photo is {W}×{H}: instant styles need at least 16 pixels on each side")
+    if mask is not None:
+        mask = F.interpolate(mask.float(), size=(H, W), mode="bilinear", align_corners=False)
+    tile = opts.tile
+    if tile is None:
+        tile = AUTO_TILE if H * W > AUTO_TILE_PIXELS else 0
+    if tile and max(H, W) > tile:
+        if mask is not None:
+            full = torch.cat([x, mask], dim=1)
+            y = tiled(lambda t: model.run(t[:, :3], opts, t[:, 3:]), full, tile, opts.overlap)
+        else:
+            y = tiled(lambda t: model.run(t, opts), x, tile, opts.overlap)
+    else:
+        y = model.run(x, opts, mask)
+    y = y.clamp(0, 1)
+    if opts.original_colors:
+        y = original_colors(y, x, space=opts.color_space)
+    return tensor_to_pil(y)

@@ -1,0 +1,109 @@
+"""ONNX export and the onnxruntime inference path.
+
+A per-style network exports as one graph ``image (1, 3, H, W) → stylised``
+with dynamic height and width.  The AdaIN model exports as
+``content, style, alpha → stylised`` (encoder + AdaIN + decoder).  At run
+time :func:`session_for` exports a per-style network once into the cache
+folder (keyed by the weights file's content hash) and opens it with
+onnxruntime.
+"""
+
+from __future__ import annotations
+
+__all__ = ["export_onnx", "export_module", "session_for"]
+
+import hashlib
+import logging
+import os
+import warnings
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from ..errors import StyleforgeError
+
+log = logging.getLogger(__name__)
+
+
+def export_module(net: nn.Module, path: Path, *, opset: int = 17, kind: str = "instant") -> Path:
+    """Export ``net`` (eval, fp32) to ``path`` atomically, with dynamic spatial axes."""
+    import onnx
+
+    from ..io import atomic_path
+
+    net = net.eval().float()
+    if kind == "instant":
+        args: tuple[Any, ...] = (torch.rand(1, 3, 64, 64),)
+        names, dyn = ["image"], {"image": {2: "height", 3: "width"}, "stylised": {2: "height", 3: "width"}}
+    else:
+        args = (torch.rand(1, 3, 64, 64), torch.rand(1, 3, 64, 64), torch.tensor(1.0))
+        names = ["content", "style", "alpha"]
+        dyn = {"content": {2: "height", 3: "width"}, "style": {2: "sh", 3: "sw"},
+               "stylised": {2: "height", 3: "width"}}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path) as tmp:
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # exporter chatter about Slice folding and instance_norm
+            torch.onnx.export(net, args, str(tmp), input_names=names, output_names=["stylised"],
+                              dynamic_axes=dyn, opset_version=opset, dynamo=False)
+        onnx.checker.check_model(str(tmp))
+    return path
+
+
+def export_onnx(model: Any, out: Path, *, opset: int = 17, fp16: bool = False) -> Path:
+    """Export the first style of an :class:`~styleforge.instant.infer.InstantModel`."""
+    p = model.per_style[0]
+    if p is not None:
+        export_module(p.net, out, opset=opset, kind="instant")
+    else:
+        if model.adain is None:
+            raise StyleforgeError("nothing to export")
+        export_module(model.adain, out, opset=opset, kind="adain")
+    if fp16:
+        import onnx
+        from onnx import numpy_helper
+
+        m = onnx.load(str(out))
+        for init in m.graph.initializer:
+            arr = numpy_helper.to_array(init)
+            if arr.dtype.name == "float32":
+                init.CopyFrom(numpy_helper.from_array(arr.astype("float16").astype("float32"), init.name))
+        onnx.save(m, str(out))  # values rounded through fp16; graph stays fp32 for onnxruntime CPU
+    return out
+
+
+def _hash(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()[:16]
+
+
+_SESSIONS: dict[str, Any] = {}
+
+
+def session_for(net: nn.Module, weights: Path, kind: str = "instant") -> Any:
+    """An onnxruntime session for ``net`` (exported once into the cache); ``None`` if that fails."""
+    import onnxruntime as ort
+
+    from ..backbones.vgg import cache_dir
+
+    key = f"{kind}-{_hash(weights)}"
+    if key in _SESSIONS:
+        return _SESSIONS[key]
+    path = cache_dir() / "onnx" / f"{key}.onnx"
+    try:
+        if not path.is_file():
+            export_module(net, path, kind=kind)
+        opts = ort.SessionOptions()
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        opts.intra_op_num_threads = torch.get_num_threads() or (os.cpu_count() or 1)
+        sess = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+    except Exception as e:  # read-only cache, exporter problem: fall back to torch
+        log.warning("onnxruntime path unavailable (%s: %s); using torch", type(e).__name__, str(e)[:120])
+        return None
+    _SESSIONS[key] = sess
+    return sess
