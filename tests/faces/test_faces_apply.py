@@ -102,6 +102,11 @@ def test_no_face_leaves_image_alone():
     img = _scene(3)
     out, faces = apply_to_image(img, lambda x: 1 - x, detector=lambda im: [])
     assert faces == [] and np.array_equal(out, img)
+    eyeless = Face((50, 50, 100, 100), (80.0, 90.0), (120.0, 90.0), 0)
+    out, faces = apply_to_image(img, lambda x: 1 - x, detector=lambda im: [eyeless])
+    assert faces == [] and np.array_equal(out, img)
+    out, faces = apply_to_image(img, lambda x: 1 - x, ApplySpec(min_eyes=0), detector=lambda im: [eyeless])
+    assert faces == [eyeless] and not np.array_equal(out, img)
     with pytest.raises(InputError, match="model returned"):
         apply_to_image(img, lambda x: x[:, :1], detector=lambda im: [Face((50, 50, 100, 100), (80.0, 90.0), (120.0, 90.0), 2)])
     assert torch.is_grad_enabled()

@@ -81,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
             missing.append(p)
         results.append((new, faces))
     if len(photos) == 1 and missing:
-        raise InputError(f"no face found in {photos[0]}; nothing written")
+        raise InputError(f"no face found in {photos[0]} (only frontal faces with visible eyes are detected); nothing written")
     if len(targets) > 1 or not out.suffix:
         out.mkdir(parents=True, exist_ok=True)
     for p, t, (new, faces) in zip(photos, targets, results):
