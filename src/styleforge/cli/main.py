@@ -20,6 +20,7 @@ from ..errors import StyleforgeError
 #: Subcommand modules, in the order ``styleforge --help`` lists them.
 COMMAND_MODULES: tuple[str, ...] = (
     "styleforge.cli.stylize",
+    "styleforge.cli.photo",
     "styleforge.cli.instant",
     "styleforge.cli.doodle",
     "styleforge.cli.faces",

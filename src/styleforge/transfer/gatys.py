@@ -10,7 +10,7 @@ images.
 
 from __future__ import annotations
 
-__all__ = ["GatysConfig", "StageInfo", "StylizeResult", "plan_stages", "stylize_tensor"]
+__all__ = ["ExtraLoss", "GatysConfig", "StageInfo", "StylizeResult", "plan_stages", "stylize_tensor"]
 
 import logging
 import math
@@ -105,6 +105,8 @@ class StylizeResult:
 
 
 Callback = Callable[[StageInfo, int, dict[str, float], torch.Tensor], None]
+#: Extra weighted loss terms of the image being optimised (``(1, 3, h, w)`` in [0, 1] at the stage's size).
+ExtraLoss = Callable[[torch.Tensor], dict[str, torch.Tensor]]
 
 
 def pick_device(name: str) -> torch.device:
@@ -194,8 +196,11 @@ class _Objective:
         content_layers: list[str],
         style_layers: list[str],
         layer_weights: list[float],
+        style_target_masks: Sequence[torch.Tensor | None] | None = None,
+        extra_loss: ExtraLoss | None = None,
     ) -> None:
         self.net, self.cfg = net, cfg
+        self.extra_loss = extra_loss
         self.content_layers, self.style_layers = content_layers, style_layers
         self.layer_weights = layer_weights
         self.shift = -1.0 if cfg.improved else 0.0
@@ -209,9 +214,15 @@ class _Objective:
             self.content_targets = {k: v.detach() for k, v in cf.items()}
             per_style: list[dict[str, torch.Tensor]] = []
             per_chain: list[dict[tuple[str, str], torch.Tensor]] = []
-            for s in styles:
-                sf = net(s, style_layers)
-                per_style.append({k: gram_matrix(v, shift=self.shift) for k, v in sf.items()})
+            tmasks = list(style_target_masks or [None] * len(styles))
+            seen: dict[int, dict[str, torch.Tensor]] = {}  # the same style tensor is run once
+            for s, tm in zip(styles, tmasks):
+                sf = seen[id(s)] if id(s) in seen else seen.setdefault(id(s), net(s, style_layers))
+                if tm is None:
+                    per_style.append({k: gram_matrix(v, shift=self.shift) for k, v in sf.items()})
+                else:  # target Gram of the style image's region only (DPST's segment-matched style)
+                    tm = tm.to(s)
+                    per_style.append({k: masked_gram_matrix(v, tm, shift=self.shift) for k, v in sf.items()})
                 if cfg.improved:
                     if not self.chains:
                         self.chains = [
@@ -269,6 +280,8 @@ class _Objective:
         }
         if cfg.tv_weight:
             terms["tv"] = cfg.tv_weight * self.tv_scale * tv_loss(image)
+        if self.extra_loss is not None:
+            terms.update(self.extra_loss(image))
         total = sum(terms.values())
         return total, terms  # type: ignore[return-value]
 
@@ -300,6 +313,8 @@ def stylize_tensor(
     net: nn.Module | None = None,
     callback: Callback | None = None,
     progress: bool = False,
+    style_target_masks: Sequence[torch.Tensor | None] | None = None,
+    extra_loss: ExtraLoss | None = None,
 ) -> StylizeResult:
     """Stylise ``content`` (``(1, 3, H, W)`` in [0, 1], any size) with ``styles``.
 
@@ -308,12 +323,20 @@ def stylize_tensor(
     ``(1, 1, H, W)`` in [0, 1] at the content's size.  ``callback(stage, step,
     losses, image)`` is called after every evaluation.  Ctrl-C returns the
     current image with ``interrupted=True``.
+
+    ``style_target_masks`` (one ``(1, 1, Hs, Ws)`` mask or ``None`` per style,
+    at the style's size) restricts each style's target Grams to a region of
+    the style image; with ``style_masks`` on the content this matches regions
+    pairwise (Deep Photo Style Transfer's segmentation).  ``extra_loss(image)``
+    returns extra weighted loss terms, added to the objective of every stage.
     """
     if not styles:
         raise InputError("at least one style image is needed")
     cfg.validate(len(styles))
     if style_masks is not None and len(style_masks) != len(styles):
         raise InputError(f"{len(style_masks)} style masks for {len(styles)} style images: give one per style")
+    if style_target_masks is not None and len(style_target_masks) != len(styles):
+        raise InputError(f"{len(style_target_masks)} style-image masks for {len(styles)} style images")
     device = pick_device(cfg.device)
     generator = torch.Generator().manual_seed(cfg.seed) if cfg.seed is not None else None
     if net is None:
@@ -359,12 +382,24 @@ def stylize_tensor(
             c_s = _resize(content, stage.size)
             scale = cfg.style_scale * max(stage.size) / max(H, W)
             s_s = []
+            resized: dict[int, torch.Tensor] = {}
             for s in styles:
                 k = scale * max(H, W) / max(s.shape[-2:])
                 sz = (max(16, round(s.shape[-2] * k)), max(16, round(s.shape[-1] * k)))
-                s_s.append(_resize(s, sz))
+                if id(s) not in resized:
+                    resized[id(s)] = _resize(s, sz)
+                s_s.append(resized[id(s)])
+            tmasks_s = None
+            if style_target_masks is not None:
+                tmasks_s = [
+                    None if m is None else _resize(m.to(device), tuple(st.shape[-2:]))
+                    for m, st in zip(style_target_masks, s_s)
+                ]
             masks_s = None if style_masks is None else [None if m is None else _resize(m.to(device), stage.size) for m in style_masks]
-            objective = _Objective(net, cfg, c_s, s_s, blend, masks_s, content_layers, style_layers, layer_weights)
+            objective = _Objective(
+                net, cfg, c_s, s_s, blend, masks_s, content_layers, style_layers, layer_weights,
+                style_target_masks=tmasks_s, extra_loss=extra_loss,
+            )
             if image is None:
                 x0 = _init_image(cfg, c_s, None if init_image is None else init_image.to(device), generator)
             else:

@@ -1,0 +1,126 @@
+"""Deep Photo Style Transfer: colour masks, the two stages, the CLI."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from styleforge.cli.main import main
+from styleforge.errors import InputError
+from styleforge.transfer.photoreal import PhotoConfig, photo_transfer
+from styleforge.transfer.gatys import GatysConfig
+from styleforge.transfer.segmentation import NAMES, PALETTE, check_mask_size, pair_masks, parse_mask
+
+
+def colour_mask(names: list[str], h: int = 24, w: int = 36, noise: float = 0.0) -> Image.Image:
+    """Vertical stripes of the given DPST colours, with an anti-aliased (blended) border."""
+    arr = np.zeros((h, w, 3))
+    edges = np.linspace(0, w, len(names) + 1).round().astype(int)
+    for name, a, b in zip(names, edges[:-1], edges[1:]):
+        arr[:, a:b] = PALETTE[name]
+    for b in edges[1:-1]:  # blend across each border, as a resized mask would
+        arr[:, b] = (arr[:, b - 1] + arr[:, b + 1]) / 2
+    arr = np.clip(arr + noise * np.random.default_rng(0).standard_normal(arr.shape), 0, 1)
+    return Image.fromarray((arr * 255).round().astype(np.uint8))
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_dpst_colour_is_parsed(name):
+    other = "white" if name != "white" else "black"
+    labels = parse_mask(colour_mask([name, other], noise=0.03))
+    assert set(np.unique(labels)) == {NAMES.index(name), NAMES.index(other)}
+    assert (labels[:, :17] == NAMES.index(name)).all()
+
+
+def test_antialiased_border_colour_is_not_a_segment():
+    # black|white blends to grey on the border: grey must not become a region
+    labels = parse_mask(colour_mask(["black", "white", "black"]))
+    assert NAMES.index("grey") not in labels
+    assert labels.shape == (24, 36)
+
+
+def test_unknown_colours_and_mismatched_masks_are_errors():
+    orange = Image.new("RGB", (20, 20), (255, 128, 0))
+    with pytest.raises(InputError, match="match none of DPST's mask colours"):
+        parse_mask(orange)
+    content = parse_mask(colour_mask(["red", "blue"]))
+    style = parse_mask(colour_mask(["red", "green"]))
+    with pytest.raises(InputError, match="blue.*content mask but not in the style mask"):
+        pair_masks(content, style)
+    # a colour only in the style is ignored (nothing to paint with it), or refused with strict
+    pairs = pair_masks(parse_mask(colour_mask(["red"])), style)
+    assert [p.name for p in pairs] == ["red"]
+    with pytest.raises(InputError, match="green"):
+        pair_masks(parse_mask(colour_mask(["red"])), style, strict=True)
+
+
+def test_mask_size_checks():
+    m = colour_mask(["red", "blue"], 24, 36)
+    assert check_mask_size(m, (72, 48), what="mask").size == (72, 48)  # same aspect: nearest resize
+    with pytest.raises(InputError, match="aspect ratio"):
+        check_mask_size(m, (36, 36), what="content mask")
+
+
+@pytest.fixture(scope="module")
+def photos(shared_data):
+    from styleforge.io import load_image, pil_to_tensor, resize_max_side
+
+    d = shared_data / "photo"
+    c = resize_max_side(load_image(d / "input" / "in29.jpg"), 40)
+    s = resize_max_side(load_image(d / "style" / "tar29.jpg"), 40)
+    cm = Image.open(d / "seg_input" / "in29.png").convert("RGB").resize(c.size, Image.Resampling.NEAREST)
+    sm = Image.open(d / "seg_style" / "tar29.png").convert("RGB").resize(s.size, Image.Resampling.NEAREST)
+    return pil_to_tensor(c), pil_to_tensor(s), cm, sm
+
+
+def test_two_stages_with_masks_lower_the_photorealism_loss(photos):
+    from styleforge.transfer.matting import laplacian_for, photorealism_loss
+
+    c, s, cm, sm = photos
+    g = GatysConfig(image_size=40, iterations=10, scales=(1.0,), seed=0)
+    cfg = PhotoConfig(gatys=g, local_affine=False, photo_weight=1e7)  # λ's effect grows with the pixel count
+    res = photo_transfer(c, s, cfg, content_seg=cm, style_seg=sm)
+    assert res.segments == ["blue", "red"]
+    assert res.image.shape == c.shape and torch.isfinite(res.image).all()
+    assert "photo" in res.losses and res.stage1 is not None and res.stage2 is not None
+    lap = laplacian_for(c).torch()
+    assert photorealism_loss(res.stage2, lap) < photorealism_loss(res.stage1, lap)
+    assert (res.stage1 - c).abs().mean() > 0.01  # stage 1 did change the photo
+    # the final local affine fit keeps the content's edges: it is lower still
+    fin = photo_transfer(c, s, PhotoConfig(gatys=g, photo_weight=0), content_seg=cm, style_seg=sm)
+    assert photorealism_loss(fin.image, lap) < photorealism_loss(fin.stage1, lap)
+
+
+def test_photo_and_smooth_cli(tmp_path, shared_data):
+    d = shared_data / "photo"
+    out = tmp_path / "out.png"
+    argv = ["photo", str(d / "input" / "in29.jpg"), str(d / "style" / "tar29.jpg"), "-o", str(out),
+            "--image-size", "40", "--iterations", "3", "--scales", "none", "--smooth", "fast", "-q",
+            "--content-mask", str(d / "seg_input" / "in29.png"), "--style-mask", str(d / "seg_style" / "tar29.png")]
+    assert main(argv) == 0
+    assert Image.open(out).size[0] == 40
+    sm = tmp_path / "sm.png"
+    assert main(["smooth", str(out), "--guide", str(d / "input" / "in29.jpg"), "--image-size", "40", "-o", str(sm)]) == 0
+    assert Image.open(sm).size == Image.open(out).size
+
+
+def test_cli_bad_input_writes_nothing(tmp_path, shared_data, capsys):
+    d = shared_data / "photo"
+    out = tmp_path / "bad.png"
+    base = ["photo", str(d / "input" / "in29.jpg"), str(d / "style" / "tar29.jpg"), "-o", str(out),
+            "--image-size", "40", "--iterations", "1"]
+    assert main(base + ["--content-mask", str(d / "seg_input" / "in29.png")]) == 2
+    assert "both" in capsys.readouterr().err
+    assert main(base + ["--content-mask", str(d / "seg_input" / "in1.png"),
+                        "--style-mask", str(d / "seg_style" / "tar29.png")]) == 2
+    assert "aspect ratio" in capsys.readouterr().err
+    no_blue = tmp_path / "red.png"
+    Image.open(d / "seg_style" / "tar29.png").convert("RGB").point(lambda v: 255 if v > 128 else 0).save(no_blue)
+    red_only = Image.new("RGB", Image.open(no_blue).size, (255, 0, 0))
+    red_only.save(no_blue)
+    assert main(base + ["--content-mask", str(d / "seg_input" / "in29.png"), "--style-mask", str(no_blue)]) == 2
+    assert "blue" in capsys.readouterr().err
+    assert main(base + ["--lambda", "-1"]) == 2
+    assert not out.exists()
