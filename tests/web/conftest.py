@@ -134,8 +134,13 @@ class GradioHTTP:
         img.save(buf, format="PNG")
         return self.upload(buf.getvalue(), name)
 
-    def call(self, api_name: str, data: list[Any], *, timeout: float = 240.0) -> CallResult:
-        """Join the queue and follow the event stream to its end."""
+    def call(self, api_name: str, data: list[Any], *, timeout: float = 240.0,
+             on_message: Any = None) -> CallResult:
+        """Join the queue and follow the event stream to its end.
+
+        ``on_message(msg, body)`` sees every message as it arrives (``body``
+        holds ``session_hash``, ``fn_index`` and ``event_id``).
+        """
         t0 = time.monotonic()
         session = uuid.uuid4().hex
         body = {"data": data, "fn_index": self.fn[api_name], "session_hash": session,
@@ -144,6 +149,7 @@ class GradioHTTP:
         if r.status_code != 200:
             return CallResult(False, None, f"HTTP {r.status_code}: {r.text}", seconds=time.monotonic() - t0)
         event_id = r.json()["event_id"]
+        body["event_id"] = event_id
         messages: list[dict[str, Any]] = []
         with self.http.stream("GET", f"{self.base}/gradio_api/queue/data",
                               params={"session_hash": session}, timeout=timeout) as stream:
@@ -152,6 +158,8 @@ class GradioHTTP:
                     continue
                 msg = json.loads(line[5:])
                 messages.append(msg)
+                if on_message is not None:
+                    on_message(msg, body)
                 if msg.get("msg") == "process_completed" and msg.get("event_id") == event_id:
                     out = msg.get("output") or {}
                     ok = bool(msg.get("success"))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 import urllib.parse
 
 import numpy as np
@@ -71,6 +73,20 @@ def test_translate_and_makeup(api, shared_data):
     assert not res.success and "no face found" in res.error
 
 
+def test_photo_over_http(api):
+    if "photo" not in api.fn:
+        pytest.fail("the photo engine is part of the package: its endpoint must exist")
+    res = api.call("photo", [api.upload_image(_photo(80, 60), "in.png"), api.upload_image(_photo(50, 50, 3), "look.png"),
+                             None, None, "fast", 64, 2])
+    assert res.success, res.error
+    assert api.image(res.output[0]).size == (64, 48)
+    assert res.output[2].startswith("styleforge photo in.png look.png --image-size 64 --iterations 2 --smooth fast")
+    half = api.upload_image(Image.new("RGB", (80, 60), (255, 255, 255)), "m.png")
+    res = api.call("photo", [api.upload_image(_photo(80, 60), "in.png"), api.upload_image(_photo(50, 50, 3), "look.png"),
+                             half, None, "fast", 64, 2])
+    assert not res.success and "both masks" in res.error
+
+
 def test_text_file_renamed_jpg_gets_a_friendly_error(api):
     fake = api.upload(b"Dear diary, this is not a picture.\n" * 20, "holiday.jpg")
     res = api.call("artistic", artistic_data(fake))
@@ -121,3 +137,46 @@ def test_no_file_outside_the_upload_folder(api, web_models):
 def test_style_names_are_not_paths(api, style):
     res = api.call("artistic", artistic_data(api.upload_image(_photo(32, 32)), s1=style))
     assert not res.success
+
+
+def _job_threads() -> int:
+    return sum(t.name == "styleforge-job" for t in threading.enumerate())
+
+
+def test_api_cancel_stops_the_optimisation(api):
+    photo = api.upload_image(_photo(128, 96), "long.png")
+    cancelled = []
+
+    def cancel_on_first_progress(msg, body):
+        if msg.get("msg") == "progress" and not cancelled:
+            assert _job_threads() == 1
+            cancelled.append(time.monotonic())
+            r = api.http.post(f"{api.base}/gradio_api/cancel",
+                              json={k: body[k] for k in ("session_hash", "fn_index", "event_id")})
+            assert r.status_code == 200
+
+    res = api.call("artistic", artistic_data(photo, size=128, steps=500), on_message=cancel_on_first_progress)
+    assert cancelled, "no progress message before the end"
+    while _job_threads():
+        assert time.monotonic() - cancelled[0] < 10, "the optimisation kept running after cancel"
+        time.sleep(0.1)
+    assert not (res.output and res.output[1].startswith("Done"))
+
+
+def test_job_timeout_gives_a_friendly_error(web_settings):
+    from dataclasses import replace
+
+    from conftest import GradioHTTP, free_port
+    from styleforge.web import create_app, launch
+
+    settings = replace(web_settings, port=free_port(), limits=replace(web_settings.limits, job_timeout_s=1.0))
+    demo = create_app(settings)
+    url = launch(demo, settings, block=False)[1].rstrip("/")
+    try:
+        client = GradioHTTP(url)
+        t0 = time.monotonic()
+        res = client.call("artistic", artistic_data(client.upload_image(_photo(128, 96)), size=128, steps=500))
+        assert not res.success and "ran past the 1 s limit" in res.error
+        assert time.monotonic() - t0 < 30
+    finally:
+        demo.close()

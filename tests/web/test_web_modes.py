@@ -138,6 +138,30 @@ def test_makeup_on_a_face_and_no_face(tmp_path, shared_data):
         modes.makeup(face, ckpt, checkpoint_label="warm.pt2", strength=2)
 
 
+def test_photo_with_masks_progress_and_command():
+    if modes.availability()["photo"]:
+        pytest.fail("the photo engine is part of the package and must be available")
+    content, style = _photo(64, 48), _photo(40, 40).transpose(Image.Transpose.ROTATE_90)
+    top = Image.new("RGB", (64, 48), (255, 255, 255))
+    top.paste((0, 0, 255), (0, 0, 64, 24))
+    stop = Image.new("RGB", (40, 40), (255, 255, 255))
+    stop.paste((0, 0, 255), (0, 0, 40, 20))
+    seen: list[float] = []
+    res = modes.photo(content, style, content_mask=top, style_mask=stop, size=64, iterations=2, smoothing="fast",
+                      on_progress=lambda f, m, p: seen.append(f), content_label="in.png", style_label="look.png",
+                      mask_labels=("in_mask.png", "look_mask.png"))
+    assert res.image.size == (64, 48)
+    assert seen == sorted(seen) and seen[-1] == pytest.approx(1.0)
+    assert res.command == ("styleforge photo in.png look.png --content-mask in_mask.png --style-mask look_mask.png "
+                           "--image-size 64 --iterations 2 --smooth fast --seed 0 -o result.png")
+    with pytest.raises(InputError, match="both masks"):
+        modes.photo(content, style, content_mask=top, size=64, iterations=1)
+    with pytest.raises(InputError, match="smoothing"):
+        modes.photo(content, style, smoothing="blur", size=64, iterations=1)
+    with pytest.raises(JobCancelled):
+        modes.photo(content, style, size=64, iterations=50, should_stop=lambda: True)
+
+
 def test_unavailable_modes_say_so():
     avail = modes.availability()
     for mode, call in (("instant", lambda: modes.instant(_photo(), style="starry_night")),

@@ -51,6 +51,10 @@ _offline_env()
 import gradio as gr  # noqa: E402
 
 NONE = "(none)"
+#: A running job whose next update nobody asked for during this long was cancelled or abandoned.
+ABANDONED_S = 5.0
+#: With no step finished for this long, the page still gets a "Running" update.
+HEARTBEAT_S = 2.0
 CSS = """
 .sf-cmd textarea, .sf-cmd input { font-family: ui-monospace, monospace; font-size: 0.85em; }
 .sf-unavailable { padding: 1em; border-radius: 8px; background: var(--block-background-fill); }
@@ -176,33 +180,55 @@ def create_app(settings: WebSettings | None = None) -> Any:
                                  elem_id=elem_id, height=height))
 
     def run_optimisation(work_fn: Callable[..., modes.ModeResult], request: Any, progress: Any) -> Iterator[tuple[Any, Any, Any]]:
-        """Run an optimisation adapter in a thread; stream previews; honour Cancel and the timeout."""
+        """Run an optimisation adapter in a thread; stream previews; honour Cancel and the timeout.
+
+        The job stops when the session's Cancel button is pressed, when the
+        per-job time limit passes, or when nobody pulls the next update for
+        :data:`ABANDONED_S` seconds: Gradio resumes a generator right after
+        each update it sends, so a generator left suspended means the event was
+        cancelled (``/gradio_api/cancel``) or its client went away.
+        """
         events: queue.Queue[tuple[str, Any]] = queue.Queue()
         stop = threading.Event()
         session = getattr(request, "session_hash", None) or "anonymous"
         jobs.add(session, stop)
         deadline = time.monotonic() + limits.job_timeout_s
+        suspended_at: list[float | None] = [None]
+
+        def should_stop() -> bool:
+            t = suspended_at[0]
+            return stop.is_set() or (t is not None and time.monotonic() - t > ABANDONED_S)
 
         def on_progress(frac: float, msg: str, preview: Image.Image | None) -> None:
             events.put(("progress", (frac, msg, preview)))
 
         def worker() -> None:
             try:
-                events.put(("done", work_fn(on_progress=on_progress, should_stop=stop.is_set, deadline=deadline)))
+                events.put(("done", work_fn(on_progress=on_progress, should_stop=should_stop, deadline=deadline)))
             except BaseException as e:  # noqa: BLE001 - handed to the generator
                 events.put(("error", e))
 
+        def emit(update: tuple[Any, Any, Any]) -> Iterator[tuple[Any, Any, Any]]:
+            suspended_at[0] = time.monotonic()
+            yield update
+            suspended_at[0] = None
+
         th = threading.Thread(target=worker, name="styleforge-job", daemon=True)
         th.start()
+        last_msg = "starting"
         try:
             progress(0.0, desc="starting…")
             while True:
-                kind, payload = events.get()
+                try:
+                    kind, payload = events.get(timeout=HEARTBEAT_S)
+                except queue.Empty:  # a slow step: still tell the page (and prove someone listens)
+                    yield from emit((gr.update(), f"Running: {last_msg} …", gr.update()))
+                    continue
                 if kind == "progress":
-                    frac, msg, preview = payload
-                    progress(frac, desc=msg)
+                    frac, last_msg, preview = payload
+                    progress(frac, desc=last_msg)
                     if preview is not None:
-                        yield preview, f"Running: {msg} …", gr.update()
+                        yield from emit((preview, f"Running: {last_msg} …", gr.update()))
                 elif kind == "done":
                     res: modes.ModeResult = payload
                     yield res.image, f"Done: {res.info}", res.command
@@ -213,8 +239,8 @@ def create_app(settings: WebSettings | None = None) -> Any:
                         yield gr.update(), "Cancelled.", gr.update()
                         return
                     if isinstance(e, JobTimeout):
-                        raise gr.Error(f"this job ran past the {limits.job_timeout_s:g} s limit; try a smaller size or the fast preset",
-                                       print_exception=False)
+                        raise gr.Error(f"this job ran past the {limits.job_timeout_s:g} s limit; "
+                                       "try a smaller size or the fast preset", print_exception=False)
                     raise e
         finally:
             stop.set()
@@ -368,17 +394,22 @@ def create_app(settings: WebSettings | None = None) -> Any:
                                     p_cmask = photo_input("Photo mask", "photo-cmask")
                                     p_smask = photo_input("Style mask", "photo-smask")
                             with gr.Row():
-                                p_smooth = gr.Checkbox(label="Smoothing", value=True)
+                                p_smooth = gr.Radio(list(modes.PHOTO_SMOOTHING), value="fast", label="Smoothing",
+                                                    info="fast: guided filter · exact: closed form (slower)",
+                                                    elem_id="photo-smooth")
                                 p_size = gr.Slider(64, limits.max_side, value=min(384, limits.max_side), step=32,
-                                                   label="Size (long side, px)")
+                                                   label="Size (long side, px)", elem_id="photo-size")
+                            with gr.Accordion("Advanced", open=False):
+                                p_steps = gr.Slider(0, 500, value=0, step=1, label="Steps per stage (0 = 100)",
+                                                    elem_id="photo-steps")
                             with gr.Row():
                                 p_run = gr.Button("Transfer", variant="primary", elem_id="photo-run")
-                                p_cancel = gr.Button("Cancel", variant="stop")
+                                p_cancel = gr.Button("Cancel", variant="stop", elem_id="photo-cancel")
                         with gr.Column():
                             p_out, p_info, p_cmd = result_column("photo")
 
                     def run_photo(content: str | None, style: str | None, cmask: str | None, smask: str | None,
-                                  smooth: bool, size: float, request: gr.Request,
+                                  smooth: str, size: float, steps: float, request: gr.Request,
                                   progress: gr.Progress = gr.Progress()) -> Iterator[tuple[Any, Any, Any]]:
                         try:
                             img = open_upload(content, limits, what="photo")
@@ -387,9 +418,11 @@ def create_app(settings: WebSettings | None = None) -> Any:
                             sm = open_upload(smask, limits, what="style mask") if smask else None
 
                             def job(**kw: Any) -> modes.ModeResult:
-                                return modes.photo(img, sty, content_mask=cm, style_mask=sm, smoothing=bool(smooth),
-                                                   size=int(size), content_label=_label(content),
-                                                   style_label=_label(style), device=settings.device, **kw)
+                                return modes.photo(img, sty, content_mask=cm, style_mask=sm, smoothing=smooth,
+                                                   size=int(size), iterations=int(steps) or None,
+                                                   content_label=_label(content), style_label=_label(style),
+                                                   mask_labels=(_label(cmask), _label(smask)),
+                                                   device=settings.device, **kw)
 
                             yield from run_optimisation(job, request, progress)
                         except gr.Error:
@@ -397,7 +430,7 @@ def create_app(settings: WebSettings | None = None) -> Any:
                         except StyleforgeError as e:
                             raise gr.Error(str(e), print_exception=False) from None
 
-                    p_evt = p_run.click(run_photo, [p_content, p_style, p_cmask, p_smask, p_smooth, p_size],
+                    p_evt = p_run.click(run_photo, [p_content, p_style, p_cmask, p_smask, p_smooth, p_size, p_steps],
                                         [p_out, p_info, p_cmd], api_name="photo", **heavy)
                     p_cancel.click(cancel, None, p_info, cancels=[p_evt], api_visibility="private", queue=False)
 

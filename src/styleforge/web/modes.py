@@ -15,6 +15,7 @@ __all__ = [
     "ARTISTIC_PRESETS",
     "ArtisticPreset",
     "MODES",
+    "PHOTO_SMOOTHING",
     "ModeResult",
     "ModeUnavailable",
     "artistic",
@@ -238,7 +239,7 @@ class ArtisticPreset:
 
 
 ARTISTIC_PRESETS: dict[str, ArtisticPreset] = {
-    "fast": ArtisticPreset("effnet-lite0", 60, (0.5, 1.0), "fast preview (EfficientNet-Lite0)"),
+    "fast": ArtisticPreset("effnet-lite0", 100, (1.0,), "fast preview (EfficientNet-Lite0)"),
     "balanced": ArtisticPreset("vgg16-offline", 100, (0.25, 0.5, 1.0), "balanced (VGG16, 100 steps)"),
     "best": ArtisticPreset("vgg16-offline", 300, (0.25, 0.5, 1.0), "best (VGG16, 300 steps)"),
 }
@@ -249,6 +250,38 @@ def _gatys_net(backbone: str, device: str) -> Any:
     from ..backbones import build_backbone
 
     return _NETS.get(("gatys", backbone, device), lambda: build_backbone(backbone, layers=(), device=device))
+
+
+def _step_callback(
+    total: int,
+    on_progress: Progress | None,
+    should_stop: StopCheck | None,
+    deadline: float | None,
+    preview_every: float,
+) -> Callable[..., None]:
+    """A ``stylize_tensor`` callback: cancel/timeout checks, progress over ``total`` steps, throttled previews."""
+    from ..io import tensor_to_pil
+
+    count = [0]
+    last_preview = [0.0]
+
+    def callback(stage: Any, step: int, losses: dict[str, float], image: Any) -> None:
+        if should_stop is not None and should_stop():
+            raise JobCancelled("cancelled")
+        if deadline is not None and time.monotonic() > deadline:
+            raise JobTimeout("the job took too long")
+        count[0] += 1
+        if on_progress is None:
+            return
+        now = time.monotonic()
+        preview = None
+        if now - last_preview[0] >= preview_every or step == stage.iterations:
+            last_preview[0] = now
+            preview = tensor_to_pil(image)
+        on_progress(min(1.0, count[0] / max(total, 1)),
+                    f"scale {stage.index + 1}/{stage.count}, step {step}/{stage.iterations}", preview)
+
+    return callback
 
 
 def artistic(
@@ -284,7 +317,7 @@ def artistic(
     """
     _require("artistic")
     from ..io import pil_to_tensor, tensor_to_pil
-    from ..transfer.gatys import GatysConfig, stylize_tensor
+    from ..transfer.gatys import GatysConfig, plan_stages, stylize_tensor
 
     if preset not in ARTISTIC_PRESETS:
         raise InputError(f"unknown preset {preset!r}; choose from {', '.join(ARTISTIC_PRESETS)}")
@@ -317,28 +350,8 @@ def artistic(
     style_t = [pil_to_tensor(resize_max_side(s, cfg.image_size)) for s in style_imgs]
     net = _gatys_net(cfg.backbone, device)
 
-    from ..transfer.gatys import plan_stages
-
     stages = plan_stages(cfg, (content_img.height, content_img.width))
-    total = sum(s.iterations for s in stages) or 1
-    done_before = {s.index: sum(t.iterations for t in stages[: s.index]) for s in stages}
-    last_preview = [0.0]
-
-    def callback(stage: Any, step: int, losses: dict[str, float], image: Any) -> None:
-        if should_stop is not None and should_stop():
-            raise JobCancelled("cancelled")
-        if deadline is not None and time.monotonic() > deadline:
-            raise JobTimeout("the job took too long")
-        if on_progress is None:
-            return
-        frac = (done_before.get(stage.index, 0) + step) / total
-        now = time.monotonic()
-        preview = None
-        if now - last_preview[0] >= preview_every or step == stage.iterations:
-            last_preview[0] = now
-            preview = tensor_to_pil(image)
-        on_progress(frac, f"scale {stage.index + 1}/{stage.count}, step {step}/{stage.iterations}", preview)
-
+    callback = _step_callback(sum(s.iterations for s in stages), on_progress, should_stop, deadline, preview_every)
     result = stylize_tensor(pil_to_tensor(content_img), style_t, cfg, net=net, callback=callback)
     image = tensor_to_pil(result.image)
 
@@ -359,24 +372,70 @@ def artistic(
 
 
 # --------------------------------------------------------------------------- Photo
+PHOTO_SMOOTHING = ("off", "fast", "exact")
+
+
 def photo(
     content: Image.Image,
     style: Image.Image,
     *,
     content_mask: Image.Image | None = None,
     style_mask: Image.Image | None = None,
-    smoothing: bool = True,
+    smoothing: str = "fast",
     size: int = 384,
+    iterations: int | None = None,
+    seed: int = 0,
     content_label: str = "photo.jpg",
     style_label: str = "style.jpg",
+    mask_labels: tuple[str, str] = ("photo_mask.png", "style_mask.png"),
     device: str = "cpu",
     on_progress: Progress | None = None,
     should_stop: StopCheck | None = None,
     deadline: float | None = None,
+    preview_every: float = 1.0,
 ) -> ModeResult:
-    """Photorealistic transfer (matting-Laplacian regulariser + smoothing)."""
+    """Photorealistic transfer (Deep Photo Style Transfer): another photo's look, edges kept.
+
+    Args:
+        content_mask, style_mask: optional DPST colour masks (both or neither).
+        smoothing: ``"off"``, ``"fast"`` (guided filter) or ``"exact"`` (closed form).
+        iterations: steps per stage (default 100).
+    """
     _require("photo")
-    raise ModeUnavailable("the photo mode is not available in this install (its engine has no web adapter yet)")
+    from ..io import pil_to_tensor, tensor_to_pil
+    from ..transfer.gatys import GatysConfig, plan_stages
+    from ..transfer.photoreal import PhotoConfig, photo_transfer
+    from ..transfer.segmentation import check_mask_size
+
+    if smoothing not in PHOTO_SMOOTHING:
+        raise InputError(f"smoothing must be one of {', '.join(PHOTO_SMOOTHING)}")
+    if (content_mask is None) != (style_mask is None):
+        raise InputError("upload both masks (photo and style), or neither")
+    steps = 100 if iterations is None else int(iterations)
+    if not 1 <= steps <= 1000:
+        raise InputError("iterations must be between 1 and 1000")
+    g = GatysConfig(image_size=int(size), iterations=steps, seed=seed, device=device)
+    cfg = PhotoConfig(gatys=g, smooth="none" if smoothing == "off" else smoothing)
+    cfg.validate()
+    g.validate(1)
+    t0 = time.perf_counter()
+    c_img = resize_max_side(content.convert("RGB"), g.image_size)
+    s_img = resize_max_side(style.convert("RGB"), g.image_size)
+    cseg = sseg = None
+    if content_mask is not None and style_mask is not None:
+        cseg = check_mask_size(content_mask.convert("RGB"), c_img.size, what="photo mask")
+        sseg = check_mask_size(style_mask.convert("RGB"), s_img.size, what="style mask")
+    n1 = sum(s.iterations for s in plan_stages(g, (c_img.height, c_img.width)))
+    callback = _step_callback(n1 + steps, on_progress, should_stop, deadline, preview_every)
+    res = photo_transfer(pil_to_tensor(c_img), pil_to_tensor(s_img), cfg, content_seg=cseg, style_seg=sseg,
+                         net=_gatys_net(g.backbone, device), callback=callback)
+    out = tensor_to_pil(res.image)
+    cmd = ["styleforge", "photo", content_label, style_label]
+    if cseg is not None:
+        cmd += ["--content-mask", mask_labels[0], "--style-mask", mask_labels[1]]
+    cmd += ["--image-size", str(g.image_size), "--iterations", str(steps), "--smooth", cfg.smooth,
+            "--seed", str(seed), "-o", "result.png"]
+    return ModeResult(out, " ".join(_q(c) for c in cmd), _elapsed(t0, out))
 
 
 # --------------------------------------------------------------------------- Translate
