@@ -50,3 +50,10 @@ def test_training_step_lowers_a_loss() -> None:
         losses.append(float(loss.detach()))
     assert losses[-1] < 0.7 * losses[0]
     assert all(p.grad is not None for p in net.parameters())
+
+
+def test_small_variant_starts_as_identity() -> None:
+    net = TransformerNet(TRANSFORMER_CONFIGS["small"])
+    x = torch.rand(1, 3, 24, 30) * 0.98 + 0.01
+    assert torch.allclose(net(x), x, atol=1e-5)
+    assert not TransformerConfig().input_skip  # Johnson's network is unchanged

@@ -31,15 +31,9 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
+from .stylize import _floats
 
 log = logging.getLogger("styleforge")
-
-
-def _floats(text: str) -> tuple[float, ...]:
-    try:
-        return tuple(float(t) for t in text.split(",") if t.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
 
 
 def add_instant_options(p: argparse.ArgumentParser, *, with_original_colors: bool = True) -> None:
@@ -99,21 +93,10 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def _targets(items: list[str], output: str) -> tuple[list[Path], list[Path]]:
-    from ..assets import resolve_image
-    from ..io import check_output_path, list_images
+    from ..io import check_output_path
+    from .stylize import _content_files
 
-    files: list[Path] = []
-    many = len(items) > 1
-    for it in items:
-        p = Path(it)
-        if p.is_dir():
-            found = list_images(p)
-            if not found:
-                raise InputError(f"no images in folder {p}")
-            files += found
-            many = True
-        else:
-            files.append(resolve_image(it, kind="content"))
+    files, many = _content_files(items)
     out = Path(output)
     if many:
         if out.suffix and not out.is_dir():
