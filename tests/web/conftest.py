@@ -75,12 +75,34 @@ def web_models(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def web_settings(web_models: Path) -> Any:
+def instant_models(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An ``--instant-models`` folder: a tiny per-style network and a tiny AdaIN decoder (random weights)."""
+    from styleforge.engine import export_safetensors
+    from styleforge.nets.adain import Decoder, DecoderConfig
+    from styleforge.nets.feedforward import TransformerConfig, TransformerNet
+
+    root = tmp_path_factory.mktemp("instant")
+    torch.manual_seed(3)
+    tcfg = TransformerConfig(channels=(4, 8, 16), n_residual=1)
+    export_safetensors(TransformerNet(tcfg).state_dict(), root / "tiny.safetensors",
+                       metadata={"kind": "instant", "model_config": {"net": tcfg.to_dict()}})
+    dcfg = DecoderConfig(widths=(16, 8, 4))
+    export_safetensors(Decoder(dcfg).state_dict(), root / "decoder.safetensors",
+                       metadata={"kind": "adain", "model_config": {"net": dcfg.to_dict()}})
+    manifest = {"models": {"tiny_scream": {"file": "tiny.safetensors", "kind": "instant", "style": "the_scream"},
+                           "adain": {"file": "decoder.safetensors", "kind": "adain"}}}
+    (root / "manifest.json").write_text(json.dumps(manifest))
+    return root
+
+
+@pytest.fixture(scope="session")
+def web_settings(web_models: Path, instant_models: Path) -> Any:
     from styleforge.web import Limits, WebSettings
 
     limits = Limits(max_upload_mb=1.0, max_pixels=2_000_000, max_side=512, job_timeout_s=120.0,
                     concurrency=1, max_queue=64)
-    return WebSettings(port=free_port(), models_dir=web_models, limits=limits, fast_concurrency=2)
+    return WebSettings(port=free_port(), models_dir=web_models, limits=limits, instant_models=instant_models,
+                       fast_concurrency=2)
 
 
 @pytest.fixture(scope="session")

@@ -102,19 +102,22 @@ def _save_screenshot(pg, tmp_path: Path, name: str) -> Path:
     return shot
 
 
-def test_instant_and_artistic_in_the_browser(page, shared_data, tmp_path):
+def test_instant_and_artistic_in_the_browser(page, shared_data, tmp_path, web_settings):
     photo = shared_data / "content" / "tubingen.jpg"
     w, h = Image.open(photo).size
-    if modes.availability()["instant"] is None:
-        page.get_by_role("tab", name="Instant").click()
-        page.locator("#instant-content input[type=file]").set_input_files(str(photo))
-        page.locator("#instant-gallery button").nth(1).click()  # pick the second style by its thumbnail
-        page.locator("#instant-run").click()
-        _wait_done(page, "instant")
-        out = _result(page, "instant")
-        k = min(1.0, 512 / max(w, h))  # the test server's size limit
-        assert out.format == "PNG" and out.size == (round(w * k), round(h * k))
-        assert page.locator("#instant-cmd textarea").input_value().startswith("styleforge instant tubingen.jpg")
+    assert modes.availability(web_settings.instant_models)["instant"] is None
+    page.get_by_role("tab", name="Instant").click()
+    page.locator("#instant-content input[type=file]").set_input_files(str(photo))
+    page.locator("#instant-gallery button").nth(2).click()  # pick a style by its thumbnail
+    want_style = list(modes.instant_styles(web_settings.instant_models))[2]
+    page.wait_for_function(f"() => document.querySelector('#instant-style input:checked')?.value === '{want_style}'")
+    page.locator("#instant-run").click()
+    _wait_done(page, "instant")
+    out = _result(page, "instant")
+    k = min(1.0, 512 / max(w, h))  # the test server's size limit
+    assert out.format == "PNG" and out.size == (round(w * k), round(h * k))
+    cmd = page.locator("#instant-cmd textarea").input_value()
+    assert cmd == f"styleforge instant tubingen.jpg --style {want_style} --size 512 -o result.png"
 
     page.get_by_role("tab", name="Artistic").click()
     page.locator("#artistic-content input[type=file]").set_input_files(str(photo))

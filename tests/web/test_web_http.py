@@ -34,8 +34,9 @@ def artistic_data(content, **kw):
             a["size"], a["strength"], a["colors"], a["steps"]]
 
 
-def test_every_available_mode_is_an_endpoint(api):
-    avail = modes.availability()
+def test_every_available_mode_is_an_endpoint(api, web_settings):
+    avail = modes.availability(web_settings.instant_models)
+    assert avail["instant"] is None
     for mode in modes.MODES:
         assert (mode in api.fn) == (avail[mode] is None), mode
 
@@ -52,6 +53,18 @@ def test_artistic_streams_progress_and_previews(api):
                               "--style-blend-weights 1,0.5 --image-size 64 --iterations 4")
     assert res.of("progress"), "no progress updates"
     assert res.of("process_generating"), "no streamed preview"
+
+
+def test_instant_over_http(api, web_settings):
+    photo = api.upload_image(_photo(96, 64), "cat.png")
+    res = api.call("instant", [photo, "tiny_scream", None, 1.0, False])
+    assert res.success, res.error
+    assert api.image(res.output[0]).size == (96, 64)
+    assert res.output[2] == "styleforge instant cat.png --style INSTANT_MODELS/tiny.safetensors -o result.png"
+    own = api.upload_image(_photo(40, 40, 5), "mine.png")
+    res = api.call("instant", [photo, "tiny_scream", own, 0.7, True])
+    assert res.success, res.error
+    assert "--style mine.png --strength 0.7 --original-colors" in res.output[2]
 
 
 def test_translate_and_makeup(api, shared_data):

@@ -162,6 +162,36 @@ def test_photo_with_masks_progress_and_command():
         modes.photo(content, style, size=64, iterations=50, should_stop=lambda: True)
 
 
+def test_instant_per_style_and_own_style(instant_models):
+    from styleforge.instant import InstantOptions, load_instant, stylize_instant
+
+    avail = modes.availability(instant_models)
+    assert avail["instant"] is None
+    styles = modes.instant_styles(instant_models)
+    assert styles["tiny_scream"] == "the_scream" and "starry_night" in styles  # AdaIN offers the paintings
+
+    img = _photo(90, 60)
+    res = modes.instant(img, style="tiny_scream", size=64, strength=0.5, models=instant_models)
+    want = stylize_instant(img, load_instant([str(instant_models / "tiny.safetensors")]),
+                           InstantOptions(strength=0.5, size=64))
+    assert res.image.size == (64, 43)
+    assert np.array_equal(np.asarray(res.image), np.asarray(want))
+    assert res.command == ("styleforge instant photo.jpg --style INSTANT_MODELS/tiny.safetensors --strength 0.5 "
+                           "--size 64 -o result.png")
+
+    painting = modes.instant(img, style="starry_night", models=instant_models, original_colors=True)
+    assert painting.image.size == (90, 60)  # not shrunk: smaller than the size limit
+    assert painting.command == "styleforge instant photo.jpg --style starry_night --original-colors -o result.png"
+    mine = modes.instant(img, style_image=_photo(30, 30).rotate(90), style_label="mine.png", models=instant_models)
+    assert mine.image.size == (90, 60) and "--style mine.png" in mine.command
+    assert not np.array_equal(np.asarray(mine.image), np.asarray(painting.image))
+
+    with pytest.raises(InputError, match="unknown instant style"):
+        modes.instant(img, style="../../etc/passwd", models=instant_models)
+    with pytest.raises(InputError, match="strength"):
+        modes.instant(img, style="tiny_scream", strength=3, models=instant_models)
+
+
 def test_unavailable_modes_say_so():
     avail = modes.availability()
     for mode, call in (("instant", lambda: modes.instant(_photo(), style="starry_night")),

@@ -22,6 +22,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
     p.add_argument("--port", type=int, default=7860, help="port (default 7860)")
     p.add_argument("--models", default=None, metavar="DIR",
                    help="folder of translation / makeup checkpoints (.pt, .pt2, .safetensors) offered on the page")
+    p.add_argument("--instant-models", default=None, metavar="DIR",
+                   help="extra instant styles: a folder with manifest.json and weights (as assets/instant)")
     p.add_argument("--max-upload-mb", type=float, default=20.0, help="largest upload (default 20 MB)")
     p.add_argument("--max-megapixels", type=float, default=40.0, help="largest upload in megapixels (default 40)")
     p.add_argument("--max-size", type=int, default=1024, help="largest output long side for Artistic/Photo (default 1024)")
@@ -43,6 +45,11 @@ def settings_from_args(args: argparse.Namespace):  # noqa: ANN201 - WebSettings,
         models = Path(args.models).expanduser()
         if not models.is_dir():
             raise InputError(f"--models {models} is not a folder")
+    instant = None
+    if args.instant_models:
+        instant = Path(args.instant_models).expanduser()
+        if not (instant / "manifest.json").is_file():
+            raise InputError(f"--instant-models {instant} has no manifest.json")
     for name in ("max_upload_mb", "max_megapixels", "timeout"):
         if getattr(args, name) <= 0:
             raise InputError(f"--{name.replace('_', '-')} must be positive")
@@ -58,7 +65,7 @@ def settings_from_args(args: argparse.Namespace):  # noqa: ANN201 - WebSettings,
         concurrency=args.concurrency,
         max_queue=args.max_queue,
     )
-    return WebSettings(host=args.host, port=args.port, models_dir=models, limits=limits,
+    return WebSettings(host=args.host, port=args.port, models_dir=models, limits=limits, instant_models=instant,
                        fast_concurrency=args.fast_concurrency, device=args.device)
 
 

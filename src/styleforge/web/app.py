@@ -133,7 +133,7 @@ def create_app(settings: WebSettings | None = None) -> Any:
     """Build the Gradio Blocks page for ``settings`` (not started; see :func:`launch`)."""
     settings = settings or WebSettings()
     limits = settings.limits
-    avail = modes.availability()
+    avail = modes.availability(settings.instant_models)
     jobs = _Jobs()
     work = Path(tempfile.mkdtemp(prefix="styleforge-web-"))
     atexit.register(shutil.rmtree, work, ignore_errors=True)
@@ -259,7 +259,7 @@ def create_app(settings: WebSettings | None = None) -> Any:
                 if avail["instant"]:
                     unavailable("instant")
                 else:
-                    i_names = list(modes.instant_styles().items())
+                    i_names = list(modes.instant_styles(settings.instant_models).items())
                     thumb_of = {n: p for p, n in thumbs}
                     i_thumbs = [(thumb_of[painting], name) for name, painting in i_names if painting in thumb_of]
                     i_choices = [name for name, _ in i_names]
@@ -291,7 +291,8 @@ def create_app(settings: WebSettings | None = None) -> Any:
                         res = modes.instant(img, style=None if own_img else style, style_image=own_img,
                                             style_label=_label(own), strength=float(strength),
                                             original_colors=bool(keep_colors), content_label=_label(content),
-                                            size=limits.max_side, device=settings.device)
+                                            size=limits.max_side, models=settings.instant_models,
+                                            device=settings.device)
                         return res.image, f"Done: {res.info}", res.command
 
                     i_run.click(run_instant, [i_content, i_style, i_own, i_strength, i_colors], [i_out, i_info, i_cmd],

@@ -81,6 +81,8 @@ class WebSettings:
         models_dir: folder of translation / makeup checkpoints (``--models``);
             ``None`` hides nothing but lists no checkpoints.
         limits: see :class:`Limits`.
+        instant_models: an extra folder of instant models (``manifest.json``
+            and weights, as ``assets/instant``) offered beside the built-in ones.
         fast_concurrency: concurrent Instant / Translate / Makeup jobs.
         device: torch device for the models (``"cpu"``, ``"cuda"``, ``"auto"``).
     """
@@ -89,6 +91,7 @@ class WebSettings:
     port: int = 7860
     models_dir: Path | None = None
     limits: Limits = field(default_factory=Limits)
+    instant_models: Path | None = None
     fast_concurrency: int = 2
     device: str = "cpu"
 

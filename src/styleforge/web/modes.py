@@ -72,7 +72,7 @@ class ModeResult:
     info: str = ""  # e.g. "512×384 in 3.1 s"
 
 
-def availability() -> dict[str, str | None]:
+def availability(instant_models: Path | None = None) -> dict[str, str | None]:
     """Mode → ``None`` when it can run here, else a one-line reason."""
     out: dict[str, str | None] = {}
     for mode, module in _ENGINE_MODULES.items():
@@ -80,7 +80,7 @@ def availability() -> dict[str, str | None]:
             out[mode] = f"the {mode} mode is not available in this install (no {module})"
         else:
             out[mode] = None
-    if out["instant"] is None and not instant_styles():
+    if out["instant"] is None and not instant_styles(instant_models):
         out["instant"] = ("the instant mode is not available in this install (no instant models installed: "
                           "train one with `styleforge train instant`)")
     return out
@@ -94,9 +94,8 @@ def _engine_missing(mode: str) -> bool:
 
 
 def _require(mode: str) -> None:
-    reason = availability()[mode]
-    if reason is not None:
-        raise ModeUnavailable(reason)
+    if _engine_missing(mode):
+        raise ModeUnavailable(f"the {mode} mode is not available in this install (no {_ENGINE_MODULES[mode]})")
 
 
 def builtin_style_names() -> list[str]:
@@ -148,42 +147,55 @@ _NETS = _LRU(12)
 
 
 # --------------------------------------------------------------------------- Instant
-def instant_styles() -> dict[str, str]:
+def _instant_entries(models: Path | None = None) -> dict[str, Any]:
+    """Built-in instant models, plus those of ``models`` (a folder with a ``manifest.json``; it wins on a clash)."""
+    from ..instant.models import builtin_models
+
+    entries = dict(builtin_models())
+    if models is not None:
+        entries.update(builtin_models(Path(models)))
+    return entries
+
+
+def instant_styles(models: Path | None = None) -> dict[str, str]:
     """Styles the Instant tab offers: name → the built-in painting it shows (for thumbnails).
 
-    Per-style networks shipped with the package come first; with the AdaIN
-    decoder installed, every built-in painting is offered too.  Empty when no
-    instant model is installed.
+    Per-style networks come first; with an AdaIN decoder installed, every
+    built-in painting is offered too.  Empty when no instant model is installed.
     """
     if _engine_missing("instant"):
         return {}
     from ..assets import builtin_styles
-    from ..instant.models import builtin_models
 
-    models = builtin_models()
-    paintings = builtin_styles()
-    out = {n: str(e.info.get("style", n)) for n, e in models.items() if e.kind == "instant"}
-    if any(e.kind == "adain" for e in models.values()):
-        out.update({n: n for n in paintings if n not in out})
+    entries = _instant_entries(models)
+    out = {n: str(e.info.get("style", n)) for n, e in entries.items() if e.kind == "instant"}
+    if any(e.kind == "adain" for e in entries.values()):
+        out.update({n: n for n in builtin_styles() if n not in out})
     return out
 
 
-def _instant_model(style: str | None, style_image: Image.Image | None, label: str) -> Any:
+def _instant_model(style: str | None, style_image: Image.Image | None, label: str, models: Path | None) -> Any:
     from ..instant import InstantModel, load_instant
-    from ..instant.models import builtin_models, load_adain_net
+    from ..instant.models import load_adain_net
     from ..io import pil_to_tensor
 
-    models = builtin_models()
+    entries = _instant_entries(models)
     if style_image is None:
-        if style not in instant_styles():
+        offered = instant_styles(models)
+        if style not in offered:
             from ..errors import suggest
 
-            raise InputError(f"unknown instant style {style!r}{suggest(str(style), instant_styles())}")
-        entry = models.get(str(style))
+            raise InputError(f"unknown instant style {style!r}{suggest(str(style), offered)}")
+        entry = entries.get(str(style))
         if entry is not None and entry.kind == "instant":
-            return _NETS.get(("instant", style), lambda: load_instant([str(style)]))
+            f = entry.file
+            return _NETS.get(("instant", str(f), f.stat().st_mtime_ns), lambda: load_instant([str(f)]))
         style_image = _builtin_style(str(style))
-    adain = _NETS.get(("adain",), lambda: load_adain_net()[0])  # one shared encoder + decoder
+    decoders = [e.file for e in entries.values() if e.kind == "adain"]
+    if not decoders:
+        raise InputError("your own style needs an AdaIN decoder, and none is installed; pick a style from the gallery")
+    f = decoders[-1]
+    adain = _NETS.get(("adain", str(f), f.stat().st_mtime_ns), lambda: load_adain_net(f)[0])  # shared encoder+decoder
     return InstantModel([None], adain, [pil_to_tensor(resize_max_side(style_image, 512))], [label], "torch")
 
 
@@ -196,15 +208,19 @@ def instant(
     strength: float = 1.0,
     original_colors: bool = False,
     size: int = 1024,
+    models: Path | None = None,
     content_label: str = "photo.jpg",
     device: str = "cpu",
 ) -> ModeResult:
-    """Feed-forward stylisation: a built-in instant style, or any style image (AdaIN).
+    """Feed-forward stylisation: an instant style by name, or any style image (AdaIN).
 
-    The photo is shrunk to ``size`` on its long side when larger.
+    Args:
+        style: a name of :func:`instant_styles` (ignored when ``style_image`` is given).
+        size: the photo is shrunk to this long side when larger.
+        models: an extra folder of instant models (``manifest.json`` + weights).
     """
     _require("instant")
-    if not instant_styles():
+    if not instant_styles(models):
         raise ModeUnavailable("the instant mode is not available in this install (no instant models installed)")
     from ..instant import InstantOptions, stylize_instant
 
@@ -216,9 +232,16 @@ def instant(
     opts = InstantOptions(strength=float(strength), original_colors=bool(original_colors),
                           size=int(size) if shrink else None)
     opts.validate(1)
-    model = _instant_model(style, None if style_image is None else style_image.convert("RGB"), style_label)
-    out = stylize_instant(img, model, opts)
-    cmd = ["styleforge", "instant", content_label, "--style", style_label if style_image is not None else str(style)]
+    model = _instant_model(style, None if style_image is None else style_image.convert("RGB"), style_label, models)
+    out = stylize_instant(img, model, opts)  # stateless at inference: no lock needed
+    if style_image is not None:
+        style_arg = style_label
+    else:
+        entry = _instant_entries(models).get(str(style))
+        builtin = _instant_entries(None).get(str(style))
+        from_folder = entry is not None and (builtin is None or entry.file != builtin.file)
+        style_arg = f"INSTANT_MODELS/{entry.file.name}" if from_folder else str(style)
+    cmd = ["styleforge", "instant", content_label, "--style", style_arg]
     if strength != 1.0:
         cmd += ["--strength", f"{strength:g}"]
     if original_colors:
