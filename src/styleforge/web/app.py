@@ -179,6 +179,20 @@ def create_app(settings: WebSettings | None = None) -> Any:
         return _lenient(gr.Image(label=label, type="filepath", image_mode=None, sources=list(sources),
                                  elem_id=elem_id, height=height))
 
+    def refresh(current: str | None) -> Any:
+        names = list_checkpoints(settings.models_dir)
+        return gr.update(choices=names, value=current if current in names else (names[0] if names else None))
+
+    def model_picker(label: str, elem_id: str) -> Any:
+        """A checkpoint dropdown over ``--models`` (names relative to it) with a refresh button."""
+        gr.Markdown(f"Models from `{settings.models_dir}`." if settings.models_dir
+                    else "No models folder: start with `styleforge serve --models DIR`.")
+        with gr.Row():
+            pick = gr.Dropdown(list_checkpoints(settings.models_dir), label=label, elem_id=elem_id, scale=3)
+            again = gr.Button("↻", scale=0, min_width=40)
+        again.click(refresh, pick, pick, api_visibility="private", queue=False)
+        return pick
+
     def run_optimisation(work_fn: Callable[..., modes.ModeResult], request: Any, progress: Any) -> Iterator[tuple[Any, Any, Any]]:
         """Run an optimisation adapter in a thread; stream previews; honour Cancel and the timeout.
 
@@ -241,7 +255,11 @@ def create_app(settings: WebSettings | None = None) -> Any:
                     if isinstance(e, JobTimeout):
                         raise gr.Error(f"this job ran past the {limits.job_timeout_s:g} s limit; "
                                        "try a smaller size or the fast preset", print_exception=False)
-                    raise e
+                    if isinstance(e, StyleforgeError):
+                        raise gr.Error(str(e), print_exception=False) from None
+                    log.error("web job failed", exc_info=e)
+                    raise gr.Error(f"something went wrong ({type(e).__name__}); see the server log",
+                                   print_exception=False) from None
         finally:
             stop.set()
             jobs.remove(session, stop)
@@ -369,9 +387,7 @@ def create_app(settings: WebSettings | None = None) -> Any:
                                                       style_labels=labels, device=settings.device, **kw)
 
                             yield from run_optimisation(job, request, progress)
-                        except gr.Error:
-                            raise
-                        except StyleforgeError as e:
+                        except StyleforgeError as e:  # bad input found before the job starts
                             raise gr.Error(str(e), print_exception=False) from None
 
                     a_evt = a_run.click(run_artistic, [a_content, a_styles[0], a_weights[0], a_styles[1], a_weights[1],
@@ -426,9 +442,7 @@ def create_app(settings: WebSettings | None = None) -> Any:
                                                    device=settings.device, **kw)
 
                             yield from run_optimisation(job, request, progress)
-                        except gr.Error:
-                            raise
-                        except StyleforgeError as e:
+                        except StyleforgeError as e:  # bad input found before the job starts
                             raise gr.Error(str(e), print_exception=False) from None
 
                     p_evt = p_run.click(run_photo, [p_content, p_style, p_cmask, p_smask, p_smooth, p_size, p_steps],
@@ -436,12 +450,6 @@ def create_app(settings: WebSettings | None = None) -> Any:
                     p_cancel.click(cancel, None, p_info, cancels=[p_evt], api_visibility="private", queue=False)
 
             # ------------------------------------------------------------- Translate
-            def refresh(current: str | None) -> Any:
-                names = list_checkpoints(settings.models_dir)
-                return gr.update(choices=names, value=current if current in names else (names[0] if names else None))
-
-            models_note = (f"Models from `{settings.models_dir}`." if settings.models_dir
-                           else "No models folder: start with `styleforge serve --models DIR`.")
             with gr.Tab("Translate", id="translate"):
                 if avail["translate"]:
                     unavailable("translate")
@@ -449,18 +457,13 @@ def create_app(settings: WebSettings | None = None) -> Any:
                     with gr.Row():
                         with gr.Column():
                             t_content = photo_input("Your image", "translate-content")
-                            gr.Markdown(models_note)
-                            with gr.Row():
-                                t_ckpt = gr.Dropdown(list_checkpoints(settings.models_dir), label="Model",
-                                                     elem_id="translate-model", scale=3)
-                                t_refresh = gr.Button("↻", scale=0, min_width=40)
+                            t_ckpt = model_picker("Model", "translate-model")
                             t_dir = gr.Radio(["auto", "AtoB", "BtoA"], value="auto", label="Direction")
                             t_size = gr.Slider(64, limits.max_side, value=min(512, limits.max_side), step=32,
                                                label="Size (long side, px)")
                             t_run = gr.Button("Translate", variant="primary", elem_id="translate-run")
                         with gr.Column():
                             t_out, t_info, t_cmd = result_column("translate")
-                    t_refresh.click(refresh, t_ckpt, t_ckpt, api_visibility="private", queue=False)
 
                     @friendly
                     def run_translate(content: str | None, ckpt: str | None, direction: str, size: float) -> tuple[Any, str, str]:
@@ -483,17 +486,12 @@ def create_app(settings: WebSettings | None = None) -> Any:
                     with gr.Row():
                         with gr.Column():
                             m_content = photo_input("A photo with a face", "makeup-content")
-                            gr.Markdown(models_note)
-                            with gr.Row():
-                                m_ckpt = gr.Dropdown(list_checkpoints(settings.models_dir), label="Makeup model",
-                                                     elem_id="makeup-model", scale=3)
-                                m_refresh = gr.Button("↻", scale=0, min_width=40)
+                            m_ckpt = model_picker("Makeup model", "makeup-model")
                             m_action = gr.Radio(["add", "remove"], value="add", label="Makeup")
                             m_strength = gr.Slider(0.0, 1.0, value=1.0, step=0.05, label="Strength")
                             m_run = gr.Button("Apply", variant="primary", elem_id="makeup-run")
                         with gr.Column():
                             m_out, m_info, m_cmd = result_column("makeup")
-                    m_refresh.click(refresh, m_ckpt, m_ckpt, api_visibility="private", queue=False)
 
                     @friendly
                     def run_makeup(content: str | None, ckpt: str | None, action: str, strength: float) -> tuple[Any, str, str]:
