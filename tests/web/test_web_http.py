@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 import urllib.parse
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -176,7 +177,7 @@ def test_api_cancel_stops_the_optimisation(api):
     assert not (res.output and res.output[1].startswith("Done"))
 
 
-def test_job_timeout_gives_a_friendly_error(web_settings):
+def test_job_timeout_and_temp_files_cleaned(web_settings):
     from dataclasses import replace
 
     from conftest import GradioHTTP, free_port
@@ -191,5 +192,11 @@ def test_job_timeout_gives_a_friendly_error(web_settings):
         res = client.call("artistic", artistic_data(client.upload_image(_photo(128, 96)), size=128, steps=500))
         assert not res.success and "ran past the 1 s limit" in res.error
         assert time.monotonic() - t0 < 30
+        upload = client.upload_image(_photo(40, 30), "kept.png")
+        ok = client.call("translate", [upload, "tiny/p2p.safetensors", "auto", 64])
+        assert ok.success, ok.error
+        files = [Path(upload["path"]), Path(ok.output[0]["path"])]
+        assert all(f.is_file() for f in files)
     finally:
         demo.close()
+    assert not any(f.exists() for f in files), "uploads or results left behind after the server stopped"
