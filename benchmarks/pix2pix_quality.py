@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import tempfile
 import time
@@ -94,7 +95,10 @@ def main() -> None:
     ap.add_argument("--ngf", type=int, default=32)
     ap.add_argument("--json", default="benchmarks/results/pix2pix_quality.json")
     ap.add_argument("--images", default="docs/images")
+    ap.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice; 1 on a busy shared CPU)")
     args = ap.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     work = Path(tempfile.mkdtemp(prefix="pix2pix_quality_"))
     results: dict[str, dict[str, object]] = {}
@@ -122,7 +126,8 @@ def main() -> None:
             grids[task] = image_grid({c: torch.stack(cols[c][:k]) for c in ("input", "L1 only", "pix2pix", "target")})
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    print(f"\npix2pix quality, {args.minutes:g} min CPU budget per run, unet_128 ngf {args.ngf}, 128 px")
+    print(f"\npix2pix quality, {args.minutes:g} min budget per run, unet_128 ngf {args.ngf}, 128 px, "
+          f"{torch.get_num_threads()} thread(s), load {os.getloadavg()[0]:.1f}")
     print(f"{'task':16s} {'model':9s} {'steps':>6s} {'PSNR dB':>8s} {'SSIM':>7s}")
     for key, r in results.items():
         task, model = key.split("/")

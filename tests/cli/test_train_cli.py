@@ -85,3 +85,11 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(dataset, tmp_path, caps
     assert main(["translate", "--checkpoint", str(junk), str(tmp_path / "photos"), "-o", str(run)]) == 2
     assert "not a styleforge" in capsys.readouterr().err
     assert not run.exists()
+
+
+def test_preset_choices_match_the_presets():
+    from styleforge.cli.train import PIX2PIX_PRESETS
+    from styleforge.gan.pix2pix import PRESETS
+
+    assert sorted(PIX2PIX_PRESETS) == sorted(PRESETS)
+    assert PRESETS["facades"].direction == "BtoA" and PRESETS["edges2shoes"].batch_size == 4
