@@ -1,6 +1,6 @@
 """Quality of `styleforge photo` against Deep Photo Style Transfer's own results.
 
-    flock /tmp/styleforge-heavy.lock .venv/bin/python benchmarks/photo_quality.py --cases 8 --size 256 --iterations 60
+    flock /tmp/styleforge-heavy.lock .venv/bin/python benchmarks/photo_quality.py --count 8 --size 256 --iterations 60
 
 For each case of ../shared/data/photo (input, style, seg_input, seg_style,
 reference = DPST's final result), at ``--size`` px on the long side:
@@ -97,22 +97,24 @@ def main() -> None:
     from styleforge.transfer.segmentation import check_mask_size, parse_mask
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--cases", default="8", help="a count (first N of the default list) or comma-separated case ids")
+    ap.add_argument("--cases", default=DEFAULT_CASES, help="comma-separated case ids")
+    ap.add_argument("--count", type=int, default=None, help="only the first N of --cases")
     ap.add_argument("--size", type=int, default=256)
     ap.add_argument("--iterations", type=int, default=60, help="per stage")
     ap.add_argument("--scales", default="0.5,1", help="stage-1 scales")
     ap.add_argument("--smooth", default="none", choices=("exact", "fast", "none"))
     ap.add_argument("--lambda", dest="lam", type=float, default=1e4)
+    ap.add_argument("--no-color-init", dest="color_init", action="store_false")
     ap.add_argument("--save", default=None, help="folder for our outputs")
     ap.add_argument("--sheet", default=None, help="side-by-side image of the first --sheet-cases cases")
     ap.add_argument("--sheet-cases", type=int, default=1)
     args = ap.parse_args()
-    ids = DEFAULT_CASES.split(",")[: int(args.cases)] if args.cases.isdigit() else args.cases.split(",")
+    ids = args.cases.split(",")[: args.count]
     print(f"{len(ids)} case(s) at {args.size} px, {args.iterations}+{args.iterations} iterations, "
           f"load average {os.getloadavg()[0]:.1f}")
     g = GatysConfig(image_size=args.size, iterations=args.iterations,
                     scales=tuple(float(s) for s in args.scales.split(",")), seed=0)
-    cfg = PhotoConfig(gatys=g, smooth=args.smooth, photo_weight=args.lam)
+    cfg = PhotoConfig(gatys=g, smooth=args.smooth, photo_weight=args.lam, color_init=args.color_init)
     rows = []
     sheet_rows = []
     for n in ids:

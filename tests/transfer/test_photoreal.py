@@ -124,3 +124,23 @@ def test_cli_bad_input_writes_nothing(tmp_path, shared_data, capsys):
     assert "blue" in capsys.readouterr().err
     assert main(base + ["--lambda", "-1"]) == 2
     assert not out.exists()
+
+
+def test_segment_color_transfer_matches_each_region_mean():
+    from styleforge.transfer.photoreal import segment_color_transfer
+
+    g = torch.Generator().manual_seed(3)
+    content = torch.rand(1, 3, 16, 20, generator=g) * 0.3 + 0.2
+    style = torch.rand(1, 3, 12, 12, generator=g) * 0.2
+    style[..., :6, :] += 0.7  # top half of the style is bright
+    cm = [torch.zeros(1, 1, 16, 20), torch.zeros(1, 1, 16, 20)]
+    cm[0][..., :, :10] = 1
+    cm[1][..., :, 10:] = 1
+    sm = [torch.zeros(1, 1, 12, 12), torch.zeros(1, 1, 12, 12)]
+    sm[0][..., :6, :] = 1
+    sm[1][..., 6:, :] = 1
+    out = segment_color_transfer(content, style, cm, sm)
+    for c, s in zip(cm, sm):
+        mo = (out * c).sum((2, 3)) / c.sum()
+        ms = (style * s).sum((2, 3)) / s.sum()
+        assert torch.allclose(mo, ms, atol=0.02)

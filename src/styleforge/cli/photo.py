@@ -37,6 +37,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
                    help="skip DPST's final smooth local affine fit")
     p.add_argument("--f-radius", type=int, default=7, help="local affine: bilateral radius (DPST -f_radius, 7)")
     p.add_argument("--f-edge", type=float, default=0.05, help="local affine: colour sigma (DPST -f_edge, 0.05)")
+    p.add_argument("--no-color-init", dest="color_init", action="store_false",
+                   help="start stage 1 from the content itself, not from a per-segment colour transfer")
     p.add_argument("--style-scale", type=float, default=1.0)
     p.add_argument("--save-stage1", default=None, help="also write the stage-1 result here")
     add_gatys_options(p)
@@ -80,6 +82,7 @@ def run(args: argparse.Namespace) -> int:
         f_radius=args.f_radius,
         f_edge=args.f_edge,
         mask_tolerance=args.mask_tolerance,
+        color_init=args.color_init,
     )
     cfg.validate()
     gcfg.validate(1)
