@@ -466,7 +466,8 @@ def _translator(path: Path, direction: str | None) -> Any:
     from ..cli.translate import load_translator
 
     stamp = path.stat().st_mtime_ns
-    return _NETS.get(("translate", str(path), stamp, direction), lambda: load_translator(path, direction=direction))
+    return _NETS.get(("translate", str(path), stamp, direction),
+                     lambda: (load_translator(path, direction=direction), threading.Lock()))
 
 
 def translate(
@@ -489,12 +490,12 @@ def translate(
     if direction not in (None, "AtoB", "BtoA"):
         raise InputError("direction must be AtoB or BtoA")
     t0 = time.perf_counter()
-    tr = _translator(checkpoint, direction)
+    tr, lock = _translator(checkpoint, direction)
     img = content.convert("RGB")
     shrink = max(img.size) > int(size)  # only ever shrink: a small photo is translated as it is
     if shrink:
         img = resize_max_side(img, int(size))
-    with _inference_lock(tr):
+    with lock:  # one call at a time per loaded network (modules with buffers are not re-entrant)
         out = tensor_to_pil(tr(img, "cpu"))
     cmd = ["styleforge", "translate", content_label, "--checkpoint", f"MODELS/{checkpoint_label}"]
     if shrink:
@@ -503,16 +504,6 @@ def translate(
         cmd += ["--direction", direction]
     cmd += ["-o", "out/"]
     return ModeResult(out, " ".join(_q(c) for c in cmd), _elapsed(t0, out))
-
-
-_LOCKS: dict[int, threading.Lock] = {}
-_LOCKS_GUARD = threading.Lock()
-
-
-def _inference_lock(obj: Any) -> threading.Lock:
-    """One lock per loaded network: modules with buffers are not shared across threads mid-call."""
-    with _LOCKS_GUARD:
-        return _LOCKS.setdefault(id(obj), threading.Lock())
 
 
 # --------------------------------------------------------------------------- Makeup
@@ -540,8 +531,9 @@ def makeup(
     t0 = time.perf_counter()
     direction = "AtoB" if action == "add" else "BtoA"
     stamp = checkpoint.stat().st_mtime_ns
-    tr = _NETS.get(("makeup", str(checkpoint), stamp, direction), lambda: load_translator(checkpoint, direction))
-    with _inference_lock(tr):
+    tr, lock = _NETS.get(("makeup", str(checkpoint), stamp, direction),
+                         lambda: (load_translator(checkpoint, direction), threading.Lock()))
+    with lock:
         new, faces = apply_to_image(np.asarray(content.convert("RGB")), tr, ApplySpec(strength=float(strength)))
     if not faces:
         raise InputError("no face found in this photo: use a photo with a clear, frontal face")
