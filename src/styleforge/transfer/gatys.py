@@ -447,6 +447,9 @@ def _optimise(
     evals = 0
     last: dict[str, float] = {}
     final_stage = stage.index == stage.count - 1
+    # The best image evaluated so far: a line search cut short by the budget (or Ctrl-C)
+    # can leave the parameter at a trial point worse than where it started.
+    best: dict[str, object] = {"loss": math.inf, "losses": {}, "image": None}
 
     def closure() -> torch.Tensor:
         nonlocal evals, last
@@ -461,6 +464,8 @@ def _optimise(
         last["total"] = float(total.detach())
         result.losses = last
         result.evaluations += 1
+        if last["total"] < best["loss"]:  # type: ignore[operator]
+            best.update(loss=last["total"], losses=dict(last), image=param.detach().clone())
         if final_stage:
             result.history.append(last["total"])
         if bar is not None:
@@ -499,6 +504,9 @@ def _optimise(
             result.interrupted = True
     if not math.isfinite(last.get("total", 0.0)):
         log.warning("the loss became %s; try a smaller learning rate or style weight", last.get("total"))
+    if best["image"] is not None:
+        result.losses = best["losses"]  # type: ignore[assignment]
+        return best["image"] / 255.0  # type: ignore[operator]
     return param.detach() / 255.0
 
 
