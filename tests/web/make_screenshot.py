@@ -26,7 +26,7 @@ def main() -> int:
     ap.add_argument("-o", "--output", default=str(REPO / "docs" / "images" / "web.png"))
     ap.add_argument("--tab", choices=("instant", "artistic"), default="artistic")
     ap.add_argument("--style", type=int, default=3, help="index of the gallery thumbnail to click")
-    ap.add_argument("--size", type=int, default=256)
+    ap.add_argument("--size", type=int, default=320)
     ap.add_argument("--preset", default="fast")
     args = ap.parse_args()
 
@@ -44,7 +44,7 @@ def main() -> int:
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
-            page = browser.new_page(viewport={"width": 1280, "height": 900}, device_scale_factor=1)
+            page = browser.new_page(viewport={"width": 1280, "height": 1000}, device_scale_factor=1)
             page.set_default_timeout(1_800_000)
             page.goto(url)
             tab = args.tab
@@ -61,6 +61,7 @@ def main() -> int:
             page.wait_for_function(
                 f"() => {{ const e = document.querySelector('#{tab}-info'); return e && e.innerText.includes('Done'); }}")
             print(f"result after {time.monotonic() - t0:.1f} s")
+            page.evaluate("window.scrollTo(0, 0)")
             time.sleep(1.0)
             Path(args.output).parent.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=args.output)

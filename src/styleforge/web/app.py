@@ -328,15 +328,21 @@ def create_app(settings: WebSettings | None = None) -> Any:
                                                    columns=6, height=160, allow_preview=False, elem_id="artistic-gallery",
                                                    buttons=[])
                             a_styles, a_weights = [], []
-                            for k in range(3):
+
+                            def style_row(k: int) -> None:
                                 with gr.Row():
                                     a_styles.append(gr.Dropdown([NONE, *style_names],
                                                                 value=default_style if k == 0 else NONE,
                                                                 label=f"Style {k + 1}", elem_id=f"artistic-style{k + 1}"))
                                     a_weights.append(gr.Slider(0.0, 1.0, value=1.0, step=0.05, label="Blend weight"))
-                            with gr.Row():
-                                a_own = photo_input("Your own style (optional)", "artistic-own", ("upload",), 140)
-                                a_own_w = gr.Slider(0.0, 1.0, value=1.0, step=0.05, label="Its blend weight")
+
+                            style_row(0)
+                            with gr.Accordion("Blend more styles, or your own", open=False):
+                                style_row(1)
+                                style_row(2)
+                                with gr.Row():
+                                    a_own = photo_input("Your own style (optional)", "artistic-own", ("upload",), 140)
+                                    a_own_w = gr.Slider(0.0, 1.0, value=1.0, step=0.05, label="Its blend weight")
                             with gr.Row():
                                 a_preset = gr.Radio(list(modes.ARTISTIC_PRESETS), value="fast", label="Quality / speed",
                                                     info="fast: EfficientNet preview · balanced/best: VGG16",
