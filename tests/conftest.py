@@ -27,3 +27,12 @@ def _seed() -> None:
 def _cache_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     # One weights cache for the whole run, outside the user's home.
     monkeypatch.setenv("STYLEFORGE_CACHE", str(tmp_path_factory.getbasetemp() / "sf-cache"))
+
+
+@pytest.fixture
+def one_thread():
+    """Tiny networks: one thread is faster and immune to oversubscription on a shared CPU."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)

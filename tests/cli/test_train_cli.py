@@ -14,12 +14,7 @@ TINY = ["--netG", "unet_32", "--ngf", "4", "--ndf", "4", "--load-size", "36", "-
         "--num-workers", "0", "--no-progress", "--no-tensorboard"]
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture
