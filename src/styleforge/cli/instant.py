@@ -179,7 +179,7 @@ def add_train_instant_parser(sub: Any) -> None:
     p.add_argument("--style-size", type=int, default=384, help="style image long side (default %(default)s)")
     p.add_argument("--content-weight", type=float, default=1.0)
     p.add_argument("--style-weight", type=float, default=4.0)
-    p.add_argument("--tv-weight", type=float, default=2e-7)
+    p.add_argument("--tv-weight", type=float, default=1e-8)
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--init-from", default=None,
                    help="start from another model's weights (a built-in name or .safetensors): converges faster")

@@ -235,16 +235,19 @@ def tiled(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, tile: int
 
 
 def stylize_instant(
-    image: Image.Image | torch.Tensor,
+    image: Image.Image | torch.Tensor | str | Path,
     model: InstantModel,
     opts: InstantOptions = InstantOptions(),
     *,
     mask: torch.Tensor | None = None,
 ) -> Image.Image:
-    """Stylise one photo (PIL image or ``(1, 3, H, W)`` in [0, 1]) → PIL image."""
+    """Stylise one photo (a path, a PIL image or ``(1, 3, H, W)`` in [0, 1]) → PIL image."""
+    from ..api import load_input
     from ..color import original_colors
     from ..io import pil_to_tensor, resize_max_side, tensor_to_pil
 
+    if isinstance(image, (str, Path)):
+        image = load_input(str(image), kind="content", what="photo")
     opts.validate(len(model.names))
     if isinstance(image, Image.Image):
         if opts.size is not None:

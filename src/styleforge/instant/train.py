@@ -42,7 +42,7 @@ class PerStyleConfig:
     style_layers: tuple[str, ...] | None = None
     content_weight: float = 1.0
     style_weight: float = 4.0
-    tv_weight: float = 2e-7
+    tv_weight: float = 1e-8
     lr: float = 1e-3  # 3e-3 overshoots the relative Gram loss on VGG
     style_size: int = 384  # long side of the style image for its Gram targets
 
