@@ -58,3 +58,24 @@ def test_fit_writes_loadable_weights(shared_data, tmp_path) -> None:  # noqa: AN
     tensors, meta = load_safetensors(tmp_path / "run" / "weights" / "T.safetensors")
     assert meta["kind"] == "instant" and '"style": "noise"' in meta["model_config"]
     assert set(tensors) == set(model.net.state_dict())
+
+
+def test_trained_adain_decoder_stylises_and_exports(shared_data, tmp_path) -> None:  # noqa: ANN001
+    from PIL import Image
+
+    from styleforge.instant import InstantOptions, load_instant, stylize_instant
+    from styleforge.instant.onnx import export_onnx
+
+    files = collect_images([shared_data / "content"])[:2]
+    model = AdaINModel(AdaINConfig(decoder="small"))
+    cfg = TrainConfig(out_dir=str(tmp_path / "run"), n_epochs=1, n_epochs_decay=0, lr_policy="constant",
+                      batch_size=2, max_steps=1, tensorboard=False, progress=False, n_visuals=1)
+    fit(model, ContentStyleDataset(files, files, 32), cfg)
+    decoder = tmp_path / "run" / "weights" / "decoder.safetensors"
+    inst = load_instant([str(files[1])], backend="torch", adain_decoder=decoder)
+    assert inst.kinds == ["adain"]
+    photo = Image.open(files[0]).convert("RGB").resize((48, 40))
+    out = stylize_instant(photo, inst, InstantOptions(alpha=0.5))
+    assert out.size == (48, 40)
+    path = export_onnx(inst, tmp_path / "adain.onnx")
+    assert path.stat().st_size > 1_000_000  # VGG16 to relu4_1 + decoder

@@ -52,6 +52,7 @@ def add_instant_options(p: argparse.ArgumentParser, *, with_original_colors: boo
     g.add_argument("--backend", choices=("auto", "torch", "onnx"), default="auto",
                    help="auto = onnxruntime when installed, else torch")
     g.add_argument("--threads", type=int, default=None, help="CPU threads (default: all cores)")
+    g.add_argument("--adain-decoder", default=None, help="a trained AdaIN decoder (.safetensors) for image styles")
     if with_original_colors:
         g.add_argument("--original-colors", action="store_true", help="keep the photo's colours (luminance-only)")
 
@@ -127,7 +128,7 @@ def run_with_args(content: list[str], styles: list[str], output: str, args: argp
     )
     opts.validate(len(styles))
     files, targets = _targets(content, output)
-    model = load_instant(styles, backend=args.backend)
+    model = load_instant(styles, backend=args.backend, adain_decoder=args.adain_decoder)
     images = [load_input(str(f), kind="content", what="content image") for f in files]
     for f, img, target in zip(files, images, targets):
         mask = load_mask(args.mask, img.size, what="mask") if args.mask else None

@@ -152,8 +152,12 @@ class InstantModel:
         return opts.strength * y + (1 - opts.strength) * x if opts.strength < 1 else y
 
 
-def load_instant(styles: Sequence[str], *, backend: str = "auto") -> InstantModel:
-    """Resolve ``--style`` values (built-in instant names, weights files, or images for AdaIN)."""
+def load_instant(styles: Sequence[str], *, backend: str = "auto", adain_decoder: str | Path | None = None) -> InstantModel:
+    """Resolve ``--style`` values (built-in instant names, weights files, or images for AdaIN).
+
+    ``adain_decoder``: a trained AdaIN decoder (``runs/x/weights/decoder.safetensors``) instead of
+    the built-in one, for image styles.
+    """
     from ..api import load_input
     from ..io import pil_to_tensor, resize_max_side
 
@@ -185,7 +189,10 @@ def load_instant(styles: Sequence[str], *, backend: str = "auto") -> InstantMode
             per_style.append(None)
             images.append(pil_to_tensor(resize_max_side(img, 512)))
         names.append(Path(s).stem if Path(s).exists() else s)
-    adain = load_adain_net()[0] if any(p is None for p in per_style) else None
+    decoder = None if adain_decoder is None else Path(adain_decoder)
+    if decoder is not None and not decoder.is_file():
+        raise InputError(f"AdaIN decoder not found: {decoder}")
+    adain = load_adain_net(decoder)[0] if any(p is None for p in per_style) else None
     return InstantModel(per_style, adain, images, names, backend)
 
 

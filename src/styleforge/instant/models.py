@@ -133,7 +133,7 @@ def default_adain_weights() -> Path:
         if entry.kind == "adain":
             return entry.file
     raise InputError("no built-in AdaIN decoder is installed; train one with `styleforge train adain` "
-                     "and pass its weights with --style-model, or use a built-in instant style: "
+                     "and pass its weights with --adain-decoder, or use a built-in instant style: "
                      + ", ".join(models))
 
 
