@@ -144,6 +144,16 @@ def split_dataset(src: str | os.PathLike[str], out: str | os.PathLike[str], *, v
     return {k: len(v) for k, v in parts.items()}
 
 
+def fetch(url: str, dest: Path, *, name: str, timeout: float, hint: str) -> None:
+    """Download ``url`` to ``dest``; offline or unreachable → one-line :class:`InputError` ending in ``hint``."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as r, open(dest, "wb") as f:
+            shutil.copyfileobj(r, f, 1 << 20)
+    except (urllib.error.URLError, OSError, TimeoutError) as e:
+        reason = getattr(e, "reason", e)
+        raise InputError(f"cannot download {name} from {url} (no internet access? {reason}); {hint}") from None
+
+
 def download(name: str, out: str | os.PathLike[str], *, timeout: float = 20.0) -> Path:
     """Fetch and extract a paper dataset into ``out/<name>/``; a clear :class:`InputError` when offline."""
     if name not in DOWNLOAD_URLS:
@@ -155,15 +165,7 @@ def download(name: str, out: str | os.PathLike[str], *, timeout: float = 20.0) -
         raise InputError(f"{target} already exists; delete it or choose another --out")
     with tempfile.TemporaryDirectory() as tmp:
         archive = Path(tmp) / "data.tar.gz"
-        try:
-            with urllib.request.urlopen(url, timeout=timeout) as r, open(archive, "wb") as f:
-                shutil.copyfileobj(r, f, 1 << 20)
-        except (urllib.error.URLError, OSError, TimeoutError) as e:
-            reason = getattr(e, "reason", e)
-            raise InputError(
-                f"cannot download {name} from {url} (no internet access? {reason}); "
-                f"download it elsewhere and extract it into {target}"
-            ) from None
+        fetch(url, archive, name=name, timeout=timeout, hint=f"download it elsewhere and extract it into {target}")
         try:
             with tarfile.open(archive) as tar:
                 tar.extractall(tmp, filter="data")

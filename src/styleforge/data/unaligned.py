@@ -30,8 +30,6 @@ import logging
 import os
 import shutil
 import tempfile
-import urllib.error
-import urllib.request
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -42,6 +40,7 @@ from torch.utils.data import Dataset
 
 from ..errors import InputError, suggest
 from ..io import list_images, load_image
+from .prepare import fetch
 from .transforms import PairedTransform, to_model_tensor
 
 log = logging.getLogger("styleforge.data")
@@ -239,15 +238,8 @@ def download_unaligned(name: str, out: str | os.PathLike[str], *, timeout: float
         raise InputError(f"{target} already exists; delete it or choose another --output")
     with tempfile.TemporaryDirectory() as tmp:
         archive = Path(tmp) / f"{name}.zip"
-        try:
-            with urllib.request.urlopen(url, timeout=timeout) as r, open(archive, "wb") as f:
-                shutil.copyfileobj(r, f, 1 << 20)
-        except (urllib.error.URLError, OSError, TimeoutError) as e:
-            reason = getattr(e, "reason", e)
-            raise InputError(
-                f"cannot download {name} from {url} (no internet access? {reason}); download the zip "
-                f"elsewhere and extract it so that {target}/trainA, trainB, testA, testB exist"
-            ) from None
+        fetch(url, archive, name=name, timeout=timeout,
+              hint=f"download the zip elsewhere and extract it so that {target}/trainA, trainB, testA, testB exist")
         try:
             with zipfile.ZipFile(archive) as z:
                 for member in z.namelist():  # refuse absolute paths and '..' (zip slip)
