@@ -46,7 +46,8 @@ def add_engine_args(p: argparse.ArgumentParser, *, out_default: str) -> None:
     g.add_argument("--keep-last", type=int, default=3, help="checkpoints to keep (0 = all)")
     g.add_argument("--n-visuals", type=int, default=4, help="samples shown per epoch in the HTML report")
     g.add_argument("--amp", default="none", choices=["none", "bf16", "fp16"], help="mixed precision (CUDA only)")
-    g.add_argument("--channels-last", default="auto", choices=["auto", "on", "off"])
+    g.add_argument("--channels-last", default="auto", choices=["auto", "on", "off"],
+                   help="channels_last memory format (auto: on CUDA only)")
     g.add_argument("--deterministic", action="store_true", help="deterministic kernels (slower on CUDA)")
     g.add_argument("--sync-bn", action="store_true", help="SyncBatchNorm across processes (with --norm batch)")
     g.add_argument("--no-tensorboard", action="store_true")

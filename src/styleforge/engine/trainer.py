@@ -234,7 +234,8 @@ def fit(
     if cfg.amp != "none" and device.type != "cuda":
         log.info("--amp %s ignored: mixed precision is used on CUDA only", cfg.amp)
     amp_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(cfg.amp) if device.type == "cuda" else None
-    channels_last = cfg.channels_last in ("on", "auto")
+    # channels_last helps convolutions on CUDA; on CPU it measured 12 % slower for pix2pix (2 cores).
+    channels_last = cfg.channels_last == "on" or (cfg.channels_last == "auto" and device.type == "cuda")
 
     # -- networks, optimisers, schedulers, resume ------------------------------------
     resume_path = _resolve_resume(resume, ckpt_dir)
