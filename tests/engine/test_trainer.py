@@ -117,3 +117,19 @@ def test_sigkill_then_resume_gives_the_same_weights(pairs, tmp_path):
     for net in a:
         for k in a[net]:
             assert torch.equal(a[net][k], b[net][k]), f"{net}.{k}"
+
+
+def test_amp_dtype_for_each_device(monkeypatch):
+    from styleforge.engine import trainer
+
+    cpu = torch.device("cpu")
+    assert trainer.amp_dtype_for("none", cpu) is None
+    assert trainer.amp_dtype_for("fp16", cpu) is None  # fp16 autocast: CUDA only
+    monkeypatch.setattr(trainer, "cpu_has_native_bf16", lambda: True)
+    assert trainer.amp_dtype_for("bf16", cpu) is torch.bfloat16
+    assert trainer.amp_dtype_for("auto", cpu) is torch.bfloat16
+    monkeypatch.setattr(trainer, "cpu_has_native_bf16", lambda: False)
+    assert trainer.amp_dtype_for("bf16", cpu) is None  # emulated bf16 would be slower than fp32
+    assert trainer.amp_dtype_for("auto", cpu) is None
+    with pytest.raises(InputError, match="--amp"):
+        TrainConfig(amp="half")

@@ -9,9 +9,9 @@ from styleforge.instant.data import ContentStyleDataset, CropDataset, collect_im
 from styleforge.instant.train import AdaINConfig, AdaINModel, PerStyleConfig, PerStyleModel
 
 
-def _ctx(model) -> StepContext:  # noqa: ANN001
+def _ctx(model, amp_dtype: torch.dtype | None = None) -> StepContext:  # noqa: ANN001
     opts = model.make_optimizers()
-    return StepContext(dict(model.networks), opts, torch.device("cpu"))
+    return StepContext(dict(model.networks), opts, torch.device("cpu"), amp_dtype)
 
 
 def _photos(shared_data, n: int = 2) -> torch.Tensor:  # noqa: ANN001
@@ -27,6 +27,18 @@ def test_per_style_steps_lower_the_loss(shared_data) -> None:  # noqa: ANN001
     batch = {"content": _photos(shared_data)}
     losses = [float(model.train_step(batch, ctx)["total"]) for _ in range(12)]
     assert losses[-1] < 0.8 * losses[0]
+
+
+def test_bf16_autocast_steps_lower_the_loss_with_fp32_statistics(shared_data) -> None:  # noqa: ANN001
+    """Mixed precision (bf16 on CPU): VGG passes in bf16, Gram losses in fp32, the loss still falls."""
+    style = torch.rand(1, 3, 48, 48, generator=torch.Generator().manual_seed(3))
+    model = PerStyleModel(style, PerStyleConfig(arch="fast", lr=2e-3))
+    ctx = _ctx(model, torch.bfloat16)
+    batch = {"content": _photos(shared_data)}
+    terms = [model.train_step(batch, ctx) for _ in range(12)]
+    assert all(t["total"].dtype == torch.float32 for t in terms)
+    assert float(terms[-1]["total"]) < 0.8 * float(terms[0]["total"])
+    assert all(p.dtype == torch.float32 for p in model.net.parameters())
 
 
 def test_adain_steps_lower_the_loss(shared_data) -> None:  # noqa: ANN001

@@ -9,7 +9,7 @@ from torch import nn
 from styleforge.nets.feedforward import TRANSFORMER_CONFIGS, TransformerConfig, TransformerNet
 
 
-@pytest.mark.parametrize(("arch", "hw"), [("small", (37, 50)), ("small", (17, 101)), ("johnson", (33, 40))])
+@pytest.mark.parametrize(("arch", "hw"), [("small", (37, 50)), ("small", (17, 101)), ("fast", (37, 50)), ("fast", (9, 63)), ("johnson", (33, 40))])
 def test_output_shape_and_range_at_odd_sizes(arch: str, hw: tuple[int, int]) -> None:
     net = TransformerNet(TRANSFORMER_CONFIGS[arch])
     y = net(torch.rand(2, 3, *hw))
@@ -29,9 +29,35 @@ def test_architecture_choices() -> None:
     assert n_small * 5 < n_big
 
 
-def test_config_round_trip() -> None:
-    cfg = TRANSFORMER_CONFIGS["small"]
+@pytest.mark.parametrize("arch", sorted(TRANSFORMER_CONFIGS))
+def test_config_round_trip(arch: str) -> None:
+    cfg = TRANSFORMER_CONFIGS[arch]
     assert TransformerConfig.from_dict(cfg.to_dict()) == cfg
+
+
+def _conv_flops(net: nn.Module, hw: tuple[int, int]) -> int:
+    """Multiply-accumulates of every convolution for one ``hw`` image."""
+    total = 0
+
+    def hook(m: nn.Module, _inp: object, out: torch.Tensor) -> None:
+        nonlocal total
+        k = m.weight.shape[1] * m.weight.shape[2] * m.weight.shape[3]  # type: ignore[union-attr,index]
+        total += out.numel() * k
+
+    hs = [m.register_forward_hook(hook) for m in net.modules() if isinstance(m, nn.Conv2d)]
+    with torch.no_grad():
+        net(torch.rand(1, 3, *hw))
+    for h in hs:
+        h.remove()
+    return total
+
+
+def test_fast_variant_is_the_cheapest_and_tapers() -> None:
+    """``fast`` (the built-in models' network) costs under half of ``small`` and ~1/10 of Johnson's."""
+    fast, small, johnson = (TransformerNet(TRANSFORMER_CONFIGS[a]) for a in ("fast", "small", "johnson"))
+    f, s, j = (_conv_flops(n, (96, 128)) for n in (fast, small, johnson))
+    assert f < 0.5 * s and f < 0.1 * j
+    assert fast.up2.conv[1].out_channels == 8 and fast.out[1].kernel_size == (5, 5)
 
 
 def test_training_step_lowers_a_loss() -> None:
@@ -52,8 +78,9 @@ def test_training_step_lowers_a_loss() -> None:
     assert all(p.grad is not None for p in net.parameters())
 
 
-def test_small_variant_starts_as_identity() -> None:
-    net = TransformerNet(TRANSFORMER_CONFIGS["small"])
+@pytest.mark.parametrize("arch", ["small", "fast"])
+def test_cpu_variants_start_as_identity(arch: str) -> None:
+    net = TransformerNet(TRANSFORMER_CONFIGS[arch])
     x = torch.rand(1, 3, 24, 30) * 0.98 + 0.01
     assert torch.allclose(net(x), x, atol=1e-5)
     assert not TransformerConfig().input_skip  # Johnson's network is unchanged

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from styleforge.errors import InputError
-from styleforge.web.limits import Limits, list_checkpoints, open_upload, resolve_checkpoint
+from styleforge.web.limits import JobTimeout, Limits, list_checkpoints, open_upload, resolve_checkpoint, run_with_deadline
 
 
 def _png(path: Path, w: int, h: int, mode: str = "RGB") -> Path:
@@ -131,3 +131,15 @@ def test_resolve_checkpoint_without_models_folder():
 def test_unknown_name_suggests(models):
     with pytest.raises(InputError, match="did you mean 'zebra.pt'"):
         resolve_checkpoint(models, "zebra.pth")
+
+
+def test_run_with_deadline_returns_raises_and_times_out():
+    import threading
+
+    assert run_with_deadline(lambda: 41 + 1, 5.0) == 42
+    with pytest.raises(InputError, match="bad photo"):
+        run_with_deadline(lambda: (_ for _ in ()).throw(InputError("bad photo")), 5.0)
+    release = threading.Event()
+    with pytest.raises(JobTimeout, match="0.2 s limit"):
+        run_with_deadline(lambda: release.wait(10), 0.2)
+    release.set()

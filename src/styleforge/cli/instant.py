@@ -173,7 +173,8 @@ def add_train_instant_parser(sub: Any) -> None:
     )
     p.add_argument("--style", required=True, help="built-in style name or a style image")
     p.add_argument("--content-dir", action="append", required=True, help="folder of photos (repeatable)")
-    p.add_argument("--arch", default="small", help="small (CPU, default) or johnson (the paper's)")
+    p.add_argument("--arch", default="fast", help="fast (default: the built-in models' CPU network), small, "
+                   "or johnson (the paper's 32-64-128 network)")
     p.add_argument("--loss-net", default="vgg16-offline",
                    help="vgg16-offline (default, quality) or effnet-lite0 (~20× cheaper loss, for CPU budgets)")
     p.add_argument("--crop", type=int, default=256, help="training crop size (default %(default)s)")
@@ -186,7 +187,7 @@ def add_train_instant_parser(sub: Any) -> None:
                    help="start from another model's weights (a built-in name or .safetensors): converges faster")
     p.add_argument("--threads", type=int, default=None, help="CPU threads for torch (default: all cores)")
     add_engine_args(p, out_default="runs/instant")
-    p.set_defaults(func=run_train_instant)
+    p.set_defaults(func=run_train_instant, amp="auto")
 
 
 def add_train_adain_parser(sub: Any) -> None:
@@ -206,7 +207,7 @@ def add_train_adain_parser(sub: Any) -> None:
     p.add_argument("--init-from", default=None, help="start from a decoder's weights (.safetensors or 'adain')")
     p.add_argument("--threads", type=int, default=None, help="CPU threads for torch (default: all cores)")
     add_engine_args(p, out_default="runs/adain")
-    p.set_defaults(func=run_train_adain)
+    p.set_defaults(func=run_train_adain, amp="auto")
 
 
 _TRAIN_DEFAULTS = {"n_epochs": 1000, "n_epochs_decay": 0, "batch_size": 4}

@@ -27,7 +27,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
     p.add_argument("--max-upload-mb", type=float, default=20.0, help="largest upload (default 20 MB)")
     p.add_argument("--max-megapixels", type=float, default=40.0, help="largest upload in megapixels (default 40)")
     p.add_argument("--max-size", type=int, default=1024, help="largest output long side for Artistic/Photo (default 1024)")
-    p.add_argument("--timeout", type=float, default=300.0, help="per-job time limit in seconds (default 300)")
+    p.add_argument("--timeout", type=float, default=300.0, help="Artistic/Photo job time limit in seconds (default 300)")
+    p.add_argument("--fast-timeout", type=float, default=60.0,
+                   help="Instant/Translate/Makeup job time limit in seconds (default 60)")
     p.add_argument("--concurrency", type=int, default=1, help="optimisation jobs run at once (default 1)")
     p.add_argument("--fast-concurrency", type=int, default=2, help="Instant/Translate/Makeup jobs at once (default 2)")
     p.add_argument("--max-queue", type=int, default=64, help="waiting jobs before 'busy' (default 64)")
@@ -50,7 +52,7 @@ def settings_from_args(args: argparse.Namespace):  # noqa: ANN201 - WebSettings,
         instant = Path(args.instant_models).expanduser()
         if not (instant / "manifest.json").is_file():
             raise InputError(f"--instant-models {instant} has no manifest.json")
-    for name in ("max_upload_mb", "max_megapixels", "timeout"):
+    for name in ("max_upload_mb", "max_megapixels", "timeout", "fast_timeout"):
         if getattr(args, name) <= 0:
             raise InputError(f"--{name.replace('_', '-')} must be positive")
     if args.max_size < 64:
@@ -62,6 +64,7 @@ def settings_from_args(args: argparse.Namespace):  # noqa: ANN201 - WebSettings,
         max_pixels=int(args.max_megapixels * 1e6),
         max_side=args.max_size,
         job_timeout_s=args.timeout,
+        fast_timeout_s=args.fast_timeout,
         concurrency=args.concurrency,
         max_queue=args.max_queue,
     )

@@ -45,7 +45,9 @@ def add_engine_args(p: argparse.ArgumentParser, *, out_default: str) -> None:
     g.add_argument("--save-every-steps", type=int, default=0)
     g.add_argument("--keep-last", type=int, default=3, help="checkpoints to keep (0 = all)")
     g.add_argument("--n-visuals", type=int, default=4, help="samples shown per epoch in the HTML report")
-    g.add_argument("--amp", default="none", choices=["none", "bf16", "fp16"], help="mixed precision (CUDA only)")
+    g.add_argument("--amp", default="none", choices=["none", "bf16", "fp16", "auto"],
+                   help="mixed precision: bf16/fp16 on CUDA, bf16 on CPUs with native bf16 (AMX); "
+                   "auto picks bf16 where it is native (default %(default)s)")
     g.add_argument("--channels-last", default="auto", choices=["auto", "on", "off"],
                    help="channels_last memory format (auto: on CUDA only)")
     g.add_argument("--deterministic", action="store_true", help="deterministic kernels (slower on CUDA)")

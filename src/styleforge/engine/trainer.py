@@ -92,7 +92,9 @@ class TrainConfig:
     visual_every_epochs: int = 1
     n_visuals: int = 4
     log_every_steps: int = 50
-    #: ``none``, ``bf16`` or ``fp16`` autocast (CUDA only; CPU trains in fp32).
+    #: ``none``, ``bf16`` or ``fp16`` autocast on CUDA; on CPU ``bf16`` autocasts where the CPU
+    #: computes bf16 natively (AMX / AVX512-BF16: 1.8× faster VGG losses) and fp16 is ignored.
+    #: ``auto``: bf16 on such CPUs and on CUDA, else none.
     amp: str = "none"
     #: ``auto`` = on (NHWC convolutions: faster on CUDA, and 1.2× faster for pix2pix on CPU in
     #: ``benchmarks/train_speed.py``); ``off`` keeps NCHW.
@@ -108,12 +110,43 @@ class TrainConfig:
         return self.n_epochs + self.n_epochs_decay
 
     def __post_init__(self) -> None:
-        if self.amp not in ("none", "bf16", "fp16"):
-            raise InputError(f"--amp must be none, bf16 or fp16, got {self.amp!r}")
+        if self.amp not in ("none", "bf16", "fp16", "auto"):
+            raise InputError(f"--amp must be none, bf16, fp16 or auto, got {self.amp!r}")
         if self.channels_last not in ("auto", "on", "off"):
             raise InputError(f"--channels-last must be auto, on or off, got {self.channels_last!r}")
         if self.batch_size < 1 or self.epochs < 1:
             raise InputError("--batch-size and the number of epochs must be at least 1")
+
+
+def cpu_has_native_bf16() -> bool:
+    """Whether this CPU computes bf16 matrix products natively (AMX or AVX512-BF16)."""
+    try:
+        if torch.cpu._is_amx_tile_supported():  # type: ignore[attr-defined]
+            return True
+    except AttributeError:
+        pass
+    try:
+        with open("/proc/cpuinfo") as f:
+            return "avx512_bf16" in f.read(1 << 16)
+    except OSError:
+        return False
+
+
+def amp_dtype_for(amp: str, device: torch.device) -> torch.dtype | None:
+    """The autocast dtype for ``--amp`` on ``device`` (``None``: full precision)."""
+    if amp == "auto":
+        if device.type == "cuda":
+            return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        return torch.bfloat16 if device.type == "cpu" and cpu_has_native_bf16() else None
+    if device.type == "cuda":
+        return {"bf16": torch.bfloat16, "fp16": torch.float16}.get(amp)
+    if amp == "bf16" and device.type == "cpu":
+        if cpu_has_native_bf16():
+            return torch.bfloat16
+        log.info("--amp bf16 ignored: this CPU has no native bf16 (it would be slower than fp32)")
+    elif amp == "fp16":
+        log.info("--amp fp16 ignored: fp16 autocast is used on CUDA only")
+    return None
 
 
 class SeededSampler(DistributedSampler):  # type: ignore[type-arg]
@@ -231,9 +264,7 @@ def fit(
         torch.use_deterministic_algorithms(True, warn_only=True)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = not cfg.deterministic
-    if cfg.amp != "none" and device.type != "cuda":
-        log.info("--amp %s ignored: mixed precision is used on CUDA only", cfg.amp)
-    amp_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(cfg.amp) if device.type == "cuda" else None
+    amp_dtype = amp_dtype_for(cfg.amp, device)
     # channels_last helps convolutions on CUDA; on CPU it measured 12 % slower for pix2pix (2 cores).
     channels_last = cfg.channels_last == "on" or (cfg.channels_last == "auto" and device.type == "cuda")
 

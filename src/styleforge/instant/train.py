@@ -68,6 +68,11 @@ LOSS_LAYERS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 }
 
 
+def _full_precision(t: torch.Tensor) -> Any:
+    """Autocast off (statistics and distances in fp32 inside a mixed-precision step)."""
+    return torch.autocast(t.device.type, enabled=False)
+
+
 def _relative_mse(x: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """‖x − t‖² / ‖t‖² per sample, averaged over the batch."""
     dims = tuple(range(1, x.dim()))
@@ -115,18 +120,23 @@ class PerStyleModel:
         return {"T": torch.optim.Adam(self.net.parameters(), lr=self.cfg.lr)}
 
     def losses(self, x: torch.Tensor, y: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Loss terms of output ``y`` for input photos ``x`` (both in [0, 1])."""
+        """Loss terms of output ``y`` for input photos ``x`` (both in [0, 1]).
+
+        The VGG passes follow the caller's autocast (bf16 on AMX CPUs and on CUDA); the Gram
+        matrices and distances are computed in fp32.
+        """
         cfg = self.cfg
         with torch.no_grad():
             target = self.vgg(x, self.content_layers)
         feats = self.vgg(y, self.layers)
-        content = sum(_relative_mse(feats[k], target[k]) for k in self.content_layers)
-        style = y.new_zeros(())
-        for k in self.style_layers:
-            g = gram_matrix(feats[k])
-            style = style + _relative_mse(g, self.style_grams[k].expand_as(g))
-        tv = tv_loss(y) / y.shape[0]
-        total = cfg.content_weight * content + cfg.style_weight * style + cfg.tv_weight * tv
+        with _full_precision(y):
+            content = sum(_relative_mse(feats[k].float(), target[k].float()) for k in self.content_layers)
+            style = y.new_zeros((), dtype=torch.float32)
+            for k in self.style_layers:
+                g = gram_matrix(feats[k].float())
+                style = style + _relative_mse(g, self.style_grams[k].expand_as(g))
+            tv = tv_loss(y.float()) / y.shape[0]
+            total = cfg.content_weight * content + cfg.style_weight * style + cfg.tv_weight * tv
         return {"total": total, "content": content.detach(), "style": style.detach(), "tv": tv.detach()}
 
     def train_step(self, batch: dict[str, torch.Tensor], ctx: Any) -> dict[str, torch.Tensor]:
@@ -135,7 +145,7 @@ class PerStyleModel:
         opt.zero_grad(set_to_none=True)
         with ctx.autocast():
             y = ctx.nets["T"](x)
-        terms = self.losses(x, y.float())
+            terms = self.losses(x, y)
         ctx.backward(terms["total"])
         ctx.step(opt)
         return {k: v.detach() for k, v in terms.items()}
@@ -195,24 +205,27 @@ class AdaINModel:
         layers = list(self.cfg.layers)
         last = layers[-1]
         with torch.no_grad():
-            f_c = self.encoder(content, [last])[last]
-            f_s = self.encoder(style, layers)
-            t = adain(f_c, *feature_stats(f_s[last]))
+            f_c = self.encoder(content, [last])[last].float()
+            f_s = {k: v.float() for k, v in self.encoder(style, layers).items()}
+            with _full_precision(f_c):
+                t = adain(f_c, *feature_stats(f_s[last]))
         g = decoder(t)
         f_g = self.encoder(g, layers)
-        content_l = F.mse_loss(f_g[last], t)
-        style_l = g.new_zeros(())
-        for k in layers:
-            (gm, gs), (sm, ss) = feature_stats(f_g[k]), feature_stats(f_s[k])
-            style_l = style_l + F.mse_loss(gm, sm) + F.mse_loss(gs, ss)
-        total = content_l + self.cfg.style_weight * style_l
+        with _full_precision(g):
+            content_l = F.mse_loss(f_g[last].float(), t.float())
+            style_l = g.new_zeros((), dtype=torch.float32)
+            for k in layers:
+                (gm, gs), (sm, ss) = feature_stats(f_g[k].float()), feature_stats(f_s[k].float())
+                style_l = style_l + F.mse_loss(gm, sm) + F.mse_loss(gs, ss)
+            total = content_l + self.cfg.style_weight * style_l
         return {"total": total, "content": content_l.detach(), "style": style_l.detach()}, g
 
     def train_step(self, batch: dict[str, torch.Tensor], ctx: Any) -> dict[str, torch.Tensor]:
         c, s = ctx.input(batch["content"]), ctx.input(batch["style"])
         opt = ctx.optimizers["decoder"]
         opt.zero_grad(set_to_none=True)
-        terms, _ = self.losses(ctx.nets["decoder"], c, s)
+        with ctx.autocast():
+            terms, _ = self.losses(ctx.nets["decoder"], c, s)
         ctx.backward(terms["total"])
         ctx.step(opt)
         return {k: v.detach() for k, v in terms.items()}

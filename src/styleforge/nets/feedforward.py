@@ -11,7 +11,10 @@ Two sizes are registered in :data:`TRANSFORMER_CONFIGS`:
 * ``johnson`` — the paper's network: 32-64-128 channels, 5 residual blocks;
 * ``small`` — a CPU variant: 16-32-64 channels, 3 residual blocks
   (~1/7 of the compute) that starts as the identity (``input_skip``), so
-  that a training of a few hundred steps keeps the photo's structure.
+  that a training of a few hundred steps keeps the photo's structure;
+* ``fast`` — the built-in models' network: 16-32-48 channels, a tapered
+  decoder (16 then 8 channels) and 5×5 outer kernels, ~3.5 GFLOPs at
+  512×384 (0.08–0.10 s on 2 CPU cores, faster than Magenta's 26-style net).
 """
 
 from __future__ import annotations
@@ -37,10 +40,13 @@ class TransformerConfig:
     #: to the input's logit, so a short (CPU) training only has to learn the style
     #: change, not to rebuild the photo.
     input_skip: bool = False
+    #: Widths of the two upsampling stages; ``None`` mirrors the encoder (``c2, c1``).
+    up_channels: tuple[int, int] | None = None
 
     def to_dict(self) -> dict[str, object]:
         d = asdict(self)
         d["channels"] = list(self.channels)
+        d["up_channels"] = list(self.up_channels) if self.up_channels else None
         return d
 
     @classmethod
@@ -51,12 +57,15 @@ class TransformerConfig:
             kernel_in=int(d.get("kernel_in", 9)),  # type: ignore[arg-type]
             kernel_out=int(d.get("kernel_out", 9)),  # type: ignore[arg-type]
             input_skip=bool(d.get("input_skip", False)),
+            up_channels=tuple(int(c) for c in up) if (up := d.get("up_channels")) else None,  # type: ignore[union-attr]
         )
 
 
 TRANSFORMER_CONFIGS: dict[str, TransformerConfig] = {
     "johnson": TransformerConfig(),
     "small": TransformerConfig(channels=(16, 32, 64), n_residual=3, input_skip=True),
+    "fast": TransformerConfig(channels=(16, 32, 48), n_residual=3, kernel_in=5, kernel_out=5, input_skip=True,
+                              up_channels=(16, 8)),
 }
 
 
@@ -105,13 +114,14 @@ class TransformerNet(nn.Module):
         super().__init__()
         self.config = config
         c1, c2, c3 = config.channels
+        u2, u1 = config.up_channels or (c2, c1)
         self.down = nn.ModuleList(
             [ConvLayer(3, c1, config.kernel_in), ConvLayer(c1, c2, 3, 2), ConvLayer(c2, c3, 3, 2)]
         )
         self.res = nn.Sequential(*[ResidualBlock(c3) for _ in range(config.n_residual)])
-        self.up1 = UpsampleConv(c3, c2)
-        self.up2 = UpsampleConv(c2, c1)
-        self.out = ConvLayer(c1, 3, config.kernel_out, norm=False, relu=False)
+        self.up1 = UpsampleConv(c3, u2)
+        self.up2 = UpsampleConv(u2, u1)
+        self.out = ConvLayer(u1, 3, config.kernel_out, norm=False, relu=False)
         if config.input_skip:
             nn.init.zeros_(self.out[1].weight)
             nn.init.zeros_(self.out[1].bias)  # type: ignore[arg-type]

@@ -32,7 +32,15 @@ from PIL import Image
 
 from ..errors import StyleforgeError
 from . import modes
-from .limits import JobCancelled, JobTimeout, WebSettings, list_checkpoints, open_upload, resolve_checkpoint
+from .limits import (
+    JobCancelled,
+    JobTimeout,
+    WebSettings,
+    list_checkpoints,
+    open_upload,
+    resolve_checkpoint,
+    run_with_deadline,
+)
 
 log = logging.getLogger("styleforge.web")
 
@@ -161,6 +169,10 @@ def create_app(settings: WebSettings | None = None) -> Any:
         wrapper.__doc__ = fn.__doc__
         wrapper.__signature__ = __import__("inspect").signature(fn)  # type: ignore[attr-defined]
         return wrapper
+
+    def timed(job: Callable[[], modes.ModeResult]) -> modes.ModeResult:
+        """A fast job under ``limits.fast_timeout_s`` (a friendly error past it)."""
+        return run_with_deadline(job, limits.fast_timeout_s)  # type: ignore[return-value]
 
     def unavailable(mode: str) -> None:
         gr.Markdown(f"**Not available in this install.** {avail[mode]}.", elem_classes="sf-unavailable")
@@ -306,11 +318,10 @@ def create_app(settings: WebSettings | None = None) -> Any:
                                     keep_colors: bool) -> tuple[Any, str, str]:
                         img = open_upload(content, limits, what="photo")
                         own_img = open_upload(own, limits, what="style image") if own else None
-                        res = modes.instant(img, style=None if own_img else style, style_image=own_img,
-                                            style_label=_label(own), strength=float(strength),
-                                            original_colors=bool(keep_colors), content_label=_label(content),
-                                            size=limits.max_side, models=settings.instant_models,
-                                            device=settings.device)
+                        res = timed(lambda: modes.instant(
+                            img, style=None if own_img else style, style_image=own_img, style_label=_label(own),
+                            strength=float(strength), original_colors=bool(keep_colors), content_label=_label(content),
+                            size=limits.max_side, models=settings.instant_models, device=settings.device))
                         return res.image, f"Done: {res.info}", res.command
 
                     i_run.click(run_instant, [i_content, i_style, i_own, i_strength, i_colors], [i_out, i_info, i_cmd],
@@ -475,10 +486,9 @@ def create_app(settings: WebSettings | None = None) -> Any:
                     def run_translate(content: str | None, ckpt: str | None, direction: str, size: float) -> tuple[Any, str, str]:
                         path = resolve_checkpoint(settings.models_dir, ckpt)
                         img = open_upload(content, limits, what="image")
-                        res = modes.translate(img, path, checkpoint_label=str(ckpt),
-                                              direction=None if direction == "auto" else direction,
-                                              size=min(int(size), limits.max_side), content_label=_label(content),
-                                              device=settings.device)
+                        res = timed(lambda: modes.translate(
+                            img, path, checkpoint_label=str(ckpt), direction=None if direction == "auto" else direction,
+                            size=min(int(size), limits.max_side), content_label=_label(content), device=settings.device))
                         return res.image, f"Done: {res.info}", res.command
 
                     t_run.click(run_translate, [t_content, t_ckpt, t_dir, t_size], [t_out, t_info, t_cmd],
@@ -503,9 +513,9 @@ def create_app(settings: WebSettings | None = None) -> Any:
                     def run_makeup(content: str | None, ckpt: str | None, action: str, strength: float) -> tuple[Any, str, str]:
                         path = resolve_checkpoint(settings.models_dir, ckpt)
                         img = open_upload(content, limits, what="photo")
-                        res = modes.makeup(img, path, checkpoint_label=str(ckpt), action=action,
-                                           strength=float(strength), content_label=_label(content),
-                                           device=settings.device)
+                        res = timed(lambda: modes.makeup(
+                            img, path, checkpoint_label=str(ckpt), action=action, strength=float(strength),
+                            content_label=_label(content), device=settings.device))
                         return res.image, f"Done: {res.info}", res.command
 
                     m_run.click(run_makeup, [m_content, m_ckpt, m_action, m_strength], [m_out, m_info, m_cmd],

@@ -24,9 +24,12 @@ __all__ = [
     "list_checkpoints",
     "open_upload",
     "resolve_checkpoint",
+    "run_with_deadline",
 ]
 
 import os
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -56,7 +59,9 @@ class Limits:
         max_pixels: largest image in pixels (width × height), read from the
             file header before decoding.
         max_side: largest output long side for the optimisation modes.
-        job_timeout_s: a job running longer is stopped with a friendly error.
+        job_timeout_s: an optimisation job (Artistic, Photo) running longer is stopped
+            with a friendly error.
+        fast_timeout_s: the same for one Instant / Translate / Makeup job.
         concurrency: jobs of one kind that run at once (the rest queue).
         max_queue: requests waiting beyond this are refused ("busy").
     """
@@ -65,6 +70,7 @@ class Limits:
     max_pixels: int = 40_000_000
     max_side: int = 1024
     job_timeout_s: float = 300.0
+    fast_timeout_s: float = 60.0
     concurrency: int = 1
     max_queue: int = 64
 
@@ -94,6 +100,31 @@ class WebSettings:
     instant_models: Path | None = None
     fast_concurrency: int = 2
     device: str = "cpu"
+
+
+def run_with_deadline(fn: Callable[[], object], timeout_s: float, what: str = "this job") -> object:
+    """``fn()`` in a worker thread; its result, its exception, or :class:`JobTimeout` after ``timeout_s``.
+
+    The caller (a queue slot) is released at the deadline with a friendly message; a
+    forward pass cannot be interrupted, so the worker finishes in the background and its
+    result is dropped.
+    """
+    box: dict[str, object] = {}
+
+    def work() -> None:
+        try:
+            box["value"] = fn()
+        except BaseException as e:  # noqa: BLE001 - handed to the caller's thread
+            box["error"] = e
+
+    th = threading.Thread(target=work, name="styleforge-fast-job", daemon=True)
+    th.start()
+    th.join(timeout_s)
+    if th.is_alive():
+        raise JobTimeout(f"{what} ran past the {timeout_s:g} s limit; try a smaller image")
+    if "error" in box:
+        raise box["error"]  # type: ignore[misc]
+    return box.get("value")
 
 
 def _human(n: float) -> str:
