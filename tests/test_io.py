@@ -121,3 +121,13 @@ def test_load_mask_sizes(tmp_path):
     assert m.shape == (1, 1, 20, 40) and float(m.min()) == 1.0
     with pytest.raises(InputError, match="must have the image's size"):
         load_mask(p, (20, 20))
+
+
+def test_saved_files_get_the_usual_permissions(tmp_path):
+    """Atomic writes go through mkstemp (mode 0600); the result must be readable like a plain open()'s."""
+    import stat
+
+    from styleforge.io import _UMASK
+
+    p = save_image(Image.new("RGB", (8, 8)), tmp_path / "out.png")
+    assert stat.S_IMODE(p.stat().st_mode) == 0o666 & ~_UMASK

@@ -10,11 +10,13 @@ from __future__ import annotations
 __all__ = [
     "IMAGE_EXTENSIONS",
     "MAX_PIXELS",
+    "array_to_pil",
     "atomic_path",
     "check_output_path",
     "list_images",
     "load_image",
     "load_mask",
+    "pil_to_array",
     "pil_to_tensor",
     "resize_max_side",
     "save_image",
@@ -27,17 +29,22 @@ import tempfile
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .errors import InputError
+
+if TYPE_CHECKING:  # torch is imported where tensors are made, so image I/O alone stays light
+    import torch
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".gif")
 #: Largest image (in pixels) that is decoded at all: 8k × 8k.  Larger files are
 #: refused before decoding (decompression-bomb guard).
 MAX_PIXELS = 8192 * 8192
+_UMASK = os.umask(0o022)  # read once (os.umask can only be read by setting it)
+os.umask(_UMASK)
 
 
 def _to_rgb(img: Image.Image, background: tuple[int, int, int] = (255, 255, 255)) -> Image.Image:
@@ -144,6 +151,8 @@ def load_mask(
             )
         img = img.resize((tw, th), Image.Resampling.BILINEAR)
     arr = np.asarray(img, dtype=np.float32) / 255.0
+    import torch
+
     return torch.from_numpy(arr)[None, None]
 
 
@@ -157,18 +166,30 @@ def resize_max_side(img: Image.Image, size: int) -> Image.Image:
     return img.resize((nw, nh), Image.Resampling.LANCZOS)
 
 
+def pil_to_array(img: Image.Image) -> np.ndarray:
+    """RGB PIL image → ``(1, 3, H, W)`` float32 array in [0, 1]."""
+    arr = np.asarray(img.convert("RGB"), dtype=np.float32) / 255.0
+    return np.ascontiguousarray(arr.transpose(2, 0, 1)[None])
+
+
+def array_to_pil(arr: np.ndarray) -> Image.Image:
+    """``(1, 3, H, W)`` or ``(3, H, W)`` float array in [0, 1] → RGB PIL image (rounded to nearest)."""
+    if arr.ndim == 4:
+        arr = arr[0]
+    out = (np.clip(arr.transpose(1, 2, 0), 0, 1) * 255.0 + 0.5).astype(np.uint8)
+    return Image.fromarray(out, mode="RGB")
+
+
 def pil_to_tensor(img: Image.Image) -> torch.Tensor:
     """RGB PIL image → ``(1, 3, H, W)`` float32 tensor in [0, 1]."""
-    arr = np.asarray(img.convert("RGB"), dtype=np.float32) / 255.0
-    return torch.from_numpy(arr.copy()).permute(2, 0, 1)[None]
+    import torch
+
+    return torch.from_numpy(pil_to_array(img))
 
 
 def tensor_to_pil(x: torch.Tensor) -> Image.Image:
     """``(1, 3, H, W)`` or ``(3, H, W)`` tensor in [0, 1] → RGB PIL image."""
-    if x.dim() == 4:
-        x = x[0]
-    arr = (x.detach().float().clamp(0, 1).permute(1, 2, 0).cpu().numpy() * 255.0 + 0.5).astype(np.uint8)
-    return Image.fromarray(arr, mode="RGB")
+    return array_to_pil(x.detach().float().cpu().numpy())
 
 
 def check_output_path(path: str | os.PathLike[str]) -> Path:
@@ -194,6 +215,7 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     p = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp" + p.suffix, dir=p.parent or ".")
     os.close(fd)
+    os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600: give the file the mode a plain open() would
     try:
         yield Path(tmp)
         os.replace(tmp, p)
@@ -206,7 +228,7 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
 def save_image(img: Image.Image | torch.Tensor, path: str | os.PathLike[str], **kwargs: object) -> Path:
     """Save atomically (temp file + rename); the format follows the extension."""
     p = check_output_path(path)
-    if isinstance(img, torch.Tensor):
+    if not isinstance(img, Image.Image):
         img = tensor_to_pil(img)
     fmt = Image.registered_extensions()[p.suffix.lower()]
     if fmt == "JPEG":

@@ -35,7 +35,6 @@ __all__ = [
 import functools
 import importlib.util
 import logging
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,6 +44,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import InputError, StyleforgeError, suggest
+from ..cache import cache_dir
 
 log = logging.getLogger(__name__)
 
@@ -191,14 +191,6 @@ class VGGFeatures(nn.Module):
 # ---------------------------------------------------------------------------
 # Weight sources
 # ---------------------------------------------------------------------------
-
-
-def cache_dir() -> Path:
-    """``$STYLEFORGE_CACHE`` or ``$XDG_CACHE_HOME/styleforge`` (``~/.cache/styleforge``)."""
-    env = os.environ.get("STYLEFORGE_CACHE")
-    if env:
-        return Path(env)
-    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "styleforge"
 
 
 def offline_onnx_path() -> Path:

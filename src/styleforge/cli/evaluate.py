@@ -19,11 +19,12 @@ import json
 import logging
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
-
-import torch
+from typing import TYPE_CHECKING, Any
 
 from ..errors import InputError
+
+if TYPE_CHECKING:
+    import torch
 
 log = logging.getLogger("styleforge.evaluate")
 
@@ -77,6 +78,8 @@ def _from_checkpoint(args: argparse.Namespace) -> dict[str, float]:
     out = Path(args.save) if args.save else None
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
+
+    import torch
 
     def pairs() -> Iterable[tuple[torch.Tensor, torch.Tensor]]:
         for i in range(len(ds)):

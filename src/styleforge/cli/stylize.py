@@ -154,19 +154,20 @@ def gatys_config_from_args(args: argparse.Namespace, **extra: object):  # noqa: 
 
 
 def run(args: argparse.Namespace) -> int:
-    import torch
-
-    from ..api import load_input
-    from ..io import check_output_path, load_mask, pil_to_tensor, resize_max_side, save_image
-    from ..transfer.gatys import StageInfo, pick_device, stylize_tensor
-
-    if args.instant:  # feed-forward / AdaIN: milliseconds instead of an optimisation
+    if args.instant:  # feed-forward / AdaIN: milliseconds instead of an optimisation (and no torch import)
         from .instant import run_with_args
 
         if args.style:
             raise InputError("give either --style (optimisation) or --instant (feed-forward), not both")
         args.size = args.size or args.image_size
         return run_with_args(args.content, args.instant, args.output, args)
+
+    import torch
+
+    from ..api import load_input
+    from ..io import check_output_path, load_mask, pil_to_tensor, resize_max_side, save_image
+    from ..transfer.gatys import StageInfo, pick_device, stylize_tensor
+
     if not args.style:
         raise InputError("give --style STYLE (or --instant STYLE for an instant style)")
     cfg = gatys_config_from_args(

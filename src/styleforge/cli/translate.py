@@ -15,13 +15,15 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
 from PIL import Image
-from torch import nn
 
 from ..errors import InputError
+
+if TYPE_CHECKING:  # imported where used: `styleforge --help` and other commands stay light
+    import torch
+    from torch import nn
 
 log = logging.getLogger("styleforge.translate")
 
@@ -35,10 +37,12 @@ class Translator:
     decode: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (output, input) → RGB (1, 3, H, W) in [0, 1]
     info: dict[str, Any]
 
-    @torch.no_grad()
     def __call__(self, img: Image.Image, device: torch.device | str = "cpu") -> torch.Tensor:
-        x = self.encode(img).to(device)
-        return self.decode(self.net(x).float().cpu(), x.cpu())
+        import torch
+
+        with torch.no_grad():
+            x = self.encode(img).to(device)
+            return self.decode(self.net(x).float().cpu(), x.cpu())
 
 
 def read_weights(path: str | Path) -> tuple[str, dict[str, Any], dict[str, Any], dict[str, dict[str, torch.Tensor]]]:
@@ -156,6 +160,8 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import torch
+
     from ..io import load_image, resize_max_side, save_image
 
     files = collect_inputs(args.inputs)

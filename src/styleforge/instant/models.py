@@ -29,12 +29,13 @@ import functools
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import torch
-from torch import nn
+from typing import TYPE_CHECKING, Any
 
 from ..errors import InputError, suggest
+
+if TYPE_CHECKING:  # the manifest helpers stay torch-free (the CLI's fast path uses them)
+    import torch
+    from torch import nn
 
 ASSET_DIR = Path(__file__).resolve().parents[1] / "assets" / "instant"
 MANIFEST = "manifest.json"
@@ -171,7 +172,8 @@ def init_state_from(name_or_path: str, kind: str) -> dict[str, torch.Tensor]:
 
 
 def package_weights(src: Path, name: str, info: dict[str, Any], folder: Path = ASSET_DIR) -> Path:
-    """Copy trained weights into the package as fp16 and record them in the manifest (maintainers)."""
+    """Copy trained weights into the package as fp16 (plus, for a per-style network, its ONNX
+    graph) and record them in the manifest (maintainers)."""
     from ..engine import export_safetensors
     from ..io import atomic_path
 
@@ -180,6 +182,11 @@ def package_weights(src: Path, name: str, info: dict[str, Any], folder: Path = A
     dst = folder / f"{name}.safetensors"
     keep = {k: meta[k] for k in ("kind", "network", "model_config", "step") if k in meta}
     export_safetensors({k: v.half() for k, v in sd.items()}, dst, metadata=keep)
+    if meta.get("kind") == "instant":  # the ONNX graph beside it: the CLI's torch-free fast path
+        from .onnx import export_module
+
+        _cached_read.cache_clear()
+        export_module(load_transformer(dst)[0], dst.with_suffix(".onnx"), kind="instant")
     manifest = folder / MANIFEST
     data = json.loads(manifest.read_text()) if manifest.is_file() else {"models": {}}
     data["models"][name] = {"file": dst.name, "kind": meta.get("kind"), **info}

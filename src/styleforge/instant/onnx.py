@@ -3,7 +3,8 @@
 A per-style network exports as one graph ``image (1, 3, H, W) → stylised``
 with dynamic height and width.  The AdaIN model exports as
 ``content, style, alpha → stylised`` (encoder + AdaIN + decoder).  At run
-time :func:`session_for` exports a per-style network once into the cache
+time :func:`session_for` opens the ONNX file shipped beside a built-in model, or exports a
+per-style network once into the cache
 folder (keyed by the weights file's content hash) and opens it with
 onnxruntime.
 """
@@ -12,7 +13,6 @@ from __future__ import annotations
 
 __all__ = ["export_onnx", "export_module", "session_for"]
 
-import hashlib
 import logging
 import os
 import warnings
@@ -74,36 +74,16 @@ def export_onnx(model: Any, out: Path, *, opset: int = 17, fp16: bool = False) -
     return out
 
 
-def _hash(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()[:16]
-
-
-_SESSIONS: dict[str, Any] = {}
-
-
 def session_for(net: nn.Module, weights: Path, kind: str = "instant") -> Any:
-    """An onnxruntime session for ``net`` (exported once into the cache); ``None`` if that fails."""
-    import onnxruntime as ort
+    """An onnxruntime session for ``net``: the ONNX file beside ``weights`` or in the cache
+    (exported there on first use, see :func:`styleforge.instant.lite.onnx_file_for`); ``None`` if that fails."""
+    from .lite import onnx_file_for, ort_session
 
-    from ..backbones.vgg import cache_dir
-
-    key = f"{kind}-{_hash(weights)}"
-    if key in _SESSIONS:
-        return _SESSIONS[key]
-    path = cache_dir() / "onnx" / f"{key}.onnx"
     try:
+        path = onnx_file_for(weights, kind)
         if not path.is_file():
             export_module(net, path, kind=kind)
-        opts = ort.SessionOptions()
-        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        opts.intra_op_num_threads = torch.get_num_threads() or (os.cpu_count() or 1)
-        sess = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+        return ort_session(path, torch.get_num_threads() or (os.cpu_count() or 1))
     except Exception as e:  # read-only cache, exporter problem: fall back to torch
         log.warning("onnxruntime path unavailable (%s: %s); using torch", type(e).__name__, str(e)[:120])
         return None
-    _SESSIONS[key] = sess
-    return sess
