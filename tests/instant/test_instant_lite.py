@@ -69,17 +69,19 @@ def test_lite_runner_declines_tiny_and_huge_images() -> None:
     assert not LiteRunner.handles(Image.new("RGB", (640, 480)), 4096)  # tiled by the full path
 
 
-def test_cli_takes_the_lite_path_without_importing_torch(packaged: Path, tmp_path: Path, shared_data: Path) -> None:
+@pytest.mark.parametrize("command", ["instant {photo} --style {w}", "stylize {photo} --instant {w}"])
+def test_cli_takes_the_lite_path_without_importing_torch(packaged: Path, tmp_path: Path, shared_data: Path,
+                                                         command: str) -> None:
     out = tmp_path / "out.png"
+    argv = command.format(photo=shared_data / "content" / "tubingen.jpg", w=packaged / "mystyle.safetensors").split()
     code = ("import sys; from styleforge.cli.main import main; "
-            f"rc = main(['instant', {str(shared_data / 'content' / 'tubingen.jpg')!r}, '--style', "
-            f"{str(packaged / 'mystyle.safetensors')!r}, '--size', '128', '-o', {str(out)!r}]); "
+            f"rc = main({argv + ['--size', '128', '-o', str(out)]!r}); "
             "print('RC', rc, 'TORCH', 'torch' in sys.modules)")
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
     assert "RC 0 TORCH False" in proc.stdout, proc.stderr[-2000:]
     assert Image.open(out).size == (128, 96)
     # with a control the lite path does not offer, the full path runs (and imports torch)
-    code2 = code.replace("'--size', '128'", "'--size', '128', '--original-colors'")
+    code2 = code.replace("'--size', '128'", "'--size', '128', '--tile', '64', '--overlap', '16'")
     proc = subprocess.run([sys.executable, "-c", code2], capture_output=True, text=True, env=env, timeout=120)
     assert "RC 0 TORCH True" in proc.stdout, proc.stderr[-2000:]

@@ -29,8 +29,8 @@ from torch import nn
 
 from ..errors import InputError
 from .lite import onnxruntime_available
-from .options import InstantOptions
 from .models import builtin_models, load_adain_net, load_transformer, weights_for
+from .options import InstantOptions
 
 #: Above this many pixels the image is processed in tiles unless ``tile`` says otherwise.
 AUTO_TILE_PIXELS = 2048 * 1536
