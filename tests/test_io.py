@@ -131,3 +131,7 @@ def test_saved_files_get_the_usual_permissions(tmp_path):
 
     p = save_image(Image.new("RGB", (8, 8)), tmp_path / "out.png")
     assert stat.S_IMODE(p.stat().st_mode) == 0o666 & ~_UMASK
+    from styleforge.engine import export_safetensors  # safetensors writes its file 0600 itself
+
+    w = export_safetensors({"x": __import__("torch").zeros(2)}, tmp_path / "w.safetensors", metadata={})
+    assert stat.S_IMODE(w.stat().st_mode) == 0o666 & ~_UMASK

@@ -215,9 +215,9 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     p = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp" + p.suffix, dir=p.parent or ".")
     os.close(fd)
-    os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600: give the file the mode a plain open() would
     try:
         yield Path(tmp)
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp (and some writers) make 0600: the mode a plain open() gives
         os.replace(tmp, p)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
