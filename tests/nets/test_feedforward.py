@@ -35,6 +35,22 @@ def test_config_round_trip(arch: str) -> None:
     assert TransformerConfig.from_dict(cfg.to_dict()) == cfg
 
 
+def test_skip_eps_keeps_gradient_on_dark_pixels_and_old_files_load_unchanged() -> None:
+    """Black input pixels must still get a gradient (else they stay black, untextured)."""
+    grads = {}
+    for eps in (1e-3, 0.05):
+        cfg = TransformerConfig(channels=(4, 8, 8), n_residual=1, input_skip=True, skip_eps=eps)
+        net = TransformerNet(cfg)
+        nn.init.constant_(net.out[1].bias, 0.0)
+        y = net(torch.zeros(1, 3, 16, 16))
+        y.sum().backward()
+        grads[eps] = float(net.out[1].bias.grad.abs().mean())  # type: ignore[union-attr]
+    assert grads[0.05] > 20 * grads[1e-3]
+    d = TRANSFORMER_CONFIGS["fast"].to_dict()
+    del d["skip_eps"]  # weights saved before the field existed keep the old clamp
+    assert TransformerConfig.from_dict(d).skip_eps == 1e-3
+
+
 def _conv_flops(net: nn.Module, hw: tuple[int, int]) -> int:
     """Multiply-accumulates of every convolution for one ``hw`` image."""
     total = 0
@@ -81,6 +97,7 @@ def test_training_step_lowers_a_loss() -> None:
 @pytest.mark.parametrize("arch", ["small", "fast"])
 def test_cpu_variants_start_as_identity(arch: str) -> None:
     net = TransformerNet(TRANSFORMER_CONFIGS[arch])
-    x = torch.rand(1, 3, 24, 30) * 0.98 + 0.01
+    eps = TRANSFORMER_CONFIGS[arch].skip_eps
+    x = torch.rand(1, 3, 24, 30) * (1 - 2 * eps) + eps
     assert torch.allclose(net(x), x, atol=1e-5)
     assert not TransformerConfig().input_skip  # Johnson's network is unchanged

@@ -42,6 +42,10 @@ class TransformerConfig:
     input_skip: bool = False
     #: Widths of the two upsampling stages; ``None`` mirrors the encoder (``c2, c1``).
     up_channels: tuple[int, int] | None = None
+    #: ``input_skip`` clamps the input to ``[eps, 1 − eps]`` before its logit.  A tiny eps keeps
+    #: the identity exact but saturates the sigmoid on dark and bright areas (no gradient: they
+    #: stay black, untextured); 0.05 keeps ≥ 5 % of the gradient there.
+    skip_eps: float = 1e-3
 
     def to_dict(self) -> dict[str, object]:
         d = asdict(self)
@@ -58,6 +62,7 @@ class TransformerConfig:
             kernel_out=int(d.get("kernel_out", 9)),  # type: ignore[arg-type]
             input_skip=bool(d.get("input_skip", False)),
             up_channels=tuple(int(c) for c in up) if (up := d.get("up_channels")) else None,  # type: ignore[union-attr]
+            skip_eps=float(d.get("skip_eps", 1e-3)),  # type: ignore[arg-type]
         )
 
 
@@ -65,7 +70,7 @@ TRANSFORMER_CONFIGS: dict[str, TransformerConfig] = {
     "johnson": TransformerConfig(),
     "small": TransformerConfig(channels=(16, 32, 64), n_residual=3, input_skip=True),
     "fast": TransformerConfig(channels=(16, 32, 48), n_residual=3, kernel_in=5, kernel_out=5, input_skip=True,
-                              up_channels=(16, 8)),
+                              up_channels=(16, 8), skip_eps=0.05),
 }
 
 
@@ -134,6 +139,7 @@ class TransformerNet(nn.Module):
         h = self.up2(h, (h0.shape[-2], h0.shape[-1]))
         o = self.out(h)
         if self.config.input_skip:
-            x = x.clamp(1e-3, 1 - 1e-3)
+            eps = self.config.skip_eps
+            x = x.clamp(eps, 1 - eps)
             o = o + torch.log(x / (1 - x))  # the input's logit: sigmoid(o) = x at initialisation
         return torch.sigmoid(o)
