@@ -118,6 +118,14 @@ def test_instant_and_artistic_in_the_browser(page, shared_data, tmp_path, web_se
     assert out.format == "PNG" and out.size == (round(w * k), round(h * k))
     cmd = page.locator("#instant-cmd textarea").input_value()
     assert cmd == "styleforge instant tubingen.jpg --style INSTANT_MODELS/tiny.safetensors --size 512 -o result.png"
+    # upload your own style: AdaIN with the installed decoder
+    own = shared_data / "styles" / "the_scream.jpg"
+    page.locator("#instant-own input[type=file]").set_input_files(str(own))
+    page.locator("#instant-run").click()
+    page.wait_for_function("() => document.querySelector('#instant-cmd textarea')?.value.includes('the_scream.jpg')")
+    cmd = page.locator("#instant-cmd textarea").input_value()
+    assert cmd.startswith("styleforge instant tubingen.jpg --style the_scream.jpg"), cmd
+    assert _result(page, "instant").size == out.size
 
     page.get_by_role("tab", name="Artistic").click()
     page.locator("#artistic-content input[type=file]").set_input_files(str(photo))

@@ -184,6 +184,7 @@ def test_instant_per_style_and_own_style(instant_models):
     assert painting.command == "styleforge instant photo.jpg --style starry_night --original-colors -o result.png"
     mine = modes.instant(img, style_image=_photo(30, 30).rotate(90), style_label="mine.png", models=instant_models)
     assert mine.image.size == (90, 60) and "--style mine.png" in mine.command
+    assert "--adain-decoder INSTANT_MODELS/decoder.safetensors" in mine.command  # the folder's decoder, not a built-in
     assert not np.array_equal(np.asarray(mine.image), np.asarray(painting.image))
 
     with pytest.raises(InputError, match="unknown instant style"):

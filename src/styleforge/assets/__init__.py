@@ -20,10 +20,10 @@ def builtin_styles() -> dict[str, Path]:
 def resolve_image(name_or_path: str, *, kind: str = "style") -> Path:
     """A built-in name (``starry_night``) or a path → an existing image path."""
     p = Path(name_or_path)
-    if p.exists():
-        return p
     table = builtin_styles() if kind == "style" else BUILTIN_CONTENT
     key = name_or_path.replace("-", "_")
+    if p.exists() and not (p.is_dir() and key in table):  # a run folder named like a style does not hide it
+        return p
     if key in table:
         return table[key]
     if any(ch in name_or_path for ch in "/\\.") :

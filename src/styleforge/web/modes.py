@@ -174,7 +174,9 @@ def instant_styles(models: Path | None = None) -> dict[str, str]:
     return out
 
 
-def _instant_model(style: str | None, style_image: Image.Image | None, label: str, models: Path | None) -> Any:
+def _instant_model(style: str | None, style_image: Image.Image | None, label: str,
+                   models: Path | None) -> tuple[Any, Path | None]:
+    """The model for a request, and the AdaIN decoder file it uses (``None``: a per-style network)."""
     from ..instant import InstantModel, load_instant
     from ..instant.models import load_adain_net
     from ..io import pil_to_tensor
@@ -189,14 +191,14 @@ def _instant_model(style: str | None, style_image: Image.Image | None, label: st
         entry = entries.get(str(style))
         if entry is not None and entry.kind == "instant":
             f = entry.file
-            return _NETS.get(("instant", str(f), f.stat().st_mtime_ns), lambda: load_instant([str(f)]))
+            return _NETS.get(("instant", str(f), f.stat().st_mtime_ns), lambda: load_instant([str(f)])), None
         style_image = _builtin_style(str(style))
     decoders = [e.file for e in entries.values() if e.kind == "adain"]
     if not decoders:
         raise InputError("your own style needs an AdaIN decoder, and none is installed; pick a style from the gallery")
     f = decoders[-1]
     adain = _NETS.get(("adain", str(f), f.stat().st_mtime_ns), lambda: load_adain_net(f)[0])  # shared encoder+decoder
-    return InstantModel([None], adain, [pil_to_tensor(resize_max_side(style_image, 512))], [label], "torch")
+    return InstantModel([None], adain, [pil_to_tensor(resize_max_side(style_image, 512))], [label], "torch"), f
 
 
 def instant(
@@ -232,7 +234,8 @@ def instant(
     opts = InstantOptions(strength=float(strength), original_colors=bool(original_colors),
                           size=int(size) if shrink else None)
     opts.validate(1)
-    model = _instant_model(style, None if style_image is None else style_image.convert("RGB"), style_label, models)
+    model, decoder = _instant_model(style, None if style_image is None else style_image.convert("RGB"), style_label,
+                                    models)
     out = stylize_instant(img, model, opts)  # stateless at inference: no lock needed
     if style_image is not None:
         style_arg = style_label
@@ -242,6 +245,9 @@ def instant(
         from_folder = entry is not None and (builtin is None or entry.file != builtin.file)
         style_arg = f"INSTANT_MODELS/{entry.file.name}" if from_folder else str(style)
     cmd = ["styleforge", "instant", content_label, "--style", style_arg]
+    builtin_decoders = [e.file for e in _instant_entries(None).values() if e.kind == "adain"]
+    if decoder is not None and decoder not in builtin_decoders:  # the --instant-models folder's decoder
+        cmd += ["--adain-decoder", f"INSTANT_MODELS/{decoder.name}"]
     if strength != 1.0:
         cmd += ["--strength", f"{strength:g}"]
     if original_colors:

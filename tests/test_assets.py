@@ -1,0 +1,24 @@
+"""Built-in images: names resolve to the shipped files; a path wins, except a folder named like a style."""
+
+from __future__ import annotations
+
+import pytest
+
+from styleforge.assets import BUILTIN_CONTENT, builtin_styles, resolve_image
+from styleforge.errors import InputError
+
+
+def test_names_paths_and_shadowing_folders(tmp_path, monkeypatch):
+    styles = builtin_styles()
+    assert resolve_image("starry_night") == styles["starry_night"]
+    assert resolve_image("woman-with-hat-matisse") == styles["woman_with_hat_matisse"]
+    assert resolve_image("tubingen", kind="content") == BUILTIN_CONTENT["tubingen"]
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "starry_night").mkdir()  # e.g. a training run's --out folder
+    assert resolve_image("starry_night") == styles["starry_night"]
+    (tmp_path / "the_scream").write_bytes(b"x")  # a file of that name is the user's: it wins
+    assert resolve_image("the_scream").resolve() == (tmp_path / "the_scream").resolve()
+    with pytest.raises(InputError, match="unknown built-in style 'stary_night'.*starry_night"):
+        resolve_image("stary_night")
+    with pytest.raises(InputError, match="not found"):
+        resolve_image("missing/picture.jpg")
