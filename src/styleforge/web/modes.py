@@ -168,7 +168,7 @@ def instant_styles(models: Path | None = None) -> dict[str, str]:
     from ..assets import builtin_styles
 
     entries = _instant_entries(models)
-    out = {n: str(e.info.get("style", n)) for n, e in entries.items() if e.kind == "instant"}
+    out = {n: str(e.info.get("style", n)).replace("-", "_") for n, e in entries.items() if e.kind == "instant"}
     if any(e.kind == "adain" for e in entries.values()):
         out.update({n: n for n in builtin_styles() if n not in out})
     return out
