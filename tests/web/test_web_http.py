@@ -65,7 +65,8 @@ def test_instant_over_http(api, web_settings):
     own = api.upload_image(_photo(40, 40, 5), "mine.png")
     res = api.call("instant", [photo, "tiny_scream", own, 0.7, True])
     assert res.success, res.error
-    assert "--style mine.png --strength 0.7 --original-colors" in res.output[2]
+    assert ("--style mine.png --adain-decoder INSTANT_MODELS/decoder.safetensors --strength 0.7 --original-colors"
+            in res.output[2])
 
 
 def test_translate_and_makeup(api, shared_data):
