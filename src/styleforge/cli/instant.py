@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
-from .stylize import _floats
+from .stylize import _floats, content_targets
 
 log = logging.getLogger("styleforge")
 
@@ -93,22 +93,6 @@ def run_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def _targets(items: list[str], output: str) -> tuple[list[Path], list[Path]]:
-    from ..io import check_output_path
-    from .stylize import _content_files
-
-    files, many = _content_files(items)
-    out = Path(output)
-    if many:
-        if out.suffix and not out.is_dir():
-            raise InputError(f"several photos need an output folder, not {out}")
-        if not out.parent.exists():
-            raise InputError(f"output folder's parent does not exist: {out.parent}")
-        out.mkdir(exist_ok=True)
-        return files, [out / (f.stem + ".png") for f in files]
-    return files, [check_output_path(out)]
-
-
 def _lite_runner(styles: list[str], args: argparse.Namespace) -> Any:
     """The torch-free runner (:mod:`styleforge.instant.lite`) when it gives the same picture, else ``None``."""
     from ..instant.lite import onnxruntime_available
@@ -140,7 +124,7 @@ def run_with_args(content: list[str], styles: list[str], output: str, args: argp
         backend=args.backend,
     )
     opts.validate(len(styles))
-    files, targets = _targets(content, output)
+    files, targets = content_targets(content, output)
     lite = _lite_runner(styles, args)
     if lite is not None:  # one per-style ONNX network: no torch import at all (≈1.3 s saved)
         from ..assets import resolve_image

@@ -120,6 +120,22 @@ def _content_files(items: list[str]) -> tuple[list[Path], bool]:
     return files, many
 
 
+def content_targets(items: list[str], output: str) -> tuple[list[Path], list[Path]]:
+    """Input photos and their output paths: one file → ``output``; several → ``output/<stem>.png``."""
+    from ..io import check_output_path
+
+    files, many = _content_files(items)
+    out = Path(output)
+    if not many:
+        return files, [check_output_path(out)]
+    if out.suffix and not out.is_dir():
+        raise InputError(f"several content images need an output folder, not {out}")
+    if not out.parent.exists():
+        raise InputError(f"output folder's parent does not exist: {out.parent}")
+    out.mkdir(exist_ok=True)
+    return files, [out / (f.stem + ".png") for f in files]
+
+
 def _default_iterations(backbone: str) -> int:
     if backbone == "effnet-lite0":
         from ..backbones.effnet import EfficientNetLite0Features
@@ -165,7 +181,7 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from ..api import load_input
-    from ..io import check_output_path, load_mask, pil_to_tensor, resize_max_side, save_image
+    from ..io import load_mask, pil_to_tensor, resize_max_side, save_image
     from ..transfer.gatys import StageInfo, pick_device, stylize_tensor
 
     if not args.style:
@@ -185,18 +201,8 @@ def run(args: argparse.Namespace) -> int:
     if args.style_mask is not None and len(args.style_mask) != len(args.style):
         raise InputError(f"{len(args.style_mask)} --style-mask for {len(args.style)} --style: give one mask per style")
 
-    files, many = _content_files(args.content)
-    out = Path(args.output)
+    files, targets = content_targets(args.content, args.output)
     rank, world = int(os.environ.get("RANK", "0")), int(os.environ.get("WORLD_SIZE", "1"))
-    if many:
-        if out.suffix and not out.is_dir():
-            raise InputError(f"several content images need an output folder, not {out}")
-        if not out.parent.exists():
-            raise InputError(f"output folder's parent does not exist: {out.parent}")
-        out.mkdir(exist_ok=True)
-        targets = [out / (f.stem + ".png") for f in files]
-    else:
-        targets = [check_output_path(out)]
     if world > 1:  # torchrun: each rank takes its share of the files, on its own GPU
         files, targets = files[rank::world], targets[rank::world]
         if cfg.device in ("auto", "cuda") and torch.cuda.is_available():

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 __all__ = ["AdaINConfig", "AdaINModel", "PerStyleConfig", "PerStyleModel"]
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -71,6 +72,17 @@ LOSS_LAYERS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 def _full_precision(t: torch.Tensor) -> Any:
     """Autocast off (statistics and distances in fp32 inside a mixed-precision step)."""
     return torch.autocast(t.device.type, enabled=False)
+
+
+def _step(ctx: Any, net: str, terms_fn: Callable[[], dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
+    """One optimiser step of network ``net`` on ``terms_fn()["total"]`` (forward under the run's autocast)."""
+    opt = ctx.optimizers[net]
+    opt.zero_grad(set_to_none=True)
+    with ctx.autocast():
+        terms = terms_fn()
+    ctx.backward(terms["total"])
+    ctx.step(opt)
+    return {k: v.detach() for k, v in terms.items()}
 
 
 def _relative_mse(x: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -141,14 +153,7 @@ class PerStyleModel:
 
     def train_step(self, batch: dict[str, torch.Tensor], ctx: Any) -> dict[str, torch.Tensor]:
         x = ctx.input(batch["content"])
-        opt = ctx.optimizers["T"]
-        opt.zero_grad(set_to_none=True)
-        with ctx.autocast():
-            y = ctx.nets["T"](x)
-            terms = self.losses(x, y)
-        ctx.backward(terms["total"])
-        ctx.step(opt)
-        return {k: v.detach() for k, v in terms.items()}
+        return _step(ctx, "T", lambda: self.losses(x, ctx.nets["T"](x)))
 
     @torch.no_grad()
     def visuals(self, batch: dict[str, torch.Tensor], device: torch.device | str = "cpu") -> dict[str, torch.Tensor]:
@@ -222,13 +227,7 @@ class AdaINModel:
 
     def train_step(self, batch: dict[str, torch.Tensor], ctx: Any) -> dict[str, torch.Tensor]:
         c, s = ctx.input(batch["content"]), ctx.input(batch["style"])
-        opt = ctx.optimizers["decoder"]
-        opt.zero_grad(set_to_none=True)
-        with ctx.autocast():
-            terms, _ = self.losses(ctx.nets["decoder"], c, s)
-        ctx.backward(terms["total"])
-        ctx.step(opt)
-        return {k: v.detach() for k, v in terms.items()}
+        return _step(ctx, "decoder", lambda: self.losses(ctx.nets["decoder"], c, s)[0])
 
     @torch.no_grad()
     def visuals(self, batch: dict[str, torch.Tensor], device: torch.device | str = "cpu") -> dict[str, torch.Tensor]:
