@@ -12,19 +12,11 @@ from typing import Any, Union
 import torch
 from PIL import Image
 
-from .assets import resolve_image
 from .errors import InputError
-from .io import load_image, load_mask, pil_to_tensor, resize_max_side, tensor_to_pil
+from .io import load_input, load_mask, pil_to_tensor, resize_max_side, tensor_to_pil
 from .transfer.gatys import GatysConfig, StylizeResult, stylize_tensor
 
 ImageLike = Union[str, "os.PathLike[str]", Image.Image]
-
-
-def load_input(img: ImageLike, *, kind: str = "style", what: str = "image") -> Image.Image:
-    """A PIL image, a path, or a built-in name (``starry_night``, ``tubingen``) → RGB PIL image."""
-    if isinstance(img, Image.Image):
-        return img.convert("RGB")
-    return load_image(resolve_image(os.fspath(img), kind=kind), what=what)
 
 
 def _as_tuple(v: Any) -> Any:

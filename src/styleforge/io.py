@@ -15,6 +15,7 @@ __all__ = [
     "check_output_path",
     "list_images",
     "load_image",
+    "load_input",
     "load_mask",
     "pil_to_array",
     "pil_to_tensor",
@@ -245,3 +246,12 @@ def list_images(folder: str | os.PathLike[str], *, recursive: bool = False) -> l
         raise InputError(f"folder not found: {root}")
     it = root.rglob("*") if recursive else root.iterdir()
     return sorted(p for p in it if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
+
+
+def load_input(img: str | os.PathLike[str] | Image.Image, *, kind: str = "style", what: str = "image") -> Image.Image:
+    """A PIL image, a path, or a built-in name (``starry_night``, ``tubingen``) → RGB PIL image."""
+    from .assets import resolve_image
+
+    if isinstance(img, Image.Image):
+        return img.convert("RGB")
+    return load_image(resolve_image(os.fspath(img), kind=kind), what=what)

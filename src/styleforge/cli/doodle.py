@@ -34,7 +34,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..api import load_input
+    from ..io import load_input
     from ..errors import InputError
     from ..io import check_output_path, load_image, pil_to_tensor, resize_max_side, save_image
     from ..transfer.doodle import DoodleConfig, doodle_tensor

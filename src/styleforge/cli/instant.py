@@ -151,7 +151,7 @@ def _run_full(files: list[Path], targets: list[Path], styles: list[str], opts: A
 
     import torch
 
-    from ..api import load_input
+    from ..io import load_input
     from ..instant import load_instant, stylize_instant
     from ..io import load_mask, save_image
 
@@ -258,7 +258,7 @@ def _train_config(args: argparse.Namespace) -> Any:
 
 
 def run_train_instant(args: argparse.Namespace) -> int:
-    from ..api import load_input
+    from ..io import load_input
     from ..engine import fit
     from ..instant.data import CropDataset, collect_images
     from ..instant.models import init_state_from

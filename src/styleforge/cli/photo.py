@@ -65,7 +65,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..api import load_input
+    from ..io import load_input
     from ..io import check_output_path, pil_to_tensor, resize_max_side, save_image
     from ..transfer.gatys import StageInfo
     from ..transfer.photoreal import PhotoConfig, _seg_image, photo_transfer
@@ -118,7 +118,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def run_smooth(args: argparse.Namespace) -> int:
-    from ..api import load_input
+    from ..io import load_input
     from ..io import check_output_path, pil_to_tensor, resize_max_side, save_image
     from ..transfer.gatys import pick_device
     from ..transfer.matting import guided_filter, local_affine, smooth

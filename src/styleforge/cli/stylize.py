@@ -180,7 +180,7 @@ def run(args: argparse.Namespace) -> int:
 
     import torch
 
-    from ..api import load_input
+    from ..io import load_input
     from ..io import load_mask, pil_to_tensor, resize_max_side, save_image
     from ..transfer.gatys import StageInfo, pick_device, stylize_tensor
 

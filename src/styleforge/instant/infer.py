@@ -120,7 +120,7 @@ def load_instant(styles: Sequence[str], *, backend: str = "auto", adain_decoder:
     ``adain_decoder``: a trained AdaIN decoder (``runs/x/weights/decoder.safetensors``) instead of
     the built-in one, for image styles.
     """
-    from ..api import load_input
+    from ..io import load_input
     from ..io import pil_to_tensor, resize_max_side
 
     if not styles:
@@ -211,7 +211,7 @@ def stylize_instant(
     mask: torch.Tensor | None = None,
 ) -> Image.Image:
     """Stylise one photo (a path, a PIL image or ``(1, 3, H, W)`` in [0, 1]) → PIL image."""
-    from ..api import load_input
+    from ..io import load_input
     from ..color import original_colors
     from ..io import pil_to_tensor, resize_max_side, tensor_to_pil
 

@@ -272,7 +272,7 @@ def photo_stylize(
         >>> from styleforge.transfer.photoreal import photo_stylize
         >>> img = photo_stylize("in.jpg", "tar.jpg", image_size=384, iterations=100)  # doctest: +SKIP
     """
-    from ..api import load_input
+    from ..io import load_input
     from ..io import pil_to_tensor, resize_max_side, tensor_to_pil
 
     gnames = {f.name for f in fields(GatysConfig)}
