@@ -32,7 +32,7 @@ def test_probe_refuses_what_is_not_a_video(tmp_path: Path, make_clip) -> None:  
     with pytest.raises(InputError, match="is not a video"):
         probe(tmp_path / "notes.mp4")
     (tmp_path / "empty.mp4").write_bytes(b"")
-    with pytest.raises(InputError, match="is not a video"):
+    with pytest.raises(InputError, match="empty file"):
         probe(tmp_path / "empty.mp4")
     from PIL import Image
 

@@ -82,15 +82,19 @@ def probe(path: str | os.PathLike[str], *, what: str = "video") -> VideoInfo:
         raise InputError(f"{what} not found: {p}")
     if p.is_dir():
         raise InputError(f"{what} is a folder, not a video: {p}")
+    if p.stat().st_size == 0:
+        raise InputError(f"{what} {p} is an empty file, not a video")
     try:
         c = av.open(str(p))
+    except av.error.EOFError:
+        raise InputError(f"{what} {p} holds no video frames (zero-length clip)") from None
     except (av.FFmpegError, UnicodeDecodeError, ValueError) as e:
         raise InputError(f"{what} {p} is not a video ({getattr(e, 'strerror', None) or e})") from None
     with c:
         if c.format.name in _IMAGE_FORMATS or any(c.format.name.startswith(f) for f in ("image2",)):
             raise InputError(f"{what} {p} is an image, not a video (use styleforge stylize or instant)")
         if not c.streams.video:
-            raise InputError(f"{what} {p} has no video stream")
+            raise InputError(f"{what} {p} has no video stream (or only an empty one)")
         vs = c.streams.video[0]
         if not vs.codec_context.width or not vs.codec_context.height:
             raise InputError(f"{what} {p} has a video stream without a frame size")
