@@ -56,7 +56,7 @@ def _av() -> Any:
         import av
     except ImportError:  # pragma: no cover - the extra is missing
         raise InputError("video needs PyAV: pip install 'styleforge[video]' (or pip install av)") from None
-    av.logging.set_level(av.logging.ERROR)
+    av.logging.set_level(av.logging.FATAL)  # our own one-line errors say what went wrong
     return av
 
 
@@ -74,7 +74,7 @@ class VideoInfo:
     codec: str
 
 
-def probe(path: str | os.PathLike[str], *, what: str = "video") -> VideoInfo:
+def probe(path: str | os.PathLike[str], *, what: str = "input") -> VideoInfo:
     """Open ``path`` and describe its first video stream, or raise one :class:`InputError` line."""
     av = _av()
     p = Path(path)
