@@ -143,7 +143,7 @@ def quality(args: argparse.Namespace, photos: list[Path]) -> list[list[Image.Ima
         stylizer = make_stylizer(mode, args)
         sty = style_image(mode, args)
         n_frames = args.gatys_frames if mode == "gatys" else args.frames
-        for photo in photos:
+        for photo in (photos[: args.gatys_photos] if mode == "gatys" else photos):
             img = load(photo)
             for motion in (args.motions if mode != "gatys" else args.gatys_motions):
                 clip = object_clip(img, n_frames, tuple(args.clip_size)) if motion == "object" else \
@@ -270,6 +270,7 @@ def main() -> int:
     p.add_argument("--gatys-motions", nargs="+", default=["pan", "object"])
     p.add_argument("--frames", type=int, default=16)
     p.add_argument("--gatys-frames", type=int, default=6)
+    p.add_argument("--gatys-photos", type=int, default=1)
     p.add_argument("--clip-size", type=int, nargs=2, default=[256, 160])
     p.add_argument("--consistency", type=float, default=0.7)
     p.add_argument("--instant-style", default="starry_night")

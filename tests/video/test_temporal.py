@@ -5,7 +5,7 @@ import pytest
 
 from styleforge.errors import InputError
 from styleforge.video.flow import warp_error
-from styleforge.video.temporal import TemporalBlender, blend
+from styleforge.video.temporal import TemporalBlender, blend, blend_detail
 from styleforge.video.synthetic import camera_clip
 
 from videoclips import pan_frames
@@ -28,6 +28,17 @@ def test_blend_is_the_documented_formula() -> None:
     m = np.array([[1, 0], [0.5, 1]], np.float32)
     out = blend(s, w, m, 0.6)
     assert np.allclose(out[..., 0], [[0.6, 0], [0.3, 0.6]])
+
+
+def test_blend_detail_keeps_contrast_and_changes_nothing_where_inputs_agree() -> None:
+    rng = np.random.default_rng(5)
+    a, b = (np.clip(0.5 + 0.15 * rng.standard_normal((64, 64, 3)), 0, 1).astype(np.float32) for _ in range(2))
+    m = np.ones((64, 64), np.float32)
+    assert np.allclose(blend_detail(a, a, m, 0.7), a, atol=1e-5)  # no drift on a still clip
+    plain, kept = blend(a, b, m, 0.5), blend_detail(a, b, m, 0.5, sigmas=(1.0, 3.0))
+    assert plain.std() < 0.8 * a.std()  # averaging two uncorrelated textures washes them out …
+    assert kept.std() > 0.9 * a.std()  # … the band-wise blend keeps their contrast
+    assert abs(float(kept.mean()) - float(plain.mean())) < 0.01
 
 
 def test_consistency_cuts_the_warping_error_of_a_flickering_stylisation() -> None:

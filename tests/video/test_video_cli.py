@@ -91,3 +91,14 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path: Path, make_cl
     assert code == 2
     assert err.startswith("styleforge: error: ") and err.count("\n") == 1, err
     assert sorted(p.name for p in tmp_path.rglob("*")) == before  # nothing half-written
+
+
+def test_torchrun_ranks_split_a_folder_of_clips(tmp_path: Path, capsys, monkeypatch) -> None:  # noqa: ANN001
+    (tmp_path / "in").mkdir()
+    for name in ("a.mp4", "b.mp4", "c.mp4"):
+        write_clip(tmp_path / "in" / name, pan_frames(3))
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("RANK", "1")
+    code, err = run(capsys, str(tmp_path / "in"), "--photo-style", "starry_night", "-o", str(tmp_path / "out"))
+    assert code == 0, err
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["b.mp4"]  # rank 1 of 2: every other clip

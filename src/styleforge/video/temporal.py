@@ -7,6 +7,8 @@ into the current frame by the *input*'s optical flow, where the flow is reliable
 
     o_t = s_t + k · m_t · (warp(o_{t-1}) − s_t)
 
+band by band, keeping the strokes' local contrast (:func:`blend_detail`; a plain average of
+strokes that do not line up exactly would wash them out and raise the style loss).
 ``k`` (``--consistency``, default 0.7) is the strength, ``m_t`` the reliability mask.  The
 output is an exponentially weighted mean of the recent per-frame results carried along the
 motion: a frame ``j`` steps back weighs ``≤ kʲ``, so nothing accumulates — a still or looping
@@ -46,28 +48,32 @@ def _smooth(x: np.ndarray, sigma: float) -> np.ndarray:
 
 
 def blend_detail(stylized: np.ndarray, warped: np.ndarray, mask: np.ndarray, strength: float, *,
-                 sigma: float = 1.5, window: float = 4.0, max_gain: float = 2.0) -> np.ndarray:
+                 sigmas: tuple[float, ...] = (1.0,), max_gain: float = 2.0) -> np.ndarray:
     """:func:`blend` that keeps the texture's contrast (pure, float32).
 
     Averaging two renderings whose brush strokes do not line up exactly lowers the local
-    contrast of the strokes (and raises the style loss).  Here the base (a Gaussian of
-    ``sigma``) and the detail are blended separately and the blended detail is rescaled
-    so that its local energy (over ``window``) is the same blend of the two inputs' energies
-    (Heitz & Neyret's variance-preserving blending, with the correlation measured instead of
-    assumed).  Where the two agree (a still clip) the gain is exactly 1: nothing drifts.
+    contrast of the strokes (and raises the style loss).  Here each band of a difference-of-
+    Gaussians stack (``sigmas``) is blended on its own and rescaled so that its local energy
+    (over 3σ) is the same blend of the two inputs' energies — Heitz & Neyret's
+    variance-preserving blending, with the correlation measured instead of assumed.  The
+    base below the coarsest band is blended plainly.  Where the two inputs agree (a still
+    clip) every gain is exactly 1: nothing drifts.
     """
     w = (strength * mask)[..., None].astype(np.float32)
-    base_s, base_w = _smooth(stylized, sigma), _smooth(warped, sigma)
-    det_s, det_w = stylized - base_s, warped - base_w
-    base = base_s + w * (base_w - base_s)
-    det = det_s + w * (det_w - det_s)
-    e_s = _smooth((det_s**2).sum(-1), window)
-    e_w = _smooth((det_w**2).sum(-1), window)
-    e_d = _smooth((det**2).sum(-1), window)
-    target = e_s + w[..., 0] * (e_w - e_s)
-    gain = np.sqrt(np.clip(target, 0, None) / np.maximum(e_d, 1e-8))
-    gain = np.clip(gain, 1.0, max_gain)[..., None]
-    return base + gain * det
+    out = np.zeros_like(stylized, dtype=np.float32)
+    cur_s, cur_w = stylized.astype(np.float32), warped.astype(np.float32)
+    for sigma in sigmas:
+        low_s, low_w = _smooth(cur_s, sigma), _smooth(cur_w, sigma)
+        det_s, det_w = cur_s - low_s, cur_w - low_w
+        det = det_s + w * (det_w - det_s)
+        e_s = _smooth((det_s**2).sum(-1), 3 * sigma)
+        e_w = _smooth((det_w**2).sum(-1), 3 * sigma)
+        e_d = _smooth((det**2).sum(-1), 3 * sigma)
+        target = e_s + w[..., 0] * (e_w - e_s)
+        gain = np.clip(np.sqrt(np.clip(target, 0, None) / np.maximum(e_d, 1e-8)), 1.0, max_gain)
+        out += gain[..., None] * det
+        cur_s, cur_w = low_s, low_w
+    return out + cur_s + w * (cur_w - cur_s)
 
 
 StylizeFn = Callable[[np.ndarray, "Hint | None"], np.ndarray]
@@ -77,13 +83,13 @@ class TemporalBlender:
     """Carries the previous frame and output from one call to the next."""
 
     def __init__(self, strength: float = 0.7, *, flow_size: int | None = 640, preset: str = "fast",
-                 needs_hint: bool = False) -> None:
+                 needs_hint: bool = False, keep_detail: bool = True) -> None:
         if not 0.0 <= strength < 1.0:
             from ..errors import InputError
 
             raise InputError(f"--consistency must be in [0, 1), got {strength}")
         self.strength, self.flow_size, self.preset = strength, flow_size, preset
-        self.needs_hint = needs_hint
+        self.needs_hint, self.keep_detail = needs_hint, keep_detail
         self.prev_gray: np.ndarray | None = None
         self.prev_out: np.ndarray | None = None
 
@@ -107,6 +113,7 @@ class TemporalBlender:
             hint = Hint(warp(self.prev_out, back), reliable_mask(back, fwd))
         out = np.clip(stylize(frame, hint), 0, 1).astype(np.float32, copy=False)
         if hint is not None and self.strength > 0:
-            out = np.clip(blend(out, hint.warped, hint.mask, self.strength), 0, 1)
+            mix = blend_detail if self.keep_detail else blend
+            out = np.clip(mix(out, hint.warped, hint.mask, self.strength), 0, 1)
         self.prev_gray, self.prev_out = g, out
         return out
