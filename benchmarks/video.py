@@ -272,7 +272,7 @@ def main() -> int:
     p.add_argument("--gatys-frames", type=int, default=6)
     p.add_argument("--gatys-photos", type=int, default=1)
     p.add_argument("--clip-size", type=int, nargs=2, default=[256, 160])
-    p.add_argument("--consistency", type=float, default=0.7)
+    p.add_argument("--consistency", type=float, default=0.5)
     p.add_argument("--instant-style", default="starry_night")
     p.add_argument("--photo-style", default="starry_night")
     p.add_argument("--gatys-style", default="starry_night")

@@ -56,7 +56,7 @@ def add_parser(sub: Any) -> None:
     v.add_argument("--start", type=float, default=0.0, help="start at this many seconds")
     v.add_argument("--duration", type=float, default=None, help="this many seconds only")
     v.add_argument("--every", type=int, default=1, help="stylise every N-th frame (a quick preview at fps/N)")
-    v.add_argument("--consistency", type=float, default=0.7,
+    v.add_argument("--consistency", type=float, default=0.5,
                    help="temporal consistency strength in [0, 1) (default %(default)s)")
     v.add_argument("--no-consistency", action="store_true", help="plain per-frame stylisation (flickers)")
     v.add_argument("--flow-size", type=int, default=640, help="long side for the optical flow (default %(default)s)")

@@ -40,7 +40,7 @@ class VideoOptions:
     start: float = 0.0  # seconds
     duration: float | None = None  # seconds; None: to the end
     every: int = 1  # stylise every N-th frame (the output keeps the duration at fps / N)
-    consistency: float = 0.7  # blending strength k; 0 = per-frame
+    consistency: float = 0.5  # blending strength k; 0 = per-frame
     flow_size: int | None = 640  # long side at which the optical flow is computed
     flow_preset: str = "fast"  # DIS preset: ultrafast, fast, medium
 

@@ -9,7 +9,7 @@ into the current frame by the *input*'s optical flow, where the flow is reliable
 
 band by band, keeping the strokes' local contrast (:func:`blend_detail`; a plain average of
 strokes that do not line up exactly would wash them out and raise the style loss).
-``k`` (``--consistency``, default 0.7) is the strength, ``m_t`` the reliability mask.  The
+``k`` (``--consistency``, default 0.5) is the strength, ``m_t`` the reliability mask.  The
 output is an exponentially weighted mean of the recent per-frame results carried along the
 motion: a frame ``j`` steps back weighs ``≤ kʲ``, so nothing accumulates — a still or looping
 clip converges to its per-frame result instead of drifting (darkening, blurring).  The
@@ -82,7 +82,7 @@ StylizeFn = Callable[[np.ndarray, "Hint | None"], np.ndarray]
 class TemporalBlender:
     """Carries the previous frame and output from one call to the next."""
 
-    def __init__(self, strength: float = 0.7, *, flow_size: int | None = 640, preset: str = "fast",
+    def __init__(self, strength: float = 0.5, *, flow_size: int | None = 640, preset: str = "fast",
                  needs_hint: bool = False, keep_detail: bool = True) -> None:
         if not 0.0 <= strength < 1.0:
             from ..errors import InputError

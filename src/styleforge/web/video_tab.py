@@ -38,7 +38,7 @@ class VideoResult:
     info: str = ""
 
 
-def video_job(clip: Path, out_dir: Path, *, mode: str, style: str, size: int = 384, consistency: float = 0.7,
+def video_job(clip: Path, out_dir: Path, *, mode: str, style: str, size: int = 384, consistency: float = 0.5,
               max_seconds: float = 10.0, clip_label: str = "clip.mp4",
               on_progress: Callable[[float, str, Any], None] | None = None,
               should_stop: Callable[[], bool] | None = None, deadline: float | None = None) -> VideoResult:
@@ -80,7 +80,7 @@ def video_job(clip: Path, out_dir: Path, *, mode: str, style: str, size: int = 3
     finally:  # a cancelled job leaves nothing behind on the server
         for p in out_dir.glob(out.stem + ".partial.*"):
             p.unlink(missing_ok=True)
-    cons = "--no-consistency" if consistency == 0 else (f"--consistency {consistency:g}" if consistency != 0.7 else "")
+    cons = "--no-consistency" if consistency == 0 else (f"--consistency {consistency:g}" if consistency != 0.5 else "")
     cmd = " ".join(x for x in ("styleforge video", shlex.quote(clip_label), flag, f"--size {size}", cons,
                                "-o out.mp4") if x)
     return VideoResult(str(out), cmd, f"{res.frames} frames in {time.perf_counter() - t0:.1f} s "
@@ -102,7 +102,7 @@ def build(gr: Any, *, work: Path, max_seconds: float, style_names: list[str], in
                                   label="Style (instant model, painting or photo)", elem_id="video-style")
             with gr.Row():
                 v_size = gr.Slider(64, 720, value=384, step=16, label="Size (long side, px)", elem_id="video-size")
-                v_cons = gr.Slider(0.0, 0.9, value=0.7, step=0.05, label="Consistency (0 = per-frame)")
+                v_cons = gr.Slider(0.0, 0.9, value=0.5, step=0.05, label="Consistency (0 = per-frame)")
             with gr.Row():
                 v_run = gr.Button("Stylise video", variant="primary", elem_id="video-run")
                 v_run_heavy = gr.Button("Paint video (Gatys)", variant="primary", visible=False, elem_id="video-run-gatys")
