@@ -32,6 +32,7 @@ from PIL import Image
 
 from ..errors import StyleforgeError
 from . import modes
+from .auth import LoginGuard, LoginThrottle, parse_networks
 from .limits import (
     JobCancelled,
     JobTimeout,
@@ -41,6 +42,7 @@ from .limits import (
     resolve_checkpoint,
     run_with_deadline,
 )
+from .quota import FAST, HEAVY, ClientQuota, guard_queue, queue_options
 
 log = logging.getLogger("styleforge.web")
 
@@ -59,6 +61,7 @@ _offline_env()
 import gradio as gr  # noqa: E402
 
 NONE = "(none)"
+LOGIN_MESSAGE = "styleforge: log in with the user name and password you were given."
 #: A running job whose next update nobody asked for during this long was cancelled or abandoned.
 ABANDONED_S = 5.0
 #: With no step finished for this long, the page still gets a "Running" update.
@@ -148,8 +151,7 @@ def create_app(settings: WebSettings | None = None) -> Any:
     thumbs = _thumbnails(work)
     style_names = [n for _, n in thumbs]
     default_style = "starry_night" if "starry_night" in style_names else (style_names[0] if style_names else None)
-    heavy = {"concurrency_limit": limits.concurrency, "concurrency_id": "heavy"}
-    fast = {"concurrency_limit": settings.fast_concurrency, "concurrency_id": "fast"}
+    heavy, fast = queue_options(HEAVY, settings), queue_options(FAST, settings)  # a tab's job class: see quota.py
 
     def friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
         """InputError & co. → a gr.Error toast with the one-line message; bugs → a short generic one."""
@@ -521,13 +523,28 @@ def create_app(settings: WebSettings | None = None) -> Any:
                     m_run.click(run_makeup, [m_content, m_ckpt, m_action, m_strength], [m_out, m_info, m_cmd],
                                 api_name="makeup", **fast)
 
-    demo.queue(default_concurrency_limit=settings.fast_concurrency, max_size=limits.max_queue)
+    # api_open=False: /gradio_api/run/<name> would run a queued event outside the queue and its limits.
+    demo.queue(default_concurrency_limit=settings.fast_concurrency, max_size=limits.max_queue, api_open=False)
+    guard_queue(demo, ClientQuota(settings.max_jobs_per_client, settings.max_heavy_per_hour),
+                parse_networks(settings.trusted_proxies))
     demo.styleforge_work_dir = work  # type: ignore[attr-defined]
     return demo
 
 
 def launch(demo: Any, settings: WebSettings, *, block: bool = True) -> tuple[Any, str]:
-    """Start the server; returns ``(app, local_url)`` (``block=False`` returns at once)."""
+    """Start the server; returns ``(app, local_url)`` (``block=False`` returns at once).
+
+    With ``settings.accounts``, Gradio's login page and cookie (``auth=``) guard the page, and
+    :class:`.auth.LoginGuard` wraps the whole app: no other route answers without a login.
+    """
+    login: dict[str, Any] = {}
+    if settings.accounts is not None:
+        from starlette.middleware import Middleware
+
+        guard = Middleware(LoginGuard, trusted=parse_networks(settings.trusted_proxies),  # type: ignore[arg-type]
+                           throttle=LoginThrottle(base_s=settings.login_delay_s))
+        login = {"auth": settings.accounts.verify_async, "auth_message": LOGIN_MESSAGE,
+                 "app_kwargs": {"middleware": [guard]}}
     _app, url, _ = demo.launch(
         server_name=settings.host,
         server_port=settings.port,
@@ -544,5 +561,6 @@ def launch(demo: Any, settings: WebSettings, *, block: bool = True) -> tuple[Any
         footer_links=[],
         css=CSS,
         theme="default",
+        **login,
     )
     return _app, url
