@@ -164,15 +164,20 @@ def test_no_route_answers_without_a_login(auth_server):
     url, demo = auth_server
     routes = _all_routes(demo.server_app)
     assert len(routes) > 50, routes  # the walk found Gradio's API routes, not only the page
-    open_ = []
-    with httpx.Client(timeout=10) as http:
+    open_, not_ours = [], []
+    with httpx.Client(timeout=5) as http:
         for method, path in routes:
-            r = http.request(method, url + path, json={} if method == "POST" else None)
+            try:
+                r = http.request(method, url + path, json={} if method == "POST" else None)
+            except httpx.ReadTimeout:  # e.g. an open event stream
+                open_.append((method, path, "answered with a stream"))
+                continue
             if r.status_code != 401:
                 open_.append((method, path, r.status_code))
-            elif method != "HEAD":
-                assert "log in" in r.json()["detail"].lower()
+            elif method != "HEAD" and "open the page to log in" not in str(r.json().get("detail")):
+                not_ours.append((method, path))  # Gradio's own refusal: the guard did not see it
     assert {p for _, p, _ in open_} <= PUBLIC, open_
+    assert not not_ours, not_ours
     # the login page itself describes no API (Gradio puts the whole API description in it)
     page = httpx.get(url + "/").text
     assert '"auth_required":true' in page
