@@ -184,6 +184,20 @@ def test_no_route_answers_without_a_login(auth_server):
     assert "artistic" not in page and "named_endpoints" not in page
 
 
+@pytest.mark.parametrize("path", ["/assets/../config", "/static/%2e%2e/%2e%2e/gradio_api/info", "//config",
+                                  "/assets/../gradio_api/file=/etc/passwd", "/config?next=/assets/x"])
+def test_no_way_round_the_guard_through_the_public_prefixes(auth_server, path):
+    import socket
+
+    host, port = auth_server[0].removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as s:  # raw: no client-side path clean-up
+        s.sendall(f"GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode())
+        answer = b""
+        while chunk := s.recv(65536):
+            answer += chunk
+    assert answer.split(b"\r\n")[0] == b"HTTP/1.1 401 Unauthorized", answer[:300]
+
+
 def test_login_then_files_and_api_need_the_cookie(auth_server):
     from conftest import USERS, GradioHTTP
     from test_web_http import _photo

@@ -412,7 +412,8 @@ class LoginGuard:
             return await self.app(scope, receive, send)
         if scope["type"] == "http" and path == "/":
             return await self.app(scope, receive, _without_api_info(send))
-        if scope["type"] == "http" and (path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES)):
+        if scope["type"] == "http" and (path in PUBLIC_PATHS or (
+                path.startswith(PUBLIC_PREFIXES) and ".." not in path.split("/"))):
             return await self.app(scope, receive, send)
         if scope["type"] == "websocket":
             return await send({"type": "websocket.close", "code": 1008})
