@@ -9,6 +9,7 @@ streamed previews and the final result.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import io
 import json
@@ -16,6 +17,7 @@ import os
 import socket
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -105,18 +107,25 @@ def web_settings(web_models: Path, instant_models: Path) -> Any:
                        fast_concurrency=2)
 
 
-@pytest.fixture(scope="session")
-def web_server(web_settings: Any) -> Any:
-    """``(base_url, demo)`` of a running page."""
+@contextlib.contextmanager
+def serving(settings: Any) -> Iterator[tuple[str, Any]]:
+    """``(base_url, demo)`` of a page running with ``settings`` in this process, closed afterwards."""
     need_gradio()
     from styleforge.web import create_app, launch
 
-    demo = create_app(web_settings)
-    _app, url = launch(demo, web_settings, block=False)
+    demo = create_app(settings)
+    _app, url = launch(demo, settings, block=False)
     try:
         yield url.rstrip("/"), demo
     finally:
         demo.close()
+
+
+@pytest.fixture(scope="session")
+def web_server(web_settings: Any) -> Any:
+    """``(base_url, demo)`` of a running page."""
+    with serving(web_settings) as server:
+        yield server
 
 
 #: Accounts of the login-protected test server (``auth_server``).
@@ -136,15 +145,8 @@ def auth_settings(web_settings: Any) -> Any:
 @pytest.fixture(scope="session")
 def auth_server(auth_settings: Any) -> Any:
     """``(base_url, demo)`` of a running page that needs a login."""
-    need_gradio()
-    from styleforge.web import create_app, launch
-
-    demo = create_app(auth_settings)
-    _app, url = launch(demo, auth_settings, block=False)
-    try:
-        yield url.rstrip("/"), demo
-    finally:
-        demo.close()
+    with serving(auth_settings) as server:
+        yield server
 
 
 @dataclass

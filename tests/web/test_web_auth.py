@@ -221,7 +221,7 @@ def test_login_then_files_and_api_need_the_cookie(auth_server):
     r = anonymous.post(f"{url}/gradio_api/upload", files=[("files", ("a.png", b"x"))])
     assert r.status_code == 401
     # a forged cookie is no login
-    forged = httpx.Client(timeout=10, cookies={k: "forged" for k in ann.http.cookies.keys()})
+    forged = httpx.Client(timeout=10, cookies={k: "forged" for k in ann.http.cookies})
     assert forged.get(f"{url}/config").status_code == 401
     # /gradio_api/run/<name> would skip the queue (and every limit): closed even with a login
     assert ann.http.post(f"{url}/gradio_api/run/instant", json={"data": body["data"]}).status_code == 404

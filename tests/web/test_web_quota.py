@@ -108,16 +108,11 @@ def test_caps_per_login_while_another_user_is_served(auth_server):
 
 
 def test_without_login_the_client_is_its_address_via_the_trusted_proxy(web_settings):
-    from conftest import GradioHTTP, free_port
-    from styleforge.web import create_app, launch
+    from conftest import GradioHTTP, free_port, serving
 
     settings = dataclasses.replace(web_settings, port=free_port(), trusted_proxies=("127.0.0.1",),
                                    max_jobs_per_client=1)
-    demo = create_app(settings)
-    url = launch(demo, settings, block=False)[1].rstrip("/")
-    try:
+    with serving(settings) as (url, demo):
         a = GradioHTTP(url, headers={"X-Forwarded-For": "203.0.113.5"})
         b = GradioHTTP(url, headers={"X-Forwarded-For": "203.0.113.6"})
         _cap_holds_while_another_client_is_served(a, b, demo)
-    finally:
-        demo.close()

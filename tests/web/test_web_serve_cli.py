@@ -37,14 +37,18 @@ def test_bad_options_exit_2(argv, message, capsys):
 
 def test_host_0000_without_login_exits_2_from_the_shell():
     proc = subprocess.run([sys.executable, "-m", "styleforge.cli.main", "serve", "--host", "0.0.0.0"],
-                          capture_output=True, text=True, timeout=120)
+                          capture_output=True, text=True, timeout=120, check=False)
     assert proc.returncode == 2 and proc.stdout == ""
     assert proc.stderr.count("\n") == 1 and "--no-auth" in proc.stderr and "--auth" in proc.stderr
 
 
 def test_settings_login_and_per_client_defaults(tmp_path):
     from styleforge.cli.main import build_parser
-    from styleforge.cli.serve import EXPOSED_MAX_HEAVY, EXPOSED_MAX_JOBS, settings_from_args
+    from styleforge.cli.serve import (
+        EXPOSED_MAX_HEAVY,
+        EXPOSED_MAX_JOBS,
+        settings_from_args,
+    )
 
     def settings(*argv):
         return settings_from_args(build_parser().parse_args(["serve", *argv]))

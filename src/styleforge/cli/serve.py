@@ -9,6 +9,7 @@ import getpass
 import importlib.util
 import sys
 from pathlib import Path
+from typing import Any
 
 from ..errors import InputError
 
@@ -103,7 +104,7 @@ def settings_from_args(args: argparse.Namespace):  # noqa: ANN201 - WebSettings,
                        trusted_proxies=trusted, max_jobs_per_client=per_client[0], max_heavy_per_hour=per_client[1])
 
 
-def _access_from_args(args: argparse.Namespace):  # noqa: ANN202 - (Accounts | None, proxies, (jobs, heavy))
+def _access_from_args(args: argparse.Namespace) -> tuple[Any, tuple[str, ...], tuple[int, int]]:
     """Login and per-client limit options → settings; refuses sharing the page without a login."""
     from ..web.auth import Accounts, is_loopback, parse_networks
 
@@ -123,10 +124,10 @@ def _access_from_args(args: argparse.Namespace):  # noqa: ANN202 - (Accounts | N
         if value is not None and value < 0:
             raise InputError(f"--{name.replace('_', '-')} must be ≥ 0 (0 = no limit)")
         limits.append(value if value is not None else (default if exposed else 0))
-    return accounts, trusted, tuple(limits)
+    return accounts, trusted, (limits[0], limits[1])
 
 
-def _describe(settings) -> str:  # noqa: ANN001
+def _describe(settings: Any) -> str:
     """What the start-up line says about logins and limits ('' for a plain localhost page)."""
     from ..web.auth import is_loopback
 

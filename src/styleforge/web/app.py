@@ -32,7 +32,7 @@ from PIL import Image
 
 from ..errors import StyleforgeError
 from . import modes
-from .auth import LoginGuard, LoginThrottle, parse_networks
+from .auth import login_options
 from .limits import (
     JobCancelled,
     JobTimeout,
@@ -42,7 +42,7 @@ from .limits import (
     resolve_checkpoint,
     run_with_deadline,
 )
-from .quota import FAST, HEAVY, ClientQuota, guard_queue, queue_options
+from .quota import FAST, HEAVY, guard_queue, queue_options
 
 log = logging.getLogger("styleforge.web")
 
@@ -61,7 +61,6 @@ _offline_env()
 import gradio as gr  # noqa: E402
 
 NONE = "(none)"
-LOGIN_MESSAGE = "styleforge: log in with the user name and password you were given."
 #: A running job whose next update nobody asked for during this long was cancelled or abandoned.
 ABANDONED_S = 5.0
 #: With no step finished for this long, the page still gets a "Running" update.
@@ -523,10 +522,8 @@ def create_app(settings: WebSettings | None = None) -> Any:
                     m_run.click(run_makeup, [m_content, m_ckpt, m_action, m_strength], [m_out, m_info, m_cmd],
                                 api_name="makeup", **fast)
 
-    # api_open=False: /gradio_api/run/<name> would run a queued event outside the queue and its limits.
-    demo.queue(default_concurrency_limit=settings.fast_concurrency, max_size=limits.max_queue, api_open=False)
-    guard_queue(demo, ClientQuota(settings.max_jobs_per_client, settings.max_heavy_per_hour),
-                parse_networks(settings.trusted_proxies))
+    demo.queue(default_concurrency_limit=settings.fast_concurrency, max_size=limits.max_queue)
+    guard_queue(demo, settings)  # per-client limits; no way round the queue
     demo.styleforge_work_dir = work  # type: ignore[attr-defined]
     return demo
 
@@ -537,14 +534,6 @@ def launch(demo: Any, settings: WebSettings, *, block: bool = True) -> tuple[Any
     With ``settings.accounts``, Gradio's login page and cookie (``auth=``) guard the page, and
     :class:`.auth.LoginGuard` wraps the whole app: no other route answers without a login.
     """
-    login: dict[str, Any] = {}
-    if settings.accounts is not None:
-        from starlette.middleware import Middleware
-
-        guard = Middleware(LoginGuard, trusted=parse_networks(settings.trusted_proxies),  # type: ignore[arg-type]
-                           throttle=LoginThrottle(base_s=settings.login_delay_s))
-        login = {"auth": settings.accounts.verify_async, "auth_message": LOGIN_MESSAGE,
-                 "app_kwargs": {"middleware": [guard]}}
     _app, url, _ = demo.launch(
         server_name=settings.host,
         server_port=settings.port,
@@ -561,6 +550,6 @@ def launch(demo: Any, settings: WebSettings, *, block: bool = True) -> tuple[Any
         footer_links=[],
         css=CSS,
         theme="default",
-        **login,
+        **login_options(settings),
     )
     return _app, url

@@ -28,6 +28,7 @@ __all__ = [
     "client_address",
     "hash_password",
     "is_loopback",
+    "login_options",
     "parse_networks",
     "read_accounts_file",
     "set_password",
@@ -358,7 +359,7 @@ def logged_in_user(scope: Mapping[str, Any]) -> str | None:
     return None
 
 
-_API_INFO = re.compile(rb"<script>window\.gradio_api_info = .*?;</script>", re.S)
+_API_INFO = re.compile(rb"<script>window\.gradio_api_info = .*?;</script>", re.DOTALL)
 
 
 def _without_api_info(send: Any) -> Callable[[dict[str, Any]], Awaitable[None]]:
@@ -438,3 +439,22 @@ class LoginGuard:
         await self.throttle.attempt(scope_client(scope, self.trusted), run)
         for m in held:
             await send(m)
+
+
+LOGIN_MESSAGE = "styleforge: log in with the user name and password you were given."
+
+
+def login_options(settings: Any) -> dict[str, Any]:
+    """``Blocks.launch()`` arguments for ``settings.accounts`` (none without a login).
+
+    Gradio's ``auth=`` gives the login page, ``/login`` and the cookie; the :class:`LoginGuard`
+    middleware then refuses every other route without that cookie.
+    """
+    if settings.accounts is None:
+        return {}
+    from starlette.middleware import Middleware
+
+    guard = Middleware(LoginGuard, trusted=parse_networks(settings.trusted_proxies),  # type: ignore[arg-type]
+                       throttle=LoginThrottle(base_s=settings.login_delay_s))
+    return {"auth": settings.accounts.verify_async, "auth_message": LOGIN_MESSAGE,
+            "app_kwargs": {"middleware": [guard]}}

@@ -30,7 +30,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from .auth import Network, client_address
+from .auth import Network, client_address, parse_networks
 
 HEAVY = "heavy"
 FAST = "fast"
@@ -111,15 +111,19 @@ class _Join:
         self.request, self.username = request, username
 
 
-def guard_queue(demo: Any, quota: ClientQuota, trusted: Sequence[Network] = ()) -> None:
-    """Apply ``quota`` where ``demo``'s Gradio queue admits a job (after ``demo.queue()``).
+def guard_queue(demo: Any, settings: Any) -> None:
+    """Close the way round ``demo``'s queue and apply the per-client limits of ``settings`` (after ``demo.queue()``).
 
-    Wraps ``Queue.push``: the client's jobs already waiting or running are counted from the queue
-    itself (nothing to forget when a job ends or is cancelled); admissions are serialised by a lock
-    so parallel joins cannot overshoot.
+    ``api_open`` off: ``/gradio_api/run/<name>`` would otherwise run a queued event outside the queue
+    (its concurrency, its size limit and these limits).  The limits wrap ``Queue.push``: the client's
+    jobs already waiting or running are counted from the queue itself (nothing to forget when a job
+    ends or is cancelled); admissions are serialised by a lock so parallel joins cannot overshoot.
     """
+    demo.api_open = False
+    quota = ClientQuota(settings.max_jobs_per_client, settings.max_heavy_per_hour)
     if not quota.active:
         return
+    trusted = parse_networks(settings.trusted_proxies)
     queue = demo._queue
     original = queue.push
     lock: list[asyncio.Lock] = []
