@@ -12,7 +12,7 @@
 * :class:`LoginGuard` — an ASGI middleware around the whole app: with a login required, every
   route answers 401 without a valid login cookie except the login page's own files.  Gradio's
   ``auth=`` alone protects the page, ``/config``, uploads, files and the queue, but leaves others
-  open (``/gradio_api/heartbeat``, ``/cancel``, ``/run-history/*``, ``/openapi.json``, ...); the
+  open (``/gradio_api/heartbeat``, ``/cancel``, ``/runs``, ``/stream/*``, ``/openapi.json``, ...); the
   guard is a default deny.  It also slows down ``/login`` after failures
   (:class:`LoginThrottle`: the delay doubles with each failure from the same address).
 
