@@ -72,8 +72,8 @@ def add_parser(sub: Any) -> None:
     i.add_argument("--threads", type=int, default=None, help="CPU threads (default: all cores)")
     g = p.add_argument_group("Gatys video (Ruder et al.)")
     g.add_argument("--warm-iterations", type=int, default=None,
-                   help="evaluations per frame after the first, warm-started (default --iterations / 4)")
-    g.add_argument("--temporal-weight", type=float, default=2e4, help="weight of the temporal loss (default %(default)g)")
+                   help="evaluations per frame after the first, warm-started (default --iterations / 3)")
+    g.add_argument("--temporal-weight", type=float, default=2e3, help="weight of the temporal loss (default %(default)g)")
     g.add_argument("--style-scale", type=float, default=1.0)
     add_gatys_options(p)
     p.set_defaults(func=run, image_size=None)

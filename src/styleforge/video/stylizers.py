@@ -9,7 +9,7 @@ model plugs in without touching the video code:
   ``load_instant`` + ``stylize_instant``);
 * :class:`GatysStylizer` — :func:`styleforge.transfer.gatys.stylize_tensor`, the first frame
   coarse-to-fine, each later one warm-started from the warped previous result with Ruder et
-  al.'s temporal loss (``temporal_weight · mean(m · (x − warp(o_{t−1}))²)``) at one scale
+  al.'s temporal loss (``temporal_weight · mean(m · (x − warp(o_{t−1}))²)``, default 2e3) at one scale
   and ``warm_iterations`` evaluations;
 * :class:`PhotoStylizer` — another photo's colours by a mean/covariance affine map fitted once
   on the first frame (the same map on every frame: no colour flicker);
@@ -125,7 +125,7 @@ class GatysStylizer:
     uses_hint = True
 
     def __init__(self, styles: list[str], cfg: Any = None, *, warm_iterations: int | None = None,
-                 temporal_weight: float = 2e4) -> None:
+                 temporal_weight: float = 2e3) -> None:
         from ..io import load_input
         from ..transfer.gatys import GatysConfig
 
@@ -133,7 +133,7 @@ class GatysStylizer:
         self.cfg.validate(len(styles))
         self.name = "gatys:" + "+".join(Path(s).stem for s in styles)
         self.style_images = [load_input(s, what="style image") for s in styles]
-        self.warm_iterations = warm_iterations if warm_iterations is not None else max(1, self.cfg.iterations // 4)
+        self.warm_iterations = warm_iterations if warm_iterations is not None else max(1, self.cfg.iterations // 3)
         self.temporal_weight = temporal_weight
         self._net: Any = None
         self._styles: Any = None
