@@ -204,9 +204,12 @@ def speed(args: argparse.Namespace, photo: Path) -> None:
                 for k in (0.0, args.consistency):
                     out = Path(tmp) / f"out-{mode}-{label_}-{k}.mp4"
                     load_before = os.getloadavg()[0]
+                    cpu = time.process_time()
                     res = render_video(src, out, stylizer, VideoOptions(consistency=k))
+                    cpu = (time.process_time() - cpu) / res.frames
                     print(f"  {mode:8s} {label_} consistency {k:.1f}: {res.frames_per_second:6.1f} frames/s "
-                          f"({res.seconds:.1f} s; load {load_before:.1f} → {os.getloadavg()[0]:.1f})", flush=True)
+                          f"({res.seconds:.1f} s; CPU {cpu * 1000:.0f} ms/frame → ≤ {2 / cpu:.1f} frames/s on 2 idle "
+                          f"cores; load {load_before:.1f} → {os.getloadavg()[0]:.1f})", flush=True)
 
 
 def gatys_speed(args: argparse.Namespace, photo: Path) -> None:
