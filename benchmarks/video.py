@@ -146,8 +146,10 @@ def quality(args: argparse.Namespace, photos: list[Path]) -> list[list[Image.Ima
         for photo in (photos[: args.gatys_photos] if mode == "gatys" else photos):
             img = load(photo)
             for motion in (args.motions if mode != "gatys" else args.gatys_motions):
-                clip = object_clip(img, n_frames, tuple(args.clip_size)) if motion == "object" else \
-                    camera_clip(img, motion, n_frames, tuple(args.clip_size))
+                # Gatys: the first frames of the same clip (same motion per frame as the other modes)
+                clip = object_clip(img, args.frames, tuple(args.clip_size)) if motion == "object" else \
+                    camera_clip(img, motion, args.frames, tuple(args.clip_size))
+                clip = Clip(clip.name, clip.frames[:n_frames], clip.flows[:n_frames], clip.masks[:n_frames])
                 # the baseline is plain per-frame stylisation (Gatys: no warm start, no temporal loss)
                 hint = stylizer.uses_hint
                 stylizer.uses_hint = False
