@@ -85,7 +85,7 @@ def _stylizer_factory(args: argparse.Namespace) -> Any:
     if args.style:
         from .stylize import gatys_config_from_args
 
-        args.image_size = args.size or 512
+        args.image_size = args.size or args.image_size or 512
         cfg = gatys_config_from_args(args, style_scale=args.style_scale)
         kw: dict[str, Any] = {"cfg": cfg, "warm_iterations": args.warm_iterations, "temporal_weight": args.temporal_weight}
     elif args.instant:
@@ -123,7 +123,8 @@ def _jobs(args: argparse.Namespace) -> list[tuple[Path, Path]]:
 def run(args: argparse.Namespace) -> int:
     from ..video.pipeline import VideoOptions, partial_paths, render_video
 
-    options = VideoOptions(size=args.size if args.size or not args.style else 512, start=args.start,
+    size = args.size or ((args.image_size or 512) if args.style else None)  # --image-size: --size for Gatys
+    options = VideoOptions(size=size, start=args.start,
                            duration=args.duration, every=args.every,
                            consistency=0.0 if args.no_consistency else args.consistency, flow_size=args.flow_size)
     options.validate()
