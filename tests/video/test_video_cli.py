@@ -102,3 +102,11 @@ def test_torchrun_ranks_split_a_folder_of_clips(tmp_path: Path, capsys, monkeypa
     code, err = run(capsys, str(tmp_path / "in"), "--photo-style", "starry_night", "-o", str(tmp_path / "out"))
     assert code == 0, err
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["b.mp4"]  # rank 1 of 2: every other clip
+
+
+def test_gatys_video_end_to_end(tmp_path: Path, make_clip, capsys) -> None:  # noqa: ANN001
+    clip = make_clip(frames=pan_frames(3))
+    code, err = run(capsys, str(clip), "--style", "starry_night", "--backbone", "effnet-lite0", "--iterations", "3",
+                    "--scales", "none", "--size", "64", "-o", str(tmp_path / "g.mp4"))
+    assert code == 0, err
+    assert probe(tmp_path / "g.mp4").frames == 3
