@@ -74,3 +74,16 @@ def test_no_drift_on_a_still_or_looping_clip(loop: bool) -> None:
 def test_strength_is_checked() -> None:
     with pytest.raises(InputError, match="consistency"):
         TemporalBlender(1.0)
+
+
+def test_per_pixel_colour_maps_are_not_blended() -> None:
+    class Map:
+        per_pixel = True
+
+        def __call__(self, frame: np.ndarray, hint: object) -> np.ndarray:
+            return frame.astype(np.float32) / 255
+
+    frames = pan_frames(3)
+    b = TemporalBlender(0.9, flow_size=None)
+    outs = [b(f, Map()) for f in frames]
+    assert np.array_equal(outs[2], frames[2].astype(np.float32) / 255)  # its own E_warp is the input's

@@ -104,7 +104,7 @@ class TemporalBlender:
 
     def __call__(self, frame: np.ndarray, stylize: StylizeFn) -> np.ndarray:
         """Stylise ``frame`` (``(H, W, 3)`` uint8) → ``(H, W, 3)`` float32 in [0, 1]."""
-        if not self.active:
+        if not self.active or getattr(stylize, "per_pixel", False):  # a colour map cannot add flicker
             return np.clip(stylize(frame, None), 0, 1).astype(np.float32, copy=False)
         g = gray(frame)
         hint = None
