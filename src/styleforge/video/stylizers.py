@@ -182,7 +182,8 @@ class GatysStylizer:
 
             cfg = replace(self.cfg, image_size=max(frame.shape[:2]), scales=(1.0,), init="image",
                           iterations=self.warm_iterations)
-            res = stylize_tensor(content, self._styles, cfg, net=self._net, init_image=warped, extra_loss=temporal)
+            init = mask * warped + (1 - mask) * content  # where the flow fails: the frame, not a ghost of the last
+            res = stylize_tensor(content, self._styles, cfg, net=self._net, init_image=init, extra_loss=temporal)
         if res.interrupted:
             raise KeyboardInterrupt
         return _fit(res.image[0].permute(1, 2, 0).numpy().astype(np.float32), frame)
