@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from styleforge.assets import BUILTIN_CONTENT, builtin_styles
 from styleforge.backbones import build_backbone
 from styleforge.backbones import vgg as vggmod
 from styleforge.backbones.vgg import VGGFeatures, detect_layout, layer_names, load_vgg_weights
@@ -38,9 +39,9 @@ def test_unknown_and_beyond_truncation_layers():
         net.check_layers(["bogus"])
 
 
-def test_offline_weights_are_real_imagenet_vgg16(shared_data):
+def test_offline_weights_are_real_imagenet_vgg16():
     """Trained VGG16: smooth first-layer filters and sparse deep activations; random init has neither."""
-    x = pil_to_tensor(resize_max_side(load_image(shared_data / "content" / "tubingen.jpg"), 128))
+    x = pil_to_tensor(resize_max_side(load_image(BUILTIN_CONTENT["tubingen"]), 128))
     stats = {}
     for src in ("vgg16-offline", "random16"):
         net = build_backbone(src, layers=["relu5_3"])
@@ -54,8 +55,8 @@ def test_offline_weights_are_real_imagenet_vgg16(shared_data):
     net = build_backbone("vgg16-offline", layers=["relu5_1"])
     def desc(img):
         return net(pil_to_tensor(img), ["relu5_1"])["relu5_1"].mean((2, 3))[0]
-    a = resize_max_side(load_image(shared_data / "content" / "tubingen.jpg"), 224)
-    b = resize_max_side(load_image(shared_data / "styles" / "starry_night.jpg"), 224)
+    a = resize_max_side(load_image(BUILTIN_CONTENT["tubingen"]), 224)
+    b = resize_max_side(load_image(builtin_styles()["starry_night"]), 224)
     da, da2, db = desc(a.crop((0, 0, 180, 150))), desc(a.crop((40, 10, 220, 160))), desc(b)
     cos = torch.nn.functional.cosine_similarity
     assert cos(da, da2, dim=0) > cos(da, db, dim=0) + 0.1

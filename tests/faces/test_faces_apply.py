@@ -53,6 +53,7 @@ def test_identity_translator_round_trip_is_lossless():
     assert diff.max() <= 3 and diff.mean() < 0.3
 
 
+@pytest.mark.realdata
 def test_detail_restoration_keeps_texture_sharp(faces_dir):
     img = load_rgb(faces_dir / "no_makeup" / "xfsy_0068.png")
     big = cv2.resize(img, (900, 900), interpolation=cv2.INTER_CUBIC)
