@@ -172,3 +172,20 @@ def test_segment_color_transfer_matches_each_region_mean():
         mo = (out * c).sum((2, 3)) / c.sum()
         ms = (style * s).sum((2, 3)) / s.sum()
         assert torch.allclose(mo, ms, atol=0.02)
+
+
+def test_photo_stylize_api_from_paths(photo_dir):
+    """``photo_stylize``: paths and masks in, a PIL image of the content's shape out, segments used."""
+    from styleforge.transfer.photoreal import photo_stylize
+
+    d = photo_dir
+    kw = dict(content_mask=d / "seg_input" / "in29.png", style_mask=d / "seg_style" / "tar29.png",
+              image_size=40, iterations=4, scales=(1.0,), seed=0)
+    res = photo_stylize(d / "input" / "in29.jpg", d / "style" / "tar29.jpg", return_result=True, **kw)
+    assert res.segments == ["blue", "red"] and res.image.shape == (1, 3, 30, 40)
+    img = photo_stylize(str(d / "input" / "in29.jpg"), str(d / "style" / "tar29.jpg"), **kw)
+    assert isinstance(img, Image.Image) and img.size == (40, 30)
+    photo = np.asarray(Image.open(d / "input" / "in29.jpg").convert("RGB").resize(img.size), np.float32)
+    assert np.abs(np.asarray(img, np.float32) - photo).mean() > 2  # it did restyle the photo
+    with pytest.raises(InputError, match="unknown option"):
+        photo_stylize(d / "input" / "in29.jpg", d / "style" / "tar29.jpg", bogus=1)
