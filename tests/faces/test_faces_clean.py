@@ -20,9 +20,8 @@ def _crop(img, face=None):
     return align_crop(img, similarity_from_eyes(f.eye_left, f.eye_right, AlignSpec()), 256)
 
 
-@pytest.mark.realdata
-def test_blur_and_grayscale_scores(faces_dir):
-    img = load_rgb(faces_dir / "no_makeup" / "xfsy_0068.png")
+def test_blur_and_grayscale_scores(sample_face):
+    img = load_rgb(sample_face)
     crop = _crop(img)
     sharp = blur_score(crop)
     assert blur_score(cv2.GaussianBlur(crop, (0, 0), 2)) < sharp / 5

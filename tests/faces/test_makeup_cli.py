@@ -33,10 +33,9 @@ def cli(monkeypatch):
     return cli_main.main
 
 
-@pytest.mark.realdata
-def test_makeup_add_full_photo(cli, scripted, faces_dir, tmp_path, capsys):
+def test_makeup_add_full_photo(cli, scripted, sample_face, tmp_path, capsys):
     src = tmp_path / "me.jpg"
-    Image.open(faces_dir / "no_makeup" / "xfsy_0226.png").convert("RGB").resize((500, 500)).save(src, quality=95)
+    Image.open(sample_face).convert("RGB").resize((500, 500)).save(src, quality=95)
     out = tmp_path / "out.png"
     assert cli(["makeup", "add", str(src), "--checkpoint", str(scripted), "-o", str(out), "--strength", "0.8"]) == 0
     assert "1 face" in capsys.readouterr().out
