@@ -7,16 +7,19 @@ Prints, for the offline VGG16 on ../shared/data images:
 * single-scale vs coarse-to-fine: time for multi-scale to reach the style loss
   of a single-scale run (goal ≤ 0.3×), final losses;
 * peak RSS of each run (each in its own subprocess; goal ≤ 1.5 GB at 512 px);
+* a plain PyTorch Gatys loop (the tutorial's: ``torch.optim.LBFGS`` over a closure, same VGG16,
+  layers and weights, one scale) — seconds per evaluation, the peer of ours measured in the same run;
 * an ``effnet-lite0`` preview at 512 px (goal ≤ 10 s);
 * with CUDA: 512 px, 500 iterations, seconds (neural-style: 22 s on a Titan X).
 
-Usage: ``python benchmarks/gatys_speed.py [--sizes 256,512] [--iterations 60]``
+Usage: ``python benchmarks/gatys_speed.py [--sizes 256,512] [--iterations 60] [--no-preview]``
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -51,6 +54,43 @@ def _child(spec: dict) -> dict:
                 torch.cuda.synchronize()
             times.append(time.perf_counter() - t)
         out["sec_per_pass"] = sorted(times[1:])[len(times[1:]) // 2]
+    elif spec["kind"] == "plain":  # the textbook loop: LBFGS over a closure, Gram losses written out
+        import torch.nn.functional as F
+
+        from styleforge.backbones import DEFAULT_LAYERS
+
+        cfg = GatysConfig(image_size=size)
+        content_layers, style_layers = (list(v) for v in DEFAULT_LAYERS["vgg"][:2])
+        net = build_backbone("vgg16-offline", layers=[*style_layers, *content_layers], device=device)
+
+        def gram(f: torch.Tensor) -> torch.Tensor:
+            b, ch, h, w = f.shape
+            f = f.reshape(b * ch, h * w)
+            return f @ f.t() / (ch * h * w)
+
+        with torch.no_grad():
+            c_t = {k: v.detach() for k, v in net(c.to(device), content_layers).items()}
+            s_t = {k: gram(v).detach() for k, v in net(s.to(device), style_layers).items()}
+        img = c.to(device).clone().requires_grad_(True)
+        opt = torch.optim.LBFGS([img], lr=1, max_iter=spec["iterations"], history_size=50,
+                                tolerance_grad=-1, tolerance_change=-1)
+        evals = []
+
+        def closure() -> torch.Tensor:
+            opt.zero_grad()
+            feats = net(img, [*style_layers, *content_layers])
+            loss = cfg.content_weight * sum(F.mse_loss(feats[k], c_t[k]) for k in content_layers)
+            loss = loss + cfg.style_weight * sum(F.mse_loss(gram(feats[k]), s_t[k]) for k in style_layers)
+            loss.backward()
+            evals.append(time.perf_counter())
+            return loss
+
+        t0 = time.perf_counter()
+        opt.step(closure)
+        if device == "cuda":
+            torch.cuda.synchronize()
+        out.update(total=time.perf_counter() - t0, evaluations=len(evals),
+                   sec_per_eval_final=(evals[-1] - evals[0]) / max(1, len(evals) - 1))
     else:
         cfg = GatysConfig(
             image_size=size,
@@ -104,6 +144,7 @@ def main() -> None:
     ap.add_argument("--iterations", type=int, default=60, help="single-scale evaluations (and per multi-scale stage)")
     ap.add_argument("--content", default="tubingen.jpg")
     ap.add_argument("--style", default="starry_night.jpg")
+    ap.add_argument("--no-preview", action="store_true", help="skip the effnet-lite0 preview run")
     ap.add_argument("--child", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
@@ -114,7 +155,7 @@ def main() -> None:
 
     base = {"content": args.content, "style": args.style}
     print(f"styleforge Gatys benchmark — {args.content} × {args.style}, torch {torch.__version__}, "
-          f"{torch.get_num_threads()} threads")
+          f"{torch.get_num_threads()} threads, load average {os.getloadavg()[0]:.1f} at the start")
     print(f"{'size':>5} {'run':<22} {'s/eval':>8} {'total s':>8} {'content':>10} {'style':>10} {'peak MB':>8}")
     for size in [int(s) for s in args.sizes.split(",")]:
         bare = run({**base, "kind": "bare", "size": size, "reps": 5})
@@ -130,6 +171,10 @@ def main() -> None:
         reach = next((t for t, _, st in multi["trace"] if st <= target), None)
         overhead = single["sec_per_eval_final"] / bare["sec_per_pass"]
         print(f"      ratio s/eval ÷ bare pass: {overhead:.2f}× (goal ≤ 1.10)")
+        plain = run({**base, "kind": "plain", "size": size, "iterations": args.iterations})
+        print(f"{size:>5} {'plain PyTorch loop':<22} {plain['sec_per_eval_final']:>8.3f} {plain['total']:>8.1f} "
+              f"{'':>10} {'':>10} {plain['peak_rss_mb']:>8.0f}")
+        print(f"      ours ÷ plain loop, s/eval: {single['sec_per_eval_final'] / plain['sec_per_eval_final']:.2f}×")
         if reach is not None:
             # trace times count from the start of the whole multi-scale run
             print(f"      multi-scale reaches single-scale style loss {target:.4g} after {reach:.1f} s "
@@ -137,6 +182,9 @@ def main() -> None:
         else:
             print(f"      multi-scale final style loss {multi['style']:.4g} vs single {target:.4g}: "
                   f"not reached within {args.iterations} final-stage evaluations")
+    print(f"load average {os.getloadavg()[0]:.1f} at the end")
+    if args.no_preview:
+        return
     eff = run({**base, "kind": "gatys", "size": 512, "iterations": 100, "scales": [1.0], "backbone": "effnet-lite0"})
     print(f"effnet-lite0 preview 512 px, 100 evaluations: {eff['total']:.1f} s (goal ≤ 10 s), peak {eff['peak_rss_mb']:.0f} MB")
     if torch.cuda.is_available():

@@ -29,6 +29,8 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
+from styleforge.engine.metrics import ssim
+
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "photo"
 DEFAULT_CASES = "1,29,41,10,16,28,54,56"  # varied: skylines, seasons, night, one-region cases
 
@@ -45,15 +47,11 @@ def grad_mag(y: np.ndarray) -> np.ndarray:
     return torch.sqrt(gx**2 + gy**2)[0, 0].numpy()
 
 
-def ssim(a: np.ndarray, b: np.ndarray, win: int = 7) -> float:
+def gradient_ssim(a: np.ndarray, b: np.ndarray, win: int = 7) -> float:
+    """SSIM (the project's one: 7×7 box window) of two gradient-magnitude maps; data range = their max."""
     ta, tb = (torch.from_numpy(v)[None, None].double() for v in (a, b))
-    mu = lambda v: F.avg_pool2d(v, win, stride=1)  # noqa: E731
-    ma, mb = mu(ta), mu(tb)
-    va, vb, cab = mu(ta * ta) - ma**2, mu(tb * tb) - mb**2, mu(ta * tb) - ma * mb
     rng = max(float(ta.max()), float(tb.max()), 1e-6)
-    c1, c2 = (0.01 * rng) ** 2, (0.03 * rng) ** 2
-    s = ((2 * ma * mb + c1) * (2 * cab + c2)) / ((ma**2 + mb**2 + c1) * (va + vb + c2))
-    return float(s.mean())
+    return float(ssim(ta, tb, data_range=rng, window=win, sigma=None)[0])
 
 
 def rgb_to_lab(x: np.ndarray) -> np.ndarray:
@@ -131,7 +129,7 @@ def main() -> None:
         sty = np.asarray(si, dtype=np.float64) / 255
         dpst = np.asarray(ref, dtype=np.float64) / 255
         gin = grad_mag(luminance(inp))
-        row = (n, ssim(grad_mag(luminance(ours)), gin), ssim(grad_mag(luminance(dpst)), gin),
+        row = (n, gradient_ssim(grad_mag(luminance(ours)), gin), gradient_ssim(grad_mag(luminance(dpst)), gin),
                colour_distance(ours, sty, cl, sl), colour_distance(dpst, sty, cl, sl), time.perf_counter() - t)
         rows.append(row)
         print(f"case {n:>3s}: structure ours {row[1]:.3f} DPST {row[2]:.3f} | colour ours {row[3]:.2f} "

@@ -7,7 +7,8 @@ one G update.  Printed against:
 - ``naive``: the reference implementation's algorithm on the same networks, measured
   in the same run (separate D(fake)/D(real) forwards, foreach Adam, toggled
   requires_grad) — the fair in-run baseline on a shared CPU;
-- the reference implementation's published figure on this machine: 1.09 s/it, 1.9 GB.
+- the reference implementation's figure, quoted, measured elsewhere (../shared/docs/environment.md): 1.09 s/it, 1.9 GB
+  (not run by this script).
 
 A GPU section (fp32 vs bf16) runs when CUDA is present.
 
@@ -17,7 +18,8 @@ A GPU section (fp32 vs bf16) runs when CUDA is present.
 CycleGAN (``--model cyclegan``: resnet_9blocks at 256 px, resnet_6blocks at 128 px, two
 70×70 PatchGANs, LSGAN, identity loss, pools of 50; one iteration = one G + one D update)
 against ``cg_naive`` (the reference algorithm, in-run) and the reference implementation's
-figures on this machine (256 px: 11.4 s/it, 4.2 GB; 128 px: 2.28 s/it, 1.7 GB):
+figures, quoted, measured elsewhere (../shared/docs/environment.md)
+(256 px: 11.4 s/it, 4.2 GB; 128 px: 2.28 s/it, 1.7 GB):
 
     python benchmarks/train_speed.py --model cyclegan --size 128 --iters 3
 """
@@ -32,7 +34,7 @@ import subprocess
 import sys
 import time
 
-REFERENCE_S_PER_IT = 1.09
+REFERENCE_S_PER_IT = 1.09  # quoted, measured elsewhere (../shared/docs/environment.md)
 REFERENCE_RSS_GB = 1.9
 
 VARIANTS = {
@@ -45,7 +47,7 @@ VARIANTS = {
 }
 
 
-CG_REFERENCE = {256: (11.4, 4.2), 128: (2.28, 1.7)}  # s/it, peak RSS GB (reference implementation, this machine)
+CG_REFERENCE = {256: (11.4, 4.2), 128: (2.28, 1.7)}  # s/it, peak RSS GB of the reference implementation: quoted, measured elsewhere (../shared/docs/environment.md)
 CG_VARIANTS = {
     "cg_naive": "reference algorithm, same nets: 6 G forwards + 1 backward, separate D forwards, default Adam",
     "cg_ours": "styleforge CycleGAN.train_step (per-cycle backwards, batched forwards, fused Adam)",
@@ -141,14 +143,14 @@ def cyclegan_main(args: argparse.Namespace) -> None:
     rows = {v: run_child(v, args) for v in variants.split(",")}
     base = rows.get("cg_naive")
     ref = CG_REFERENCE.get(args.size)
-    ref_col = f"vs ref {ref[0]} s" if ref else "vs ref"
+    ref_col = f"vs quoted {ref[0]} s" if ref else "vs quoted"
     print(f"\n{'variant':16s} {'s/it':>7s} {'it/s':>6s} {'peak RSS':>9s} {'vs naive':>9s} {ref_col:>13s}  description")
     for v, r in rows.items():
         vs_naive = f"{base['s_per_it'] / r['s_per_it']:.2f}×" if base else "-"
         vs_ref = f"{ref[0] / r['s_per_it']:.2f}×" if ref else "-"
         print(f"{v:16s} {r['s_per_it']:7.3f} {1 / r['s_per_it']:6.2f} {r['peak_rss_gb']:7.2f}GB {vs_naive:>9s} {vs_ref:>13s}  {CG_VARIANTS[v]}")
     if ref:
-        print(f"\nreference implementation on this machine: {ref[0]} s/it, {ref[1]} GB peak RSS "
+        print(f"\nreference implementation, quoted, measured elsewhere (../shared/docs/environment.md): {ref[0]} s/it, {ref[1]} GB peak RSS "
               f"(goal: ≤ {ref[0] / 1.2:.2f} s/it, ≤ {ref[1]} GB)")
     if torch.cuda.is_available():
         print("\nGPU (channels_last):")
@@ -248,13 +250,13 @@ def main() -> None:
             if v not in rows or r["s_per_it"] < rows[v]["s_per_it"]:
                 rows[v] = {**r, "peak_rss_gb": max(r["peak_rss_gb"], rows.get(v, r)["peak_rss_gb"])}
     base = rows.get("naive")
-    print(f"\n{'variant':20s} {'s/it':>7s} {'it/s':>6s} {'peak RSS':>9s} {'vs naive':>9s} {'vs ref 1.09 s':>13s}  description")
+    print(f"\n{'variant':20s} {'s/it':>7s} {'it/s':>6s} {'peak RSS':>9s} {'vs naive':>9s} {'vs quoted 1.09':>15s}  description")
     for v, r in rows.items():
         vs_naive = f"{base['s_per_it'] / r['s_per_it']:.2f}×" if base else "-"
         vs_ref = f"{REFERENCE_S_PER_IT / r['s_per_it']:.2f}×" if args.size == 256 else "-"
-        print(f"{v:20s} {r['s_per_it']:7.3f} {1 / r['s_per_it']:6.2f} {r['peak_rss_gb']:7.2f}GB {vs_naive:>9s} {vs_ref:>13s}  {VARIANTS[v]}")
+        print(f"{v:20s} {r['s_per_it']:7.3f} {1 / r['s_per_it']:6.2f} {r['peak_rss_gb']:7.2f}GB {vs_naive:>9s} {vs_ref:>15s}  {VARIANTS[v]}")
     if args.size == 256:
-        print(f"\nreference implementation on this machine: {REFERENCE_S_PER_IT} s/it, {REFERENCE_RSS_GB} GB peak RSS "
+        print(f"\nreference implementation, quoted, measured elsewhere (../shared/docs/environment.md): {REFERENCE_S_PER_IT} s/it, {REFERENCE_RSS_GB} GB peak RSS "
               f"(goal: ≤ 0.9 s/it, ≤ {REFERENCE_RSS_GB} GB)")
     if torch.cuda.is_available():
         print("\nGPU (channels_last):")

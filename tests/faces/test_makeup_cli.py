@@ -33,9 +33,9 @@ def cli(monkeypatch):
     return cli_main.main
 
 
-def test_makeup_add_full_photo(cli, scripted, faces_dir, tmp_path, capsys):
+def test_makeup_add_full_photo(cli, scripted, sample_face, tmp_path, capsys):
     src = tmp_path / "me.jpg"
-    Image.open(faces_dir / "no_makeup" / "xfsy_0226.png").convert("RGB").resize((500, 500)).save(src, quality=95)
+    Image.open(sample_face).convert("RGB").resize((500, 500)).save(src, quality=95)
     out = tmp_path / "out.png"
     assert cli(["makeup", "add", str(src), "--checkpoint", str(scripted), "-o", str(out), "--strength", "0.8"]) == 0
     assert "1 face" in capsys.readouterr().out
@@ -52,7 +52,7 @@ def test_makeup_add_full_photo(cli, scripted, faces_dir, tmp_path, capsys):
     assert np.abs(c - a).sum() > 0
 
 
-def test_makeup_no_face_writes_nothing(cli, scripted, tmp_path, capsys, faces_dir):
+def test_makeup_no_face_writes_nothing(cli, scripted, tmp_path, capsys, sample_face):
     wall = tmp_path / "wall.png"
     Image.fromarray(np.full((200, 300, 3), 90, np.uint8)).save(wall)
     out = tmp_path / "o.png"
@@ -62,7 +62,7 @@ def test_makeup_no_face_writes_nothing(cli, scripted, tmp_path, capsys, faces_di
     assert not out.exists()
     # several photos into a folder: the one with a face is written, the other reported, exit 2
     face = tmp_path / "face.png"
-    shutil.copy(faces_dir / "makeup" / "vFG56.png", face)
+    shutil.copy(sample_face, face)
     folder = tmp_path / "outdir"
     assert cli(["makeup", "remove", str(wall), str(face), "--checkpoint", str(scripted), "-o", str(folder)]) == 2
     assert sorted(p.name for p in folder.iterdir()) == ["face.png"]
@@ -74,7 +74,7 @@ def test_makeup_no_face_writes_nothing(cli, scripted, tmp_path, capsys, faces_di
 
 
 def test_loader_engine_checkpoint_and_safetensors(tmp_path):
-    nets = pytest.importorskip("styleforge.nets")
+    from styleforge import nets
     from safetensors.torch import save_file
 
     cfg = {"netG": "resnet_6blocks", "ngf": 8, "norm": "instance", "input_nc": 3, "output_nc": 3}

@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from styleforge.assets import BUILTIN_CONTENT, builtin_styles
 from styleforge.backbones import build_backbone
 from styleforge.color import rgb_to_yuv
 from styleforge.errors import InputError
@@ -11,10 +12,10 @@ from styleforge.transfer.gatys import GatysConfig, plan_stages, stylize_tensor
 
 
 @pytest.fixture(scope="module")
-def images(shared_data):
-    c = pil_to_tensor(resize_max_side(load_image(shared_data / "content" / "tubingen.jpg"), 64))
-    s = pil_to_tensor(resize_max_side(load_image(shared_data / "styles" / "starry_night.jpg"), 64))
-    s2 = pil_to_tensor(resize_max_side(load_image(shared_data / "styles" / "the_scream.jpg"), 64))
+def images():
+    c = pil_to_tensor(resize_max_side(load_image(BUILTIN_CONTENT["tubingen"]), 64))
+    s = pil_to_tensor(resize_max_side(load_image(builtin_styles()["starry_night"]), 64))
+    s2 = pil_to_tensor(resize_max_side(load_image(builtin_styles()["the_scream"]), 64))
     return c, s, s2
 
 

@@ -69,16 +69,16 @@ def test_instant_over_http(api, web_settings):
             in res.output[2])
 
 
-def test_translate_and_makeup(api, shared_data):
+def test_translate_and_makeup(api, sample_face):
     res = api.call("translate", [api.upload_image(_photo(90, 50), "a.png"), "tiny/p2p.safetensors", "auto", 64])
     assert res.success, res.error
     assert api.image(res.output[0]).size == (64, 36)
     assert "--checkpoint MODELS/tiny/p2p.safetensors" in res.output[2]
 
-    face = api.upload(shared_data / "faces" / "no_makeup" / "xfsy_0226.png", "me.png")
+    face = api.upload(sample_face, "me.png")
     res = api.call("makeup", [face, "warm.pt2", "add", 1.0])
     assert res.success, res.error
-    before = np.asarray(Image.open(shared_data / "faces" / "no_makeup" / "xfsy_0226.png").convert("RGB"), np.float32)
+    before = np.asarray(Image.open(sample_face).convert("RGB"), np.float32)
     after = np.asarray(api.image(res.output[0]).convert("RGB"), np.float32)
     assert after.shape == before.shape and (after[..., 0] - before[..., 0]).mean() > 2
     assert "1 face" in res.output[1]

@@ -123,10 +123,10 @@ class _Warm(torch.nn.Module):
         return torch.cat([(x[:, :1] + 0.5).clamp(-1, 1), x[:, 1:]], 1)
 
 
-def test_makeup_on_a_face_and_no_face(tmp_path, shared_data):
+def test_makeup_on_a_face_and_no_face(tmp_path, sample_face):
     ckpt = tmp_path / "warm.pt2"
     torch.export.save(torch.export.export(_Warm(), (torch.zeros(1, 3, 256, 256),)), str(ckpt))
-    face = Image.open(shared_data / "faces" / "no_makeup" / "xfsy_0226.png").convert("RGB")
+    face = Image.open(sample_face).convert("RGB")
     res = modes.makeup(face, ckpt, checkpoint_label="warm.pt2", strength=0.8)
     before, after = np.asarray(face, np.float32), np.asarray(res.image, np.float32)
     assert after.shape == before.shape

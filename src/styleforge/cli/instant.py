@@ -173,11 +173,15 @@ def run_instant(args: argparse.Namespace) -> int:
 
 
 def run_export(args: argparse.Namespace) -> int:
+    from ..errors import InputError
     from ..instant import load_instant
     from ..instant.onnx import export_onnx
-    from ..io import check_output_path
 
-    out = check_output_path(args.output)
+    out = Path(args.output)  # not an image: check_output_path would refuse .onnx
+    if out.suffix.lower() != ".onnx":
+        raise InputError(f"the ONNX output must end in .onnx: {out}")
+    if not out.resolve().parent.is_dir():
+        raise InputError(f"output folder does not exist: {out.parent}")
     model = load_instant([args.model], backend="torch")
     export_onnx(model, out, opset=args.opset, fp16=args.fp16)
     log.info("wrote %s", out)
