@@ -210,6 +210,8 @@ class FitResult:
     history: list[dict[str, float]] = field(default_factory=list)
     checkpoint: Path | None = None
     seconds: float = 0.0
+    #: The resumed run had already reached ``max_steps`` or the end of its epochs: nothing was done.
+    already_finished: bool = False
 
 
 def _resolve_resume(resume: str | None, ckpt_dir: Path) -> Path | None:
@@ -234,6 +236,16 @@ def _check_same_model(ckpt: dict[str, Any], model: TrainableModel, path: Path) -
             f"cannot resume {path}: the model settings differ ({', '.join(diff)}; "
             f"e.g. {k} was {saved.get(k)!r}, now {now.get(k)!r})"
         )
+
+
+def _finished(ckpt: Mapping[str, Any], cfg: TrainConfig) -> str:
+    """Why a checkpointed run has nothing left to do under ``cfg`` (``""``: it has)."""
+    step, epoch = int(ckpt["step"]), int(ckpt["epoch"])
+    if cfg.max_steps is not None and step >= cfg.max_steps:
+        return f"step {step} of --max-steps {cfg.max_steps}"
+    if epoch >= cfg.epochs:
+        return f"epoch {epoch} of {cfg.epochs}"
+    return ""
 
 
 def fit(
@@ -273,6 +285,15 @@ def fit(
     ckpt = load_checkpoint(resume_path) if resume_path is not None else None
     if ckpt is not None:
         _check_same_model(ckpt, model, resume_path)  # type: ignore[arg-type]
+        done = _finished(ckpt, cfg)
+        if done:  # a finished run stays finished: resuming it is a no-op (no step, no file written)
+            if main:
+                log.info("%s: this run is already finished (%s); nothing to do. Raise --max-steps or "
+                         "--n-epochs/--n-epochs-decay to train further", resume_path, done)
+            if created_group:
+                torch.distributed.destroy_process_group()
+            return FitResult(int(ckpt["step"]), int(ckpt["epoch"]), list(ckpt.get("history", [])), resume_path,
+                             time.perf_counter() - t_start, already_finished=True)
     for name, net in model.networks.items():
         net.to(device)
         if channels_last:

@@ -156,6 +156,26 @@ def _cyclegan(config: dict[str, Any], extra: dict[str, Any], weights: Weights, d
     return Translator(G, _rgb_input(in_nc), lambda out, x: to_rgb(out), info)
 
 
+def _cut(config: dict[str, Any], extra: dict[str, Any], weights: Weights, direction: str | None,
+         path: Path, any_direction: bool) -> Translator:
+    """CUT / FastCUT: one generator ``G`` (A → B)."""
+    from .cut import CUTConfig
+    from .cyclegan import to_rgb
+    from ..nets import build_generator
+
+    if direction == "BtoA" and not any_direction:
+        raise InputError("a CUT model translates one way only (domain A → B); drop --direction")
+    if "G" not in weights:
+        raise InputError("these weights hold no CUT generator (G)")
+    cfg = CUTConfig.from_dict(config)
+    G = build_generator(cfg.netG, cfg.input_nc, cfg.output_nc, ngf=cfg.ngf, norm=cfg.norm,
+                        upsample="antialias" if cfg.antialias else "deconv", init=None)
+    _load_state(G, weights["G"], "CUT")
+    G.pad_to_fit = True  # any size at inference
+    G.eval()
+    return Translator(G, _rgb_input(cfg.input_nc), lambda out, x: to_rgb(out), {"kind": "cut", "mode": cfg.mode, **extra})
+
+
 def _generator(config: dict[str, Any], extra: dict[str, Any], weights: Weights, direction: str | None,
                path: Path, any_direction: bool) -> Translator:
     """A bare generator named by ``netG`` in its config (other codebases' and hand-made checkpoints)."""
@@ -214,7 +234,7 @@ def _reference(config: dict[str, Any], extra: dict[str, Any], weights: Weights, 
 
 #: kind → builder(model_config, extra_config, weights, direction, path, any_direction) → Translator.
 TRANSLATORS: dict[str, Callable[..., Translator]] = {
-    "pix2pix": _pix2pix, "cyclegan": _cyclegan, "generator": _generator, "reference": _reference,
+    "pix2pix": _pix2pix, "cyclegan": _cyclegan, "generator": _generator, "reference": _reference, "cut": _cut,
 }
 
 
