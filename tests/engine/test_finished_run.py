@@ -76,3 +76,15 @@ def test_resume_after_max_steps_or_last_epoch_is_a_no_op(kind: str, tmp_path: Pa
         r = fit(make(), ds, _cfg(out, max_minutes=5.0), resume="auto")
     assert r.already_finished and "already finished (epoch 2 of 2)" in caplog.text
     assert _snapshot(out) == before
+
+
+@pytest.mark.slow  # the offline VGG16 is converted into a fresh test cache first
+def test_report_shows_kid_vgg16_with_four_samples(tmp_path: Path) -> None:
+    root = tmp_path / "data"
+    root.mkdir()
+    g = torch.Generator().manual_seed(0)
+    for i in range(4):
+        Image.fromarray((torch.rand(32, 64, 3, generator=g) * 255).byte().numpy()).save(root / f"{i}.png")
+    model = Pix2Pix(Pix2PixConfig(netG="unet_32", ngf=4, ndf=4))
+    fit(model, AlignedDataset(root, transform=T), _cfg(tmp_path / "run", n_visuals=4, report_kid=True, n_epochs_decay=0))
+    assert "KID-VGG16 (4 samples)" in (tmp_path / "run" / "web" / "index.html").read_text()

@@ -92,6 +92,9 @@ class TrainConfig:
     visual_every_epochs: int = 1
     n_visuals: int = 4
     log_every_steps: int = 50
+    #: KID-VGG16 of the report's ``fake_B`` against its ``real_B`` samples each epoch (an offline
+    #: proxy on ``n_visuals`` images: a trend, not a benchmark figure; needs at least 4 samples).
+    report_kid: bool = False
     #: ``none``, ``bf16`` or ``fp16`` autocast on CUDA; on CPU ``bf16`` autocasts where the CPU
     #: computes bf16 natively (AMX / AVX512-BF16: 1.8× faster VGG losses) and fp16 is ignored.
     #: ``auto``: bf16 on such CPUs and on CUDA, else none.
@@ -450,6 +453,8 @@ def fit(
             log.info("epoch %d/%d (step %d): %s", epoch, cfg.epochs, step, ", ".join(f"{k} {v:.4g}" for k, v in metrics.items()))
             if vis_batch is not None and (epoch % cfg.visual_every_epochs == 0 or epoch == cfg.epochs):
                 vis = model.visuals(vis_batch, device)
+                if cfg.report_kid:
+                    metrics |= _report_kid(vis)
                 grid = image_grid(vis)
                 for s in sink_list:
                     s.images(epoch, step, grid, list(vis), metrics)
@@ -475,6 +480,21 @@ def fit(
     if created_group:
         torch.distributed.destroy_process_group()
     return FitResult(step, epoch, history, last_saved, time.perf_counter() - t_start)
+
+
+def _report_kid(vis: Mapping[str, torch.Tensor]) -> dict[str, float]:
+    """``{"KID-VGG16 (n samples)": value}`` for the report, or nothing (too few samples, no VGG16 weights)."""
+    from ..errors import StyleforgeError
+    from .distribution import kid_vgg16
+
+    fake, real = vis.get("fake_B"), vis.get("real_B")
+    if fake is None or real is None or len(fake) < 4:
+        return {}
+    try:
+        return {f"KID-VGG16 ({len(fake)} samples)": kid_vgg16(list(fake[:, None]), list(real[:, None]))}
+    except StyleforgeError as e:
+        log.info("KID-VGG16 not reported: %s", e)
+        return {}
 
 
 def _gather_extra_state(model: TrainableModel, denv: DistEnv) -> list[Any] | None:
