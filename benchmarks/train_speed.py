@@ -93,7 +93,6 @@ def measure(step, dev, iters: int, warmup: int) -> dict[str, float]:
 def cyclegan_child(variant: str, size: int, iters: int, warmup: int, device: str, amp: str) -> dict[str, float]:
     import torch
 
-    from styleforge.engine import StepContext
     from styleforge.gan.cyclegan import CycleGAN, CycleGANConfig
     from styleforge.gan.losses import gan_loss
 
@@ -114,10 +113,7 @@ def cyclegan_child(variant: str, size: int, iters: int, warmup: int, device: str
         }
     else:
         opts = model.make_optimizers()
-    amp_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(amp) if dev.type == "cuda" else None
-    ctx = StepContext(dict(nets), opts, dev, amp_dtype, None, channels_last)
-    g = torch.Generator().manual_seed(1)
-    batch = {"A": torch.rand(1, 3, size, size, generator=g) * 2 - 1, "B": torch.rand(1, 3, size, size, generator=g) * 2 - 1}
+    ctx, batch = context_and_batch(nets, opts, dev, amp, channels_last, size)
     G_A, G_B, D_A, D_B = (nets[k] for k in ("G_A", "G_B", "D_A", "D_B"))
     l1 = torch.nn.functional.l1_loss
 
@@ -147,10 +143,21 @@ def cyclegan_child(variant: str, size: int, iters: int, warmup: int, device: str
     return measure(step, dev, iters, warmup)
 
 
-def cut_child(variant: str, size: int, iters: int, warmup: int, device: str, amp: str) -> dict[str, float]:
+def context_and_batch(nets, opts, dev, amp: str, channels_last: bool, size: int):
+    """The step context (AMP on CUDA only) and one fixed random A/B batch in [-1, 1]."""
     import torch
 
     from styleforge.engine import StepContext
+
+    amp_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(amp) if dev.type == "cuda" else None
+    ctx = StepContext(dict(nets), opts, dev, amp_dtype, None, channels_last)
+    g = torch.Generator().manual_seed(1)
+    return ctx, {"A": torch.rand(1, 3, size, size, generator=g) * 2 - 1, "B": torch.rand(1, 3, size, size, generator=g) * 2 - 1}
+
+
+def cut_child(variant: str, size: int, iters: int, warmup: int, device: str, amp: str) -> dict[str, float]:
+    import torch
+
     from styleforge.gan.cut import CUT, CUTConfig, patch_nce_loss
     from styleforge.gan.losses import gan_loss
 
@@ -169,10 +176,7 @@ def cut_child(variant: str, size: int, iters: int, warmup: int, device: str, amp
         opts = {k: torch.optim.Adam(nets[k].parameters(), lr=2e-4, betas=(0.5, 0.999)) for k in ("G", "D", "F")}
     else:
         opts = model.make_optimizers()
-    amp_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(amp) if dev.type == "cuda" else None
-    ctx = StepContext(dict(nets), opts, dev, amp_dtype, None, channels_last)
-    g = torch.Generator().manual_seed(1)
-    batch = {"A": torch.rand(1, 3, size, size, generator=g) * 2 - 1, "B": torch.rand(1, 3, size, size, generator=g) * 2 - 1}
+    ctx, batch = context_and_batch(nets, opts, dev, amp, channels_last, size)
     G, D, Fn = nets["G"], nets["D"], nets["F"]
 
     def nce(src: torch.Tensor, tgt: torch.Tensor, flipped: bool) -> torch.Tensor:  # models/cut_model.py
@@ -277,7 +281,6 @@ def child(variant: str, size: int, iters: int, warmup: int, device: str, amp: st
     if variant.startswith(("cut_", "fastcut_")):
         return cut_child(variant, size, iters, warmup, device, amp)
 
-    from styleforge.engine import StepContext
     from styleforge.gan import Pix2Pix, Pix2PixConfig
     from styleforge.gan.losses import gan_loss
 
@@ -296,10 +299,7 @@ def child(variant: str, size: int, iters: int, warmup: int, device: str, amp: st
         opts = {k: torch.optim.Adam(n.parameters(), lr=2e-4, betas=(0.5, 0.999), foreach=True) for k, n in model.networks.items()}
     else:
         opts = model.make_optimizers()
-    amp_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(amp) if dev.type == "cuda" else None
-    ctx = StepContext(dict(model.networks), opts, dev, amp_dtype, None, channels_last)
-    g = torch.Generator().manual_seed(1)
-    batch = {"A": torch.rand(1, 3, size, size, generator=g) * 2 - 1, "B": torch.rand(1, 3, size, size, generator=g) * 2 - 1}
+    ctx, batch = context_and_batch(model.networks, opts, dev, amp, channels_last, size)
     G, D = model.networks["G"], model.networks["D"]
     if variant == "ours_unfused_d":
         object.__setattr__(model.config, "fuse_d", False)  # two D forwards; networks unchanged

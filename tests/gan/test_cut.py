@@ -8,7 +8,13 @@ import pytest
 import torch
 
 from styleforge.errors import InputError
-from styleforge.gan.cut import CUT, CUTConfig, PatchSampler, patch_nce_loss, sample_patches
+from styleforge.gan.cut import (
+    CUT,
+    CUTConfig,
+    PatchSampler,
+    patch_nce_loss,
+    sample_patches,
+)
 
 
 def _nce_float64(q: list[list[list[float]]], k: list[list[list[float]]], tau: float) -> list[float]:

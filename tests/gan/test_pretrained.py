@@ -14,7 +14,13 @@ import pytest
 import torch
 
 from styleforge.errors import InputError
-from styleforge.gan.pretrained import PRETRAINED, Pretrained, download, pretrained_path, resolve
+from styleforge.gan.pretrained import (
+    PRETRAINED,
+    Pretrained,
+    download,
+    pretrained_path,
+    resolve,
+)
 
 
 class _Server:
@@ -27,7 +33,7 @@ class _Server:
         outer = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 name = self.path.lstrip("/")
                 outer.hits.append(name)
                 body = outer.files.get(name)
@@ -149,10 +155,10 @@ def test_translate_pretrained_unknown_name_exits_2_before_anything(tmp_path: Pat
 def test_translate_pretrained_end_to_end_from_a_local_server(server: _Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """``--pretrained NAME`` downloads a reference-layout file once and translates with it."""
     from PIL import Image
+    from reference_nets import RefResnet, randomise
 
     import styleforge.gan.pretrained as pre
     from styleforge.cli.main import main
-    from reference_nets import RefResnet, randomise
 
     buf = io.BytesIO()
     torch.save(randomise(RefResnet(3, 3, 4, 6), 9).state_dict(), buf)

@@ -14,7 +14,7 @@ from styleforge.errors import InputError
 from styleforge.web import modes
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "gan"))
-from reference_nets import RefResnet, randomise  # noqa: E402
+from reference_nets import RefResnet, randomise
 
 
 def test_dropdown_names_and_choice() -> None:

@@ -38,7 +38,11 @@ def evaluate_pairs(pairs: Iterable[tuple[torch.Tensor, torch.Tensor]], *, kid_vg
     also KID-VGG16, with an ``inception`` (:func:`styleforge.engine.inception.load_fid_inception`) FID and KID."""
     import torch
 
-    from ..engine.distribution import fid_from_features, kid_from_features, vgg16_features
+    from ..engine.distribution import (
+        fid_from_features,
+        kid_from_features,
+        vgg16_features,
+    )
     from ..engine.metrics import l1, psnr, ssim
 
     vals: dict[str, list[float]] = {"psnr": [], "ssim": [], "l1": []}
@@ -122,9 +126,9 @@ def add_parser(subparsers: Any) -> None:
 
 def _from_checkpoint(args: argparse.Namespace) -> dict[str, float]:
     from ..data import AlignedDataset, PairedTransform
+    from ..gan.loading import load_translator
     from ..io import save_image
     from .options import data_root
-    from ..gan.loading import load_translator
 
     tr = load_translator(args.checkpoint)
     direction = args.direction or tr.info.get("direction", "AtoB")

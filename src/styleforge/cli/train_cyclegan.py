@@ -136,8 +136,7 @@ def run_cyclegan(args: argparse.Namespace) -> int:
 
     from ..engine import fit
     from ..gan.cyclegan import PRESETS, CycleGAN, CycleGANConfig
-    from .options import check_size
-    from .options import train_config_from_args
+    from .options import check_size, train_config_from_args
 
     preset = PRESETS[args.preset] if args.preset else PRESETS["horse2zebra"]
     defaults: dict[str, Any] = {

@@ -44,7 +44,7 @@ from ..errors import InputError
 from ..nets import build_discriminator, build_generator, init_weights
 from .cyclegan import _up, to_rgb
 from .losses import GAN_MODES, gan_loss
-from .pix2pix import TrainContext, frozen
+from .pix2pix import TrainContext, eval_forward, frozen
 
 KIND = "cut"
 MODES = {"cut": {"lambda_nce": 1.0, "nce_idt": True, "flip_equivariance": False},
@@ -258,15 +258,9 @@ class CUT:
         out["G_GAN"], out["NCE"] = loss_gan.detach(), loss_nce.detach()
         return out
 
-    @torch.no_grad()
     def translate(self, x: torch.Tensor) -> torch.Tensor:
-        G = self.networks["G"]
-        was = G.training
-        G.eval()
-        try:
-            return G(x)
-        finally:
-            G.train(was)
+        """G in eval mode on a network-space batch."""
+        return eval_forward(self.networks["G"], x)
 
     @torch.no_grad()
     def visuals(self, batch: Mapping[str, Any], device: torch.device | str = "cpu") -> dict[str, torch.Tensor]:

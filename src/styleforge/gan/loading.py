@@ -159,9 +159,9 @@ def _cyclegan(config: dict[str, Any], extra: dict[str, Any], weights: Weights, d
 def _cut(config: dict[str, Any], extra: dict[str, Any], weights: Weights, direction: str | None,
          path: Path, any_direction: bool) -> Translator:
     """CUT / FastCUT: one generator ``G`` (A → B)."""
+    from ..nets import build_generator
     from .cut import CUTConfig
     from .cyclegan import to_rgb
-    from ..nets import build_generator
 
     if direction == "BtoA" and not any_direction:
         raise InputError("a CUT model translates one way only (domain A → B); drop --direction")

@@ -54,7 +54,7 @@ class ReferenceLayout:
 
 def _strip(state: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """Drop a DataParallel ``module.`` prefix."""
-    return {(k[7:] if k.startswith("module.") else k): v for k, v in state.items()}
+    return {(k.removeprefix("module.")): v for k, v in state.items()}
 
 
 def is_reference_state(state: Mapping[str, object]) -> bool:

@@ -10,7 +10,7 @@ in ``torch.cat``).
 
 from __future__ import annotations
 
-__all__ = ["BlurDownsample", "BlurUpsample", "UnetGenerator", "ResnetGenerator", "ResnetBlock", "pad_to_multiple"]
+__all__ = ["BlurDownsample", "BlurUpsample", "ResnetBlock", "ResnetGenerator", "UnetGenerator", "pad_to_multiple"]
 
 import torch
 import torch.nn.functional as F
