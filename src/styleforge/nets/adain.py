@@ -73,7 +73,7 @@ class DecoderConfig:
         return {"widths": list(self.widths)}
 
     @classmethod
-    def from_dict(cls, d: dict[str, object]) -> DecoderConfig:
+    def from_dict(cls, d: dict[str, object]) -> "DecoderConfig":
         return cls(widths=tuple(int(w) for w in d.get("widths", (256, 128, 64))))  # type: ignore[union-attr]
 
 

@@ -54,7 +54,7 @@ class TransformerConfig:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict[str, object]) -> TransformerConfig:
+    def from_dict(cls, d: dict[str, object]) -> "TransformerConfig":
         return cls(
             channels=tuple(int(c) for c in d.get("channels", (32, 64, 128))),  # type: ignore[union-attr]
             n_residual=int(d.get("n_residual", 5)),  # type: ignore[arg-type]

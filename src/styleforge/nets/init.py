@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["INIT_KINDS", "NORM_KINDS", "conv_bias", "init_weights", "norm_layer"]
+__all__ = ["INIT_KINDS", "NORM_KINDS", "init_weights", "norm_layer", "conv_bias"]
 
 import functools
 from collections.abc import Callable

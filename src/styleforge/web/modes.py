@@ -13,10 +13,10 @@ from __future__ import annotations
 
 __all__ = [
     "ARTISTIC_PRESETS",
+    "ArtisticPreset",
     "MODES",
     "NO_PRETRAINED",
     "PHOTO_SMOOTHING",
-    "ArtisticPreset",
     "ModeResult",
     "ModeUnavailable",
     "artistic",
@@ -25,9 +25,9 @@ __all__ = [
     "instant",
     "instant_styles",
     "makeup",
-    "photo",
     "pretrained_choice",
     "pretrained_names",
+    "photo",
     "translate",
 ]
 
