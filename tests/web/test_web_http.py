@@ -70,7 +70,7 @@ def test_instant_over_http(api, web_settings):
 
 
 def test_translate_and_makeup(api, sample_face):
-    res = api.call("translate", [api.upload_image(_photo(90, 50), "a.png"), "tiny/p2p.safetensors", "auto", 64])
+    res = api.call("translate", [api.upload_image(_photo(90, 50), "a.png"), "tiny/p2p.safetensors", "auto", 64, None])
     assert res.success, res.error
     assert api.image(res.output[0]).size == (64, 36)
     assert "--checkpoint MODELS/tiny/p2p.safetensors" in res.output[2]
@@ -125,7 +125,7 @@ def test_oversize_uploads_are_refused(api, web_settings):
 @pytest.mark.parametrize("name", ["../secret.pt", "tiny/../../secret.pt", "/etc/passwd", "%2e%2e/secret.pt"])
 def test_no_checkpoint_outside_models(api, name):
     photo = api.upload_image(_photo(32, 32), "a.png")
-    for mode, data in (("translate", [photo, name, "auto", 64]), ("makeup", [photo, name, "add", 1.0])):
+    for mode, data in (("translate", [photo, name, "auto", 64, None]), ("makeup", [photo, name, "add", 1.0])):
         res = api.call(mode, data)
         assert not res.success, (mode, name)
         assert "not for the page" not in (res.error or "")
@@ -194,7 +194,7 @@ def test_job_timeout_and_temp_files_cleaned(web_settings):
         assert not res.success and "ran past the 1 s limit" in res.error
         assert time.monotonic() - t0 < 30
         upload = client.upload_image(_photo(40, 30), "kept.png")
-        ok = client.call("translate", [upload, "tiny/p2p.safetensors", "auto", 64])
+        ok = client.call("translate", [upload, "tiny/p2p.safetensors", "auto", 64, None])
         assert ok.success, ok.error
         files = [Path(upload["path"]), Path(ok.output[0]["path"])]
         assert all(f.is_file() for f in files)

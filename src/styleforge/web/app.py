@@ -206,6 +206,11 @@ def create_app(settings: WebSettings | None = None) -> Any:
         again.click(refresh, pick, pick, api_visibility="private", queue=False)
         return pick
 
+    def pretrained_picker() -> Any:
+        """The published pretrained models (downloaded into the cache on first use), beside the checkpoint box."""
+        return gr.Dropdown([modes.NO_PRETRAINED, *modes.pretrained_names()], value=modes.NO_PRETRAINED, elem_id="translate-pretrained",
+                           label="…or a published pretrained model (downloaded once; overrides Model)")
+
     def run_optimisation(work_fn: Callable[..., modes.ModeResult], request: Any, progress: Any) -> Iterator[tuple[Any, Any, Any]]:
         """Run an optimisation adapter in a thread; stream previews; honour Cancel and the timeout.
 
@@ -476,6 +481,7 @@ def create_app(settings: WebSettings | None = None) -> Any:
                         with gr.Column():
                             t_content = photo_input("Your image", "translate-content")
                             t_ckpt = model_picker("Model", "translate-model")
+                            t_pre = pretrained_picker()
                             t_dir = gr.Radio(["auto", "AtoB", "BtoA"], value="auto", label="Direction")
                             t_size = gr.Slider(64, limits.max_side, value=min(512, limits.max_side), step=32,
                                                label="Size (long side, px)")
@@ -484,15 +490,18 @@ def create_app(settings: WebSettings | None = None) -> Any:
                             t_out, t_info, t_cmd = result_column("translate")
 
                     @friendly
-                    def run_translate(content: str | None, ckpt: str | None, direction: str, size: float) -> tuple[Any, str, str]:
-                        path = resolve_checkpoint(settings.models_dir, ckpt)
+                    def run_translate(content: str | None, ckpt: str | None, direction: str, size: float,
+                                      pre: str | None = None) -> tuple[Any, str, str]:
+                        pre = modes.pretrained_choice(pre)
+                        path = None if pre else resolve_checkpoint(settings.models_dir, ckpt)
                         img = open_upload(content, limits, what="image")
                         res = timed(lambda: modes.translate(
                             img, path, checkpoint_label=str(ckpt), direction=None if direction == "auto" else direction,
-                            size=min(int(size), limits.max_side), content_label=_label(content), device=settings.device))
+                            size=min(int(size), limits.max_side), content_label=_label(content), device=settings.device,
+                            pretrained=pre))
                         return res.image, f"Done: {res.info}", res.command
 
-                    t_run.click(run_translate, [t_content, t_ckpt, t_dir, t_size], [t_out, t_info, t_cmd],
+                    t_run.click(run_translate, [t_content, t_ckpt, t_dir, t_size, t_pre], [t_out, t_info, t_cmd],
                                 api_name="translate", **fast)
 
             # ------------------------------------------------------------- Makeup

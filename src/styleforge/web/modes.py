@@ -15,6 +15,7 @@ __all__ = [
     "ARTISTIC_PRESETS",
     "ArtisticPreset",
     "MODES",
+    "NO_PRETRAINED",
     "PHOTO_SMOOTHING",
     "ModeResult",
     "ModeUnavailable",
@@ -24,6 +25,8 @@ __all__ = [
     "instant",
     "instant_styles",
     "makeup",
+    "pretrained_choice",
+    "pretrained_names",
     "photo",
     "translate",
 ]
@@ -468,6 +471,25 @@ def photo(
 
 
 # --------------------------------------------------------------------------- Translate
+#: The pretrained dropdown's "use the Model box" entry.
+NO_PRETRAINED = "(none)"
+
+
+def pretrained_names() -> list[str]:
+    """Every published pretrained model's name (``styleforge translate --pretrained NAME``)."""
+    from ..gan.pretrained import PRETRAINED
+
+    return sorted(PRETRAINED)
+
+
+def pretrained_choice(name: str | None) -> str | None:
+    """The dropdown's value → a known pretrained name, or ``None`` for "use the Model box"."""
+    if not name or name == NO_PRETRAINED:
+        return None
+    from ..gan.pretrained import resolve
+
+    return resolve(name).name
+
 def _translator(path: Path, direction: str | None) -> Any:
     from ..gan.loading import load_translator
 
@@ -478,17 +500,19 @@ def _translator(path: Path, direction: str | None) -> Any:
 
 def translate(
     content: Image.Image,
-    checkpoint: Path,
+    checkpoint: Path | None,
     *,
     checkpoint_label: str,
     direction: str | None = None,
     size: int = 512,
     content_label: str = "photo.jpg",
     device: str = "cpu",
+    pretrained: str | None = None,
 ) -> ModeResult:
-    """A trained pix2pix / CycleGAN generator applied to one image (shrunk to ``size`` if larger).
+    """A trained pix2pix / CycleGAN / CUT generator applied to one image (shrunk to ``size`` if larger).
 
-    ``checkpoint`` must already be resolved by :func:`.limits.resolve_checkpoint`.
+    ``checkpoint`` must already be resolved by :func:`.limits.resolve_checkpoint`; ``pretrained``
+    (a name of :data:`styleforge.gan.pretrained.PRETRAINED`) is used instead when given.
     """
     _require("translate")
     from ..io import tensor_to_pil
@@ -496,6 +520,12 @@ def translate(
     if direction not in (None, "AtoB", "BtoA"):
         raise InputError("direction must be AtoB or BtoA")
     t0 = time.perf_counter()
+    if pretrained:
+        from ..gan.pretrained import pretrained_path
+
+        checkpoint = pretrained_path(pretrained, progress=False)
+    if checkpoint is None:
+        raise InputError("choose a model or a pretrained model")
     tr, lock = _translator(checkpoint, direction)
     img = content.convert("RGB")
     shrink = max(img.size) > int(size)  # only ever shrink: a small photo is translated as it is
@@ -503,7 +533,8 @@ def translate(
         img = resize_max_side(img, int(size))
     with lock:  # one call at a time per loaded network (modules with buffers are not re-entrant)
         out = tensor_to_pil(tr(img, "cpu"))
-    cmd = ["styleforge", "translate", content_label, "--checkpoint", f"MODELS/{checkpoint_label}"]
+    cmd = ["styleforge", "translate", content_label,
+           *(["--pretrained", pretrained] if pretrained else ["--checkpoint", f"MODELS/{checkpoint_label}"])]
     if shrink:
         cmd += ["--size", str(size)]
     if direction:
