@@ -26,6 +26,7 @@ LAYERS: list[set[str]] = [
     {"engine"},
     {"gan"},
     {"instant", "faces"},
+    {"video"},
     {"api"},
     {"web"},  # the page; `styleforge serve` (cli) starts it, so the page never imports cli
     {"cli"},

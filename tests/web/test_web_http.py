@@ -201,3 +201,17 @@ def test_job_timeout_and_temp_files_cleaned(web_settings):
     finally:
         demo.close()
     assert not any(f.exists() for f in files), "uploads or results left behind after the server stopped"
+
+
+def test_video_over_http(api, tmp_path):
+    pytest.importorskip("av")
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "video"))
+    from videoclips import pan_frames, write_clip
+
+    clip = api.upload(write_clip(tmp_path / "clip.mp4", pan_frames(6)), "clip.mp4")
+    res = api.call("video", [clip, "instant", "starry_night", 64, 0.5])
+    assert res.success, res.error
+    assert res.output[1].startswith("Done: 6 frames")
+    assert res.output[2] == "styleforge video clip.mp4 --instant starry_night --size 64 -o out.mp4"

@@ -22,6 +22,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "styleforge.cli.stylize",
     "styleforge.cli.photo",
     "styleforge.cli.instant",
+    "styleforge.cli.video",
     "styleforge.cli.doodle",
     "styleforge.cli.faces",
     "styleforge.cli.makeup",

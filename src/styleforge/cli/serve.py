@@ -41,6 +41,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
     p.add_argument("--fast-concurrency", type=int, default=2, help="Instant/Translate/Makeup jobs at once (default 2)")
     p.add_argument("--max-queue", type=int, default=64, help="waiting jobs before 'busy' (default 64)")
     p.add_argument("--device", default="cpu", help="torch device (default cpu)")
+    p.add_argument("--max-video-seconds", type=float, default=10.0, help="longest clip for the Video tab (default 10)")
     g = p.add_argument_group("running it for others (see the README)")
     g.add_argument("--auth", action="append", default=[], metavar="USER:PASSWORD",
                    help="require a login (repeat for more users); the page and every API route need it")
@@ -82,7 +83,7 @@ def settings_from_args(args: argparse.Namespace):  # noqa: ANN201 - WebSettings,
         instant = Path(args.instant_models).expanduser()
         if not (instant / "manifest.json").is_file():
             raise InputError(f"--instant-models {instant} has no manifest.json")
-    for name in ("max_upload_mb", "max_megapixels", "timeout", "fast_timeout"):
+    for name in ("max_upload_mb", "max_megapixels", "timeout", "fast_timeout", "max_video_seconds"):
         if getattr(args, name) <= 0:
             raise InputError(f"--{name.replace('_', '-')} must be positive")
     if args.max_size < 64:
@@ -98,6 +99,7 @@ def settings_from_args(args: argparse.Namespace):  # noqa: ANN201 - WebSettings,
         fast_timeout_s=args.fast_timeout,
         concurrency=args.concurrency,
         max_queue=args.max_queue,
+        max_video_seconds=args.max_video_seconds,
     )
     return WebSettings(host=args.host, port=args.port, models_dir=models, limits=limits, instant_models=instant,
                        fast_concurrency=args.fast_concurrency, device=args.device, accounts=accounts,

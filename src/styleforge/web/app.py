@@ -531,6 +531,18 @@ def create_app(settings: WebSettings | None = None) -> Any:
                     m_run.click(run_makeup, [m_content, m_ckpt, m_action, m_strength], [m_out, m_info, m_cmd],
                                 api_name="makeup", **fast)
 
+            # ------------------------------------------------------------- Video
+            with gr.Tab("Video", id="video"):
+                from . import video_tab
+
+                if video_tab.unavailable():
+                    gr.Markdown(f"**Not available in this install.** {video_tab.unavailable()}.",
+                                elem_classes="sf-unavailable")
+                else:
+                    video_tab.build(gr, work=work, max_seconds=limits.max_video_seconds, style_names=style_names,
+                                    instant_names=list(modes.instant_styles(settings.instant_models)),
+                                    run_job=run_optimisation, cancel=cancel, heavy=heavy, fast=fast)
+
     demo.queue(default_concurrency_limit=settings.fast_concurrency, max_size=limits.max_queue)
     guard_queue(demo, settings)  # per-client limits; no way round the queue
     demo.styleforge_work_dir = work  # type: ignore[attr-defined]

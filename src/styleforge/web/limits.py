@@ -68,6 +68,7 @@ class Limits:
         fast_timeout_s: the same for one Instant / Translate / Makeup job.
         concurrency: jobs of one kind that run at once (the rest queue).
         max_queue: requests waiting beyond this are refused ("busy").
+        max_video_seconds: longest clip the Video tab takes.
     """
 
     max_upload_mb: float = 20.0
@@ -77,6 +78,7 @@ class Limits:
     fast_timeout_s: float = 60.0
     concurrency: int = 1
     max_queue: int = 64
+    max_video_seconds: float = 10.0
 
     @property
     def max_upload_bytes(self) -> int:

@@ -2,9 +2,9 @@
 
 **Job classes** — the one place that says which jobs are heavy:
 
-* ``HEAVY``: optimisations (Artistic, Photo's DPST method, instant polish/refine, Video): they hold
+* ``HEAVY``: optimisations (Artistic, Photo's DPST method, instant polish/refine, Gatys Video): they hold
   the cores for minutes; ``--concurrency`` run at once, and they count towards ``--max-heavy-per-hour``.
-* ``FAST``: single forward passes (Instant, fast Photo, Translate, Makeup): ``--fast-concurrency``.
+* ``FAST``: single forward passes (Instant, fast Photo, Translate, Makeup, instant/photo Video): ``--fast-concurrency``.
 
 A tab names its class once, in its event: ``button.click(fn, ..., **queue_options(HEAVY, settings))``
 (``app.py`` keeps these as ``heavy`` / ``fast``).  That sets the event's Gradio queue (its

@@ -1,0 +1,340 @@
+"""Reading and writing video files with PyAV (FFmpeg's libraries, bundled in PyAV's wheels).
+
+* :func:`probe` checks a file up front (one :class:`~styleforge.errors.InputError` line for a
+  missing file, a non-video, an image, a file without a video stream or without frames);
+* :func:`read_frames` decodes RGB frames with ``start`` / ``duration`` / ``every`` and a size;
+* :class:`FrameWriter` encodes to a *fragmented* MP4 that is flushed after every frame, so
+  a killed run leaves a playable file (all frames but the one being written);
+* :func:`finalize` remuxes that file with the input's audio into the final container,
+  atomically (:func:`styleforge.io.atomic_path`).
+
+PyAV's wheels bundle FFmpeg built with the GPL libx264: H.264 is the default codec, with
+``openh264`` (BSD) or MPEG-4 part 2 as fallbacks (:func:`pick_codec`).
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "CODECS",
+    "FrameWriter",
+    "VideoInfo",
+    "check_video_output",
+    "finalize",
+    "frame_size",
+    "pick_codec",
+    "probe",
+    "read_frames",
+]
+
+import heapq
+import logging
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from ..errors import InputError
+
+log = logging.getLogger("styleforge")
+
+#: ``--codec`` values: ``auto`` = libx264, else openh264, else MPEG-4.
+CODECS = ("auto", "h264", "openh264", "mpeg4")
+#: Containers the final output may use.
+OUTPUT_EXTENSIONS = (".mp4", ".mkv", ".mov", ".m4v")
+_IMAGE_FORMATS = ("image2", "png_pipe", "jpeg_pipe", "bmp_pipe", "webp_pipe", "tiff_pipe", "gif", "apng",
+                  "ppm_pipe", "pgm_pipe", "svg_pipe", "qoi_pipe", "j2k_pipe", "jpegxl_pipe")
+_FRAGMENTED = "frag_keyframe+empty_moov+default_base_moof+frag_every_frame"
+
+
+def _av() -> Any:
+    try:
+        import av
+    except ImportError:  # pragma: no cover - the extra is missing
+        raise InputError("video needs PyAV: pip install 'styleforge[video]' (or pip install av)") from None
+    av.logging.set_level(av.logging.FATAL)  # our own one-line errors say what went wrong
+    return av
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """What :func:`probe` found in a video file."""
+
+    path: Path
+    width: int
+    height: int
+    fps: Fraction
+    duration: float  # seconds (0 when the container does not say)
+    frames: int  # estimate (stream header, else duration · fps)
+    has_audio: bool
+    codec: str
+
+
+def probe(path: str | os.PathLike[str], *, what: str = "input") -> VideoInfo:
+    """Open ``path`` and describe its first video stream, or raise one :class:`InputError` line."""
+    av = _av()
+    p = Path(path)
+    if not p.exists():
+        raise InputError(f"{what} not found: {p}")
+    if p.is_dir():
+        raise InputError(f"{what} is a folder, not a video: {p}")
+    if p.stat().st_size == 0:
+        raise InputError(f"{what} {p} is an empty file, not a video")
+    try:
+        c = av.open(str(p))
+    except av.error.EOFError:
+        raise InputError(f"{what} {p} holds no video frames (zero-length clip)") from None
+    except (av.FFmpegError, UnicodeDecodeError, ValueError) as e:
+        raise InputError(f"{what} {p} is not a video ({getattr(e, 'strerror', None) or e})") from None
+    with c:
+        if c.format.name in _IMAGE_FORMATS or any(c.format.name.startswith(f) for f in ("image2",)):
+            raise InputError(f"{what} {p} is an image, not a video (use styleforge stylize or instant)")
+        if not c.streams.video:
+            raise InputError(f"{what} {p} has no video stream (or only an empty one)")
+        vs = c.streams.video[0]
+        if not vs.codec_context.width or not vs.codec_context.height:
+            raise InputError(f"{what} {p} has a video stream without a frame size")
+        fps = Fraction(vs.average_rate or vs.guessed_rate or 25)
+        if fps <= 0 or fps > 1000:
+            fps = Fraction(25)
+        if vs.duration is not None and vs.time_base is not None:
+            duration = float(vs.duration * vs.time_base)
+        elif c.duration is not None:
+            duration = c.duration / 1e6
+        else:
+            duration = 0.0
+        frames = int(vs.frames or round(duration * fps))
+        return VideoInfo(p, vs.codec_context.width, vs.codec_context.height, fps, duration, frames,
+                         bool(c.streams.audio), vs.codec_context.name)
+
+
+def frame_size(width: int, height: int, size: int | None) -> tuple[int, int]:
+    """``(w, h)`` with the long side ``size`` (default: unchanged), both even (yuv420p)."""
+    if size is not None:
+        k = size / max(width, height)
+        width, height = max(2, round(width * k)), max(2, round(height * k))
+    return max(2, width - width % 2), max(2, height - height % 2)
+
+
+def _resized(rgb: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    if (rgb.shape[1], rgb.shape[0]) == size:
+        return rgb
+    interp = cv2.INTER_AREA if size[0] < rgb.shape[1] else cv2.INTER_CUBIC
+    return cv2.resize(rgb, size, interpolation=interp)
+
+
+def read_frames(
+    path: str | os.PathLike[str],
+    *,
+    size: tuple[int, int] | None = None,
+    start: float = 0.0,
+    duration: float | None = None,
+    every: int = 1,
+    skip: int = 0,
+    tolerant: bool = False,
+) -> Iterator[np.ndarray]:
+    """Decoded ``(H, W, 3)`` uint8 RGB frames, resized to ``size`` ``(w, h)``.
+
+    Frames before ``start`` seconds and from ``start + duration`` on are dropped, then only
+    every ``every``-th frame is kept and the first ``skip`` kept frames are decoded but not
+    returned (``--resume``).  ``tolerant``: a decoding error ends the stream quietly (a
+    truncated file) instead of raising :class:`InputError`.
+    """
+    av = _av()
+    if every < 1:
+        raise InputError(f"--every must be ≥ 1, got {every}")
+    try:
+        c = av.open(str(path))
+    except av.FFmpegError as e:
+        raise InputError(f"{path} is not a video ({getattr(e, 'strerror', None) or e})") from None
+    with c:
+        vs = c.streams.video[0]
+        vs.thread_type = "AUTO"
+        fps = float(vs.average_rate or vs.guessed_rate or 25)
+        eps = 0.5 / fps
+        if start > 0:
+            try:
+                c.seek(int(start / vs.time_base) + int(vs.start_time or 0), stream=vs, backward=True)
+            except av.FFmpegError:
+                pass  # decode from the beginning instead
+        t0 = float((vs.start_time or 0) * vs.time_base) if vs.time_base is not None else 0.0
+        n = kept = 0
+        frames = c.decode(vs)
+        while True:
+            try:
+                frame = next(frames)
+            except StopIteration:
+                return
+            except av.FFmpegError as e:
+                if tolerant:
+                    return
+                raise InputError(f"{path}: decoding failed after {n} frames ({getattr(e, 'strerror', None) or e})") from None
+            t = (frame.time if frame.time is not None else t0 + n / fps) - t0
+            if t < start - eps:
+                continue
+            if duration is not None and t >= start + duration - eps:
+                return
+            n += 1
+            if (n - 1) % every:
+                continue
+            kept += 1
+            if kept <= skip:
+                continue
+            rgb = frame.to_ndarray(format="rgb24")
+            yield _resized(rgb, size) if size is not None else rgb
+
+
+def codec_available(name: str) -> bool:
+    av = _av()
+    try:
+        av.codec.Codec(name, "w")
+        return True
+    except (av.FFmpegError, ValueError):
+        return False
+
+
+def pick_codec(codec: str = "auto") -> str:
+    """FFmpeg encoder name for ``--codec`` (``auto``: libx264, else libopenh264, else mpeg4)."""
+    if codec in ("libx264", "libopenh264") and codec_available(codec):  # already an encoder's name
+        return codec
+    if codec not in CODECS:
+        raise InputError(f"unknown --codec {codec!r}; choose {', '.join(CODECS)}")
+    wanted = {"auto": ["libx264", "libopenh264", "mpeg4"], "h264": ["libx264", "libopenh264"],
+              "openh264": ["libopenh264"], "mpeg4": ["mpeg4"]}[codec]
+    for name in wanted:
+        if codec_available(name):
+            if codec == "auto" and name != "libx264":
+                log.info("libx264 is not in this FFmpeg build: encoding with %s", name)
+            return name
+    if codec in ("h264", "openh264"):
+        log.info("no %s encoder in this FFmpeg build: falling back to MPEG-4", codec)
+        return "mpeg4"
+    raise InputError("this FFmpeg build has no H.264 or MPEG-4 encoder")  # pragma: no cover
+
+
+def check_video_output(path: str | os.PathLike[str]) -> Path:
+    """Refuse up front an output that cannot be written (one line)."""
+    p = Path(path)
+    parent = p.parent if str(p.parent) else Path(".")
+    if p.suffix.lower() not in OUTPUT_EXTENSIONS:
+        raise InputError(f"unknown video output format {p.suffix or '(none)'!r} for {p}; use .mp4, .mkv or .mov")
+    if not parent.is_dir():
+        raise InputError(f"output folder does not exist: {parent}")
+    if p.is_dir():
+        raise InputError(f"output path is a folder: {p}")
+    if not os.access(parent, os.W_OK):
+        raise InputError(f"output folder is not writable: {parent}")
+    return p
+
+
+class FrameWriter:
+    """Encode RGB frames into a fragmented MP4 flushed after every frame (playable after a kill)."""
+
+    def __init__(self, path: str | os.PathLike[str], width: int, height: int, fps: Fraction, *,
+                 codec: str = "auto", crf: int = 18) -> None:
+        av = _av()
+        self.path = Path(path)
+        self.codec = pick_codec(codec)
+        self.fps = Fraction(fps)
+        self.count = 0
+        self.container = av.open(str(self.path), "w", format="mp4",
+                                 options={"movflags": _FRAGMENTED, "flush_packets": "1"})
+        opts: dict[str, str] = {}
+        if self.codec == "libx264":
+            opts = {"crf": str(crf), "preset": "veryfast", "tune": "zerolatency"}
+        self.stream = self.container.add_stream(self.codec, rate=self.fps, options=opts)
+        self.stream.width, self.stream.height = width, height
+        self.stream.pix_fmt = "yuv420p"
+        cc = self.stream.codec_context
+        cc.gop_size = max(1, round(float(self.fps) * 2))
+        if self.codec != "libx264":  # no CRF: a generous bit rate (≈ 0.15 bit per pixel per frame … ×2)
+            cc.bit_rate = int(width * height * float(self.fps) * 0.3)
+            cc.max_b_frames = 0
+
+    def write(self, rgb: np.ndarray) -> None:
+        av = _av()
+        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
+        frame.pts = self.count
+        frame.time_base = 1 / self.fps
+        for packet in self.stream.encode(frame):
+            self.container.mux(packet)
+        self.count += 1
+
+    def close(self) -> None:
+        if self.container is None:
+            return
+        try:
+            for packet in self.stream.encode(None):
+                self.container.mux(packet)
+        finally:
+            self.container.close()
+            self.container = None
+
+    def __enter__(self) -> FrameWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _packets(container: Any, stream: Any, start: float, end: float | None) -> Iterator[tuple[float, Any]]:
+    """Packets of ``stream`` in ``[start, end)`` seconds, re-timed to start at 0."""
+    tb = stream.time_base
+    shift = int(start / tb) if start else 0
+    for pkt in container.demux(stream):
+        if pkt.dts is None:
+            continue
+        t = float(pkt.pts * tb) if pkt.pts is not None else float(pkt.dts * tb)
+        if t < start - 1e-6 or (end is not None and t >= end):
+            continue
+        if shift:
+            pkt.pts = None if pkt.pts is None else pkt.pts - shift
+            pkt.dts -= shift
+        yield t - start, pkt
+
+
+def finalize(video: Path, output: Path, *, audio_from: Path | None = None, start: float = 0.0,
+             duration: float | None = None) -> Path:
+    """Remux ``video`` (our fragmented file) into ``output`` with the audio of ``audio_from``
+    between ``start`` and ``start + duration`` (stream copy); written atomically.  Audio that
+    an MP4 cannot hold as is (PCM) is left out with a note (an ``.mkv`` output keeps it)."""
+    from ..io import atomic_path
+
+    av = _av()
+    fmt = {".mkv": "matroska", ".mov": "mov"}.get(output.suffix.lower(), "mp4")
+    with atomic_path(output) as tmp:
+        with av.open(str(video)) as vin:
+            vstream = vin.streams.video[0]
+            total = None if vstream.duration is None else float(vstream.duration * vstream.time_base)
+            end = None if duration is None else start + duration
+            if total is not None:
+                end = start + total if end is None else min(end, start + total)
+            ain = av.open(str(audio_from)) if audio_from is not None else None
+            try:
+                astream = ain.streams.audio[0] if ain is not None and ain.streams.audio else None
+                opts = {"movflags": "+faststart"} if fmt in ("mp4", "mov") else {}
+                with av.open(str(tmp), "w", format=fmt, options=opts) as out:
+                    vout = out.add_stream_from_template(vstream)
+                    sources = [((t, 0, i, pkt) for i, (t, pkt) in enumerate(_packets(vin, vstream, 0.0, None)))]
+                    aout = None
+                    if astream is not None:
+                        if fmt == "mp4" and astream.codec_context.name.startswith("pcm_"):
+                            log.info("audio %s cannot go into MP4 as is: dropped (use an .mkv output to keep it)",
+                                     astream.codec_context.name)
+                        else:
+                            if start > 0 and astream.time_base is not None:
+                                ain.seek(int(start / astream.time_base), stream=astream, backward=True)
+                            aout = out.add_stream_from_template(astream)
+                            sources.append(((t, 1, i, pkt) for i, (t, pkt) in
+                                            enumerate(_packets(ain, astream, start, end))))
+                    for _t, kind, _i, pkt in heapq.merge(*sources, key=lambda x: (x[0], x[1], x[2])):
+                        pkt.stream = vout if kind == 0 else aout
+                        out.mux(pkt)
+            finally:
+                if ain is not None:
+                    ain.close()
+    return output

@@ -1,0 +1,288 @@
+"""Per-frame stylisers of every mode, with one interface: ``(frame, hint) -> image``.
+
+``frame`` is ``(H, W, 3)`` uint8 RGB, ``hint`` a :class:`~.temporal.Hint` (previous output warped
+into this frame, reliability mask) or ``None``; the result is ``(H, W, 3)`` float32 in [0, 1]
+at the frame's size.  Every mode goes through its library's public entry point, so a better
+model plugs in without touching the video code:
+
+* :class:`InstantStylizer` — :mod:`styleforge.instant` (``LiteRunner`` when it applies, else
+  ``load_instant`` + ``stylize_instant``);
+* :class:`GatysStylizer` — :func:`styleforge.transfer.gatys.stylize_tensor`, the first frame
+  coarse-to-fine, each later one warm-started from the warped previous result with Ruder et
+  al.'s temporal loss (``temporal_weight · mean(m · (x − warp(o_{t−1}))²)``, default 2e3) at one scale
+  and ``warm_iterations`` evaluations;
+* :class:`PhotoStylizer` — another photo's colours by a mean/covariance affine map fitted once
+  on the first frame (the same map on every frame: no colour flicker);
+* :class:`LookStylizer` — a ``.cube`` 3-D LUT (:mod:`.lut`);
+* :class:`TranslatorStylizer` — a pix2pix / CycleGAN / makeup generator through
+  :func:`styleforge.gan.loading.load_translator`.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "GatysStylizer",
+    "InstantStylizer",
+    "LookStylizer",
+    "PhotoStylizer",
+    "Stylizer",
+    "TranslatorStylizer",
+    "affine_color_map",
+    "make_stylizer",
+]
+
+import logging
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, Protocol
+
+import cv2
+import numpy as np
+
+from ..errors import InputError
+from .temporal import Hint
+
+log = logging.getLogger("styleforge")
+
+
+class Stylizer(Protocol):
+    name: str
+    uses_hint: bool  # whether it wants the previous output (computed even with --no-consistency)
+
+    def __call__(self, frame: np.ndarray, hint: Hint | None) -> np.ndarray: ...
+
+
+def _fit(img: np.ndarray, frame: np.ndarray) -> np.ndarray:
+    h, w = frame.shape[:2]
+    if img.shape[:2] != (h, w):
+        img = cv2.resize(img, (w, h), interpolation=cv2.INTER_LINEAR)
+    return img
+
+
+def _to_float(x: np.ndarray) -> np.ndarray:
+    return x.astype(np.float32) / 255.0 if x.dtype == np.uint8 else x.astype(np.float32, copy=False)
+
+
+class InstantStylizer:
+    """An instant style (built-in name, trained weights, or any image for AdaIN)."""
+
+    uses_hint = False
+
+    def __init__(self, style: str | list[str], *, strength: float = 1.0, backend: str = "auto",
+                 threads: int | None = None, adain_decoder: str | None = None) -> None:
+        styles = [style] if isinstance(style, str) else list(style)
+        self.name = "instant:" + "+".join(Path(s).stem for s in styles)
+        self.strength = strength
+        self._lite = self._lite_runner(styles, backend, threads, adain_decoder)
+        self._model: Any = None
+        if self._lite is None:
+            import torch
+
+            from ..instant import InstantOptions, load_instant
+
+            if threads:
+                torch.set_num_threads(threads)
+            self._model = load_instant(styles, backend=backend, adain_decoder=adain_decoder)
+            self._opts = InstantOptions(strength=strength, backend=backend, tile=0)
+            self._opts.validate(len(styles))
+
+    @staticmethod
+    def _lite_runner(styles: list[str], backend: str, threads: int | None, decoder: str | None) -> Any:
+        """The torch-free ONNX runner for one built-in / trained per-style network, else ``None``."""
+        if len(styles) != 1 or backend == "torch" or decoder:
+            return None
+        try:
+            from ..instant.lite import LiteRunner, onnx_file_for, onnxruntime_available
+            from ..instant.models import builtin_models, weights_for
+
+            if not onnxruntime_available():
+                return None
+            path = weights_for(styles[0])
+            entry = builtin_models().get(styles[0].replace("-", "_"))
+            if path is None or (entry is not None and entry.kind != "instant"):
+                return None
+            onnx = onnx_file_for(path, "instant")
+            return LiteRunner(onnx, threads=threads) if onnx.is_file() else None
+        except (ImportError, AttributeError):  # the instant package changed its internals: the full path
+            return None
+
+    def __call__(self, frame: np.ndarray, hint: Hint | None = None) -> np.ndarray:
+        from PIL import Image
+
+        img = Image.fromarray(frame)
+        if self._lite is not None:
+            out = self._lite(img, strength=self.strength)
+        else:
+            from ..instant import stylize_instant
+
+            out = stylize_instant(img, self._model, self._opts)
+        return _fit(_to_float(np.asarray(out)), frame)
+
+
+class GatysStylizer:
+    """Gatys et al. per frame, warm-started and temporally constrained (Ruder et al. 2016)."""
+
+    uses_hint = True
+
+    def __init__(self, styles: list[str], cfg: Any = None, *, warm_iterations: int | None = None,
+                 temporal_weight: float = 2e3) -> None:
+        from ..io import load_input
+        from ..transfer.gatys import GatysConfig
+
+        self.cfg = cfg or GatysConfig()
+        self.cfg.validate(len(styles))
+        self.name = "gatys:" + "+".join(Path(s).stem for s in styles)
+        self.style_images = [load_input(s, what="style image") for s in styles]
+        self.warm_iterations = warm_iterations if warm_iterations is not None else max(1, self.cfg.iterations // 3)
+        self.temporal_weight = temporal_weight
+        self._net: Any = None
+        self._styles: Any = None
+        self._side = 0
+
+    def _setup(self, side: int) -> None:
+        import torch  # noqa: F401
+
+        from ..backbones import build_backbone
+        from ..io import pil_to_tensor, resize_max_side
+        from ..transfer.gatys import _layer_setup, pick_device
+
+        if self._net is None:
+            device = pick_device(self.cfg.device)
+            probe = build_backbone(self.cfg.backbone, layers=(), pooling=self.cfg.pooling, weights=self.cfg.weights)
+            c, s, _ = _layer_setup(self.cfg, probe)
+            self._net = build_backbone(self.cfg.backbone, layers=c + s, pooling=self.cfg.pooling,
+                                       weights=self.cfg.weights, device=device)
+        if side != self._side:
+            target = round(side * self.cfg.style_scale)
+            self._styles = [pil_to_tensor(resize_max_side(im, target)) for im in self.style_images]
+            self._side = side
+
+    def __call__(self, frame: np.ndarray, hint: Hint | None = None) -> np.ndarray:
+        import torch
+        import torch.nn.functional as F
+
+        from ..transfer.gatys import stylize_tensor
+
+        self._setup(max(frame.shape[:2]))
+        content = torch.from_numpy(_to_float(frame).transpose(2, 0, 1).copy())[None]
+        if hint is None:
+            res = stylize_tensor(content, self._styles, replace(self.cfg, image_size=max(frame.shape[:2])), net=self._net)
+        else:
+            warped = torch.from_numpy(hint.warped.transpose(2, 0, 1).copy())[None]
+            mask = torch.from_numpy(hint.mask)[None, None]
+            w = self.temporal_weight
+
+            def temporal(image: torch.Tensor) -> dict[str, torch.Tensor]:
+                tgt, m = warped.to(image), mask.to(image)
+                if tgt.shape[-2:] != image.shape[-2:]:
+                    tgt = F.interpolate(tgt, size=image.shape[-2:], mode="bilinear", align_corners=False)
+                    m = F.interpolate(m, size=image.shape[-2:], mode="bilinear", align_corners=False)
+                return {"temporal": w * (m * (image - tgt) ** 2).mean()}
+
+            cfg = replace(self.cfg, image_size=max(frame.shape[:2]), scales=(1.0,), init="image",
+                          iterations=self.warm_iterations)
+            res = stylize_tensor(content, self._styles, cfg, net=self._net, init_image=warped, extra_loss=temporal)
+        if res.interrupted:
+            raise KeyboardInterrupt
+        return _fit(res.image[0].permute(1, 2, 0).numpy().astype(np.float32), frame)
+
+
+def affine_color_map(source: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(A, b)`` so that ``A·x + b`` gives ``source``'s pixels ``target``'s colour mean and
+    covariance (symmetric square-root solution; pixels are rows of floats in [0, 1])."""
+    s = source.reshape(-1, 3).astype(np.float64)
+    t = target.reshape(-1, 3).astype(np.float64)
+    ms, mt = s.mean(0), t.mean(0)
+    eye = np.eye(3) * 1e-5
+
+    def sqrtm(c: np.ndarray, p: float) -> np.ndarray:
+        w, v = np.linalg.eigh(c)
+        return (v * np.clip(w, 1e-8, None) ** p) @ v.T
+
+    a = sqrtm(np.cov(t.T) + eye, 0.5) @ sqrtm(np.cov(s.T) + eye, -0.5)
+    return a.astype(np.float32), (mt - a @ ms).astype(np.float32)
+
+
+class PhotoStylizer:
+    """Another photo's look: one affine colour map, fitted on the first frame, for the whole clip."""
+
+    uses_hint = False
+
+    def __init__(self, photo: str, *, strength: float = 1.0) -> None:
+        from ..io import load_input, resize_max_side
+
+        self.name = "photo:" + Path(photo).stem
+        self.style = _to_float(np.asarray(resize_max_side(load_input(photo, what="style photo"), 256)))
+        self.strength = strength
+        self.map: tuple[np.ndarray, np.ndarray] | None = None
+
+    def __call__(self, frame: np.ndarray, hint: Hint | None = None) -> np.ndarray:
+        x = _to_float(frame)
+        if self.map is None:
+            small = cv2.resize(x, (max(1, x.shape[1] // 4), max(1, x.shape[0] // 4)), interpolation=cv2.INTER_AREA)
+            self.map = affine_color_map(small, self.style)
+        a, b = self.map
+        y = np.clip(x @ a.T + b, 0, 1)
+        return y if self.strength >= 1 else self.strength * y + (1 - self.strength) * x
+
+
+class LookStylizer:
+    """A ``.cube`` look applied to every frame."""
+
+    uses_hint = False
+
+    def __init__(self, cube: str, *, strength: float = 1.0) -> None:
+        from .lut import read_cube
+
+        self.name = "look:" + Path(cube).stem
+        self.lut = read_cube(cube)
+        self.strength = strength
+
+    def __call__(self, frame: np.ndarray, hint: Hint | None = None) -> np.ndarray:
+        from .lut import apply_lut
+
+        x = _to_float(frame)
+        y = apply_lut(self.lut, x)
+        return y if self.strength >= 1 else self.strength * y + (1 - self.strength) * x
+
+
+class TranslatorStylizer:
+    """A trained generator (pix2pix, CycleGAN, makeup, exported graphs)."""
+
+    uses_hint = False
+
+    def __init__(self, checkpoint: str, *, direction: str | None = None, device: str = "cpu") -> None:
+        from ..gan.loading import load_translator
+        from ..transfer.gatys import pick_device
+
+        self.name = "checkpoint:" + Path(checkpoint).stem
+        self.device = pick_device(device)
+        self.translator = load_translator(checkpoint, direction=direction, device=self.device)
+
+    def __call__(self, frame: np.ndarray, hint: Hint | None = None) -> np.ndarray:
+        import torch
+
+        x = torch.from_numpy(_to_float(frame).transpose(2, 0, 1).copy())[None]
+        y = self.translator.tensor(x, self.device)
+        return _fit(y[0].permute(1, 2, 0).numpy().astype(np.float32), frame)
+
+
+def make_stylizer(*, instant: str | list[str] | None = None, style: str | list[str] | None = None,
+                  look: str | None = None, photo_style: str | None = None, checkpoint: str | None = None,
+                  **kw: Any) -> Stylizer:
+    """One stylizer from exactly one mode argument (``kw`` go to its constructor)."""
+    given = {k: v for k, v in dict(instant=instant, style=style, look=look, photo_style=photo_style,
+                                   checkpoint=checkpoint).items() if v}
+    if len(given) != 1:
+        raise InputError("give exactly one of --instant, --style, --look, --photo-style or --checkpoint"
+                         + (f" (got {', '.join('--' + k.replace('_', '-') for k in given)})" if given else ""))
+    mode, value = next(iter(given.items()))
+    if mode == "instant":
+        return InstantStylizer(value, **kw)
+    if mode == "style":
+        return GatysStylizer([value] if isinstance(value, str) else list(value), **kw)
+    if mode == "look":
+        return LookStylizer(value, **kw)
+    if mode == "photo_style":
+        return PhotoStylizer(value, **kw)
+    return TranslatorStylizer(value, **kw)

@@ -1,0 +1,119 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import pytest
+from videoclips import pan_frames
+
+from styleforge.errors import InputError
+from styleforge.video.container import (
+    FrameWriter,
+    check_video_output,
+    finalize,
+    frame_size,
+    pick_codec,
+    probe,
+    read_frames,
+)
+
+
+def test_probe_reads_size_rate_duration_and_audio(make_clip) -> None:  # noqa: ANN001
+    info = probe(make_clip(audio=True))
+    assert (info.width, info.height, info.fps) == (64, 48, Fraction(10))
+    assert abs(info.duration - 0.8) < 0.05 and info.frames == 8 and info.has_audio
+
+
+def test_probe_refuses_what_is_not_a_video(tmp_path: Path, make_clip) -> None:  # noqa: ANN001
+    (tmp_path / "notes.mp4").write_text("hello, not a video\n" * 20)
+    with pytest.raises(InputError, match="is not a video"):
+        probe(tmp_path / "notes.mp4")
+    (tmp_path / "empty.mp4").write_bytes(b"")
+    with pytest.raises(InputError, match="empty file"):
+        probe(tmp_path / "empty.mp4")
+    from PIL import Image
+
+    Image.new("RGB", (32, 32)).save(tmp_path / "still.png")
+    with pytest.raises(InputError, match="is an image"):
+        probe(tmp_path / "still.png")
+    with pytest.raises(InputError, match="not found"):
+        probe(tmp_path / "missing.mp4")
+
+
+def test_read_frames_start_duration_every_skip_and_size(make_clip) -> None:  # noqa: ANN001
+    clip = make_clip()
+    all_frames = list(read_frames(clip))
+    assert len(all_frames) == 8 and all_frames[0].shape == (48, 64, 3)
+    assert len(list(read_frames(clip, start=0.3))) == 5
+    assert len(list(read_frames(clip, start=0.2, duration=0.4))) == 4
+    assert len(list(read_frames(clip, every=3))) == 3  # frames 0, 3, 6
+    assert len(list(read_frames(clip, every=3, skip=2))) == 1
+    small = next(read_frames(clip, size=(32, 24)))
+    assert small.shape == (24, 32, 3)
+    orig = pan_frames()
+    assert np.abs(all_frames[5].astype(int) - orig[5]).mean() < 8  # the pixels survive the codec
+
+
+def test_frame_size_is_even_and_keeps_the_aspect() -> None:
+    assert frame_size(640, 480, None) == (640, 480)
+    assert frame_size(641, 479, None) == (640, 478)
+    assert frame_size(1920, 1080, 480) == (480, 270 - 0)  # 270 is even
+    assert frame_size(1280, 720, 101) == (100, 56)
+
+
+def test_codec_fallback() -> None:
+    assert pick_codec("mpeg4") == "mpeg4"
+    assert pick_codec("auto") in ("libx264", "libopenh264", "mpeg4")
+    assert pick_codec("openh264") in ("libopenh264", "mpeg4")  # falls back when missing
+    with pytest.raises(InputError, match="codec"):
+        pick_codec("prores")
+
+
+def test_check_video_output(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="does not exist"):
+        check_video_output(tmp_path / "nowhere" / "out.mp4")
+    with pytest.raises(InputError, match="format"):
+        check_video_output(tmp_path / "out.png")
+    (tmp_path / "dir.mp4").mkdir()
+    with pytest.raises(InputError, match="folder"):
+        check_video_output(tmp_path / "dir.mp4")
+    assert check_video_output(tmp_path / "ok.mkv") == tmp_path / "ok.mkv"
+
+
+KILLED = r'''
+import os, sys
+import numpy as np
+from fractions import Fraction
+sys.path.insert(0, sys.argv[2])
+from videoclips import pan_frames
+from styleforge.video.container import FrameWriter
+w = FrameWriter(sys.argv[1], 64, 48, Fraction(10), codec=sys.argv[3])
+for f in pan_frames(8):
+    w.write(f)
+os._exit(9)  # killed: no close(), no trailer
+'''
+
+
+@pytest.mark.parametrize("codec", ["auto", "mpeg4"])
+def test_a_killed_writer_leaves_a_playable_file(tmp_path: Path, codec: str) -> None:
+    out = tmp_path / "killed.mp4"
+    r = subprocess.run([sys.executable, "-c", KILLED, str(out), str(Path(__file__).parent), codec], timeout=60)
+    assert r.returncode == 9
+    frames = list(read_frames(out, tolerant=True))
+    assert len(frames) >= 7  # all but (at most) the frame whose fragment was still open
+    assert np.abs(frames[3].astype(int) - pan_frames(8)[3]).mean() < 8
+
+
+def test_finalize_keeps_audio_and_duration(tmp_path: Path, make_clip) -> None:  # noqa: ANN001
+    src = make_clip(audio=True)
+    part = tmp_path / "part.mp4"
+    with FrameWriter(part, 64, 48, Fraction(10)) as w:
+        for f in pan_frames(8):
+            w.write(f)
+    out = finalize(part, tmp_path / "final.mp4", audio_from=src)
+    info = probe(out)
+    assert info.has_audio and abs(info.duration - 0.8) < 0.06 and info.fps == 10
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temporary left

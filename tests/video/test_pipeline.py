@@ -1,0 +1,98 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from videoclips import pan_frames
+
+from styleforge.errors import InputError
+from styleforge.video.container import probe, read_frames
+from styleforge.video.pipeline import VideoOptions, partial_paths, render_video, stylize_frames, stylize_video
+
+
+class Tint:
+    """A cheap deterministic stylizer for the pipeline tests."""
+
+    name = "tint"
+    uses_hint = False
+
+    def __call__(self, frame: np.ndarray, hint: object) -> np.ndarray:
+        x = frame.astype(np.float32) / 255
+        return np.clip(x[..., ::-1] * 0.9 + 0.05, 0, 1)
+
+
+def test_stylize_frames_yields_uint8_frames_of_the_input_size() -> None:
+    outs = list(stylize_frames(pan_frames(4), Tint(), VideoOptions(consistency=0)))
+    assert len(outs) == 4 and outs[0].dtype == np.uint8 and outs[0].shape == (48, 64, 3)
+    want = (np.clip(pan_frames(4)[2][..., ::-1] / 255 * 0.9 + 0.05, 0, 1) * 255 + 0.5).astype(np.uint8)
+    assert np.abs(outs[2].astype(int) - want).max() <= 1
+
+
+def test_stylize_video_reads_the_file_with_the_options(make_clip) -> None:  # noqa: ANN001
+    outs = list(stylize_video(make_clip(), Tint(), VideoOptions(size=32, every=2)))
+    assert len(outs) == 4 and outs[0].shape == (24, 32, 3)
+
+
+def test_render_keeps_fps_duration_audio_and_removes_the_partial(tmp_path: Path, make_clip) -> None:  # noqa: ANN001
+    out = tmp_path / "out.mp4"
+    res = render_video(make_clip(audio=True), out, Tint(), VideoOptions())
+    info = probe(out)
+    assert res.frames == 8 and info.frames == 8 and info.fps == 10 and info.has_audio
+    assert abs(info.duration - 0.8) < 0.06
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["clip.mp4", "out.mp4"]
+    # --every 2 keeps the duration at half the frame rate
+    res = render_video(tmp_path / "clip.mp4", tmp_path / "every.mkv", Tint(), VideoOptions(every=2))
+    info = probe(tmp_path / "every.mkv")
+    assert res.frames == 4 and abs(info.duration - 0.8) < 0.11
+
+
+def test_interrupt_leaves_a_playable_partial_and_resume_finishes_it(tmp_path: Path, make_clip) -> None:  # noqa: ANN001
+    clip = make_clip(frames=pan_frames(12))
+    out = tmp_path / "out.mp4"
+    opts = VideoOptions(consistency=0.7)
+
+    def stop_after_5(done: int, total: int, frame: np.ndarray) -> None:
+        if done == 5:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        render_video(clip, out, Tint(), opts, on_frame=stop_after_5)
+    partial, recipe = partial_paths(out)
+    assert not out.exists() and partial.exists() and json.loads(recipe.read_text())["mode"] == "tint"
+    assert len(list(read_frames(partial, tolerant=True))) == 5  # closed cleanly: every finished frame plays
+    with pytest.raises(InputError, match="--resume"):
+        render_video(clip, out, Tint(), opts)  # refuses to overwrite the interrupted work
+    with pytest.raises(InputError, match="other settings"):
+        render_video(clip, out, Tint(), VideoOptions(consistency=0.5), resume=True)
+    res = render_video(clip, out, Tint(), opts, resume=True)
+    assert res.resumed_from == 5 and res.frames == 12
+    assert not partial.exists() and not recipe.exists()
+    resumed = list(read_frames(out))
+    fresh = list(stylize_frames(pan_frames(12), Tint(), opts))
+    assert len(resumed) == 12
+    assert max(np.abs(a.astype(int) - b).mean() for a, b in zip(resumed, fresh)) < 6  # codec loss only
+
+
+def test_bad_inputs_write_nothing(tmp_path: Path, make_clip) -> None:  # noqa: ANN001
+    import av
+
+    empty = tmp_path / "empty.mp4"
+    with av.open(str(empty), "w") as c:  # a valid container with a video stream and no frames
+        s = c.add_stream("mpeg4", rate=10)
+        s.width, s.height, s.pix_fmt = 64, 48, "yuv420p"
+        c.start_encoding()
+    with pytest.raises(InputError, match="no video stream"):
+        render_video(empty, tmp_path / "o1.mp4", Tint())
+    with av.open(str(tmp_path / "empty.mkv"), "w") as c:
+        s = c.add_stream("mpeg4", rate=10)
+        s.width, s.height, s.pix_fmt = 64, 48, "yuv420p"
+        c.start_encoding()
+    with pytest.raises(InputError, match="no video frames"):
+        render_video(tmp_path / "empty.mkv", tmp_path / "o1.mp4", Tint())
+    with pytest.raises(InputError, match="beyond the end"):
+        render_video(make_clip(), tmp_path / "o2.mp4", Tint(), VideoOptions(start=5))
+    with pytest.raises(InputError, match="limit"):
+        render_video(make_clip(), tmp_path / "o3.mp4", Tint(), max_seconds=0.5)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["clip.mp4", "empty.mkv", "empty.mp4"]
