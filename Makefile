@@ -15,6 +15,8 @@ $(STAMP): pyproject.toml
 	# torch first, pinned: a bare requirement would pull a multi-GB CUDA build.
 	$(BIN)/pip install --quiet torch==2.13.0
 	$(BIN)/pip install --quiet -e ".[$(EXTRAS)]"
+	# face models (BlazeFace + face mesh) from the mediapipe 0.10.21 wheel → safetensors cache; offline afterwards
+	$(BIN)/styleforge weights fetch faces
 	touch $(STAMP)
 
 demo: venv
