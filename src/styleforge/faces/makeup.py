@@ -9,12 +9,14 @@ Transfer (after Guo & Sim, "Digital Face Makeup by Example", CVPR 2009), for eve
    triangulation of the 468 landmarks;
 3. in CIE Lab, per region:
 
-   * ``skin`` (foundation): the low-frequency difference (normalised Gaussian inside the skin,
-     sigma 0.25 IOD) between the warped reference and the face is added — tone and blush move
-     over, the face's own texture and fine shading stay;
+   * ``skin`` (foundation): a bounded share of the difference of the two mean skin tones (the
+     person's own tone mostly stays) plus a bounded local low-frequency layer (normalised Gaussian,
+     sigma 0.25 IOD, only where both faces show skin) — blush and contour move over, the face's
+     texture and fine shading stay;
    * ``eyes`` (eye shadow, liner) and ``brows``: the same at a finer scale (0.05 / 0.04 IOD),
      relative to each face's mean skin tone, so the reference's shadow is drawn on top of the face's
-     own skin (and on top of the foundation layer when both are chosen);
+     own skin (and on top of the foundation layer when both are chosen); shadow may lighten a lid only
+     a little and brows are only darkened or tinted (bounds in ``LAYER_RANGE``);
    * ``lips``: the lightness is split into a structure layer (guided filter, edge-preserving) and a
      detail layer; the structure's and the colour's mean and spread inside the lips are matched to
      the reference lips (gloss highlights and lip lines stay, as they ride on the face's own layers);
@@ -45,6 +47,17 @@ from .regions import REGIONS, inter_ocular, region_masks
 
 #: How far (Lab units) the local skin layer may depart from the foundation tone shift.
 SKIN_LOCAL = np.array([6.0, 5.0, 5.0], np.float32)
+#: Foundation keeps the person's own skin tone mostly: this fraction of the difference between the two
+#: mean skin colours (Lab) moves over, at most FOUNDATION_MAX — a foundation matches its wearer; turning
+#: a darker face pale (or the reverse) is not makeup.
+FOUNDATION_TONE = np.array([0.3, 0.5, 0.5], np.float32)
+FOUNDATION_MAX = np.array([5.0, 6.0, 6.0], np.float32)
+#: Bounds of the eye-shadow and brow layers (Lab). Shadow may lighten a lid a little (highlighter) but
+#: not turn a deep-set, shaded eye into a pale patch; brow pencil darkens or tints, it cannot lighten hair.
+LAYER_RANGE = {
+    "eyes": (np.array([-40.0, -40.0, -40.0], np.float32), np.array([8.0, 40.0, 40.0], np.float32)),
+    "brows": (np.array([-30.0, -10.0, -10.0], np.float32), np.array([0.0, 10.0, 10.0], np.float32)),
+}
 #: The skin (foundation) edge is this many times softer than the other regions' (no visible border).
 SKIN_FEATHER = 4.0
 #: A natural (bare) lip colour relative to the person's skin, in Lab: darker and redder.
@@ -303,10 +316,13 @@ def _transfer_face(crop: FaceCrop, refs: Sequence[Reference], spec: MakeupSpec) 
                 local = _masked_blur(warped, valid, sigma * d) - _masked_blur(t, valid, sigma * d) - offset
                 # fade the local layer where little of the neighbourhood was skin in both faces
                 support = np.clip(_blur(valid, sigma * d) / np.maximum(_blur(m, sigma * d), 1e-4), 0, 1)
-                diff = offset + np.clip(local, -SKIN_LOCAL, SKIN_LOCAL) * support[..., None]
+                tone = np.clip(offset * FOUNDATION_TONE, -FOUNDATION_MAX, FOUNDATION_MAX)
+                diff = tone + np.clip(local, -SKIN_LOCAL, SKIN_LOCAL) * support[..., None]
                 diff = diff * _skin_like(t, t_skin)[..., None]
             else:
                 diff = _masked_blur(warped, m, sigma * d) - _masked_blur(t, m, sigma * d) - offset
+                lo, hi = LAYER_RANGE[k]
+                diff = np.clip(diff, lo, hi)
             delta[k] += w * diff * (_blur(m, sigma * d) > 1e-3)[..., None]
         if "lips" in regions:
             mu, sd = ref.lips_stats
