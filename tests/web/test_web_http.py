@@ -201,3 +201,18 @@ def test_job_timeout_and_temp_files_cleaned(web_settings):
     finally:
         demo.close()
     assert not any(f.exists() for f in files), "uploads or results left behind after the server stopped"
+
+
+def test_makeup_by_example_over_http(api, face_models, face_fixture):
+    target, _ = face_fixture("two_faces")
+    face = api.upload_image(Image.fromarray(target), "two.png")
+    ref = api.upload_image(Image.fromarray(face_fixture("astronaut")[0]), "ref.png")
+    res = api.call("makeup_transfer", [face, ref, ["lips", "eyes"], 0.9])
+    assert res.success, res.error
+    assert api.image(res.output[0]).size == (target.shape[1], target.shape[0]) and "2 faces" in res.output[1]
+    assert res.output[2] == "styleforge makeup transfer two.png --reference ref.png --regions lips,eyes --strength 0.9 -o result.png"
+    res = api.call("makeup_remove", [face, None, ["lips"], 1.0])
+    assert res.success, res.error
+    wall = api.upload_image(Image.new("RGB", (120, 90), (90, 90, 90)), "wall.png")
+    res = api.call("makeup_transfer", [face, wall, ["lips"], 1.0])
+    assert not res.success and "no face found in the reference" in res.error
