@@ -59,9 +59,10 @@ class _Conv(nn.Module):
             self.pad = (0, 0, 0, 0)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if any(self.pad):
-            x = F.pad(x, self.pad)
-        return F.conv2d(x, self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
+        pl, pr, pt, pb = self.pad
+        if pl == pr and pt == pb:  # symmetric: let the convolution pad (cheaper than F.pad)
+            return F.conv2d(x, self.weight, self.bias, self.stride, (pt, pl), self.dilation, self.groups)
+        return F.conv2d(F.pad(x, self.pad), self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
 
 
 class _MaxPool(nn.Module):
@@ -86,10 +87,10 @@ class _PRelu(nn.Module):
     def __init__(self, alpha: np.ndarray) -> None:
         super().__init__()
         a = torch.from_numpy(alpha.astype(np.float32)).reshape(-1)
-        self.alpha = nn.Parameter(a.view(1, -1, 1, 1).contiguous(), requires_grad=False)
+        self.alpha = nn.Parameter(a.contiguous(), requires_grad=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.where(x >= 0, x, x * self.alpha)
+        return F.prelu(x, self.alpha)
 
 
 class _Pad(nn.Module):
