@@ -1,6 +1,10 @@
 """Face datasets and face translation for makeup add/remove (and any face model).
 
 * :mod:`.detect` — OpenCV Haar face + eye detection (:class:`HaarDetector`);
+* :mod:`.weights`, :mod:`.tfgraph` — MediaPipe's face models read from the mediapipe 0.10.21 wheel
+  (``styleforge weights fetch faces``), run as torch modules;
+* :mod:`.blazeface`, :mod:`.facemesh` — BlazeFace and the 468-point mesh (:class:`MeshDetector`);
+* :mod:`.regions`, :mod:`.makeup` — landmark regions, training-free makeup transfer and removal;
 * :mod:`.align` — eye-based similarity alignment (:class:`AlignSpec`);
 * :mod:`.clean` — blur / grayscale / size / profile checks, perceptual-hash dedupe;
 * :mod:`.manifest`, :mod:`.split` — the CSV manifest and the seeded split;
@@ -17,6 +21,8 @@ from .apply import ApplySpec, apply_to_image, paste_back, region_mask
 from .clean import CleanSpec, duplicate_groups, phash64
 from .collect import collect
 from .detect import Face, FaceDetector, HaarDetector
+from .facemesh import MeshDetector
+from .makeup import MakeupSpec, prepare_reference, remove, transfer
 from .prepare import PrepareSpec, prepare_dataset
 from .split import split_groups
 from .translator import load_translator
@@ -28,6 +34,8 @@ __all__ = [
     "Face",
     "FaceDetector",
     "HaarDetector",
+    "MakeupSpec",
+    "MeshDetector",
     "PrepareSpec",
     "align_crop",
     "apply_to_image",
@@ -38,7 +46,10 @@ __all__ = [
     "paste_back",
     "phash64",
     "prepare_dataset",
+    "prepare_reference",
     "region_mask",
+    "remove",
     "similarity_from_eyes",
     "split_groups",
+    "transfer",
 ]
