@@ -244,7 +244,8 @@ def face_crop(image: np.ndarray, landmarks: np.ndarray, work_iod: float, margin:
 
 
 def _hard(masks: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    return {k: (v > 0.5).astype(np.float32) for k, v in masks.items()}
+    """Binary support of unfeathered masks (the under-eye band, drawn at 0.6, is inside)."""
+    return {k: (v > 0.3).astype(np.float32) for k, v in masks.items()}
 
 
 def _mean_std(lab: np.ndarray, m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -281,9 +282,10 @@ def prepare_reference(image: np.ndarray, detector: FaceDetector, *, weight: floa
 
 def region_delta_masks(crop: FaceCrop, regions: Sequence[str], feather: float) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """``(soft, hard)`` masks of the regions (and skin, always needed for statistics) on a crop."""
-    hard = _hard(region_masks(crop.points, crop.lab.shape[:2], set(regions) | {"skin"}, feather=0.0))
+    raw = region_masks(crop.points, crop.lab.shape[:2], set(regions) | {"skin"}, feather=0.0)
+    hard = _hard(raw)
     soft = {}
-    for k, v in hard.items():
+    for k, v in raw.items():
         sig = feather * crop.iod * (SKIN_FEATHER if k == "skin" else 1.0)
         soft[k] = _blur(v, sig) if sig > 0.3 else v
     return soft, hard

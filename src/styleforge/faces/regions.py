@@ -38,6 +38,9 @@ RIGHT_UPPER = (33, 246, 161, 160, 159, 158, 157, 173, 133)
 RIGHT_LOWER = (33, 7, 163, 144, 145, 153, 154, 155, 133)
 LEFT_UPPER = (263, 466, 388, 387, 386, 385, 384, 398, 362)
 LEFT_LOWER = (263, 249, 390, 373, 374, 380, 381, 382, 362)
+#: Depth of the band under the lower lash line (fraction of the IOD) and its weight in the eyes mask.
+UNDER_EYE = 0.06
+UNDER_EYE_WEIGHT = 0.6
 RIGHT_BROW_LOW = (55, 65, 52, 53, 46)
 LEFT_BROW_LOW = (285, 295, 282, 283, 276)
 
@@ -93,17 +96,22 @@ def region_masks(landmarks: np.ndarray, shape: tuple[int, int], regions: Iterabl
     if "lips" in wanted:
         out["lips"] = np.clip(_poly(shape, [pick(LIPS_OUTER)]) - mouth, 0, 1)
     if "eyes" in wanted or "skin" in wanted:
-        shadow = []
+        lids, bands = [], []
+        mouth_c = p[list(LIPS_OUTER)].mean(0)
         for upper, lower, brow in ((RIGHT_UPPER, RIGHT_LOWER, RIGHT_BROW_LOW), (LEFT_UPPER, LEFT_LOWER, LEFT_BROW_LOW)):
             up, low, br = pick(upper), pick(lower), pick(brow)
             # lid: lash line up to 85 % of the way to the brow's lower edge
             br_i = np.array([np.interp(np.linspace(0, 1, len(up)), np.linspace(0, 1, len(br)), br[::-1][:, k]) for k in (0, 1)]).T
             lid_top = up + 0.85 * (br_i - up)
-            shadow.append(np.concatenate([up, lid_top[::-1]]))
-            centre = np.concatenate([up, low]).mean(0)
-            under = centre + (low - centre) * 1.0 + np.array([0, 0.07 * d])
-            shadow.append(np.concatenate([low, under[::-1]]))
-        eyes = np.clip(_poly(shape, shadow) - _grow(openings, 0.01 * d), 0, 1)
+            lids.append(np.concatenate([up, lid_top[::-1]]))
+            # a thin band under the lower lash line, along the face's own "down" (rotated faces too)
+            v = up[-1] - up[0]
+            down = np.array([-v[1], v[0]]) / max(np.hypot(*v), 1e-6)
+            down = down if down @ (mouth_c - up.mean(0)) > 0 else -down
+            bands.append(np.concatenate([low, (low + UNDER_EYE * d * down)[::-1]]))
+        # the band counts at UNDER_EYE_WEIGHT: a reference's lower liner should not read as a bruise
+        eyes = np.maximum(_poly(shape, lids), UNDER_EYE_WEIGHT * _poly(shape, bands))
+        eyes = np.clip(eyes - _grow(openings, 0.01 * d), 0, 1)
         if "eyes" in wanted:
             out["eyes"] = eyes
     brows = _grow(_poly(shape, [pick(RIGHT_BROW), pick(LEFT_BROW)]), 0.02 * d)
