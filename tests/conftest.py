@@ -67,11 +67,15 @@ def face_models(_cache_dir: None) -> Path:
     from styleforge.faces.weights import MODELS, fetch_faces
     from styleforge.faces.weights import faces_dir as models_dir
 
-    if not all((USER_FACES / f"{n}.safetensors").is_file() for n in MODELS):
+    onnx_ok = (USER_FACES / "onnx.json").is_file() and all((USER_FACES / f"{n}.onnx").is_file() for n in MODELS)
+    if not all((USER_FACES / f"{n}.safetensors").is_file() for n in MODELS) or not onnx_ok:
+        from styleforge.faces.runtime import export_all
+
         test_cache = os.environ["STYLEFORGE_CACHE"]
         os.environ["STYLEFORGE_CACHE"] = str(USER_FACES.parent)
         try:
             fetch_faces(log=lambda *_: None)
+            export_all(log=lambda *_: None)
         except Exception as e:  # no registry: like ../shared data, skip locally, fail in CI
             if os.environ.get("CI"):
                 pytest.fail(f"face models missing and not fetchable: {e}")
@@ -80,10 +84,10 @@ def face_models(_cache_dir: None) -> Path:
             os.environ["STYLEFORGE_CACHE"] = test_cache
     d = models_dir()
     d.mkdir(parents=True, exist_ok=True)
-    for n in MODELS:
-        link = d / f"{n}.safetensors"
+    for f in [f"{n}.{ext}" for n in MODELS for ext in ("safetensors", "onnx")] + ["onnx.json"]:
+        link = d / f
         if not link.exists():
-            link.symlink_to(USER_FACES / f"{n}.safetensors")
+            link.symlink_to(USER_FACES / f)
     return d
 
 

@@ -29,10 +29,13 @@ def test_weighted_nms_averages_overlaps_by_score():
     assert out[1][2] == pytest.approx(0.8)
 
 
+@pytest.mark.parametrize("backend", ["torch", "onnx"])
 @pytest.mark.parametrize("name", ["astronaut", "two_faces"])
-def test_detections_equal_mediapipe(face_models, face_fixture, name):
+def test_detections_equal_mediapipe(face_models, face_fixture, name, backend):
     img, ref = face_fixture(name)
-    dets = BlazeFace()(img)
+    net = BlazeFace(backend=backend)
+    assert net.net.backend == backend
+    dets = net(img)
     assert len(dets) == len(ref["det_scores"]) >= 1
     for d, box, kp, score in zip(dets, ref["det_boxes"], ref["det_keypoints"], ref["det_scores"]):
         np.testing.assert_allclose(d.box, box, atol=2e-3)

@@ -28,11 +28,12 @@ def test_roi_matrix_maps_corners():
     assert p[:2] / p[2] == pytest.approx([0, 0], abs=1e-4)
 
 
+@pytest.mark.parametrize("backend", ["torch", "onnx"])
 @pytest.mark.parametrize("name", ["astronaut", "two_faces"])
-def test_landmarks_equal_mediapipe(face_models, face_fixture, name):
+def test_landmarks_equal_mediapipe(face_models, face_fixture, name, backend):
     img, ref = face_fixture(name)
     h, w = img.shape[:2]
-    faces = MeshDetector()(img)
+    faces = MeshDetector(backend=backend)(img)
     want = ref["mesh"] * np.array([w, h, w], np.float32)
     assert len(faces) == len(want) >= 1
     for f in faces:

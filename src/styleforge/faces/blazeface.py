@@ -23,10 +23,8 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
-import torch
 
-from .tfgraph import TfliteNet
-from .weights import load_graph
+from .runtime import FaceNet
 
 SIZE = 128
 
@@ -119,23 +117,22 @@ def letterbox_matrix(h: int, w: int, size: int = SIZE) -> tuple[np.ndarray, tupl
 class BlazeFace:
     """Short-range BlazeFace: ``detect(image) -> list[Detection]`` for an RGB uint8 image."""
 
-    def __init__(self, threshold: float = 0.5, iou: float = 0.3) -> None:
-        self.net = TfliteNet(*load_graph("face_detection_short_range")).eval()
+    def __init__(self, threshold: float = 0.5, iou: float = 0.3, backend: str = "auto") -> None:
+        self.net = FaceNet("face_detection_short_range", backend)
         self.threshold = threshold
         self.iou = iou
 
-    def tensor(self, image: np.ndarray) -> tuple[torch.Tensor, tuple[float, float, float, float]]:
+    def tensor(self, image: np.ndarray) -> tuple[np.ndarray, tuple[float, float, float, float]]:
         h, w = image.shape[:2]
         m, pad = letterbox_matrix(h, w)
         t = cv2.warpPerspective(image, m, (SIZE, SIZE), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-        x = torch.from_numpy(t).permute(2, 0, 1)[None].float() * (2.0 / 255.0) - 1.0
+        x = t.transpose(2, 0, 1)[None].astype(np.float32) * np.float32(2.0 / 255.0) - np.float32(1.0)
         return x, pad
 
-    @torch.no_grad()
     def __call__(self, image: np.ndarray) -> list[Detection]:
         x, (pl, pt, pr, pb) = self.tensor(image)
         reg, cls = self.net(x)
-        boxes, kps, scores = decode(reg[0].numpy(), cls[0, :, 0].numpy(), self.threshold)
+        boxes, kps, scores = decode(reg[0], cls[0, :, 0], self.threshold)
         dets = []
         for box, kp, score in weighted_nms(boxes, kps, scores, self.iou):
             sx, sy = 1 - pl - pr, 1 - pt - pb

@@ -22,12 +22,10 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
-import torch
 
 from .blazeface import BlazeFace, Detection
 from .detect import Face
-from .tfgraph import TfliteNet
-from .weights import load_graph
+from .runtime import FaceNet
 
 SIZE = 192
 # Eye contours (MediaPipe FACEMESH_RIGHT_EYE / FACEMESH_LEFT_EYE, the subject's right / left).
@@ -71,19 +69,18 @@ def roi_from_detection(det: Detection, h: int, w: int, scale: float = 1.5) -> Ro
 class FaceMesh:
     """``landmarks(image, roi) -> (points (468, 3) in pixels, presence)``."""
 
-    def __init__(self) -> None:
-        self.net = TfliteNet(*load_graph("face_landmark")).eval()
+    def __init__(self, backend: str = "auto") -> None:
+        self.net = FaceNet("face_landmark", backend)
 
     def crop(self, image: np.ndarray, roi: Roi) -> np.ndarray:
         return cv2.warpPerspective(image, roi.matrix(), (SIZE, SIZE), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
-    @torch.no_grad()
     def run(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(N, 192, 192, 3)`` uint8 crops → raw landmarks ``(N, 468, 3)`` in crop pixels and presence ``(N,)``."""
-        x = torch.from_numpy(np.ascontiguousarray(crops)).permute(0, 3, 1, 2).float() / 255.0
+        x = crops.transpose(0, 3, 1, 2).astype(np.float32) * np.float32(1.0 / 255.0)
         lm, flag = self.net(x)
-        pts = lm.reshape(len(crops), 468, 3).numpy()
-        pres = 1.0 / (1.0 + np.exp(-flag.reshape(-1).numpy().astype(np.float64)))
+        pts = lm.reshape(len(crops), 468, 3)
+        pres = 1.0 / (1.0 + np.exp(-flag.reshape(-1).astype(np.float64)))
         return pts, pres
 
     @staticmethod
@@ -118,9 +115,9 @@ class MeshDetector:
         max_faces: at most this many faces (highest detection score first, as MediaPipe).
     """
 
-    def __init__(self, threshold: float = 0.5, presence: float = 0.5, max_faces: int = 8) -> None:
-        self.detector = BlazeFace(threshold)
-        self.mesh = FaceMesh()
+    def __init__(self, threshold: float = 0.5, presence: float = 0.5, max_faces: int = 8, backend: str = "auto") -> None:
+        self.detector = BlazeFace(threshold, backend=backend)
+        self.mesh = FaceMesh(backend)
         self.presence = presence
         self.max_faces = max_faces
 
