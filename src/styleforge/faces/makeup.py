@@ -165,6 +165,16 @@ def _blur(x: np.ndarray, sigma: float) -> np.ndarray:
     return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
 
 
+def _window(m: np.ndarray, margin: float) -> tuple[slice, slice] | None:
+    """The bounding window of a mask's support grown by ``margin`` pixels (``None`` when empty)."""
+    ys, xs = np.nonzero(m.any(1)), np.nonzero(m.any(0))
+    if not len(ys[0]):
+        return None
+    g = int(np.ceil(margin))
+    h, w = m.shape[:2]
+    return slice(max(0, ys[0][0] - g), min(h, ys[0][-1] + g + 1)), slice(max(0, xs[0][0] - g), min(w, xs[0][-1] + g + 1))
+
+
 def _masked_blur(x: np.ndarray, m: np.ndarray, sigma: float) -> np.ndarray:
     """Normalised convolution: Gaussian mean of ``x`` over the mask's support (no leaking from outside)."""
     mm = _blur(m, sigma)
@@ -304,7 +314,7 @@ def _transfer_face(crop: FaceCrop, refs: Sequence[Reference], spec: MakeupSpec) 
     lip_sd = np.zeros(3, np.float32)
     for ref in refs:
         w = ref.weight / total
-        mx, my, inside = piecewise_affine_map(crop.points, ref.crop.points, t.shape[:2])
+        mx, my, inside = piecewise_affine_map(crop.points, ref.crop.points, t.shape[:2], step=4)
         warped = cv2.remap(ref.crop.lab, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
         offset = ref.skin_mean - t_skin
         for k, sigma in (("skin", 0.25), ("eyes", 0.05), ("brows", 0.04)):
@@ -321,11 +331,15 @@ def _transfer_face(crop: FaceCrop, refs: Sequence[Reference], spec: MakeupSpec) 
                 tone = np.clip(offset * FOUNDATION_TONE, -FOUNDATION_MAX, FOUNDATION_MAX)
                 diff = tone + np.clip(local, -SKIN_LOCAL, SKIN_LOCAL) * support[..., None]
                 diff = diff * _skin_like(t, t_skin)[..., None]
-            else:
-                diff = _masked_blur(warped, m, sigma * d) - _masked_blur(t, m, sigma * d) - offset
+                delta[k] += w * diff * (_blur(m, sigma * d) > 1e-3)[..., None]
+            else:  # small regions: work in their window only
+                win = _window(hard[k], 3 * sigma * d + 2)
+                if win is None:
+                    continue
+                mw = m[win]
+                diff = _masked_blur(warped[win], mw, sigma * d) - _masked_blur(t[win], mw, sigma * d) - offset
                 lo, hi = LAYER_RANGE[k]
-                diff = np.clip(diff, lo, hi)
-            delta[k] += w * diff * (_blur(m, sigma * d) > 1e-3)[..., None]
+                delta[k][win] += w * np.clip(diff, lo, hi) * (_blur(mw, sigma * d) > 1e-3)[..., None]
         if "lips" in regions:
             mu, sd = ref.lips_stats
             lip_mu += w * mu
@@ -343,19 +357,23 @@ def _transfer_face(crop: FaceCrop, refs: Sequence[Reference], spec: MakeupSpec) 
 def _lips_to(out: np.ndarray, t: np.ndarray, hard: np.ndarray, alpha: np.ndarray, mu_r: np.ndarray, sd_r: np.ndarray,
              iod: float) -> np.ndarray:
     """Match the lips' structure-lightness and colour statistics to ``(mu_r, sd_r)``; blend by ``alpha``."""
-    if hard.sum() < 4:
-        return out
-    L = t[..., 0] / 100.0
     r = max(1, round(0.03 * iod))
+    win = _window((alpha > 0) | (hard > 0), 4 * r + 2)
+    if hard.sum() < 4 or win is None:
+        return out
+    tw = t[win]
+    L = tw[..., 0] / 100.0
     structure = guided_filter(L, L, r, 1e-3) * 100.0
-    detail = t[..., 0] - structure
-    base = np.concatenate([structure[..., None], t[..., 1:]], -1)
-    mu_t, sd_t = _mean_std(base, hard)
+    detail = tw[..., 0] - structure
+    base = np.concatenate([structure[..., None], tw[..., 1:]], -1)
+    mu_t, sd_t = _mean_std(base, hard[win])
     ratio = np.clip(sd_r / sd_t, 0.5, 1.6)
     new = (base - mu_t) * ratio + mu_r
     new[..., 0] += detail
-    a = alpha[..., None]
-    return out * (1 - a) + new * a
+    a = alpha[win][..., None]
+    out = out.copy()
+    out[win] = out[win] * (1 - a) + new * a
+    return out
 
 
 def _paste(image: np.ndarray, crop: FaceCrop, new_lab: np.ndarray, alpha: np.ndarray, out: np.ndarray) -> None:
