@@ -11,7 +11,8 @@ from styleforge.errors import InputError
 from styleforge.faces import weights
 
 
-def test_missing_models_say_what_to_run(capsys):
+def test_missing_models_say_what_to_run(tmp_path, monkeypatch):
+    monkeypatch.setenv("STYLEFORGE_CACHE", str(tmp_path))
     weights._LOADED.clear()
     with pytest.raises(InputError, match="styleforge weights fetch faces"):
         weights.load_graph("face_landmark")
