@@ -204,3 +204,23 @@ def test_makeup_model_only_inside_mesh_regions(cli, scripted, face_models, face_
     lips = region_masks(f.landmarks, img.shape[:2], ("lips",), feather=0.0)["lips"] > 0
     near = cv2.dilate(lips.astype(np.uint8), np.ones((9, 9), np.uint8)) > 0
     assert changed[lips].mean() > 0.9 and not changed[~near].any()
+
+
+def test_makeup_transfer_runs_without_torch(face_models, face_fixture, tmp_path):
+    """With the ONNX copies and onnxruntime, `makeup transfer` never imports torch."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    pytest.importorskip("onnxruntime")
+    ref = _painted_reference(tmp_path / "ref.png", face_fixture)
+    out = tmp_path / "o.png"
+    code = ("import sys; sys.modules['torch'] = None\n"
+            "from styleforge.cli.main import main\n"
+            f"sys.exit(main(['makeup', 'transfer', {str(ref)!r}, '--reference', {str(ref)!r}, '-o', {str(out)!r}]))")
+    src = Path(__file__).resolve().parents[2] / "src"
+    env = dict(os.environ, PYTHONPATH=str(src), STYLEFORGE_CACHE=str(face_models.parent), OMP_NUM_THREADS="1")
+    r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert out.exists() and "1 face" in r.stdout
