@@ -17,7 +17,7 @@ Keypoints (subject's view): 0 right eye, 1 left eye, 2 nose tip, 3 mouth, 4 righ
 
 from __future__ import annotations
 
-__all__ = ["Detection", "BlazeFace", "ssd_anchors", "decode", "weighted_nms", "letterbox_matrix"]
+__all__ = ["BlazeFace", "Detection", "decode", "letterbox_matrix", "ssd_anchors", "weighted_nms"]
 
 from dataclasses import dataclass
 

@@ -15,7 +15,7 @@ Apache-2.0), reimplemented:
 
 from __future__ import annotations
 
-__all__ = ["Roi", "FaceMesh", "MeshDetector", "roi_from_detection", "RIGHT_EYE", "LEFT_EYE"]
+__all__ = ["LEFT_EYE", "RIGHT_EYE", "FaceMesh", "MeshDetector", "Roi", "roi_from_detection"]
 
 import math
 from dataclasses import dataclass

@@ -32,8 +32,18 @@ foundation (nothing in one photo says what the bare skin looked like).
 
 from __future__ import annotations
 
-__all__ = ["MakeupSpec", "Reference", "parse_strength", "parse_regions", "prepare_reference", "transfer", "remove",
-           "piecewise_affine_map", "guided_filter", "region_delta_masks"]
+__all__ = [
+    "MakeupSpec",
+    "Reference",
+    "guided_filter",
+    "parse_regions",
+    "parse_strength",
+    "piecewise_affine_map",
+    "prepare_reference",
+    "region_delta_masks",
+    "remove",
+    "transfer",
+]
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -137,7 +147,7 @@ def parse_strength(text: str | float | None, regions: Sequence[str] = REGIONS) -
 def guided_filter(guide: np.ndarray, src: np.ndarray, radius: int, eps: float) -> np.ndarray:
     """He et al.'s guided filter (gray guide): edge-preserving smoothing of ``src``."""
     k = (2 * radius + 1, 2 * radius + 1)
-    box = lambda x: cv2.boxFilter(x, -1, k, borderType=cv2.BORDER_REFLECT)  # noqa: E731
+    box = lambda x: cv2.boxFilter(x, -1, k, borderType=cv2.BORDER_REFLECT)
     mi, ms = box(guide), box(src)
     cov = box(guide * src) - mi * ms
     var = box(guide * guide) - mi * mi

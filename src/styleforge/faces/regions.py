@@ -16,7 +16,7 @@ two on a small face and stays proportionate on a large one.
 
 from __future__ import annotations
 
-__all__ = ["REGIONS", "LIPS_OUTER", "LIPS_INNER", "FACE_OVAL", "region_masks", "inter_ocular"]
+__all__ = ["FACE_OVAL", "LIPS_INNER", "LIPS_OUTER", "REGIONS", "inter_ocular", "region_masks"]
 
 from collections.abc import Iterable
 
@@ -88,7 +88,7 @@ def region_masks(landmarks: np.ndarray, shape: tuple[int, int], regions: Iterabl
     """
     p = landmarks[:, :2].astype(np.float64)
     d = inter_ocular(landmarks)
-    pick = lambda idx: p[list(idx)]  # noqa: E731
+    pick = lambda idx: p[list(idx)]
     openings = _poly(shape, [pick(RIGHT_EYE), pick(LEFT_EYE)])
     mouth = _poly(shape, [pick(LIPS_INNER)])
     out: dict[str, np.ndarray] = {}

@@ -8,7 +8,7 @@ when onnxruntime is not installed or the file is missing — the outputs agree w
 
 from __future__ import annotations
 
-__all__ = ["FaceNet", "export_onnx", "export_all"]
+__all__ = ["FaceNet", "export_all", "export_onnx"]
 
 import json
 from pathlib import Path

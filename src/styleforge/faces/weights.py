@@ -13,7 +13,7 @@ Only this module needs the pure-Python ``tflite`` parser, and only while convert
 
 from __future__ import annotations
 
-__all__ = ["MODELS", "FETCH_HINT", "faces_dir", "convert_tflite", "fetch_faces", "load_graph", "sha256"]
+__all__ = ["FETCH_HINT", "MODELS", "convert_tflite", "faces_dir", "fetch_faces", "load_graph", "sha256"]
 
 import hashlib
 import json
@@ -84,7 +84,7 @@ def convert_tflite(buf: bytes) -> tuple[dict[str, np.ndarray], dict]:
     ``outputs`` (tensor indices), ``shapes`` (index → NHWC shape) and ``ops`` in execution order,
     each ``{"op", "in", "out", ...options}``.  Unsupported operators raise ``ValueError``.
     """
-    import tflite  # noqa: PLC0415 - only needed while converting
+    import tflite
     from tflite.BuiltinOperator import BuiltinOperator
 
     names = {v: k for k, v in vars(BuiltinOperator).items() if not k.startswith("_")}
