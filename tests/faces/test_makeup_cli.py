@@ -199,7 +199,8 @@ def test_makeup_model_only_inside_mesh_regions(cli, scripted, face_models, face_
     Image.fromarray(img).save(src)
     out = tmp_path / "lips.png"
     assert cli(["makeup", "add", str(src), "--checkpoint", str(scripted), "-o", str(out), "--regions", "lips"]) == 0
-    changed = np.abs(np.asarray(Image.open(out)).astype(int) - img).max(-1) > 0
+    diff = np.abs(np.asarray(Image.open(out)).astype(int) - img).max(-1)
+    changed = diff > 0
     f = MeshDetector()(img)[0]
     lips = region_masks(f.landmarks, img.shape[:2], ("lips",), feather=0.0)["lips"] > 0
     near = cv2.dilate(lips.astype(np.uint8), np.ones((9, 9), np.uint8)) > 0
@@ -224,3 +225,25 @@ def test_makeup_transfer_runs_without_torch(face_models, face_fixture, tmp_path)
     r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr[-2000:]
     assert out.exists() and "1 face" in r.stdout
+
+
+def test_model_removal_only_inside_the_mesh_regions(cli, scripted, face_models, face_fixture, tmp_path):
+    from styleforge.faces.facemesh import LEFT_EYE, RIGHT_EYE, MeshDetector
+    from styleforge.faces.regions import region_masks
+
+    img = face_fixture("astronaut")[0]
+    src = tmp_path / "a.png"
+    Image.fromarray(img).save(src)
+    out = tmp_path / "bare.png"
+    assert cli(["makeup", "remove", str(src), "--checkpoint", str(scripted), "-o", str(out)]) == 0
+    diff = np.abs(np.asarray(Image.open(out)).astype(int) - img).max(-1)
+    changed = diff > 0
+    f = MeshDetector()(img)[0]
+    masks = region_masks(f.landmarks, img.shape[:2], feather=0.0)
+    inside = np.maximum.reduce(list(masks.values())) > 0
+    near = cv2.dilate(inside.astype(np.uint8), np.ones((9, 9), np.uint8)) > 0
+    eyes = np.zeros(img.shape[:2], np.uint8)
+    cv2.fillPoly(eyes, [np.round(f.landmarks[list(e), :2]).astype(np.int32) for e in (RIGHT_EYE, LEFT_EYE)], 1)
+    core = cv2.erode(eyes, np.ones((3, 3), np.uint8)) > 0
+    assert changed[inside].mean() > 0.5 and not changed[~near].any()
+    assert diff[core].mean() < 0.25 * diff[inside].mean()  # eyeballs: only the feathered edge reaches them

@@ -143,8 +143,13 @@ def _run_model(args: argparse.Namespace) -> int:
         strength = float(args.strength)
     except ValueError:
         raise InputError("with --checkpoint, --strength is one number between 0 and 1") from None
+    from ..faces.weights import FETCH_HINT, faces_dir
+
     photos = [Path(p) for p in args.photos]
     regions = tuple(r.strip() for r in args.regions.split(",") if r.strip())
+    installed = all((faces_dir() / f"{n}.safetensors").is_file() for n in ("face_detection_short_range", "face_landmark"))
+    if args.action == "remove" and not regions and installed:
+        regions = ("lips", "eyes", "brows", "skin")  # removal: the model's result only where makeup goes
     mesh_regions = bool(regions) and "face" not in regions and set(regions) <= {"lips", "eyes", "brows", "skin"}
     ApplySpec(strength=strength, regions=tuple(r for r in regions if r != "brows"), detail_sigma=args.detail)  # option errors first
     out = Path(args.output)
@@ -163,9 +168,7 @@ def _run_model(args: argparse.Namespace) -> int:
     spec = ApplySpec(align=align, strength=strength, regions=tuple(r for r in regions if r != "brows"), detail_sigma=args.detail)
     detector = mask_for = None
     if mesh_regions:
-        from ..faces.weights import FETCH_HINT, faces_dir
-
-        if all((faces_dir() / f"{n}.safetensors").is_file() for n in ("face_detection_short_range", "face_landmark")):
+        if installed:
             from ..faces.apply import mesh_region_mask
             from ..faces.facemesh import MeshDetector
 
