@@ -15,6 +15,9 @@ $(STAMP): pyproject.toml
 	# torch first, pinned: a bare requirement would pull a multi-GB CUDA build.
 	$(BIN)/pip install --quiet torch==2.13.0
 	$(BIN)/pip install --quiet -e ".[$(EXTRAS)]"
+	# face models (BlazeFace + face mesh) from the mediapipe 0.10.21 wheel → safetensors/ONNX cache; offline
+	# afterwards. Without the registry only the face tests fail (CI) or skip, not the whole set-up.
+	$(BIN)/styleforge weights fetch faces || echo "face models not fetched: run '$(BIN)/styleforge weights fetch faces' when online"
 	touch $(STAMP)
 
 demo: venv

@@ -96,3 +96,55 @@ def sample_face(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("face") / "astronaut.png"
     Image.fromarray(data.astronaut()).crop((113, 8, 337, 232)).save(path)
     return path
+
+
+# The user's cache as it was before the per-test cache (_cache_dir above) replaced it: the face
+# models converted by `make` / `styleforge weights fetch faces` live there.
+from styleforge.cache import cache_dir as _cache_dir_fn  # noqa: E402
+
+USER_FACES = _cache_dir_fn() / "faces"
+FACE_FIXTURES = REPO / "tests" / "fixtures" / "faces"
+
+
+@pytest.fixture
+def face_models(_cache_dir: None) -> Path:
+    """The converted face models, linked into this test's cache (fetched once if absent)."""
+    from styleforge.faces.weights import MODELS, fetch_faces
+    from styleforge.faces.weights import faces_dir as models_dir
+
+    onnx_ok = (USER_FACES / "onnx.json").is_file() and all((USER_FACES / f"{n}.onnx").is_file() for n in MODELS)
+    if not all((USER_FACES / f"{n}.safetensors").is_file() for n in MODELS) or not onnx_ok:
+        from styleforge.faces.runtime import export_all
+
+        test_cache = os.environ["STYLEFORGE_CACHE"]
+        os.environ["STYLEFORGE_CACHE"] = str(USER_FACES.parent)
+        try:
+            fetch_faces(log=lambda *_: None)
+            export_all(log=lambda *_: None)
+        except Exception as e:  # no registry: like ../shared data, skip locally, fail in CI
+            if os.environ.get("CI"):
+                pytest.fail(f"face models missing and not fetchable: {e}")
+            pytest.skip(f"face models not fetched (run `styleforge weights fetch faces`): {e}")
+        finally:
+            os.environ["STYLEFORGE_CACHE"] = test_cache
+    d = models_dir()
+    d.mkdir(parents=True, exist_ok=True)
+    for f in [f"{n}.{ext}" for n in MODELS for ext in ("safetensors", "onnx")] + ["onnx.json"]:
+        link = d / f
+        if not link.exists():
+            link.symlink_to(USER_FACES / f)
+    return d
+
+
+@pytest.fixture(scope="session")
+def face_fixture():
+    """``load(name) -> (RGB uint8 image, MediaPipe's outputs dict)`` for tests/fixtures/faces/<name>.*."""
+    import numpy as np
+    from PIL import Image
+
+    def load(name: str) -> tuple:
+        img = np.asarray(Image.open(FACE_FIXTURES / f"{name}.jpg").convert("RGB"))
+        with np.load(FACE_FIXTURES / f"{name}.npz") as d:
+            return img, {k: d[k] for k in d.files}
+
+    return load

@@ -159,3 +159,26 @@ def test_cli_prepare(raw, tmp_path, monkeypatch, capsys):
     err = capsys.readouterr().err
     assert rc == 2 and "class folder" in err and "Traceback" not in err
     assert not (tmp_path / "ds2").exists()
+
+
+def test_prepare_with_the_face_mesh_aligns_from_landmarks(face_models, tmp_path):
+    from pathlib import Path
+
+    from styleforge.cli.main import main
+    from styleforge.faces.facemesh import MeshDetector
+
+    fixtures = Path(__file__).resolve().parents[1] / "fixtures" / "faces"
+    for cls, name in (("no_makeup", "astronaut.jpg"), ("makeup", "two_faces.jpg")):
+        (tmp_path / "raw" / cls).mkdir(parents=True)
+        shutil.copy(fixtures / name, tmp_path / "raw" / cls / name)
+    out = tmp_path / "faces"
+    assert main(["faces", "prepare", str(tmp_path / "raw"), str(out), "--detector", "mesh", "--faces", "all", "--size", "128",
+                 "--test-ratio", "0", "--min-face", "40", "--dup-distance", "0", "--min-blur", "0"]) == 0
+    crops = sorted(out.glob("train*/*.png"))
+    assert len(crops) == 3  # one face + the rotated and the mirrored face
+    det = MeshDetector()
+    for c in crops:
+        f = det(np.asarray(Image.open(c).convert("RGB")))[0]
+        dx, dy = np.subtract(f.eye_right, f.eye_left)
+        assert abs(np.degrees(np.arctan2(dy, dx))) < 2.0  # the 18°-rotated face is levelled too
+        assert abs(f.eye_distance / 128 - 0.30) < 0.03

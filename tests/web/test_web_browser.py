@@ -225,3 +225,19 @@ def test_login_then_a_job_and_the_per_client_cap_in_the_browser(browser, auth_se
         assert page_url.startswith(url)
     finally:
         context.close()
+
+
+def test_makeup_by_example_in_the_browser(page, face_models, tmp_path):
+    """The Makeup tab with no model: a face, a reference face, regions, Transfer."""
+    fixtures = Path(__file__).resolve().parents[1] / "fixtures" / "faces"
+    page.get_by_role("tab", name="Makeup").click()
+    page.locator("#makeup-content input[type=file]").set_input_files(str(fixtures / "two_faces.jpg"))
+    page.locator("#makeup-reference input[type=file]").set_input_files(str(fixtures / "astronaut.jpg"))
+    page.locator("#makeup-regions label", has_text="skin").click()  # untick skin
+    page.locator("#makeup-transfer").click()
+    _wait_done(page, "makeup")
+    out = _result(page, "makeup")
+    assert out.size == Image.open(fixtures / "two_faces.jpg").size
+    cmd = page.locator("#makeup-cmd textarea").input_value()
+    assert cmd == "styleforge makeup transfer two_faces.jpg --reference astronaut.jpg --regions lips,eyes,brows -o result.png"
+    assert "2 faces" in page.locator("#makeup-info").inner_text()

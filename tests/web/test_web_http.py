@@ -215,3 +215,18 @@ def test_video_over_http(api, tmp_path):
     assert res.success, res.error
     assert res.output[1].startswith("Done: 6 frames")
     assert res.output[2] == "styleforge video clip.mp4 --instant starry_night --size 64 -o out.mp4"
+
+
+def test_makeup_by_example_over_http(api, face_models, face_fixture):
+    target, _ = face_fixture("two_faces")
+    face = api.upload_image(Image.fromarray(target), "two.png")
+    ref = api.upload_image(Image.fromarray(face_fixture("astronaut")[0]), "ref.png")
+    res = api.call("makeup_transfer", [face, ref, ["lips", "eyes"], 0.9])
+    assert res.success, res.error
+    assert api.image(res.output[0]).size == (target.shape[1], target.shape[0]) and "2 faces" in res.output[1]
+    assert res.output[2] == "styleforge makeup transfer two.png --reference ref.png --regions lips,eyes --strength 0.9 -o result.png"
+    res = api.call("makeup_remove", [face, None, ["lips"], 1.0])
+    assert res.success, res.error
+    wall = api.upload_image(Image.new("RGB", (120, 90), (90, 90, 90)), "wall.png")
+    res = api.call("makeup_transfer", [face, wall, ["lips"], 1.0])
+    assert not res.success and "no face found in the reference" in res.error

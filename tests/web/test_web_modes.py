@@ -201,3 +201,25 @@ def test_unavailable_modes_say_so():
             continue  # landed: covered by its own tests below
         with pytest.raises(modes.ModeUnavailable, match="not available in this install"):
             call()
+
+
+def test_makeup_by_example_needs_no_model(face_models, face_fixture):
+    img, ref = face_fixture("astronaut")
+    h, w = img.shape[:2]
+    from styleforge.faces.regions import region_masks
+
+    m = region_masks(ref["mesh"][0][:, :2] * (w, h), (h, w), ("lips",))["lips"][..., None]
+    made_up = Image.fromarray(np.clip(img * (1 - 0.8 * m) + 0.8 * m * np.array([200, 20, 40]) + 0.5, 0, 255).astype(np.uint8))
+    target = Image.fromarray(face_fixture("two_faces")[0])
+    res = modes.makeup_by_example(target, made_up, regions=["lips"], strength=0.8, reference_label="red.png")
+    assert res.command == "styleforge makeup transfer photo.jpg --reference red.png --regions lips --strength 0.8 -o result.png"
+    assert res.info.startswith("2 faces") and res.image.size == target.size
+    assert np.abs(np.asarray(res.image).astype(int) - np.asarray(target).astype(int)).max() > 20
+    removed = modes.makeup_by_example(made_up, None, action="remove", regions=["lips"])
+    assert removed.command.startswith("styleforge makeup remove photo.jpg --regions lips")
+    with pytest.raises(InputError, match="no face found in the reference"):
+        modes.makeup_by_example(target, Image.new("RGB", (200, 150), (90, 90, 90)))
+    with pytest.raises(InputError, match="no face found in this photo"):
+        modes.makeup_by_example(Image.new("RGB", (200, 150), (90, 90, 90)), made_up)
+    with pytest.raises(InputError, match="reference photo"):
+        modes.makeup_by_example(target, None)

@@ -31,6 +31,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "styleforge.cli.translate",
     "styleforge.cli.evaluate",
     "styleforge.cli.datasets",
+    "styleforge.cli.weights",
 )
 
 

@@ -211,6 +211,37 @@ def create_app(settings: WebSettings | None = None) -> Any:
         return gr.Dropdown([modes.NO_PRETRAINED, *modes.pretrained_names()], value=modes.NO_PRETRAINED, elem_id="translate-pretrained",
                            label="…or a published pretrained model (downloaded once; overrides Model)")
 
+    def makeup_by_example_section(m_content: Any, m_out: Any, m_info: Any, m_cmd: Any) -> None:
+        """Makeup tab, no model needed: a reference face, regions and strength (face mesh)."""
+        gr.Markdown("**By example, no model needed**: upload a face wearing the makeup to copy "
+                    "(or take eye shadow and lipstick off).")
+        with gr.Row():
+            x_ref = photo_input("Reference face (wearing makeup)", "makeup-reference", height=200)
+            with gr.Column():
+                x_regions = gr.CheckboxGroup(["lips", "eyes", "brows", "skin"], value=["lips", "eyes", "brows", "skin"],
+                                             label="Regions", elem_id="makeup-regions")
+                x_strength = gr.Slider(0.0, 1.0, value=1.0, step=0.05, label="Strength")
+                with gr.Row():
+                    x_run = gr.Button("Transfer makeup", variant="primary", elem_id="makeup-transfer")
+                    x_remove = gr.Button("Remove makeup", elem_id="makeup-remove")
+
+        def run_example(action: str) -> Callable[..., tuple[Any, str, str]]:
+            @friendly
+            def run(content: str | None, ref: str | None, regions: list[str], strength: float) -> tuple[Any, str, str]:
+                img = open_upload(content, limits, what="photo")
+                ref_img = open_upload(ref, limits, what="reference photo") if action == "transfer" and ref else None
+                res = timed(lambda: modes.makeup_by_example(
+                    img, ref_img, action=action, regions=list(regions or []), strength=float(strength),
+                    content_label=_label(content), reference_label=_label(ref)))
+                return res.image, f"Done: {res.info}", res.command
+
+            return run
+
+        x_run.click(run_example("transfer"), [m_content, x_ref, x_regions, x_strength], [m_out, m_info, m_cmd],
+                    api_name="makeup_transfer", **fast)
+        x_remove.click(run_example("remove"), [m_content, x_ref, x_regions, x_strength], [m_out, m_info, m_cmd],
+                       api_name="makeup_remove", **fast)
+
     def run_optimisation(work_fn: Callable[..., modes.ModeResult], request: Any, progress: Any) -> Iterator[tuple[Any, Any, Any]]:
         """Run an optimisation adapter in a thread; stream previews; honour Cancel and the timeout.
 
@@ -530,6 +561,7 @@ def create_app(settings: WebSettings | None = None) -> Any:
 
                     m_run.click(run_makeup, [m_content, m_ckpt, m_action, m_strength], [m_out, m_info, m_cmd],
                                 api_name="makeup", **fast)
+                    makeup_by_example_section(m_content, m_out, m_info, m_cmd)
 
             # ------------------------------------------------------------- Video
             with gr.Tab("Video", id="video"):

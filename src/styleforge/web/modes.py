@@ -25,6 +25,7 @@ __all__ = [
     "instant",
     "instant_styles",
     "makeup",
+    "makeup_by_example",
     "pretrained_choice",
     "pretrained_names",
     "photo",
@@ -576,6 +577,56 @@ def makeup(
         raise InputError("no face found in this photo: use a photo with a clear, frontal face")
     out = Image.fromarray(new)
     cmd = ["styleforge", "makeup", action, content_label, "--checkpoint", f"MODELS/{checkpoint_label}"]
+    if strength != 1.0:
+        cmd += ["--strength", f"{strength:g}"]
+    cmd += ["-o", "result.png"]
+    n = len(faces)
+    return ModeResult(out, " ".join(_q(c) for c in cmd), f"{n} face{'s' if n > 1 else ''}, " + _elapsed(t0, out))
+
+
+def makeup_by_example(
+    content: Image.Image,
+    reference: Image.Image | None,
+    *,
+    action: str = "transfer",
+    regions: Sequence[str] = ("lips", "eyes", "brows", "skin"),
+    strength: float = 1.0,
+    content_label: str = "photo.jpg",
+    reference_label: str = "reference.jpg",
+) -> ModeResult:
+    """No model needed: copy a made-up reference face's makeup onto every face (``transfer``), or take
+    eye shadow and lipstick off (``remove``), through the face mesh (:mod:`styleforge.faces.makeup`)."""
+    _require("makeup")
+    import numpy as np
+
+    from ..faces.facemesh import MeshDetector
+    from ..faces.makeup import MakeupSpec, parse_regions, parse_strength, prepare_reference, remove, transfer
+
+    if action not in ("transfer", "remove"):
+        raise InputError("action must be transfer or remove")
+    chosen = parse_regions(",".join(regions))
+    if not regions:
+        raise InputError("choose at least one region")
+    spec = MakeupSpec(strength=parse_strength(float(strength), chosen))
+    t0 = time.perf_counter()
+    det, lock = _NETS.get(("facemesh",), lambda: (MeshDetector(), threading.Lock()))
+    photo = np.asarray(content.convert("RGB"))
+    with lock:  # the mesh networks are shared: one image at a time through them
+        if action == "transfer":
+            if reference is None:
+                raise InputError("upload a reference photo: a face wearing the makeup to copy")
+            ref = prepare_reference(np.asarray(reference.convert("RGB")), det, name="the reference photo")
+            new, faces = transfer(photo, [ref], spec, detector=det)
+        else:
+            new, faces = remove(photo, spec, detector=det)
+    if not faces:
+        raise InputError("no face found in this photo: use a photo with a clear, frontal face")
+    out = Image.fromarray(new)
+    cmd = ["styleforge", "makeup", action, content_label]
+    if action == "transfer":
+        cmd += ["--reference", reference_label]
+    if tuple(chosen) != ("lips", "eyes", "brows", "skin"):
+        cmd += ["--regions", ",".join(chosen)]
     if strength != 1.0:
         cmd += ["--strength", f"{strength:g}"]
     cmd += ["-o", "result.png"]
