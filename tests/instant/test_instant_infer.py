@@ -32,6 +32,7 @@ def test_manifest_lists_shipped_fp16_weights() -> None:
     assert set(data["models"]) == set(models)
     assert len([m for m in models.values() if m.kind == "instant"]) >= 4
     assert len([m for m in models.values() if m.kind == "adain"]) == 1
+    assert len([m for m in models.values() if m.kind == "wct"]) == 1
     for name, entry in models.items():
         info = data["models"][name]
         assert {"data", "steps", "command"} <= set(info), name

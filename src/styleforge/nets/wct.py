@@ -81,8 +81,11 @@ def colour(white: torch.Tensor, style: StyleStats, eps: float = 1e-5) -> torch.T
     return _sym_power(style.cov, 0.5, eps) @ white + style.mean
 
 
-def wct(content: torch.Tensor, style: StyleStats, alpha: float = 1.0, eps: float = 1e-5) -> torch.Tensor:
+def wct(content: torch.Tensor, style: StyleStats, alpha: float = 1.0, eps: float = 1e-5, gain: float = 1.0) -> torch.Tensor:
     """Whiten ``(1, C, H, W)`` content features and colour them with ``style``; ``alpha`` blends back.
+
+    ``gain`` > 1 scales the coloured features' deviations from the style's mean (covariance × gain²),
+    pre-compensating a decoder that loses energy (blur).
 
     Example:
         >>> c, s = torch.randn(1, 4, 16, 16), torch.randn(1, 4, 16, 16) * 3 + 1
@@ -93,7 +96,10 @@ def wct(content: torch.Tensor, style: StyleStats, alpha: float = 1.0, eps: float
     _, c, h, w = content.shape
     x = content.reshape(c, -1).float()
     mean = x.mean(dim=1, keepdim=True)
-    out = colour(whiten(x - mean, eps), style, eps).reshape(1, c, h, w)
+    out = colour(whiten(x - mean, eps), style, eps)
+    if gain != 1.0:
+        out = gain * (out - style.mean) + style.mean
+    out = out.reshape(1, c, h, w)
     if alpha < 1.0:
         out = alpha * out + (1 - alpha) * content.float()
     return out.to(content.dtype)
@@ -167,10 +173,12 @@ def build_encoder(levels: Sequence[str], device: str | torch.device = "cpu") -> 
 class WCTNet(nn.Module):
     """Multi-level WCT: encoder + one reconstruction decoder per level, coarse to fine.
 
-    The deepest level works on the photo shrunk to ``deep_size`` pixels on its long
+    ``passes`` is the order of the levels (coarse to fine; a level may repeat: each
+    pass re-encodes the previous result, so the decoder's error is corrected again).
+    The first pass works on the photo shrunk to ``deep_size`` pixels on its long
     side (larger strokes, and faster); the result is upsampled to the photo's size
-    before the finer levels.  ``amp``: a bf16 autocast dtype for the convolutions
-    (the whitening and colouring always run in float32).
+    before the next passes.  ``gain``: see :func:`wct`.  ``amp``: a bf16 autocast
+    dtype for the convolutions (the whitening and colouring always run in float32).
 
     The interface matches :class:`styleforge.nets.adain.AdaINNet`:
     :meth:`style_stats` per style, :meth:`stylize_stats` with weights, ``alpha``
@@ -178,13 +186,16 @@ class WCTNet(nn.Module):
     """
 
     def __init__(self, encoder: nn.Module, decoders: dict[str, ReconDecoder], *, deep_size: int | None = None,
-                 amp: torch.dtype | None = None) -> None:
+                 amp: torch.dtype | None = None, passes: Sequence[str] | None = None, gain: float = 1.0) -> None:
         super().__init__()
         order = list(LEVEL_CHANNELS)
-        self.levels = sorted(decoders, key=order.index, reverse=True)
+        self.levels = list(passes) if passes else sorted(decoders, key=order.index, reverse=True)
+        unknown = [lv for lv in self.levels if lv not in decoders]
+        if unknown:
+            raise ValueError(f"no decoder for the pass(es) {unknown}")
         self.encoder = encoder
         self.decoders = nn.ModuleDict(decoders)
-        self.deep_size, self.amp = deep_size, amp
+        self.deep_size, self.amp, self.gain = deep_size, amp, gain
 
     def _enc(self, x: torch.Tensor, layers: Sequence[str]) -> dict[str, torch.Tensor]:
         with torch.autocast("cpu", dtype=self.amp or torch.bfloat16, enabled=self.amp is not None and x.device.type == "cpu"):
@@ -196,7 +207,7 @@ class WCTNet(nn.Module):
 
     def style_stats(self, style: torch.Tensor) -> dict[str, StyleStats]:
         """Each level's mean and covariance of a ``(1, 3, H, W)`` style image."""
-        feats = self._enc(style, self.levels)
+        feats = self._enc(style, sorted(set(self.levels)))
         return {lv: covariance_stats(f) for lv, f in feats.items()}
 
     def stylize_stats(
@@ -223,12 +234,13 @@ class WCTNet(nn.Module):
             if i == 1 and tuple(x.shape[-2:]) != (H, W):
                 x = F.interpolate(x, size=(H, W), mode="bicubic", align_corners=False).clamp(0, 1)
             f = self._enc(x, [lv])[lv]
+            g = self.gain if lv != "relu1_1" else 1.0  # relu1_1's linear decoder is exact: nothing to compensate
             if mask is not None:
                 m = F.interpolate(mask.to(f), size=f.shape[-2:], mode="bilinear", align_corners=False)
-                t = m * wct(f, stats[0][lv]) + (1 - m) * wct(f, stats[1][lv])
+                t = m * wct(f, stats[0][lv], gain=g) + (1 - m) * wct(f, stats[1][lv], gain=g)
             else:
                 s = stats[0][lv] if len(stats) == 1 else blend_stats([st[lv] for st in stats], w)
-                t = wct(f, s)
+                t = wct(f, s, gain=g)
             if alpha < 1.0:
                 t = alpha * t + (1 - alpha) * f
             x = self._dec(lv, t, (x.shape[-2], x.shape[-1]))
