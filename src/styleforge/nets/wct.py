@@ -33,6 +33,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .adain import _conv  # reflection-padded 3×3 convolution (+ ReLU), as the AdaIN decoder's
+
 #: Channels of each encoder level of VGG16.
 LEVEL_CHANNELS: dict[str, int] = {"relu1_1": 64, "relu2_1": 128, "relu3_1": 256, "relu4_1": 512}
 
@@ -103,13 +105,6 @@ def wct(content: torch.Tensor, style: StyleStats, alpha: float = 1.0, eps: float
     if alpha < 1.0:
         out = alpha * out + (1 - alpha) * content.float()
     return out.to(content.dtype)
-
-
-def _conv(cin: int, cout: int, relu: bool = True) -> nn.Sequential:
-    layers: list[nn.Module] = [nn.ReflectionPad2d(1), nn.Conv2d(cin, cout, 3)]
-    if relu:
-        layers.append(nn.ReLU(inplace=True))
-    return nn.Sequential(*layers)
 
 
 class _Up(nn.Module):
