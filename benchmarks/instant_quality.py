@@ -29,7 +29,7 @@ Prints the per-pair table, medians, ratios against ``stl``, seconds at 512 and 1
 and writes a contact sheet (``--sheet``) and the figures as JSON (``--json``).
 
     python benchmarks/instant_quality.py                   # full run (~10 min on 2 busy cores)
-    python benchmarks/instant_quality.py --pairs 2 --no-gatys --no-refine --reps 1   # smoke test
+    python benchmarks/instant_quality.py --pairs 2 --no-gatys --no-refine --no-builtin --reps 1 --sizes 256   # smoke test
 """
 
 from __future__ import annotations
@@ -205,6 +205,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--pairs", type=int, default=12)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--sizes", type=lambda v: [int(x) for x in v.split(",")], default=[512, 1024],
+                    help="long sides of the timing runs (default 512,1024)")
     ap.add_argument("--no-gatys", action="store_true")
     ap.add_argument("--gatys-pairs", type=int, default=2)
     ap.add_argument("--gatys-cache-only", action="store_true", help="score Gatys only on pairs already in --cache")
@@ -281,7 +283,7 @@ def main(argv: list[str] | None = None) -> int:
         print(line)
 
     print(f"\nseconds per image (median of {args.reps} after a warm-up, style statistics included) and peak RSS "
-          f"of the 1024-px call; load average {os.getloadavg()} (a busy machine: compare ratios)")
+          f"of the largest call; load average {os.getloadavg()} (a busy machine: compare ratios)")
     photo0 = Image.open(pairs[0][0]).convert("RGB")
     timing: dict[str, dict[str, float]] = {}
     for name, fn in methods.items():
@@ -289,13 +291,15 @@ def main(argv: list[str] | None = None) -> int:
             timing[name] = {"512": _med(seconds_pair[name])}
             print(f"  {name:10s} 512 px {timing[name]['512']:6.2f} s (per-pair wall time)")
             continue
-        t512, _ = time_method(fn, photo0, pairs[0][1], 512, args.reps)
-        t1024, peak = time_method(fn, photo0, pairs[0][1], 1024, args.reps)
-        timing[name] = {"512": t512, "1024": t1024, "peak_rss_mb": peak}
-        ratio = ""
+        timing[name] = {}
+        for size in args.sizes:
+            t, peak = time_method(fn, photo0, pairs[0][1], size, args.reps)
+            timing[name][str(size)] = t
+        timing[name]["peak_rss_mb"] = peak
+        line = "   ".join(f"{k} px {v:6.2f} s" for k, v in timing[name].items() if k != "peak_rss_mb")
         if "stl" in timing and name != "stl":
-            ratio = f"   vs stl: {t512 / timing['stl']['512']:.2f}× / {t1024 / timing['stl']['1024']:.2f}×"
-        print(f"  {name:10s} 512 px {t512:6.2f} s   1024 px {t1024:6.2f} s   peak RSS {peak:6.0f} MB{ratio}")
+            line += "   vs stl: " + " / ".join(f"{timing[name][str(z)] / timing['stl'][str(z)]:.2f}×" for z in args.sizes)
+        print(f"  {name:10s} {line}   peak RSS {peak:6.0f} MB (the process, every method loaded)")
 
     builtin: dict[str, dict[str, tuple[float, float]]] = {}
     if not args.no_builtin:

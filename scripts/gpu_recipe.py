@@ -76,7 +76,7 @@ def commands(args: argparse.Namespace) -> list[list[str]]:
              "--sheet", str(out / "instant_quality.jpg"), "--json", str(out / "instant_quality.json"),
              "--cache", str(out / "gatys_cache")]
     if tiny:
-        bench += ["--pairs", "1", "--no-gatys", "--no-refine", "--no-builtin", "--reps", "1"]
+        bench += ["--pairs", "1", "--no-gatys", "--no-refine", "--no-builtin", "--reps", "1", "--sizes", "256"]
     cmds.append(bench)
     return cmds
 
