@@ -152,7 +152,7 @@ def load_instant(styles: Sequence[str], *, backend: str = "auto", adain_decoder:
             try:
                 img = load_input(s, what="style image")
             except InputError as e:
-                known = ", ".join(builtin_models())
+                known = ", ".join(n for n, e in builtin_models().items() if e.kind == "instant")
                 raise InputError(f"{e} (built-in instant styles: {known})") from None
             per_style.append(None)
             images.append(pil_to_tensor(resize_max_side(img, 512)))
