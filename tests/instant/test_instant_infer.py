@@ -32,6 +32,7 @@ def test_manifest_lists_shipped_fp16_weights() -> None:
     assert set(data["models"]) == set(models)
     assert len([m for m in models.values() if m.kind == "instant"]) >= 4
     assert len([m for m in models.values() if m.kind == "adain"]) == 1
+    assert len([m for m in models.values() if m.kind == "wct"]) == 1
     for name, entry in models.items():
         info = data["models"][name]
         assert {"data", "steps", "command"} <= set(info), name
@@ -194,7 +195,7 @@ def test_builtin_adain_keeps_the_photo_and_takes_the_style(photo: Image.Image) -
 
     styles = builtin_styles()
     style = styles["shipwreck"]
-    model = load_instant([str(style)], backend="torch")
+    model = load_instant([str(style)], backend="torch", arbitrary="adain")
     assert model.kinds == ["adain"]
     x = pil_to_tensor(photo)
     full = pil_to_tensor(stylize_instant(photo, model))

@@ -193,6 +193,19 @@ def test_instant_per_style_and_own_style(instant_models):
         modes.instant(img, style="tiny_scream", strength=3, models=instant_models)
 
 
+def test_instant_polish_and_builtin_wct_for_own_style(instant_models):
+    img = _photo(72, 48)
+    polished = modes.instant(img, style="tiny_scream", size=48, models=instant_models, refine=5)
+    plain = modes.instant(img, style="tiny_scream", size=48, models=instant_models)
+    assert polished.image.size == plain.image.size == (48, 32)
+    assert polished.command.endswith("--size 48 --refine 5 -o result.png")
+    if any(e.kind == "wct" for e in modes._instant_entries(None).values()):
+        mine = modes.instant(img, style_image=_photo(30, 30), style_label="mine.png")  # the built-in WCT network
+        assert mine.command == "styleforge instant photo.jpg --style mine.png -o result.png"
+        assert modes._arbitrary_files(None)[-1].name == "wct.safetensors"
+        assert modes._arbitrary_files(instant_models)[-1].name == "decoder.safetensors"  # the folder's wins
+
+
 def test_unavailable_modes_say_so():
     avail = modes.availability()
     for mode, call in (("instant", lambda: modes.instant(_photo(), style="starry_night")),

@@ -57,7 +57,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
                    help="style image path or built-in name (repeat for several; see `styleforge styles`)")
     p.add_argument("--instant", action="append", default=None, metavar="STYLE",
                    help="instant style instead of optimisation: a built-in instant model (see "
-                   "`styleforge instant-styles`), trained weights, or any image (AdaIN); see `styleforge instant -h`")
+                   "`styleforge instant-styles`), trained weights, or any image (WCT); see `styleforge instant -h`")
     p.add_argument("-o", "--output", required=True, help="output image (or folder for several contents)")
     p.add_argument("--style-blend-weights", type=_floats, default=None, help="one weight per --style")
     p.add_argument("--style-scale", type=float, default=1.0)

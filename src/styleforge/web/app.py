@@ -341,7 +341,10 @@ def create_app(settings: WebSettings | None = None) -> Any:
                             with gr.Row():
                                 i_strength = gr.Slider(0.0, 1.0, value=1.0, step=0.05, label="Strength")
                                 i_colors = gr.Checkbox(label="Keep original colours", value=False)
-                            i_run = gr.Button("Stylise", variant="primary", elem_id="instant-run")
+                            with gr.Row():
+                                i_run = gr.Button("Stylise", variant="primary", elem_id="instant-run")
+                                i_polish = gr.Button(f"Polish ({modes.POLISH_STEPS} Gatys steps, slower)",
+                                                     elem_id="instant-polish")
                         with gr.Column():
                             i_out, i_info, i_cmd = result_column("instant")
 
@@ -352,17 +355,20 @@ def create_app(settings: WebSettings | None = None) -> Any:
 
                     @friendly
                     def run_instant(content: str | None, style: str | None, own: str | None, strength: float,
-                                    keep_colors: bool) -> tuple[Any, str, str]:
+                                    keep_colors: bool, refine: int = 0) -> tuple[Any, str, str]:
                         img = open_upload(content, limits, what="photo")
                         own_img = open_upload(own, limits, what="style image") if own else None
                         res = timed(lambda: modes.instant(
                             img, style=None if own_img else style, style_image=own_img, style_label=_label(own),
                             strength=float(strength), original_colors=bool(keep_colors), content_label=_label(content),
-                            size=limits.max_side, models=settings.instant_models, device=settings.device))
+                            size=limits.max_side, models=settings.instant_models, device=settings.device,
+                            refine=refine))
                         return res.image, f"Done: {res.info}", res.command
 
-                    i_run.click(run_instant, [i_content, i_style, i_own, i_strength, i_colors], [i_out, i_info, i_cmd],
-                                api_name="instant", **fast)
+                    i_inputs = [i_content, i_style, i_own, i_strength, i_colors]
+                    i_run.click(run_instant, i_inputs, [i_out, i_info, i_cmd], api_name="instant", **fast)
+                    i_polish.click(lambda *a: run_instant(*a, refine=modes.POLISH_STEPS), i_inputs,
+                                   [i_out, i_info, i_cmd], api_name="instant_polish", **heavy)
 
             # ------------------------------------------------------------- Artistic
             with gr.Tab("Artistic", id="artistic"):

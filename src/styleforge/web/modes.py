@@ -45,6 +45,7 @@ from typing import Any
 from PIL import Image
 
 from ..errors import InputError, StyleforgeError
+from ..instant.models import ARBITRARY_KINDS
 from ..io import resize_max_side
 from .limits import JobCancelled, JobTimeout
 
@@ -164,8 +165,8 @@ def _instant_entries(models: Path | None = None) -> dict[str, Any]:
 def instant_styles(models: Path | None = None) -> dict[str, str]:
     """Styles the Instant tab offers: name → the built-in painting it shows (for thumbnails).
 
-    Per-style networks come first; with an AdaIN decoder installed, every
-    built-in painting is offered too.  Empty when no instant model is installed.
+    Per-style networks come first; with an arbitrary-style network (WCT or AdaIN)
+    installed, every built-in painting is offered too.  Empty when no instant model is installed.
     """
     if _engine_missing("instant"):
         return {}
@@ -173,16 +174,31 @@ def instant_styles(models: Path | None = None) -> dict[str, str]:
 
     entries = _instant_entries(models)
     out = {n: str(e.info.get("style", n)).replace("-", "_") for n, e in entries.items() if e.kind == "instant"}
-    if any(e.kind == "adain" for e in entries.values()):
+    if any(e.kind in ARBITRARY_KINDS for e in entries.values()):
         out.update({n: n for n in builtin_styles() if n not in out})
     return out
 
 
+#: Gatys evaluations of the Instant tab's "polish" button (``--refine``).
+POLISH_STEPS = 30
+
+
+def _arbitrary_files(models: Path | None) -> list[Path]:
+    """Arbitrary-style weights, the preferred one last: WCT over AdaIN, the ``models`` folder's over the built-in."""
+    from ..instant.models import builtin_models
+
+    def ranked(entries: dict[str, Any]) -> list[Path]:
+        return [e.file for e in sorted((e for e in entries.values() if e.kind in ARBITRARY_KINDS),
+                                       key=lambda e: -ARBITRARY_KINDS.index(e.kind))]
+
+    return ranked(builtin_models()) + (ranked(builtin_models(Path(models))) if models is not None else [])
+
+
 def _instant_model(style: str | None, style_image: Image.Image | None, label: str,
                    models: Path | None) -> tuple[Any, Path | None]:
-    """The model for a request, and the AdaIN decoder file it uses (``None``: a per-style network)."""
+    """The model for a request, and the arbitrary-style weights it uses (``None``: a per-style network)."""
     from ..instant import InstantModel, load_instant
-    from ..instant.models import load_adain_net
+    from ..instant.models import load_arbitrary_net
     from ..io import pil_to_tensor
 
     entries = _instant_entries(models)
@@ -197,11 +213,11 @@ def _instant_model(style: str | None, style_image: Image.Image | None, label: st
             f = entry.file
             return _NETS.get(("instant", str(f), f.stat().st_mtime_ns), lambda: load_instant([str(f)])), None
         style_image = _builtin_style(str(style))
-    decoders = [e.file for e in entries.values() if e.kind == "adain"]
+    decoders = _arbitrary_files(models)
     if not decoders:
-        raise InputError("your own style needs an AdaIN decoder, and none is installed; pick a style from the gallery")
+        raise InputError("your own style needs an arbitrary-style network, and none is installed; pick a style from the gallery")
     f = decoders[-1]
-    adain = _NETS.get(("adain", str(f), f.stat().st_mtime_ns), lambda: load_adain_net(f)[0])  # shared encoder+decoder
+    adain = _NETS.get(("arbitrary", str(f), f.stat().st_mtime_ns), lambda: load_arbitrary_net(f)[0])  # shared encoder+decoders
     return InstantModel([None], adain, [pil_to_tensor(resize_max_side(style_image, 512))], [label], "torch"), f
 
 
@@ -217,8 +233,11 @@ def instant(
     models: Path | None = None,
     content_label: str = "photo.jpg",
     device: str = "cpu",
+    refine: int = 0,
 ) -> ModeResult:
-    """Feed-forward stylisation: an instant style by name, or any style image (AdaIN).
+    """Feed-forward stylisation: an instant style by name, or any style image (WCT / AdaIN).
+
+    ``refine`` > 0 polishes the result with that many Gatys evaluations (a heavy job).
 
     Args:
         style: a name of :func:`instant_styles` (ignored when ``style_image`` is given).
@@ -240,7 +259,10 @@ def instant(
     opts.validate(1)
     model, decoder = _instant_model(style, None if style_image is None else style_image.convert("RGB"), style_label,
                                     models)
-    out = stylize_instant(img, model, opts)  # stateless at inference: no lock needed
+    painting = style_image
+    if refine and painting is None:  # the gallery style's painting
+        painting = _builtin_style(instant_styles(models)[str(style)])
+    out = stylize_instant(img, model, opts, refine=int(refine), refine_style=painting)  # stateless: no lock needed
     if style_image is not None:
         style_arg = style_label
     else:
@@ -249,7 +271,7 @@ def instant(
         from_folder = entry is not None and (builtin is None or entry.file != builtin.file)
         style_arg = f"INSTANT_MODELS/{entry.file.name}" if from_folder else str(style)
     cmd = ["styleforge", "instant", content_label, "--style", style_arg]
-    builtin_decoders = [e.file for e in _instant_entries(None).values() if e.kind == "adain"]
+    builtin_decoders = _arbitrary_files(None)
     if decoder is not None and decoder not in builtin_decoders:  # the --instant-models folder's decoder
         cmd += ["--adain-decoder", f"INSTANT_MODELS/{decoder.name}"]
     if strength != 1.0:
@@ -258,6 +280,8 @@ def instant(
         cmd.append("--original-colors")
     if shrink:
         cmd += ["--size", str(size)]
+    if refine:
+        cmd += ["--refine", str(int(refine))]
     cmd += ["-o", "result.png"]
     return ModeResult(out, " ".join(_q(c) for c in cmd), _elapsed(t0, out))
 
