@@ -31,6 +31,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ..errors import InputError
 from .options import content_targets
 from .options import floats as _floats
 
