@@ -20,7 +20,8 @@ import torch
 import torch.nn.functional as F
 
 LAYERS = ("relu3_1", "relu4_1")
-COLOUR_WEIGHT = 1.0
+COLOUR_WEIGHT = 0.0
+PER_IMAGE = True
 HEIGHT_WEIGHT = 0.3
 DIMS = 8
 
@@ -93,7 +94,11 @@ def auto_masks(
         net = build_backbone("vgg16-offline", layers=LAYERS)
     fc, fs = _features(net, content.float()), _features(net, style.float())
     (d, hc, wc), (_, hs, ws) = fc.shape, fs.shape
-    x = torch.cat([fc.reshape(d, -1).t(), fs.reshape(d, -1).t()]).double()
+    xc, xs = fc.reshape(d, -1).t().double(), fs.reshape(d, -1).t().double()
+    if PER_IMAGE:  # remove each photo's own offset (lighting, colour cast) so clusters follow content, not photo
+        xc = (xc - xc.mean(0)) / xc.std(0).clamp_min(1e-6)
+        xs = (xs - xs.mean(0)) / xs.std(0).clamp_min(1e-6)
+    x = torch.cat([xc, xs])
     mean = x.mean(0)
     u, s, v = torch.linalg.svd(x - mean, full_matrices=False)
     z = ((x - mean) @ v[: min(DIMS, d)].t()).float()

@@ -239,7 +239,7 @@ def fit_lut(
 ) -> Lut3D:
     """The ``size³`` LUT whose trilinear interpolation maps ``src`` colours closest to ``dst``.
 
-    Minimises ``mean‖W t − dst‖² + smoothness · ‖∇t‖² + prior · ‖t − a(x)‖²`` over the
+    Minimises ``‖W t − dst‖² + smoothness · ‖∇(t − a)‖² + prior · ‖t − a‖²`` over the
     lattice values ``t`` (``W`` the trilinear weights, ``∇`` lattice differences,
     ``a`` the least-squares global affine map of ``src → dst``, which fills the
     colours the samples never visit).  ``src``/``dst`` are ``(..., 3)`` in [0, 1].
@@ -259,8 +259,9 @@ def fit_lut(
     w = _weights(x, size)
     per_node = m / size**3  # samples per lattice node: the terms keep their balance at any N and M
     scale = (size - 1) ** 2  # smoothness per unit colour distance, independent of N
-    a = (w.T @ w) + (smoothness * scale * per_node) * _lattice_laplacian(size) + (prior * per_node) * sp.identity(size**3)
-    rhs = w.T @ y + (prior * per_node) * trend
+    lap = (smoothness * scale * per_node) * _lattice_laplacian(size)
+    a = (w.T @ w) + lap + (prior * per_node) * sp.identity(size**3)
+    rhs = w.T @ y + lap @ trend + (prior * per_node) * trend  # smoothness acts on the deviation from the trend
     import scipy.sparse.linalg as spla
 
     a = a.tocsr()
