@@ -121,7 +121,8 @@ def main() -> None:
     ap.add_argument("--segments", type=int, default=3, help="fast: clusters of the automatic masks")
     ap.add_argument("--iterations", type=int, default=60, help="dpst: per stage")
     ap.add_argument("--scales", default="0.5,1", help="dpst: stage-1 scales")
-    ap.add_argument("--smooth", default="none", choices=("exact", "fast", "none"))
+    ap.add_argument("--smooth", default=None, choices=("auto", "exact", "fast", "none"),
+                    help="fast: auto (exact with automatic masks, none with hand masks); dpst: none")
     ap.add_argument("--cache", default=None, help="dpst: folder of cached outputs (read if present, else written)")
     ap.add_argument("--save", default=None, help="folder for our outputs")
     ap.add_argument("--sheet", default="out/photo_quality_worst.jpg",
@@ -151,7 +152,7 @@ def main() -> None:
             t = time.perf_counter()
             if args.method == "fast":
                 kw = {"content_labels": cl, "style_labels": sl} if v == "hand" else {}
-                res = fast_transfer(ci, si, FastConfig(segments=args.segments, smooth=args.smooth), **kw)
+                res = fast_transfer(ci, si, FastConfig(segments=args.segments, smooth=args.smooth or "auto"), **kw)
                 ours = res.image.astype(np.float64) / 255
                 if v == "auto":
                     pred = np.asarray(Image.fromarray(res.content_labels.astype(np.uint8)).resize(
@@ -164,7 +165,7 @@ def main() -> None:
                 else:
                     g = GatysConfig(image_size=args.size, iterations=args.iterations,
                                     scales=tuple(float(s) for s in args.scales.split(",")), seed=0)
-                    cfg = PhotoConfig(gatys=g, smooth=args.smooth)
+                    cfg = PhotoConfig(gatys=g, smooth=args.smooth or "none")
                     r = photo_transfer(pil_to_tensor(ci), pil_to_tensor(si), cfg, content_seg=cl, style_seg=sl)
                     ours = r.image[0].permute(1, 2, 0).numpy().astype(np.float64)
                     if cached is not None:

@@ -38,9 +38,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument("--save-masks", default=None, help="also write the (automatic or parsed) content mask here")
     p.add_argument("--mask-tolerance", type=float, default=0.25,
                    help="max per-channel distance (0–1) of a mask pixel to a DPST colour (default 0.25)")
-    p.add_argument("--smooth", choices=("exact", "fast", "none"), default="none",
+    p.add_argument("--smooth", choices=("exact", "fast", "none"), default=None,
                    help="closed-form smoothing of the solved colours: exact (sparse solve), fast (guided filter) "
-                   "or none (default)")
+                   "or none (default: fast method exact with automatic masks, none with given ones; dpst none)")
     p.add_argument("--smooth-alpha", type=float, default=1e4, help="α of (I + αL̃)y = x (default 1e4 = β 0.9999)")
     f = p.add_argument_group("fast method (--method fast)")
     f.add_argument("--save-look", default=None, help="write the global colour transform as a 33³ .cube LUT")
@@ -110,7 +110,7 @@ def run_fast(args: argparse.Namespace, auto: bool) -> int:
     from ..transfer.photoreal import _seg_image
     from ..transfer.segmentation import parse_mask
 
-    cfg = FastConfig(work_size=args.work_size, radius=args.fit_radius, eps=args.fit_eps, smooth=args.smooth,
+    cfg = FastConfig(work_size=args.work_size, radius=args.fit_radius, eps=args.fit_eps, smooth=args.smooth or "auto",
                      smooth_alpha=args.smooth_alpha, local=not args.global_only, segments=args.segments,
                      strength=args.strength)
     cfg.validate()
@@ -192,7 +192,7 @@ def run_dpst(args: argparse.Namespace, auto: bool) -> int:
         gatys=gcfg,
         photo_weight=args.photo_weight,
         stage2_iterations=args.stage2_iterations,
-        smooth=args.smooth,
+        smooth=args.smooth or "none",
         smooth_alpha=args.smooth_alpha,
         local_affine=args.local_affine,
         f_radius=args.f_radius,

@@ -7,9 +7,9 @@
    Monge map between Gaussians) onto the matching style segment's mean and
    covariance.  Segments come from DPST colour masks or
    :func:`~styleforge.transfer.automask.auto_masks`.
-2. Closed-form matting smoothing of that low-res result,
+2. With automatic masks, closed-form matting smoothing of that low-res result,
    ``(I + α L/9) y = x`` (cheap at 256 px), so the segments' colour maps meet
-   along the photo's edges.
+   along the photo's edges, not along the clusters' borders.
 3. An **edge-aware local affine model**: per-pixel affine maps
    ``content → y`` fitted in small windows (guided-filter statistics), averaged,
    upsampled bilinearly and applied to the full-resolution photo in row bands
@@ -38,7 +38,7 @@ from .lut import Lut3D, apply_lut, fit_lut
 
 log = logging.getLogger(__name__)
 
-SMOOTHING = ("exact", "fast", "none")
+SMOOTHING = ("auto", "exact", "fast", "none")
 
 
 @dataclass(frozen=True)
@@ -48,8 +48,10 @@ class FastConfig:
     work_size: int = 256  # long side where the colours are solved
     radius: int = 2  # window radius of the affine fit at work size (px)
     eps: float = 1e-4  # ridge of the affine fit (guided filter ε, colours in [0, 1])
-    smooth: str = "none"  # matting smoothing at work size (measured: none keeps the most colour)
-    smooth_alpha: float = 1e3
+    # matting smoothing at work size; auto: exact with automatic masks (their borders need not sit on
+    # the photo's edges: the smoothing removes the seams), none with given masks (keeps the most colour)
+    smooth: str = "auto"
+    smooth_alpha: float = 1e4
     local: bool = True  # False: the output is the global LUT alone
     lut_size: int = 33
     segments: int = 3  # automatic masks: clusters
@@ -256,12 +258,13 @@ def fast_transfer(
     t = time.perf_counter()
     y = lab_transfer(c, s, cl, sl, max_gain=cfg.max_gain)
     timings["colour"] = time.perf_counter() - t
-    if cfg.smooth != "none":
+    mode = cfg.smooth if cfg.smooth != "auto" else ("exact" if "masks" in timings else "none")
+    if mode != "none":
         from .matting import smooth
 
         t = time.perf_counter()
-        kw = {"alpha": cfg.smooth_alpha} if cfg.smooth == "exact" else {}
-        y = smooth(y, c, cfg.smooth, **kw)
+        kw = {"alpha": cfg.smooth_alpha} if mode == "exact" else {}
+        y = smooth(y, c, mode, **kw)
         timings["smooth"] = time.perf_counter() - t
     t = time.perf_counter()
     coef = affine_coefficients(y, c, cfg.radius, cfg.eps)
