@@ -106,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
 def run_fast(args: argparse.Namespace, auto: bool) -> int:
     from ..io import check_output_path, load_input, resize_max_side, save_image
     from ..transfer.fastphoto import FastConfig, check_fast_memory, fast_transfer
-    from ..transfer.lut import write_cube
+    from ..transfer.lut import check_cube_path, write_cube
     from ..transfer.photoreal import _seg_image
     from ..transfer.segmentation import parse_mask
 
@@ -117,7 +117,7 @@ def run_fast(args: argparse.Namespace, auto: bool) -> int:
     if args.image_size is not None and not 16 <= args.image_size <= 16384:
         raise InputError("--image-size must be between 16 and 16384")
     target = check_output_path(args.output)
-    look_path = _check_look_path(args.save_look) if args.save_look else None
+    look_path = check_cube_path(args.save_look) if args.save_look else None
     masks_path = check_output_path(args.save_masks) if args.save_masks else None
     c_img = load_input(args.content, kind="content", what="content image")
     if args.image_size is not None:
@@ -163,18 +163,6 @@ def _mask_image(labels: object) -> object:
 
     pal = (np.array(list(PALETTE.values())) * 255).astype(np.uint8)
     return Image.fromarray(pal[np.asarray(labels)])
-
-
-def _check_look_path(path: str) -> object:
-    from pathlib import Path
-
-    p = Path(path)
-    parent = p.parent if str(p.parent) else Path(".")
-    if not parent.is_dir():
-        raise InputError(f"output folder does not exist: {parent}")
-    if p.suffix.lower() != ".cube":
-        raise InputError(f"--save-look writes a .cube file, not {p.suffix or '(no extension)'!r}: {p}")
-    return p
 
 
 def run_dpst(args: argparse.Namespace, auto: bool) -> int:

@@ -17,7 +17,7 @@ colours that never occur follow their neighbours and a global affine trend).
 
 from __future__ import annotations
 
-__all__ = ["Lut3D", "apply_lut", "fit_lut", "identity_lut", "read_cube", "write_cube"]
+__all__ = ["Lut3D", "apply_lut", "check_cube_path", "fit_lut", "identity_lut", "read_cube", "write_cube"]
 
 import math
 import os
@@ -64,16 +64,22 @@ def lattice_colours(size: int) -> np.ndarray:
 # --------------------------------------------------------------------------- files
 
 
-def write_cube(lut: Lut3D, path: str | os.PathLike[str]) -> Path:
-    """Write ``lut`` as a ``.cube`` file atomically (6 decimals, red fastest)."""
-    from ..io import atomic_path
-
+def check_cube_path(path: str | os.PathLike[str]) -> Path:
+    """Check that a look can be written at ``path``: its folder exists and it ends in ``.cube``."""
     p = Path(path)
     parent = p.parent if str(p.parent) else Path(".")
     if not parent.is_dir():
         raise InputError(f"output folder does not exist: {parent}")
     if p.suffix.lower() != ".cube":
         raise InputError(f"a look is saved as a .cube file, not {p.suffix or '(no extension)'!r}: {p}")
+    return p
+
+
+def write_cube(lut: Lut3D, path: str | os.PathLike[str]) -> Path:
+    """Write ``lut`` as a ``.cube`` file atomically (6 decimals, red fastest)."""
+    from ..io import atomic_path
+
+    p = check_cube_path(path)
     lines = []
     if lut.title:
         lines.append(f'TITLE "{lut.title.replace(chr(34), chr(39))}"')
