@@ -399,7 +399,7 @@ def smooth_exact(
             pyamg's smoothed-aggregation preconditioner, near-null space {1, R, G, B}),
             ``"cg"`` (Jacobi-preconditioned conjugate gradient in torch, started from the
             guided filter, stops at relative residual ``tol``; fast on a GPU) or ``"auto"``
-            (cg on GPU; amg on CPU when pyamg is installed, else direct).
+            (cg on GPU, direct on CPU).
     Returns:
         ``(1, 3, H, W)`` in [0, 1] on ``image``'s device.
     """
@@ -424,12 +424,9 @@ def smooth_exact(
 
 
 def _default_solver(device_type: str) -> str:
-    """``cg`` on a GPU; on CPU ``amg`` when pyamg is installed, else the sparse LU."""
-    if device_type != "cpu":
-        return "cg"
-    import importlib.util
-
-    return "amg" if importlib.util.find_spec("pyamg") is not None else "direct"
+    """``cg`` on a GPU, the sparse LU on CPU: measured (``benchmarks/photo_speed.py``) faster on CPU
+    than pyamg's preconditioned CG, at 256 px (0.95 vs 2.0 s CPU) and at 800×533 (32 vs 37 s CPU)."""
+    return "direct" if device_type == "cpu" else "cg"
 
 
 def _amg_solve(a: sp.csr_matrix, b: torch.Tensor, guide: torch.Tensor, tol: float, max_iter: int) -> torch.Tensor:
