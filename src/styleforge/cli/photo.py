@@ -137,9 +137,10 @@ def run_fast(args: argparse.Namespace, auto: bool) -> int:
         from ..transfer.segmentation import pair_masks
 
         pair_masks(cl, sl)  # every content colour needs a style region
-    res = fast_transfer(c_img, s_img, cfg, content_labels=cl, style_labels=sl, auto=auto)
+    res = fast_transfer(c_img, s_img, cfg, content_labels=cl, style_labels=sl, auto=auto,
+                        look=look_path is not None)
     save_image(_pil(res.image), target)
-    if look_path is not None:
+    if look_path is not None and res.look is not None:
         write_cube(res.look, look_path)
     if masks_path is not None and res.content_labels is not None:
         save_image(_mask_image(res.content_labels), masks_path)

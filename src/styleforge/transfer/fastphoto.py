@@ -78,7 +78,7 @@ class FastConfig:
 @dataclass
 class FastResult:
     image: np.ndarray  # (H, W, 3) uint8, full resolution
-    look: Lut3D
+    look: Lut3D | None  # None when not asked for (fitting it is the slowest step)
     work: torch.Tensor  # (1, 3, h, w) low-res result of the local model
     content_labels: np.ndarray | None = None
     style_labels: np.ndarray | None = None
@@ -226,6 +226,7 @@ def fast_transfer(
     style_labels: np.ndarray | None = None,
     auto: bool = True,
     net: torch.nn.Module | None = None,
+    look: bool = True,
 ) -> FastResult:
     """Give ``content`` (any size; the output has its size) the look of ``style``.
 
@@ -233,7 +234,8 @@ def fast_transfer(
     :func:`~styleforge.transfer.segmentation.parse_mask`) at the work size of
     each photo (resized with nearest neighbour otherwise).  Without them and
     with ``auto``, segments come from :func:`~styleforge.transfer.automask.auto_masks`;
-    without them and without ``auto``, each photo is one segment.
+    without them and without ``auto``, each photo is one segment.  ``look``: also fit
+    the global LUT (always done when ``cfg.local`` is off: it is then the output).
     """
     cfg.validate()
     if (content_labels is None) != (style_labels is None):
@@ -271,19 +273,21 @@ def fast_transfer(
     g = c[0].double()
     work = (torch.einsum("cihw,ihw->chw", coef[:9].double().reshape(3, 3, *g.shape[-2:]), g) + coef[9:]).clamp(0, 1)
     work = work[None].float()
-    look = fit_lut(c[0].permute(1, 2, 0).numpy(), work[0].permute(1, 2, 0).numpy(), cfg.lut_size,
-                   title="styleforge look")
+    lut = None
+    if look or not cfg.local:
+        lut = fit_lut(c[0].permute(1, 2, 0).numpy(), work[0].permute(1, 2, 0).numpy(), cfg.lut_size,
+                      title="styleforge look")
     timings["fit"] = time.perf_counter() - t
     t = time.perf_counter()
     full = np.asarray(content.convert("RGB"))
     if cfg.local:
         out = apply_affine(coef, full, strength=cfg.strength)
     else:
-        out = apply_look(look, full, strength=cfg.strength)
+        out = apply_look(lut, full, strength=cfg.strength)  # type: ignore[arg-type]
     timings["apply"] = time.perf_counter() - t
     timings["total"] = time.perf_counter() - t0
     log.debug("fast photo %d×%d: %s", ww, hh, " ".join(f"{k} {v:.2f}s" for k, v in timings.items()))
-    return FastResult(out, look, work, cl, sl, timings)
+    return FastResult(out, lut, work, cl, sl, timings)
 
 
 def _fit_labels(labels: np.ndarray, size: tuple[int, int] | torch.Size) -> np.ndarray:
