@@ -119,6 +119,8 @@ def main() -> None:
     ap.add_argument("--size", type=int, default=512)
     ap.add_argument("--method", choices=("fast", "dpst"), default="fast")
     ap.add_argument("--segments", type=int, default=3, help="fast: clusters of the automatic masks")
+    ap.add_argument("--variants", default="hand,auto",
+                    help="fast: hand (DPST's masks), auto (automatic masks), lut (hand masks, the global LUT alone)")
     ap.add_argument("--iterations", type=int, default=60, help="dpst: per stage")
     ap.add_argument("--scales", default="0.5,1", help="dpst: stage-1 scales")
     ap.add_argument("--smooth", default=None, choices=("auto", "exact", "fast", "none"),
@@ -132,7 +134,7 @@ def main() -> None:
     ids = (all_cases() if args.cases == "all" else args.cases.split(","))[: args.count]
     print(f"{len(ids)} case(s) at {args.size} px, method {args.method}, load average {os.getloadavg()[0]:.1f} "
           f"on {os.cpu_count()} cores, torch threads {torch.get_num_threads()}", flush=True)
-    variants = ["hand", "auto"] if args.method == "fast" else ["hand"]
+    variants = args.variants.split(",") if args.method == "fast" else ["hand"]
     rows: list[dict] = []
     tiles: dict[str, list[Image.Image]] = {}
     for n in ids:
@@ -151,8 +153,9 @@ def main() -> None:
         for v in variants:
             t = time.perf_counter()
             if args.method == "fast":
-                kw = {"content_labels": cl, "style_labels": sl} if v == "hand" else {}
-                res = fast_transfer(ci, si, FastConfig(segments=args.segments, smooth=args.smooth or "auto"), **kw)
+                kw = {"content_labels": cl, "style_labels": sl} if v in ("hand", "lut") else {}
+                cfg = FastConfig(segments=args.segments, smooth=args.smooth or "auto", local=v != "lut")
+                res = fast_transfer(ci, si, cfg, look=False, **kw)
                 ours = res.image.astype(np.float64) / 255
                 if v == "auto":
                     pred = np.asarray(Image.fromarray(res.content_labels.astype(np.uint8)).resize(
@@ -186,13 +189,13 @@ def main() -> None:
                     for im in [ci, si] + [Image.fromarray((outs[v] * 255 + 0.5).astype(np.uint8)) for v in variants] + [ref]]
 
     print(f"\n{'case':>5s} " + " ".join(f"{v + ' ' + k:>14s}" for v in variants + ["dpst"] for k in ("struct", "colour", "whole"))
-          + (f" {'mIoU':>6s}" if args.method == "fast" else "") + " " + " ".join(f"{v + ' s':>8s}" for v in variants))
+          + (f" {'mIoU':>6s}" if "auto" in variants else "") + " " + " ".join(f"{v + ' s':>8s}" for v in variants))
     for r in rows:
         print(f"{r['case']:>5s} " + " ".join(f"{r[v][i]:14.3f}" for v in variants + ["dpst"] for i in range(3))
               + (f" {r['miou']:6.2f}" if "miou" in r else "") + " " + " ".join(f"{r[v][3]:8.1f}" for v in variants))
     med = {v: np.median(np.array([r[v] for r in rows]), axis=0) for v in variants + ["dpst"]}
     print(f"{'median':>5s} " + " ".join(f"{med[v][i]:14.3f}" for v in variants + ["dpst"] for i in range(3))
-          + (f" {np.median([r['miou'] for r in rows]):6.2f}" if args.method == "fast" else "")
+          + (f" {np.median([r['miou'] for r in rows]):6.2f}" if "auto" in variants else "")
           + " " + " ".join(f"{med[v][3]:8.1f}" for v in variants))
     d = med["dpst"]
     for v in variants:
@@ -201,10 +204,10 @@ def main() -> None:
         print(f"{v}: structure ours/DPST {med[v][0] / d[0]:.3f} (goal ≥ 1) · colour ours/DPST {med[v][1] / d[1]:.3f} "
               f"(goal ≤ 1) · whole-image colour {med[v][2] / d[2]:.3f} · cases > 20 % below DPST in structure: "
               f"{int((ratios < 0.8).sum())} (worst: case {rows[worst]['case']}, {ratios[worst]:.2f}×)")
-    if args.method == "fast":
+    if "auto" in variants and "hand" in variants:
         print(f"auto/hand colour (goal ≤ 1.1): {med['auto'][1] / med['hand'][1]:.3f}")
     print(f"load average at the end {os.getloadavg()[0]:.1f}")
-    v0 = variants[-1]
+    v0 = "auto" if "auto" in variants else variants[-1]
     order = sorted(rows, key=lambda r: r[v0][0] / r["dpst"][0])
     for path, chosen in ((args.sheet, order[:3]), (args.sheet_all, rows)):
         if not path or not chosen:
@@ -222,7 +225,7 @@ def main() -> None:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         sheet.save(path, quality=85)
         print(f"wrote {path} (cases {', '.join(r['case'] for r in chosen)}: input | style | "
-              + " | ".join(f"ours ({v} masks)" for v in variants) + " | DPST)")
+              + " | ".join(f"ours ({v})" for v in variants) + " | DPST)")
 
 
 if __name__ == "__main__":

@@ -54,6 +54,7 @@ class FastConfig:
     smooth_alpha: float = 1e4
     local: bool = True  # False: the output is the global LUT alone
     lut_size: int = 33
+    lut_smoothness: float = 3e-2  # lattice smoothness of the look (low values copy segment clashes as noise)
     segments: int = 3  # automatic masks: clusters
     max_gain: float = 10.0  # largest singular value of a segment's colour map (noise guard)
     strength: float = 1.0  # blend with the photo (0 = unchanged)
@@ -276,7 +277,7 @@ def fast_transfer(
     lut = None
     if look or not cfg.local:
         lut = fit_lut(c[0].permute(1, 2, 0).numpy(), work[0].permute(1, 2, 0).numpy(), cfg.lut_size,
-                      title="styleforge look")
+                      smoothness=cfg.lut_smoothness, title="styleforge look")
     timings["fit"] = time.perf_counter() - t
     t = time.perf_counter()
     full = np.asarray(content.convert("RGB"))
