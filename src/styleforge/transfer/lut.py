@@ -273,7 +273,7 @@ def fit_lut(
     a = a.tocsr()
     dinv = 1.0 / a.diagonal()
     pre = spla.LinearOperator(a.shape, matvec=lambda v: dinv * v.ravel())
-    t = np.stack([spla.cg(a, rhs[:, c], x0=trend[:, c], rtol=1e-6, maxiter=2000, M=pre)[0] for c in range(3)], axis=1)
+    t = np.stack([spla.cg(a, rhs[:, c], x0=trend[:, c], rtol=1e-4, maxiter=2000, M=pre)[0] for c in range(3)], axis=1)
     return Lut3D(np.clip(t, 0.0, 1.0).reshape(size, size, size, 3), title)
 
 
