@@ -125,7 +125,7 @@ def test_photo_and_smooth_cli(tmp_path, photo_dir):
     d = photo_dir
     out = tmp_path / "out.png"
     argv = ["photo", str(d / "input" / "in29.jpg"), str(d / "style" / "tar29.jpg"), "-o", str(out),
-            "--image-size", "40", "--iterations", "3", "--scales", "none", "--smooth", "fast", "-q",
+            "--image-size", "40", "--iterations", "3", "--scales", "none", "--smooth", "fast", "-q", "--method", "dpst",
             "--content-mask", str(d / "seg_input" / "in29.png"), "--style-mask", str(d / "seg_style" / "tar29.png")]
     assert main(argv) == 0
     assert Image.open(out).size[0] == 40
@@ -138,7 +138,7 @@ def test_cli_bad_input_writes_nothing(tmp_path, photo_dir, capsys):
     d = photo_dir
     out = tmp_path / "bad.png"
     base = ["photo", str(d / "input" / "in29.jpg"), str(d / "style" / "tar29.jpg"), "-o", str(out),
-            "--image-size", "40", "--iterations", "1"]
+            "--image-size", "40", "--iterations", "1", "--method", "dpst"]
     assert main(base + ["--content-mask", str(d / "seg_input" / "in29.png")]) == 2
     assert "both" in capsys.readouterr().err
     assert main(base + ["--content-mask", str(d / "seg_input" / "in1.png"),

@@ -92,13 +92,18 @@ def test_photo_over_http(api):
     if "photo" not in api.fn:
         pytest.fail("the photo engine is part of the package: its endpoint must exist")
     res = api.call("photo", [api.upload_image(_photo(80, 60), "in.png"), api.upload_image(_photo(50, 50, 3), "look.png"),
-                             None, None, "fast", 64, 2])
+                             None, None, 64, 1.0])
     assert res.success, res.error
     assert api.image(res.output[0]).size == (64, 48)
-    assert res.output[2].startswith("styleforge photo in.png look.png --image-size 64 --iterations 2 --smooth fast")
+    assert res.output[2] == "styleforge photo in.png look.png --image-size 64 --save-look look.cube -o result.png"
+    assert res.output[3] is not None  # the look, for download
+    res = api.call("photo_dpst", [api.upload_image(_photo(80, 60, 7), "in.png"),
+                                  api.upload_image(_photo(50, 50, 8), "look.png"), None, None, "fast", 64, 2])
+    assert res.success, res.error
+    assert res.output[2].startswith("styleforge photo in.png look.png --method dpst --image-size 64 --iterations 2")
     half = api.upload_image(Image.new("RGB", (80, 60), (255, 255, 255)), "m.png")
     res = api.call("photo", [api.upload_image(_photo(80, 60), "in.png"), api.upload_image(_photo(50, 50, 3), "look.png"),
-                             half, None, "fast", 64, 2])
+                             half, None, 64, 1.0])
     assert not res.success and "both masks" in res.error
 
 

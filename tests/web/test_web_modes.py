@@ -152,14 +152,34 @@ def test_photo_with_masks_progress_and_command():
                       mask_labels=("in_mask.png", "look_mask.png"))
     assert res.image.size == (64, 48)
     assert seen == sorted(seen) and seen[-1] == pytest.approx(1.0)
-    assert res.command == ("styleforge photo in.png look.png --content-mask in_mask.png --style-mask look_mask.png "
-                           "--image-size 64 --iterations 2 --smooth fast --seed 0 -o result.png")
+    assert res.command == ("styleforge photo in.png look.png --method dpst --content-mask in_mask.png "
+                           "--style-mask look_mask.png --image-size 64 --iterations 2 --smooth fast --seed 0 -o result.png")
     with pytest.raises(InputError, match="both masks"):
         modes.photo(content, style, content_mask=top, size=64, iterations=1)
     with pytest.raises(InputError, match="smoothing"):
         modes.photo(content, style, smoothing="blur", size=64, iterations=1)
     with pytest.raises(JobCancelled):
         modes.photo(content, style, size=64, iterations=50, should_stop=lambda: True)
+
+
+def test_photo_fast_with_and_without_masks_gives_a_look(tmp_path):
+    from styleforge.transfer.lut import read_cube
+
+    content, style = _photo(96, 64), _photo(40, 40).transpose(Image.Transpose.ROTATE_90)
+    top = Image.new("RGB", (96, 64), (255, 255, 255))
+    top.paste((0, 0, 255), (0, 0, 96, 32))
+    stop = Image.new("RGB", (40, 40), (255, 255, 255))
+    stop.paste((0, 0, 255), (0, 0, 40, 20))
+    res = modes.photo_fast(content, style, content_mask=top, style_mask=stop, size=64, content_label="in.png",
+                           style_label="look.png", mask_labels=("m.png", "s.png"), look_dir=tmp_path)
+    assert res.image.size == (64, 43)
+    assert res.command == ("styleforge photo in.png look.png --content-mask m.png --style-mask s.png "
+                           "--image-size 64 --save-look look.cube -o result.png")
+    assert read_cube(res.file).size == 33
+    plain = modes.photo_fast(content, style, size=1000, look_dir=tmp_path)  # no masks: automatic; never enlarged
+    assert plain.image.size == (96, 64) and plain.file == tmp_path / "look.cube"
+    with pytest.raises(InputError, match="both masks"):
+        modes.photo_fast(content, style, content_mask=top)
 
 
 def test_instant_per_style_and_own_style(instant_models):

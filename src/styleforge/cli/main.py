@@ -21,6 +21,7 @@ from ..errors import StyleforgeError
 COMMAND_MODULES: tuple[str, ...] = (
     "styleforge.cli.stylize",
     "styleforge.cli.photo",
+    "styleforge.cli.look",
     "styleforge.cli.instant",
     "styleforge.cli.video",
     "styleforge.cli.doodle",

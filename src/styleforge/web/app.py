@@ -466,28 +466,50 @@ def create_app(settings: WebSettings | None = None) -> Any:
                             with gr.Row():
                                 p_content = photo_input("Your photo", "photo-content")
                                 p_style = photo_input("Style photo", "photo-style")
-                            with gr.Accordion("Masks (optional): white = transfer here", open=False):
+                            with gr.Accordion("Masks (optional; found automatically without them): DPST colour masks",
+                                              open=False):
                                 with gr.Row():
                                     p_cmask = photo_input("Photo mask", "photo-cmask")
                                     p_smask = photo_input("Style mask", "photo-smask")
                             with gr.Row():
+                                p_size = gr.Slider(64, limits.max_side, value=limits.max_side, step=32,
+                                                   label="Size (long side, px)", elem_id="photo-size")
+                                p_strength = gr.Slider(0.0, 1.0, value=1.0, step=0.05, label="Strength",
+                                                       elem_id="photo-strength")
+                            with gr.Accordion("Deep Photo Style Transfer (optimisation, minutes, ≤ 384 px)", open=False):
                                 p_smooth = gr.Radio(list(modes.PHOTO_SMOOTHING), value="fast", label="Smoothing",
                                                     info="fast: guided filter · exact: closed form (slower)",
                                                     elem_id="photo-smooth")
-                                p_size = gr.Slider(64, limits.max_side, value=min(384, limits.max_side), step=32,
-                                                   label="Size (long side, px)", elem_id="photo-size")
-                            with gr.Accordion("Advanced", open=False):
                                 p_steps = gr.Slider(0, 500, value=0, step=1, label="Steps per stage (0 = 100)",
                                                     elem_id="photo-steps")
+                                p_run_dpst = gr.Button("Transfer with DPST", elem_id="photo-run-dpst")
                             with gr.Row():
                                 p_run = gr.Button("Transfer", variant="primary", elem_id="photo-run")
                                 p_cancel = gr.Button("Cancel", variant="stop", elem_id="photo-cancel")
                         with gr.Column():
                             p_out, p_info, p_cmd = result_column("photo")
+                            p_look = gr.File(label="The look (.cube 3D LUT: styleforge look apply, Resolve, ffmpeg)",
+                                             elem_id="photo-look", interactive=False)
 
+                    @friendly
                     def run_photo(content: str | None, style: str | None, cmask: str | None, smask: str | None,
-                                  smooth: str, size: float, steps: float, request: gr.Request,
-                                  progress: gr.Progress = gr.Progress()) -> Iterator[tuple[Any, Any, Any]]:
+                                  size: float, strength: float) -> tuple[Any, str, str, Any]:
+                        img = open_upload(content, limits, what="photo")
+                        sty = open_upload(style, limits, what="style photo")
+                        cm = open_upload(cmask, limits, what="photo mask") if cmask else None
+                        sm = open_upload(smask, limits, what="style mask") if smask else None
+                        res = timed(lambda: modes.photo_fast(
+                            img, sty, content_mask=cm, style_mask=sm, size=int(size), strength=float(strength),
+                            content_label=_label(content), style_label=_label(style),
+                            mask_labels=(_label(cmask), _label(smask))))
+                        return res.image, f"Done: {res.info}", res.command, str(res.file) if res.file else None
+
+                    p_run.click(run_photo, [p_content, p_style, p_cmask, p_smask, p_size, p_strength],
+                                [p_out, p_info, p_cmd, p_look], api_name="photo", **fast)
+
+                    def run_photo_dpst(content: str | None, style: str | None, cmask: str | None, smask: str | None,
+                                       smooth: str, size: float, steps: float, request: gr.Request,
+                                       progress: gr.Progress = gr.Progress()) -> Iterator[tuple[Any, Any, Any]]:
                         try:
                             img = open_upload(content, limits, what="photo")
                             sty = open_upload(style, limits, what="style photo")
@@ -496,7 +518,7 @@ def create_app(settings: WebSettings | None = None) -> Any:
 
                             def job(**kw: Any) -> modes.ModeResult:
                                 return modes.photo(img, sty, content_mask=cm, style_mask=sm, smoothing=smooth,
-                                                   size=int(size), iterations=int(steps) or None,
+                                                   size=min(int(size), 384), iterations=int(steps) or None,
                                                    content_label=_label(content), style_label=_label(style),
                                                    mask_labels=(_label(cmask), _label(smask)),
                                                    device=settings.device, **kw)
@@ -505,8 +527,9 @@ def create_app(settings: WebSettings | None = None) -> Any:
                         except StyleforgeError as e:  # bad input found before the job starts
                             raise gr.Error(str(e), print_exception=False) from None
 
-                    p_evt = p_run.click(run_photo, [p_content, p_style, p_cmask, p_smask, p_smooth, p_size, p_steps],
-                                        [p_out, p_info, p_cmd], api_name="photo", **heavy)
+                    p_evt = p_run_dpst.click(run_photo_dpst, [p_content, p_style, p_cmask, p_smask, p_smooth, p_size,
+                                                              p_steps], [p_out, p_info, p_cmd], api_name="photo_dpst",
+                                             **heavy)
                     p_cancel.click(cancel, None, p_info, cancels=[p_evt], api_visibility="private", queue=False)
 
             # ------------------------------------------------------------- Translate

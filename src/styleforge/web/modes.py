@@ -29,6 +29,7 @@ __all__ = [
     "pretrained_choice",
     "pretrained_names",
     "photo",
+    "photo_fast",
     "translate",
 ]
 
@@ -75,6 +76,7 @@ class ModeResult:
     image: Image.Image
     command: str  # the equivalent `styleforge …` command line
     info: str = ""  # e.g. "512×384 in 3.1 s"
+    file: Path | None = None  # a download that goes with the result (e.g. the photo mode's look)
 
 
 def availability(instant_models: Path | None = None) -> dict[str, str | None]:
@@ -487,12 +489,68 @@ def photo(
     res = photo_transfer(pil_to_tensor(c_img), pil_to_tensor(s_img), cfg, content_seg=cseg, style_seg=sseg,
                          net=_gatys_net(g.backbone, device), callback=callback)
     out = tensor_to_pil(res.image)
-    cmd = ["styleforge", "photo", content_label, style_label]
+    cmd = ["styleforge", "photo", content_label, style_label, "--method", "dpst"]
     if cseg is not None:
         cmd += ["--content-mask", mask_labels[0], "--style-mask", mask_labels[1]]
     cmd += ["--image-size", str(g.image_size), "--iterations", str(steps), "--smooth", cfg.smooth,
             "--seed", str(seed), "-o", "result.png"]
     return ModeResult(out, " ".join(_q(c) for c in cmd), _elapsed(t0, out))
+
+
+def photo_fast(
+    content: Image.Image,
+    style: Image.Image,
+    *,
+    content_mask: Image.Image | None = None,
+    style_mask: Image.Image | None = None,
+    size: int = 1024,
+    strength: float = 1.0,
+    content_label: str = "photo.jpg",
+    style_label: str = "style.jpg",
+    mask_labels: tuple[str, str] = ("photo_mask.png", "style_mask.png"),
+    look_dir: Path | None = None,
+) -> ModeResult:
+    """Photorealistic transfer in seconds (the fast method): masks optional (automatic without them);
+    also writes the look as ``look.cube`` in ``look_dir`` (a new temporary folder by default)."""
+    _require("photo")
+    import tempfile
+
+    import numpy as np
+
+    from ..transfer.fastphoto import FastConfig, _fit_labels, fast_transfer
+    from ..transfer.lut import write_cube
+    from ..transfer.segmentation import check_mask_size, pair_masks, parse_mask
+
+    if (content_mask is None) != (style_mask is None):
+        raise InputError("upload both masks (photo and style), or neither")
+    cfg = FastConfig(strength=float(strength))
+    cfg.validate()
+    t0 = time.perf_counter()
+    c_img = resize_max_side(content.convert("RGB"), min(int(size), max(content.size)))
+    s_img = style.convert("RGB")
+    cl = sl = None
+    if content_mask is not None and style_mask is not None:
+        cl = parse_mask(check_mask_size(content_mask.convert("RGB"), c_img.size, what="photo mask"), what="photo mask")
+        sl = parse_mask(check_mask_size(style_mask.convert("RGB"), s_img.size, what="style mask"), what="style mask")
+        pair_masks(cl, sl)
+        cl, sl = _fit_labels(cl, _work(c_img, cfg.work_size)), _fit_labels(sl, _work(s_img, cfg.work_size))
+    res = fast_transfer(c_img, s_img, cfg, content_labels=cl, style_labels=sl)
+    out = Image.fromarray(np.asarray(res.image))
+    folder = Path(tempfile.mkdtemp(prefix="styleforge-look-")) if look_dir is None else Path(look_dir)
+    look = write_cube(res.look, folder / "look.cube")
+    cmd = ["styleforge", "photo", content_label, style_label]
+    if cl is not None:
+        cmd += ["--content-mask", mask_labels[0], "--style-mask", mask_labels[1]]
+    cmd += ["--image-size", str(max(c_img.size))]
+    if strength != 1.0:
+        cmd += ["--strength", f"{strength:g}"]
+    cmd += ["--save-look", "look.cube", "-o", "result.png"]
+    return ModeResult(out, " ".join(_q(c) for c in cmd), _elapsed(t0, out), look)
+
+
+def _work(img: Image.Image, work: int) -> tuple[int, int]:
+    """``(h, w)`` of ``img`` at the fast method's work size."""
+    return tuple(resize_max_side(img, min(work, max(img.size))).size[::-1])  # type: ignore[return-value]
 
 
 # --------------------------------------------------------------------------- Translate
