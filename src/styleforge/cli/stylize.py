@@ -49,7 +49,7 @@ def add_gatys_options(p: argparse.ArgumentParser, *, amp: str = "none") -> None:
     g.add_argument("--image-size", type=int, default=512, help="long side of the output in pixels (default 512)")
     g.add_argument("--iterations", "--num-iterations", type=int, default=None,
                    help="evaluations per scale (default: --scale-iterations 160,80,40 over the default scales, "
-                   "i.e. 40 at full size and twice as many at each halving; 40 per scale with effnet-lite0)")
+                   "i.e. 40 at full size and twice as many at each halving; 80,40,20 with effnet-lite0)")
     g.add_argument("--scales", type=_scales, default=(0.25, 0.5, 1.0),
                    help="coarse-to-fine fractions of --image-size (default 0.25,0.5,1; 'none' = single scale)")
     g.add_argument("--scale-iterations", type=_ints, default=None,
@@ -153,12 +153,12 @@ def _schedule(args: argparse.Namespace) -> tuple[int, tuple[int, ...] | None]:
     """``(iterations, scale_iterations)``: the user's, else the backbone's default schedule."""
     if args.iterations is not None or args.scale_iterations is not None:
         return (args.iterations if args.iterations is not None else 300), args.scale_iterations
+    from ..transfer.gatys import default_scale_iterations
+
     if args.backbone == "effnet-lite0":
         from ..backbones.effnet import EfficientNetLite0Features
 
-        return EfficientNetLite0Features.recommended_iterations, None
-    from ..transfer.gatys import default_scale_iterations
-
+        return 300, default_scale_iterations(args.scales, final=EfficientNetLite0Features.recommended_iterations)
     return 300, default_scale_iterations(args.scales)
 
 

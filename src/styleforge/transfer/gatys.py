@@ -400,6 +400,8 @@ def stylize_tensor(
             cfg.backbone, layers=c_layers + s_layers, pooling=cfg.pooling, weights=cfg.weights, device=device
         )
     content_layers, style_layers, layer_weights = _layer_setup(cfg, net)
+    if cfg.amp == "auto" and not getattr(net, "amp_auto", True):
+        amp = None  # a backbone that gains nothing from bf16
     if hasattr(net, "check_layers"):
         net.check_layers(content_layers + style_layers)  # type: ignore[operator]
     if device.type == "cuda":
