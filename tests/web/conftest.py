@@ -9,6 +9,7 @@ streamed previews and the final result.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import io
 import json
@@ -16,6 +17,7 @@ import os
 import socket
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -105,18 +107,46 @@ def web_settings(web_models: Path, instant_models: Path) -> Any:
                        fast_concurrency=2)
 
 
-@pytest.fixture(scope="session")
-def web_server(web_settings: Any) -> Any:
-    """``(base_url, demo)`` of a running page."""
+@contextlib.contextmanager
+def serving(settings: Any) -> Iterator[tuple[str, Any]]:
+    """``(base_url, demo)`` of a page running with ``settings`` in this process, closed afterwards."""
     need_gradio()
     from styleforge.web import create_app, launch
 
-    demo = create_app(web_settings)
-    _app, url = launch(demo, web_settings, block=False)
+    demo = create_app(settings)
+    _app, url = launch(demo, settings, block=False)
     try:
         yield url.rstrip("/"), demo
     finally:
         demo.close()
+
+
+@pytest.fixture(scope="session")
+def web_server(web_settings: Any) -> Any:
+    """``(base_url, demo)`` of a running page."""
+    with serving(web_settings) as server:
+        yield server
+
+
+#: Accounts of the login-protected test server (``auth_server``).
+USERS = {"ann": "apple-pie", "bob": "blue-sky", "carol": "cold-tea"}
+
+
+@pytest.fixture(scope="session")
+def auth_settings(web_settings: Any) -> Any:
+    """The test page with a login, 127.0.0.1 as a trusted proxy and small per-client caps."""
+    from styleforge.web.auth import Accounts
+
+    return dataclasses.replace(
+        web_settings, port=free_port(), accounts=Accounts.from_options([f"{u}:{p}" for u, p in USERS.items()]),
+        trusted_proxies=("127.0.0.1",), max_jobs_per_client=1, max_heavy_per_hour=2, login_delay_s=0.2)
+
+
+@pytest.fixture(scope="session")
+def auth_server(auth_settings: Any) -> Any:
+    """``(base_url, demo)`` of a running page that needs a login."""
+    with serving(auth_settings) as server:
+        yield server
 
 
 @dataclass
@@ -138,9 +168,13 @@ class CallResult:
 class GradioHTTP:
     """Gradio's HTTP queue protocol, by hand (what any client in any language would send)."""
 
-    def __init__(self, base: str) -> None:
+    def __init__(self, base: str, auth: tuple[str, str] | None = None, headers: dict[str, str] | None = None) -> None:
+        """``auth``: log in first (Gradio's login cookie then rides on every request); ``headers``: sent always."""
         self.base = base
-        self.http = httpx.Client(timeout=httpx.Timeout(30.0, read=300.0))
+        self.http = httpx.Client(timeout=httpx.Timeout(30.0, read=300.0), headers=headers)
+        if auth is not None:
+            r = self.http.post(f"{base}/login", data={"username": auth[0], "password": auth[1]})
+            assert r.status_code == 200, (r.status_code, r.text)
         cfg = self.http.get(f"{base}/config").json()
         self.fn = {d["api_name"]: d["id"] for d in cfg["dependencies"] if d.get("api_name")}
 
@@ -169,7 +203,8 @@ class GradioHTTP:
                 "event_data": None, "trigger_id": None}
         r = self.http.post(f"{self.base}/gradio_api/queue/join", json=body)
         if r.status_code != 200:
-            return CallResult(False, None, f"HTTP {r.status_code}: {r.text}", seconds=time.monotonic() - t0)
+            detail = r.json().get("detail") if r.headers.get("content-type", "").startswith("application/json") else None
+            return CallResult(False, None, f"HTTP {r.status_code}: {detail or r.text}", seconds=time.monotonic() - t0)
         event_id = r.json()["event_id"]
         body["event_id"] = event_id
         messages: list[dict[str, Any]] = []

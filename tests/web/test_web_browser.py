@@ -173,3 +173,54 @@ def test_text_file_renamed_jpg_shows_a_friendly_error(page, tmp_path):
     toast = page.get_by_text("'holiday.jpg' is not an image")
     toast.first.wait_for(timeout=30_000)
     assert "Traceback" not in page.content()
+
+
+def test_login_then_a_job_and_the_per_client_cap_in_the_browser(browser, auth_server, tmp_path):
+    from conftest import USERS
+
+    url, _demo = auth_server
+    photo = tmp_path / "street.png"
+    Image.fromarray((np.indices((96, 128)).sum(0) % 256).astype(np.uint8)).convert("RGB").save(photo)
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    pg = context.new_page()
+    pg.set_default_timeout(TIMEOUT_MS)
+    try:
+        pg.goto(url)
+        pg.get_by_text("log in with the user name and password").wait_for()
+        assert pg.locator("#instant-run").count() == 0  # no page before the login
+        pg.locator("input[type=text]").fill("carol")
+        pg.locator("input[type=password]").fill("not-her-password")
+        pg.get_by_role("button", name="Login").click()
+        pg.get_by_text("Incorrect Credentials").wait_for()
+        pg.locator("input[type=text]").fill("carol")
+        pg.locator("input[type=password]").fill(USERS["carol"])
+        pg.get_by_role("button", name="Login").click()
+        pg.locator("#instant-run").wait_for()
+        page_url = pg.url
+        # a job runs as usual
+        pg.locator("#instant-content input[type=file]").set_input_files(str(photo))
+        pg.locator("#instant-gallery button", has_text="tiny_scream").click()
+        pg.locator("#instant-run").click()
+        _wait_done(pg, "instant")
+        assert _result(pg, "instant").size == (128, 96)
+        # one job at a time per client on this server: a second one gets a friendly message
+        pg.get_by_role("tab", name="Artistic").click()
+        pg.locator("#artistic-content input[type=file]").set_input_files(str(photo))
+        pg.get_by_text("Advanced").click()
+        _set_number(pg, "artistic-steps", 500)
+        pg.locator("#artistic-run").click()
+        pg.wait_for_function(
+            "() => { const e = document.querySelector('#artistic-info'); return e && e.innerText.includes('Running'); }")
+        pg.get_by_role("tab", name="Instant").click()
+        pg.locator("#instant-run").click()
+        pg.get_by_text("you already have 1 job waiting or running").first.wait_for(timeout=30_000)
+        pg.get_by_role("tab", name="Artistic").click()
+        pg.locator("#artistic-cancel").click()
+        t0 = time.monotonic()
+        while any(t.name == "styleforge-job" for t in threading.enumerate()):
+            assert time.monotonic() - t0 < 10, "the optimisation kept running after Cancel"
+            time.sleep(0.2)
+        _save_screenshot(pg, tmp_path, "web_login_cap.png")
+        assert page_url.startswith(url)
+    finally:
+        context.close()

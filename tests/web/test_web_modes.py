@@ -103,7 +103,7 @@ def pix2pix_weights(tmp_path_factory) -> Path:
 
 
 def test_translate_matches_the_cli_translator(pix2pix_weights):
-    from styleforge.cli.translate import load_translator
+    from styleforge.gan.loading import load_translator
     from styleforge.io import resize_max_side, tensor_to_pil
 
     if modes.availability()["translate"]:

@@ -64,8 +64,8 @@ def add_parser(subparsers: Any) -> None:
 def _from_checkpoint(args: argparse.Namespace) -> dict[str, float]:
     from ..data import AlignedDataset, PairedTransform
     from ..io import save_image
-    from .train import data_root
-    from .translate import load_translator
+    from .options import data_root
+    from ..gan.loading import load_translator
 
     tr = load_translator(args.checkpoint)
     direction = args.direction or tr.info.get("direction", "AtoB")

@@ -30,8 +30,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ..errors import InputError
-from .stylize import _floats, content_targets
+from .options import content_targets
+from .options import floats as _floats
 
 log = logging.getLogger("styleforge")
 
@@ -192,7 +192,7 @@ def _command_line() -> str:
 
 
 def add_train_instant_parser(sub: Any) -> None:
-    from .train import add_engine_args
+    from .options import add_engine_args
 
     p = sub.add_parser(
         "instant",
@@ -220,7 +220,7 @@ def add_train_instant_parser(sub: Any) -> None:
 
 
 def add_train_adain_parser(sub: Any) -> None:
-    from .train import add_engine_args
+    from .options import add_engine_args
 
     p = sub.add_parser(
         "adain",
@@ -245,7 +245,7 @@ _TRAIN_DEFAULTS = {"n_epochs": 1000, "n_epochs_decay": 0, "batch_size": 4}
 def _train_config(args: argparse.Namespace) -> Any:
     from dataclasses import replace
 
-    from .train import train_config_from_args
+    from .options import train_config_from_args
 
     if getattr(args, "threads", None):
         import torch

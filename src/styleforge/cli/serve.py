@@ -5,10 +5,17 @@ from __future__ import annotations
 __all__ = ["add_parser", "run"]
 
 import argparse
+import getpass
 import importlib.util
+import sys
 from pathlib import Path
+from typing import Any
 
 from ..errors import InputError
+
+#: Per-client defaults once the page is shared (a login, or a non-loopback --host).
+EXPOSED_MAX_JOBS = 3
+EXPOSED_MAX_HEAVY = 20
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -34,7 +41,30 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
     p.add_argument("--fast-concurrency", type=int, default=2, help="Instant/Translate/Makeup jobs at once (default 2)")
     p.add_argument("--max-queue", type=int, default=64, help="waiting jobs before 'busy' (default 64)")
     p.add_argument("--device", default="cpu", help="torch device (default cpu)")
+    g = p.add_argument_group("running it for others (see the README)")
+    g.add_argument("--auth", action="append", default=[], metavar="USER:PASSWORD",
+                   help="require a login (repeat for more users); the page and every API route need it")
+    g.add_argument("--auth-file", action="append", default=[], metavar="FILE",
+                   help="accounts file, one user:hash a line (write entries with `styleforge serve passwd FILE USER`)")
+    g.add_argument("--no-auth", action="store_true",
+                   help="serve on a non-loopback --host without a login, deliberately")
+    g.add_argument("--trusted-proxy", action="append", default=[], metavar="ADDR",
+                   help="a reverse proxy (address or network) whose X-Forwarded-For names the client")
+    g.add_argument("--max-jobs-per-client", type=int, default=None, metavar="N",
+                   help=f"jobs one client may have waiting or running (0 = no limit; default {EXPOSED_MAX_JOBS} "
+                   "with a login or a non-loopback --host, else no limit)")
+    g.add_argument("--max-heavy-per-hour", type=int, default=None, metavar="N",
+                   help=f"Artistic/Photo optimisations one client may start per hour (0 = no limit; default "
+                   f"{EXPOSED_MAX_HEAVY} with a login or a non-loopback --host, else no limit)")
     p.set_defaults(func=run)
+    sub = p.add_subparsers(dest="serve_command", metavar="ACTION")
+    pw = sub.add_parser("passwd", help="add a user to an --auth-file, or change their password",
+                        description="Add USER to FILE (created if missing, mode 0600) or replace their password "
+                        "hash (scrypt). Asks for the password twice on a terminal; otherwise reads one line "
+                        "from standard input.")
+    pw.add_argument("file", metavar="FILE")
+    pw.add_argument("user", metavar="USER")
+    pw.set_defaults(func=run_passwd)
 
 
 def settings_from_args(args: argparse.Namespace):  # noqa: ANN201 - WebSettings, imported lazily
@@ -59,6 +89,7 @@ def settings_from_args(args: argparse.Namespace):  # noqa: ANN201 - WebSettings,
         raise InputError("--max-size must be at least 64")
     if args.concurrency < 1 or args.fast_concurrency < 1 or args.max_queue < 1:
         raise InputError("--concurrency, --fast-concurrency and --max-queue must be ≥ 1")
+    accounts, trusted, per_client = _access_from_args(args)
     limits = Limits(
         max_upload_mb=args.max_upload_mb,
         max_pixels=int(args.max_megapixels * 1e6),
@@ -69,7 +100,68 @@ def settings_from_args(args: argparse.Namespace):  # noqa: ANN201 - WebSettings,
         max_queue=args.max_queue,
     )
     return WebSettings(host=args.host, port=args.port, models_dir=models, limits=limits, instant_models=instant,
-                       fast_concurrency=args.fast_concurrency, device=args.device)
+                       fast_concurrency=args.fast_concurrency, device=args.device, accounts=accounts,
+                       trusted_proxies=trusted, max_jobs_per_client=per_client[0], max_heavy_per_hour=per_client[1])
+
+
+def _access_from_args(args: argparse.Namespace) -> tuple[Any, tuple[str, ...], tuple[int, int]]:
+    """Login and per-client limit options → settings; refuses sharing the page without a login."""
+    from ..web.auth import Accounts, is_loopback, parse_networks
+
+    if args.no_auth and (args.auth or args.auth_file):
+        raise InputError("--no-auth contradicts --auth / --auth-file: pick one")
+    accounts = Accounts.from_options(args.auth, args.auth_file) if (args.auth or args.auth_file) else None
+    loopback = is_loopback(args.host)
+    if not loopback and accounts is None and not args.no_auth:
+        raise InputError(f"--host {args.host} lets anyone who can reach this machine run jobs: add a login "
+                         "(--auth USER:PASSWORD, or --auth-file FILE written by `styleforge serve passwd FILE USER`) "
+                         "or pass --no-auth deliberately")
+    trusted = tuple(str(n) for n in parse_networks(args.trusted_proxy))
+    exposed = accounts is not None or not loopback
+    limits = []
+    for name, default in (("max_jobs_per_client", EXPOSED_MAX_JOBS), ("max_heavy_per_hour", EXPOSED_MAX_HEAVY)):
+        value = getattr(args, name)
+        if value is not None and value < 0:
+            raise InputError(f"--{name.replace('_', '-')} must be ≥ 0 (0 = no limit)")
+        limits.append(value if value is not None else (default if exposed else 0))
+    return accounts, trusted, (limits[0], limits[1])
+
+
+def _describe(settings: Any) -> str:
+    """What the start-up line says about logins and limits ('' for a plain localhost page)."""
+    from ..web.auth import is_loopback
+
+    parts = []
+    if settings.accounts is not None:
+        n = len(settings.accounts)
+        parts.append(f"login required, {n} user{'s' * (n != 1)}")
+    elif not is_loopback(settings.host):
+        parts.append("NO LOGIN (--no-auth)")
+    if settings.max_jobs_per_client:
+        parts.append(f"{settings.max_jobs_per_client} jobs at a time per client")
+    if settings.max_heavy_per_hour:
+        parts.append(f"{settings.max_heavy_per_hour} optimisations per client per hour")
+    if settings.trusted_proxies:
+        parts.append(f"client addresses from X-Forwarded-For of {', '.join(settings.trusted_proxies)}")
+    return f"  [{'; '.join(parts)}]" if parts else ""
+
+
+def _read_new_password(user: str) -> str:
+    if sys.stdin.isatty():
+        first = getpass.getpass(f"password for {user}: ")
+        if getpass.getpass("again: ") != first:
+            raise InputError("the two passwords differ; nothing was written")
+        return first
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+def run_passwd(args: argparse.Namespace) -> int:
+    from ..web.auth import set_password
+
+    password = _read_new_password(args.user)
+    new = set_password(args.file, args.user, password)
+    print(f"styleforge: {'added' if new else 'changed the password of'} {args.user} in {args.file}")
+    return 0
 
 
 def run(args: argparse.Namespace) -> int:
@@ -79,6 +171,7 @@ def run(args: argparse.Namespace) -> int:
     from ..web import create_app, launch
 
     demo = create_app(settings)
-    print(f"styleforge: serving on http://{settings.host}:{settings.port}  (Ctrl-C to stop)", flush=True)
+    print(f"styleforge: serving on http://{settings.host}:{settings.port}  (Ctrl-C to stop){_describe(settings)}",
+          flush=True)
     launch(demo, settings, block=True)
     return 0

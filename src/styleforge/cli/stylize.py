@@ -9,15 +9,12 @@ import sys
 from pathlib import Path
 
 from ..errors import InputError
+from .options import content_targets
+from .options import floats as _floats
+from .options import names as _names
+from .options import scales as _scales
 
 log = logging.getLogger("styleforge")
-
-
-def _floats(text: str) -> tuple[float, ...]:
-    try:
-        return tuple(float(t) for t in text.split(",") if t.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
 
 
 def _ints(text: str) -> tuple[int, ...]:
@@ -25,16 +22,6 @@ def _ints(text: str) -> tuple[int, ...]:
         return tuple(int(t) for t in text.split(",") if t.strip())
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected comma-separated whole numbers, got {text!r}") from None
-
-
-def _names(text: str) -> tuple[str, ...]:
-    return tuple(t.strip() for t in text.split(",") if t.strip())
-
-
-def _scales(text: str) -> tuple[float, ...]:
-    if text.lower() in ("none", "off", "1", "single"):
-        return (1.0,)
-    return _floats(text)
 
 
 def add_gatys_options(p: argparse.ArgumentParser, *, amp: str = "none") -> None:
@@ -112,41 +99,6 @@ def run_styles(args: argparse.Namespace) -> int:
     for name, path in builtin_styles().items():
         print(f"{name:24s} {path}")
     return 0
-
-
-def _content_files(items: list[str]) -> tuple[list[Path], bool]:
-    from ..assets import resolve_image
-    from ..io import list_images
-
-    files: list[Path] = []
-    many = len(items) > 1
-    for it in items:
-        p = Path(it)
-        if p.is_dir():
-            found = list_images(p)
-            if not found:
-                raise InputError(f"no images in folder {p}")
-            files += found
-            many = True
-        else:
-            files.append(resolve_image(it, kind="content"))
-    return files, many
-
-
-def content_targets(items: list[str], output: str) -> tuple[list[Path], list[Path]]:
-    """Input photos and their output paths: one file → ``output``; several → ``output/<stem>.png``."""
-    from ..io import check_output_path
-
-    files, many = _content_files(items)
-    out = Path(output)
-    if not many:
-        return files, [check_output_path(out)]
-    if out.suffix and not out.is_dir():
-        raise InputError(f"several content images need an output folder, not {out}")
-    if not out.parent.exists():
-        raise InputError(f"output folder's parent does not exist: {out.parent}")
-    out.mkdir(exist_ok=True)
-    return files, [out / (f.stem + ".png") for f in files]
 
 
 def _schedule(args: argparse.Namespace) -> tuple[int, tuple[int, ...] | None]:

@@ -21,92 +21,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..errors import InputError
+from .options import add_data_args, add_engine_args, check_size, data_root, train_config_from_args
 
 log = logging.getLogger("styleforge.train")
-
-
-def add_engine_args(p: argparse.ArgumentParser, *, out_default: str) -> None:
-    """How to train: epochs, LR policy, checkpoints, resume, devices, logging."""
-    g = p.add_argument_group("training")
-    g.add_argument("--out", default=out_default, help="run folder: checkpoints/, weights/, web/index.html, tb/ (default %(default)s)")
-    g.add_argument("--resume", metavar="PATH|auto", help="continue exactly from a checkpoint, or the latest one in --out")
-    g.add_argument("--n-epochs", type=int, help="epochs at the initial learning rate")
-    g.add_argument("--n-epochs-decay", type=int, help="epochs of linear decay to 0 after that")
-    g.add_argument("--lr-policy", default="linear", choices=["linear", "step", "cosine", "plateau", "constant"])
-    g.add_argument("--lr-step-epochs", type=int, default=50, help="step policy: multiply the LR by --lr-gamma every N epochs")
-    g.add_argument("--lr-gamma", type=float, default=0.1)
-    g.add_argument("--batch-size", type=int)
-    g.add_argument("--num-workers", type=int, default=2, help="data loading processes (default %(default)s)")
-    g.add_argument("--seed", type=int, default=0)
-    g.add_argument("--max-steps", type=int, help="stop (with a checkpoint) after this many steps")
-    g.add_argument("--max-minutes", type=float, help="stop (with a checkpoint) after this many minutes")
-    g.add_argument("--save-every-epochs", type=int, default=5)
-    g.add_argument("--save-every-steps", type=int, default=0)
-    g.add_argument("--keep-last", type=int, default=3, help="checkpoints to keep (0 = all)")
-    g.add_argument("--n-visuals", type=int, default=4, help="samples shown per epoch in the HTML report")
-    g.add_argument("--amp", default="none", choices=["none", "bf16", "fp16", "auto"],
-                   help="mixed precision: bf16/fp16 on CUDA, bf16 on CPUs with native bf16 (AMX); "
-                   "auto picks bf16 where it is native (default %(default)s)")
-    g.add_argument("--channels-last", default="auto", choices=["auto", "on", "off"],
-                   help="channels_last memory format (auto: on CUDA only)")
-    g.add_argument("--deterministic", action="store_true", help="deterministic kernels (slower on CUDA)")
-    g.add_argument("--sync-bn", action="store_true", help="SyncBatchNorm across processes (with --norm batch)")
-    g.add_argument("--no-tensorboard", action="store_true")
-    g.add_argument("--no-progress", action="store_true", help="no progress bar")
-    g.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1 ...")
-
-
-def add_data_args(p: argparse.ArgumentParser) -> None:
-    """Dataset location and the paired preprocessing."""
-    g = p.add_argument_group("data")
-    g.add_argument("--data", required=True, help="dataset folder (uses DIR/<phase> when it exists)")
-    g.add_argument("--phase", default="train", help="subfolder to use when present (default %(default)s)")
-    g.add_argument("--direction", choices=["AtoB", "BtoA"])
-    g.add_argument("--preprocess", choices=["resize_and_crop", "crop", "scale_width", "scale_width_and_crop", "none"])
-    g.add_argument("--load-size", type=int)
-    g.add_argument("--crop-size", type=int)
-    g.add_argument("--no-flip", action="store_true", default=None)
-
-
-def train_config_from_args(args: argparse.Namespace, defaults: dict[str, Any]) -> Any:
-    from ..engine import TrainConfig
-
-    def pick(name: str) -> Any:
-        v = getattr(args, name)
-        return defaults[name] if v is None else v
-
-    return TrainConfig(
-        out_dir=args.out,
-        n_epochs=pick("n_epochs"),
-        n_epochs_decay=pick("n_epochs_decay"),
-        lr_policy=args.lr_policy,
-        lr_step_epochs=args.lr_step_epochs,
-        lr_gamma=args.lr_gamma,
-        batch_size=pick("batch_size"),
-        num_workers=args.num_workers,
-        seed=args.seed,
-        max_steps=args.max_steps,
-        max_minutes=args.max_minutes,
-        save_every_epochs=args.save_every_epochs,
-        save_every_steps=args.save_every_steps,
-        keep_last=args.keep_last,
-        n_visuals=args.n_visuals,
-        amp=args.amp,
-        channels_last=args.channels_last,
-        deterministic=args.deterministic,
-        sync_bn=args.sync_bn,
-        tensorboard=not args.no_tensorboard,
-        progress=not args.no_progress,
-        device=args.device,
-    )
-
-
-def data_root(args: argparse.Namespace) -> Path:
-    root = Path(args.data)
-    if not root.is_dir():
-        raise InputError(f"dataset folder not found: {root}")
-    return root / args.phase if (root / args.phase).is_dir() else root
 
 
 # -- pix2pix ----------------------------------------------------------------------------
@@ -188,7 +105,7 @@ def run_pix2pix(args: argparse.Namespace) -> int:
         beta1=args.beta1, color_space="lab" if colorization else "rgb",
     )
     model = Pix2Pix(model_cfg, generator=torch.Generator().manual_seed(args.seed))
-    _check_size(model, transform)
+    check_size(model, transform)
     extra = {
         "direction": dataset.direction, "preprocess": transform.preprocess, "load_size": transform.load_size,
         "crop_size": transform.crop_size, "flip": transform.flip, "layout": dataset.layout,
@@ -200,19 +117,6 @@ def run_pix2pix(args: argparse.Namespace) -> int:
         result.step, result.epoch, result.seconds, result.checkpoint, Path(cfg.out_dir) / "web" / "index.html",
     )
     return 0
-
-
-def _check_size(model: Any, transform: Any) -> None:
-    """Refuse up front a crop size a fixed-size generator cannot take (rather than mid-training)."""
-    G = model.networks["G"]
-    if getattr(G, "pad_to_fit", True) or not transform.crops:
-        return
-    m = getattr(G, "multiple", 1)
-    if transform.crop_size % m:
-        raise InputError(
-            f"{G.name} needs sides divisible by {m} but --crop-size is {transform.crop_size}; "
-            f"use --crop-size {max(m, transform.crop_size // m * m)} or --netG unet_any"
-        )
 
 
 #: ``styleforge train <name>``: one parser-adding function per trainable model.

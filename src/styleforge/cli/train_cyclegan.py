@@ -38,7 +38,7 @@ def _channels(s: str) -> int | str:
 
 
 def add_cyclegan_parser(sub: Any) -> None:
-    from .train import add_engine_args
+    from .options import add_engine_args
 
     p = sub.add_parser(
         "cyclegan",
@@ -107,7 +107,8 @@ def run_cyclegan(args: argparse.Namespace) -> int:
     from ..data.unaligned import UnalignedDataset
     from ..engine import fit
     from ..gan.cyclegan import PRESETS, CycleGAN, CycleGANConfig
-    from .train import _check_size, train_config_from_args
+    from .options import check_size
+    from .options import train_config_from_args
 
     preset = PRESETS[args.preset] if args.preset else PRESETS["horse2zebra"]
     defaults: dict[str, Any] = {
@@ -137,7 +138,7 @@ def run_cyclegan(args: argparse.Namespace) -> int:
         pool_size=args.pool_size, lr=args.lr, beta1=args.beta1,
     )
     model = CycleGAN(model_cfg, generator=torch.Generator().manual_seed(args.seed), pool_seed=args.seed)
-    _check_size(_Single(model.networks["G_A"]), transform)
+    check_size(_Single(model.networks["G_A"]), transform)
     extra = {
         "preprocess": transform.preprocess, "load_size": transform.load_size, "crop_size": transform.crop_size,
         "flip": transform.flip, "serial": dataset.serial, "data_A": str(dataset.dir_a), "data_B": str(dataset.dir_b),

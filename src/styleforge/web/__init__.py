@@ -1,8 +1,9 @@
 """The web page (``styleforge serve``): a Gradio app over the styleforge modes.
 
 Install with ``pip install styleforge[web]``.  :func:`create_app` builds the
-page; :mod:`.modes` holds the framework-free adapters and :mod:`.limits` the
-upload and path guards.  Importing this package does not import Gradio.
+page; :mod:`.modes` holds the framework-free adapters, :mod:`.limits` the
+upload and path guards, :mod:`.auth` the logins and :mod:`.quota` the job
+classes (heavy / fast) and per-client limits.  Importing this package does not import Gradio.
 """
 
 from __future__ import annotations

@@ -32,6 +32,7 @@ from PIL import Image
 
 from ..errors import StyleforgeError
 from . import modes
+from .auth import login_options
 from .limits import (
     JobCancelled,
     JobTimeout,
@@ -41,6 +42,7 @@ from .limits import (
     resolve_checkpoint,
     run_with_deadline,
 )
+from .quota import FAST, HEAVY, guard_queue, queue_options
 
 log = logging.getLogger("styleforge.web")
 
@@ -148,8 +150,7 @@ def create_app(settings: WebSettings | None = None) -> Any:
     thumbs = _thumbnails(work)
     style_names = [n for _, n in thumbs]
     default_style = "starry_night" if "starry_night" in style_names else (style_names[0] if style_names else None)
-    heavy = {"concurrency_limit": limits.concurrency, "concurrency_id": "heavy"}
-    fast = {"concurrency_limit": settings.fast_concurrency, "concurrency_id": "fast"}
+    heavy, fast = queue_options(HEAVY, settings), queue_options(FAST, settings)  # a tab's job class: see quota.py
 
     def friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
         """InputError & co. → a gr.Error toast with the one-line message; bugs → a short generic one."""
@@ -522,12 +523,17 @@ def create_app(settings: WebSettings | None = None) -> Any:
                                 api_name="makeup", **fast)
 
     demo.queue(default_concurrency_limit=settings.fast_concurrency, max_size=limits.max_queue)
+    guard_queue(demo, settings)  # per-client limits; no way round the queue
     demo.styleforge_work_dir = work  # type: ignore[attr-defined]
     return demo
 
 
 def launch(demo: Any, settings: WebSettings, *, block: bool = True) -> tuple[Any, str]:
-    """Start the server; returns ``(app, local_url)`` (``block=False`` returns at once)."""
+    """Start the server; returns ``(app, local_url)`` (``block=False`` returns at once).
+
+    With ``settings.accounts``, Gradio's login page and cookie (``auth=``) guard the page, and
+    :class:`.auth.LoginGuard` wraps the whole app: no other route answers without a login.
+    """
     _app, url, _ = demo.launch(
         server_name=settings.host,
         server_port=settings.port,
@@ -544,5 +550,6 @@ def launch(demo: Any, settings: WebSettings, *, block: bool = True) -> tuple[Any
         footer_links=[],
         css=CSS,
         theme="default",
+        **login_options(settings),
     )
     return _app, url

@@ -32,11 +32,15 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PIL import Image, UnidentifiedImageError
 
 from ..errors import InputError, StyleforgeError, suggest
 from ..io import load_image
+
+if TYPE_CHECKING:
+    from .auth import Accounts
 
 CHECKPOINT_SUFFIXES = (".pt", ".pth", ".pt2", ".safetensors")
 
@@ -91,6 +95,12 @@ class WebSettings:
             and weights, as ``assets/instant``) offered beside the built-in ones.
         fast_concurrency: concurrent Instant / Translate / Makeup jobs.
         device: torch device for the models (``"cpu"``, ``"cuda"``, ``"auto"``).
+        accounts: who may log in (``--auth``, ``--auth-file``); ``None``: no login.
+        trusted_proxies: addresses / networks whose ``X-Forwarded-For`` names the client.
+        max_jobs_per_client: jobs one client may have waiting or running (0: no limit).
+        max_heavy_per_hour: optimisation jobs one client may start per hour (0: no limit).
+        login_delay_s: the refusal of a failed login waits this long, doubling with each
+            further failure from the same address (at most 30 s).
     """
 
     host: str = "127.0.0.1"
@@ -100,6 +110,11 @@ class WebSettings:
     instant_models: Path | None = None
     fast_concurrency: int = 2
     device: str = "cpu"
+    accounts: Accounts | None = None
+    trusted_proxies: tuple[str, ...] = ()
+    max_jobs_per_client: int = 0
+    max_heavy_per_hour: int = 0
+    login_delay_s: float = 0.5
 
 
 def run_with_deadline(fn: Callable[[], object], timeout_s: float, what: str = "this job") -> object:

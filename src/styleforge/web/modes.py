@@ -470,7 +470,7 @@ def photo(
 
 # --------------------------------------------------------------------------- Translate
 def _translator(path: Path, direction: str | None) -> Any:
-    from ..cli.translate import load_translator
+    from ..gan.loading import load_translator
 
     stamp = path.stat().st_mtime_ns
     return _NETS.get(("translate", str(path), stamp, direction),
