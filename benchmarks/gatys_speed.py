@@ -147,6 +147,7 @@ def _child(spec: dict) -> dict:
                    evaluations=r.evaluations, style=r.losses.get("style"), trace=trace,
                    schedule=[st for st in (cfg.scale_iterations or [cfg.iterations] * len(cfg.scales))])
         if spec.get("save"):
+            Path(spec["save"]).parent.mkdir(parents=True, exist_ok=True)
             save_image(r.image, Path(spec["save"]))
     out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return out
@@ -193,6 +194,7 @@ def main() -> None:
     ap.add_argument("--skip", default="", help="comma list of sections to skip: default,effnet,multi,overhead")
     ap.add_argument("--results", default="out/gatys_speed")
     ap.add_argument("--reuse-old", action="store_true", help="reuse cached old-default results (minutes each)")
+    ap.add_argument("--no-old", action="store_true", help="run the new default only (no ratios)")
     ap.add_argument("--sheet", default="out/gatys_speed/sheet.jpg")
     ap.add_argument("--child", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -220,13 +222,18 @@ def main() -> None:
         if "default" not in skip:
             old_png, new_png = res / "old" / f"{tag}.png", res / "new" / f"{tag}.png"
             old = None
-            if not (args.reuse_old and old_png.exists()):
+            if args.no_old:
+                pass
+            elif not (args.reuse_old and old_png.exists()):
                 old = run({**base, "kind": "gatys", "argv": size_opt, "override": OLD_DEFAULT, "save": str(old_png)})
             new = run({**base, "kind": "gatys", "argv": size_opt, "save": str(new_png)})
-            mo, mn = metric(old_png, content, style), metric(new_png, content, style)
+            mn = metric(new_png, content, style)
+            mo = (float("nan"), float("nan")) if args.no_old else metric(old_png, content, style)
             vgg_metric = mn
             print(f"\n[{tag}] default stylize at {args.size} px")
-            if old is not None:
+            if args.no_old:
+                pass
+            elif old is not None:
                 print(f"  old default {old['schedule']} fp32: {old['wall']:7.1f} s wall {old['cpu']:7.1f} s CPU "
                       f"(load {old['load']:.1f}), peak {old['peak_rss_mb']:.0f} MB; metric content {mo[0]:.0f} style {mo[1]:.0f}")
             else:
@@ -237,7 +244,7 @@ def main() -> None:
             ratios.append((mn[0] / mo[0], mn[1] / mo[1], cpu_ratio))
             print(f"  new/old: content {mn[0] / mo[0]:.2f}× style {mn[1] / mo[1]:.2f}× (goal ≤ 1.10), "
                   f"CPU time {cpu_ratio:.3f}×, {_load()}")
-            row += [old_png, new_png]
+            row += [new_png] if args.no_old else [old_png, new_png]
         if "effnet" not in skip:
             eff_png = res / "effnet" / f"{tag}.png"
             eff = run({**base, "kind": "gatys", "argv": [*size_opt, "--backbone", "effnet-lite0"], "save": str(eff_png)})
@@ -252,9 +259,8 @@ def main() -> None:
         med = [sorted(r[i] for r in ratios)[len(ratios) // 2] for i in range(3)]
         print(f"\nmedian new/old over {len(ratios)} pairs: content {med[0]:.2f}× style {med[1]:.2f}× CPU {med[2]:.3f}×")
     if sheet_rows and len({len(r) for r in sheet_rows}) == 1:
-        labels = ["content", "style", "old default", "new default", "effnet preview"]
-        if "default" in skip:
-            labels = ["content", "style", "effnet preview"]
+        labels = ["content", "style"] + ([] if "default" in skip else [] if args.no_old else ["old default"])
+        labels += ([] if "default" in skip else ["new default"]) + ([] if "effnet" in skip else ["effnet preview"])
         _sheet(sheet_rows, labels[: len(sheet_rows[0])], Path(args.sheet))
         print(f"contact sheet: {args.sheet}")
 
