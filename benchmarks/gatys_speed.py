@@ -241,9 +241,10 @@ def main() -> None:
             print(f"  new default {new['schedule']} amp auto: {new['wall']:7.1f} s wall {new['cpu']:7.1f} s CPU "
                   f"(load {new['load']:.1f}), peak {new['peak_rss_mb']:.0f} MB; metric content {mn[0]:.0f} style {mn[1]:.0f}")
             cpu_ratio = new["cpu"] / old["cpu"] if old is not None else float("nan")
-            ratios.append((mn[0] / mo[0], mn[1] / mo[1], cpu_ratio))
-            print(f"  new/old: content {mn[0] / mo[0]:.2f}× style {mn[1] / mo[1]:.2f}× (goal ≤ 1.10), "
-                  f"CPU time {cpu_ratio:.3f}×, {_load()}")
+            if not args.no_old:
+                ratios.append((mn[0] / mo[0], mn[1] / mo[1], cpu_ratio))
+                print(f"  new/old: content {mn[0] / mo[0]:.2f}× style {mn[1] / mo[1]:.2f}× (goal ≤ 1.10), "
+                      f"CPU time {cpu_ratio:.3f}×, {_load()}")
             row += [new_png] if args.no_old else [old_png, new_png]
         if "effnet" not in skip:
             eff_png = res / "effnet" / f"{tag}.png"
