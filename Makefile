@@ -22,7 +22,7 @@ $(STAMP): pyproject.toml
 
 demo: venv
 	mkdir -p out
-	$(BIN)/styleforge stylize tubingen --style starry_night -o out/demo.png --image-size 384 --iterations 100 --seed 0
+	$(BIN)/styleforge stylize tubingen --style starry_night -o out/demo.png --image-size 384 --seed 0
 	@echo "wrote out/demo.png"
 
 # Headless Chromium for the browser tests (tests/web): Debian's package, driven by Playwright

@@ -19,6 +19,7 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
 from ..errors import InputError
+from ..precision import cpu_has_native_bf16
 from .checkpoint import (
     checkpoint_name,
     export_safetensors,
@@ -119,20 +120,6 @@ class TrainConfig:
             raise InputError(f"--channels-last must be auto, on or off, got {self.channels_last!r}")
         if self.batch_size < 1 or self.epochs < 1:
             raise InputError("--batch-size and the number of epochs must be at least 1")
-
-
-def cpu_has_native_bf16() -> bool:
-    """Whether this CPU computes bf16 matrix products natively (AMX or AVX512-BF16)."""
-    try:
-        if torch.cpu._is_amx_tile_supported():  # type: ignore[attr-defined]
-            return True
-    except AttributeError:
-        pass
-    try:
-        with open("/proc/cpuinfo") as f:
-            return "avx512_bf16" in f.read(1 << 16)
-    except OSError:
-        return False
 
 
 def amp_dtype_for(amp: str, device: torch.device) -> torch.dtype | None:

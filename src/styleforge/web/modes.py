@@ -401,6 +401,7 @@ def artistic(
         original_colors=bool(original_colors),
         seed=seed,
         device=device,
+        amp="auto",  # as the printed `styleforge stylize` command (bf16 passes where the CPU has native bf16)
     )
     cfg.validate(len(styles))
     t0 = time.perf_counter()
