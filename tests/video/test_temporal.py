@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
@@ -43,7 +44,7 @@ def test_blend_detail_keeps_contrast_and_changes_nothing_where_inputs_agree() ->
 
 def test_consistency_cuts_the_warping_error_of_a_flickering_stylisation() -> None:
     photo = np.asarray(np.random.default_rng(2).integers(0, 255, (120, 160, 3)), np.uint8)
-    photo = np.ascontiguousarray(np.repeat(np.repeat(photo, 4, 0), 4, 1))
+    photo = cv2.GaussianBlur(np.ascontiguousarray(np.repeat(np.repeat(photo, 4, 0), 4, 1)), (0, 0), 1.5)
     clip = camera_clip(photo, "pan", n=8, size=(96, 64))
     errs = {}
     for k in (0.0, 0.7):
@@ -74,3 +75,16 @@ def test_no_drift_on_a_still_or_looping_clip(loop: bool) -> None:
 def test_strength_is_checked() -> None:
     with pytest.raises(InputError, match="consistency"):
         TemporalBlender(1.0)
+
+
+def test_per_pixel_colour_maps_are_not_blended() -> None:
+    class Map:
+        per_pixel = True
+
+        def __call__(self, frame: np.ndarray, hint: object) -> np.ndarray:
+            return frame.astype(np.float32) / 255
+
+    frames = pan_frames(3)
+    b = TemporalBlender(0.9, flow_size=None)
+    outs = [b(f, Map()) for f in frames]
+    assert np.array_equal(outs[2], frames[2].astype(np.float32) / 255)  # its own E_warp is the input's

@@ -74,7 +74,8 @@ def warp(img: np.ndarray, flow: np.ndarray, *, cubic: bool = True) -> np.ndarray
     return cv2.remap(img, xs + flow[..., 0], ys + flow[..., 1], interp, borderMode=cv2.BORDER_REPLICATE)
 
 
-def reliable_mask(backward: np.ndarray, forward: np.ndarray, *, boundary: float = 0.05, soften: int = 3) -> np.ndarray:
+def reliable_mask(backward: np.ndarray, forward: np.ndarray, *, boundary: float = 0.05, soften: int = 3,
+                  frames: tuple[np.ndarray, np.ndarray] | None = None, photometric: float = 32.0) -> np.ndarray:
     """Where the backward flow (cur → prev) can be trusted: ``(H, W)`` float32 in [0, 1].
 
     Sundaram et al.'s forward–backward check (as used by Ruder et al.): following the
@@ -91,6 +92,9 @@ def reliable_mask(backward: np.ndarray, forward: np.ndarray, *, boundary: float 
     gy = cv2.Sobel(backward, cv2.CV_32F, 0, 1, ksize=1) / 2
     grad = (gx**2).sum(-1) + (gy**2).sum(-1)
     ok &= grad <= 0.01 * (backward**2).sum(-1) + boundary
+    if frames is not None:  # the flow must also explain the pixels: |cur − warp(prev)| ≤ photometric (0–255)
+        cur, prev = frames
+        ok &= np.abs(cur.astype(np.float32) - warp(prev.astype(np.float32), backward, cubic=False)) <= photometric
     xs, ys = _grid(h, w)
     px, py = xs + backward[..., 0], ys + backward[..., 1]
     ok &= (px >= 0) & (px <= w - 1) & (py >= 0) & (py <= h - 1)

@@ -48,6 +48,7 @@ log = logging.getLogger("styleforge")
 class Stylizer(Protocol):
     name: str
     uses_hint: bool  # whether it wants the previous output (computed even with --no-consistency)
+    # (optional) per_pixel = True: a fixed per-pixel colour map, left out of the consistency pass
 
     def __call__(self, frame: np.ndarray, hint: Hint | None) -> np.ndarray: ...
 
@@ -181,7 +182,8 @@ class GatysStylizer:
 
             cfg = replace(self.cfg, image_size=max(frame.shape[:2]), scales=(1.0,), init="image",
                           iterations=self.warm_iterations)
-            res = stylize_tensor(content, self._styles, cfg, net=self._net, init_image=warped, extra_loss=temporal)
+            init = mask * warped + (1 - mask) * content  # where the flow fails: the frame, not a ghost of the last
+            res = stylize_tensor(content, self._styles, cfg, net=self._net, init_image=init, extra_loss=temporal)
         if res.interrupted:
             raise KeyboardInterrupt
         return _fit(res.image[0].permute(1, 2, 0).numpy().astype(np.float32), frame)
@@ -207,6 +209,7 @@ class PhotoStylizer:
     """Another photo's look: one affine colour map, fitted on the first frame, for the whole clip."""
 
     uses_hint = False
+    per_pixel = True  # the same colour map on every frame: no flicker to remove (no blending)
 
     def __init__(self, photo: str, *, strength: float = 1.0) -> None:
         from ..io import load_input, resize_max_side
@@ -230,6 +233,7 @@ class LookStylizer:
     """A ``.cube`` look applied to every frame."""
 
     uses_hint = False
+    per_pixel = True  # the same colour map on every frame: no flicker to remove (no blending)
 
     def __init__(self, cube: str, *, strength: float = 1.0) -> None:
         from .lut import read_cube

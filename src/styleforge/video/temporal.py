@@ -104,13 +104,13 @@ class TemporalBlender:
 
     def __call__(self, frame: np.ndarray, stylize: StylizeFn) -> np.ndarray:
         """Stylise ``frame`` (``(H, W, 3)`` uint8) → ``(H, W, 3)`` float32 in [0, 1]."""
-        if not self.active:
+        if not self.active or getattr(stylize, "per_pixel", False):  # a colour map cannot add flicker
             return np.clip(stylize(frame, None), 0, 1).astype(np.float32, copy=False)
         g = gray(frame)
         hint = None
         if self.prev_gray is not None and self.prev_out is not None and self.prev_gray.shape == g.shape:
             back, fwd = flow_pair(g, self.prev_gray, max_side=self.flow_size, preset=self.preset)
-            hint = Hint(warp(self.prev_out, back), reliable_mask(back, fwd))
+            hint = Hint(warp(self.prev_out, back), reliable_mask(back, fwd, frames=(g, self.prev_gray)))
         out = np.clip(stylize(frame, hint), 0, 1).astype(np.float32, copy=False)
         if hint is not None and self.strength > 0:
             mix = blend_detail if self.keep_detail else blend
