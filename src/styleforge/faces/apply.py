@@ -26,7 +26,6 @@ from __future__ import annotations
 
 __all__ = ["ApplySpec", "REGIONS", "region_mask", "mesh_region_mask", "paste_back", "apply_to_image", "Translator"]
 
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 

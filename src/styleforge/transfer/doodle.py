@@ -20,7 +20,7 @@ from torch import nn
 
 from ..backbones import build_backbone
 from ..errors import InputError
-from ..losses import content_loss, gram_matrix, masked_gram_matrix, mrf_loss, style_loss, tv_loss
+from ..losses import content_loss, masked_gram_matrix, mrf_loss, style_loss, tv_loss
 from .gatys import GatysConfig, StageInfo, StylizeResult, _optimise, _resize, pick_device
 
 
