@@ -36,7 +36,7 @@ def test_readme_python_example(code, tmp_path, monkeypatch):
 
     class TinyConfig(base):  # type: ignore[misc, valid-type]
         def __init__(self, **kw):
-            super().__init__(**{**kw, "image_size": 48, "iterations": 3, "scales": (1.0,)})
+            super().__init__(**{**kw, "image_size": 48, "iterations": 3, "scales": (1.0,), "scale_iterations": None})
 
     assert dataclasses.is_dataclass(TinyConfig)
     monkeypatch.setattr(api, "GatysConfig", TinyConfig)
