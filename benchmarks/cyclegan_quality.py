@@ -24,6 +24,9 @@ The task is built from the real photos in ``../shared/data/more/content``:
 - on the held-out photos a: PSNR/SSIM of G(a) against T(a) and of F(T(a)) against a,
   next to the identity baseline (a against T(a)), which any useful model must beat.
 
+``--model cut`` / ``--model fastcut`` trains CUT / FastCUT instead (one generator G: A → B with
+PatchNCE, the reference's recipe; ``--num-patches`` default 256); only G(a) vs T(a) is measured then.
+
 Run it under the team's heavy-job lock::
 
     flock /tmp/styleforge-heavy.lock .venv/bin/python benchmarks/cyclegan_quality.py --minutes 14 --threads 1
@@ -121,6 +124,8 @@ def main() -> None:
     ap.add_argument("--grid", default=str(REPO / "docs" / "images" / "cyclegan_quality.jpg"))
     ap.add_argument("--json", help="also write the figures here")
     ap.add_argument("--threads", type=int, help="torch CPU threads (1 is far faster on an oversubscribed machine)")
+    ap.add_argument("--model", default="cyclegan", choices=["cyclegan", "cut", "fastcut"])
+    ap.add_argument("--num-patches", type=int, default=256, help="CUT / FastCUT: PatchNCE locations per layer")
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -129,6 +134,7 @@ def main() -> None:
     from styleforge.data.unaligned import UnalignedDataset
     from styleforge.engine import StepContext, TrainConfig, fit
     from styleforge.engine.metrics import psnr, ssim
+    from styleforge.gan.cut import CUT, CUTConfig
     from styleforge.gan.cyclegan import CycleGAN, CycleGANConfig
 
     out = Path(args.out)
@@ -137,11 +143,21 @@ def main() -> None:
     test = build_task(work, n_test=args.n_test, size=args.size, load=load, seed=args.seed, degrees=args.degrees, gamma=args.gamma)
     transform = PairedTransform(preprocess="crop", crop_size=args.train_size, flip=True)
     ds = UnalignedDataset(work / "trainA", work / "trainB", transform=transform, seed=args.seed)
-    mcfg = CycleGANConfig(netG=args.netG, ngf=args.ngf, ndf=args.ndf, lr=args.lr, lambda_identity=args.lambda_identity)
+    if args.model == "cyclegan":
+        mcfg = CycleGANConfig(netG=args.netG, ngf=args.ngf, ndf=args.ndf, lr=args.lr, lambda_identity=args.lambda_identity)
+
+        def make(seed: int) -> CycleGAN | CUT:
+            return CycleGAN(mcfg, generator=torch.Generator().manual_seed(seed), pool_seed=seed)
+    else:
+        ccfg = CUTConfig(mode=args.model, netG=args.netG, ngf=args.ngf, ndf=args.ndf, lr=args.lr,
+                         num_patches=args.num_patches)
+
+        def make(seed: int) -> CycleGAN | CUT:
+            return CUT(ccfg, generator=torch.Generator().manual_seed(seed))
 
     # Measure the step time first so that the LR schedule (constant, then linear decay over
     # the second half) fits the budget; the budget is also a hard stop.
-    probe = CycleGAN(mcfg, generator=torch.Generator().manual_seed(99))
+    probe = make(99)
     ctx = StepContext(dict(probe.networks), probe.make_optimizers(), torch.device("cpu"))
     batch = torch.utils.data.default_collate([ds[(i, i)] for i in range(1)])
     for _ in range(2):
@@ -156,7 +172,7 @@ def main() -> None:
     print(f"{len(ds.files_a)} A / {len(ds.files_b)} B training photos, {len(test)} held out; "
           f"{s_it:.2f} s/step → ~{steps} steps = {epochs} epochs of {len(ds)} in {args.minutes} min", flush=True)
 
-    model = CycleGAN(mcfg, generator=torch.Generator().manual_seed(args.seed), pool_seed=args.seed)
+    model = make(args.seed)
     cfg = TrainConfig(
         out_dir=str(out), n_epochs=epochs // 2, n_epochs_decay=epochs - epochs // 2, max_minutes=args.minutes,
         seed=args.seed, save_every_epochs=max(1, epochs // 4), keep_last=1, tensorboard=False, progress=False,
@@ -167,9 +183,13 @@ def main() -> None:
     res = fit(model, ds, cfg)
     print(f"trained {res.step} steps ({res.epoch} epochs) in {res.seconds / 60:.1f} min")
 
-    G_A, G_B = model.networks["G_A"].eval(), model.networks["G_B"].eval()
+    two_way = args.model == "cyclegan"
+    G_A = model.networks["G_A" if two_way else "G"].eval()
+    G_B = model.networks["G_B"].eval() if two_way else G_A
     G_A.pad_to_fit = G_B.pad_to_fit = True
     rows = {"identity: T(a) vs a": [], "G(a) vs T(a)": [], "F(T(a)) vs a": [], "F(G(a)) vs a (cycle)": []}
+    if not two_way:  # CUT has no B → A generator
+        del rows["F(T(a)) vs a"], rows["F(G(a)) vs a (cycle)"]
     grid_rows = []
     with torch.no_grad():
         for i, f in enumerate(test):
@@ -179,10 +199,10 @@ def main() -> None:
             fta = ((G_B(ta * 2 - 1) + 1) / 2).clamp(0, 1)
             fga = ((G_B(ga * 2 - 1) + 1) / 2).clamp(0, 1)
             for k, (x, y) in zip(rows, ((a, ta), (ga, ta), (fta, a), (fga, a))):
-                rows[k].append((float(psnr(x, y)), float(ssim(x, y))))
+                rows[k].append((float(psnr(x, y)), float(ssim(x, y))))  # zip stops at CUT's two rows
             if i < 4:
-                grid_rows.append(torch.cat([a, ga, ta, ta, fta, a], 3))
-    print(f"\nheld-out photos: {len(test)}, {args.size}×{args.size}; T = hue {args.degrees:g}° + gamma {args.gamma:g}; "
+                grid_rows.append(torch.cat([a, ga, ta, ta, fta, a] if two_way else [a, ga, ta], 3))
+    print(f"\n{args.model}; held-out photos: {len(test)}, {args.size}×{args.size}; T = hue {args.degrees:g}° + gamma {args.gamma:g}; "
           f"{args.netG} ngf {args.ngf}, {args.train_size} px crops, lr {args.lr:g}, identity {args.lambda_identity:g}")
     print(f"{'comparison':24s} {'PSNR dB':>8s} {'SSIM':>6s}")
     figures = {}
@@ -191,12 +211,12 @@ def main() -> None:
         figures[k] = {"psnr": p, "ssim": s}
         print(f"{k:24s} {p:8.2f} {s:6.3f}")
     base = figures["identity: T(a) vs a"]
-    for k in ("G(a) vs T(a)", "F(T(a)) vs a"):
+    for k in [k for k in ("G(a) vs T(a)", "F(T(a)) vs a") if k in figures]:
         print(f"{k}: {figures[k]['psnr'] - base['psnr']:+.2f} dB, SSIM {figures[k]['ssim'] - base['ssim']:+.3f} vs identity")
     grid = torch.cat(grid_rows, 2)
     Path(args.grid).parent.mkdir(parents=True, exist_ok=True)
     to_image(grid).save(args.grid, quality=88)
-    print(f"sample grid (a | G(a) | T(a) ‖ T(a) | F(T(a)) | a): {args.grid}")
+    print(f"sample grid ({'a | G(a) | T(a) ‖ T(a) | F(T(a)) | a' if two_way else 'a | G(a) | T(a)'}): {args.grid}")
     if args.json:
         Path(args.json).write_text(json.dumps({"steps": res.step, "minutes": res.seconds / 60, "s_per_step": s_it,
                                                "figures": figures}, indent=1))

@@ -1,22 +1,38 @@
-"""Gatys speed and memory: styleforge's optimiser against a bare backbone pass.
+"""Gatys speed: the default ``styleforge stylize`` against the old default, measured for quality.
 
-Prints, for the offline VGG16 on ../shared/data images:
+Prints, on ../shared/data content × style pairs, each run in its own subprocess
+(wall seconds, CPU seconds of all threads, peak RSS, the load average beside
+every figure — on a shared machine the CPU seconds and same-run ratios count):
 
-* seconds per L-BFGS evaluation, against a bare forward + backward of the same
-  truncated backbone on the same image (the goal: ≤ 1.10×, no waste around it);
-* single-scale vs coarse-to-fine: time for multi-scale to reach the style loss
-  of a single-scale run (goal ≤ 0.3×), final losses;
-* peak RSS of each run (each in its own subprocess; goal ≤ 1.5 GB at 512 px);
-* an ``effnet-lite0`` preview at 512 px (goal ≤ 10 s);
-* with CUDA: 512 px, 500 iterations, seconds (neural-style: 22 s on a Titan X).
+1. **default at 512 px** — ``styleforge stylize`` with no options (the CLI's own
+   config) against the old default (300 evaluations per scale, fp32): time,
+   and the independent metric's content and style loss as ratios to the old
+   result (goal: ≤ 60 s on 2 idle cores, both losses ≤ 1.1×);
+2. **effnet-lite0 preview** — ``--backbone effnet-lite0 --image-size 512``
+   (goal ≤ 10 s) with its metric beside VGG's;
+3. **multi-scale vs single-scale** — seconds until the default coarse-to-fine
+   schedule reaches the style loss of a single-scale run of ``--single``
+   evaluations (goal ≤ 0.3× the single-scale time);
+4. **s/evaluation vs a bare backbone pass** (``--overhead``).
 
-Usage: ``python benchmarks/gatys_speed.py [--sizes 256,512] [--iterations 60]``
+The independent metric (:func:`independent_losses`, the one of issue 13):
+offline VGG16 with average pooling, both images at 384 px long side; content =
+MSE of relu4_2; style = mean over relu1_1…relu5_1 of the MSE of Gram matrices
+normalised by c·h·w.  It shares no code with the optimiser's losses.
+
+A contact sheet (content | style | old default | new default | effnet preview)
+goes to ``--sheet``.  Old-default results take minutes each; they are cached in
+``--results`` and reused with ``--reuse-old``.
+
+Usage: ``python benchmarks/gatys_speed.py [--pairs tubingen:starry_night,...] [--size 512]``
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -24,70 +40,116 @@ import time
 from pathlib import Path
 
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
+PAIRS = "tubingen:starry_night,golden_gate:the_scream,chicago:composition_vii,hoovertowernight:woman-with-hat-matisse"
+METRIC_SIZE = 384
+METRIC_STYLE = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
+OLD_DEFAULT = {"iterations": 300, "amp": "none"}  # before issue 13: 300 evaluations per scale, fp32
+
+
+def _find(folder: Path, stem: str) -> Path:
+    hits = sorted(folder.glob(stem + ".*"))
+    if not hits:
+        raise SystemExit(f"no image {stem}.* in {folder}")
+    return hits[0]
+
+
+# --------------------------------------------------------------------------- the independent metric
+
+
+def gram_chw(f):  # noqa: ANN001, ANN201
+    """``(1, C, H, W)`` → Gram matrix ``F Fᵀ / (C·H·W)``."""
+    n, c, h, w = f.shape
+    f = f.reshape(n, c, h * w)
+    return f @ f.transpose(1, 2) / (c * h * w)
+
+
+def independent_losses(net, output, content, style) -> tuple[float, float]:  # noqa: ANN001
+    """(content, style) loss of ``output`` (tensors in [0, 1], each already at 384 px long side).
+
+    ``net`` is the offline VGG16 with average pooling, returning named ReLU outputs.
+    """
+    import torch
+
+    with torch.no_grad():
+        fo = net(output, [*METRIC_STYLE, "relu4_2"])
+        fc = net(content, ["relu4_2"])
+        fs = net(style, list(METRIC_STYLE))
+        c = float(((fo["relu4_2"] - fc["relu4_2"]) ** 2).mean())
+        s = sum(float(((gram_chw(fo[k]) - gram_chw(fs[k])) ** 2).mean()) for k in METRIC_STYLE) / len(METRIC_STYLE)
+    return c, s
+
+
+class Metric:
+    def __init__(self) -> None:
+        from styleforge.backbones import build_backbone
+
+        self.net = build_backbone("vgg16-offline", layers=[*METRIC_STYLE, "relu4_2"], pooling="avg")
+
+    def __call__(self, output: Path, content: Path, style: Path) -> tuple[float, float]:
+        from styleforge.io import load_image, pil_to_tensor, resize_max_side
+
+        def t(p: Path):  # noqa: ANN202
+            return pil_to_tensor(resize_max_side(load_image(p), METRIC_SIZE))
+
+        return independent_losses(self.net, t(output), t(content), t(style))
+
+
+# --------------------------------------------------------------------------- child processes
 
 
 def _child(spec: dict) -> dict:
     import torch
 
-    from styleforge.backbones import build_backbone
-    from styleforge.io import load_image, pil_to_tensor, resize_max_side
-    from styleforge.transfer.gatys import GatysConfig, stylize_tensor
+    from styleforge.cli.main import build_parser
+    from styleforge.cli.stylize import gatys_config_from_args
+    from styleforge.io import load_image, pil_to_tensor, resize_max_side, save_image
+    from styleforge.transfer.gatys import stylize_tensor
 
-    device = spec.get("device", "cpu")
-    size = spec["size"]
-    c = pil_to_tensor(resize_max_side(load_image(DATA / "content" / spec["content"]), size))
-    s = pil_to_tensor(resize_max_side(load_image(DATA / "styles" / spec["style"]), size))
+    torch.set_num_threads(spec["threads"])
+    content, style = Path(spec["content"]), Path(spec["style"])
     out: dict = {}
     if spec["kind"] == "bare":
+        from styleforge.backbones import build_backbone
+        from styleforge.transfer.gatys import amp_dtype
+
+        size = spec["size"]
+        c = pil_to_tensor(resize_max_side(load_image(content), size))
         layers = ["relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu4_2", "relu5_1"]
-        net = build_backbone("vgg16-offline", layers=layers, device=device)
-        x = c.to(device).clone().requires_grad_(True)
+        net = build_backbone("vgg16-offline", layers=layers)
+        dt = amp_dtype(spec["amp"], torch.device("cpu"))
+        x = c.clone().requires_grad_(True)
         times = []
         for _ in range(spec["reps"] + 1):
             t = time.perf_counter()
-            feats = net(x, layers)
-            sum(f.sum() for f in feats.values()).backward()
-            if device == "cuda":
-                torch.cuda.synchronize()
+            with torch.autocast("cpu", dtype=dt or torch.bfloat16, enabled=dt is not None):
+                feats = net(x.contiguous(memory_format=torch.channels_last) if dt else x, layers)
+            sum(gram_chw(f.float()).sum() for f in feats.values()).backward()
             times.append(time.perf_counter() - t)
         out["sec_per_pass"] = sorted(times[1:])[len(times[1:]) // 2]
     else:
-        cfg = GatysConfig(
-            image_size=size,
-            iterations=spec["iterations"],
-            scales=tuple(spec["scales"]),
-            seed=0,
-            backbone=spec.get("backbone", "vgg16-offline"),
-            device=device,
-        )
-        trace: list[tuple[float, int, float]] = []
-        t0 = time.perf_counter()
+        # the CLI's own config: `styleforge stylize CONTENT --style STYLE -o X [extra options]`
+        argv = ["stylize", str(content), "--style", str(style), "-o", "x.png", "--seed", "0", *spec["argv"]]
+        cfg = gatys_config_from_args(build_parser().parse_args(argv))
+        for k, v in spec.get("override", {}).items():
+            cfg = dataclasses.replace(cfg, **{k: v})
+        c = pil_to_tensor(resize_max_side(load_image(content), cfg.image_size))
+        s = pil_to_tensor(resize_max_side(load_image(style), round(cfg.image_size * cfg.style_scale)))
+        trace: list[tuple[float, float]] = []
 
         def cb(stage, step, losses, image):  # noqa: ANN001
             if stage.index == stage.count - 1:
-                trace.append((time.perf_counter() - t0, step, losses["style"]))
+                trace.append((time.perf_counter() - t0, losses["style"]))
 
-        # build the backbone outside the timed region, as a warm session would
-        probe = stylize_tensor(c, [s], GatysConfig(image_size=size, iterations=1, scales=(1.0,),
-                                                   backbone=cfg.backbone, device=device))
-        del probe
-        t0 = time.perf_counter()
+        # timed: stylize_tensor as the CLI calls it, building the backbone from its cached weights (< 1 s)
+        t0, c0, l0 = time.perf_counter(), time.process_time(), os.getloadavg()[0]
         r = stylize_tensor(c, [s], cfg, callback=cb)
-        if device == "cuda":
-            torch.cuda.synchronize()
-        total = time.perf_counter() - t0
-        final = trace
-        out.update(
-            total=total,
-            evaluations=r.evaluations,
-            sec_per_eval_final=(final[-1][0] - final[0][0]) / max(1, len(final) - 1) if len(final) > 1 else float("nan"),
-            content=r.losses.get("content"),
-            style=r.losses.get("style"),
-            trace=trace,
-        )
+        out.update(wall=time.perf_counter() - t0, cpu=time.process_time() - c0, load=(l0 + os.getloadavg()[0]) / 2,
+                   evaluations=r.evaluations, style=r.losses.get("style"), trace=trace,
+                   schedule=[st for st in (cfg.scale_iterations or [cfg.iterations] * len(cfg.scales))])
+        if spec.get("save"):
+            Path(spec["save"]).parent.mkdir(parents=True, exist_ok=True)
+            save_image(r.image, Path(spec["save"]))
     out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    if device == "cuda":
-        out["peak_cuda_mb"] = torch.cuda.max_memory_allocated() / 2**20
     return out
 
 
@@ -98,12 +160,42 @@ def run(spec: dict) -> dict:
     return json.loads(p.stdout.strip().splitlines()[-1])
 
 
+def _load() -> str:
+    return f"load {os.getloadavg()[0]:.1f}"
+
+
+def _sheet(rows: list[list[Path]], labels: list[str], path: Path, height: int = 220) -> None:
+    from PIL import Image, ImageDraw
+
+    tiles = [[Image.open(p).convert("RGB") for p in row] for row in rows]
+    tiles = [[im.resize((max(1, round(im.width * height / im.height)), height)) for im in row] for row in tiles]
+    width = max(sum(im.width for im in row) + 4 * len(row) for row in tiles)
+    sheet = Image.new("RGB", (width, 18 + len(tiles) * (height + 4)), "white")
+    draw = ImageDraw.Draw(sheet)
+    x = 0
+    for lab, im in zip(labels, tiles[0]):
+        draw.text((x + 4, 3), lab, fill="black")
+        x += im.width + 4
+    for r, row in enumerate(tiles):
+        x = 0
+        for im in row:
+            sheet.paste(im, (x, 18 + r * (height + 4)))
+            x += im.width + 4
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sheet.save(path, quality=88)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--sizes", default="256,512")
-    ap.add_argument("--iterations", type=int, default=60, help="single-scale evaluations (and per multi-scale stage)")
-    ap.add_argument("--content", default="tubingen.jpg")
-    ap.add_argument("--style", default="starry_night.jpg")
+    ap.add_argument("--pairs", default=PAIRS, help="content:style stems from ../shared/data/{content,styles}")
+    ap.add_argument("--size", type=int, default=512)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--single", type=int, default=100, help="evaluations of the single-scale run (section 3)")
+    ap.add_argument("--skip", default="", help="comma list of sections to skip: default,effnet,multi,overhead")
+    ap.add_argument("--results", default="out/gatys_speed")
+    ap.add_argument("--reuse-old", action="store_true", help="reuse cached old-default results (minutes each)")
+    ap.add_argument("--no-old", action="store_true", help="run the new default only (no ratios)")
+    ap.add_argument("--sheet", default="out/gatys_speed/sheet.jpg")
     ap.add_argument("--child", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
@@ -112,39 +204,91 @@ def main() -> None:
 
     import torch
 
-    base = {"content": args.content, "style": args.style}
-    print(f"styleforge Gatys benchmark — {args.content} × {args.style}, torch {torch.__version__}, "
-          f"{torch.get_num_threads()} threads")
-    print(f"{'size':>5} {'run':<22} {'s/eval':>8} {'total s':>8} {'content':>10} {'style':>10} {'peak MB':>8}")
-    for size in [int(s) for s in args.sizes.split(",")]:
-        bare = run({**base, "kind": "bare", "size": size, "reps": 5})
-        single = run({**base, "kind": "gatys", "size": size, "iterations": args.iterations, "scales": [1.0]})
-        # multi-scale: the same budget per stage; stop measuring once it reaches the single-scale style loss
-        multi = run({**base, "kind": "gatys", "size": size, "iterations": args.iterations,
-                     "scales": [0.25, 0.5, 1.0]})
-        print(f"{size:>5} {'bare fwd+bwd':<22} {bare['sec_per_pass']:>8.3f} {'':>8} {'':>10} {'':>10} {bare['peak_rss_mb']:>8.0f}")
-        for name, r in (("single-scale", single), ("multi-scale 0.25/0.5/1", multi)):
-            print(f"{size:>5} {name:<22} {r['sec_per_eval_final']:>8.3f} {r['total']:>8.1f} "
-                  f"{r['content']:>10.4g} {r['style']:>10.4g} {r['peak_rss_mb']:>8.0f}")
+    skip = set(filter(None, args.skip.split(",")))
+    res = Path(args.results)
+    pairs = [p.split(":") for p in args.pairs.split(",")]
+    metric = Metric()
+    size_opt = ["--image-size", str(args.size)]
+    print(f"styleforge Gatys speed — {args.size} px, {args.threads} threads, torch {torch.__version__}, "
+          f"{os.cpu_count()} CPUs, {_load()} at start")
+    sheet_rows: list[list[Path]] = []
+    ratios: list[tuple[float, float, float]] = []
+    for cname, sname in pairs:
+        content, style = _find(DATA / "content", cname), _find(DATA / "styles", sname)
+        base = {"content": str(content), "style": str(style), "threads": args.threads}
+        tag = f"{cname}__{sname}"
+        row = [content, style]
+        vgg_metric = None
+        if "default" not in skip:
+            old_png, new_png = res / "old" / f"{tag}.png", res / "new" / f"{tag}.png"
+            old = None
+            if args.no_old:
+                pass
+            elif not (args.reuse_old and old_png.exists()):
+                old = run({**base, "kind": "gatys", "argv": size_opt, "override": OLD_DEFAULT, "save": str(old_png)})
+            new = run({**base, "kind": "gatys", "argv": size_opt, "save": str(new_png)})
+            mn = metric(new_png, content, style)
+            mo = (float("nan"), float("nan")) if args.no_old else metric(old_png, content, style)
+            vgg_metric = mn
+            print(f"\n[{tag}] default stylize at {args.size} px")
+            if args.no_old:
+                pass
+            elif old is not None:
+                print(f"  old default {old['schedule']} fp32: {old['wall']:7.1f} s wall {old['cpu']:7.1f} s CPU "
+                      f"(load {old['load']:.1f}), peak {old['peak_rss_mb']:.0f} MB; metric content {mo[0]:.0f} style {mo[1]:.0f}")
+            else:
+                print(f"  old default (cached result): metric content {mo[0]:.0f} style {mo[1]:.0f}")
+            print(f"  new default {new['schedule']} amp auto: {new['wall']:7.1f} s wall {new['cpu']:7.1f} s CPU "
+                  f"(load {new['load']:.1f}), peak {new['peak_rss_mb']:.0f} MB; metric content {mn[0]:.0f} style {mn[1]:.0f}")
+            cpu_ratio = new["cpu"] / old["cpu"] if old is not None else float("nan")
+            if not args.no_old:
+                ratios.append((mn[0] / mo[0], mn[1] / mo[1], cpu_ratio))
+                print(f"  new/old: content {mn[0] / mo[0]:.2f}× style {mn[1] / mo[1]:.2f}× (goal ≤ 1.10), "
+                      f"CPU time {cpu_ratio:.3f}×, {_load()}")
+            row += [new_png] if args.no_old else [old_png, new_png]
+        if "effnet" not in skip:
+            eff_png = res / "effnet" / f"{tag}.png"
+            eff = run({**base, "kind": "gatys", "argv": [*size_opt, "--backbone", "effnet-lite0"], "save": str(eff_png)})
+            me = metric(eff_png, content, style)
+            vs = f" (VGG default: {vgg_metric[0]:.0f} / {vgg_metric[1]:.0f})" if vgg_metric else ""
+            print(f"  effnet-lite0 preview {eff['schedule']}: {eff['wall']:.1f} s wall {eff['cpu']:.1f} s CPU "
+                  f"(load {eff['load']:.1f}; goal ≤ 10 s idle), peak {eff['peak_rss_mb']:.0f} MB; "
+                  f"metric content {me[0]:.0f} style {me[1]:.0f}{vs}")
+            row.append(eff_png)
+        sheet_rows.append(row)
+    if ratios:
+        med = [sorted(r[i] for r in ratios)[len(ratios) // 2] for i in range(3)]
+        print(f"\nmedian new/old over {len(ratios)} pairs: content {med[0]:.2f}× style {med[1]:.2f}× CPU {med[2]:.3f}×")
+    if sheet_rows and len({len(r) for r in sheet_rows}) == 1:
+        labels = ["content", "style"] + ([] if "default" in skip else [] if args.no_old else ["old default"])
+        labels += ([] if "default" in skip else ["new default"]) + ([] if "effnet" in skip else ["effnet preview"])
+        _sheet(sheet_rows, labels[: len(sheet_rows[0])], Path(args.sheet))
+        print(f"contact sheet: {args.sheet}")
+
+    cname, sname = pairs[0]
+    base = {"content": str(_find(DATA / "content", cname)), "style": str(_find(DATA / "styles", sname)),
+            "threads": args.threads}
+    if "multi" not in skip:
+        single = run({**base, "kind": "gatys", "argv": [*size_opt, "--scales", "none", "--iterations", str(args.single)]})
+        multi = run({**base, "kind": "gatys", "argv": size_opt})
         target = single["style"]
-        reach = next((t for t, _, st in multi["trace"] if st <= target), None)
-        overhead = single["sec_per_eval_final"] / bare["sec_per_pass"]
-        print(f"      ratio s/eval ÷ bare pass: {overhead:.2f}× (goal ≤ 1.10)")
+        reach = next((t for t, st in multi["trace"] if st <= target), None)
+        print(f"\n[{cname}__{sname}] single-scale {args.single} evaluations: {single['wall']:.1f} s wall "
+              f"{single['cpu']:.1f} s CPU, style {target:.4g}; default multi-scale {multi['schedule']}: "
+              f"{multi['wall']:.1f} s, style {multi['style']:.4g} ({_load()})")
         if reach is not None:
-            # trace times count from the start of the whole multi-scale run
-            print(f"      multi-scale reaches single-scale style loss {target:.4g} after {reach:.1f} s "
-                  f"= {reach / single['total']:.2f}× single-scale time (goal ≤ 0.30)")
+            print(f"  multi-scale reaches the single-scale style loss after {reach:.1f} s = "
+                  f"{reach / single['wall']:.2f}× single-scale time (goal ≤ 0.30)")
         else:
-            print(f"      multi-scale final style loss {multi['style']:.4g} vs single {target:.4g}: "
-                  f"not reached within {args.iterations} final-stage evaluations")
-    eff = run({**base, "kind": "gatys", "size": 512, "iterations": 100, "scales": [1.0], "backbone": "effnet-lite0"})
-    print(f"effnet-lite0 preview 512 px, 100 evaluations: {eff['total']:.1f} s (goal ≤ 10 s), peak {eff['peak_rss_mb']:.0f} MB")
-    if torch.cuda.is_available():
-        g = run({**base, "kind": "gatys", "size": 512, "iterations": 500, "scales": [1.0], "device": "cuda"})
-        print(f"CUDA {torch.cuda.get_device_name()}: 512 px, 500 iterations: {g['total']:.1f} s "
-              f"(neural-style: 22 s on a Titan X; goal < 5 s on an H100), {g['peak_cuda_mb']:.0f} MB")
-    else:
-        print("CUDA: not available on this machine (GPU section skipped)")
+            print("  multi-scale does not reach the single-scale style loss")
+    if "overhead" not in skip:
+        for amp in ("none", "auto"):
+            bare = run({**base, "kind": "bare", "size": args.size, "reps": 3, "amp": amp})
+            one = run({**base, "kind": "gatys", "argv": [*size_opt, "--scales", "none", "--iterations", "10",
+                                                         "--amp", amp]})
+            per_eval = one["wall"] / one["evaluations"]
+            print(f"  amp {amp}: bare fwd+bwd {bare['sec_per_pass']:.3f} s, one evaluation {per_eval:.3f} s "
+                  f"({per_eval / bare['sec_per_pass']:.2f}×), {_load()}")
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ from PIL import Image
 
 from .errors import InputError
 from .io import load_input, load_mask, pil_to_tensor, resize_max_side, tensor_to_pil
-from .transfer.gatys import GatysConfig, StylizeResult, stylize_tensor
+from .transfer.gatys import GatysConfig, StylizeResult, default_scale_iterations, stylize_tensor
 
 ImageLike = Union[str, "os.PathLike[str]", Image.Image]
 
@@ -38,7 +38,8 @@ def stylize(
     """Paint ``content`` in the style of ``style`` (one image or several) — Gatys et al.
 
     ``options`` are the fields of :class:`~styleforge.transfer.GatysConfig`
-    (``image_size``, ``iterations``, ``style_weight``, ``original_colors``, …).
+    (``image_size``, ``iterations``, ``style_weight``, ``original_colors``, …); as on the
+    command line, without ``iterations`` the default schedule runs and ``amp`` is ``"auto"``.
 
     Example:
         >>> import styleforge
@@ -48,7 +49,11 @@ def stylize(
     unknown = sorted(set(options) - names)
     if unknown:
         raise InputError(f"unknown option(s) {', '.join(unknown)}; valid: {', '.join(sorted(names))}")
-    cfg = GatysConfig(**{k: _as_tuple(v) for k, v in options.items()})
+    options = {k: _as_tuple(v) for k, v in options.items()}
+    options.setdefault("amp", "auto")  # as the CLI: bf16 passes where the CPU computes bf16 natively
+    if "iterations" not in options and "scale_iterations" not in options and options.get("backbone") != "effnet-lite0":
+        options["scale_iterations"] = default_scale_iterations(options.get("scales", GatysConfig.scales))
+    cfg = GatysConfig(**options)
     styles_in = [style] if isinstance(style, (str, os.PathLike, Image.Image)) else list(style)
     content_img = resize_max_side(load_input(content, kind="content", what="content image"), cfg.image_size)
     c = pil_to_tensor(content_img)

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 __all__ = [
     "histogram_match",
+    "lab_to_rgb",
     "match_color",
     "mean_cov_match",
     "original_colors",
+    "rgb_to_lab",
     "rgb_to_yiq",
     "rgb_to_yuv",
     "yiq_to_rgb",
@@ -95,3 +97,24 @@ def match_color(style: torch.Tensor, content: torch.Tensor, mode: str) -> torch.
     if mode in ("mean-cov", "meancov", "chol", "pca"):
         return mean_cov_match(style, content)
     raise ValueError(f"unknown colour-match mode {mode!r}")
+
+
+_XYZ = torch.tensor([[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722], [0.0193, 0.1192, 0.9505]], dtype=torch.float64)
+_WHITE = torch.tensor([0.95047, 1.0, 1.08883], dtype=torch.float64)
+
+
+def rgb_to_lab(x: torch.Tensor) -> torch.Tensor:
+    """sRGB in [0, 1] → CIE Lab (D65), ``(N, 3, H, W)``; L in [0, 100]."""
+    lin = torch.where(x <= 0.04045, x / 12.92, ((x.clamp_min(0) + 0.055) / 1.055) ** 2.4)
+    xyz = _apply(_XYZ, lin) / _WHITE.to(x).view(1, 3, 1, 1)
+    f = torch.where(xyz > 0.008856, xyz.clamp_min(1e-12) ** (1 / 3), 7.787 * xyz + 16 / 116)
+    return torch.stack([116 * f[:, 1] - 16, 500 * (f[:, 0] - f[:, 1]), 200 * (f[:, 1] - f[:, 2])], dim=1)
+
+
+def lab_to_rgb(lab: torch.Tensor) -> torch.Tensor:
+    """CIE Lab (D65) → sRGB, ``(N, 3, H, W)`` (not clamped: out-of-gamut colours leave [0, 1])."""
+    fy = (lab[:, 0] + 16) / 116
+    f = torch.stack([fy + lab[:, 1] / 500, fy, fy - lab[:, 2] / 200], dim=1)
+    xyz = torch.where(f > 0.206893, f**3, (f - 16 / 116) / 7.787) * _WHITE.to(lab).view(1, 3, 1, 1)
+    lin = _apply(torch.linalg.inv(_XYZ).to(lab.dtype), xyz)
+    return torch.where(lin <= 0.0031308, 12.92 * lin, 1.055 * lin.clamp_min(0) ** (1 / 2.4) - 0.055)

@@ -13,6 +13,7 @@ from styleforge.io import load_image, pil_to_tensor
 
 # ImageNet class indices (of the 1000-class ILSVRC-2012 list).
 ZEBRA, SNOW_LEOPARD, GUENON, PATAS = 340, 289, 370, 371
+TABBY, TIGER_CAT, EGYPTIAN_CAT, ESPRESSO, CUP = 281, 282, 285, 967, 968
 
 
 @pytest.fixture(scope="module")
@@ -27,6 +28,20 @@ def _photo(shared_data, name: str) -> torch.Tensor:  # noqa: ANN001
 
 @pytest.mark.parametrize(
     ("name", "classes"),
+    [("chelsea", {TABBY, TIGER_CAT, EGYPTIAN_CAT}), ("coffee", {ESPRESSO, CUP})],
+)
+def test_classifies_sample_photos(classifier, name, classes) -> None:  # noqa: ANN001
+    """scikit-image's CC0 sample photos (a cat, a cup of coffee): no research images needed."""
+    data = pytest.importorskip("skimage.data")  # dev extra
+    img = Image.fromarray(getattr(data, name)()).convert("RGB").resize((224, 224), Image.Resampling.BICUBIC)
+    probs = classifier.logits(pil_to_tensor(img)).softmax(1)[0]
+    assert int(probs.argmax()) in classes
+    assert float(probs.max()) > 0.5  # confident: random or mis-wired weights give ~0.001
+
+
+@pytest.mark.realdata
+@pytest.mark.parametrize(
+    ("name", "classes"),
     [("DmitryUlyanov__zebra_GT.jpg", {ZEBRA}), ("DmitryUlyanov__tiger.jpg", {SNOW_LEOPARD}),
      ("DmitryUlyanov__monkey.jpg", {GUENON, PATAS})],
 )
@@ -36,6 +51,7 @@ def test_classifies_real_photos(classifier, shared_data, name, classes) -> None:
     assert float(probs.max()) > 0.5  # confident: random or mis-wired weights give ~0.001
 
 
+@pytest.mark.realdata
 def test_tf_same_padding_is_what_the_weights_expect(classifier, shared_data, monkeypatch) -> None:  # noqa: ANN001
     from styleforge.backbones import effnet
 

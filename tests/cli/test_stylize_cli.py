@@ -21,11 +21,11 @@ def _run(argv, capsys):
     return rc, err
 
 
-def test_tiny_end_to_end(tmp_path, shared_data, capsys):
+def test_tiny_end_to_end(tmp_path, capsys):
     out = tmp_path / "out.png"
     rc, err = _run(
         [
-            "stylize", str(shared_data / "content" / "tubingen.jpg"), "--style", "starry_night",
+            "stylize", "tubingen", "--style", "starry_night",  # built-in content and style
             "-o", str(out), "--image-size", "64", "--iterations", "8", "--scales", "none", "--seed", "1",
             "--init", "random", "--print-every", "4", "--save-every", "4",
         ],

@@ -1,15 +1,14 @@
 """End to end through the CLI: prepare → train pix2pix → translate → evaluate, and bad input."""
 
 import shutil
-from pathlib import Path
 
 import pytest
 import torch
 from PIL import Image
 
+from styleforge.assets import BUILTIN_CONTENT, builtin_styles
 from styleforge.cli.main import main
 
-DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
 TINY = ["--netG", "unet_32", "--ngf", "4", "--ndf", "4", "--load-size", "36", "--crop-size", "32",
         "--num-workers", "0", "--no-progress", "--no-tensorboard"]
 
@@ -21,8 +20,9 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 def dataset(tmp_path):
     src = tmp_path / "photos"
     src.mkdir()
-    for name in ("tubingen.jpg", "golden_gate.jpg", "hoovertowernight.jpg"):
-        shutil.copy(DATA / "content" / name, src / name)
+    styles = builtin_styles()
+    for path in (BUILTIN_CONTENT["tubingen"], styles["starry_night"], styles["the_scream"]):
+        shutil.copy(path, src / path.name)
     assert main(["datasets", "prepare", "edges", str(src), "-o", str(tmp_path / "edges"), "--size", "48"]) == 0
     assert main(["datasets", "prepare", "split", str(tmp_path / "edges"), "-o", str(tmp_path / "ds"), "--val", "0", "--test", "0.34"]) == 0
     return tmp_path / "ds"
@@ -41,7 +41,7 @@ def test_prepare_train_translate_evaluate(dataset, tmp_path, capsys):
     out = tmp_path / "out"
     test_pair = next((dataset / "test").iterdir())
     odd = tmp_path / "odd.png"
-    Image.open(DATA / "content" / "tubingen.jpg").convert("L").resize((37, 29)).save(odd)  # gray, any size
+    Image.open(BUILTIN_CONTENT["tubingen"]).convert("L").resize((37, 29)).save(odd)  # gray, any size
     assert main(["translate", "--checkpoint", str(run / "weights" / "G.safetensors"), str(odd), "-o", str(out)]) == 0
     assert Image.open(out / "odd.png").size == (37, 29)
     assert main(["translate", "--checkpoint", str(ckpts[-1]), str(dataset / "test"), "--ab-input", "left", "-o", str(out)]) == 0

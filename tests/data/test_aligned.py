@@ -8,7 +8,6 @@ from PIL import Image
 from styleforge.data import AlignedDataset, PairedTransform
 from styleforge.errors import InputError
 
-DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
 
 
 def _pattern(w, h, seed):
@@ -61,8 +60,9 @@ def test_folders_layout_matches_names_and_grayscale(tmp_path):
     assert item["A"].shape == (1, 20, 20) and item["B"].shape == (3, 20, 20)
 
 
-def test_real_people2outline_pairs():
-    root = DATA / "paired" / "people2outline" / "test"
+@pytest.mark.realdata
+def test_real_people2outline_pairs(shared_data):
+    root = shared_data / "paired" / "people2outline" / "test"
     ds = AlignedDataset(root, transform=PairedTransform(load_size=143, crop_size=128))
     item = ds[(0, 0)]
     assert item["A"].shape == (3, 128, 128)

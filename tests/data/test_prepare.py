@@ -1,14 +1,13 @@
 import urllib.error
-from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
+from styleforge.assets import BUILTIN_CONTENT
 from styleforge.data import prepare
 from styleforge.errors import InputError
 
-DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
 
 
 def test_combine_ab(tmp_path):
@@ -28,7 +27,7 @@ def test_combine_ab(tmp_path):
 def test_canny_edges_and_pairs_from_real_photo(tmp_path):
     src = tmp_path / "src"
     src.mkdir()
-    Image.open(DATA / "content" / "tubingen.jpg").save(src / "t.png")
+    Image.open(BUILTIN_CONTENT["tubingen"]).save(src / "t.png")
     assert prepare.edge_pairs(src, tmp_path / "e", size=64) == 1
     im = np.asarray(Image.open(tmp_path / "e" / "t.png"))
     assert im.shape[1] == 2 * im.shape[0] or im.shape[1] == 128

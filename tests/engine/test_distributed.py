@@ -1,5 +1,4 @@
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -7,16 +6,12 @@ from pathlib import Path
 import pytest
 import torch
 
-DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
 HERE = Path(__file__).resolve().parent
 
 
 @pytest.mark.distributed
-def test_two_gloo_processes_end_with_identical_weights(tmp_path):
-    pairs = tmp_path / "pairs"
-    pairs.mkdir()
-    for f in sorted((DATA / "paired" / "people2outline" / "test").iterdir())[:4]:
-        shutil.copy(f, pairs / f.name)
+def test_two_gloo_processes_end_with_identical_weights(tmp_path, image_pairs):
+    pairs = image_pairs  # 4 A|B pairs made from the bundled images
     out = tmp_path / "run"
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",

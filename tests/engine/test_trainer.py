@@ -1,6 +1,5 @@
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -15,18 +14,13 @@ from styleforge.engine import TrainConfig, find_latest, fit, load_checkpoint
 from styleforge.errors import InputError
 from styleforge.gan import Pix2Pix, Pix2PixConfig
 
-DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
 HERE = Path(__file__).resolve().parent
 
 
 @pytest.fixture
-def pairs(tmp_path):
-    """4 real A|B pairs (people → outline) in a temporary folder."""
-    d = tmp_path / "pairs"
-    d.mkdir()
-    for f in sorted((DATA / "paired" / "people2outline" / "test").iterdir())[:4]:
-        shutil.copy(f, d / f.name)
-    return d
+def pairs(image_pairs):
+    """4 A|B pairs (photo → outline, cut from the bundled images) in a temporary folder."""
+    return image_pairs
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")

@@ -53,8 +53,8 @@ def test_identity_translator_round_trip_is_lossless():
     assert diff.max() <= 3 and diff.mean() < 0.3
 
 
-def test_detail_restoration_keeps_texture_sharp(faces_dir):
-    img = load_rgb(faces_dir / "no_makeup" / "xfsy_0068.png")
+def test_detail_restoration_keeps_texture_sharp(sample_face):
+    img = load_rgb(sample_face)
     big = cv2.resize(img, (900, 900), interpolation=cv2.INTER_CUBIC)
     big = np.clip(big.astype(int) + np.random.default_rng(0).integers(-12, 13, big.shape), 0, 255).astype(np.uint8)
 

@@ -2,6 +2,7 @@ import io
 
 import cv2
 import numpy as np
+import pytest
 from PIL import Image
 
 from styleforge.faces.align import AlignSpec, align_crop, similarity_from_eyes
@@ -19,8 +20,8 @@ def _crop(img, face=None):
     return align_crop(img, similarity_from_eyes(f.eye_left, f.eye_right, AlignSpec()), 256)
 
 
-def test_blur_and_grayscale_scores(faces_dir):
-    img = load_rgb(faces_dir / "no_makeup" / "xfsy_0068.png")
+def test_blur_and_grayscale_scores(sample_face):
+    img = load_rgb(sample_face)
     crop = _crop(img)
     sharp = blur_score(crop)
     assert blur_score(cv2.GaussianBlur(crop, (0, 0), 2)) < sharp / 5
@@ -57,6 +58,7 @@ def _variants(img):
     return [jpeg, small, cropped]
 
 
+@pytest.mark.realdata
 def test_near_copies_are_grouped_and_different_faces_are_not(faces_dir):
     names = ["makeup/vFG56.png", "no_makeup/xfsy_0226.png", "no_makeup/vSYYZ639.png"]
     hashes, owner = [], []

@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 
 from styleforge.faces.align import AlignSpec, align_crop, eye_angle, similarity_from_eyes
 from styleforge.faces.detect import HaarDetector
@@ -9,6 +10,7 @@ def load_rgb(path):
     return np.asarray(load_image(path))
 
 
+@pytest.mark.realdata
 def test_detects_frontal_faces_with_both_eyes(faces_dir):
     det = HaarDetector(min_face=0.2)
     files = sorted(faces_dir.glob("*/*.png"))
@@ -26,8 +28,8 @@ def test_detects_frontal_faces_with_both_eyes(faces_dir):
     assert with_eyes >= 29, with_eyes
 
 
-def test_alignment_levels_real_eyes(faces_dir):
-    img = load_rgb(faces_dir / "makeup" / "vFG112.png")
+def test_alignment_levels_real_eyes(sample_face):
+    img = load_rgb(sample_face)
     # rotate the photo by 20 degrees: after alignment the re-detected eyes are level again
     import cv2
 
@@ -49,12 +51,12 @@ def test_no_face_in_blank_or_noise():
     assert len(det(rng.integers(0, 255, (120, 120, 3), dtype=np.uint8))) <= 1
 
 
-def test_exif_rotated_photo_is_upright_before_detection(faces_dir, tmp_path):
+def test_exif_rotated_photo_is_upright_before_detection(sample_face, tmp_path):
     from PIL import Image
 
     from styleforge.io import load_image
 
-    img = load_rgb(faces_dir / "no_makeup" / "xfsy_0405.png")
+    img = load_rgb(sample_face)
     stored = Image.fromarray(np.ascontiguousarray(np.rot90(img, 1)))  # sideways pixels…
     exif = Image.Exif()
     exif[0x0112] = 6  # …that a viewer turns 90° clockwise

@@ -55,6 +55,7 @@ def _add_bad_inputs(root, faces_dir):
     _save(np.full((200, 200, 3), 120, np.uint8), root / "makeup" / "wall.png")
 
 
+@pytest.mark.realdata
 def test_prepare_end_to_end_manifest(raw, faces_dir, tmp_path):
     _add_bad_inputs(raw, faces_dir)
     out = tmp_path / "ds"
@@ -89,6 +90,7 @@ def test_prepare_end_to_end_manifest(raw, faces_dir, tmp_path):
     assert not list(tmp_path.glob(".ds.staging-*"))
 
 
+@pytest.mark.realdata
 def test_split_is_reproducible(raw, tmp_path):
     spec = PrepareSpec(test_ratio=0.5, seed=11, workers=1)
     prepare_dataset(raw, tmp_path / "d1", spec)
@@ -99,6 +101,7 @@ def test_split_is_reproducible(raw, tmp_path):
     assert (tmp_path / "d2" / "trainA" / a.name).read_bytes() == a.read_bytes()
 
 
+@pytest.mark.realdata
 def test_missing_class_folder(raw, tmp_path):
     shutil.rmtree(raw / "makeup")
     (raw / "makup").mkdir()
@@ -107,6 +110,7 @@ def test_missing_class_folder(raw, tmp_path):
     assert not (tmp_path / "ds").exists()
 
 
+@pytest.mark.realdata
 def test_empty_after_cleaning_writes_nothing(raw, tmp_path):
     for p in (raw / "makeup").iterdir():
         img = load_rgb(p)
@@ -118,6 +122,7 @@ def test_empty_after_cleaning_writes_nothing(raw, tmp_path):
     assert not list(tmp_path.glob(".ds.staging-*"))
 
 
+@pytest.mark.realdata
 def test_out_dir_holding_something_else(raw, tmp_path):
     other = tmp_path / "other"
     other.mkdir()
@@ -141,6 +146,7 @@ def test_out_dir_holding_something_else(raw, tmp_path):
     assert sorted(p.name for p in ds.iterdir()) == ["dataset.json", "manifest.csv", "testA", "testB", "trainA", "trainB"]
 
 
+@pytest.mark.realdata
 def test_cli_prepare(raw, tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(cli_main, "COMMAND_MODULES", ("styleforge.cli.faces",))
     (raw / "makeup" / "readme.md").write_text("hello")
@@ -153,3 +159,26 @@ def test_cli_prepare(raw, tmp_path, monkeypatch, capsys):
     err = capsys.readouterr().err
     assert rc == 2 and "class folder" in err and "Traceback" not in err
     assert not (tmp_path / "ds2").exists()
+
+
+def test_prepare_with_the_face_mesh_aligns_from_landmarks(face_models, tmp_path):
+    from pathlib import Path
+
+    from styleforge.cli.main import main
+    from styleforge.faces.facemesh import MeshDetector
+
+    fixtures = Path(__file__).resolve().parents[1] / "fixtures" / "faces"
+    for cls, name in (("no_makeup", "astronaut.jpg"), ("makeup", "two_faces.jpg")):
+        (tmp_path / "raw" / cls).mkdir(parents=True)
+        shutil.copy(fixtures / name, tmp_path / "raw" / cls / name)
+    out = tmp_path / "faces"
+    assert main(["faces", "prepare", str(tmp_path / "raw"), str(out), "--detector", "mesh", "--faces", "all", "--size", "128",
+                 "--test-ratio", "0", "--min-face", "40", "--dup-distance", "0", "--min-blur", "0"]) == 0
+    crops = sorted(out.glob("train*/*.png"))
+    assert len(crops) == 3  # one face + the rotated and the mirrored face
+    det = MeshDetector()
+    for c in crops:
+        f = det(np.asarray(Image.open(c).convert("RGB")))[0]
+        dx, dy = np.subtract(f.eye_right, f.eye_left)
+        assert abs(np.degrees(np.arctan2(dy, dx))) < 2.0  # the 18°-rotated face is levelled too
+        assert abs(f.eye_distance / 128 - 0.30) < 0.03

@@ -11,9 +11,9 @@ from styleforge.faces.align import AlignSpec
 from styleforge.faces.translator import load_face_model
 
 
+@pytest.mark.realdata
 @pytest.mark.slow  # ~35 s of CPU: three processes' worth of torch set-up, training and inference
 def test_prepare_train_apply(faces_dir, tmp_path, capsys):
-    pytest.importorskip("styleforge.gan.cyclegan")
     raw = tmp_path / "raw"
     for cls, names in (("no_makeup", ["xfsy_0068.png", "xfsy_0226.png", "vSYYZ639.png"]),
                        ("makeup", ["vFG56.png", "XMY-074.png", "vFG137.png"])):  # fmt: skip

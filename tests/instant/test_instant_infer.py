@@ -32,6 +32,7 @@ def test_manifest_lists_shipped_fp16_weights() -> None:
     assert set(data["models"]) == set(models)
     assert len([m for m in models.values() if m.kind == "instant"]) >= 4
     assert len([m for m in models.values() if m.kind == "adain"]) == 1
+    assert len([m for m in models.values() if m.kind == "wct"]) == 1
     for name, entry in models.items():
         info = data["models"][name]
         assert {"data", "steps", "command"} <= set(info), name
@@ -184,14 +185,17 @@ def _corr(a: torch.Tensor, b: torch.Tensor) -> float:
 
 
 @pytest.mark.skipif(not _has_adain(), reason="no built-in AdaIN decoder shipped")
-def test_builtin_adain_keeps_the_photo_and_takes_the_style(photo: Image.Image, shared_data) -> None:  # noqa: ANN001
+def test_builtin_adain_keeps_the_photo_and_takes_the_style(photo: Image.Image) -> None:
     """The shipped decoder: the photo's structure, the style's colours, alpha moves between them.
 
     (A short CPU training: its alpha-0 reconstruction is rough — luminance correlation ≈ 0.25 with
     the photo — so the structure is checked on edges, where it holds.)
     """
-    style = shared_data / "more" / "styles" / sorted(p.name for p in (shared_data / "more" / "styles").iterdir())[0]
-    model = load_instant([str(style)], backend="torch")
+    from styleforge.assets import builtin_styles
+
+    styles = builtin_styles()
+    style = styles["shipwreck"]
+    model = load_instant([str(style)], backend="torch", arbitrary="adain")
     assert model.kinds == ["adain"]
     x = pil_to_tensor(photo)
     full = pil_to_tensor(stylize_instant(photo, model))
@@ -199,11 +203,11 @@ def test_builtin_adain_keeps_the_photo_and_takes_the_style(photo: Image.Image, s
     assert full.shape == x.shape
     # alpha 0 decodes the photo's own features: closer to the photo than the stylised result
     assert float((none - x).abs().mean()) < float((full - x).abs().mean())
-    other = pil_to_tensor(load_image(shared_data / "content" / "golden_gate.jpg").resize(photo.size))
+    other = pil_to_tensor(load_image(styles["composition_vii"]).resize(photo.size))
     assert _corr(_edges(full), _edges(x)) > 0.2 + _corr(_edges(full), _edges(other))  # this photo's structure
     s = pil_to_tensor(load_image(style).resize(photo.size))
     mean_dist = lambda a: float((a.mean((2, 3)) - s.mean((2, 3))).abs().sum())  # noqa: E731
     assert mean_dist(full) < 0.7 * mean_dist(x)  # the style's colours
-    starry = pil_to_tensor(stylize_instant(photo, load_instant([str(shared_data / "styles" / "starry_night.jpg")],
+    starry = pil_to_tensor(stylize_instant(photo, load_instant([str(styles["starry_night"])],
                                                                backend="torch")))
     assert float((starry - full).abs().mean()) > 0.05  # another style, another picture

@@ -15,6 +15,7 @@ from PIL import Image
 
 pytest.importorskip("onnxruntime")
 
+from styleforge.assets import BUILTIN_CONTENT  # noqa: E402
 from styleforge.engine import export_safetensors  # noqa: E402
 from styleforge.instant import InstantOptions, load_instant, stylize_instant  # noqa: E402
 from styleforge.instant.lite import LiteRunner, onnx_file_for  # noqa: E402
@@ -70,10 +71,9 @@ def test_lite_runner_declines_tiny_and_huge_images() -> None:
 
 
 @pytest.mark.parametrize("command", ["instant {photo} --style {w}", "stylize {photo} --instant {w}"])
-def test_cli_takes_the_lite_path_without_importing_torch(packaged: Path, tmp_path: Path, shared_data: Path,
-                                                         command: str) -> None:
+def test_cli_takes_the_lite_path_without_importing_torch(packaged: Path, tmp_path: Path, command: str) -> None:
     out = tmp_path / "out.png"
-    argv = command.format(photo=shared_data / "content" / "tubingen.jpg", w=packaged / "mystyle.safetensors").split()
+    argv = command.format(photo=BUILTIN_CONTENT["tubingen"], w=packaged / "mystyle.safetensors").split()
     code = ("import sys; from styleforge.cli.main import main; "
             f"rc = main({argv + ['--size', '128', '-o', str(out)]!r}); "
             "print('RC', rc, 'TORCH', 'torch' in sys.modules)")

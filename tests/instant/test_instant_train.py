@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import torch
 
+from styleforge.assets import BUILTIN_CONTENT, builtin_styles
 from styleforge.engine import StepContext, TrainConfig, fit, load_safetensors
 from styleforge.instant.data import ContentStyleDataset, CropDataset, collect_images
 from styleforge.instant.train import AdaINConfig, AdaINModel, PerStyleConfig, PerStyleModel
@@ -14,44 +17,49 @@ def _ctx(model, amp_dtype: torch.dtype | None = None) -> StepContext:  # noqa: A
     return StepContext(dict(model.networks), opts, torch.device("cpu"), amp_dtype)
 
 
-def _photos(shared_data, n: int = 2) -> torch.Tensor:  # noqa: ANN001
-    files = collect_images([shared_data / "content"])[:n]
+def _files() -> list[Path]:
+    """The bundled images (a photo and six paintings) stand in for a photo folder."""
+    return collect_images([BUILTIN_CONTENT["tubingen"].parent, builtin_styles()["starry_night"].parent])
+
+
+def _photos(n: int = 2) -> torch.Tensor:
+    files = _files()[:n]
     ds = CropDataset(files, 48, seed=0)
     return torch.stack([ds[(i, 7)]["content"] for i in range(n)])
 
 
-def test_per_style_steps_lower_the_loss(shared_data) -> None:  # noqa: ANN001
+def test_per_style_steps_lower_the_loss() -> None:
     style = torch.rand(1, 3, 48, 48, generator=torch.Generator().manual_seed(3))
     model = PerStyleModel(style, PerStyleConfig(lr=1e-3))
     ctx = _ctx(model)
-    batch = {"content": _photos(shared_data)}
+    batch = {"content": _photos()}
     losses = [float(model.train_step(batch, ctx)["total"]) for _ in range(12)]
     assert losses[-1] < 0.8 * losses[0]
 
 
-def test_bf16_autocast_steps_lower_the_loss_with_fp32_statistics(shared_data) -> None:  # noqa: ANN001
+def test_bf16_autocast_steps_lower_the_loss_with_fp32_statistics() -> None:
     """Mixed precision (bf16 on CPU): VGG passes in bf16, Gram losses in fp32, the loss still falls."""
     style = torch.rand(1, 3, 48, 48, generator=torch.Generator().manual_seed(3))
     model = PerStyleModel(style, PerStyleConfig(arch="fast", lr=2e-3))
     ctx = _ctx(model, torch.bfloat16)
-    batch = {"content": _photos(shared_data)}
+    batch = {"content": _photos()}
     terms = [model.train_step(batch, ctx) for _ in range(12)]
     assert all(t["total"].dtype == torch.float32 for t in terms)
     assert float(terms[-1]["total"]) < 0.8 * float(terms[0]["total"])
     assert all(p.dtype == torch.float32 for p in model.net.parameters())
 
 
-def test_adain_steps_lower_the_loss(shared_data) -> None:  # noqa: ANN001
+def test_adain_steps_lower_the_loss() -> None:
     model = AdaINModel(AdaINConfig(decoder="small", lr=1e-3))
     ctx = _ctx(model)
-    c = _photos(shared_data)
+    c = _photos()
     batch = {"content": c, "style": c.flip(0).flip(-1) * 0.5}
     losses = [float(model.train_step(batch, ctx)["total"]) for _ in range(10)]
     assert losses[-1] < 0.8 * losses[0]
 
 
-def test_crops_are_reproducible_and_sized(shared_data) -> None:  # noqa: ANN001
-    files = collect_images([shared_data / "content"])
+def test_crops_are_reproducible_and_sized() -> None:
+    files = _files()
     ds = ContentStyleDataset(files, files, 40, seed=1)
     a, b, c = ds[(0, 123)], ds[(0, 123)], ds[(0, 124)]
     assert a["content"].shape == a["style"].shape == (3, 40, 40)
@@ -59,8 +67,8 @@ def test_crops_are_reproducible_and_sized(shared_data) -> None:  # noqa: ANN001
     assert not torch.equal(a["content"], c["content"])
 
 
-def test_fit_writes_loadable_weights(shared_data, tmp_path) -> None:  # noqa: ANN001
-    files = collect_images([shared_data / "content"])[:2]
+def test_fit_writes_loadable_weights(tmp_path) -> None:  # noqa: ANN001
+    files = _files()[:2]
     style = torch.rand(1, 3, 32, 32)
     model = PerStyleModel(style, PerStyleConfig(), style_name="noise")
     cfg = TrainConfig(out_dir=str(tmp_path / "run"), n_epochs=1, n_epochs_decay=0, lr_policy="constant",
@@ -72,13 +80,13 @@ def test_fit_writes_loadable_weights(shared_data, tmp_path) -> None:  # noqa: AN
     assert set(tensors) == set(model.net.state_dict())
 
 
-def test_trained_adain_decoder_stylises_and_exports(shared_data, tmp_path) -> None:  # noqa: ANN001
+def test_trained_adain_decoder_stylises_and_exports(tmp_path) -> None:  # noqa: ANN001
     from PIL import Image
 
     from styleforge.instant import InstantOptions, load_instant, stylize_instant
     from styleforge.instant.onnx import export_onnx
 
-    files = collect_images([shared_data / "content"])[:2]
+    files = _files()[:2]
     model = AdaINModel(AdaINConfig(decoder="small"))
     cfg = TrainConfig(out_dir=str(tmp_path / "run"), n_epochs=1, n_epochs_decay=0, lr_policy="constant",
                       batch_size=2, max_steps=1, tensorboard=False, progress=False, n_visuals=1)

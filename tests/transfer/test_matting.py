@@ -113,6 +113,21 @@ def test_exact_solvers_agree():
         M.smooth(x, guide, "bogus")
 
 
+def test_amg_solver_agrees_with_sparse_lu():
+    pytest.importorskip("pyamg")
+    rng = np.random.default_rng(1)
+    yy, xx = np.mgrid[0:40, 0:48] / 48.0
+    g = np.stack([xx, yy, (xx > 0.5) * 0.6 + 0.2], 0) + 0.03 * rng.random((3, 40, 48))
+    guide = torch.from_numpy(g.clip(0, 1))[None].float()
+    x = torch.from_numpy(rng.random((1, 3, 40, 48))).float()
+    lu = M.smooth_exact(x, guide, method="direct").double()
+    amg = M.smooth_exact(x, guide, method="amg").double()
+    rel = float((amg - lu).norm() / lu.norm())
+    assert rel < 1e-3, rel
+    assert float((x.double() - lu).norm() / lu.norm()) > 0.05  # the solve did something
+    assert M._default_solver("cpu") == "direct"  # measured faster on CPU (benchmarks/photo_speed.py)
+
+
 def test_local_affine_reproduces_affine_recolouring_and_follows_edges():
     guide = _edge_image()
     recol = (guide.flip(1) * 0.7 + 0.1).clamp(0, 1)  # a global affine colour map of the guide

@@ -63,11 +63,39 @@ def test_mask_size_checks():
         check_mask_size(m, (36, 36), what="content mask")
 
 
+def _sky_mask(size: tuple[int, int], sky: float) -> Image.Image:
+    """Blue (sky) above ``sky`` of the height, red (ground) below: DPST's colour-mask format."""
+    w, h = size
+    arr = np.zeros((h, w, 3), np.uint8)
+    arr[: round(h * sky), :, 2] = 255
+    arr[round(h * sky) :, :, 0] = 255
+    return Image.fromarray(arr)
+
+
 @pytest.fixture(scope="module")
-def photos(shared_data):
+def photo_dir(tmp_path_factory):
+    """The DPST example layout (input/, style/, seg_input/, seg_style/) made from the bundled images."""
+    from styleforge.assets import BUILTIN_CONTENT, builtin_styles
+    from styleforge.io import load_image, resize_max_side
+
+    d = tmp_path_factory.mktemp("photo")
+    for sub in ("input", "style", "seg_input", "seg_style"):
+        (d / sub).mkdir()
+    c = resize_max_side(load_image(BUILTIN_CONTENT["tubingen"]), 160)
+    s = resize_max_side(load_image(builtin_styles()["starry_night"]), 160)
+    c.save(d / "input" / "in29.jpg", quality=95)
+    s.save(d / "style" / "tar29.jpg", quality=95)
+    _sky_mask(c.size, 0.3).save(d / "seg_input" / "in29.png")
+    _sky_mask(s.size, 0.6).save(d / "seg_style" / "tar29.png")
+    _sky_mask((c.size[0], c.size[0]), 0.3).save(d / "seg_input" / "in1.png")  # another aspect ratio
+    return d
+
+
+@pytest.fixture(scope="module")
+def photos(photo_dir):
     from styleforge.io import load_image, pil_to_tensor, resize_max_side
 
-    d = shared_data / "photo"
+    d = photo_dir
     c = resize_max_side(load_image(d / "input" / "in29.jpg"), 40)
     s = resize_max_side(load_image(d / "style" / "tar29.jpg"), 40)
     cm = Image.open(d / "seg_input" / "in29.png").convert("RGB").resize(c.size, Image.Resampling.NEAREST)
@@ -93,11 +121,11 @@ def test_two_stages_with_masks_lower_the_photorealism_loss(photos):
     assert photorealism_loss(fin.image, lap) < photorealism_loss(fin.stage1, lap)
 
 
-def test_photo_and_smooth_cli(tmp_path, shared_data):
-    d = shared_data / "photo"
+def test_photo_and_smooth_cli(tmp_path, photo_dir):
+    d = photo_dir
     out = tmp_path / "out.png"
     argv = ["photo", str(d / "input" / "in29.jpg"), str(d / "style" / "tar29.jpg"), "-o", str(out),
-            "--image-size", "40", "--iterations", "3", "--scales", "none", "--smooth", "fast", "-q",
+            "--image-size", "40", "--iterations", "3", "--scales", "none", "--smooth", "fast", "-q", "--method", "dpst",
             "--content-mask", str(d / "seg_input" / "in29.png"), "--style-mask", str(d / "seg_style" / "tar29.png")]
     assert main(argv) == 0
     assert Image.open(out).size[0] == 40
@@ -106,11 +134,11 @@ def test_photo_and_smooth_cli(tmp_path, shared_data):
     assert Image.open(sm).size == Image.open(out).size
 
 
-def test_cli_bad_input_writes_nothing(tmp_path, shared_data, capsys):
-    d = shared_data / "photo"
+def test_cli_bad_input_writes_nothing(tmp_path, photo_dir, capsys):
+    d = photo_dir
     out = tmp_path / "bad.png"
     base = ["photo", str(d / "input" / "in29.jpg"), str(d / "style" / "tar29.jpg"), "-o", str(out),
-            "--image-size", "40", "--iterations", "1"]
+            "--image-size", "40", "--iterations", "1", "--method", "dpst"]
     assert main(base + ["--content-mask", str(d / "seg_input" / "in29.png")]) == 2
     assert "both" in capsys.readouterr().err
     assert main(base + ["--content-mask", str(d / "seg_input" / "in1.png"),
@@ -144,3 +172,20 @@ def test_segment_color_transfer_matches_each_region_mean():
         mo = (out * c).sum((2, 3)) / c.sum()
         ms = (style * s).sum((2, 3)) / s.sum()
         assert torch.allclose(mo, ms, atol=0.02)
+
+
+def test_photo_stylize_api_from_paths(photo_dir):
+    """``photo_stylize``: paths and masks in, a PIL image of the content's shape out, segments used."""
+    from styleforge.transfer.photoreal import photo_stylize
+
+    d = photo_dir
+    kw = dict(content_mask=d / "seg_input" / "in29.png", style_mask=d / "seg_style" / "tar29.png",
+              image_size=40, iterations=4, scales=(1.0,), seed=0)
+    res = photo_stylize(d / "input" / "in29.jpg", d / "style" / "tar29.jpg", return_result=True, **kw)
+    assert res.segments == ["blue", "red"] and res.image.shape == (1, 3, 30, 40)
+    img = photo_stylize(str(d / "input" / "in29.jpg"), str(d / "style" / "tar29.jpg"), **kw)
+    assert isinstance(img, Image.Image) and img.size == (40, 30)
+    photo = np.asarray(Image.open(d / "input" / "in29.jpg").convert("RGB").resize(img.size), np.float32)
+    assert np.abs(np.asarray(img, np.float32) - photo).mean() > 2  # it did restyle the photo
+    with pytest.raises(InputError, match="unknown option"):
+        photo_stylize(d / "input" / "in29.jpg", d / "style" / "tar29.jpg", bogus=1)

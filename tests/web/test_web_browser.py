@@ -22,6 +22,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from styleforge.assets import BUILTIN_CONTENT, builtin_styles
 from styleforge.web import modes
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*(no_silent_downcasting|copy keyword).*")
@@ -103,8 +104,8 @@ def _save_screenshot(pg, tmp_path: Path, name: str) -> Path:
     return shot
 
 
-def test_instant_and_artistic_in_the_browser(page, shared_data, tmp_path, web_settings):
-    photo = shared_data / "content" / "tubingen.jpg"
+def test_instant_and_artistic_in_the_browser(page, tmp_path, web_settings):
+    photo = BUILTIN_CONTENT["tubingen"]
     w, h = Image.open(photo).size
     assert modes.availability(web_settings.instant_models)["instant"] is None
     page.get_by_role("tab", name="Instant").click()
@@ -119,7 +120,7 @@ def test_instant_and_artistic_in_the_browser(page, shared_data, tmp_path, web_se
     cmd = page.locator("#instant-cmd textarea").input_value()
     assert cmd == "styleforge instant tubingen.jpg --style INSTANT_MODELS/tiny.safetensors --size 512 -o result.png"
     # upload your own style: AdaIN with the installed decoder
-    own = shared_data / "styles" / "the_scream.jpg"
+    own = builtin_styles()["the_scream"]
     page.locator("#instant-own input[type=file]").set_input_files(str(own))
     page.locator("#instant-run").click()
     page.wait_for_function("() => document.querySelector('#instant-cmd textarea')?.value.includes('the_scream.jpg')")
@@ -145,9 +146,9 @@ def test_instant_and_artistic_in_the_browser(page, shared_data, tmp_path, web_se
     _save_screenshot(page, tmp_path, "web.png")
 
 
-def test_cancel_stops_the_job(page, shared_data):
+def test_cancel_stops_the_job(page):
     page.get_by_role("tab", name="Artistic").click()
-    page.locator("#artistic-content input[type=file]").set_input_files(str(shared_data / "content" / "tubingen.jpg"))
+    page.locator("#artistic-content input[type=file]").set_input_files(str(BUILTIN_CONTENT["tubingen"]))
     _set_number(page, "artistic-size", 256)
     page.locator("#artistic-preset label").nth(1).click()  # balanced: VGG16, 3 scales
     page.get_by_text("Advanced").click()
@@ -224,3 +225,19 @@ def test_login_then_a_job_and_the_per_client_cap_in_the_browser(browser, auth_se
         assert page_url.startswith(url)
     finally:
         context.close()
+
+
+def test_makeup_by_example_in_the_browser(page, face_models, tmp_path):
+    """The Makeup tab with no model: a face, a reference face, regions, Transfer."""
+    fixtures = Path(__file__).resolve().parents[1] / "fixtures" / "faces"
+    page.get_by_role("tab", name="Makeup").click()
+    page.locator("#makeup-content input[type=file]").set_input_files(str(fixtures / "two_faces.jpg"))
+    page.locator("#makeup-reference input[type=file]").set_input_files(str(fixtures / "astronaut.jpg"))
+    page.locator("#makeup-regions label", has_text="skin").click()  # untick skin
+    page.locator("#makeup-transfer").click()
+    _wait_done(page, "makeup")
+    out = _result(page, "makeup")
+    assert out.size == Image.open(fixtures / "two_faces.jpg").size
+    cmd = page.locator("#makeup-cmd textarea").input_value()
+    assert cmd == "styleforge makeup transfer two_faces.jpg --reference astronaut.jpg --regions lips,eyes,brows -o result.png"
+    assert "2 faces" in page.locator("#makeup-info").inner_text()

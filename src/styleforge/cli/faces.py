@@ -54,7 +54,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     q.add_argument("--allow-no-eyes", action="store_true", help="keep faces whose eyes were not found (box-based alignment)")
     q.add_argument("--test-ratio", type=float, default=0.1, help="fraction of photos for test (default 0.1)")
     q.add_argument("--seed", type=int, default=0, help="split seed (default 0)")
-    q.add_argument("--workers", type=int, default=0, help="processes (default: one per core)")
+    q.add_argument("--detector", choices=("haar", "mesh"), default="haar",
+                   help="haar: OpenCV cascades; mesh: BlazeFace + face mesh, eyes from the landmarks (needs `weights fetch faces`)")
+    q.add_argument("--workers", type=int, default=0, help="processes (default: one per core; 1 with --detector mesh)")
     q.add_argument("--overwrite", action="store_true", help="replace a different dataset already in OUT_DIR")
     q.set_defaults(func=run_prepare)
     p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
@@ -91,10 +93,15 @@ def run_prepare(args: argparse.Namespace) -> int:
     clean = CleanSpec(min_face=args.min_face, min_blur=args.min_blur, dup_distance=args.dup_distance, require_eyes=not args.allow_no_eyes)
     spec = PrepareSpec(
         classes=classes, align=align, clean=clean, faces=args.faces,  # type: ignore[arg-type]
-        test_ratio=args.test_ratio, seed=args.seed, workers=args.workers,
+        test_ratio=args.test_ratio, seed=args.seed, workers=args.workers or (1 if args.detector == "mesh" else 0),
     )  # fmt: skip
+    detector = None
+    if args.detector == "mesh":
+        from ..faces.facemesh import MeshDetector
+
+        detector = MeshDetector()  # eye centres from the mesh's eye contours; low face presence = rejected
     t0 = time.perf_counter()
-    res = prepare_dataset(args.raw_dir, args.out_dir, spec, overwrite=args.overwrite, progress=_progress("faces"))
+    res = prepare_dataset(args.raw_dir, args.out_dir, spec, overwrite=args.overwrite, detector=detector, progress=_progress("faces"))
     dt = time.perf_counter() - t0
     if res.skipped_files:
         print(f"skipped {len(res.skipped_files)} files that are not usable images:")

@@ -4,7 +4,8 @@ Examples::
 
     styleforge instant photo.jpg --style starry_night -o out.png
     styleforge instant photos/ --style the_scream --strength 0.7 --original-colors -o out/
-    styleforge instant photo.jpg --style painting.jpg --alpha 0.8 -o out.png          # AdaIN, any style image
+    styleforge instant photo.jpg --style painting.jpg --alpha 0.8 -o out.png          # any style image (WCT)
+    styleforge stylize photo.jpg --instant starry_night --refine 30 -o out.png        # + 30 Gatys evaluations
     styleforge instant photo.jpg --style a.jpg --style b.jpg --style-weights 0.3,0.7 -o out.png
     styleforge instant photo.jpg --style a.jpg --style b.jpg --mask sky.png -o out.png
     styleforge train instant --style starry_night --content-dir photos/ --max-minutes 30
@@ -30,6 +31,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ..errors import InputError
 from .options import content_targets
 from .options import floats as _floats
 
@@ -41,7 +43,7 @@ def add_instant_options(p: argparse.ArgumentParser, *, with_original_colors: boo
     g = p.add_argument_group("instant styles")
     g.add_argument("--strength", type=float, default=1.0,
                    help="0–1: blend the stylised image with the photo (per-style models; default 1)")
-    g.add_argument("--alpha", type=float, default=None, help="AdaIN content/style trade-off 0–1 (default 1)")
+    g.add_argument("--alpha", type=float, default=None, help="image styles (WCT / AdaIN): content/style trade-off 0–1 (default 1)")
     g.add_argument("--style-weights", type=_floats, default=None, help="interpolate several --style with these weights")
     g.add_argument("--mask", default=None, help="two styles: the first where the mask is white, the second elsewhere")
     g.add_argument("--size", type=int, default=None,
@@ -52,7 +54,14 @@ def add_instant_options(p: argparse.ArgumentParser, *, with_original_colors: boo
     g.add_argument("--backend", choices=("auto", "torch", "onnx"), default="auto",
                    help="auto = onnxruntime when installed, else torch")
     g.add_argument("--threads", type=int, default=None, help="CPU threads (default: all cores)")
-    g.add_argument("--adain-decoder", default=None, help="a trained AdaIN decoder (.safetensors) for image styles")
+    g.add_argument("--adain-decoder", default=None,
+                   help="trained arbitrary-style weights (.safetensors: AdaIN decoder or WCT decoders) for image styles")
+    g.add_argument("--arbitrary", choices=("auto", "wct", "adain"), default="auto",
+                   help="built-in network for image styles: auto (= wct, multi-level whitening–colouring), or adain")
+    g.add_argument("--refine", type=int, default=0, metavar="N",
+                   help="polish the instant result with N Gatys evaluations at full size on effnet-lite0 (e.g. 10–30)")
+    g.add_argument("--refine-style", default=None, metavar="IMAGE",
+                   help="style image for --refine (default: the painting recorded with the model, or the style image)")
     if with_original_colors:
         g.add_argument("--original-colors", action="store_true", help="keep the photo's colours (luminance-only)")
 
@@ -60,12 +69,12 @@ def add_instant_options(p: argparse.ArgumentParser, *, with_original_colors: boo
 def add_parser(sub: Any) -> None:
     p = sub.add_parser(
         "instant",
-        help="instant styles: feed-forward networks (built-in or trained) and AdaIN with any style image",
+        help="instant styles: feed-forward networks (built-in or trained) and WCT / AdaIN with any style image",
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("content", nargs="+", help="photo(s), a folder, or the built-in 'tubingen'")
     p.add_argument("--style", action="append", required=True,
-                   help="built-in instant style (see --list), trained weights (.safetensors), or any image (AdaIN)")
+                   help="built-in instant style (see --list), trained weights (.safetensors), or any image (WCT)")
     p.add_argument("-o", "--output", required=True, help="output image (or folder for several photos)")
     p.add_argument("--list", action="store_true", help=argparse.SUPPRESS)
     add_instant_options(p)
@@ -100,7 +109,7 @@ def _lite_runner(styles: list[str], args: argparse.Namespace) -> Any:
 
     if (len(styles) != 1 or args.backend == "torch" or args.mask or args.alpha is not None or args.style_weights
             or getattr(args, "original_colors", False) or args.tile or args.adain_decoder
-            or not onnxruntime_available()):
+            or getattr(args, "refine", 0) or not onnxruntime_available()):
         return None
     path = weights_for(styles[0])
     entry = builtin_models().get(styles[0].replace("-", "_"))
@@ -124,6 +133,7 @@ def run_with_args(content: list[str], styles: list[str], output: str, args: argp
         backend=args.backend,
     )
     opts.validate(len(styles))
+    refine_style = _refine_style(styles, args)
     files, targets = content_targets(content, output)
     lite = _lite_runner(styles, args)
     if lite is not None:  # one per-style ONNX network: no torch import at all (≈1.3 s saved)
@@ -143,10 +153,30 @@ def run_with_args(content: list[str], styles: list[str], output: str, args: argp
         if not rest:
             return 0
         files, targets = [f for f, _ in rest], [t for _, t in rest]
-    return _run_full(files, targets, styles, opts, args)
+    return _run_full(files, targets, styles, opts, args, refine_style)
 
 
-def _run_full(files: list[Path], targets: list[Path], styles: list[str], opts: Any, args: argparse.Namespace) -> int:
+def _refine_style(styles: list[str], args: argparse.Namespace) -> Path | None:
+    """The style image of ``--refine`` (checked before any heavy work), or ``None`` without it."""
+    n = getattr(args, "refine", 0) or 0
+    if n == 0:
+        if getattr(args, "refine_style", None):
+            raise InputError("--refine-style needs --refine N")
+        return None
+    from ..assets import resolve_image
+    from ..instant.refine import MAX_REFINE, style_image_for
+
+    if not 0 < n <= MAX_REFINE:
+        raise InputError(f"--refine must be between 0 and {MAX_REFINE} evaluations, got {n}")
+    if args.refine_style:
+        return resolve_image(args.refine_style)
+    if len(styles) != 1:
+        raise InputError("--refine with several styles needs --refine-style IMAGE")
+    return style_image_for(styles[0])
+
+
+def _run_full(files: list[Path], targets: list[Path], styles: list[str], opts: Any, args: argparse.Namespace,
+              refine_style: Path | None = None) -> int:
     import time
 
     import torch
@@ -157,12 +187,14 @@ def _run_full(files: list[Path], targets: list[Path], styles: list[str], opts: A
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    model = load_instant(styles, backend=args.backend, adain_decoder=args.adain_decoder)
+    model = load_instant(styles, backend=args.backend, adain_decoder=args.adain_decoder,
+                         arbitrary=getattr(args, "arbitrary", "auto"))
     images = [load_input(str(f), kind="content", what="content image") for f in files]
+    painting = load_input(str(refine_style), what="style image") if refine_style is not None else None
     for f, img, target in zip(files, images, targets):
         mask = load_mask(args.mask, img.size, what="mask") if args.mask else None
         t0 = time.perf_counter()
-        out = stylize_instant(img, model, opts, mask=mask)
+        out = stylize_instant(img, model, opts, mask=mask, refine=args.refine if painting else 0, refine_style=painting)
         save_image(out, target)
         log.info("wrote %s (%dx%d, %.2f s, %s)", target, out.width, out.height, time.perf_counter() - t0, model.backend)
     return 0
@@ -173,11 +205,15 @@ def run_instant(args: argparse.Namespace) -> int:
 
 
 def run_export(args: argparse.Namespace) -> int:
+    from ..errors import InputError
     from ..instant import load_instant
     from ..instant.onnx import export_onnx
-    from ..io import check_output_path
 
-    out = check_output_path(args.output)
+    out = Path(args.output)  # not an image: check_output_path would refuse .onnx
+    if out.suffix.lower() != ".onnx":
+        raise InputError(f"the ONNX output must end in .onnx: {out}")
+    if not out.resolve().parent.is_dir():
+        raise InputError(f"output folder does not exist: {out.parent}")
     model = load_instant([args.model], backend="torch")
     export_onnx(model, out, opset=args.opset, fp16=args.fp16)
     log.info("wrote %s", out)

@@ -21,6 +21,7 @@ from ..errors import StyleforgeError
 COMMAND_MODULES: tuple[str, ...] = (
     "styleforge.cli.stylize",
     "styleforge.cli.photo",
+    "styleforge.cli.look",
     "styleforge.cli.instant",
     "styleforge.cli.video",
     "styleforge.cli.doodle",
@@ -31,7 +32,14 @@ COMMAND_MODULES: tuple[str, ...] = (
     "styleforge.cli.translate",
     "styleforge.cli.evaluate",
     "styleforge.cli.datasets",
+    "styleforge.cli.weights",
 )
+
+
+#: Modules of the optional extras → the extra that installs them (commands import them lazily).
+OPTIONAL_MODULES: dict[str, str] = {
+    "cv2": "opencv", "imagehash": "faces", "gradio": "web", "onnxruntime": "onnx", "tensorboard": "tb",
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -64,6 +72,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"styleforge: error: {e}", file=sys.stderr)
         return e.exit_code
+    except ModuleNotFoundError as e:
+        extra = OPTIONAL_MODULES.get((e.name or "").split(".")[0])
+        if extra is None or args.verbose:
+            raise
+        print(f"styleforge: error: this command needs {e.name!r}: pip install 'styleforge[{extra}]'", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("styleforge: interrupted", file=sys.stderr)
         return 130

@@ -1,4 +1,11 @@
-"""``styleforge makeup add|remove PHOTO... --checkpoint CKPT -o OUT``: translate every face, keep the photo."""
+"""``styleforge makeup transfer|add|remove PHOTO... -o OUT``: makeup on every face, the photo kept.
+
+* ``transfer --reference MADE_UP.jpg [--reference B.jpg --reference-weights 0.7,0.3]``: no training;
+  the references' makeup moved through the face mesh (:mod:`styleforge.faces.makeup`);
+* ``remove`` without ``--checkpoint``: training-free removal (eye shadow, lipstick);
+* ``add`` / ``remove`` with ``--checkpoint``: a trained CycleGAN/pix2pix face model, blended inside
+  the face-mesh regions when ``--regions`` is given and the face models are installed.
+"""
 
 from __future__ import annotations
 
@@ -14,16 +21,22 @@ from ..errors import InputError
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "makeup",
-        help="add or remove makeup on full photos with a trained face model",
-        description="Find every face, align it as 'faces prepare' does, translate it with the "
-        "checkpoint's generator and blend it back into the full-resolution photo.",
+        help="move makeup from a reference face (no training), or add/remove it",
+        description="transfer: copy the makeup of --reference face(s) onto every face of each photo "
+        "(face mesh, no training). remove: take eye shadow and lipstick off (no training), or "
+        "with --checkpoint use a trained face model. add: needs --checkpoint.",
     )
-    p.add_argument("action", choices=("add", "remove"), help="add: A→B generator (no_makeup→makeup); remove: B→A")
+    p.add_argument("action", choices=("transfer", "add", "remove"),
+                   help="transfer: from --reference; add: A→B model (no_makeup→makeup); remove: B→A model or training-free")
     p.add_argument("photos", nargs="+", metavar="PHOTO")
-    p.add_argument("--checkpoint", required=True, metavar="CKPT", help="CycleGAN/pix2pix checkpoint, safetensors export or TorchScript")
+    p.add_argument("--reference", action="append", default=[], metavar="FACE",
+                   help="made-up face photo to copy from (transfer; repeat to mix several)")
+    p.add_argument("--reference-weights", default=None, metavar="W,W", help="mixing weights of several --reference (default equal)")
+    p.add_argument("--checkpoint", metavar="CKPT", help="CycleGAN/pix2pix checkpoint, safetensors export or TorchScript (add; optional for remove)")
     p.add_argument("-o", "--output", required=True, metavar="OUT", help="output image (one photo) or folder")
-    p.add_argument("--strength", type=float, default=1.0, help="0..1 blend of the translated face (default 1)")
-    p.add_argument("--regions", default="", help="comma list of lips,eyes,skin (default: whole face)")
+    p.add_argument("--strength", default="1", metavar="S",
+                   help="0..1, global (0.8) or per region (lips=0.9,eyes=0.6); default 1")
+    p.add_argument("--regions", default="", help="comma list of lips,eyes,brows,skin (default: all; with --checkpoint: whole face)")
     p.add_argument("--size", type=int, help="aligned crop size (default: the model's training crops, else 256)")
     p.add_argument("--eye-distance", type=float, help="as in 'faces prepare' (default: from the training data, else 0.30)")
     p.add_argument("--eye-y", type=float, help="as in 'faces prepare' (default: from the training data, else 0.35)")
@@ -46,40 +59,20 @@ def _outputs(photos: list[Path], out: Path) -> list[Path]:
     return targets
 
 
-def run(args: argparse.Namespace) -> int:
+def _load_all(photos: list[Path]) -> list:
     import numpy as np
+
+    from ..io import load_image
+
+    return [np.asarray(load_image(p, what="photo")) for p in photos]  # all inputs checked before any work
+
+
+def _write(photos: list[Path], targets: list[Path], out: Path, results: list) -> int:
     from PIL import Image
 
-    from ..faces.align import AlignSpec
-    from ..faces.apply import ApplySpec, apply_to_image
-    from ..faces.translator import load_face_model
-    from ..io import load_image, save_image
+    from ..io import save_image
 
-    photos = [Path(p) for p in args.photos]
-    regions = tuple(r.strip() for r in args.regions.split(",") if r.strip())
-    ApplySpec(strength=args.strength, regions=regions, detail_sigma=args.detail)  # option errors before any work
-    out = Path(args.output)
-    targets = _outputs(photos, out)
-    images = [np.asarray(load_image(p, what="photo")) for p in photos]  # all inputs checked before any work
-    model = load_face_model(args.checkpoint, args.direction or ("AtoB" if args.action == "add" else "BtoA"), device=args.device)
-    base = model.align or AlignSpec()
-    try:
-        align = AlignSpec(
-            size=args.size or base.size,
-            eye_distance=args.eye_distance or base.eye_distance,
-            eye_y=args.eye_y or base.eye_y,
-        )
-    except ValueError as e:
-        raise InputError(str(e)) from None
-    spec = ApplySpec(align=align, strength=args.strength, regions=regions, detail_sigma=args.detail)
-    translate = model.translate
-    results = []
-    missing = []
-    for p, img in zip(photos, images):
-        new, faces = apply_to_image(img, translate, spec)
-        if not faces:
-            missing.append(p)
-        results.append((new, faces))
+    missing = [p for p, (_, faces) in zip(photos, results) if not faces]
     if len(photos) == 1 and missing:
         raise InputError(f"no face found in {photos[0]} (only frontal faces with visible eyes are detected); nothing written")
     if len(targets) > 1 or not out.suffix:
@@ -91,3 +84,99 @@ def run(args: argparse.Namespace) -> int:
         save_image(Image.fromarray(new), t)
         print(f"{p}: {len(faces)} face{'s' if len(faces) > 1 else ''} → {t}")
     return 2 if missing else 0
+
+
+def _weights(text: str | None, n: int) -> list[float]:
+    if not text:
+        return [1.0] * n
+    try:
+        w = [float(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise InputError(f"--reference-weights {text!r}: give numbers, e.g. 0.7,0.3") from None
+    if len(w) != n or any(x < 0 for x in w) or sum(w) <= 0:
+        raise InputError(f"--reference-weights needs {n} non-negative numbers (one per --reference)")
+    return w
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.checkpoint:
+        return _run_model(args)
+    if args.action == "add":
+        raise InputError("makeup add needs --checkpoint (a trained face model); for makeup without training use "
+                         "'styleforge makeup transfer PHOTO --reference MADE_UP_FACE'")
+    from ..faces.facemesh import MeshDetector
+    from ..faces.makeup import MakeupSpec, parse_regions, parse_strength, prepare_reference, remove, transfer
+
+    regions = parse_regions(args.regions)
+    if args.action == "remove" and not args.regions:
+        regions = ("lips", "eyes")
+    spec = MakeupSpec(strength=parse_strength(args.strength, regions))
+    if args.action == "transfer" and not args.reference:
+        raise InputError("makeup transfer needs --reference MADE_UP_FACE (a photo of a face wearing the makeup)")
+    if args.action == "remove" and args.reference:
+        raise InputError("--reference is for 'makeup transfer'")
+    weights = _weights(args.reference_weights, len(args.reference))
+    photos = [Path(p) for p in args.photos]
+    out = Path(args.output)
+    targets = _outputs(photos, out)
+    images = _load_all(photos)
+    ref_images = _load_all([Path(r) for r in args.reference])
+    detector = MeshDetector()  # one line naming `styleforge weights fetch faces` when the models are absent
+    refs = [prepare_reference(img, detector, weight=w, name=f"reference {r}") for img, w, r in zip(ref_images, weights, args.reference)]
+    results = []
+    for img in images:
+        if args.action == "transfer":
+            results.append(transfer(img, refs, spec, detector=detector))
+        else:
+            results.append(remove(img, spec, detector=detector))
+    return _write(photos, targets, out, results)
+
+
+def _run_model(args: argparse.Namespace) -> int:
+    from ..faces.align import AlignSpec
+    from ..faces.apply import ApplySpec, apply_to_image
+    from ..faces.translator import load_face_model
+
+    if args.action == "transfer":
+        raise InputError("makeup transfer takes --reference, not --checkpoint")
+    try:
+        strength = float(args.strength)
+    except ValueError:
+        raise InputError("with --checkpoint, --strength is one number between 0 and 1") from None
+    from ..faces.weights import FETCH_HINT, faces_dir
+
+    photos = [Path(p) for p in args.photos]
+    regions = tuple(r.strip() for r in args.regions.split(",") if r.strip())
+    installed = all((faces_dir() / f"{n}.safetensors").is_file() for n in ("face_detection_short_range", "face_landmark"))
+    if args.action == "remove" and not regions and installed:
+        regions = ("lips", "eyes", "brows", "skin")  # removal: the model's result only where makeup goes
+    mesh_regions = bool(regions) and "face" not in regions and set(regions) <= {"lips", "eyes", "brows", "skin"}
+    ApplySpec(strength=strength, regions=tuple(r for r in regions if r != "brows"), detail_sigma=args.detail)  # option errors first
+    out = Path(args.output)
+    targets = _outputs(photos, out)
+    images = _load_all(photos)
+    model = load_face_model(args.checkpoint, args.direction or ("AtoB" if args.action == "add" else "BtoA"), device=args.device)
+    base = model.align or AlignSpec()
+    try:
+        align = AlignSpec(
+            size=args.size or base.size,
+            eye_distance=args.eye_distance or base.eye_distance,
+            eye_y=args.eye_y or base.eye_y,
+        )
+    except ValueError as e:
+        raise InputError(str(e)) from None
+    spec = ApplySpec(align=align, strength=strength, regions=tuple(r for r in regions if r != "brows"), detail_sigma=args.detail)
+    detector = mask_for = None
+    if mesh_regions:
+        if installed:
+            from ..faces.apply import mesh_region_mask
+            from ..faces.facemesh import MeshDetector
+
+            detector = MeshDetector()
+            mask_for = mesh_region_mask(regions, align)
+        elif "brows" in regions:
+            raise InputError(FETCH_HINT)
+        else:
+            print("note: face models not installed, regions are ellipses (run `styleforge weights fetch faces`)", file=sys.stderr)
+    results = [apply_to_image(img, model.translate, spec, detector=detector, mask_for=mask_for) for img in images]
+    return _write(photos, targets, out, results)

@@ -95,6 +95,8 @@ def add_engine_args(p: argparse.ArgumentParser, *, out_default: str) -> None:
     g.add_argument("--save-every-steps", type=int, default=0)
     g.add_argument("--keep-last", type=int, default=3, help="checkpoints to keep (0 = all)")
     g.add_argument("--n-visuals", type=int, default=4, help="samples shown per epoch in the HTML report")
+    g.add_argument("--no-kid", action="store_true",
+                   help="no KID-VGG16 (offline proxy, fake_B vs real_B of the samples, >= 4) in the HTML report")
     g.add_argument("--amp", default="none", choices=["none", "bf16", "fp16", "auto"],
                    help="mixed precision: bf16/fp16 on CUDA, bf16 on CPUs with native bf16 (AMX); "
                    "auto picks bf16 where it is native (default %(default)s)")
@@ -142,6 +144,7 @@ def train_config_from_args(args: argparse.Namespace, defaults: dict[str, Any]) -
         save_every_steps=args.save_every_steps,
         keep_last=args.keep_last,
         n_visuals=args.n_visuals,
+        report_kid=not args.no_kid,
         amp=args.amp,
         channels_last=args.channels_last,
         deterministic=args.deterministic,

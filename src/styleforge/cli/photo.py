@@ -1,4 +1,4 @@
-"""``styleforge photo`` (Deep Photo Style Transfer) and ``styleforge smooth`` (closed-form smoothing)."""
+"""``styleforge photo`` (fast fitted colour model, or Deep Photo Style Transfer) and ``styleforge smooth``."""
 
 from __future__ import annotations
 
@@ -16,33 +16,54 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 
     p = sub.add_parser(
         "photo",
-        help="photorealistic style transfer: give a photo another photo's look (Deep Photo Style Transfer)",
-        description="Deep Photo Style Transfer (Luan et al.): segmented style transfer, a matting-Laplacian "
-        "photorealism stage, then DPST's local affine fit (and optional closed-form smoothing).",
+        help="photorealistic style transfer: give a photo another photo's look (seconds, full resolution)",
+        description="Give CONTENT the look of STYLE and keep it a photograph. --method fast (default): "
+        "per-segment optimal-transport colour transfer at --work-size, an edge-aware local affine model "
+        "fitted to it and applied at the photo's full resolution, and a global 33³ LUT (--save-look). "
+        "--method dpst: Deep Photo Style Transfer (Luan et al.), the optimisation (minutes). Without masks, "
+        "segments are found automatically (matched deep-feature clusters of both photos).",
     )
     p.add_argument("content", help="content photo")
     p.add_argument("style", help="style photo (the look to copy)")
     p.add_argument("-o", "--output", required=True, help="output image (.png/.jpg)")
-    p.add_argument("--content-mask", default=None, help="DPST colour mask of the content (same size/aspect)")
+    p.add_argument("--method", choices=("fast", "dpst"), default="fast",
+                   help="fast: fitted colour model, seconds (default) · dpst: the optimisation, minutes")
+    p.add_argument("--content-mask", default=None, help="DPST colour mask of the content (same aspect ratio)")
     p.add_argument("--style-mask", default=None, help="DPST colour mask of the style photo")
+    p.add_argument("--auto-masks", dest="auto_masks", action="store_true", default=None,
+                   help="find matched segments automatically (the default without masks)")
+    p.add_argument("--no-auto-masks", dest="auto_masks", action="store_false",
+                   help="without masks, treat each photo as one segment")
+    p.add_argument("--segments", type=int, default=3, help="automatic masks: number of clusters (default 3)")
+    p.add_argument("--save-masks", default=None, help="also write the (automatic or parsed) content mask here")
     p.add_argument("--mask-tolerance", type=float, default=0.25,
                    help="max per-channel distance (0–1) of a mask pixel to a DPST colour (default 0.25)")
-    p.add_argument("--lambda", dest="photo_weight", type=float, default=1e4,
-                   help="photorealism weight λ of stage 2 (DPST's scale, default 1e4; 0 skips stage 2)")
-    p.add_argument("--stage2-iterations", type=int, default=None, help="evaluations of stage 2 (default --iterations)")
-    p.add_argument("--smooth", choices=("exact", "fast", "none"), default="none",
-                   help="closed-form smoothing after stage 2: exact (sparse solve), fast (guided filter) or none")
+    p.add_argument("--smooth", choices=("exact", "fast", "none"), default=None,
+                   help="closed-form smoothing of the solved colours: exact (sparse solve), fast (guided filter) "
+                   "or none (default: fast method exact with automatic masks, none with given ones; dpst none)")
     p.add_argument("--smooth-alpha", type=float, default=1e4, help="α of (I + αL̃)y = x (default 1e4 = β 0.9999)")
-    p.add_argument("--no-local-affine", dest="local_affine", action="store_false",
+    f = p.add_argument_group("fast method (--method fast)")
+    f.add_argument("--save-look", default=None, help="write the global colour transform as a 33³ .cube LUT")
+    f.add_argument("--work-size", type=int, default=256, help="long side where the colours are solved (default 256)")
+    f.add_argument("--fit-radius", type=int, default=2, help="window radius of the affine fit at --work-size (2)")
+    f.add_argument("--fit-eps", type=float, default=1e-4, help="ridge of the affine fit (default 1e-4)")
+    f.add_argument("--global-only", action="store_true",
+                   help="output the global LUT alone (the saved look) instead of the local affine model")
+    f.add_argument("--strength", type=float, default=1.0, help="blend with the photo, 0–1 (default 1)")
+    d = p.add_argument_group("DPST method (--method dpst)")
+    d.add_argument("--lambda", dest="photo_weight", type=float, default=1e4,
+                   help="photorealism weight λ of stage 2 (DPST's scale, default 1e4; 0 skips stage 2)")
+    d.add_argument("--stage2-iterations", type=int, default=None, help="evaluations of stage 2 (default --iterations)")
+    d.add_argument("--no-local-affine", dest="local_affine", action="store_false",
                    help="skip DPST's final smooth local affine fit")
-    p.add_argument("--f-radius", type=int, default=7, help="local affine: bilateral radius (DPST -f_radius, 7)")
-    p.add_argument("--f-edge", type=float, default=0.05, help="local affine: colour sigma (DPST -f_edge, 0.05)")
-    p.add_argument("--no-color-init", dest="color_init", action="store_false",
+    d.add_argument("--f-radius", type=int, default=7, help="local affine: bilateral radius (DPST -f_radius, 7)")
+    d.add_argument("--f-edge", type=float, default=0.05, help="local affine: colour sigma (DPST -f_edge, 0.05)")
+    d.add_argument("--no-color-init", dest="color_init", action="store_false",
                    help="start stage 1 from the content itself, not from a per-segment colour transfer")
-    p.add_argument("--style-scale", type=float, default=1.0)
-    p.add_argument("--save-stage1", default=None, help="also write the stage-1 result here")
+    d.add_argument("--style-scale", type=float, default=1.0)
+    d.add_argument("--save-stage1", default=None, help="also write the stage-1 result here")
     add_gatys_options(p)
-    p.set_defaults(func=run, iterations=300)
+    p.set_defaults(func=run, iterations=300, image_size=None)
 
     s = sub.add_parser(
         "smooth",
@@ -64,19 +85,103 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     s.set_defaults(func=run_smooth)
 
 
+def _masks_option(args: argparse.Namespace) -> bool:
+    """Whether to find masks automatically; checks the mask options against each other."""
+    if (args.content_mask is None) != (args.style_mask is None):
+        raise InputError("give both --content-mask and --style-mask, or neither")
+    if args.content_mask is not None and args.auto_masks:
+        raise InputError("--auto-masks finds the masks itself: drop --content-mask/--style-mask, or --auto-masks")
+    return args.content_mask is None and args.auto_masks is not False
+
+
 def run(args: argparse.Namespace) -> int:
+    auto = _masks_option(args)
+    if args.method == "fast":
+        return run_fast(args, auto)
+    if args.save_look:
+        raise InputError("--save-look needs --method fast (the look is the fast method's fitted colour model)")
+    return run_dpst(args, auto)
+
+
+def run_fast(args: argparse.Namespace, auto: bool) -> int:
+    from ..io import check_output_path, load_input, resize_max_side, save_image
+    from ..transfer.fastphoto import FastConfig, check_fast_memory, fast_transfer
+    from ..transfer.lut import check_cube_path, write_cube
+    from ..transfer.photoreal import _seg_image
+    from ..transfer.segmentation import parse_mask
+
+    cfg = FastConfig(work_size=args.work_size, radius=args.fit_radius, eps=args.fit_eps, smooth=args.smooth or "auto",
+                     smooth_alpha=args.smooth_alpha, local=not args.global_only, segments=args.segments,
+                     strength=args.strength)
+    cfg.validate()
+    if args.image_size is not None and not 16 <= args.image_size <= 16384:
+        raise InputError("--image-size must be between 16 and 16384")
+    target = check_output_path(args.output)
+    look_path = check_cube_path(args.save_look) if args.save_look else None
+    masks_path = check_output_path(args.save_masks) if args.save_masks else None
+    c_img = load_input(args.content, kind="content", what="content image")
+    if args.image_size is not None:
+        c_img = resize_max_side(c_img, args.image_size)
+    check_fast_memory(c_img.size[1], c_img.size[0])
+    s_img = load_input(args.style, what="style image")
+    cl = sl = None
+    if args.content_mask is not None:
+        _seg_image(args.content_mask, c_img.size, "content mask")  # aspect-ratio check at the photo's size
+        _seg_image(args.style_mask, s_img.size, "style mask")
+        cw = resize_max_side(c_img, min(cfg.work_size, max(c_img.size))).size
+        sw = resize_max_side(s_img, min(cfg.work_size, max(s_img.size))).size
+        cl = parse_mask(_seg_image(args.content_mask, cw, "content mask"), tolerance=args.mask_tolerance,
+                        what="content mask")
+        sl = parse_mask(_seg_image(args.style_mask, sw, "style mask"), tolerance=args.mask_tolerance,
+                        what="style mask")
+        from ..transfer.segmentation import pair_masks
+
+        pair_masks(cl, sl)  # every content colour needs a style region
+    res = fast_transfer(c_img, s_img, cfg, content_labels=cl, style_labels=sl, auto=auto,
+                        look=look_path is not None)
+    save_image(_pil(res.image), target)
+    if look_path is not None and res.look is not None:
+        write_cube(res.look, look_path)
+    if masks_path is not None and res.content_labels is not None:
+        save_image(_mask_image(res.content_labels), masks_path)
+    log.info("wrote %s%s (%s)", target, f" and {look_path}" if look_path else "",
+             " ".join(f"{k} {v:.1f}s" for k, v in res.timings.items()))
+    return 0
+
+
+def _pil(arr: object) -> object:
+    from PIL import Image
+
+    return Image.fromarray(arr)  # type: ignore[arg-type]
+
+
+def _mask_image(labels: object) -> object:
+    """Label map → DPST colour mask (palette order)."""
+    import numpy as np
+    from PIL import Image
+
+    from ..transfer.segmentation import PALETTE
+
+    pal = (np.array(list(PALETTE.values())) * 255).astype(np.uint8)
+    return Image.fromarray(pal[np.asarray(labels)])
+
+
+def run_dpst(args: argparse.Namespace, auto: bool) -> int:
     from ..io import load_input
     from ..io import check_output_path, pil_to_tensor, resize_max_side, save_image
     from ..transfer.gatys import StageInfo
     from ..transfer.photoreal import PhotoConfig, _seg_image, photo_transfer
+
     from .stylize import gatys_config_from_args
 
+    if args.image_size is None:
+        args.image_size = 512
     gcfg = gatys_config_from_args(args, style_scale=args.style_scale)
     cfg = PhotoConfig(
         gatys=gcfg,
         photo_weight=args.photo_weight,
         stage2_iterations=args.stage2_iterations,
-        smooth=args.smooth,
+        smooth=args.smooth or "none",
         smooth_alpha=args.smooth_alpha,
         local_affine=args.local_affine,
         f_radius=args.f_radius,
@@ -88,15 +193,22 @@ def run(args: argparse.Namespace) -> int:
     gcfg.validate(1)
     if args.init == "image" and not args.init_image:
         raise InputError("--init image needs --init-image PATH")
-    if (args.content_mask is None) != (args.style_mask is None):
-        raise InputError("give both --content-mask and --style-mask, or neither")
     target = check_output_path(args.output)
     stage1_path = check_output_path(args.save_stage1) if args.save_stage1 else None
+    masks_path = check_output_path(args.save_masks) if args.save_masks else None
     # Load and check every input before the heavy work.
     c_img = resize_max_side(load_input(args.content, kind="content", what="content image"), gcfg.image_size)
     s_img = resize_max_side(load_input(args.style, what="style image"), round(gcfg.image_size * gcfg.style_scale))
-    cseg = _seg_image(args.content_mask, c_img.size, "content mask")
-    sseg = _seg_image(args.style_mask, s_img.size, "style mask")
+    cseg: object = _seg_image(args.content_mask, c_img.size, "content mask")
+    sseg: object = _seg_image(args.style_mask, s_img.size, "style mask")
+    if auto:
+        from ..transfer.automask import auto_masks
+        from ..transfer.fastphoto import _fit_labels, _small
+
+        cl, sl = auto_masks(_small(c_img, 256), _small(s_img, 256), segments=args.segments)
+        cseg, sseg = _fit_labels(cl, c_img.size[::-1]), _fit_labels(sl, s_img.size[::-1])
+        if masks_path is not None:
+            save_image(_mask_image(cseg), masks_path)
 
     def callback(stage: StageInfo, step: int, losses: dict[str, float], image: object) -> None:
         if args.print_every and step % args.print_every == 0:
@@ -108,8 +220,8 @@ def run(args: argparse.Namespace) -> int:
             save_image(img, stage1_path)  # type: ignore[arg-type]
 
     res = photo_transfer(
-        pil_to_tensor(c_img), pil_to_tensor(s_img), cfg, content_seg=cseg, style_seg=sseg, callback=callback,
-        progress=not args.quiet and sys.stderr.isatty(), on_stage1=on_stage1,
+        pil_to_tensor(c_img), pil_to_tensor(s_img), cfg, content_seg=cseg, style_seg=sseg,  # type: ignore[arg-type]
+        callback=callback, progress=not args.quiet and sys.stderr.isatty(), on_stage1=on_stage1,
     )
     save_image(res.image, target)
     log.info("wrote %s (%s; %s)", target, " ".join(f"{k}={v:.4g}" for k, v in res.losses.items()),

@@ -17,8 +17,15 @@ from .options import scales as _scales
 log = logging.getLogger("styleforge")
 
 
-def add_gatys_options(p: argparse.ArgumentParser) -> None:
-    """The neural-style options, shared by ``stylize`` and the photo command."""
+def _ints(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(t) for t in text.split(",") if t.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated whole numbers, got {text!r}") from None
+
+
+def add_gatys_options(p: argparse.ArgumentParser, *, amp: str = "none") -> None:
+    """The neural-style options, shared by ``stylize`` (``amp="auto"``) and the photo command."""
     g = p.add_argument_group("optimisation (neural-style's names and meanings)")
     g.add_argument("--content-weight", type=float, default=5.0)
     g.add_argument("--style-weight", type=float, default=100.0)
@@ -28,9 +35,15 @@ def add_gatys_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--style-layer-weights", type=_floats, default=None, help="one weight per style layer")
     g.add_argument("--image-size", type=int, default=512, help="long side of the output in pixels (default 512)")
     g.add_argument("--iterations", "--num-iterations", type=int, default=None,
-                   help="evaluations per scale (default 300; 40 with --backbone effnet-lite0)")
+                   help="evaluations per scale (default: --scale-iterations 160,80,40 over the default scales, "
+                   "i.e. 40 at full size and twice as many at each halving; 80,40,20 with effnet-lite0)")
     g.add_argument("--scales", type=_scales, default=(0.25, 0.5, 1.0),
                    help="coarse-to-fine fractions of --image-size (default 0.25,0.5,1; 'none' = single scale)")
+    g.add_argument("--scale-iterations", type=_ints, default=None,
+                   help="evaluations per scale, coarse to fine (e.g. 200,100,40); overrides --iterations")
+    g.add_argument("--amp", choices=("auto", "bf16", "none"), default=amp,
+                   help=f"backbone passes in bf16: auto = on CPUs with native bf16 (AMX/AVX512-BF16); none = fp32 "
+                   f"(default {amp})")
     g.add_argument("--init", choices=("content", "random", "gray", "image"), default="content")
     g.add_argument("--init-image", default=None, help="image for --init image")
     g.add_argument("--seed", type=int, default=None)
@@ -57,7 +70,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
                    help="style image path or built-in name (repeat for several; see `styleforge styles`)")
     p.add_argument("--instant", action="append", default=None, metavar="STYLE",
                    help="instant style instead of optimisation: a built-in instant model (see "
-                   "`styleforge instant-styles`), trained weights, or any image (AdaIN); see `styleforge instant -h`")
+                   "`styleforge instant-styles`), trained weights, or any image (WCT); see `styleforge instant -h`")
     p.add_argument("-o", "--output", required=True, help="output image (or folder for several contents)")
     p.add_argument("--style-blend-weights", type=_floats, default=None, help="one weight per --style")
     p.add_argument("--style-scale", type=float, default=1.0)
@@ -70,7 +83,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument("--color-mask", default=None, help="keep the photo's colours only in the white region")
     p.add_argument("--improved", action="store_true",
                    help="Novak & Nikulin's improvements: all layers, geometric weights, shifted Grams, chains")
-    add_gatys_options(p)
+    add_gatys_options(p, amp="auto")
     from .instant import add_instant_options
 
     add_instant_options(p, with_original_colors=False)
@@ -88,17 +101,23 @@ def run_styles(args: argparse.Namespace) -> int:
     return 0
 
 
-def _default_iterations(backbone: str) -> int:
-    if backbone == "effnet-lite0":
+def _schedule(args: argparse.Namespace) -> tuple[int, tuple[int, ...] | None]:
+    """``(iterations, scale_iterations)``: the user's, else the backbone's default schedule."""
+    if args.iterations is not None or args.scale_iterations is not None:
+        return (args.iterations if args.iterations is not None else 300), args.scale_iterations
+    from ..transfer.gatys import default_scale_iterations
+
+    if args.backbone == "effnet-lite0":
         from ..backbones.effnet import EfficientNetLite0Features
 
-        return EfficientNetLite0Features.recommended_iterations
-    return 300
+        return 300, default_scale_iterations(args.scales, final=EfficientNetLite0Features.recommended_iterations)
+    return 300, default_scale_iterations(args.scales)
 
 
 def gatys_config_from_args(args: argparse.Namespace, **extra: object):  # noqa: ANN201
     from ..transfer.gatys import GatysConfig
 
+    iterations, scale_iterations = _schedule(args)
     return GatysConfig(
         content_weight=args.content_weight,
         style_weight=args.style_weight,
@@ -107,8 +126,10 @@ def gatys_config_from_args(args: argparse.Namespace, **extra: object):  # noqa: 
         style_layers=args.style_layers,
         style_layer_weights=args.style_layer_weights,
         image_size=args.image_size,
-        iterations=args.iterations if args.iterations is not None else _default_iterations(args.backbone),
+        iterations=iterations,
         scales=args.scales,
+        scale_iterations=scale_iterations,
+        amp=args.amp,
         init=args.init,
         optimizer=args.optimizer,
         learning_rate=args.learning_rate,

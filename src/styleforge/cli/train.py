@@ -112,6 +112,8 @@ def run_pix2pix(args: argparse.Namespace) -> int:
         "data": str(dataset.root), "preset": args.preset,
     }
     result = fit(model, dataset, cfg, resume=args.resume, extra_config=extra)
+    if result.already_finished:
+        return 0
     log.info(
         "trained %d steps (%d epochs) in %.0f s; checkpoint %s; report %s",
         result.step, result.epoch, result.seconds, result.checkpoint, Path(cfg.out_dir) / "web" / "index.html",
@@ -126,6 +128,12 @@ def add_cyclegan_parser(sub: Any) -> None:
     add(sub)
 
 
+def add_cut_parsers(sub: Any) -> None:
+    from .train_cut import add_cut_parsers as add
+
+    add(sub)
+
+
 def _instant() -> Any:  # instant styles: per-style networks and AdaIN (cli/instant.py)
     from . import instant
 
@@ -135,6 +143,7 @@ def _instant() -> Any:  # instant styles: per-style networks and AdaIN (cli/inst
 MODELS: dict[str, Callable[[Any], None]] = {
     "pix2pix": add_pix2pix_parser,
     "cyclegan": add_cyclegan_parser,
+    "cut": add_cut_parsers,  # cut and fastcut
     "instant": lambda sub: _instant().add_train_instant_parser(sub),
     "adain": lambda sub: _instant().add_train_adain_parser(sub),
 }

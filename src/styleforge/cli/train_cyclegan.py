@@ -14,10 +14,11 @@ Examples::
 
 from __future__ import annotations
 
-__all__ = ["PRESET_NAMES", "add_cyclegan_parser", "run_cyclegan"]
+__all__ = ["PRESET_NAMES", "add_cyclegan_parser", "add_unpaired_data_args", "run_cyclegan", "unpaired_dataset", "unpaired_extra"]
 
 import argparse
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,21 @@ def _channels(s: str) -> int | str:
     raise argparse.ArgumentTypeError(f"must be 1, 3 or auto, not {s!r}")
 
 
+def add_unpaired_data_args(p: argparse.ArgumentParser) -> None:
+    """Two image folders (domains A and B) and their preprocessing: CycleGAN's and CUT's."""
+    g = p.add_argument_group("data")
+    g.add_argument("--data", help="dataset folder with trainA/ trainB/ (or A/ B/)")
+    g.add_argument("--data-a", help="domain A folder (instead of --data)")
+    g.add_argument("--data-b", help="domain B folder (instead of --data)")
+    g.add_argument("--phase", default="train", help="--data subfolders {phase}A/{phase}B (default %(default)s)")
+    g.add_argument("--direction", choices=["AtoB", "BtoA"], default="AtoB", help="BtoA swaps the domains")
+    g.add_argument("--serial-batches", action="store_true", help="pair A[i] with B[i] instead of a random B")
+    g.add_argument("--preprocess", choices=["resize_and_crop", "crop", "scale_width", "scale_width_and_crop", "none"])
+    g.add_argument("--load-size", type=int)
+    g.add_argument("--crop-size", type=int)
+    g.add_argument("--no-flip", action="store_true", default=None)
+
+
 def add_cyclegan_parser(sub: Any) -> None:
     from .options import add_engine_args
 
@@ -49,17 +65,7 @@ def add_cyclegan_parser(sub: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--preset", choices=PRESET_NAMES, help="the paper's settings for one of its datasets, or the makeup recipe")
-    g = p.add_argument_group("data")
-    g.add_argument("--data", help="dataset folder with trainA/ trainB/ (or A/ B/)")
-    g.add_argument("--data-a", help="domain A folder (instead of --data)")
-    g.add_argument("--data-b", help="domain B folder (instead of --data)")
-    g.add_argument("--phase", default="train", help="--data subfolders {phase}A/{phase}B (default %(default)s)")
-    g.add_argument("--direction", choices=["AtoB", "BtoA"], default="AtoB", help="BtoA swaps the domains")
-    g.add_argument("--serial-batches", action="store_true", help="pair A[i] with B[i] instead of a random B")
-    g.add_argument("--preprocess", choices=["resize_and_crop", "crop", "scale_width", "scale_width_and_crop", "none"])
-    g.add_argument("--load-size", type=int)
-    g.add_argument("--crop-size", type=int)
-    g.add_argument("--no-flip", action="store_true", default=None)
+    add_unpaired_data_args(p)
     m = p.add_argument_group("cyclegan model")
     m.add_argument("--netG", help="resnet_9blocks (default), resnet_6blocks, unet_256, unet_128, unet_any")
     m.add_argument("--netD", default="basic", help="basic (70×70 PatchGAN), n_layers, pixel")
@@ -100,15 +106,37 @@ def _domains(args: argparse.Namespace) -> tuple[Path, Path]:
     return (b, a) if args.direction == "BtoA" else (a, b)
 
 
+def unpaired_dataset(args: argparse.Namespace, pick: Callable[[str], Any]) -> tuple[Any, Any]:
+    """``(transform, UnalignedDataset)`` from the options of :func:`add_unpaired_data_args`."""
+    from ..data.transforms import PairedTransform
+    from ..data.unaligned import UnalignedDataset
+
+    dir_a, dir_b = _domains(args)
+    transform = PairedTransform(
+        preprocess=pick("preprocess"), load_size=pick("load_size"), crop_size=pick("crop_size"), flip=not pick("no_flip")
+    )
+    in_nc, out_nc = (args.output_nc, args.input_nc) if args.direction == "BtoA" else (args.input_nc, args.output_nc)
+    dataset = UnalignedDataset(
+        dir_a, dir_b, transform=transform, serial=args.serial_batches, input_nc=in_nc, output_nc=out_nc, seed=args.seed,
+    )
+    return transform, dataset
+
+
+def unpaired_extra(args: argparse.Namespace, transform: Any, dataset: Any) -> dict[str, Any]:
+    """The data settings stored in checkpoints (``extra_config``)."""
+    return {
+        "preprocess": transform.preprocess, "load_size": transform.load_size, "crop_size": transform.crop_size,
+        "flip": transform.flip, "serial": dataset.serial, "data_A": str(dataset.dir_a), "data_B": str(dataset.dir_b),
+        "direction": args.direction, "preset": args.preset,
+    }
+
+
 def run_cyclegan(args: argparse.Namespace) -> int:
     import torch
 
-    from ..data.transforms import PairedTransform
-    from ..data.unaligned import UnalignedDataset
     from ..engine import fit
     from ..gan.cyclegan import PRESETS, CycleGAN, CycleGANConfig
-    from .options import check_size
-    from .options import train_config_from_args
+    from .options import check_size, train_config_from_args
 
     preset = PRESETS[args.preset] if args.preset else PRESETS["horse2zebra"]
     defaults: dict[str, Any] = {
@@ -121,15 +149,8 @@ def run_cyclegan(args: argparse.Namespace) -> int:
         v = getattr(args, name)
         return defaults[name] if v is None else v
 
-    dir_a, dir_b = _domains(args)
-    transform = PairedTransform(
-        preprocess=pick("preprocess"), load_size=pick("load_size"), crop_size=pick("crop_size"), flip=not pick("no_flip")
-    )
+    transform, dataset = unpaired_dataset(args, pick)
     cfg = train_config_from_args(args, defaults)
-    in_nc, out_nc = (args.output_nc, args.input_nc) if args.direction == "BtoA" else (args.input_nc, args.output_nc)
-    dataset = UnalignedDataset(
-        dir_a, dir_b, transform=transform, serial=args.serial_batches, input_nc=in_nc, output_nc=out_nc, seed=args.seed,
-    )
     model_cfg = CycleGANConfig(
         netG=pick("netG"), netD=args.netD, n_layers_D=args.n_layers_D, ngf=args.ngf, ndf=args.ndf, norm=args.norm,
         dropout=args.dropout, init=args.init, init_gain=args.init_gain, input_nc=dataset.input_nc,
@@ -139,14 +160,12 @@ def run_cyclegan(args: argparse.Namespace) -> int:
     )
     model = CycleGAN(model_cfg, generator=torch.Generator().manual_seed(args.seed), pool_seed=args.seed)
     check_size(_Single(model.networks["G_A"]), transform)
-    extra = {
-        "preprocess": transform.preprocess, "load_size": transform.load_size, "crop_size": transform.crop_size,
-        "flip": transform.flip, "serial": dataset.serial, "data_A": str(dataset.dir_a), "data_B": str(dataset.dir_b),
-        "direction": args.direction, "preset": args.preset,
-    }
+    extra = unpaired_extra(args, transform, dataset)
     log.info("domain A: %d images in %s; domain B: %d images in %s", len(dataset.files_a), dataset.dir_a,
              len(dataset.files_b), dataset.dir_b)
     result = fit(model, dataset, cfg, resume=args.resume, extra_config=extra)
+    if result.already_finished:
+        return 0
     log.info(
         "trained %d steps (%d epochs) in %.0f s; checkpoint %s; generators %s; report %s",
         result.step, result.epoch, result.seconds, result.checkpoint, Path(cfg.out_dir) / "weights",

@@ -1,8 +1,16 @@
 """``styleforge translate --checkpoint CKPT INPUT... -o OUTDIR``: apply a trained translator.
 
-Accepts a training checkpoint (``.pt``) or exported weights (``.safetensors``),
-image files and folders, any image size (the generator pads and crops back).
-Loading is :func:`styleforge.gan.loading.load_translator`.
+Accepts a training checkpoint (``.pt``), exported weights (``.safetensors``) or a reference
+repository's ``latest_net_G.pth``, image files and folders, any image size (the generator pads
+and crops back).  ``--pretrained NAME`` uses a published model instead (downloaded once into
+the cache; names in README "Pretrained models").  Loading is
+:func:`styleforge.gan.loading.load_translator`.
+
+Examples::
+
+    styleforge translate --pretrained horse2zebra photo.jpg -o out/
+    styleforge translate --pretrained facades_label2photo_pix2pix labels/ -o photos/
+    styleforge translate --checkpoint latest_net_G.pth photo.jpg -o out/
 """
 
 from __future__ import annotations
@@ -41,7 +49,10 @@ def add_parser(subparsers: Any) -> None:
     p = subparsers.add_parser("translate", help="translate images with a trained pix2pix/CycleGAN model",
                               description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders")
-    p.add_argument("--checkpoint", required=True, help="training checkpoint (.pt) or exported weights (.safetensors)")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--checkpoint", help="training checkpoint (.pt), exported weights (.safetensors) or a reference latest_net_G.pth")
+    src.add_argument("--pretrained", metavar="NAME", help="a published pix2pix / CycleGAN / CUT model, e.g. horse2zebra "
+                     "(downloaded once into the cache)")
     p.add_argument("-o", "--output", required=True, metavar="OUTDIR", help="output folder (created)")
     p.add_argument("--direction", choices=["AtoB", "BtoA"], help="for two-way models (CycleGAN)")
     p.add_argument("--ab-input", choices=["left", "right"], help="inputs are A|B pairs: translate this half")
@@ -62,7 +73,14 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"output is a file, not a folder: {out}")
     from ..gan.loading import load_translator
 
-    tr = load_translator(args.checkpoint, direction=args.direction)
+    if args.pretrained:
+        from ..gan.pretrained import pretrained_path, resolve
+
+        resolve(args.pretrained)  # an unknown name fails before any download
+        ckpt = pretrained_path(args.pretrained)
+    else:
+        ckpt = args.checkpoint
+    tr = load_translator(ckpt, direction=args.direction)
     device = torch.device("cuda" if args.device == "auto" and torch.cuda.is_available() else ("cpu" if args.device == "auto" else args.device))
     tr.net.to(device)
     images = []

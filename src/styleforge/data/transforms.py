@@ -94,7 +94,7 @@ class PairedTransform:
             raise InputError(
                 f"--crop-size {self.crop_size} is larger than {what} ({w}×{h}"
                 + (f", {rw}×{rh} after resizing" if (rw, rh) != (w, h) else "")
-                + f"); lower --crop-size or use --preprocess resize_and_crop"
+                + "); lower --crop-size or use --preprocess resize_and_crop"
             )
 
     def params(self, w: int, h: int, generator: torch.Generator) -> CropFlip:

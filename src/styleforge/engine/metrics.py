@@ -28,15 +28,20 @@ def _gaussian(size: int, sigma: float, dtype: torch.dtype) -> torch.Tensor:
     return g / g.sum()
 
 
-def ssim(x: torch.Tensor, y: torch.Tensor, *, data_range: float = 1.0, window: int = 11, sigma: float = 1.5) -> torch.Tensor:
+def ssim(
+    x: torch.Tensor, y: torch.Tensor, *, data_range: float = 1.0, window: int = 11, sigma: float | None = 1.5
+) -> torch.Tensor:
     """Structural similarity (Wang et al. 2004; Gaussian 11×11, σ 1.5) per image ``(N,)``, mean over channels.
 
+    ``sigma=None`` uses a uniform ``window``×``window`` box instead. Statistics are population
+    (co)variances over valid windows — scikit-image's ``structural_similarity`` with
+    ``use_sample_covariance=False`` (and ``gaussian_weights=True, sigma=1.5`` for the default).
     Images smaller than the window use a window of their smaller side.
     """
     x, y = x.double(), y.double()
     c = x.shape[1]
     window = min(window, x.shape[-1], x.shape[-2])
-    g = _gaussian(window, sigma, x.dtype)
+    g = torch.full((window,), 1.0 / window, dtype=x.dtype) if sigma is None else _gaussian(window, sigma, x.dtype)
     k = (g[:, None] * g[None, :]).expand(c, 1, window, window).contiguous()
 
     def blur(t: torch.Tensor) -> torch.Tensor:

@@ -19,6 +19,7 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
 from ..errors import InputError
+from ..precision import cpu_has_native_bf16
 from .checkpoint import (
     checkpoint_name,
     export_safetensors,
@@ -92,6 +93,9 @@ class TrainConfig:
     visual_every_epochs: int = 1
     n_visuals: int = 4
     log_every_steps: int = 50
+    #: KID-VGG16 of the report's ``fake_B`` against its ``real_B`` samples each epoch (an offline
+    #: proxy on ``n_visuals`` images: a trend, not a benchmark figure; needs at least 4 samples).
+    report_kid: bool = False
     #: ``none``, ``bf16`` or ``fp16`` autocast on CUDA; on CPU ``bf16`` autocasts where the CPU
     #: computes bf16 natively (AMX / AVX512-BF16: 1.8× faster VGG losses) and fp16 is ignored.
     #: ``auto``: bf16 on such CPUs and on CUDA, else none.
@@ -116,20 +120,6 @@ class TrainConfig:
             raise InputError(f"--channels-last must be auto, on or off, got {self.channels_last!r}")
         if self.batch_size < 1 or self.epochs < 1:
             raise InputError("--batch-size and the number of epochs must be at least 1")
-
-
-def cpu_has_native_bf16() -> bool:
-    """Whether this CPU computes bf16 matrix products natively (AMX or AVX512-BF16)."""
-    try:
-        if torch.cpu._is_amx_tile_supported():  # type: ignore[attr-defined]
-            return True
-    except AttributeError:
-        pass
-    try:
-        with open("/proc/cpuinfo") as f:
-            return "avx512_bf16" in f.read(1 << 16)
-    except OSError:
-        return False
 
 
 def amp_dtype_for(amp: str, device: torch.device) -> torch.dtype | None:
@@ -210,6 +200,8 @@ class FitResult:
     history: list[dict[str, float]] = field(default_factory=list)
     checkpoint: Path | None = None
     seconds: float = 0.0
+    #: The resumed run had already reached ``max_steps`` or the end of its epochs: nothing was done.
+    already_finished: bool = False
 
 
 def _resolve_resume(resume: str | None, ckpt_dir: Path) -> Path | None:
@@ -234,6 +226,16 @@ def _check_same_model(ckpt: dict[str, Any], model: TrainableModel, path: Path) -
             f"cannot resume {path}: the model settings differ ({', '.join(diff)}; "
             f"e.g. {k} was {saved.get(k)!r}, now {now.get(k)!r})"
         )
+
+
+def _finished(ckpt: Mapping[str, Any], cfg: TrainConfig) -> str:
+    """Why a checkpointed run has nothing left to do under ``cfg`` (``""``: it has)."""
+    step, epoch = int(ckpt["step"]), int(ckpt["epoch"])
+    if cfg.max_steps is not None and step >= cfg.max_steps:
+        return f"step {step} of --max-steps {cfg.max_steps}"
+    if epoch >= cfg.epochs:
+        return f"epoch {epoch} of {cfg.epochs}"
+    return ""
 
 
 def fit(
@@ -273,6 +275,15 @@ def fit(
     ckpt = load_checkpoint(resume_path) if resume_path is not None else None
     if ckpt is not None:
         _check_same_model(ckpt, model, resume_path)  # type: ignore[arg-type]
+        done = _finished(ckpt, cfg)
+        if done:  # a finished run stays finished: resuming it is a no-op (no step, no file written)
+            if main:
+                log.info("%s: this run is already finished (%s); nothing to do. Raise --max-steps or "
+                         "--n-epochs/--n-epochs-decay to train further", resume_path, done)
+            if created_group:
+                torch.distributed.destroy_process_group()
+            return FitResult(int(ckpt["step"]), int(ckpt["epoch"]), list(ckpt.get("history", [])), resume_path,
+                             time.perf_counter() - t_start, already_finished=True)
     for name, net in model.networks.items():
         net.to(device)
         if channels_last:
@@ -429,6 +440,8 @@ def fit(
             log.info("epoch %d/%d (step %d): %s", epoch, cfg.epochs, step, ", ".join(f"{k} {v:.4g}" for k, v in metrics.items()))
             if vis_batch is not None and (epoch % cfg.visual_every_epochs == 0 or epoch == cfg.epochs):
                 vis = model.visuals(vis_batch, device)
+                if cfg.report_kid:
+                    metrics |= _report_kid(vis)
                 grid = image_grid(vis)
                 for s in sink_list:
                     s.images(epoch, step, grid, list(vis), metrics)
@@ -454,6 +467,21 @@ def fit(
     if created_group:
         torch.distributed.destroy_process_group()
     return FitResult(step, epoch, history, last_saved, time.perf_counter() - t_start)
+
+
+def _report_kid(vis: Mapping[str, torch.Tensor]) -> dict[str, float]:
+    """``{"KID-VGG16 (n samples)": value}`` for the report, or nothing (too few samples, no VGG16 weights)."""
+    from ..errors import StyleforgeError
+    from .distribution import kid_vgg16
+
+    fake, real = vis.get("fake_B"), vis.get("real_B")
+    if fake is None or real is None or len(fake) < 4:
+        return {}
+    try:
+        return {f"KID-VGG16 ({len(fake)} samples)": kid_vgg16(list(fake[:, None]), list(real[:, None]))}
+    except StyleforgeError as e:
+        log.info("KID-VGG16 not reported: %s", e)
+        return {}
 
 
 def _gather_extra_state(model: TrainableModel, denv: DistEnv) -> list[Any] | None:

@@ -24,9 +24,8 @@ mouth position the lips ellipse can miss part of the lips or cover some skin.
 
 from __future__ import annotations
 
-__all__ = ["ApplySpec", "REGIONS", "region_mask", "paste_back", "apply_to_image", "Translator"]
+__all__ = ["ApplySpec", "REGIONS", "region_mask", "mesh_region_mask", "paste_back", "apply_to_image", "Translator"]
 
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -185,6 +184,25 @@ def paste_back(
     return out
 
 
+MaskFor = Callable[[Face, np.ndarray], np.ndarray]
+
+
+def mesh_region_mask(regions: Sequence[str], align: AlignSpec, feather: float = 0.03) -> MaskFor:
+    """``mask_for(face, m)``: the face-mesh regions (:mod:`.regions`) of a face with landmarks, drawn in
+    the aligned crop made with the 2×3 matrix ``m`` (precise lips / eye shadow / brows / skin instead of
+    the ellipses of :func:`region_mask`)."""
+    from .regions import region_masks
+
+    def mask_for(face: Face, m: np.ndarray) -> np.ndarray:
+        if face.landmarks is None:
+            raise InputError("precise regions need the face-mesh detector")
+        pts = face.landmarks[:, :2].astype(np.float64) @ m[:, :2].T + m[:, 2]
+        ms = region_masks(pts, (align.size, align.size), regions, feather=feather)
+        return np.maximum.reduce(list(ms.values()))
+
+    return mask_for
+
+
 @torch.no_grad()
 def apply_to_image(
     image: np.ndarray,
@@ -192,11 +210,14 @@ def apply_to_image(
     spec: ApplySpec = ApplySpec(),
     *,
     detector: FaceDetector | None = None,
+    mask_for: MaskFor | None = None,
 ) -> tuple[np.ndarray, list[Face]]:
     """Translate every face of an RGB uint8 photo; returns ``(new_image, faces)``.
 
     ``faces`` are the faces translated (those with at least ``spec.min_eyes`` eyes
     found); with none the image is returned unchanged and ``faces`` is empty.
+    ``mask_for(face, m)`` replaces the ellipse regions by a per-face mask in crop coordinates
+    (see :func:`mesh_region_mask`).
     """
     det = detector or HaarDetector(min_face=0.05)
     faces = [f for f in det(image) if f.eyes_found >= spec.min_eyes]
@@ -211,5 +232,6 @@ def apply_to_image(
             raise InputError(f"the model returned {getattr(y, 'shape', type(y))} for a {tuple(x.shape)} face")
         gen = y[0].detach().float().clamp(0, 1).permute(1, 2, 0).cpu().numpy()
         src = crop.astype(np.float32) / 255.0
-        out = paste_back(out, gen, m, mask, strength=spec.strength, detail_sigma=spec.detail_sigma, source=src)
+        fmask = mask_for(f, m) if mask_for is not None else mask
+        out = paste_back(out, gen, m, fmask, strength=spec.strength, detail_sigma=spec.detail_sigma, source=src)
     return out, faces

@@ -18,7 +18,7 @@ from __future__ import annotations
 __all__ = ["Face", "FaceDetector", "HaarDetector", "EYE_FALLBACK"]
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import cv2
@@ -40,12 +40,18 @@ class Face:
         eye_right: centre of the other eye.
         eyes_found: how many eyes the eye detector found (0, 1 or 2); with fewer
             than 2 the missing eye positions are estimated from the box.
+        landmarks: the 468 face-mesh points ``(468, 3)`` in pixels when the detector
+            is :class:`~styleforge.faces.facemesh.MeshDetector`, else ``None``.
+        score, presence: detection score and face-mesh presence (mesh detector only).
     """
 
     box: tuple[int, int, int, int]
     eye_left: tuple[float, float]
     eye_right: tuple[float, float]
     eyes_found: int
+    landmarks: np.ndarray | None = field(default=None, compare=False, repr=False)
+    score: float = 1.0
+    presence: float = 1.0
 
     @property
     def area(self) -> int:

@@ -56,7 +56,7 @@ from ..errors import InputError
 from ..nets import build_discriminator, build_generator
 from .image_pool import ImagePool
 from .losses import GAN_MODES, gan_loss, gradient_penalty
-from .pix2pix import TrainContext, frozen
+from .pix2pix import TrainContext, eval_forward, frozen
 
 KIND = "cyclegan"
 
@@ -303,13 +303,7 @@ class CycleGAN:
     @torch.no_grad()
     def translate(self, x: torch.Tensor, direction: str = "AtoB") -> torch.Tensor:
         """Apply G_A (``AtoB``) or G_B (``BtoA``) in eval mode to a network-space batch."""
-        G = self.networks["G_A" if direction == "AtoB" else "G_B"]
-        was = G.training
-        G.eval()
-        try:
-            return G(x)
-        finally:
-            G.train(was)
+        return eval_forward(self.networks["G_A" if direction == "AtoB" else "G_B"], x)
 
     @torch.no_grad()
     def visuals(self, batch: Mapping[str, Any], device: torch.device | str = "cpu") -> dict[str, torch.Tensor]:

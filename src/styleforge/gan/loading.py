@@ -8,7 +8,10 @@ the web page, ``makeup`` and ``video`` all load through :func:`load_translator`.
 * an engine safetensors export (``weights/G_A.safetensors``): one network, its name in the
   ``network`` metadata entry (tensors prefixed ``G_A.`` / ``G_B.`` in one file are accepted too);
 * an exported program (``torch.export.save``, ``.pt2``) or a TorchScript module
-  (``torch.jit.save``) mapping [-1, 1] RGB → [-1, 1] RGB.
+  (``torch.jit.save``) mapping [-1, 1] RGB → [-1, 1] RGB;
+* a bare generator state dict of the reference repositories (pytorch-CycleGAN-and-pix2pix,
+  CUT: ``latest_net_G.pth``, their published pretrained models): layout mapped by
+  :mod:`styleforge.gan.reference`.
 
 Each model kind registers a builder in :data:`TRANSLATORS`.
 """
@@ -153,6 +156,26 @@ def _cyclegan(config: dict[str, Any], extra: dict[str, Any], weights: Weights, d
     return Translator(G, _rgb_input(in_nc), lambda out, x: to_rgb(out), info)
 
 
+def _cut(config: dict[str, Any], extra: dict[str, Any], weights: Weights, direction: str | None,
+         path: Path, any_direction: bool) -> Translator:
+    """CUT / FastCUT: one generator ``G`` (A → B)."""
+    from ..nets import build_generator
+    from .cut import CUTConfig
+    from .cyclegan import to_rgb
+
+    if direction == "BtoA" and not any_direction:
+        raise InputError("a CUT model translates one way only (domain A → B); drop --direction")
+    if "G" not in weights:
+        raise InputError("these weights hold no CUT generator (G)")
+    cfg = CUTConfig.from_dict(config)
+    G = build_generator(cfg.netG, cfg.input_nc, cfg.output_nc, ngf=cfg.ngf, norm=cfg.norm,
+                        upsample="antialias" if cfg.antialias else "deconv", init=None)
+    _load_state(G, weights["G"], "CUT")
+    G.pad_to_fit = True  # any size at inference
+    G.eval()
+    return Translator(G, _rgb_input(cfg.input_nc), lambda out, x: to_rgb(out), {"kind": "cut", "mode": cfg.mode, **extra})
+
+
 def _generator(config: dict[str, Any], extra: dict[str, Any], weights: Weights, direction: str | None,
                path: Path, any_direction: bool) -> Translator:
     """A bare generator named by ``netG`` in its config (other codebases' and hand-made checkpoints)."""
@@ -185,8 +208,34 @@ def _generator(config: dict[str, Any], extra: dict[str, Any], weights: Weights, 
     return Translator(net, _rgb_input(in_nc), lambda out, x: to_rgb(out), {"kind": "generator", "network": key, **extra})
 
 
+def _reference(config: dict[str, Any], extra: dict[str, Any], weights: Weights, direction: str | None,
+               path: Path, any_direction: bool) -> Translator:
+    """A reference repository's ``latest_net_G.pth``: one generator, [-1, 1] RGB both sides.
+
+    Batch norm uses each image's own statistics, as the reference's ``test.py`` does by default
+    (without ``--eval``); dropout is off (the reference keeps it on: its outputs vary run to run).
+    """
+    from .cyclegan import to_rgb
+    from .reference import from_reference, infer_layout
+
+    if direction == "BtoA" and not any_direction:
+        raise InputError(f"{path} holds one generator, which translates one way only; drop --direction")
+    layout = infer_layout(weights["G"])
+    net = layout.build()
+    net.load_state_dict(from_reference(net, weights["G"]))
+    net.pad_to_fit = True  # any size at inference
+    net.eval()
+    for m in net.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            m.track_running_stats, m.running_mean, m.running_var = False, None, None
+    info = {"kind": "reference", "network": layout.netG, "norm": layout.norm, "upsample": layout.upsample, **extra}
+    return Translator(net, _rgb_input(layout.input_nc), lambda out, x: to_rgb(out), info)
+
+
 #: kind → builder(model_config, extra_config, weights, direction, path, any_direction) → Translator.
-TRANSLATORS: dict[str, Callable[..., Translator]] = {"pix2pix": _pix2pix, "cyclegan": _cyclegan, "generator": _generator}
+TRANSLATORS: dict[str, Callable[..., Translator]] = {
+    "pix2pix": _pix2pix, "cyclegan": _cyclegan, "generator": _generator, "reference": _reference, "cut": _cut,
+}
 
 
 def _json(text: str | None) -> dict[str, Any]:
@@ -241,6 +290,10 @@ def read_weights(path: str | os.PathLike[str]) -> tuple[str, dict[str, Any], dic
     if ckpt.get("format") == CHECKPOINT_FORMAT and "kind" in ckpt:
         ckpt = load_checkpoint(p)  # validates the version
         return ckpt["kind"], ckpt["model_config"], ckpt.get("extra_config", {}) or {}, ckpt["models"]
+    from .reference import is_reference_state
+
+    if is_reference_state(ckpt):
+        return "reference", {}, {}, {"G": dict(ckpt)}
     for key in ("models", "networks", "nets"):
         if isinstance(ckpt.get(key), Mapping):
             config = ckpt.get("model_config") or ckpt.get("config") or {}

@@ -105,6 +105,17 @@ def frozen(net: nn.Module) -> Iterator[None]:
             p.requires_grad_(f)
 
 
+@torch.no_grad()
+def eval_forward(net: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """``net(x)`` in eval mode without gradients, restoring the train/eval mode afterwards."""
+    was = net.training
+    net.eval()
+    try:
+        return net(x)
+    finally:
+        net.train(was)
+
+
 class Pix2Pix:
     """pix2pix networks and training step.
 

@@ -1,4 +1,4 @@
-"""Instant styles: per-style feed-forward networks (Johnson et al.) and AdaIN (Huang & Belongie).
+"""Instant styles: per-style feed-forward networks (Johnson et al.), WCT (Li et al.) and AdaIN (Huang & Belongie).
 
 Python API::
 

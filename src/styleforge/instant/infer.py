@@ -5,7 +5,8 @@
 * a built-in instant style (``starry_night``) or trained weights
   (``runs/x/weights/T.safetensors``) → a per-style feed-forward network;
 * any other image (a path, or a built-in painting without its own network)
-  → AdaIN with the built-in decoder.
+  → the built-in arbitrary-style network: multi-level WCT with reconstruction
+  decoders (:mod:`styleforge.nets.wct`) when installed, else AdaIN.
 
 :func:`stylize_instant` applies it with :class:`InstantOptions`: strength
 (blend with the photo; AdaIN's ``alpha``), several styles with weights
@@ -29,7 +30,7 @@ from torch import nn
 
 from ..errors import InputError
 from .lite import onnxruntime_available
-from .models import builtin_models, load_adain_net, load_transformer, weights_for
+from .models import builtin_models, load_arbitrary_net, load_transformer, weights_for
 from .options import InstantOptions
 
 #: Above this many pixels the image is processed in tiles unless ``tile`` says otherwise.
@@ -63,6 +64,7 @@ class InstantModel:
     def __init__(self, per_style: list[_PerStyle | None], adain: nn.Module | None,
                  style_images: list[torch.Tensor | None], names: list[str], backend: str) -> None:
         self.per_style, self.adain, self.names = per_style, adain, names
+        self.sources: list[str] = list(names)  # the --style values (load_instant sets them)
         self.style_images = style_images
         self.stats: list[tuple[torch.Tensor, torch.Tensor] | None] = [None] * len(names)
         self._adain_session = None
@@ -76,7 +78,9 @@ class InstantModel:
 
     @property
     def kinds(self) -> list[str]:
-        return ["instant" if p is not None else "adain" for p in self.per_style]
+        """Per style: ``instant`` (its own network), or the arbitrary network's kind (``wct`` / ``adain``)."""
+        arbitrary = "wct" if type(self.adain).__name__ == "WCTNet" else "adain"
+        return ["instant" if p is not None else arbitrary for p in self.per_style]
 
     def _adain(self, x: torch.Tensor, idx: Sequence[int], weights: Sequence[float], alpha: float,
                mask: torch.Tensor | None) -> torch.Tensor:
@@ -114,11 +118,13 @@ class InstantModel:
         return opts.strength * y + (1 - opts.strength) * x if opts.strength < 1 else y
 
 
-def load_instant(styles: Sequence[str], *, backend: str = "auto", adain_decoder: str | Path | None = None) -> InstantModel:
-    """Resolve ``--style`` values (built-in instant names, weights files, or images for AdaIN).
+def load_instant(styles: Sequence[str], *, backend: str = "auto", adain_decoder: str | Path | None = None,
+                 arbitrary: str = "auto") -> InstantModel:
+    """Resolve ``--style`` values (built-in instant names, weights files, or images for the arbitrary network).
 
-    ``adain_decoder``: a trained AdaIN decoder (``runs/x/weights/decoder.safetensors``) instead of
-    the built-in one, for image styles.
+    ``adain_decoder``: a trained AdaIN decoder (``runs/x/weights/decoder.safetensors``) or WCT
+    decoders file instead of the built-in network, for image styles; ``arbitrary``: which built-in
+    arbitrary-style method (``auto`` = WCT when installed, ``wct``, ``adain``).
     """
     from ..io import load_input
     from ..io import pil_to_tensor, resize_max_side
@@ -136,9 +142,9 @@ def load_instant(styles: Sequence[str], *, backend: str = "auto", adain_decoder:
             from .models import load_weights
 
             _, meta = load_weights(path)
-            if meta.get("kind") == "adain":
-                raise InputError(f"{path} is an AdaIN decoder: pass a style image with --style "
-                                 "(the built-in decoder is used)")
+            if meta.get("kind") in ("adain", "wct"):
+                raise InputError(f"{path} is an arbitrary-style ({meta.get('kind')}) model: pass a style image "
+                                 "with --style (and the model with --adain-decoder)")
             net, _meta = load_transformer(path)
             per_style.append(_PerStyle(net, path, s, backend))
             images.append(None)
@@ -146,7 +152,7 @@ def load_instant(styles: Sequence[str], *, backend: str = "auto", adain_decoder:
             try:
                 img = load_input(s, what="style image")
             except InputError as e:
-                known = ", ".join(builtin_models())
+                known = ", ".join(n for n, e in builtin_models().items() if e.kind == "instant")
                 raise InputError(f"{e} (built-in instant styles: {known})") from None
             per_style.append(None)
             images.append(pil_to_tensor(resize_max_side(img, 512)))
@@ -154,8 +160,10 @@ def load_instant(styles: Sequence[str], *, backend: str = "auto", adain_decoder:
     decoder = None if adain_decoder is None else Path(adain_decoder)
     if decoder is not None and not decoder.is_file():
         raise InputError(f"AdaIN decoder not found: {decoder}")
-    adain = load_adain_net(decoder)[0] if any(p is None for p in per_style) else None
-    return InstantModel(per_style, adain, images, names, backend)
+    adain = load_arbitrary_net(decoder, arbitrary)[0] if any(p is None for p in per_style) else None
+    model = InstantModel(per_style, adain, images, names, backend)
+    model.sources = list(styles)
+    return model
 
 
 def _ramp(n: int, overlap: int, at_start: bool, at_end: bool) -> torch.Tensor:
@@ -209,8 +217,15 @@ def stylize_instant(
     opts: InstantOptions = InstantOptions(),
     *,
     mask: torch.Tensor | None = None,
+    refine: int = 0,
+    refine_style: Image.Image | str | Path | None = None,
 ) -> Image.Image:
-    """Stylise one photo (a path, a PIL image or ``(1, 3, H, W)`` in [0, 1]) → PIL image."""
+    """Stylise one photo (a path, a PIL image or ``(1, 3, H, W)`` in [0, 1]) → PIL image.
+
+    ``refine``: polish the result with that many Gatys evaluations on EfficientNet-Lite0
+    (:mod:`styleforge.instant.refine`) against ``refine_style`` (default: the painting
+    recorded with the model, or the style image).
+    """
     from ..io import load_input
     from ..color import original_colors
     from ..io import pil_to_tensor, resize_max_side, tensor_to_pil
@@ -247,4 +262,14 @@ def stylize_instant(
     y = y.clamp(0, 1)
     if opts.original_colors:
         y = original_colors(y, x, space=opts.color_space)
+    if refine:
+        from .refine import refine as polish
+        from .refine import style_image_for
+
+        if refine_style is None:
+            if len(model.sources) != 1:
+                raise InputError("refining several styles needs refine_style (--refine-style IMAGE)")
+            refine_style = style_image_for(model.sources[0])
+        painting = refine_style if isinstance(refine_style, Image.Image) else load_input(str(refine_style), what="style image")
+        return polish(tensor_to_pil(y), tensor_to_pil(x), painting, iterations=refine)
     return tensor_to_pil(y)

@@ -20,6 +20,8 @@ __all__ = [
     "builtin_models",
     "init_state_from",
     "load_adain_net",
+    "load_arbitrary_net",
+    "load_wct_net",
     "load_weights",
     "package_weights",
     "weights_for",
@@ -45,7 +47,7 @@ MANIFEST = "manifest.json"
 class ManifestEntry:
     name: str
     file: Path
-    kind: str  # "instant" (per-style network) or "adain" (decoder)
+    kind: str  # "instant" (per-style network), "adain" (decoder) or "wct" (reconstruction decoders)
     description: str = ""
     info: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
@@ -153,6 +155,66 @@ def load_adain_net(path: Path | None = None) -> tuple[nn.Module, dict[str, Any]]
         raise InputError(f"{path} does not match its declared decoder ({str(e).splitlines()[0][:100]})") from None
     net = AdaINNet(build_encoder(), decoder.eval().requires_grad_(False))
     return net.eval(), meta
+
+
+#: Arbitrary-style methods, best first: the built-in one is the first installed.
+ARBITRARY_KINDS = ("wct", "adain")
+
+
+def default_arbitrary_weights(method: str = "auto") -> Path:
+    """The built-in weights of ``method`` (``auto``: WCT when installed, else AdaIN)."""
+    models = builtin_models()
+    kinds = ARBITRARY_KINDS if method == "auto" else (method,)
+    for kind in kinds:
+        for entry in models.values():
+            if entry.kind == kind:
+                return entry.file
+    if method == "adain":
+        return default_adain_weights()
+    raise InputError(f"no built-in {method} model is installed; use a built-in instant style: " + ", ".join(models))
+
+
+def load_wct_net(path: Path | None = None, *, deep_size: int | None = None, amp: str = "auto") -> tuple[nn.Module, dict[str, Any]]:
+    """Multi-level WCT (offline VGG16 encoder + reconstruction decoders from ``path`` or the built-in ones).
+
+    ``deep_size``: long side of the deepest level's work image (default: the weights' recorded value).
+    """
+    import torch
+
+    from ..engine.trainer import amp_dtype_for
+    from ..nets.wct import ReconDecoder, WCTNet, build_encoder
+
+    path = path or default_arbitrary_weights("wct")
+    sd, meta = load_weights(path)
+    if meta.get("kind") != "wct":
+        raise InputError(f"{path} holds a {meta.get('kind')!r} model, not WCT decoders")
+    cfg = meta.get("model_config", {})
+    decoders = {}
+    try:
+        for lv, dcfg in cfg.get("decoders", {}).items():
+            d = ReconDecoder(lv, float(dcfg.get("width", 1.0)))
+            d.load_state_dict({k[len(lv) + 1 :]: v for k, v in sd.items() if k.startswith(lv + ".")})
+            decoders[lv] = d.eval().requires_grad_(False)
+    except (RuntimeError, ValueError) as e:
+        raise InputError(f"{path} does not match its declared decoders ({str(e).splitlines()[0][:100]})") from None
+    if not decoders:
+        raise InputError(f"{path} declares no WCT decoders")
+    size = deep_size if deep_size is not None else cfg.get("deep_size")
+    try:
+        net = WCTNet(build_encoder(list(decoders)), decoders, deep_size=size, amp=amp_dtype_for(amp, torch.device("cpu")),
+                     passes=cfg.get("passes"), gain=float(cfg.get("gain", 1.0)))
+    except ValueError as e:
+        raise InputError(f"{path}: {e}") from None
+    return net.eval(), meta
+
+
+def load_arbitrary_net(path: Path | None = None, method: str = "auto") -> tuple[nn.Module, dict[str, Any]]:
+    """The network for image styles: a weights file of kind ``wct`` or ``adain``, or the built-in one."""
+    if method not in ("auto", *ARBITRARY_KINDS):
+        raise InputError(f"unknown arbitrary-style method {method!r}; choose auto, {', '.join(ARBITRARY_KINDS)}")
+    path = path or default_arbitrary_weights(method)
+    _, meta = load_weights(path)
+    return load_wct_net(path) if meta.get("kind") == "wct" else load_adain_net(path)
 
 
 def init_state_from(name_or_path: str, kind: str) -> dict[str, torch.Tensor]:

@@ -107,12 +107,18 @@ def build_discriminator(
     init: str | None = "normal",
     init_gain: float = 0.02,
     generator: torch.Generator | None = None,
+    antialias: bool = False,
 ) -> nn.Module:
-    """Build and initialise a registered discriminator (``n_layers`` is used by ``n_layers`` only)."""
+    """Build and initialise a registered discriminator (``n_layers`` is used by ``n_layers`` only;
+    ``antialias``, CUT's blurred downsampling, by the PatchGANs only)."""
     factory = DISCRIMINATORS.get(name)
     kw: dict[str, Any] = {"ndf": ndf, "norm": norm}
     if name == "n_layers":
         kw["n_layers"] = n_layers
+    if antialias:
+        if name == "pixel":
+            raise InputError("the pixel discriminator has no downsampling to anti-alias")
+        kw["antialias"] = True
     net = factory(input_nc, **kw)
     if init is not None:
         init_weights(net, init, init_gain, generator=generator)

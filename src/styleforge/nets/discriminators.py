@@ -22,14 +22,23 @@ class NLayerDiscriminator(nn.Module):
         torch.Size([1, 1, 6, 6])
     """
 
-    def __init__(self, input_nc: int, *, ndf: int = 64, n_layers: int = 3, norm: str = "instance") -> None:
+    def __init__(self, input_nc: int, *, ndf: int = 64, n_layers: int = 3, norm: str = "instance",
+                 antialias: bool = False) -> None:
+        """``antialias``: CUT's variant, stride-1 convolutions each followed by a blurred ×½."""
         super().__init__()
+        from .generators import BlurDownsample
+
         make_norm, bias = norm_layer(norm), conv_bias(norm)
-        layers: list[nn.Module] = [nn.Conv2d(input_nc, ndf, 4, 2, 1), nn.LeakyReLU(0.2, True)]
+        s = 1 if antialias else 2
+        layers: list[nn.Module] = [nn.Conv2d(input_nc, ndf, 4, s, 1), nn.LeakyReLU(0.2, True)]
+        if antialias:
+            layers.append(BlurDownsample(ndf))
         mult = 1
         for n in range(1, n_layers):
             prev, mult = mult, min(2**n, 8)
-            layers += [nn.Conv2d(ndf * prev, ndf * mult, 4, 2, 1, bias=bias), make_norm(ndf * mult), nn.LeakyReLU(0.2, True)]
+            layers += [nn.Conv2d(ndf * prev, ndf * mult, 4, s, 1, bias=bias), make_norm(ndf * mult), nn.LeakyReLU(0.2, True)]
+            if antialias:
+                layers.append(BlurDownsample(ndf * mult))
         prev, mult = mult, min(2**n_layers, 8)
         layers += [nn.Conv2d(ndf * prev, ndf * mult, 4, 1, 1, bias=bias), make_norm(ndf * mult), nn.LeakyReLU(0.2, True)]
         layers.append(nn.Conv2d(ndf * mult, 1, 4, 1, 1))

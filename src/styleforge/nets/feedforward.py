@@ -10,11 +10,11 @@ Two sizes are registered in :data:`TRANSFORMER_CONFIGS`:
 
 * ``johnson`` — the paper's network: 32-64-128 channels, 5 residual blocks;
 * ``small`` — a CPU variant: 16-32-64 channels, 3 residual blocks
-  (~1/7 of the compute) that starts as the identity (``input_skip``), so
+  (0.22× the multiply-accumulates) that starts as the identity (``input_skip``), so
   that a training of a few hundred steps keeps the photo's structure;
 * ``fast`` — the built-in models' network: 16-32-48 channels, a tapered
-  decoder (16 then 8 channels) and 5×5 outer kernels, ~3.5 GFLOPs at
-  512×384 (0.08–0.10 s on 2 CPU cores, faster than Magenta's 26-style net).
+  decoder (16 then 8 channels) and 5×5 outer kernels, 2.85 G MACs (5.7 GFLOPs,
+  0.09× ``johnson``; ``benchmarks/model_flops.py``) at 512×384 (0.08–0.10 s on 2 CPU cores, faster than Magenta's 26-style net).
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ in ``torch.cat``).
 
 from __future__ import annotations
 
-__all__ = ["UnetGenerator", "ResnetGenerator", "ResnetBlock", "pad_to_multiple"]
+__all__ = ["BlurDownsample", "BlurUpsample", "ResnetBlock", "ResnetGenerator", "UnetGenerator", "pad_to_multiple"]
 
 import torch
 import torch.nn.functional as F
@@ -20,7 +20,7 @@ from ..errors import InputError, suggest
 from .init import conv_bias, norm_layer
 
 PADDINGS = ("reflect", "replicate", "zero")
-UPSAMPLES = ("deconv", "resize")
+UPSAMPLES = ("deconv", "resize", "antialias")
 
 
 def pad_to_multiple(x: torch.Tensor, multiple: int) -> tuple[torch.Tensor, tuple[int, int]]:
@@ -150,6 +150,39 @@ def _pad(kind: str, amount: int) -> tuple[list[nn.Module], int]:
     raise InputError(f"unknown padding {kind!r}{suggest(kind, PADDINGS)}; choose from: {', '.join(PADDINGS)}")
 
 
+def _binomial(n: int) -> torch.Tensor:
+    """The normalised 2-D binomial filter of side ``n`` (``[1, 2, 1]`` ⊗ ``[1, 2, 1]`` / 16 for 3)."""
+    a = torch.ones(1, dtype=torch.float64)
+    for _ in range(n - 1):
+        a = torch.cat([a, torch.zeros(1, dtype=a.dtype)]) + torch.cat([torch.zeros(1, dtype=a.dtype), a])
+    f = a[:, None] * a[None, :]
+    return (f / f.sum()).float()
+
+
+class BlurDownsample(nn.Module):
+    """Anti-aliased ×½ (Zhang 2019, as CUT's generator): reflect-pad 1, 3×3 binomial blur, stride 2."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.register_buffer("filt", _binomial(3).expand(channels, 1, 3, 3).clone(), persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.conv2d(F.pad(x, (1, 1, 1, 1), mode="reflect"), self.filt.to(x.dtype), stride=2, groups=x.shape[1])
+
+
+class BlurUpsample(nn.Module):
+    """Anti-aliased ×2 (as CUT's generator): replicate-pad 1, transposed 4×4 binomial (×4), crop to 2H×2W."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.register_buffer("filt", (_binomial(4) * 4).expand(channels, 1, 4, 4).clone(), persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = F.conv_transpose2d(F.pad(x, (1, 1, 1, 1), mode="replicate"), self.filt.to(x.dtype), stride=2, padding=2,
+                               groups=x.shape[1])
+        return y[:, :, 1:-1, 1:-1]
+
+
 class ResnetBlock(nn.Module):
     """``x + conv-norm-relu-[dropout]-conv-norm(x)`` with explicit padding."""
 
@@ -173,7 +206,9 @@ class ResnetGenerator(_FitMixin, nn.Module):
 
     Args:
         upsample: ``"deconv"`` (transposed convolutions, the reference) or ``"resize"``
-            (nearest-neighbour ×2 then a 3×3 convolution — no checkerboard artefacts).
+            (nearest-neighbour ×2 then a 3×3 convolution — no checkerboard artefacts), or
+            ``"antialias"``: CUT's generator (stride-1 convolutions with blurred ×½ down and
+            blurred ×2 up, :class:`BlurDownsample` / :class:`BlurUpsample`, same layer indices).
         padding: ``"reflect"`` (reference), ``"replicate"`` or ``"zero"``.
 
     Examples:
@@ -203,15 +238,20 @@ class ResnetGenerator(_FitMixin, nn.Module):
         make_norm, bias = norm_layer(norm), conv_bias(norm)
         pad, p = _pad(padding, 3)
         layers: list[nn.Module] = [*pad, nn.Conv2d(input_nc, ngf, 7, padding=p, bias=bias), make_norm(ngf), nn.ReLU(True)]
+        aa = upsample == "antialias"
         for i in range(2):
             c = ngf * 2**i
-            layers += [nn.Conv2d(c, c * 2, 3, stride=2, padding=1, bias=bias), make_norm(c * 2), nn.ReLU(True)]
+            layers += [nn.Conv2d(c, c * 2, 3, stride=1 if aa else 2, padding=1, bias=bias), make_norm(c * 2), nn.ReLU(True)]
+            if aa:
+                layers.append(BlurDownsample(c * 2))
         dim = ngf * 4
         layers += [ResnetBlock(dim, norm=norm, dropout=dropout, padding=padding) for _ in range(n_blocks)]
         for i in range(2):
             c = ngf * 2 ** (2 - i)
             if upsample == "deconv":
                 layers.append(nn.ConvTranspose2d(c, c // 2, 3, stride=2, padding=1, output_padding=1, bias=bias))
+            elif aa:
+                layers += [BlurUpsample(c), nn.Conv2d(c, c // 2, 3, padding=1, bias=bias)]
             else:
                 pad1, p1 = _pad(padding, 1)
                 layers += [nn.Upsample(scale_factor=2, mode="nearest"), *pad1, nn.Conv2d(c, c // 2, 3, padding=p1, bias=bias)]
@@ -223,3 +263,15 @@ class ResnetGenerator(_FitMixin, nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x, (h, w) = self._fit(x)
         return self.model(x)[..., :h, :w]
+
+    def features(self, x: torch.Tensor, layers: tuple[int, ...]) -> list[torch.Tensor]:
+        """The outputs of ``self.model[i]`` for each ``i`` in ``layers`` (CUT's PatchNCE encoder features)."""
+        feats: list[torch.Tensor] = []
+        last = max(layers)
+        for i, layer in enumerate(self.model):
+            x = layer(x)
+            if i in layers:
+                feats.append(x)
+            if i == last:
+                break
+        return feats

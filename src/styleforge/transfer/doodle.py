@@ -20,7 +20,7 @@ from torch import nn
 
 from ..backbones import build_backbone
 from ..errors import InputError
-from ..losses import content_loss, gram_matrix, masked_gram_matrix, mrf_loss, style_loss, tv_loss
+from ..losses import content_loss, masked_gram_matrix, mrf_loss, style_loss, tv_loss
 from .gatys import GatysConfig, StageInfo, StylizeResult, _optimise, _resize, pick_device
 
 
@@ -168,7 +168,7 @@ def doodle_tensor(
     H, W = target_map.shape[-2:]
     gen = torch.Generator().manual_seed(cfg.seed) if cfg.seed is not None else None
     gcfg = GatysConfig(optimizer="lbfgs", lbfgs_history=50)
-    sizes = [(max(16, round(H * s)), max(16, round(W * s))) for s in sorted(cfg.scales)]
+    sizes = [(max(24, round(H * s)), max(24, round(W * s))) for s in sorted(cfg.scales)]  # ≥ 24 px: 3×3 patches on relu4_1 (÷8)
     result = StylizeResult(image=torch.zeros(1, 3, H, W))
     image: torch.Tensor | None = None
     bar = None
@@ -179,7 +179,7 @@ def doodle_tensor(
     try:
         for i, size in enumerate(sizes):
             k = size[0] / H
-            st_size = (max(16, round(style.shape[-2] * k)), max(16, round(style.shape[-1] * k)))
+            st_size = (max(24, round(style.shape[-2] * k)), max(24, round(style.shape[-1] * k)))
             obj = _DoodleObjective(
                 net,
                 cfg,

@@ -206,6 +206,42 @@ def create_app(settings: WebSettings | None = None) -> Any:
         again.click(refresh, pick, pick, api_visibility="private", queue=False)
         return pick
 
+    def pretrained_picker() -> Any:
+        """The published pretrained models (downloaded into the cache on first use), beside the checkpoint box."""
+        return gr.Dropdown([modes.NO_PRETRAINED, *modes.pretrained_names()], value=modes.NO_PRETRAINED, elem_id="translate-pretrained",
+                           label="…or a published pretrained model (downloaded once; overrides Model)")
+
+    def makeup_by_example_section(m_content: Any, m_out: Any, m_info: Any, m_cmd: Any) -> None:
+        """Makeup tab, no model needed: a reference face, regions and strength (face mesh)."""
+        gr.Markdown("**By example, no model needed**: upload a face wearing the makeup to copy "
+                    "(or take eye shadow and lipstick off).")
+        with gr.Row():
+            x_ref = photo_input("Reference face (wearing makeup)", "makeup-reference", height=200)
+            with gr.Column():
+                x_regions = gr.CheckboxGroup(["lips", "eyes", "brows", "skin"], value=["lips", "eyes", "brows", "skin"],
+                                             label="Regions", elem_id="makeup-regions")
+                x_strength = gr.Slider(0.0, 1.0, value=1.0, step=0.05, label="Strength")
+                with gr.Row():
+                    x_run = gr.Button("Transfer makeup", variant="primary", elem_id="makeup-transfer")
+                    x_remove = gr.Button("Remove makeup", elem_id="makeup-remove")
+
+        def run_example(action: str) -> Callable[..., tuple[Any, str, str]]:
+            @friendly
+            def run(content: str | None, ref: str | None, regions: list[str], strength: float) -> tuple[Any, str, str]:
+                img = open_upload(content, limits, what="photo")
+                ref_img = open_upload(ref, limits, what="reference photo") if action == "transfer" and ref else None
+                res = timed(lambda: modes.makeup_by_example(
+                    img, ref_img, action=action, regions=list(regions or []), strength=float(strength),
+                    content_label=_label(content), reference_label=_label(ref)))
+                return res.image, f"Done: {res.info}", res.command
+
+            return run
+
+        x_run.click(run_example("transfer"), [m_content, x_ref, x_regions, x_strength], [m_out, m_info, m_cmd],
+                    api_name="makeup_transfer", **fast)
+        x_remove.click(run_example("remove"), [m_content, x_ref, x_regions, x_strength], [m_out, m_info, m_cmd],
+                       api_name="makeup_remove", **fast)
+
     def run_optimisation(work_fn: Callable[..., modes.ModeResult], request: Any, progress: Any) -> Iterator[tuple[Any, Any, Any]]:
         """Run an optimisation adapter in a thread; stream previews; honour Cancel and the timeout.
 
@@ -305,7 +341,10 @@ def create_app(settings: WebSettings | None = None) -> Any:
                             with gr.Row():
                                 i_strength = gr.Slider(0.0, 1.0, value=1.0, step=0.05, label="Strength")
                                 i_colors = gr.Checkbox(label="Keep original colours", value=False)
-                            i_run = gr.Button("Stylise", variant="primary", elem_id="instant-run")
+                            with gr.Row():
+                                i_run = gr.Button("Stylise", variant="primary", elem_id="instant-run")
+                                i_polish = gr.Button(f"Polish ({modes.POLISH_STEPS} Gatys steps, slower)",
+                                                     elem_id="instant-polish")
                         with gr.Column():
                             i_out, i_info, i_cmd = result_column("instant")
 
@@ -316,17 +355,20 @@ def create_app(settings: WebSettings | None = None) -> Any:
 
                     @friendly
                     def run_instant(content: str | None, style: str | None, own: str | None, strength: float,
-                                    keep_colors: bool) -> tuple[Any, str, str]:
+                                    keep_colors: bool, refine: int = 0) -> tuple[Any, str, str]:
                         img = open_upload(content, limits, what="photo")
                         own_img = open_upload(own, limits, what="style image") if own else None
                         res = timed(lambda: modes.instant(
                             img, style=None if own_img else style, style_image=own_img, style_label=_label(own),
                             strength=float(strength), original_colors=bool(keep_colors), content_label=_label(content),
-                            size=limits.max_side, models=settings.instant_models, device=settings.device))
+                            size=limits.max_side, models=settings.instant_models, device=settings.device,
+                            refine=refine))
                         return res.image, f"Done: {res.info}", res.command
 
-                    i_run.click(run_instant, [i_content, i_style, i_own, i_strength, i_colors], [i_out, i_info, i_cmd],
-                                api_name="instant", **fast)
+                    i_inputs = [i_content, i_style, i_own, i_strength, i_colors]
+                    i_run.click(run_instant, i_inputs, [i_out, i_info, i_cmd], api_name="instant", **fast)
+                    i_polish.click(lambda *a: run_instant(*a, refine=modes.POLISH_STEPS), i_inputs,
+                                   [i_out, i_info, i_cmd], api_name="instant_polish", **heavy)
 
             # ------------------------------------------------------------- Artistic
             with gr.Tab("Artistic", id="artistic"):
@@ -424,28 +466,50 @@ def create_app(settings: WebSettings | None = None) -> Any:
                             with gr.Row():
                                 p_content = photo_input("Your photo", "photo-content")
                                 p_style = photo_input("Style photo", "photo-style")
-                            with gr.Accordion("Masks (optional): white = transfer here", open=False):
+                            with gr.Accordion("Masks (optional; found automatically without them): DPST colour masks",
+                                              open=False):
                                 with gr.Row():
                                     p_cmask = photo_input("Photo mask", "photo-cmask")
                                     p_smask = photo_input("Style mask", "photo-smask")
                             with gr.Row():
+                                p_size = gr.Slider(64, limits.max_side, value=limits.max_side, step=32,
+                                                   label="Size (long side, px)", elem_id="photo-size")
+                                p_strength = gr.Slider(0.0, 1.0, value=1.0, step=0.05, label="Strength",
+                                                       elem_id="photo-strength")
+                            with gr.Accordion("Deep Photo Style Transfer (optimisation, minutes, ≤ 384 px)", open=False):
                                 p_smooth = gr.Radio(list(modes.PHOTO_SMOOTHING), value="fast", label="Smoothing",
                                                     info="fast: guided filter · exact: closed form (slower)",
                                                     elem_id="photo-smooth")
-                                p_size = gr.Slider(64, limits.max_side, value=min(384, limits.max_side), step=32,
-                                                   label="Size (long side, px)", elem_id="photo-size")
-                            with gr.Accordion("Advanced", open=False):
                                 p_steps = gr.Slider(0, 500, value=0, step=1, label="Steps per stage (0 = 100)",
                                                     elem_id="photo-steps")
+                                p_run_dpst = gr.Button("Transfer with DPST", elem_id="photo-run-dpst")
                             with gr.Row():
                                 p_run = gr.Button("Transfer", variant="primary", elem_id="photo-run")
                                 p_cancel = gr.Button("Cancel", variant="stop", elem_id="photo-cancel")
                         with gr.Column():
                             p_out, p_info, p_cmd = result_column("photo")
+                            p_look = gr.File(label="The look (.cube 3D LUT: styleforge look apply, Resolve, ffmpeg)",
+                                             elem_id="photo-look", interactive=False)
 
+                    @friendly
                     def run_photo(content: str | None, style: str | None, cmask: str | None, smask: str | None,
-                                  smooth: str, size: float, steps: float, request: gr.Request,
-                                  progress: gr.Progress = gr.Progress()) -> Iterator[tuple[Any, Any, Any]]:
+                                  size: float, strength: float) -> tuple[Any, str, str, Any]:
+                        img = open_upload(content, limits, what="photo")
+                        sty = open_upload(style, limits, what="style photo")
+                        cm = open_upload(cmask, limits, what="photo mask") if cmask else None
+                        sm = open_upload(smask, limits, what="style mask") if smask else None
+                        res = timed(lambda: modes.photo_fast(
+                            img, sty, content_mask=cm, style_mask=sm, size=int(size), strength=float(strength),
+                            content_label=_label(content), style_label=_label(style),
+                            mask_labels=(_label(cmask), _label(smask))))
+                        return res.image, f"Done: {res.info}", res.command, str(res.file) if res.file else None
+
+                    p_run.click(run_photo, [p_content, p_style, p_cmask, p_smask, p_size, p_strength],
+                                [p_out, p_info, p_cmd, p_look], api_name="photo", **fast)
+
+                    def run_photo_dpst(content: str | None, style: str | None, cmask: str | None, smask: str | None,
+                                       smooth: str, size: float, steps: float, request: gr.Request,
+                                       progress: gr.Progress = gr.Progress()) -> Iterator[tuple[Any, Any, Any]]:
                         try:
                             img = open_upload(content, limits, what="photo")
                             sty = open_upload(style, limits, what="style photo")
@@ -454,7 +518,7 @@ def create_app(settings: WebSettings | None = None) -> Any:
 
                             def job(**kw: Any) -> modes.ModeResult:
                                 return modes.photo(img, sty, content_mask=cm, style_mask=sm, smoothing=smooth,
-                                                   size=int(size), iterations=int(steps) or None,
+                                                   size=min(int(size), 384), iterations=int(steps) or None,
                                                    content_label=_label(content), style_label=_label(style),
                                                    mask_labels=(_label(cmask), _label(smask)),
                                                    device=settings.device, **kw)
@@ -463,8 +527,9 @@ def create_app(settings: WebSettings | None = None) -> Any:
                         except StyleforgeError as e:  # bad input found before the job starts
                             raise gr.Error(str(e), print_exception=False) from None
 
-                    p_evt = p_run.click(run_photo, [p_content, p_style, p_cmask, p_smask, p_smooth, p_size, p_steps],
-                                        [p_out, p_info, p_cmd], api_name="photo", **heavy)
+                    p_evt = p_run_dpst.click(run_photo_dpst, [p_content, p_style, p_cmask, p_smask, p_smooth, p_size,
+                                                              p_steps], [p_out, p_info, p_cmd], api_name="photo_dpst",
+                                             **heavy)
                     p_cancel.click(cancel, None, p_info, cancels=[p_evt], api_visibility="private", queue=False)
 
             # ------------------------------------------------------------- Translate
@@ -476,6 +541,7 @@ def create_app(settings: WebSettings | None = None) -> Any:
                         with gr.Column():
                             t_content = photo_input("Your image", "translate-content")
                             t_ckpt = model_picker("Model", "translate-model")
+                            t_pre = pretrained_picker()
                             t_dir = gr.Radio(["auto", "AtoB", "BtoA"], value="auto", label="Direction")
                             t_size = gr.Slider(64, limits.max_side, value=min(512, limits.max_side), step=32,
                                                label="Size (long side, px)")
@@ -484,15 +550,18 @@ def create_app(settings: WebSettings | None = None) -> Any:
                             t_out, t_info, t_cmd = result_column("translate")
 
                     @friendly
-                    def run_translate(content: str | None, ckpt: str | None, direction: str, size: float) -> tuple[Any, str, str]:
-                        path = resolve_checkpoint(settings.models_dir, ckpt)
+                    def run_translate(content: str | None, ckpt: str | None, direction: str, size: float,
+                                      pre: str | None = None) -> tuple[Any, str, str]:
+                        pre = modes.pretrained_choice(pre)
+                        path = None if pre else resolve_checkpoint(settings.models_dir, ckpt)
                         img = open_upload(content, limits, what="image")
                         res = timed(lambda: modes.translate(
                             img, path, checkpoint_label=str(ckpt), direction=None if direction == "auto" else direction,
-                            size=min(int(size), limits.max_side), content_label=_label(content), device=settings.device))
+                            size=min(int(size), limits.max_side), content_label=_label(content), device=settings.device,
+                            pretrained=pre))
                         return res.image, f"Done: {res.info}", res.command
 
-                    t_run.click(run_translate, [t_content, t_ckpt, t_dir, t_size], [t_out, t_info, t_cmd],
+                    t_run.click(run_translate, [t_content, t_ckpt, t_dir, t_size, t_pre], [t_out, t_info, t_cmd],
                                 api_name="translate", **fast)
 
             # ------------------------------------------------------------- Makeup
@@ -521,6 +590,7 @@ def create_app(settings: WebSettings | None = None) -> Any:
 
                     m_run.click(run_makeup, [m_content, m_ckpt, m_action, m_strength], [m_out, m_info, m_cmd],
                                 api_name="makeup", **fast)
+                    makeup_by_example_section(m_content, m_out, m_info, m_cmd)
 
             # ------------------------------------------------------------- Video
             with gr.Tab("Video", id="video"):

@@ -15,6 +15,7 @@ __all__ = [
     "ARTISTIC_PRESETS",
     "ArtisticPreset",
     "MODES",
+    "NO_PRETRAINED",
     "PHOTO_SMOOTHING",
     "ModeResult",
     "ModeUnavailable",
@@ -24,7 +25,11 @@ __all__ = [
     "instant",
     "instant_styles",
     "makeup",
+    "makeup_by_example",
+    "pretrained_choice",
+    "pretrained_names",
     "photo",
+    "photo_fast",
     "translate",
 ]
 
@@ -41,6 +46,7 @@ from typing import Any
 from PIL import Image
 
 from ..errors import InputError, StyleforgeError
+from ..instant.models import ARBITRARY_KINDS
 from ..io import resize_max_side
 from .limits import JobCancelled, JobTimeout
 
@@ -70,6 +76,7 @@ class ModeResult:
     image: Image.Image
     command: str  # the equivalent `styleforge …` command line
     info: str = ""  # e.g. "512×384 in 3.1 s"
+    file: Path | None = None  # a download that goes with the result (e.g. the photo mode's look)
 
 
 def availability(instant_models: Path | None = None) -> dict[str, str | None]:
@@ -160,8 +167,8 @@ def _instant_entries(models: Path | None = None) -> dict[str, Any]:
 def instant_styles(models: Path | None = None) -> dict[str, str]:
     """Styles the Instant tab offers: name → the built-in painting it shows (for thumbnails).
 
-    Per-style networks come first; with an AdaIN decoder installed, every
-    built-in painting is offered too.  Empty when no instant model is installed.
+    Per-style networks come first; with an arbitrary-style network (WCT or AdaIN)
+    installed, every built-in painting is offered too.  Empty when no instant model is installed.
     """
     if _engine_missing("instant"):
         return {}
@@ -169,16 +176,31 @@ def instant_styles(models: Path | None = None) -> dict[str, str]:
 
     entries = _instant_entries(models)
     out = {n: str(e.info.get("style", n)).replace("-", "_") for n, e in entries.items() if e.kind == "instant"}
-    if any(e.kind == "adain" for e in entries.values()):
+    if any(e.kind in ARBITRARY_KINDS for e in entries.values()):
         out.update({n: n for n in builtin_styles() if n not in out})
     return out
 
 
+#: Gatys evaluations of the Instant tab's "polish" button (``--refine``).
+POLISH_STEPS = 30
+
+
+def _arbitrary_files(models: Path | None) -> list[Path]:
+    """Arbitrary-style weights, the preferred one last: WCT over AdaIN, the ``models`` folder's over the built-in."""
+    from ..instant.models import builtin_models
+
+    def ranked(entries: dict[str, Any]) -> list[Path]:
+        return [e.file for e in sorted((e for e in entries.values() if e.kind in ARBITRARY_KINDS),
+                                       key=lambda e: -ARBITRARY_KINDS.index(e.kind))]
+
+    return ranked(builtin_models()) + (ranked(builtin_models(Path(models))) if models is not None else [])
+
+
 def _instant_model(style: str | None, style_image: Image.Image | None, label: str,
                    models: Path | None) -> tuple[Any, Path | None]:
-    """The model for a request, and the AdaIN decoder file it uses (``None``: a per-style network)."""
+    """The model for a request, and the arbitrary-style weights it uses (``None``: a per-style network)."""
     from ..instant import InstantModel, load_instant
-    from ..instant.models import load_adain_net
+    from ..instant.models import load_arbitrary_net
     from ..io import pil_to_tensor
 
     entries = _instant_entries(models)
@@ -193,11 +215,11 @@ def _instant_model(style: str | None, style_image: Image.Image | None, label: st
             f = entry.file
             return _NETS.get(("instant", str(f), f.stat().st_mtime_ns), lambda: load_instant([str(f)])), None
         style_image = _builtin_style(str(style))
-    decoders = [e.file for e in entries.values() if e.kind == "adain"]
+    decoders = _arbitrary_files(models)
     if not decoders:
-        raise InputError("your own style needs an AdaIN decoder, and none is installed; pick a style from the gallery")
+        raise InputError("your own style needs an arbitrary-style network, and none is installed; pick a style from the gallery")
     f = decoders[-1]
-    adain = _NETS.get(("adain", str(f), f.stat().st_mtime_ns), lambda: load_adain_net(f)[0])  # shared encoder+decoder
+    adain = _NETS.get(("arbitrary", str(f), f.stat().st_mtime_ns), lambda: load_arbitrary_net(f)[0])  # shared encoder+decoders
     return InstantModel([None], adain, [pil_to_tensor(resize_max_side(style_image, 512))], [label], "torch"), f
 
 
@@ -213,8 +235,11 @@ def instant(
     models: Path | None = None,
     content_label: str = "photo.jpg",
     device: str = "cpu",
+    refine: int = 0,
 ) -> ModeResult:
-    """Feed-forward stylisation: an instant style by name, or any style image (AdaIN).
+    """Feed-forward stylisation: an instant style by name, or any style image (WCT / AdaIN).
+
+    ``refine`` > 0 polishes the result with that many Gatys evaluations (a heavy job).
 
     Args:
         style: a name of :func:`instant_styles` (ignored when ``style_image`` is given).
@@ -236,7 +261,10 @@ def instant(
     opts.validate(1)
     model, decoder = _instant_model(style, None if style_image is None else style_image.convert("RGB"), style_label,
                                     models)
-    out = stylize_instant(img, model, opts)  # stateless at inference: no lock needed
+    painting = style_image
+    if refine and painting is None:  # the gallery style's painting
+        painting = _builtin_style(instant_styles(models)[str(style)])
+    out = stylize_instant(img, model, opts, refine=int(refine), refine_style=painting)  # stateless: no lock needed
     if style_image is not None:
         style_arg = style_label
     else:
@@ -245,7 +273,7 @@ def instant(
         from_folder = entry is not None and (builtin is None or entry.file != builtin.file)
         style_arg = f"INSTANT_MODELS/{entry.file.name}" if from_folder else str(style)
     cmd = ["styleforge", "instant", content_label, "--style", style_arg]
-    builtin_decoders = [e.file for e in _instant_entries(None).values() if e.kind == "adain"]
+    builtin_decoders = _arbitrary_files(None)
     if decoder is not None and decoder not in builtin_decoders:  # the --instant-models folder's decoder
         cmd += ["--adain-decoder", f"INSTANT_MODELS/{decoder.name}"]
     if strength != 1.0:
@@ -254,6 +282,8 @@ def instant(
         cmd.append("--original-colors")
     if shrink:
         cmd += ["--size", str(size)]
+    if refine:
+        cmd += ["--refine", str(int(refine))]
     cmd += ["-o", "result.png"]
     return ModeResult(out, " ".join(_q(c) for c in cmd), _elapsed(t0, out))
 
@@ -371,6 +401,7 @@ def artistic(
         original_colors=bool(original_colors),
         seed=seed,
         device=device,
+        amp="auto",  # as the printed `styleforge stylize` command (bf16 passes where the CPU has native bf16)
     )
     cfg.validate(len(styles))
     t0 = time.perf_counter()
@@ -459,7 +490,7 @@ def photo(
     res = photo_transfer(pil_to_tensor(c_img), pil_to_tensor(s_img), cfg, content_seg=cseg, style_seg=sseg,
                          net=_gatys_net(g.backbone, device), callback=callback)
     out = tensor_to_pil(res.image)
-    cmd = ["styleforge", "photo", content_label, style_label]
+    cmd = ["styleforge", "photo", content_label, style_label, "--method", "dpst"]
     if cseg is not None:
         cmd += ["--content-mask", mask_labels[0], "--style-mask", mask_labels[1]]
     cmd += ["--image-size", str(g.image_size), "--iterations", str(steps), "--smooth", cfg.smooth,
@@ -467,7 +498,82 @@ def photo(
     return ModeResult(out, " ".join(_q(c) for c in cmd), _elapsed(t0, out))
 
 
+def photo_fast(
+    content: Image.Image,
+    style: Image.Image,
+    *,
+    content_mask: Image.Image | None = None,
+    style_mask: Image.Image | None = None,
+    size: int = 1024,
+    strength: float = 1.0,
+    content_label: str = "photo.jpg",
+    style_label: str = "style.jpg",
+    mask_labels: tuple[str, str] = ("photo_mask.png", "style_mask.png"),
+    look_dir: Path | None = None,
+) -> ModeResult:
+    """Photorealistic transfer in seconds (the fast method): masks optional (automatic without them);
+    also writes the look as ``look.cube`` in ``look_dir`` (a new temporary folder by default)."""
+    _require("photo")
+    import tempfile
+
+    import numpy as np
+
+    from ..transfer.fastphoto import FastConfig, _fit_labels, fast_transfer
+    from ..transfer.lut import write_cube
+    from ..transfer.segmentation import check_mask_size, pair_masks, parse_mask
+
+    if (content_mask is None) != (style_mask is None):
+        raise InputError("upload both masks (photo and style), or neither")
+    cfg = FastConfig(strength=float(strength))
+    cfg.validate()
+    t0 = time.perf_counter()
+    c_img = resize_max_side(content.convert("RGB"), min(int(size), max(content.size)))
+    s_img = style.convert("RGB")
+    cl = sl = None
+    if content_mask is not None and style_mask is not None:
+        cl = parse_mask(check_mask_size(content_mask.convert("RGB"), c_img.size, what="photo mask"), what="photo mask")
+        sl = parse_mask(check_mask_size(style_mask.convert("RGB"), s_img.size, what="style mask"), what="style mask")
+        pair_masks(cl, sl)
+        cl, sl = _fit_labels(cl, _work(c_img, cfg.work_size)), _fit_labels(sl, _work(s_img, cfg.work_size))
+    res = fast_transfer(c_img, s_img, cfg, content_labels=cl, style_labels=sl)
+    out = Image.fromarray(np.asarray(res.image))
+    folder = Path(tempfile.mkdtemp(prefix="styleforge-look-")) if look_dir is None else Path(look_dir)
+    look = write_cube(res.look, folder / "look.cube")
+    cmd = ["styleforge", "photo", content_label, style_label]
+    if cl is not None:
+        cmd += ["--content-mask", mask_labels[0], "--style-mask", mask_labels[1]]
+    cmd += ["--image-size", str(max(c_img.size))]
+    if strength != 1.0:
+        cmd += ["--strength", f"{strength:g}"]
+    cmd += ["--save-look", "look.cube", "-o", "result.png"]
+    return ModeResult(out, " ".join(_q(c) for c in cmd), _elapsed(t0, out), look)
+
+
+def _work(img: Image.Image, work: int) -> tuple[int, int]:
+    """``(h, w)`` of ``img`` at the fast method's work size."""
+    return tuple(resize_max_side(img, min(work, max(img.size))).size[::-1])  # type: ignore[return-value]
+
+
 # --------------------------------------------------------------------------- Translate
+#: The pretrained dropdown's "use the Model box" entry.
+NO_PRETRAINED = "(none)"
+
+
+def pretrained_names() -> list[str]:
+    """Every published pretrained model's name (``styleforge translate --pretrained NAME``)."""
+    from ..gan.pretrained import PRETRAINED
+
+    return sorted(PRETRAINED)
+
+
+def pretrained_choice(name: str | None) -> str | None:
+    """The dropdown's value → a known pretrained name, or ``None`` for "use the Model box"."""
+    if not name or name == NO_PRETRAINED:
+        return None
+    from ..gan.pretrained import resolve
+
+    return resolve(name).name
+
 def _translator(path: Path, direction: str | None) -> Any:
     from ..gan.loading import load_translator
 
@@ -478,17 +584,19 @@ def _translator(path: Path, direction: str | None) -> Any:
 
 def translate(
     content: Image.Image,
-    checkpoint: Path,
+    checkpoint: Path | None,
     *,
     checkpoint_label: str,
     direction: str | None = None,
     size: int = 512,
     content_label: str = "photo.jpg",
     device: str = "cpu",
+    pretrained: str | None = None,
 ) -> ModeResult:
-    """A trained pix2pix / CycleGAN generator applied to one image (shrunk to ``size`` if larger).
+    """A trained pix2pix / CycleGAN / CUT generator applied to one image (shrunk to ``size`` if larger).
 
-    ``checkpoint`` must already be resolved by :func:`.limits.resolve_checkpoint`.
+    ``checkpoint`` must already be resolved by :func:`.limits.resolve_checkpoint`; ``pretrained``
+    (a name of :data:`styleforge.gan.pretrained.PRETRAINED`) is used instead when given.
     """
     _require("translate")
     from ..io import tensor_to_pil
@@ -496,6 +604,12 @@ def translate(
     if direction not in (None, "AtoB", "BtoA"):
         raise InputError("direction must be AtoB or BtoA")
     t0 = time.perf_counter()
+    if pretrained:
+        from ..gan.pretrained import pretrained_path
+
+        checkpoint = pretrained_path(pretrained, progress=False)
+    if checkpoint is None:
+        raise InputError("choose a model or a pretrained model")
     tr, lock = _translator(checkpoint, direction)
     img = content.convert("RGB")
     shrink = max(img.size) > int(size)  # only ever shrink: a small photo is translated as it is
@@ -503,7 +617,8 @@ def translate(
         img = resize_max_side(img, int(size))
     with lock:  # one call at a time per loaded network (modules with buffers are not re-entrant)
         out = tensor_to_pil(tr(img, "cpu"))
-    cmd = ["styleforge", "translate", content_label, "--checkpoint", f"MODELS/{checkpoint_label}"]
+    cmd = ["styleforge", "translate", content_label,
+           *(["--pretrained", pretrained] if pretrained else ["--checkpoint", f"MODELS/{checkpoint_label}"])]
     if shrink:
         cmd += ["--size", str(size)]
     if direction:
@@ -545,6 +660,56 @@ def makeup(
         raise InputError("no face found in this photo: use a photo with a clear, frontal face")
     out = Image.fromarray(new)
     cmd = ["styleforge", "makeup", action, content_label, "--checkpoint", f"MODELS/{checkpoint_label}"]
+    if strength != 1.0:
+        cmd += ["--strength", f"{strength:g}"]
+    cmd += ["-o", "result.png"]
+    n = len(faces)
+    return ModeResult(out, " ".join(_q(c) for c in cmd), f"{n} face{'s' if n > 1 else ''}, " + _elapsed(t0, out))
+
+
+def makeup_by_example(
+    content: Image.Image,
+    reference: Image.Image | None,
+    *,
+    action: str = "transfer",
+    regions: Sequence[str] = ("lips", "eyes", "brows", "skin"),
+    strength: float = 1.0,
+    content_label: str = "photo.jpg",
+    reference_label: str = "reference.jpg",
+) -> ModeResult:
+    """No model needed: copy a made-up reference face's makeup onto every face (``transfer``), or take
+    eye shadow and lipstick off (``remove``), through the face mesh (:mod:`styleforge.faces.makeup`)."""
+    _require("makeup")
+    import numpy as np
+
+    from ..faces.facemesh import MeshDetector
+    from ..faces.makeup import MakeupSpec, parse_regions, parse_strength, prepare_reference, remove, transfer
+
+    if action not in ("transfer", "remove"):
+        raise InputError("action must be transfer or remove")
+    chosen = parse_regions(",".join(regions))
+    if not regions:
+        raise InputError("choose at least one region")
+    spec = MakeupSpec(strength=parse_strength(float(strength), chosen))
+    t0 = time.perf_counter()
+    det, lock = _NETS.get(("facemesh",), lambda: (MeshDetector(), threading.Lock()))
+    photo = np.asarray(content.convert("RGB"))
+    with lock:  # the mesh networks are shared: one image at a time through them
+        if action == "transfer":
+            if reference is None:
+                raise InputError("upload a reference photo: a face wearing the makeup to copy")
+            ref = prepare_reference(np.asarray(reference.convert("RGB")), det, name="the reference photo")
+            new, faces = transfer(photo, [ref], spec, detector=det)
+        else:
+            new, faces = remove(photo, spec, detector=det)
+    if not faces:
+        raise InputError("no face found in this photo: use a photo with a clear, frontal face")
+    out = Image.fromarray(new)
+    cmd = ["styleforge", "makeup", action, content_label]
+    if action == "transfer":
+        cmd += ["--reference", reference_label]
+    if tuple(chosen) != ("lips", "eyes", "brows", "skin"):
+        cmd += ["--regions", ",".join(chosen)]
     if strength != 1.0:
         cmd += ["--strength", f"{strength:g}"]
     cmd += ["-o", "result.png"]

@@ -1,0 +1,247 @@
+"""Universal style transfer by whitening–colouring of deep features (WCT).
+
+Li et al., *Universal Style Transfer via Feature Transforms* (NeurIPS 2017):
+a fixed VGG encoder, decoders trained only to *reconstruct* an image from
+one layer's features (no style loss, so they never see a painting), and at
+test time, coarse to fine, each level's content features are whitened and
+re-coloured with the style's covariance, then decoded.
+
+:func:`wct` and :func:`covariance_stats` are pure functions (float32
+eigendecompositions of ``C×C`` covariances); :class:`ReconDecoder` mirrors
+VGG16 from ``relu1_1``, ``relu2_1``, ``relu3_1`` or ``relu4_1`` back to RGB.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "LEVEL_CHANNELS",
+    "ReconDecoder",
+    "StyleStats",
+    "WCTNet",
+    "blend_stats",
+    "build_encoder",
+    "colour",
+    "covariance_stats",
+    "wct",
+    "whiten",
+]
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .adain import _conv  # reflection-padded 3×3 convolution (+ ReLU), as the AdaIN decoder's
+
+#: Channels of each encoder level of VGG16.
+LEVEL_CHANNELS: dict[str, int] = {"relu1_1": 64, "relu2_1": 128, "relu3_1": 256, "relu4_1": 512}
+
+
+@dataclass
+class StyleStats:
+    """One level's style statistics: channel mean ``(C, 1)`` and covariance ``(C, C)``."""
+
+    mean: torch.Tensor
+    cov: torch.Tensor
+
+
+def covariance_stats(f: torch.Tensor) -> StyleStats:
+    """Mean and (biased) covariance of ``(1, C, H, W)`` features, float32."""
+    c = f.shape[1]
+    x = f.reshape(c, -1).float()
+    mean = x.mean(dim=1, keepdim=True)
+    xc = x - mean
+    return StyleStats(mean, xc @ xc.T / max(1, xc.shape[1]))
+
+
+def blend_stats(stats: Sequence[StyleStats], weights: Sequence[float]) -> StyleStats:
+    """Weighted mix of several styles' statistics (the mixture's mean and second moment)."""
+    total = float(sum(weights))
+    w = [float(x) / total for x in weights]
+    mean = sum(wi * s.mean for wi, s in zip(w, stats))
+    second = sum(wi * (s.cov + s.mean @ s.mean.T) for wi, s in zip(w, stats))
+    return StyleStats(mean, second - mean @ mean.T)  # type: ignore[operator, arg-type]
+
+
+def _sym_power(cov: torch.Tensor, power: float, eps: float) -> torch.Tensor:
+    """``cov^power`` of a symmetric PSD matrix, small eigenvalues clamped at ``eps``·max."""
+    vals, vecs = torch.linalg.eigh(cov + eps * torch.eye(cov.shape[0], dtype=cov.dtype))
+    vals = vals.clamp_min(float(vals.max()) * 1e-5 + eps)
+    return (vecs * vals.pow(power)) @ vecs.T
+
+
+def whiten(x: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
+    """``(C, N)`` centred features → features with identity covariance."""
+    cov = x @ x.T / max(1, x.shape[1])
+    return _sym_power(cov, -0.5, eps) @ x
+
+
+def colour(white: torch.Tensor, style: StyleStats, eps: float = 1e-5) -> torch.Tensor:
+    """Whitened ``(C, N)`` features → the style's covariance and mean."""
+    return _sym_power(style.cov, 0.5, eps) @ white + style.mean
+
+
+def wct(content: torch.Tensor, style: StyleStats, alpha: float = 1.0, eps: float = 1e-5, gain: float = 1.0) -> torch.Tensor:
+    """Whiten ``(1, C, H, W)`` content features and colour them with ``style``; ``alpha`` blends back.
+
+    ``gain`` > 1 scales the coloured features' deviations from the style's mean (covariance × gain²),
+    pre-compensating a decoder that loses energy (blur).
+
+    Example:
+        >>> c, s = torch.randn(1, 4, 16, 16), torch.randn(1, 4, 16, 16) * 3 + 1
+        >>> t = wct(c, covariance_stats(s))
+        >>> torch.allclose(covariance_stats(t).cov, covariance_stats(s).cov, atol=1e-3)
+        True
+    """
+    _, c, h, w = content.shape
+    x = content.reshape(c, -1).float()
+    mean = x.mean(dim=1, keepdim=True)
+    out = colour(whiten(x - mean, eps), style, eps)
+    if gain != 1.0:
+        out = gain * (out - style.mean) + style.mean
+    out = out.reshape(1, c, h, w)
+    if alpha < 1.0:
+        out = alpha * out + (1 - alpha) * content.float()
+    return out.to(content.dtype)
+
+
+class _Up(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.interpolate(x, scale_factor=2.0, mode="nearest")
+
+
+def _level_index(level: str) -> int:
+    if level not in LEVEL_CHANNELS:
+        raise ValueError(f"unknown WCT level {level!r}; choose one of {', '.join(LEVEL_CHANNELS)}")
+    return list(LEVEL_CHANNELS).index(level) + 1
+
+
+class ReconDecoder(nn.Module):
+    """Features of ``level`` → RGB in [0, 1] (unclamped while training), mirroring VGG16.
+
+    ``width`` scales the channel counts (1.0: VGG's 256/128/64); the first
+    convolution maps the level's channels down.  ``relu1_1``'s decoder is one
+    convolution.
+    """
+
+    #: Features are scaled by this before the first convolution (caffe-scale VGG activations are large).
+    IN_SCALE = 0.01
+
+    def __init__(self, level: str, width: float = 1.0) -> None:
+        super().__init__()
+        self.level, self.width = level, width
+        k = _level_index(level)
+        ch = [max(8, round(c * width)) for c in (64, 128, 256)]
+        layers: list[nn.Module] = []
+        cin = LEVEL_CHANNELS[level]
+        if k >= 4:
+            layers += [_conv(cin, ch[2]), _Up(), _conv(ch[2], ch[2]), _conv(ch[2], ch[2])]
+            cin = ch[2]
+        if k >= 3:
+            layers += [_conv(cin, ch[1]), _Up(), _conv(ch[1], ch[1])]
+            cin = ch[1]
+        if k >= 2:
+            layers += [_conv(cin, ch[0]), _Up(), _conv(ch[0], ch[0])]
+            cin = ch[0]
+        layers.append(_conv(cin, 3, relu=False))
+        self.body = nn.Sequential(*layers)
+
+    def forward(self, f: torch.Tensor, size: tuple[int, int] | None = None) -> torch.Tensor:
+        y = self.body(f * self.IN_SCALE)
+        if size is not None and tuple(y.shape[-2:]) != tuple(size):
+            y = F.interpolate(y, size=size, mode="bilinear", align_corners=False)
+        return y
+
+    def config(self) -> dict[str, object]:
+        return {"level": self.level, "width": self.width}
+
+
+def build_encoder(levels: Sequence[str], device: str | torch.device = "cpu") -> nn.Module:
+    """The frozen offline VGG16 (max pooling) truncated at the deepest of ``levels``."""
+    from ..backbones import build_backbone
+
+    return build_backbone("vgg16-offline", layers=list(levels), device=device)
+
+
+class WCTNet(nn.Module):
+    """Multi-level WCT: encoder + one reconstruction decoder per level, coarse to fine.
+
+    ``passes`` is the order of the levels (coarse to fine; a level may repeat: each
+    pass re-encodes the previous result, so the decoder's error is corrected again).
+    The first pass works on the photo shrunk to ``deep_size`` pixels on its long
+    side (larger strokes, and faster); the result is upsampled to the photo's size
+    before the next passes.  ``gain``: see :func:`wct`.  ``amp``: a bf16 autocast
+    dtype for the convolutions (the whitening and colouring always run in float32).
+
+    The interface matches :class:`styleforge.nets.adain.AdaINNet`:
+    :meth:`style_stats` per style, :meth:`stylize_stats` with weights, ``alpha``
+    and a two-style mask.
+    """
+
+    def __init__(self, encoder: nn.Module, decoders: dict[str, ReconDecoder], *, deep_size: int | None = None,
+                 amp: torch.dtype | None = None, passes: Sequence[str] | None = None, gain: float = 1.0) -> None:
+        super().__init__()
+        order = list(LEVEL_CHANNELS)
+        self.levels = list(passes) if passes else sorted(decoders, key=order.index, reverse=True)
+        unknown = [lv for lv in self.levels if lv not in decoders]
+        if unknown:
+            raise ValueError(f"no decoder for the pass(es) {unknown}")
+        self.encoder = encoder
+        self.decoders = nn.ModuleDict(decoders)
+        self.deep_size, self.amp, self.gain = deep_size, amp, gain
+
+    def _enc(self, x: torch.Tensor, layers: Sequence[str]) -> dict[str, torch.Tensor]:
+        with torch.autocast("cpu", dtype=self.amp or torch.bfloat16, enabled=self.amp is not None and x.device.type == "cpu"):
+            return {k: v.float() for k, v in self.encoder(x, list(layers)).items()}
+
+    def _dec(self, level: str, t: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+        with torch.autocast("cpu", dtype=self.amp or torch.bfloat16, enabled=self.amp is not None and t.device.type == "cpu"):
+            return self.decoders[level](t, size=size).float().clamp(0, 1)
+
+    def style_stats(self, style: torch.Tensor) -> dict[str, StyleStats]:
+        """Each level's mean and covariance of a ``(1, 3, H, W)`` style image."""
+        feats = self._enc(style, sorted(set(self.levels)))
+        return {lv: covariance_stats(f) for lv, f in feats.items()}
+
+    def stylize_stats(
+        self,
+        content: torch.Tensor,
+        stats: Sequence[dict[str, StyleStats]],
+        weights: Sequence[float] | None = None,
+        *,
+        alpha: float | torch.Tensor = 1.0,
+        mask: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """Stylise ``(1, 3, H, W)`` in [0, 1] with one or more styles' statistics (see AdaINNet)."""
+        if mask is not None and len(stats) != 2:
+            raise ValueError("a mask needs exactly two styles")
+        alpha = float(alpha)
+        H, W = content.shape[-2:]
+        x = content
+        if self.deep_size and max(H, W) > self.deep_size:
+            k = self.deep_size / max(H, W)
+            x = F.interpolate(content, size=(max(16, round(H * k)), max(16, round(W * k))), mode="bilinear",
+                              align_corners=False, antialias=True)
+        w = list(weights) if weights is not None else [1.0] * len(stats)
+        for i, lv in enumerate(self.levels):
+            if i == 1 and tuple(x.shape[-2:]) != (H, W):
+                x = F.interpolate(x, size=(H, W), mode="bicubic", align_corners=False).clamp(0, 1)
+            f = self._enc(x, [lv])[lv]
+            g = self.gain if lv != "relu1_1" else 1.0  # relu1_1's linear decoder is exact: nothing to compensate
+            if mask is not None:
+                m = F.interpolate(mask.to(f), size=f.shape[-2:], mode="bilinear", align_corners=False)
+                t = m * wct(f, stats[0][lv], gain=g) + (1 - m) * wct(f, stats[1][lv], gain=g)
+            else:
+                s = stats[0][lv] if len(stats) == 1 else blend_stats([st[lv] for st in stats], w)
+                t = wct(f, s, gain=g)
+            if alpha < 1.0:
+                t = alpha * t + (1 - alpha) * f
+            x = self._dec(lv, t, (x.shape[-2], x.shape[-1]))
+        if tuple(x.shape[-2:]) != (H, W):
+            x = F.interpolate(x, size=(H, W), mode="bicubic", align_corners=False).clamp(0, 1)
+        return x
+
+    def forward(self, content: torch.Tensor, style: torch.Tensor, alpha: float = 1.0) -> torch.Tensor:
+        return self.stylize_stats(content, [self.style_stats(style)], alpha=alpha)

@@ -1,0 +1,61 @@
+"""WCT reconstruction-decoder training: a tiny run, resume, export, and the loaded network."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from styleforge.errors import InputError
+from styleforge.instant.recon import TrainConfig, load_photos, main, train
+
+
+@pytest.fixture
+def photos(tmp_path):  # noqa: ANN001, ANN201
+    d = tmp_path / "photos"
+    d.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(3):
+        arr = (rng.random((40, 56, 3)) * 255).astype(np.uint8)
+        Image.fromarray(arr).save(d / f"p{i}.png")
+    return d
+
+
+def test_exclude_file_drops_the_held_out_photos(photos, tmp_path) -> None:  # noqa: ANN001
+    ex = tmp_path / "heldout.txt"
+    ex.write_text("# comment\ncontent/p1.png\n")
+    from styleforge.instant.recon import _excluded
+
+    assert len(load_photos([str(photos)], _excluded(str(ex)), short=32)) == 2
+    assert all(min(p.shape[1:]) == 32 and p.dtype == torch.uint8 for p in load_photos([str(photos)], set(), 32))
+    with pytest.raises(InputError):
+        load_photos([str(tmp_path / "nope")], set(), 32)
+
+
+@pytest.mark.slow
+def test_tiny_training_resumes_and_exports_a_working_wct_network(photos, tmp_path, one_thread) -> None:  # noqa: ANN001
+    from styleforge.instant import InstantOptions, stylize_instant, load_instant
+    from styleforge.instant.models import load_weights
+
+    cfg = TrainConfig(content_dirs=[str(photos)], out=str(tmp_path / "run"), levels=["relu2_1", "relu1_1"],
+                      widths=[0.25, 1.0], crop=32, batch_size=2, max_steps=2, eval_every=1, amp="off")
+    path = train(cfg)
+    _, meta = load_weights(path)
+    assert meta["kind"] == "wct" and meta["step"] == 2
+    assert set(meta["model_config"]["decoders"]) == {"relu2_1", "relu1_1"}
+    cfg.max_steps = 3
+    path = train(cfg)  # resumes from ckpt.pt
+    assert load_weights(path)[1]["step"] == 3
+    assert "resumed at step 2" in (tmp_path / "run" / "log.txt").read_text()
+    style = tmp_path / "style.png"
+    Image.fromarray((np.random.default_rng(1).random((30, 30, 3)) * 255).astype(np.uint8)).save(style)
+    model = load_instant([str(style)], adain_decoder=path)
+    assert type(model.adain).__name__ == "WCTNet"
+    out = stylize_instant(str(photos / "p0.png"), model, InstantOptions(alpha=0.5))
+    assert out.size == (56, 40)
+
+
+def test_cli_bad_input_is_one_line_exit_2(tmp_path, capsys) -> None:  # noqa: ANN001
+    assert main(["--content-dir", str(tmp_path / "missing"), "--out", str(tmp_path / "o"), "--max-steps", "1"]) == 2
+    assert capsys.readouterr().out.strip().count("\n") == 0

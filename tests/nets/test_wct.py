@@ -1,0 +1,87 @@
+"""Whitening–colouring maths and the reconstruction decoders' shapes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from styleforge.nets.wct import ReconDecoder, StyleStats, WCTNet, blend_stats, covariance_stats, wct
+
+
+def _np_cov(f: np.ndarray) -> np.ndarray:
+    x = f.reshape(f.shape[0], -1)
+    xc = x - x.mean(axis=1, keepdims=True)
+    return xc @ xc.T / x.shape[1]
+
+
+def test_covariance_stats_match_numpy() -> None:
+    f = torch.randn(1, 5, 7, 6, dtype=torch.float64)
+    s = covariance_stats(f)
+    np.testing.assert_allclose(s.cov.numpy(), _np_cov(f[0].numpy()), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(s.mean[:, 0].numpy(), f[0].numpy().reshape(5, -1).mean(1), rtol=1e-4, atol=1e-6)
+
+
+def test_wct_gives_the_style_statistics_and_keeps_the_content_order() -> None:
+    g = torch.Generator().manual_seed(0)
+    content = torch.randn(1, 6, 20, 20, generator=g)
+    a = torch.randn(6, 6, generator=g)
+    style = (a @ torch.randn(6, 500, generator=g) + 2.0).reshape(1, 6, 20, 25)
+    t = wct(content, covariance_stats(style))
+    got, want = covariance_stats(t), covariance_stats(style)
+    assert torch.allclose(got.cov, want.cov, atol=1e-3 * float(want.cov.abs().max()))
+    assert torch.allclose(got.mean, want.mean, atol=1e-3)
+    # the spatial layout is the content's: a channel of the output correlates with the content
+    corr = np.corrcoef(t[0].reshape(6, -1).numpy(), content[0].reshape(6, -1).numpy())[:6, 6:]
+    assert np.abs(corr).max(axis=1).min() > 0.2
+    # alpha = 0 gives the content back
+    assert torch.allclose(wct(content, covariance_stats(style), alpha=0.0), content, atol=1e-5)
+
+
+def test_blend_stats_is_the_mixture_of_two_styles() -> None:
+    g = torch.Generator().manual_seed(1)
+    a, b = torch.randn(1, 3, 10, 10, generator=g), 3 * torch.randn(1, 3, 10, 10, generator=g) + 1
+    mix = blend_stats([covariance_stats(a), covariance_stats(b)], [1.0, 1.0])
+    both = covariance_stats(torch.cat([a, b], dim=3))  # the pooled sample
+    assert torch.allclose(mix.cov, both.cov, atol=1e-4) and torch.allclose(mix.mean, both.mean, atol=1e-5)
+    only_a = blend_stats([covariance_stats(a), covariance_stats(b)], [1.0, 0.0])
+    assert torch.allclose(only_a.cov, covariance_stats(a).cov, atol=1e-5)
+
+
+@pytest.mark.parametrize(("level", "factor"), [("relu1_1", 1), ("relu2_1", 2), ("relu3_1", 4), ("relu4_1", 8)])
+def test_decoder_maps_features_back_to_the_image_size(level: str, factor: int) -> None:
+    ch = {"relu1_1": 64, "relu2_1": 128, "relu3_1": 256, "relu4_1": 512}[level]
+    d = ReconDecoder(level, width=0.25)
+    y = d(torch.randn(1, ch, 32 // factor, 40 // factor))
+    assert y.shape == (1, 3, 32, 40)
+    assert d(torch.randn(1, ch, 32 // factor, 40 // factor), size=(33, 41)).shape == (1, 3, 33, 41)
+    with pytest.raises(ValueError, match="unknown WCT level"):
+        ReconDecoder("relu5_1")
+
+
+class _FakeEncoder(torch.nn.Module):
+    """Average-pooled copies of the image's channels, tiled to the level's width (an invertible toy)."""
+
+    def forward(self, x: torch.Tensor, layers: list[str]) -> dict[str, torch.Tensor]:
+        out = {}
+        for lv in layers:
+            k = {"relu1_1": 1, "relu2_1": 2}[lv]
+            f = torch.nn.functional.avg_pool2d(x, k) if k > 1 else x
+            out[lv] = f.repeat(1, {"relu1_1": 64, "relu2_1": 128}[lv] // 3 + 1, 1, 1)[:, : {"relu1_1": 64, "relu2_1": 128}[lv]] * 100
+        return out
+
+
+def test_wct_net_runs_coarse_to_fine_with_alpha_weights_and_mask() -> None:
+    net = WCTNet(_FakeEncoder(), {"relu1_1": ReconDecoder("relu1_1"), "relu2_1": ReconDecoder("relu2_1", 0.25)},
+                 deep_size=24)
+    assert net.levels == ["relu2_1", "relu1_1"]
+    photo, s1, s2 = torch.rand(1, 3, 32, 48), torch.rand(1, 3, 20, 20), torch.rand(1, 3, 16, 16)
+    st = [net.style_stats(s1), net.style_stats(s2)]
+    assert set(st[0]) == {"relu1_1", "relu2_1"} and isinstance(st[0]["relu1_1"], StyleStats)
+    with torch.no_grad():
+        y = net.stylize_stats(photo, st, [0.5, 0.5], alpha=0.7)
+        assert y.shape == photo.shape and 0 <= float(y.min()) and float(y.max()) <= 1
+        m = torch.zeros(1, 1, 32, 48)
+        assert net.stylize_stats(photo, st, mask=m).shape == photo.shape
+        with pytest.raises(ValueError, match="exactly two"):
+            net.stylize_stats(photo, st[:1], mask=m)
