@@ -9,7 +9,7 @@ Python API::
 
 Modules: :mod:`.container` (PyAV reading/writing), :mod:`.flow` (DIS flow, warping, occlusion,
 E_warp), :mod:`.temporal` (the consistency pass), :mod:`.stylizers` (one per mode),
-:mod:`.lut` (``.cube`` looks), :mod:`.pipeline` (the loop, partial files, resume).
+:mod:`.pipeline` (the loop, partial files, resume).
 """
 
 from __future__ import annotations

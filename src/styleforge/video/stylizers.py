@@ -13,7 +13,7 @@ model plugs in without touching the video code:
   and ``warm_iterations`` evaluations;
 * :class:`PhotoStylizer` — another photo's colours by a mean/covariance affine map fitted once
   on the first frame (the same map on every frame: no colour flicker);
-* :class:`LookStylizer` — a ``.cube`` 3-D LUT (:mod:`.lut`);
+* :class:`LookStylizer` — a ``.cube`` 3-D LUT (:mod:`styleforge.transfer.lut`, the photo looks);
 * :class:`TranslatorStylizer` — a pix2pix / CycleGAN / makeup generator through
   :func:`styleforge.gan.loading.load_translator`.
 """
@@ -236,14 +236,14 @@ class LookStylizer:
     per_pixel = True  # the same colour map on every frame: no flicker to remove (no blending)
 
     def __init__(self, cube: str, *, strength: float = 1.0) -> None:
-        from .lut import read_cube
+        from ..transfer.lut import read_cube
 
         self.name = "look:" + Path(cube).stem
         self.lut = read_cube(cube)
         self.strength = strength
 
     def __call__(self, frame: np.ndarray, hint: Hint | None = None) -> np.ndarray:
-        from .lut import apply_lut
+        from ..transfer.lut import apply_lut
 
         x = _to_float(frame)
         y = apply_lut(self.lut, x)
