@@ -44,7 +44,7 @@ from ..errors import InputError
 from ..nets import build_discriminator, build_generator, init_weights
 from .cyclegan import _up, to_rgb
 from .losses import GAN_MODES, gan_loss
-from .pix2pix import TrainContext, eval_forward, frozen
+from .pix2pix import TrainContext, config_from_dict, eval_forward, frozen
 
 KIND = "cut"
 MODES = {"cut": {"lambda_nce": 1.0, "nce_idt": True, "flip_equivariance": False},
@@ -149,11 +149,7 @@ class CUTConfig:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> CUTConfig:
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = set(d) - names
-        if unknown:
-            raise InputError(f"unknown cut config keys: {', '.join(sorted(unknown))}")
-        return cls(**d)
+        return config_from_dict(cls, d, "cut")
 
 
 def _plain(net: nn.Module) -> nn.Module:

@@ -56,7 +56,7 @@ from ..errors import InputError
 from ..nets import build_discriminator, build_generator
 from .image_pool import ImagePool
 from .losses import GAN_MODES, gan_loss, gradient_penalty
-from .pix2pix import TrainContext, eval_forward, frozen
+from .pix2pix import TrainContext, config_from_dict, eval_forward, frozen
 
 KIND = "cyclegan"
 
@@ -138,11 +138,7 @@ class CycleGANConfig:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> CycleGANConfig:
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = set(d) - names
-        if unknown:
-            raise InputError(f"unknown cyclegan config keys: {', '.join(sorted(unknown))}")
-        return cls(**d)
+        return config_from_dict(cls, d, "cyclegan")
 
     @property
     def per_sample_norm(self) -> bool:

@@ -18,7 +18,7 @@ import dataclasses
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import torch
 import torch.nn.functional as F
@@ -28,6 +28,8 @@ from ..data.transforms import lab_to_rgb
 from ..errors import InputError
 from ..nets import build_discriminator, build_generator
 from .losses import GAN_MODES, gan_loss, gradient_penalty
+
+_C = TypeVar("_C")
 
 KIND = "pix2pix"
 
@@ -72,11 +74,15 @@ class Pix2PixConfig:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Pix2PixConfig:
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = set(d) - names
-        if unknown:
-            raise InputError(f"unknown pix2pix config keys: {', '.join(sorted(unknown))}")
-        return cls(**d)
+        return config_from_dict(cls, d, "pix2pix")
+
+
+def config_from_dict(cls: type[_C], d: Mapping[str, Any], what: str) -> _C:
+    """A model config dataclass from a checkpoint's dict; unknown keys are a one-line error."""
+    unknown = set(d) - {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    if unknown:
+        raise InputError(f"unknown {what} config keys: {', '.join(sorted(unknown))}")
+    return cls(**d)
 
 
 class TrainContext(Protocol):
