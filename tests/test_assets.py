@@ -22,3 +22,12 @@ def test_names_paths_and_shadowing_folders(tmp_path, monkeypatch):
         resolve_image("stary_night")
     with pytest.raises(InputError, match="not found"):
         resolve_image("missing/picture.jpg")
+
+
+def test_every_builtin_image_is_credited_in_the_attribution_file():
+    """The package ships public-domain paintings only: each one needs its line in ATTRIBUTION.md."""
+    text = (builtin_styles()["starry_night"].parents[1] / "ATTRIBUTION.md").read_text()
+    missing = [p.name for p in builtin_styles().values() if f"`styles/{p.name}`" not in text]
+    assert not missing, f"built-in styles without an attribution line: {missing}"
+    assert len(builtin_styles()) >= 8  # issue 13: at least two public-domain paintings added to the six
+    assert all(f"`content/{p.name}`" in text for p in BUILTIN_CONTENT.values())

@@ -59,3 +59,30 @@ def test_tiny_training_resumes_and_exports_a_working_wct_network(photos, tmp_pat
 def test_cli_bad_input_is_one_line_exit_2(tmp_path, capsys) -> None:  # noqa: ANN001
     assert main(["--content-dir", str(tmp_path / "missing"), "--out", str(tmp_path / "o"), "--max-steps", "1"]) == 2
     assert capsys.readouterr().out.strip().count("\n") == 0
+
+
+def test_transfer_targets_carry_each_sample_to_its_own_style() -> None:
+    from styleforge.instant.recon import transfer_targets
+    from styleforge.nets.wct import covariance_stats
+
+    g = torch.Generator().manual_seed(0)
+    content = torch.randn(2, 5, 12, 12, generator=g)
+    style = torch.stack([torch.randn(5, 12, 12, generator=g) * 3 + 1, torch.randn(5, 12, 12, generator=g) * 0.5 - 2])
+    with torch.autocast("cpu", dtype=torch.bfloat16):  # as in the training loop: the maths stays float32
+        moved = transfer_targets(content, style)
+    assert moved.dtype == torch.float32 and moved.shape == content.shape
+    for i in range(2):
+        got, want = covariance_stats(moved[i : i + 1]), covariance_stats(style[i : i + 1])
+        assert torch.allclose(got.cov, want.cov, atol=1e-3 * float(want.cov.abs().max()))
+        assert torch.allclose(got.mean, want.mean, atol=1e-3)
+
+
+def test_transfer_consistency_loss_trains_with_paintings(photos, tmp_path, one_thread) -> None:  # noqa: ANN001
+    cfg = TrainConfig(content_dirs=[str(photos)], out=str(tmp_path / "run"), levels=["relu2_1", "relu1_1"],
+                      widths=[0.25, 1.0], crop=32, batch_size=2, max_steps=2, eval_every=1, amp="off",
+                      style_dirs=[str(photos)], wct_weight=1.0, sizes=[24, 0], passes=["relu2_1", "relu1_1"])
+    from styleforge.instant.models import load_weights
+
+    _, meta = load_weights(train(cfg))
+    assert "3 paintings for the transfer-consistency loss" in (tmp_path / "run" / "log.txt").read_text()
+    assert meta["model_config"]["sizes"] == [24, None] and meta["step"] == 2

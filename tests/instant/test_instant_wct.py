@@ -41,7 +41,7 @@ def test_default_for_image_styles_with_alpha_weights_and_mask(photo: Image.Image
     full = pil_to_tensor(stylize_instant(photo, model))
     none = pil_to_tensor(stylize_instant(photo, model, InstantOptions(alpha=0.0)))
     assert full.shape == x.shape
-    assert _psnr(none, x) > 14  # alpha 0: the decoders give the photo back (two relu2_1 passes: ≈ 15.6 dB here)
+    assert _psnr(none, x) > 14  # alpha 0: the decoders give the photo back (up to their reconstruction error)
     assert _psnr(none, x) > _psnr(full, x) + 2
     # the painting's palette: the output's mean colour moves towards the painting's
     paint = pil_to_tensor(load_image(styles["shipwreck"]))

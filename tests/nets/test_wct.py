@@ -77,7 +77,8 @@ def test_wct_net_runs_coarse_to_fine_with_alpha_weights_and_mask() -> None:
     assert net.levels == ["relu2_1", "relu1_1"]
     photo, s1, s2 = torch.rand(1, 3, 32, 48), torch.rand(1, 3, 20, 20), torch.rand(1, 3, 16, 16)
     st = [net.style_stats(s1), net.style_stats(s2)]
-    assert set(st[0]) == {"relu1_1", "relu2_1"} and isinstance(st[0]["relu1_1"], StyleStats)
+    # the deep pass works at 24 px: its statistics come from the style at 24 px, keyed by level and size
+    assert set(st[0]) == {"relu1_1", "relu2_1@24"} and isinstance(st[0]["relu1_1"], StyleStats)
     with torch.no_grad():
         y = net.stylize_stats(photo, st, [0.5, 0.5], alpha=0.7)
         assert y.shape == photo.shape and 0 <= float(y.min()) and float(y.max()) <= 1
@@ -85,3 +86,27 @@ def test_wct_net_runs_coarse_to_fine_with_alpha_weights_and_mask() -> None:
         assert net.stylize_stats(photo, st, mask=m).shape == photo.shape
         with pytest.raises(ValueError, match="exactly two"):
             net.stylize_stats(photo, st[:1], mask=m)
+
+
+def test_wct_net_pass_sizes_set_each_pass_work_image_and_style_scale() -> None:
+    seen: list[tuple[str, tuple[int, int]]] = []
+
+    class Spy(_FakeEncoder):
+        def forward(self, x: torch.Tensor, layers: list[str]) -> dict[str, torch.Tensor]:
+            seen.extend((lv, tuple(x.shape[-2:])) for lv in layers)
+            return super().forward(x, layers)
+
+    decs = {"relu1_1": ReconDecoder("relu1_1"), "relu2_1": ReconDecoder("relu2_1", 0.25)}
+    net = WCTNet(Spy(), decs, passes=["relu2_1", "relu2_1", "relu1_1"], sizes=[32, 48, None])
+    st = net.style_stats(torch.rand(1, 3, 60, 80))
+    assert set(st) == {"relu2_1@32", "relu2_1@48", "relu1_1"}
+    assert seen == [("relu2_1", (24, 32)), ("relu2_1", (36, 48)), ("relu1_1", (60, 80))]
+    seen.clear()
+    with torch.no_grad():
+        y = net.stylize_stats(torch.rand(1, 3, 64, 96), [st])
+    assert y.shape == (1, 3, 64, 96)
+    assert seen == [("relu2_1", (21, 32)), ("relu2_1", (32, 48)), ("relu1_1", (64, 96))]
+    with pytest.raises(ValueError, match="2 pass sizes for 3 passes"):
+        WCTNet(Spy(), decs, passes=["relu2_1", "relu2_1", "relu1_1"], sizes=[32, None])
+    with pytest.raises(ValueError, match="at least 16 px"):
+        WCTNet(Spy(), decs, passes=["relu2_1", "relu1_1"], sizes=[8, None])

@@ -13,7 +13,7 @@ Run ``python -m styleforge.instant.recon --help``.
 
 from __future__ import annotations
 
-__all__ = ["TrainConfig", "export_bundle", "fit_linear_decoder", "load_photos", "main", "train"]
+__all__ = ["TrainConfig", "export_bundle", "fit_linear_decoder", "load_photos", "main", "train", "transfer_targets"]
 
 import argparse
 import json
@@ -55,6 +55,9 @@ class TrainConfig:
     passes: list[str] | None = None  # inference: pass order recorded in the weights (default: each level once)
     gain: float = 1.0  # inference: see styleforge.nets.wct.wct
     deep_size: int = 0  # inference: long side of the first pass (0: full size)
+    sizes: list[int] | None = None  # inference: each pass's long side (0: full size); overrides deep_size
+    style_dirs: list[str] = field(default_factory=list)  # paintings for the transfer-consistency loss
+    wct_weight: float = 0.0  # weight of that loss (0: reconstruction only)
 
 
 def _excluded(path: str | None) -> set[str]:
@@ -125,6 +128,15 @@ def fit_linear_decoder(decoder: torch.nn.Module, features: torch.Tensor, images:
         conv.bias.copy_(w[-1].float())
 
 
+def transfer_targets(content: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
+    """Per sample, ``content`` features whitened and coloured with ``style``'s (``(N, C, H, W)`` each)."""
+    from ..nets.wct import covariance_stats, wct
+
+    with torch.autocast(content.device.type, enabled=False):  # covariances and eigh in float32
+        return torch.cat([wct(content[i : i + 1].float(), covariance_stats(style[i : i + 1].float()))
+                          for i in range(len(content))])
+
+
 def _log(out: Path, msg: str) -> None:
     line = f"{time.strftime('%H:%M:%S')} {msg}"
     print(line, flush=True)
@@ -166,12 +178,18 @@ def train(cfg: TrainConfig) -> Path:
         st = torch.load(ckpt, weights_only=False, map_location=dev)
         decs.load_state_dict(st["decoders"])
         opt.load_state_dict(st["opt"])
+        for group in opt.param_groups:  # a resumed run may lower the rate (--lr); Adam's moments are kept
+            group["lr"] = cfg.lr
         g.set_state(st["gen"])
         step, seconds = st["step"], st["seconds"]
         if list(st["config"]["levels"]) != list(cfg.levels):
             raise InputError(f"{ckpt} holds the levels {st['config']['levels']}, not {cfg.levels}")
         _log(out, f"resumed at step {step} ({seconds:.0f} s)")
     photos = load_photos(cfg.content_dirs, _excluded(cfg.exclude_file), short=max(cfg.crop * 2, 256))
+    paintings = load_photos(cfg.style_dirs, _excluded(cfg.exclude_file), short=max(cfg.crop * 2, 256)) if (
+        cfg.style_dirs and cfg.wct_weight > 0) else []
+    if paintings:
+        _log(out, f"{len(paintings)} paintings for the transfer-consistency loss (weight {cfg.wct_weight:g})")
     _log(out, f"{len(photos)} photos, levels {cfg.levels}, widths {cfg.widths}, "
               f"params {sum(p.numel() for p in decs.parameters())/1e6:.2f} M, load {os.getloadavg()}")
     val = _batch(photos, 8, cfg.crop, torch.Generator().manual_seed(12345)).to(dev)
@@ -193,11 +211,20 @@ def train(cfg: TrainConfig) -> Path:
                     "step": step, "seconds": time.time() - t0, "config": asdict(cfg)}, str(ckpt) + ".tmp")
         os.replace(str(ckpt) + ".tmp", ckpt)
 
+    val_paint = _batch(paintings, 8, cfg.crop, torch.Generator().manual_seed(54321)).to(dev) if paintings else None
+
     def evaluate() -> dict[str, float]:
         with torch.no_grad():
             f = enc(val, deepest)
-            return {lv: -10 * math.log10(F.mse_loss(decs[lv](f[lv], size=val.shape[-2:]).clamp(0, 1), val).item())
+            psnr = {lv: -10 * math.log10(F.mse_loss(decs[lv](f[lv], size=val.shape[-2:]).clamp(0, 1), val).item())
                     for lv in cfg.levels}
+            if val_paint is not None:  # relative feature error of decoded transfers (the consistency loss)
+                fs = enc(val_paint, trained)
+                for lv in trained:
+                    t = transfer_targets(f[lv], fs[lv])
+                    back = enc(decs[lv](t, size=val.shape[-2:]).clamp(0, 1), [lv])[lv]
+                    _log(out, f"val transfer error {lv} {float(F.mse_loss(back, t) / t.pow(2).mean()):.4f}")
+            return psnr
 
     while trained and step < cfg.max_steps and time.time() - start_wall < cfg.max_minutes * 60:
         x = _batch(photos, cfg.batch_size, cfg.crop, g).to(dev)
@@ -207,12 +234,22 @@ def train(cfg: TrainConfig) -> Path:
             ys = {lv: decs[lv](f[lv], size=x.shape[-2:]).float() for lv in trained}
             feat_levels = trained
             loss = sum(F.mse_loss(y, x) for y in ys.values()) * 10.0
+            targets = {lv: f[lv] for lv in trained}
+            weights = {lv: cfg.feature_weight for lv in trained}
+            if paintings:  # the decoders must also realise whitened-and-coloured features (no pixel target)
+                with torch.no_grad():
+                    fs = {k: v.float() for k, v in enc(_batch(paintings, len(x), cfg.crop, g).to(dev), trained).items()}
+                    moved = {lv: transfer_targets(f[lv], fs[lv]) for lv in trained}
+                for lv in trained:
+                    ys[lv + "*"] = decs[lv](moved[lv], size=x.shape[-2:]).float()
+                    targets[lv + "*"], weights[lv + "*"] = moved[lv], cfg.wct_weight
             if feat_levels and cfg.feature_weight > 0:
-                yy = torch.cat([ys[lv] for lv in feat_levels])
+                keys = list(targets)
+                yy = torch.cat([ys[k] for k in keys])
                 fy = enc(yy, feat_levels)
-                for i, lv in enumerate(feat_levels):
-                    part = fy[lv][i * len(x) : (i + 1) * len(x)].float()
-                    loss = loss + cfg.feature_weight * F.mse_loss(part, f[lv]) / f[lv].pow(2).mean().clamp_min(1e-6)
+                for i, k in enumerate(keys):
+                    part = fy[k.rstrip("*")][i * len(x) : (i + 1) * len(x)].float()
+                    loss = loss + weights[k] * F.mse_loss(part, targets[k]) / targets[k].pow(2).mean().clamp_min(1e-6)
         opt.zero_grad(set_to_none=True)
         loss.backward()  # type: ignore[union-attr]
         opt.step()
@@ -240,6 +277,8 @@ def export_bundle(ckpt: Path, dst: Path, *, psnr: dict[str, float] | None = None
     cfg = st["config"]
     decoders = {lv: {"width": w} for lv, w in zip(cfg["levels"], cfg["widths"])}
     net = {"decoders": decoders, "deep_size": cfg.get("deep_size") or None, "gain": cfg.get("gain", 1.0)}
+    if cfg.get("sizes"):
+        net["sizes"] = [int(v) or None for v in cfg["sizes"]]
     if cfg.get("passes"):
         net["passes"] = cfg["passes"]
     meta = {"kind": KIND, "model_config": net,
@@ -272,6 +311,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                     help="inference (recorded in the weights): pass order, e.g. relu2_1 relu2_1 relu1_1")
     ap.add_argument("--gain", type=float, default=1.0, help="inference (recorded): WCT gain for the trained decoders")
     ap.add_argument("--deep-size", type=int, default=0, help="inference (recorded): first pass's long side (0: full)")
+    ap.add_argument("--style-dir", action="append", default=[], dest="style_dirs",
+                    help="paintings for the transfer-consistency loss: decoded WCT features must re-encode to themselves")
+    ap.add_argument("--wct-weight", type=float, default=0.0, help="weight of that loss (default 0: reconstruction only)")
+    ap.add_argument("--sizes", nargs="+", type=int, default=None,
+                    help="inference (recorded): each pass's long side, 0 = full size (e.g. 256 384 0)")
     a = ap.parse_args(argv)
     widths = a.widths or [1.0] * len(a.levels)
     try:
@@ -280,7 +324,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                           feature_weight=a.feature_weight, max_steps=a.max_steps, max_minutes=a.max_minutes,
                           amp=a.amp, eval_every=a.eval_every, seed=a.seed, threads=a.threads,
                           device=a.device, init_from=a.init_from, passes=a.passes, gain=a.gain,
-                          deep_size=a.deep_size))
+                          deep_size=a.deep_size, sizes=a.sizes, style_dirs=a.style_dirs, wct_weight=a.wct_weight))
     except (InputError, ValueError) as e:
         print(f"error: {e}")
         return 2

@@ -20,10 +20,8 @@ __all__ = [
     "WCTNet",
     "blend_stats",
     "build_encoder",
-    "colour",
     "covariance_stats",
     "wct",
-    "whiten",
 ]
 
 from collections.abc import Sequence
@@ -72,22 +70,12 @@ def _sym_power(cov: torch.Tensor, power: float, eps: float) -> torch.Tensor:
     return (vecs * vals.pow(power)) @ vecs.T
 
 
-def whiten(x: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
-    """``(C, N)`` centred features → features with identity covariance."""
-    cov = x @ x.T / max(1, x.shape[1])
-    return _sym_power(cov, -0.5, eps) @ x
-
-
-def colour(white: torch.Tensor, style: StyleStats, eps: float = 1e-5) -> torch.Tensor:
-    """Whitened ``(C, N)`` features → the style's covariance and mean."""
-    return _sym_power(style.cov, 0.5, eps) @ white + style.mean
-
-
 def wct(content: torch.Tensor, style: StyleStats, alpha: float = 1.0, eps: float = 1e-5, gain: float = 1.0) -> torch.Tensor:
     """Whiten ``(1, C, H, W)`` content features and colour them with ``style``; ``alpha`` blends back.
 
     ``gain`` > 1 scales the coloured features' deviations from the style's mean (covariance × gain²),
-    pre-compensating a decoder that loses energy (blur).
+    pre-compensating a decoder that loses energy (blur).  Whitening and colouring are folded into
+    one ``C×C`` matrix, so the features are multiplied once.
 
     Example:
         >>> c, s = torch.randn(1, 4, 16, 16), torch.randn(1, 4, 16, 16) * 3 + 1
@@ -98,10 +86,10 @@ def wct(content: torch.Tensor, style: StyleStats, alpha: float = 1.0, eps: float
     _, c, h, w = content.shape
     x = content.reshape(c, -1).float()
     mean = x.mean(dim=1, keepdim=True)
-    out = colour(whiten(x - mean, eps), style, eps)
-    if gain != 1.0:
-        out = gain * (out - style.mean) + style.mean
-    out = out.reshape(1, c, h, w)
+    xc = x - mean
+    cov = xc @ xc.T / max(1, xc.shape[1])
+    transform = gain * (_sym_power(style.cov, 0.5, eps) @ _sym_power(cov, -0.5, eps))
+    out = torch.addmm(style.mean, transform, xc).reshape(1, c, h, w)
     if alpha < 1.0:
         out = alpha * out + (1 - alpha) * content.float()
     return out.to(content.dtype)
@@ -165,15 +153,32 @@ def build_encoder(levels: Sequence[str], device: str | torch.device = "cpu") -> 
     return build_backbone("vgg16-offline", layers=list(levels), device=device)
 
 
+def _fit_long_side(x: torch.Tensor, long_side: int | None, full: tuple[int, int]) -> torch.Tensor:
+    """``x`` resized to ``full`` shrunk to ``long_side`` pixels on its long side (``None``: ``full``)."""
+    H, W = full
+    size = (H, W)
+    if long_side and max(H, W) > long_side:
+        k = long_side / max(H, W)
+        size = (max(16, round(H * k)), max(16, round(W * k)))
+    if tuple(x.shape[-2:]) == size:
+        return x
+    if size[0] < x.shape[-2]:
+        return F.interpolate(x, size=size, mode="bilinear", align_corners=False, antialias=True)
+    return F.interpolate(x, size=size, mode="bicubic", align_corners=False).clamp(0, 1)
+
+
 class WCTNet(nn.Module):
     """Multi-level WCT: encoder + one reconstruction decoder per level, coarse to fine.
 
     ``passes`` is the order of the levels (coarse to fine; a level may repeat: each
     pass re-encodes the previous result, so the decoder's error is corrected again).
-    The first pass works on the photo shrunk to ``deep_size`` pixels on its long
-    side (larger strokes, and faster); the result is upsampled to the photo's size
-    before the next passes.  ``gain``: see :func:`wct`.  ``amp``: a bf16 autocast
-    dtype for the convolutions (the whitening and colouring always run in float32).
+    ``sizes`` gives each pass's work image, its long side in pixels (``None``: the
+    photo's size): the deep passes settle colours and strokes on a small image, which
+    is both faster and closer to how a painting's strokes scale; the style's
+    statistics of a pass come from the style image at the same size.  ``deep_size``
+    (older weights) = ``sizes`` ``[deep_size, None, ...]``.  ``gain``: see :func:`wct`.
+    ``amp``: a bf16 autocast dtype for the convolutions (the whitening and colouring
+    always run in float32).
 
     The interface matches :class:`styleforge.nets.adain.AdaINNet`:
     :meth:`style_stats` per style, :meth:`stylize_stats` with weights, ``alpha``
@@ -181,16 +186,28 @@ class WCTNet(nn.Module):
     """
 
     def __init__(self, encoder: nn.Module, decoders: dict[str, ReconDecoder], *, deep_size: int | None = None,
-                 amp: torch.dtype | None = None, passes: Sequence[str] | None = None, gain: float = 1.0) -> None:
+                 amp: torch.dtype | None = None, passes: Sequence[str] | None = None, gain: float = 1.0,
+                 sizes: Sequence[int | None] | None = None) -> None:
         super().__init__()
         order = list(LEVEL_CHANNELS)
         self.levels = list(passes) if passes else sorted(decoders, key=order.index, reverse=True)
         unknown = [lv for lv in self.levels if lv not in decoders]
         if unknown:
             raise ValueError(f"no decoder for the pass(es) {unknown}")
+        if sizes is None:
+            sizes = [deep_size or None] + [None] * (len(self.levels) - 1)
+        if len(sizes) != len(self.levels):
+            raise ValueError(f"{len(sizes)} pass sizes for {len(self.levels)} passes")
+        if any(s is not None and int(s) < 16 for s in sizes):
+            raise ValueError("a pass size must be at least 16 px")
+        self.sizes: list[int | None] = [int(s) if s else None for s in sizes]
         self.encoder = encoder
         self.decoders = nn.ModuleDict(decoders)
-        self.deep_size, self.amp, self.gain = deep_size, amp, gain
+        self.amp, self.gain = amp, gain
+
+    @staticmethod
+    def _key(level: str, size: int | None) -> str:
+        return level if size is None else f"{level}@{size}"
 
     def _enc(self, x: torch.Tensor, layers: Sequence[str]) -> dict[str, torch.Tensor]:
         with torch.autocast("cpu", dtype=self.amp or torch.bfloat16, enabled=self.amp is not None and x.device.type == "cpu"):
@@ -201,9 +218,14 @@ class WCTNet(nn.Module):
             return self.decoders[level](t, size=size).float().clamp(0, 1)
 
     def style_stats(self, style: torch.Tensor) -> dict[str, StyleStats]:
-        """Each level's mean and covariance of a ``(1, 3, H, W)`` style image."""
-        feats = self._enc(style, sorted(set(self.levels)))
-        return {lv: covariance_stats(f) for lv, f in feats.items()}
+        """Each pass's mean and covariance of a ``(1, 3, H, W)`` style image (at the pass's size)."""
+        out: dict[str, StyleStats] = {}
+        for size in dict.fromkeys(self.sizes):
+            levels = sorted({lv for lv, s in zip(self.levels, self.sizes) if s == size})
+            img = _fit_long_side(style, size if size and size < max(style.shape[-2:]) else None, tuple(style.shape[-2:]))
+            for lv, f in self._enc(img, levels).items():
+                out[self._key(lv, size)] = covariance_stats(f)
+        return out
 
     def stylize_stats(
         self,
@@ -220,28 +242,22 @@ class WCTNet(nn.Module):
         alpha = float(alpha)
         H, W = content.shape[-2:]
         x = content
-        if self.deep_size and max(H, W) > self.deep_size:
-            k = self.deep_size / max(H, W)
-            x = F.interpolate(content, size=(max(16, round(H * k)), max(16, round(W * k))), mode="bilinear",
-                              align_corners=False, antialias=True)
         w = list(weights) if weights is not None else [1.0] * len(stats)
-        for i, lv in enumerate(self.levels):
-            if i == 1 and tuple(x.shape[-2:]) != (H, W):
-                x = F.interpolate(x, size=(H, W), mode="bicubic", align_corners=False).clamp(0, 1)
+        for lv, size in zip(self.levels, self.sizes):
+            key = self._key(lv, size)
+            x = _fit_long_side(x, size, (H, W))
             f = self._enc(x, [lv])[lv]
             g = self.gain if lv != "relu1_1" else 1.0  # relu1_1's linear decoder is exact: nothing to compensate
             if mask is not None:
                 m = F.interpolate(mask.to(f), size=f.shape[-2:], mode="bilinear", align_corners=False)
-                t = m * wct(f, stats[0][lv], gain=g) + (1 - m) * wct(f, stats[1][lv], gain=g)
+                t = m * wct(f, stats[0][key], gain=g) + (1 - m) * wct(f, stats[1][key], gain=g)
             else:
-                s = stats[0][lv] if len(stats) == 1 else blend_stats([st[lv] for st in stats], w)
+                s = stats[0][key] if len(stats) == 1 else blend_stats([st[key] for st in stats], w)
                 t = wct(f, s, gain=g)
             if alpha < 1.0:
                 t = alpha * t + (1 - alpha) * f
             x = self._dec(lv, t, (x.shape[-2], x.shape[-1]))
-        if tuple(x.shape[-2:]) != (H, W):
-            x = F.interpolate(x, size=(H, W), mode="bicubic", align_corners=False).clamp(0, 1)
-        return x
+        return _fit_long_side(x, None, (H, W))
 
     def forward(self, content: torch.Tensor, style: torch.Tensor, alpha: float = 1.0) -> torch.Tensor:
         return self.stylize_stats(content, [self.style_stats(style)], alpha=alpha)
