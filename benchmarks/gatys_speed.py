@@ -135,8 +135,10 @@ def _child(spec: dict) -> dict:
         c = pil_to_tensor(resize_max_side(load_image(content), cfg.image_size))
         s = pil_to_tensor(resize_max_side(load_image(style), round(cfg.image_size * cfg.style_scale)))
         trace: list[tuple[float, float]] = []
+        stages: dict[int, list] = {}  # stage index → [long side, evaluations, seconds since the start at its last one]
 
         def cb(stage, step, losses, image):  # noqa: ANN001
+            stages[stage.index] = [max(stage.size), step, time.perf_counter() - t0]
             if stage.index == stage.count - 1:
                 trace.append((time.perf_counter() - t0, losses["style"]))
 
@@ -145,6 +147,7 @@ def _child(spec: dict) -> dict:
         r = stylize_tensor(c, [s], cfg, callback=cb)
         out.update(wall=time.perf_counter() - t0, cpu=time.process_time() - c0, load=(l0 + os.getloadavg()[0]) / 2,
                    evaluations=r.evaluations, style=r.losses.get("style"), trace=trace,
+                   stages=[stages[k] for k in sorted(stages)],
                    schedule=[st for st in (cfg.scale_iterations or [cfg.iterations] * len(cfg.scales))])
         if spec.get("save"):
             Path(spec["save"]).parent.mkdir(parents=True, exist_ok=True)
@@ -192,6 +195,10 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--single", type=int, default=100, help="evaluations of the single-scale run (section 3)")
     ap.add_argument("--skip", default="", help="comma list of sections to skip: default,effnet,multi,overhead")
+    ap.add_argument("--schedules", default="",
+                    help="semicolon list of --scale-iterations to score on every pair (e.g. '160,80,40;100,60,30'): "
+                    "seconds per stage and the metric, the default's speed/quality trade-off")
+    ap.add_argument("--schedule-args", default="", help="extra stylize options for --schedules, e.g. '--backbone effnet-lite0'")
     ap.add_argument("--results", default="out/gatys_speed")
     ap.add_argument("--reuse-old", action="store_true", help="reuse cached old-default results (minutes each)")
     ap.add_argument("--no-old", action="store_true", help="run the new default only (no ratios)")
@@ -264,6 +271,21 @@ def main() -> None:
         labels += ([] if "default" in skip else ["new default"]) + ([] if "effnet" in skip else ["effnet preview"])
         _sheet(sheet_rows, labels[: len(sheet_rows[0])], Path(args.sheet))
         print(f"contact sheet: {args.sheet}")
+
+    for sched in filter(None, args.schedules.split(";")):
+        for cname, sname in pairs:
+            content, style = _find(DATA / "content", cname), _find(DATA / "styles", sname)
+            tag = "".join(ch for ch in args.schedule_args if ch.isalnum())
+            png = res / "schedules" / f"{cname}__{sname}__{sched.replace(',', '-')}{tag}.png"
+            r = run({"content": str(content), "style": str(style), "threads": args.threads, "kind": "gatys",
+                     "argv": [*size_opt, *args.schedule_args.split(), "--scale-iterations", sched], "save": str(png)})
+            mc, ms = metric(png, content, style)
+            prev, parts = 0.0, []
+            for side, n, end in r["stages"]:
+                parts.append(f"{n}@{side}px {end - prev:.1f} s")
+                prev = end
+            print(f"[{cname}__{sname}] {args.schedule_args} --scale-iterations {sched}: {r['wall']:.1f} s wall {r['cpu']:.1f} s CPU "
+                  f"({', '.join(parts)}; {_load()}); metric content {mc:.0f} style {ms:.1f}", flush=True)
 
     cname, sname = pairs[0]
     base = {"content": str(_find(DATA / "content", cname)), "style": str(_find(DATA / "styles", sname)),

@@ -5,8 +5,8 @@ One command when a GPU is lent (it also runs on CPU with ``--tiny``, as the test
     python scripts/gpu_recipe.py --minutes 120 --out runs/gpu          # CUDA when available
     python scripts/gpu_recipe.py --tiny --out /tmp/recipe              # CPU smoke run (seconds of training)
 
-1. WCT reconstruction decoders (Li et al. 2017: relu4_1 … relu1_1, 256-px crops, batch 8,
-   pixel + feature loss; photos only, the benchmark's held-out photos excluded) —
+1. WCT decoders (Li et al. 2017, the shipped passes relu3_1 … relu1_1, 256-px crops, batch 8,
+   pixel + feature loss + transfer consistency on paintings; the benchmark's held-out images excluded) —
    ``python -m styleforge.instant.recon``, ``--wct-share`` of the minutes;
 2. each built-in per-style network retrained (Johnson et al.: 256-px crops, batch 4) with
    ``styleforge train instant``, the rest of the minutes split between the styles;
@@ -27,6 +27,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 STYLES = ("starry_night", "the_scream", "composition_vii", "woman-with-hat-matisse")
+#: The shipped WCT network's passes and their work sizes (0: full size), as in the package's manifest.
+WCT_PASSES, WCT_SIZES = ("relu3_1", "relu2_1", "relu1_1"), ("288", "384", "0")
 
 
 def _run(cmd: list[str], log: Path) -> int:
@@ -57,8 +59,10 @@ def commands(args: argparse.Namespace) -> list[list[str]]:
     wct_min = args.minutes * args.wct_share
     style_min = args.minutes * (1 - args.wct_share) / len(args.styles)
     tiny = args.tiny
-    wct = [py, "-m", "styleforge.instant.recon", *photos, "--exclude-file", str(REPO / "benchmarks" / "instant_heldout.txt"),
-           "--levels", "relu4_1", "relu3_1", "relu2_1", "relu1_1",
+    paintings = ["--style-dir", str(data / "more" / "styles"), "--style-dir", str(data / "styles")]
+    wct = [py, "-m", "styleforge.instant.recon", *photos, *paintings, "--wct-weight", "1",
+           "--exclude-file", str(REPO / "benchmarks" / "instant_heldout.txt"),
+           "--levels", *WCT_PASSES, "--passes", *WCT_PASSES, "--sizes", *WCT_SIZES,
            "--crop", "32" if tiny else "256", "--batch-size", "2" if tiny else "8", "--lr", "1e-3",
            "--max-minutes", f"{wct_min:g}", "--device", device, "--out", str(out / "wct")]
     if tiny:

@@ -27,7 +27,8 @@ def test_commands_split_the_budget_and_scale_up(tmp_path) -> None:  # noqa: ANN0
     assert len(cmds) == 4  # WCT decoders, two styles, the benchmark
     wct = cmds[0]
     assert wct[wct.index("--max-minutes") + 1] == "50" and wct[wct.index("--crop") + 1] == "256"
-    assert "relu4_1" in wct and wct[wct.index("--device") + 1] == "cuda" and "--exclude-file" in wct
+    assert "relu3_1" in wct and wct[wct.index("--device") + 1] == "cuda" and "--exclude-file" in wct
+    assert wct[wct.index("--sizes") + 1 : wct.index("--sizes") + 4] == ["288", "384", "0"] and "--style-dir" in wct
     assert cmds[1][cmds[1].index("--max-minutes") + 1] == "25" and "starry_night" in cmds[1]
     assert "--wct-weights" in cmds[3] and "--pairs" not in cmds[3]
     assert r.main(["--minutes", "0", "--out", str(tmp_path / "x")]) == 2

