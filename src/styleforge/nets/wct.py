@@ -85,12 +85,9 @@ def wct(content: torch.Tensor, style: StyleStats, alpha: float = 1.0, eps: float
         True
     """
     _, c, h, w = content.shape
-    x = content.reshape(c, -1).float()
-    mean = x.mean(dim=1, keepdim=True)
-    xc = x - mean
-    cov = xc @ xc.T / max(1, xc.shape[1])
-    transform = gain * (_sym_power(style.cov, 0.5, eps) @ _sym_power(cov, -0.5, eps))
-    out = torch.addmm(style.mean, transform, xc).reshape(1, c, h, w)
+    own = covariance_stats(content)
+    transform = gain * (_sym_power(style.cov, 0.5, eps) @ _sym_power(own.cov, -0.5, eps))
+    out = torch.addmm(style.mean, transform, content.reshape(c, -1).float() - own.mean).reshape(1, c, h, w)
     if alpha < 1.0:
         out = alpha * out + (1 - alpha) * content.float()
     return out.to(content.dtype)
@@ -223,7 +220,7 @@ class WCTNet(nn.Module):
         out: dict[str, StyleStats] = {}
         for size in dict.fromkeys(self.sizes):
             levels = sorted({lv for lv, s in zip(self.levels, self.sizes) if s == size})
-            img = _fit_long_side(style, size if size and size < max(style.shape[-2:]) else None, tuple(style.shape[-2:]))
+            img = _fit_long_side(style, size, tuple(style.shape[-2:]))  # shrunk to the pass's size, never enlarged
             for lv, f in self._enc(img, levels).items():
                 out[self._key(lv, size)] = covariance_stats(f)
         return out
