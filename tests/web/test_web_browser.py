@@ -74,9 +74,23 @@ def page(browser, web_server):
 
 
 def _set_number(pg, elem_id: str, value: int) -> None:
+    """Type ``value`` into a slider's number box and wait until the slider itself holds it.
+
+    A fill that lands while the page is still re-rendering (an accordion opening) can be
+    dropped; the slider's range input only moves once Gradio has taken the value, so the
+    fill is repeated until it does (a real failure still times out)."""
     box = pg.locator(f"#{elem_id} input[type=number]")
-    box.fill(str(value))
-    box.press("Enter")
+    check = (f"() => {{ const r = document.querySelector('#{elem_id} input[type=range]');"
+             f" return !!r && r.value === '{value}'; }}")
+    for _ in range(3):
+        box.fill(str(value))
+        box.press("Enter")
+        try:
+            pg.wait_for_function(check, timeout=5_000)
+            break
+        except Exception:  # playwright's TimeoutError: type again
+            continue
+    assert box.input_value() == str(value), f"#{elem_id} kept {box.input_value()!r}, not {value}"
 
 
 def _wait_done(pg, prefix: str) -> None:
