@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from styleforge.nets.wct import ReconDecoder, StyleStats, WCTNet, blend_stats, covariance_stats, wct
+from styleforge.nets.wct import ReconDecoder, StyleStats, WCTNet, blend_stats, covariance_stats, wct, wct_affine
 
 
 def _np_cov(f: np.ndarray) -> np.ndarray:
@@ -20,6 +20,52 @@ def test_covariance_stats_match_numpy() -> None:
     s = covariance_stats(f)
     np.testing.assert_allclose(s.cov.numpy(), _np_cov(f[0].numpy()), rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(s.mean[:, 0].numpy(), f[0].numpy().reshape(5, -1).mean(1), rtol=1e-4, atol=1e-6)
+
+
+def test_covariance_stats_subsample_large_maps_on_a_grid() -> None:
+    g = torch.Generator().manual_seed(3)
+    # a smooth map (upsampled noise): the grid of every other pixel sees the same statistics
+    f = torch.nn.functional.interpolate(torch.randn(1, 4, 32, 32, generator=g), size=(256, 256), mode="bilinear")
+    full, sub = covariance_stats(f, max_samples=None), covariance_stats(f, max_samples=256 * 256 // 4)
+    assert torch.allclose(sub.cov, full.cov, rtol=0.05, atol=0.05 * float(full.cov.abs().max()))
+    assert not torch.equal(sub.cov, full.cov)  # it did subsample
+    assert torch.equal(covariance_stats(f).cov, full.cov)  # 65 536 pixels: at the default limit, every pixel
+
+
+def test_wct_affine_is_wct_and_its_alpha_blend() -> None:
+    g = torch.Generator().manual_seed(4)
+    content, style = torch.randn(1, 5, 9, 11, generator=g), 2 * torch.randn(1, 5, 12, 10, generator=g) + 1
+    ss = covariance_stats(style)
+    for alpha in (1.0, 0.3):
+        a, b = wct_affine(covariance_stats(content), ss, alpha=alpha, gain=1.1)
+        got = (a @ content.reshape(5, -1) + b).reshape(content.shape)
+        direct = alpha * wct(content, ss, gain=1.1) + (1 - alpha) * content
+        assert torch.allclose(got, direct, atol=1e-4)
+        assert torch.allclose(wct(content, ss, alpha=alpha, gain=1.1), direct, atol=1e-4)
+    assert 1e-5 in ss.roots  # the colouring matrix is kept for the next photo
+
+
+@pytest.mark.parametrize("level", ["relu1_1", "relu2_1"])
+def test_decoder_folds_an_affine_map_into_its_first_convolution(level: str) -> None:
+    g = torch.Generator().manual_seed(5)
+    c = {"relu1_1": 64, "relu2_1": 128}[level]
+    d = ReconDecoder(level, width=0.25).double()
+    f = torch.randn(1, c, 6, 7, generator=g, dtype=torch.float64) * 50
+    a = torch.randn(c, c, generator=g, dtype=torch.float64) / c**0.5
+    b = torch.randn(c, 1, generator=g, dtype=torch.float64) * 30
+    moved = (a @ f.reshape(c, -1) + b).reshape(f.shape)
+    assert torch.allclose(d(f, affine=(a, b)), d(moved), atol=1e-9)
+
+
+def test_wct_net_is_the_same_in_either_memory_layout() -> None:
+    decs = {"relu1_1": ReconDecoder("relu1_1"), "relu2_1": ReconDecoder("relu2_1", 0.25)}
+    photo, style = torch.rand(1, 3, 32, 48), torch.rand(1, 3, 20, 20)
+    outs = []
+    for cl in (True, False):
+        net = WCTNet(_FakeEncoder(), decs, sizes=[24, None], channels_last=cl)
+        with torch.no_grad():
+            outs.append(net.stylize_stats(photo, [net.style_stats(style)], alpha=0.8))
+    assert torch.allclose(outs[0], outs[1], atol=1e-5)
 
 
 def test_wct_gives_the_style_statistics_and_keeps_the_content_order() -> None:

@@ -144,7 +144,7 @@ def test_instant_and_artistic_in_the_browser(page, tmp_path, web_settings):
 
     page.get_by_role("tab", name="Artistic").click()
     page.locator("#artistic-content input[type=file]").set_input_files(str(photo))
-    page.locator("#artistic-gallery button").nth(4).click()  # the_scream → style 1
+    page.locator("#artistic-gallery button").nth(list(builtin_styles()).index("the_scream")).click()  # → style 1
     page.wait_for_function("() => document.querySelector('#artistic-style1 input').value === 'the_scream'")
     _set_number(page, "artistic-size", 128)
     page.get_by_text("Advanced").click()

@@ -23,10 +23,12 @@ __all__ = [
     "build_encoder",
     "covariance_stats",
     "wct",
+    "wct_affine",
 ]
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
@@ -40,19 +42,41 @@ LEVEL_CHANNELS: dict[str, int] = {"relu1_1": 64, "relu2_1": 128, "relu3_1": 256,
 
 @dataclass
 class StyleStats:
-    """One level's style statistics: channel mean ``(C, 1)`` and covariance ``(C, C)``."""
+    """One level's style statistics: channel mean ``(C, 1)`` and covariance ``(C, C)``.
+
+    ``roots`` caches ``cov^½`` (the colouring matrix, per ``eps``) once :func:`wct` has computed
+    it, so a style's statistics reused over many photos pay for its eigendecomposition once.
+    """
 
     mean: torch.Tensor
     cov: torch.Tensor
+    roots: dict[float, torch.Tensor] = field(default_factory=dict, repr=False)
 
 
-def covariance_stats(f: torch.Tensor) -> StyleStats:
-    """Mean and (biased) covariance of ``(1, C, H, W)`` features, float32."""
-    c = f.shape[1]
-    x = f.reshape(c, -1).float()
-    mean = x.mean(dim=1, keepdim=True)
+#: :func:`covariance_stats` estimates from at most about this many pixels (a regular grid).
+MAX_SAMPLES = 1 << 16
+
+
+def _pixels(f: torch.Tensor) -> torch.Tensor:
+    """``(1, C, H, W)`` → ``(H·W, C)``; a view for channels-last tensors."""
+    return f.permute(0, 2, 3, 1).reshape(-1, f.shape[1])
+
+
+def covariance_stats(f: torch.Tensor, max_samples: int | None = MAX_SAMPLES) -> StyleStats:
+    """Mean and (biased) covariance of ``(1, C, H, W)`` features, float32.
+
+    Above ``max_samples`` pixels the statistics come from every ``k``-th row and column
+    (``k`` the smallest stride that fits): C×C moments of ~65 k samples are as good as of
+    all, for a fraction of the multiply (``None``: every pixel).
+    """
+    h, w = f.shape[-2:]
+    if max_samples and h * w > max_samples:
+        k = math.ceil(math.sqrt(h * w / max_samples))
+        f = f[..., ::k, ::k]
+    x = _pixels(f).float()
+    mean = x.mean(dim=0, keepdim=True)
     xc = x - mean
-    return StyleStats(mean, xc @ xc.T / max(1, xc.shape[1]))
+    return StyleStats(mean.T.contiguous(), xc.T @ xc / max(1, xc.shape[0]))
 
 
 def blend_stats(stats: Sequence[StyleStats], weights: Sequence[float]) -> StyleStats:
@@ -71,12 +95,30 @@ def _sym_power(cov: torch.Tensor, power: float, eps: float) -> torch.Tensor:
     return (vecs * vals.pow(power)) @ vecs.T
 
 
+def wct_affine(own: StyleStats, style: StyleStats, *, alpha: float = 1.0, eps: float = 1e-5,
+               gain: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
+    """WCT as one affine map of the features: ``A`` ``(C, C)`` and ``b`` ``(C, 1)``, transferred = ``A f + b``.
+
+    ``own``: the content features' statistics.  Whitening (``own.cov^-½``), colouring
+    (``style.cov^½`` × ``gain``, centred on ``style.mean``) and the ``alpha`` blend back to the
+    content are all linear, so they fold into one matrix and one offset: the features are
+    multiplied once (or not at all: :class:`ReconDecoder` folds the map into its first convolution).
+    """
+    if eps not in style.roots:
+        style.roots[eps] = _sym_power(style.cov, 0.5, eps)
+    transform = gain * (style.roots[eps] @ _sym_power(own.cov, -0.5, eps))
+    offset = style.mean - transform @ own.mean
+    if alpha < 1.0:
+        transform = alpha * transform + (1 - alpha) * torch.eye(transform.shape[0], dtype=transform.dtype)
+        offset = alpha * offset
+    return transform, offset
+
+
 def wct(content: torch.Tensor, style: StyleStats, alpha: float = 1.0, eps: float = 1e-5, gain: float = 1.0) -> torch.Tensor:
     """Whiten ``(1, C, H, W)`` content features and colour them with ``style``; ``alpha`` blends back.
 
     ``gain`` > 1 scales the coloured features' deviations from the style's mean (covariance × gain²),
-    pre-compensating a decoder that loses energy (blur).  Whitening and colouring are folded into
-    one ``C×C`` matrix, so the features are multiplied once.
+    pre-compensating a decoder that loses energy (blur).  See :func:`wct_affine`.
 
     Example:
         >>> c, s = torch.randn(1, 4, 16, 16), torch.randn(1, 4, 16, 16) * 3 + 1
@@ -84,13 +126,11 @@ def wct(content: torch.Tensor, style: StyleStats, alpha: float = 1.0, eps: float
         >>> torch.allclose(covariance_stats(t).cov, covariance_stats(s).cov, atol=1e-3)
         True
     """
-    _, c, h, w = content.shape
-    own = covariance_stats(content)
-    transform = gain * (_sym_power(style.cov, 0.5, eps) @ _sym_power(own.cov, -0.5, eps))
-    out = torch.addmm(style.mean, transform, content.reshape(c, -1).float() - own.mean).reshape(1, c, h, w)
-    if alpha < 1.0:
-        out = alpha * out + (1 - alpha) * content.float()
-    return out.to(content.dtype)
+    n, c, h, w = content.shape
+    transform, offset = wct_affine(covariance_stats(content), style, alpha=alpha, eps=eps, gain=gain)
+    # (H·W, C) rows: a view of channels-last features, and the result is channels-last again
+    rows = torch.addmm(offset.T, _pixels(content).float(), transform.T)
+    return rows.reshape(n, h, w, c).permute(0, 3, 1, 2).to(content.dtype)
 
 
 class _Up(nn.Module):
@@ -134,8 +174,21 @@ class ReconDecoder(nn.Module):
         layers.append(_conv(cin, 3, relu=False))
         self.body = nn.Sequential(*layers)
 
-    def forward(self, f: torch.Tensor, size: tuple[int, int] | None = None) -> torch.Tensor:
-        y = self.body(f * self.IN_SCALE)
+    def forward(self, f: torch.Tensor, size: tuple[int, int] | None = None,
+                affine: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
+        """Decode ``f``, or with ``affine`` = ``(A, b)`` (:func:`wct_affine`) decode ``A f + b``:
+        the map is folded into the first convolution's weights and bias (exact: a constant
+        offset stays constant under reflection padding), so ``A f + b`` is never formed."""
+        if affine is None:
+            y = self.body(f * self.IN_SCALE)
+        else:
+            pad, conv, *relu = self.body[0]
+            a, b = affine
+            w0 = conv.weight.to(a.dtype)
+            weight = torch.einsum("ojkl,ji->oikl", w0, a) * self.IN_SCALE
+            bias = conv.bias.to(a.dtype) + self.IN_SCALE * (w0.sum(dim=(2, 3)) @ b).squeeze(1)
+            h = F.conv2d(pad(f), weight, bias)
+            y = self.body[1:](relu[0](h) if relu else h)
         if size is not None and tuple(y.shape[-2:]) != tuple(size):
             y = F.interpolate(y, size=size, mode="bilinear", align_corners=False)
         return y
@@ -175,8 +228,9 @@ class WCTNet(nn.Module):
     is both faster and closer to how a painting's strokes scale; the style's
     statistics of a pass come from the style image at the same size.  ``deep_size``
     (older weights) = ``sizes`` ``[deep_size, None, ...]``.  ``gain``: see :func:`wct`.
-    ``amp``: a bf16 autocast dtype for the convolutions (the whitening and colouring
-    always run in float32).
+    ``amp``: a bf16 autocast dtype for the convolutions (the statistics and their
+    eigendecompositions always run in float32).  ``channels_last``: the memory layout of
+    the convolutions.
 
     The interface matches :class:`styleforge.nets.adain.AdaINNet`:
     :meth:`style_stats` per style, :meth:`stylize_stats` with weights, ``alpha``
@@ -185,7 +239,7 @@ class WCTNet(nn.Module):
 
     def __init__(self, encoder: nn.Module, decoders: dict[str, ReconDecoder], *, deep_size: int | None = None,
                  amp: torch.dtype | None = None, passes: Sequence[str] | None = None, gain: float = 1.0,
-                 sizes: Sequence[int | None] | None = None) -> None:
+                 sizes: Sequence[int | None] | None = None, channels_last: bool = True) -> None:
         super().__init__()
         order = list(LEVEL_CHANNELS)
         self.levels = list(passes) if passes else sorted(decoders, key=order.index, reverse=True)
@@ -202,18 +256,23 @@ class WCTNet(nn.Module):
         self.encoder = encoder
         self.decoders = nn.ModuleDict(decoders)
         self.amp, self.gain = amp, gain
+        # channels-last convolutions measured faster on CPU (oneDNN), and WCT's (H·W, C) rows are then views
+        self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
+        self.to(memory_format=self.memory_format)
 
     @staticmethod
     def _key(level: str, size: int | None) -> str:
         return level if size is None else f"{level}@{size}"
 
     def _enc(self, x: torch.Tensor, layers: Sequence[str]) -> dict[str, torch.Tensor]:
+        """Encoder features (bf16 under ``amp``: consumers take float32 where they need it)."""
         with torch.autocast("cpu", dtype=self.amp or torch.bfloat16, enabled=self.amp is not None and x.device.type == "cpu"):
-            return {k: v.float() for k, v in self.encoder(x, list(layers)).items()}
+            return self.encoder(x.contiguous(memory_format=self.memory_format), list(layers))
 
-    def _dec(self, level: str, t: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    def _dec(self, level: str, t: torch.Tensor, size: tuple[int, int],
+             affine: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
         with torch.autocast("cpu", dtype=self.amp or torch.bfloat16, enabled=self.amp is not None and t.device.type == "cpu"):
-            return self.decoders[level](t, size=size).float().clamp(0, 1)
+            return self.decoders[level](t, size=size, affine=affine).float().clamp(0, 1)
 
     def style_stats(self, style: torch.Tensor) -> dict[str, StyleStats]:
         """Each pass's mean and covariance of a ``(1, 3, H, W)`` style image (at the pass's size)."""
@@ -247,14 +306,16 @@ class WCTNet(nn.Module):
             f = self._enc(x, [lv])[lv]
             g = self.gain if lv != "relu1_1" else 1.0  # relu1_1's linear decoder is exact: nothing to compensate
             if mask is not None:
+                f = f.float()
                 m = F.interpolate(mask.to(f), size=f.shape[-2:], mode="bilinear", align_corners=False)
                 t = m * wct(f, stats[0][key], gain=g) + (1 - m) * wct(f, stats[1][key], gain=g)
+                if alpha < 1.0:
+                    t = alpha * t + (1 - alpha) * f
+                x = self._dec(lv, t, (x.shape[-2], x.shape[-1]))
             else:
                 s = stats[0][key] if len(stats) == 1 else blend_stats([st[key] for st in stats], w)
-                t = wct(f, s, gain=g)
-            if alpha < 1.0:
-                t = alpha * t + (1 - alpha) * f
-            x = self._dec(lv, t, (x.shape[-2], x.shape[-1]))
+                affine = wct_affine(covariance_stats(f), s, alpha=alpha, gain=g)
+                x = self._dec(lv, f, (x.shape[-2], x.shape[-1]), affine=affine)
         return _fit_long_side(x, None, (H, W))
 
     def forward(self, content: torch.Tensor, style: torch.Tensor, alpha: float = 1.0) -> torch.Tensor:
