@@ -79,7 +79,9 @@ def _set_number(pg, elem_id: str, value: int) -> None:
     A fill that lands while the page is still re-rendering (an accordion opening) can be
     dropped; the slider's range input only moves once Gradio has taken the value, so the
     fill is repeated until it does (a real failure still times out)."""
-    box = pg.locator(f"#{elem_id} input[type=number]")
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    box, slider = pg.locator(f"#{elem_id} input[type=number]"), pg.locator(f"#{elem_id} input[type=range]")
     check = (f"() => {{ const r = document.querySelector('#{elem_id} input[type=range]');"
              f" return !!r && r.value === '{value}'; }}")
     for _ in range(3):
@@ -87,10 +89,10 @@ def _set_number(pg, elem_id: str, value: int) -> None:
         box.press("Enter")
         try:
             pg.wait_for_function(check, timeout=5_000)
-            break
-        except Exception:  # playwright's TimeoutError: type again
+            return
+        except PlaywrightTimeout:  # the fill was dropped: type again
             continue
-    assert box.input_value() == str(value), f"#{elem_id} kept {box.input_value()!r}, not {value}"
+    assert slider.input_value() == str(value), f"#{elem_id}'s slider kept {slider.input_value()!r}, not {value}"
 
 
 def _wait_done(pg, prefix: str) -> None:

@@ -230,7 +230,7 @@ class WCTNet(nn.Module):
     (older weights) = ``sizes`` ``[deep_size, None, ...]``.  ``gain``: see :func:`wct`.
     ``amp``: a bf16 autocast dtype for the convolutions (the statistics and their
     eigendecompositions always run in float32).  ``channels_last``: the memory layout of
-    the convolutions.
+    the convolutions (the given encoder and decoders are converted in place).
 
     The interface matches :class:`styleforge.nets.adain.AdaINNet`:
     :meth:`style_stats` per style, :meth:`stylize_stats` with weights, ``alpha``
