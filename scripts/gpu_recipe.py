@@ -27,8 +27,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 STYLES = ("starry_night", "the_scream", "composition_vii", "woman-with-hat-matisse")
-#: The shipped WCT network's passes and their work sizes (0: full size), as in the package's manifest.
-WCT_PASSES, WCT_SIZES = ("relu3_1", "relu2_1", "relu1_1"), ("288", "384", "0")
+#: The shipped WCT network's passes, their work sizes (0: full size) and decoder feedback, as in the package's manifest.
+WCT_PASSES, WCT_SIZES, WCT_FEEDBACK = ("relu3_1", "relu2_1", "relu1_1"), ("288", "384", "0"), ("relu2_1=1",)
 
 
 def _run(cmd: list[str], log: Path) -> int:
@@ -62,7 +62,7 @@ def commands(args: argparse.Namespace) -> list[list[str]]:
     paintings = ["--style-dir", str(data / "more" / "styles"), "--style-dir", str(data / "styles")]
     wct = [py, "-m", "styleforge.instant.recon", *photos, *paintings, "--wct-weight", "1",
            "--exclude-file", str(REPO / "benchmarks" / "instant_heldout.txt"),
-           "--levels", *WCT_PASSES, "--passes", *WCT_PASSES, "--sizes", *WCT_SIZES,
+           "--levels", *WCT_PASSES, "--passes", *WCT_PASSES, "--sizes", *WCT_SIZES, "--feedback", *WCT_FEEDBACK,
            "--crop", "32" if tiny else "256", "--batch-size", "2" if tiny else "8", "--lr", "1e-3",
            "--max-minutes", f"{wct_min:g}", "--device", device, "--out", str(out / "wct")]
     if tiny:

@@ -65,3 +65,20 @@ def test_arbitrary_choice_and_bad_weights(tmp_path) -> None:  # noqa: ANN001
     adain = next(e.file for e in builtin_models().values() if e.kind == "adain")
     with pytest.raises(InputError, match="not WCT decoders"):
         load_wct_net(adain)
+
+
+def test_shipped_feedback_brings_the_decoded_features_closer_to_the_transfer(photo: Image.Image, one_thread) -> None:  # noqa: ANN001
+    net, meta = load_wct_net()
+    assert net.feedback and "--feedback" in next(e for e in builtin_models().values() if e.kind == "wct").info["command"]
+    lv, eta = next(iter(net.feedback.items()))
+    style = pil_to_tensor(load_image(builtin_styles()["starry_night"]).resize((128, 101)))
+    x = pil_to_tensor(photo)
+    with torch.inference_mode():
+        f = net._enc(x, [lv])[lv].float()
+        from styleforge.nets.wct import covariance_stats, wct
+
+        t = wct(f, covariance_stats(net._enc(style, [lv])[lv].float()))
+        miss = lambda y: float((net._enc(y, [lv])[lv].float() - t).pow(2).mean() / t.pow(2).mean())  # noqa: E731
+        y0 = net._dec(lv, t, tuple(x.shape[-2:]))
+        y1 = net._feedback(lv, t, y0, eta)
+    assert miss(y1) < 0.95 * miss(y0)

@@ -156,3 +156,30 @@ def test_wct_net_pass_sizes_set_each_pass_work_image_and_style_scale() -> None:
         WCTNet(Spy(), decs, passes=["relu2_1", "relu2_1", "relu1_1"], sizes=[32, None])
     with pytest.raises(ValueError, match="at least 16 px"):
         WCTNet(Spy(), decs, passes=["relu2_1", "relu1_1"], sizes=[8, None])
+
+
+def test_feedback_moves_the_decoder_input_by_eta_times_the_miss() -> None:
+    torch.manual_seed(0)
+    decs = {"relu1_1": ReconDecoder("relu1_1"), "relu2_1": ReconDecoder("relu2_1", 0.25)}
+    plain = WCTNet(_FakeEncoder(), decs, passes=["relu2_1"])
+    fed = WCTNet(_FakeEncoder(), decs, passes=["relu2_1"], feedback={"relu2_1": 0.5}, feedback_steps=2)
+    photo, style = torch.rand(1, 3, 32, 48), torch.rand(1, 3, 24, 24)
+    st = plain.style_stats(style)
+    with torch.no_grad():
+        f = plain._enc(photo, ["relu2_1"])["relu2_1"]
+        t = wct(f.float(), st["relu2_1"])
+        y, z = plain._dec("relu2_1", t, (32, 48)), t
+        for _ in range(2):  # z ← z + η (t − E(D(z)))
+            z = z + 0.5 * (t - plain._enc(y, ["relu2_1"])["relu2_1"].float())
+            y = plain._dec("relu2_1", z, (32, 48))
+        assert torch.allclose(fed.stylize_stats(photo, [st]), y, atol=1e-5)
+        assert not torch.allclose(plain.stylize_stats(photo, [st]), y, atol=1e-3)
+    # a level without η is decoded once
+    only1 = dict(passes=["relu1_1"])
+    one = WCTNet(_FakeEncoder(), decs, **only1)
+    st1 = one.style_stats(style)
+    assert torch.equal(one.stylize_stats(photo, [st1]),
+                       WCTNet(_FakeEncoder(), decs, feedback={"relu2_1": 0.5}, **only1).stylize_stats(photo, [st1]))
+    for bad in ({"relu2_1": -1.0}, {"relu3_1": 0.5}):
+        with pytest.raises(ValueError, match="feedback"):
+            WCTNet(_FakeEncoder(), decs, feedback=bad)

@@ -29,6 +29,12 @@ def test_commands_split_the_budget_and_scale_up(tmp_path) -> None:  # noqa: ANN0
     assert wct[wct.index("--max-minutes") + 1] == "50" and wct[wct.index("--crop") + 1] == "256"
     assert "relu3_1" in wct and wct[wct.index("--device") + 1] == "cuda" and "--exclude-file" in wct
     assert wct[wct.index("--sizes") + 1 : wct.index("--sizes") + 4] == ["288", "384", "0"] and "--style-dir" in wct
+    # the inference settings it records are the shipped network's
+    from styleforge.instant.models import load_wct_net
+
+    shipped = load_wct_net()[0]
+    assert wct[wct.index("--feedback") + 1] == "relu2_1=1" and shipped.feedback == {"relu2_1": 1.0}
+    assert [int(v) or None for v in r.WCT_SIZES] == shipped.sizes and list(r.WCT_PASSES) == shipped.levels
     assert cmds[1][cmds[1].index("--max-minutes") + 1] == "25" and "starry_night" in cmds[1]
     assert "--wct-weights" in cmds[3] and "--pairs" not in cmds[3]
     assert r.main(["--minutes", "0", "--out", str(tmp_path / "x")]) == 2

@@ -203,7 +203,8 @@ def load_wct_net(path: Path | None = None, *, deep_size: int | None = None, amp:
     try:
         net = WCTNet(build_encoder(list(decoders)), decoders, deep_size=size, amp=amp_dtype_for(amp, torch.device("cpu")),
                      passes=cfg.get("passes"), gain=float(cfg.get("gain", 1.0)),
-                     sizes=None if deep_size is not None else cfg.get("sizes"))
+                     sizes=None if deep_size is not None else cfg.get("sizes"),
+                     feedback=cfg.get("feedback"), feedback_steps=int(cfg.get("feedback_steps", 1)))
     except ValueError as e:
         raise InputError(f"{path}: {e}") from None
     return net.eval(), meta

@@ -54,6 +54,8 @@ class TrainConfig:
     init_from: str | None = None
     passes: list[str] | None = None  # inference: pass order recorded in the weights (default: each level once)
     gain: float = 1.0  # inference: see styleforge.nets.wct.wct
+    feedback: dict[str, float] = field(default_factory=dict)  # inference: level → η, see styleforge.nets.wct.WCTNet
+    feedback_steps: int = 1
     deep_size: int = 0  # inference: long side of the first pass (0: full size)
     sizes: list[int] | None = None  # inference: each pass's long side (0: full size); overrides deep_size
     style_dirs: list[str] = field(default_factory=list)  # paintings for the transfer-consistency loss
@@ -267,13 +269,15 @@ def train(cfg: TrainConfig) -> Path:
 
 def export_bundle(ckpt: Path, dst: Path, *, psnr: dict[str, float] | None = None) -> Path:
     """All decoders of a run's ``ckpt.pt`` → one ``kind=wct`` safetensors (keys ``<level>.body...``),
-    with the inference settings of its config (passes, gain, deep_size)."""
+    with the inference settings of its config (passes, sizes, gain, feedback, deep_size)."""
     from ..engine import export_safetensors
 
     st = torch.load(ckpt, weights_only=False, map_location="cpu")
     cfg = st["config"]
     decoders = {lv: {"width": w} for lv, w in zip(cfg["levels"], cfg["widths"])}
     net = {"decoders": decoders, "deep_size": cfg.get("deep_size") or None, "gain": cfg.get("gain", 1.0)}
+    if cfg.get("feedback"):
+        net.update(feedback=cfg["feedback"], feedback_steps=cfg.get("feedback_steps", 1))
     if cfg.get("sizes"):
         net["sizes"] = [int(v) or None for v in cfg["sizes"]]
     if cfg.get("passes"):
@@ -283,6 +287,18 @@ def export_bundle(ckpt: Path, dst: Path, *, psnr: dict[str, float] | None = None
     if psnr:
         meta["psnr"] = {k: round(v, 2) for k, v in psnr.items()}
     return export_safetensors(st["decoders"], dst, metadata=meta)
+
+
+def _level_values(items: Sequence[str]) -> dict[str, float]:
+    """``["relu2_1=1", ...]`` → ``{"relu2_1": 1.0}``."""
+    out = {}
+    for item in items:
+        level, _, value = item.partition("=")
+        try:
+            out[level] = float(value)
+        except ValueError:
+            raise InputError(f"--feedback takes LEVEL=ETA, not {item!r}") from None
+    return out
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -307,6 +323,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--passes", nargs="+", default=None,
                     help="inference (recorded in the weights): pass order, e.g. relu2_1 relu2_1 relu1_1")
     ap.add_argument("--gain", type=float, default=1.0, help="inference (recorded): WCT gain for the trained decoders")
+    ap.add_argument("--feedback", nargs="+", default=[], metavar="LEVEL=ETA",
+                    help="inference (recorded): decoder feedback per level, e.g. relu2_1=1 (styleforge.nets.wct.WCTNet)")
+    ap.add_argument("--feedback-steps", type=int, default=1, help="inference (recorded): feedback steps per pass")
     ap.add_argument("--deep-size", type=int, default=0, help="inference (recorded): first pass's long side (0: full)")
     ap.add_argument("--style-dir", action="append", default=[], dest="style_dirs",
                     help="paintings for the transfer-consistency loss: decoded WCT features must re-encode to themselves")
@@ -321,7 +340,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                           feature_weight=a.feature_weight, max_steps=a.max_steps, max_minutes=a.max_minutes,
                           amp=a.amp, eval_every=a.eval_every, seed=a.seed, threads=a.threads,
                           device=a.device, init_from=a.init_from, passes=a.passes, gain=a.gain,
-                          deep_size=a.deep_size, sizes=a.sizes, style_dirs=a.style_dirs, wct_weight=a.wct_weight))
+                          deep_size=a.deep_size, sizes=a.sizes, style_dirs=a.style_dirs, wct_weight=a.wct_weight,
+                          feedback=_level_values(a.feedback), feedback_steps=a.feedback_steps))
     except (InputError, ValueError) as e:
         print(f"error: {e}")
         return 2

@@ -19,6 +19,7 @@ __all__ = [
     "ReconDecoder",
     "StyleStats",
     "WCTNet",
+    "apply_affine",
     "blend_stats",
     "build_encoder",
     "covariance_stats",
@@ -26,7 +27,7 @@ __all__ = [
     "wct_affine",
 ]
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 import math
 from dataclasses import dataclass, field
 
@@ -126,11 +127,17 @@ def wct(content: torch.Tensor, style: StyleStats, alpha: float = 1.0, eps: float
         >>> torch.allclose(covariance_stats(t).cov, covariance_stats(s).cov, atol=1e-3)
         True
     """
-    n, c, h, w = content.shape
-    transform, offset = wct_affine(covariance_stats(content), style, alpha=alpha, eps=eps, gain=gain)
+    affine = wct_affine(covariance_stats(content), style, alpha=alpha, eps=eps, gain=gain)
+    return apply_affine(content, affine).to(content.dtype)
+
+
+def apply_affine(f: torch.Tensor, affine: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+    """``A f + b`` per pixel of ``(1, C, H, W)`` features, float32 (``affine``: :func:`wct_affine`)."""
+    n, c, h, w = f.shape
+    transform, offset = affine
     # (H·W, C) rows: a view of channels-last features, and the result is channels-last again
-    rows = torch.addmm(offset.T, _pixels(content).float(), transform.T)
-    return rows.reshape(n, h, w, c).permute(0, 3, 1, 2).to(content.dtype)
+    rows = torch.addmm(offset.T, _pixels(f).float(), transform.T)
+    return rows.reshape(n, h, w, c).permute(0, 3, 1, 2)
 
 
 class _Up(nn.Module):
@@ -228,7 +235,11 @@ class WCTNet(nn.Module):
     is both faster and closer to how a painting's strokes scale; the style's
     statistics of a pass come from the style image at the same size.  ``deep_size``
     (older weights) = ``sizes`` ``[deep_size, None, ...]``.  ``gain``: see :func:`wct`.
-    ``amp``: a bf16 autocast dtype for the convolutions (the statistics and their
+    ``feedback`` (level → η) and ``feedback_steps`` (k) correct a decoder that does not
+    fully realise the transferred features ``t``: on that level's passes, k times, the
+    decoded image is re-encoded and the decoder's input moves by η times the miss,
+    ``z ← z + η (t − E(D(z)))`` (a Richardson iteration on the decoder's inverse).  Each
+    step costs one encoder and one decoder pass at the pass's size.  ``amp``: a bf16 autocast dtype for the convolutions (the statistics and their
     eigendecompositions always run in float32).  ``channels_last``: the memory layout of
     the convolutions (the given encoder and decoders are converted in place).
 
@@ -239,7 +250,8 @@ class WCTNet(nn.Module):
 
     def __init__(self, encoder: nn.Module, decoders: dict[str, ReconDecoder], *, deep_size: int | None = None,
                  amp: torch.dtype | None = None, passes: Sequence[str] | None = None, gain: float = 1.0,
-                 sizes: Sequence[int | None] | None = None, channels_last: bool = True) -> None:
+                 sizes: Sequence[int | None] | None = None, channels_last: bool = True,
+                 feedback: Mapping[str, float] | None = None, feedback_steps: int = 1) -> None:
         super().__init__()
         order = list(LEVEL_CHANNELS)
         self.levels = list(passes) if passes else sorted(decoders, key=order.index, reverse=True)
@@ -255,7 +267,11 @@ class WCTNet(nn.Module):
         self.sizes: list[int | None] = [int(s) if s else None for s in sizes]
         self.encoder = encoder
         self.decoders = nn.ModuleDict(decoders)
+        self.feedback = {lv: float(eta) for lv, eta in (feedback or {}).items() if eta}
+        if any(lv not in decoders for lv in self.feedback) or min(self.feedback.values(), default=1) < 0 or feedback_steps < 1:
+            raise ValueError(f"feedback needs decoded levels, η ≥ 0 and ≥ 1 step (got {dict(feedback or {})}, {feedback_steps} steps)")
         self.amp, self.gain = amp, gain
+        self.feedback_steps = int(feedback_steps)
         # channels-last convolutions measured faster on CPU (oneDNN), and WCT's (H·W, C) rows are then views
         self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
         self.to(memory_format=self.memory_format)
@@ -305,18 +321,33 @@ class WCTNet(nn.Module):
             x = _fit_long_side(x, size, (H, W))
             f = self._enc(x, [lv])[lv]
             g = self.gain if lv != "relu1_1" else 1.0  # relu1_1's linear decoder is exact: nothing to compensate
+            eta = self.feedback.get(lv, 0.0)
+            hw = (x.shape[-2], x.shape[-1])
             if mask is not None:
                 f = f.float()
                 m = F.interpolate(mask.to(f), size=f.shape[-2:], mode="bilinear", align_corners=False)
                 t = m * wct(f, stats[0][key], gain=g) + (1 - m) * wct(f, stats[1][key], gain=g)
                 if alpha < 1.0:
                     t = alpha * t + (1 - alpha) * f
-                x = self._dec(lv, t, (x.shape[-2], x.shape[-1]))
+                y = self._dec(lv, t, hw)
             else:
                 s = stats[0][key] if len(stats) == 1 else blend_stats([st[key] for st in stats], w)
                 affine = wct_affine(covariance_stats(f), s, alpha=alpha, gain=g)
-                x = self._dec(lv, f, (x.shape[-2], x.shape[-1]), affine=affine)
+                y = self._dec(lv, f, hw, affine=affine)
+                if eta:
+                    t = apply_affine(f, affine)  # formed only for the feedback
+            if eta:
+                y = self._feedback(lv, t, y, eta)
+            x = y
         return _fit_long_side(x, None, (H, W))
+
+    def _feedback(self, level: str, target: torch.Tensor, y: torch.Tensor, eta: float) -> torch.Tensor:
+        """``feedback_steps`` corrections of the decoded ``y`` towards the features ``target``."""
+        z = target
+        for _ in range(self.feedback_steps):
+            z = z + eta * (target - self._enc(y, [level])[level].float())
+            y = self._dec(level, z, (y.shape[-2], y.shape[-1]))
+        return y
 
     def forward(self, content: torch.Tensor, style: torch.Tensor, alpha: float = 1.0) -> torch.Tensor:
         return self.stylize_stats(content, [self.style_stats(style)], alpha=alpha)
