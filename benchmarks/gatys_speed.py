@@ -43,7 +43,7 @@ DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
 PAIRS = "tubingen:starry_night,golden_gate:the_scream,chicago:composition_vii,hoovertowernight:woman-with-hat-matisse"
 METRIC_SIZE = 384
 METRIC_STYLE = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
-OLD_DEFAULT = {"iterations": 300, "scale_iterations": None, "amp": "none"}  # before issue 13: 300 evaluations per scale, fp32
+OLD_DEFAULT = {"iterations": 300, "scale_iterations": None, "amp": "none", "scale_detail": 0.0}  # before issue 13: 300 evaluations per scale, fp32, plain upsampling
 
 
 def _find(folder: Path, stem: str) -> Path:

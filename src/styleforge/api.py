@@ -39,7 +39,8 @@ def stylize(
 
     ``options`` are the fields of :class:`~styleforge.transfer.GatysConfig`
     (``image_size``, ``iterations``, ``style_weight``, ``original_colors``, …); as on the
-    command line, without ``iterations`` the default schedule runs and ``amp`` is ``"auto"``.
+    command line, without ``iterations`` the default schedule runs, ``amp`` is ``"auto"`` and
+    ``scale_detail`` is 1.
 
     Example:
         >>> import styleforge
@@ -51,6 +52,7 @@ def stylize(
         raise InputError(f"unknown option(s) {', '.join(unknown)}; valid: {', '.join(sorted(names))}")
     options = {k: _as_tuple(v) for k, v in options.items()}
     options.setdefault("amp", "auto")  # as the CLI: bf16 passes where the CPU computes bf16 natively
+    options.setdefault("scale_detail", 1.0)  # as the CLI: the photo's detail carried to each finer scale
     if "iterations" not in options and "scale_iterations" not in options and options.get("backbone") != "effnet-lite0":
         options["scale_iterations"] = default_scale_iterations(options.get("scales", GatysConfig.scales))
     cfg = GatysConfig(**options)

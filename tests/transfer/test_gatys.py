@@ -178,6 +178,30 @@ def test_cli_schedule_keeps_iterations_meaning():
     assert cfg.scale_iterations == (48, 24, 12)
     photo = p.parse_args(["photo", "a.jpg", "b.jpg", "-o", "o.png"])
     assert gatys_config_from_args(photo).amp == "none" and photo.iterations == 300  # photo mode unchanged
+    assert gatys_config_from_args(photo).scale_detail == 0.0
+    cfg = gatys_config_from_args(p.parse_args(["stylize", "x.jpg", "--style", "s", "-o", "o.png"]))
+    assert cfg.scale_detail == 1.0
+    plain = p.parse_args(["stylize", "x.jpg", "--style", "s", "-o", "o.png", "--scale-detail", "0"])
+    assert gatys_config_from_args(plain).scale_detail == 0.0
+
+
+def test_finer_stage_starts_with_the_photo_detail_the_coarse_one_lacked(images):
+    from styleforge.transfer.gatys import _resize, upsample_with_detail
+
+    c = images[0]
+    coarse = _resize(c, (c.shape[-2] // 2, c.shape[-1] // 2))
+    plain = upsample_with_detail(coarse, c, 0.0)
+    assert torch.equal(plain, _resize(coarse, tuple(c.shape[-2:])))
+    full = upsample_with_detail(coarse, c, 1.0)
+    assert float((full - c).abs().max()) < 1e-5  # the content's own coarse version gets all its detail back
+    half = upsample_with_detail(coarse, c, 0.5)
+    assert torch.allclose(half, (plain + full) / 2, atol=1e-6)
+    # a stylised coarse image keeps its colours: only the missing band is added
+    painted = coarse * 0.5 + 0.25
+    out = upsample_with_detail(painted, c, 1.0)
+    assert torch.allclose(_resize(out, tuple(coarse.shape[-2:])), painted, atol=0.08)
+    with pytest.raises(InputError, match="scale-detail"):
+        GatysConfig(scale_detail=3.0).validate(1)
 
 
 def test_amp_dtype_follows_the_cpu(monkeypatch):

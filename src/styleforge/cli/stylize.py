@@ -24,8 +24,8 @@ def _ints(text: str) -> tuple[int, ...]:
         raise argparse.ArgumentTypeError(f"expected comma-separated whole numbers, got {text!r}") from None
 
 
-def add_gatys_options(p: argparse.ArgumentParser, *, amp: str = "none") -> None:
-    """The neural-style options, shared by ``stylize`` (``amp="auto"``) and the photo command."""
+def add_gatys_options(p: argparse.ArgumentParser, *, amp: str = "none", scale_detail: float = 0.0) -> None:
+    """The neural-style options, shared by ``stylize`` (``amp="auto"``, ``scale_detail=1``) and the photo command."""
     g = p.add_argument_group("optimisation (neural-style's names and meanings)")
     g.add_argument("--content-weight", type=float, default=5.0)
     g.add_argument("--style-weight", type=float, default=100.0)
@@ -41,6 +41,9 @@ def add_gatys_options(p: argparse.ArgumentParser, *, amp: str = "none") -> None:
                    help="coarse-to-fine fractions of --image-size (default 0.25,0.5,1; 'none' = single scale)")
     g.add_argument("--scale-iterations", type=_ints, default=None,
                    help="evaluations per scale, coarse to fine (e.g. 200,100,40); overrides --iterations")
+    g.add_argument("--scale-detail", type=float, default=scale_detail,
+                   help="at each change of scale, add this fraction of the photo's detail the coarser scale "
+                   f"could not hold to the upsampled result (0 = plain upsampling; default {scale_detail:g})")
     g.add_argument("--amp", choices=("auto", "bf16", "none"), default=amp,
                    help=f"backbone passes in bf16: auto = on CPUs with native bf16 (AMX/AVX512-BF16); none = fp32 "
                    f"(default {amp})")
@@ -83,7 +86,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument("--color-mask", default=None, help="keep the photo's colours only in the white region")
     p.add_argument("--improved", action="store_true",
                    help="Novak & Nikulin's improvements: all layers, geometric weights, shifted Grams, chains")
-    add_gatys_options(p, amp="auto")
+    add_gatys_options(p, amp="auto", scale_detail=1.0)
     from .instant import add_instant_options
 
     add_instant_options(p, with_original_colors=False)
@@ -130,6 +133,7 @@ def gatys_config_from_args(args: argparse.Namespace, **extra: object):  # noqa: 
         scales=args.scales,
         scale_iterations=scale_iterations,
         amp=args.amp,
+        scale_detail=args.scale_detail,
         init=args.init,
         optimizer=args.optimizer,
         learning_rate=args.learning_rate,

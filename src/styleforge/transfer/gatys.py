@@ -66,6 +66,10 @@ class GatysConfig:
     device: str = "auto"
     lbfgs_history: int = 100
     amp: str = "none"  # "auto" | "bf16" | "none": "auto" = bf16 backbone passes where the CPU computes it natively
+    #: At each change of scale, the upsampled result gets this fraction of the content's detail that the
+    #: coarser scale could not hold (content − content down- and upsampled): the finer stage starts with
+    #: the photo's edges instead of re-growing them.  0 = plain upsampling (neural-style).
+    scale_detail: float = 0.0
 
     def validate(self, n_styles: int) -> None:
         if not MIN_SIZE <= self.image_size <= MAX_SIZE:
@@ -95,6 +99,8 @@ class GatysConfig:
                 )
             if any(n < 0 for n in self.scale_iterations):
                 raise InputError("--scale-iterations must be ≥ 0")
+        if not 0 <= self.scale_detail <= 2:
+            raise InputError(f"--scale-detail must be between 0 and 2, got {self.scale_detail:g}")
         if self.amp not in AMPS:
             raise InputError(f"unknown --amp {self.amp!r}; choose {', '.join(AMPS)}")
         if self.color_match not in (None, "histogram", "mean-cov"):
@@ -457,7 +463,7 @@ def stylize_tensor(
             if image is None:
                 x0 = _init_image(cfg, c_s, None if init_image is None else init_image.to(device), generator)
             else:
-                x0 = _resize(image, stage.size)
+                x0 = upsample_with_detail(image, c_s, cfg.scale_detail)
             image = _optimise(objective, x0, cfg, stage, callback, bar, result)
             if result.interrupted:
                 break
@@ -483,6 +489,23 @@ def stylize_tensor(
         out = cm * original_colors(out, content, space=cfg.color_space) + (1 - cm) * out
     result.image = out.cpu()
     return result
+
+
+def upsample_with_detail(image: torch.Tensor, content: torch.Tensor, detail: float) -> torch.Tensor:
+    """``image`` resized to ``content``'s size, plus ``detail`` × the content's band between the two sizes.
+
+    The band is ``content − up(down(content))``: what the coarser stage never saw.
+
+    Example:
+        >>> c = torch.rand(1, 3, 32, 32)
+        >>> torch.allclose(upsample_with_detail(_resize(c, (16, 16)), c, 1.0), c, atol=1e-6)
+        True
+    """
+    size = tuple(content.shape[-2:])
+    x = _resize(image, size)
+    if detail:
+        x = x + detail * (content - _resize(_resize(content, tuple(image.shape[-2:])), size))
+    return x
 
 
 def _optimise(

@@ -403,6 +403,7 @@ def artistic(
         seed=seed,
         device=device,
         amp="auto",  # as the printed `styleforge stylize` command (bf16 passes where the CPU has native bf16)
+        scale_detail=1.0,  # as the printed command's default
     )
     cfg.validate(len(styles))
     t0 = time.perf_counter()
