@@ -73,7 +73,15 @@ def main(argv: list[str] | None = None) -> int:
     net = load_wct_net()[0]
     stl = StyleTransfer(device="cpu", max_size=512, threads=args.threads)
     metric = QualityMetric()
-    settings = [(s, *parse_setting(s)) for s in args.settings.split(";")]
+    try:
+        settings = [(s, *parse_setting(s)) for s in args.settings.split(";")]
+    except ValueError:
+        print(f"error: --settings takes LEVEL=ETA[,LEVEL=ETA][xSTEPS] or none, separated by ';' (got {args.settings!r})")
+        return 2
+    unknown = sorted({lv for _, levels, _ in settings for lv in levels} - set(net.decoders))
+    if unknown:
+        print(f"error: no WCT decoder for {', '.join(unknown)} (have {', '.join(net.decoders)})")
+        return 2
     ratios: dict[str, list[tuple[float, float]]] = {name: [] for name, *_ in settings}
     rows = []
     print(f"wct_feedback: {args.pairs} tuning pairs (not held out), load average {os.getloadavg()}")

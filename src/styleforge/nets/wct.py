@@ -239,9 +239,10 @@ class WCTNet(nn.Module):
     fully realise the transferred features ``t``: on that level's passes, k times, the
     decoded image is re-encoded and the decoder's input moves by η times the miss,
     ``z ← z + η (t − E(D(z)))`` (a Richardson iteration on the decoder's inverse).  Each
-    step costs one encoder and one decoder pass at the pass's size.  ``amp``: a bf16 autocast dtype for the convolutions (the statistics and their
-    eigendecompositions always run in float32).  ``channels_last``: the memory layout of
-    the convolutions (the given encoder and decoders are converted in place).
+    step costs one encoder and one decoder pass at the pass's size.  ``amp``: a bf16
+    autocast dtype for the convolutions (the statistics and their eigendecompositions
+    always run in float32).  ``channels_last``: the memory layout of the convolutions
+    (the given encoder and decoders are converted in place).
 
     The interface matches :class:`styleforge.nets.adain.AdaINNet`:
     :meth:`style_stats` per style, :meth:`stylize_stats` with weights, ``alpha``
@@ -268,8 +269,10 @@ class WCTNet(nn.Module):
         self.encoder = encoder
         self.decoders = nn.ModuleDict(decoders)
         self.feedback = {lv: float(eta) for lv, eta in (feedback or {}).items() if eta}
-        if any(lv not in decoders for lv in self.feedback) or min(self.feedback.values(), default=1) < 0 or feedback_steps < 1:
-            raise ValueError(f"feedback needs decoded levels, η ≥ 0 and ≥ 1 step (got {dict(feedback or {})}, {feedback_steps} steps)")
+        bad_levels = any(lv not in decoders for lv in self.feedback)
+        if bad_levels or min(self.feedback.values(), default=1) < 0 or feedback_steps < 1:
+            raise ValueError(f"feedback needs decoded levels, η ≥ 0 and ≥ 1 step "
+                             f"(got {dict(feedback or {})}, {feedback_steps} steps)")
         self.amp, self.gain = amp, gain
         self.feedback_steps = int(feedback_steps)
         # channels-last convolutions measured faster on CPU (oneDNN), and WCT's (H·W, C) rows are then views
