@@ -40,14 +40,10 @@ def tuning_pairs(data: Path, n: int) -> list[tuple[Path, Path]]:
 
 def parse_setting(text: str) -> tuple[dict[str, float], int]:
     """``"relu2_1=1,relu3_1=0.5x2"`` → ``({"relu2_1": 1.0, "relu3_1": 0.5}, 2)``; ``"none"`` → ``({}, 1)``."""
+    from styleforge.instant.recon import parse_feedback  # the trainer's --feedback LEVEL=ETA
+
     body, _, steps = text.partition("x")
-    if body == "none":
-        return {}, 1
-    levels = {}
-    for item in body.split(","):
-        level, _, eta = item.partition("=")
-        levels[level] = float(eta)
-    return levels, int(steps or 1)
+    return ({} if body == "none" else parse_feedback(body.split(","))), int(steps or 1)
 
 
 def main(argv: list[str] | None = None) -> int:

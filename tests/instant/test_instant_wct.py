@@ -12,6 +12,7 @@ from styleforge.errors import InputError
 from styleforge.instant import InstantOptions, builtin_models, load_instant, stylize_instant
 from styleforge.instant.models import load_arbitrary_net, load_wct_net
 from styleforge.io import load_image, pil_to_tensor
+from styleforge.nets.wct import covariance_stats, wct
 
 HAS_WCT = any(e.kind == "wct" for e in builtin_models().values())
 pytestmark = pytest.mark.skipif(not HAS_WCT, reason="no built-in WCT decoders shipped")
@@ -75,8 +76,6 @@ def test_shipped_feedback_brings_the_decoded_features_closer_to_the_transfer(pho
     x = pil_to_tensor(photo)
     with torch.inference_mode():
         f = net._enc(x, [lv])[lv].float()
-        from styleforge.nets.wct import covariance_stats, wct
-
         t = wct(f, covariance_stats(net._enc(style, [lv])[lv].float()))
         miss = lambda y: float((net._enc(y, [lv])[lv].float() - t).pow(2).mean() / t.pow(2).mean())  # noqa: E731
         y0 = net._dec(lv, t, tuple(x.shape[-2:]))

@@ -204,6 +204,17 @@ def test_finer_stage_starts_with_the_photo_detail_the_coarse_one_lacked(images):
         GatysConfig(scale_detail=3.0).validate(1)
 
 
+def test_stylize_carries_the_detail_into_the_finer_stage(net):
+    # a full-size stage of 0 evaluations returns its start: the upsampled coarse result (+ the detail)
+    c = pil_to_tensor(resize_max_side(load_image(BUILTIN_CONTENT["tubingen"]), 256))
+    s = pil_to_tensor(resize_max_side(load_image(builtin_styles()["starry_night"]), 128))
+    out = {d: stylize_tensor(c, [s], small(image_size=256, scales=(0.5, 1.0), scale_iterations=(3, 0), scale_detail=d),
+                             net=net).image for d in (0.0, 1.0)}
+    high = lambda x: x - torch.nn.functional.avg_pool2d(x, 3, 1, 1, count_include_pad=False)  # noqa: E731
+    err = {d: float((high(o) - high(c)).abs().mean()) for d, o in out.items()}
+    assert err[1.0] < 0.5 * err[0.0]  # the photo's edges are there from the start
+
+
 def test_amp_dtype_follows_the_cpu(monkeypatch):
     from styleforge import precision
     from styleforge.transfer.gatys import amp_dtype

@@ -13,7 +13,8 @@ Run ``python -m styleforge.instant.recon --help``.
 
 from __future__ import annotations
 
-__all__ = ["TrainConfig", "export_bundle", "fit_linear_decoder", "load_photos", "main", "train", "transfer_targets"]
+__all__ = ["TrainConfig", "export_bundle", "fit_linear_decoder", "load_photos", "main", "parse_feedback", "train",
+           "transfer_targets"]
 
 import argparse
 import json
@@ -289,8 +290,8 @@ def export_bundle(ckpt: Path, dst: Path, *, psnr: dict[str, float] | None = None
     return export_safetensors(st["decoders"], dst, metadata=meta)
 
 
-def _level_values(items: Sequence[str]) -> dict[str, float]:
-    """``["relu2_1=1", ...]`` → ``{"relu2_1": 1.0}``."""
+def parse_feedback(items: Sequence[str]) -> dict[str, float]:
+    """``--feedback`` values, ``["relu2_1=1", ...]`` → ``{"relu2_1": 1.0}``."""
     out = {}
     for item in items:
         level, _, value = item.partition("=")
@@ -341,7 +342,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                           amp=a.amp, eval_every=a.eval_every, seed=a.seed, threads=a.threads,
                           device=a.device, init_from=a.init_from, passes=a.passes, gain=a.gain,
                           deep_size=a.deep_size, sizes=a.sizes, style_dirs=a.style_dirs, wct_weight=a.wct_weight,
-                          feedback=_level_values(a.feedback), feedback_steps=a.feedback_steps))
+                          feedback=parse_feedback(a.feedback), feedback_steps=a.feedback_steps))
     except (InputError, ValueError) as e:
         print(f"error: {e}")
         return 2
