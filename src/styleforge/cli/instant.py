@@ -51,6 +51,9 @@ def add_instant_options(p: argparse.ArgumentParser, *, with_original_colors: boo
     g.add_argument("--tile", type=int, default=None,
                    help="process in tiles of this many pixels with overlap (default: automatic above 1536 px)")
     g.add_argument("--overlap", type=int, default=64, help="tile overlap in pixels (default %(default)s)")
+    g.add_argument("--no-palette", dest="palette", action="store_false",
+                   help="one per-style network: skip the palette pass (its painting's colours and first-layer "
+                        "statistics after the network, ≈ 0.1 s at 512 px)")
     g.add_argument("--backend", choices=("auto", "torch", "onnx"), default="auto",
                    help="auto = onnxruntime when installed, else torch")
     g.add_argument("--threads", type=int, default=None, help="CPU threads (default: all cores)")
@@ -104,21 +107,13 @@ def run_list(args: argparse.Namespace) -> int:
 
 def _lite_runner(styles: list[str], args: argparse.Namespace) -> Any:
     """The torch-free runner (:mod:`styleforge.instant.lite`) when it gives the same picture, else ``None``."""
-    from ..instant.lite import onnxruntime_available
-    from ..instant.models import builtin_models, weights_for
-
     if (len(styles) != 1 or args.backend == "torch" or args.mask or args.alpha is not None or args.style_weights
             or getattr(args, "original_colors", False) or args.tile or args.adain_decoder
-            or getattr(args, "refine", 0) or not onnxruntime_available()):
+            or getattr(args, "refine", 0)):
         return None
-    path = weights_for(styles[0])
-    entry = builtin_models().get(styles[0].replace("-", "_"))
-    if path is None or (entry is not None and entry.kind != "instant"):
-        return None
-    from ..instant.lite import LiteRunner, onnx_file_for
+    from ..instant.lite import lite_runner_for
 
-    onnx_path = onnx_file_for(path, "instant")
-    return LiteRunner(onnx_path, threads=args.threads) if onnx_path.is_file() else None
+    return lite_runner_for(styles[0], threads=args.threads, palette=args.palette)
 
 
 def run_with_args(content: list[str], styles: list[str], output: str, args: argparse.Namespace) -> int:
@@ -130,7 +125,7 @@ def run_with_args(content: list[str], styles: list[str], output: str, args: argp
     opts = InstantOptions(
         strength=args.strength, alpha=args.alpha, style_weights=args.style_weights, size=args.size,
         tile=args.tile, overlap=args.overlap, original_colors=getattr(args, "original_colors", False),
-        backend=args.backend,
+        backend=args.backend, palette=args.palette,
     )
     opts.validate(len(styles))
     refine_style = _refine_style(styles, args)
@@ -181,9 +176,8 @@ def _run_full(files: list[Path], targets: list[Path], styles: list[str], opts: A
 
     import torch
 
-    from ..io import load_input
     from ..instant import load_instant, stylize_instant
-    from ..io import load_mask, save_image
+    from ..io import load_input, load_mask, save_image
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -294,12 +288,11 @@ def _train_config(args: argparse.Namespace) -> Any:
 
 
 def run_train_instant(args: argparse.Namespace) -> int:
-    from ..io import load_input
     from ..engine import fit
     from ..instant.data import CropDataset, collect_images
     from ..instant.models import init_state_from
     from ..instant.train import PerStyleConfig, PerStyleModel
-    from ..io import pil_to_tensor, resize_max_side
+    from ..io import load_input, pil_to_tensor, resize_max_side
 
     cfg = _train_config(args)
     files = collect_images(args.content_dir)

@@ -12,7 +12,9 @@
 (blend with the photo; AdaIN's ``alpha``), several styles with weights
 (AdaIN interpolates their statistics, per-style networks their outputs), a
 mask for two styles, original colours, output size, and tiling with
-overlapping, feathered tiles for images too large to process at once.
+overlapping, feathered tiles for images too large to process at once.  One
+per-style network gets the palette pass after it (:mod:`.palette`, on the whole
+image, before the strength blend; ``InstantOptions(palette=False)`` skips it).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ __all__ = ["InstantModel", "InstantOptions", "load_instant", "stylize_instant", 
 
 import math
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -32,6 +35,7 @@ from ..errors import InputError
 from .lite import onnxruntime_available
 from .models import builtin_models, load_arbitrary_net, load_transformer, weights_for
 from .options import InstantOptions
+from .palette import Palette, apply_palette, load_palette, painting_for
 
 #: Above this many pixels the image is processed in tiles unless ``tile`` says otherwise.
 AUTO_TILE_PIXELS = 2048 * 1536
@@ -49,6 +53,22 @@ class _PerStyle:
 
             self.session = session_for(net, path, "instant")
         self.backend = "onnxruntime" if self.session is not None else "torch"
+        self._palette: Palette | None = None
+        self._palette_loaded = False
+
+    @property
+    def palette(self) -> Palette | None:
+        """The palette pass of this network's painting (:mod:`.palette`), or ``None`` if it records none."""
+        if not self._palette_loaded:
+            from ..backbones.vgg import load_vgg_weights
+
+            self._palette_loaded = True
+            if painting_for(self.path) is not None:
+                _, vgg, _ = load_vgg_weights("vgg16-offline")  # also writes the cache the torch-free path reads
+                if vgg is not None:
+                    conv = (vgg["conv1_1.weight"].numpy(), vgg["conv1_1.bias"].numpy())
+                    self._palette = load_palette(self.path, conv)
+        return self._palette
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         if self.session is not None:
@@ -81,6 +101,12 @@ class InstantModel:
         """Per style: ``instant`` (its own network), or the arbitrary network's kind (``wct`` / ``adain``)."""
         arbitrary = "wct" if type(self.adain).__name__ == "WCTNet" else "adain"
         return ["instant" if p is not None else arbitrary for p in self.per_style]
+
+    def palette(self, opts: InstantOptions, mask: torch.Tensor | None = None) -> Palette | None:
+        """The palette pass for this call: one per-style network, no mask, ``opts.palette``; else ``None``."""
+        if not opts.palette or mask is not None or len(self.per_style) != 1 or self.per_style[0] is None:
+            return None
+        return self.per_style[0].palette
 
     def _adain(self, x: torch.Tensor, idx: Sequence[int], weights: Sequence[float], alpha: float,
                mask: torch.Tensor | None) -> torch.Tensor:
@@ -126,8 +152,7 @@ def load_instant(styles: Sequence[str], *, backend: str = "auto", adain_decoder:
     decoders file instead of the built-in network, for image styles; ``arbitrary``: which built-in
     arbitrary-style method (``auto`` = WCT when installed, ``wct``, ``adain``).
     """
-    from ..io import load_input
-    from ..io import pil_to_tensor, resize_max_side
+    from ..io import load_input, pil_to_tensor, resize_max_side
 
     if not styles:
         raise InputError("give at least one --style")
@@ -226,9 +251,8 @@ def stylize_instant(
     (:mod:`styleforge.instant.refine`) against ``refine_style`` (default: the painting
     recorded with the model, or the style image).
     """
-    from ..io import load_input
     from ..color import original_colors
-    from ..io import pil_to_tensor, resize_max_side, tensor_to_pil
+    from ..io import load_input, pil_to_tensor, resize_max_side, tensor_to_pil
 
     if isinstance(image, (str, Path)):
         image = load_input(str(image), kind="content", what="photo")
@@ -248,18 +272,24 @@ def stylize_instant(
         raise InputError(f"the photo is {W}×{H}: instant styles need at least 16 pixels on each side")
     if mask is not None:
         mask = F.interpolate(mask.float(), size=(H, W), mode="bilinear", align_corners=False)
+    palette = model.palette(opts, mask)
+    run_opts = replace(opts, strength=1.0) if palette is not None else opts  # the strength blend follows the pass
     tile = opts.tile
     if tile is None:
         tile = AUTO_TILE if H * W > AUTO_TILE_PIXELS else 0
     if tile and max(H, W) > tile:
         if mask is not None:
             full = torch.cat([x, mask], dim=1)
-            y = tiled(lambda t: model.run(t[:, :3], opts, t[:, 3:]), full, tile, opts.overlap)
+            y = tiled(lambda t: model.run(t[:, :3], run_opts, t[:, 3:]), full, tile, opts.overlap)
         else:
-            y = tiled(lambda t: model.run(t, opts), x, tile, opts.overlap)
+            y = tiled(lambda t: model.run(t, run_opts), x, tile, opts.overlap)
     else:
-        y = model.run(x, opts, mask)
+        y = model.run(x, run_opts, mask)
     y = y.clamp(0, 1)
+    if palette is not None:  # on the whole image (statistics of the stitched tiles, no seams)
+        y = torch.from_numpy(apply_palette(y[0].permute(1, 2, 0).numpy(), palette)).permute(2, 0, 1)[None]
+        if opts.strength < 1:
+            y = opts.strength * y + (1 - opts.strength) * x
     if opts.original_colors:
         y = original_colors(y, x, space=opts.color_space)
     if refine:

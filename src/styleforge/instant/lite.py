@@ -5,7 +5,8 @@ so ``styleforge instant`` / ``stylize --instant`` take this path whenever it giv
 the same picture as the full one: onnxruntime installed, one per-style model with
 an ONNX file (shipped beside the built-in weights, or exported earlier into the
 cache), and no AdaIN, mask, original colours or tiling.  Anything else goes
-through :func:`styleforge.instant.stylize_instant`.
+through :func:`styleforge.instant.stylize_instant`.  The palette pass
+(:mod:`styleforge.instant.palette`) is numpy too, so it runs here as well.
 
 The ONNX file of a weights file is ``<weights>.onnx`` when it sits beside it (the
 built-in models), else ``$STYLEFORGE_CACHE/onnx/<kind>-<sha256[:16]>.onnx``.
@@ -13,17 +14,20 @@ built-in models), else ``$STYLEFORGE_CACHE/onnx/<kind>-<sha256[:16]>.onnx``.
 
 from __future__ import annotations
 
-__all__ = ["LiteRunner", "onnx_file_for", "onnxruntime_available", "weights_hash"]
+__all__ = ["LiteRunner", "lite_runner_for", "onnx_file_for", "onnxruntime_available", "weights_hash"]
 
 import hashlib
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PIL import Image
 
 from ..cache import cache_dir
 from ..io import array_to_pil, pil_to_array, resize_max_side
+
+if TYPE_CHECKING:
+    from .palette import Palette
 
 #: Above this many pixels the full path tiles the image (``infer.AUTO_TILE_PIXELS``).
 LITE_MAX_PIXELS = 2048 * 1536
@@ -73,9 +77,10 @@ def ort_session(path: Path, threads: int | None = None) -> Any:
 class LiteRunner:
     """Stylise PIL images with one per-style ONNX network; same pixels as the full path."""
 
-    def __init__(self, onnx_path: Path, *, threads: int | None = None) -> None:
+    def __init__(self, onnx_path: Path, *, threads: int | None = None, palette: Palette | None = None) -> None:
         self.session = ort_session(onnx_path, threads)
         self.input_name = self.session.get_inputs()[0].name
+        self.palette = palette  # the palette pass after the network (None: none)
 
     @staticmethod
     def handles(image: Image.Image, size: int | None) -> bool:
@@ -91,6 +96,37 @@ class LiteRunner:
             image = resize_max_side(image, size)
         x = pil_to_array(image)
         y = self.session.run(None, {self.input_name: x})[0].clip(0, 1)
+        if self.palette is not None:
+            from .palette import apply_palette
+
+            y = apply_palette(y[0].transpose(1, 2, 0), self.palette).transpose(2, 0, 1)[None]
         if strength < 1:
             y = strength * y + (1 - strength) * x
         return array_to_pil(y)
+
+
+def lite_runner_for(style: str, *, threads: int | None = None, palette: bool = True) -> LiteRunner | None:
+    """The torch-free runner of one built-in or trained per-style network ``style``, else ``None``.
+
+    ``None`` also when the ONNX file is not exported yet, or when the palette pass is asked
+    for and its inputs (the converted VGG16 weights) are not cached yet: the full path makes both.
+    """
+    from .models import builtin_models, weights_for
+
+    if not onnxruntime_available():
+        return None
+    path = weights_for(style)
+    entry = builtin_models().get(style.replace("-", "_"))
+    if path is None or (entry is not None and entry.kind != "instant"):
+        return None
+    onnx_path = onnx_file_for(path, "instant")
+    if not onnx_path.is_file():
+        return None
+    pal = None
+    if palette:
+        from .palette import load_palette, painting_for
+
+        pal = load_palette(path)
+        if pal is None and painting_for(path) is not None:
+            return None
+    return LiteRunner(onnx_path, threads=threads, palette=pal)

@@ -22,6 +22,7 @@ class InstantOptions:
     original_colors: bool = False
     color_space: str = "yuv"
     backend: str = "auto"
+    palette: bool = True  # one per-style network: its painting's colours after it (instant/palette.py)
 
     def validate(self, n_styles: int) -> None:
         if not 0.0 <= self.strength <= 1.0:

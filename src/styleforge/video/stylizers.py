@@ -93,17 +93,9 @@ class InstantStylizer:
         if len(styles) != 1 or backend == "torch" or decoder:
             return None
         try:
-            from ..instant.lite import LiteRunner, onnx_file_for, onnxruntime_available
-            from ..instant.models import builtin_models, weights_for
+            from ..instant.lite import lite_runner_for
 
-            if not onnxruntime_available():
-                return None
-            path = weights_for(styles[0])
-            entry = builtin_models().get(styles[0].replace("-", "_"))
-            if path is None or (entry is not None and entry.kind != "instant"):
-                return None
-            onnx = onnx_file_for(path, "instant")
-            return LiteRunner(onnx, threads=threads) if onnx.is_file() else None
+            return lite_runner_for(styles[0], threads=threads)
         except (ImportError, AttributeError):  # the instant package changed its internals: the full path
             return None
 

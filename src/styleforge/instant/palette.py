@@ -1,0 +1,213 @@
+"""The palette pass: a per-style network's output given its painting's colours (numpy only).
+
+The shipped per-style networks were trained for CPU minutes, and their colours are
+the weakest part (a dark green sky for Starry Night, flat black shadows for The
+Scream).  The pass corrects them after the network, in two closed-form steps:
+
+1. the RGB mean and covariance of the output are mapped onto the painting's (the
+   symmetric square-root map of :func:`styleforge.color.mean_cov_match`);
+2. one WCT level at ``relu1_1`` (Li et al. 2017): the offline VGG16's first
+   convolution, whitening of the output's 64 channels, colouring with the
+   painting's, and the shipped WCT bundle's ``relu1_1`` decoder (one convolution,
+   fitted to reconstruct).  As in :class:`styleforge.nets.wct.WCTNet`, the affine
+   map is folded into the decoder; here the decoder's 3×3 taps are also applied
+   after its channel projection (``f @ W`` once, then 27 shifted adds), so the
+   pass costs two small matrix products per pixel.
+
+It needs no torch: the CLI's torch-free path and the video stylizer run it with
+numpy, on images of any size (row strips), with the statistics taken on a regular
+pixel grid.  Measured on 24 photo × painting pairs of the four shipped networks
+(not the benchmark's held-out pairs; ``benchmarks/instant_quality.py``): see the
+README's instant section.
+"""
+
+from __future__ import annotations
+
+__all__ = ["Palette", "apply_palette", "encode", "load_palette", "painting_for", "palette_from_painting"]
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+_CAFFE_MEAN_BGR = np.array([103.939, 116.779, 123.68], dtype=np.float32)
+#: The relu1_1 decoder's input scale (:attr:`styleforge.nets.wct.ReconDecoder.IN_SCALE`).
+_IN_SCALE = 0.01
+#: Statistics from at most about this many pixels (as :data:`styleforge.nets.wct.MAX_SAMPLES`).
+MAX_SAMPLES = 1 << 16
+_EPS = 1e-5
+_STRIP_PIXELS = 1 << 16  # pixels per strip of the full-size pass (its 64-channel features stay in cache)
+
+
+@dataclass(frozen=True)
+class Palette:
+    """A painting's statistics and the weights of the pass (all float32 numpy arrays)."""
+
+    rgb_mean: np.ndarray  # (3,)
+    rgb_cov: np.ndarray  # (3, 3)
+    feat_mean: np.ndarray  # (64,) relu1_1 of the painting
+    feat_cov: np.ndarray  # (64, 64)
+    enc_w: np.ndarray  # (64, 3, 3, 3) VGG16 conv1_1, caffe BGR input
+    enc_b: np.ndarray  # (64,)
+    dec_w: np.ndarray  # (3, 64, 3, 3) the WCT bundle's relu1_1 decoder
+    dec_b: np.ndarray  # (3,)
+
+
+def _grid(h: int, w: int, max_samples: int) -> int:
+    """The stride of the regular grid that keeps at most ``max_samples`` pixels."""
+    return max(1, math.ceil(math.sqrt(h * w / max_samples)))
+
+
+def _sym_power(cov: np.ndarray, power: float) -> np.ndarray:
+    """``cov^power`` with the eigenvalue floor of :func:`styleforge.nets.wct.wct_affine`."""
+    vals, vecs = np.linalg.eigh(cov.astype(np.float64) + _EPS * np.eye(cov.shape[0]))
+    vals = np.maximum(vals, vals.max() * 1e-5 + _EPS)
+    return (vecs * vals**power) @ vecs.T
+
+
+def _moments(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    rows = rows.astype(np.float64)
+    mean = rows.mean(axis=0)
+    c = rows - mean
+    return mean, c.T @ c / max(1, len(rows))
+
+
+def _caffe(img: np.ndarray) -> np.ndarray:
+    """``(H, W, 3)`` RGB in [0, 1] → caffe's BGR, 0–255, mean subtracted, zero-padded by one pixel."""
+    x = img[..., ::-1].astype(np.float32) * 255.0 - _CAFFE_MEAN_BGR
+    return np.pad(x, ((1, 1), (1, 1), (0, 0)))
+
+
+def _patches(xp: np.ndarray, rows: slice, cols: slice) -> np.ndarray:
+    """3×3 neighbourhoods of the padded input at the pixels ``rows`` × ``cols`` → ``(N, 27)``, tap-major."""
+    h, w = xp.shape[0] - 2, xp.shape[1] - 2
+    r0, r1, rs = rows.indices(h)
+    c0, c1, cs = cols.indices(w)
+    taps = [xp[r0 + dy : r1 + dy : rs, c0 + dx : c1 + dx : cs] for dy in range(3) for dx in range(3)]
+    out = np.empty(taps[0].shape[:2] + (9, 3), np.float32)
+    for t, a in enumerate(taps):
+        out[:, :, t] = a
+    return out.reshape(-1, 27)
+
+
+def _enc_matrix(p: Palette) -> np.ndarray:
+    """conv1_1 as a ``(27, 64)`` matrix over tap-major patches."""
+    return np.ascontiguousarray(p.enc_w.transpose(2, 3, 1, 0).reshape(27, 64))
+
+
+def encode(img: np.ndarray, p: Palette, rows: slice = slice(None), cols: slice = slice(None), *,
+           padded: np.ndarray | None = None) -> np.ndarray:
+    """relu1_1 features of ``(H, W, 3)`` RGB in [0, 1] at the pixels ``rows`` × ``cols`` → ``(N, 64)``
+    (``padded``: ``img`` already through :func:`_caffe`)."""
+    f = _patches(_caffe(img) if padded is None else padded, rows, cols) @ _enc_matrix(p)
+    f += p.enc_b
+    return np.maximum(f, 0.0, out=f)
+
+
+def _stats(img: np.ndarray, p: Palette, max_samples: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """RGB and relu1_1 (mean, covariance) of ``img`` from a regular pixel grid."""
+    h, w = img.shape[:2]
+    k = _grid(h, w, max_samples)
+    rm, rc = _moments(img[::k, ::k].reshape(-1, 3))
+    fm, fc = _moments(encode(img, p, slice(None, None, k), slice(None, None, k)))
+    return rm, rc, fm, fc
+
+
+def palette_from_painting(painting: np.ndarray, enc: tuple[np.ndarray, np.ndarray],
+                          dec: tuple[np.ndarray, np.ndarray], max_samples: int = MAX_SAMPLES) -> Palette:
+    """The pass for one painting (``(H, W, 3)`` RGB in [0, 1]) with conv1_1 ``enc`` and the relu1_1 decoder ``dec``."""
+    f32 = [np.asarray(a, dtype=np.float32) for a in (*enc, *dec)]
+    p = Palette(np.zeros(3, np.float32), np.eye(3, dtype=np.float32), np.zeros(64, np.float32),
+                np.eye(64, dtype=np.float32), *f32)
+    rm, rc, fm, fc = _stats(painting, p, max_samples)
+    return Palette(rm.astype(np.float32), rc.astype(np.float32), fm.astype(np.float32), fc.astype(np.float32), *f32)
+
+
+def apply_palette(img: np.ndarray, p: Palette, *, max_samples: int = MAX_SAMPLES, strip: int | None = None) -> np.ndarray:
+    """The pass on ``(H, W, 3)`` RGB in [0, 1] → the same shape, float32 in [0, 1] (``strip``: rows at a time)."""
+    img = np.asarray(img, dtype=np.float32)
+    h, w = img.shape[:2]
+    strip = strip or max(8, _STRIP_PIXELS // max(1, w))
+    if h < 3 or w < 3:
+        return img.copy()
+    # 1. RGB mean and covariance → the painting's
+    k = _grid(h, w, max_samples)
+    rm, rc = _moments(img[::k, ::k].reshape(-1, 3))
+    a = _sym_power(p.rgb_cov, 0.5) @ _sym_power(rc, -0.5)
+    x = ((img.reshape(-1, 3) - rm) @ a.T + p.rgb_mean).astype(np.float32).clip(0, 1).reshape(h, w, 3)
+    # 2. relu1_1 whitening and colouring, folded into the decoder: t = A f + b
+    _, _, fm, fc = _stats(x, p, max_samples)
+    A = _sym_power(p.feat_cov, 0.5) @ _sym_power(fc, -0.5)
+    b = p.feat_mean - A @ fm
+    dec = p.dec_w.astype(np.float64)  # (3, 64, 3, 3)
+    proj = (np.einsum("ojkl,ji->klio", dec, A) * _IN_SCALE).reshape(9, 64, 3)  # tap → (64 in, 3 out)
+    bias = p.dec_b + _IN_SCALE * dec.sum(axis=(2, 3)) @ b
+    proj_all = proj.transpose(1, 0, 2).reshape(64, 27).astype(np.float32)
+    xp = _caffe(x)
+    out = np.empty_like(x)
+    for r0 in range(0, h, strip):
+        r1 = min(h, r0 + strip)
+        lo, hi = max(0, r0 - 1), min(h, r1 + 1)  # the decoder's 3×3 needs one feature row each side
+        g = (encode(x, p, slice(lo, hi), padded=xp) @ proj_all).reshape(hi - lo, w, 9, 3)
+        g = np.pad(g, ((1 if r0 == 0 else 0, 1 if r1 == h else 0), (1, 1), (0, 0), (0, 0)), mode="reflect")
+        acc = np.zeros((r1 - r0, w, 3), np.float32)
+        for t in range(9):
+            dy, dx = divmod(t, 3)
+            acc += g[dy : dy + r1 - r0, dx : dx + w, t]
+        out[r0:r1] = acc + bias
+    return out.clip(0, 1)
+
+
+def painting_for(weights: Path) -> Path | None:
+    """The painting a per-style network stands for (built-in ones, or trained ones named after a built-in painting)."""
+    import json
+
+    from ..assets import builtin_styles
+    from .models import builtin_models
+
+    paintings = builtin_styles()
+    for entry in builtin_models().values():
+        if entry.kind == "instant" and entry.file.resolve() == weights.resolve():
+            return paintings.get(str(entry.info.get("style", entry.name)).replace("-", "_"))
+    try:
+        from safetensors import safe_open
+
+        with safe_open(str(weights), framework="numpy") as f:
+            meta = f.metadata() or {}
+        cfg = json.loads(meta.get("model_config", "{}"))
+    except (OSError, ValueError):
+        return None
+    name = str(cfg.get("style", "") if isinstance(cfg, dict) else "").replace("-", "_")
+    return paintings.get(name)
+
+
+def load_palette(weights: Path, conv1_1: tuple[np.ndarray, np.ndarray] | None = None) -> Palette | None:
+    """The pass of the per-style network in ``weights`` (torch-free), or ``None`` when it cannot be built.
+
+    Needs the painting (:func:`painting_for`), VGG16's ``conv1_1`` (given, or read from the
+    converted weights in the cache, written by any torch run) and the built-in WCT bundle's
+    ``relu1_1`` decoder.
+    """
+    from safetensors.numpy import load_file
+
+    from ..cache import cache_dir
+    from ..io import load_image, resize_max_side
+    from .models import builtin_models
+
+    painting = painting_for(weights)
+    vgg = cache_dir() / "vgg16-offline-conv.safetensors"
+    wct = next((e.file for e in builtin_models().values() if e.kind == "wct"), None)
+    if painting is None or wct is None or (conv1_1 is None and not vgg.is_file()):
+        return None
+    try:
+        if conv1_1 is None:
+            v = load_file(str(vgg))
+            conv1_1 = (v["conv1_1.weight"], v["conv1_1.bias"])
+        d = load_file(str(wct))
+        enc = conv1_1
+        dec = (d["relu1_1.body.0.1.weight"], d["relu1_1.body.0.1.bias"])
+    except (OSError, KeyError, ValueError):
+        return None
+    art = np.asarray(resize_max_side(load_image(painting), 512).convert("RGB"), dtype=np.float32) / 255.0
+    return palette_from_painting(art, enc, dec)
