@@ -143,6 +143,8 @@ def _child(spec: dict) -> dict:
             stages[stage.index] = [max(stage.size), step, time.perf_counter() - t0]
             if stage.index == stage.count - 1:
                 trace.append((time.perf_counter() - t0, losses["style"]))
+                if losses["style"] <= spec.get("stop_below", -1.0):
+                    raise KeyboardInterrupt  # reached: the optimiser stops as on Ctrl-C, keeping its best image
 
         # timed: stylize_tensor as the CLI calls it, building the backbone from its cached weights (< 1 s)
         t0, c0, l0 = time.perf_counter(), time.process_time(), os.getloadavg()[0]
@@ -207,10 +209,11 @@ def multi_section(base: dict, size_opt: list[str], n: int) -> None:
     coarse = default_scale_iterations(cfg.scales)[:-1]
     sched = ",".join(str(k) for k in (*coarse, n))
     single = run({**base, "kind": "gatys", "argv": [*size_opt, "--scales", "none", "--iterations", str(n)]})
-    multi = run({**base, "kind": "gatys", "argv": [*size_opt, "--scale-iterations", sched]})
+    multi = run({**base, "kind": "gatys", "argv": [*size_opt, "--scale-iterations", sched],
+                 "stop_below": single["trace"][-1][1]})  # stops once it reaches the single-scale run's final loss
     st, mt = single["trace"], multi["trace"]
     print(f"\nmulti- vs single-scale ({_load()}): single-scale {n} evaluations {single['wall']:.1f} s; multi-scale "
-          f"--scale-iterations {sched}: {multi['wall']:.1f} s (stages: "
+          f"--scale-iterations {sched}, stopped on reaching it: {multi['wall']:.1f} s (stages: "
           + ", ".join(f"{e}@{side}px" for side, e, _ in multi["stages"]) + ")")
     if len(mt) >= DEFAULT_FINAL_ITERATIONS:
         t_d, l_d = mt[DEFAULT_FINAL_ITERATIONS - 1]

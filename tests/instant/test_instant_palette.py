@@ -53,9 +53,11 @@ def starry() -> tuple[np.ndarray, object]:
 
 
 def test_numpy_pass_is_rgb_matching_then_the_wct_relu1_1_pass(starry: tuple[np.ndarray, object]) -> None:
-    painting, pal = starry
+    painting, _ = starry
+    wct_samples = 1 << 16  # WCTNet's statistics grid (the pass defaults to a sparser one)
+    pal = palette_from_painting(painting, *_weights(), max_samples=wct_samples)
     photo = resize_max_side(Image.open(BUILTIN_CONTENT["tubingen"]).convert("RGB"), 200)
-    ours = apply_palette(_array(photo), pal)  # type: ignore[arg-type]
+    ours = apply_palette(_array(photo), pal, max_samples=wct_samples)
     # the same maths with torch: styleforge.color's mean/covariance match, then WCTNet's relu1_1 pass in fp32
     net, _ = load_wct_net(amp="none")
     net.levels, net.sizes, net.feedback = ["relu1_1"], [None], {}

@@ -70,6 +70,8 @@ def ort_session(path: Path, threads: int | None = None) -> Any:
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         opts.intra_op_num_threads = n
         opts.log_severity_level = 3
+        # no busy-waiting after a run: the numpy palette pass right after it needs the same cores
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         _SESSIONS[key] = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
     return _SESSIONS[key]
 

@@ -15,17 +15,15 @@ Scream).  The pass corrects them after the network, in two closed-form steps:
    pass costs two small matrix products per pixel.
 
 It needs no torch: the CLI's torch-free path and the video stylizer run it with
-numpy, on images of any size (row strips), with the statistics taken on a regular
-pixel grid.  Measured on 24 photo × painting pairs of the four shipped networks
-(not the benchmark's held-out pairs; ``benchmarks/instant_quality.py``): see the
-README's instant section.
+numpy, on images of any size (row strips), with the statistics taken on at most
+16 384 pixels drawn at random (fixed seed).  Measured in ``benchmarks/instant_quality.py``
+(the built-in table: each network with and without the pass); figures in the README.
 """
 
 from __future__ import annotations
 
 __all__ = ["Palette", "apply_palette", "encode", "load_palette", "painting_for", "palette_from_painting"]
 
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,8 +32,8 @@ import numpy as np
 _CAFFE_MEAN_BGR = np.array([103.939, 116.779, 123.68], dtype=np.float32)
 #: The relu1_1 decoder's input scale (:attr:`styleforge.nets.wct.ReconDecoder.IN_SCALE`).
 _IN_SCALE = 0.01
-#: Statistics from at most about this many pixels (as :data:`styleforge.nets.wct.MAX_SAMPLES`).
-MAX_SAMPLES = 1 << 16
+#: Statistics from at most this many pixels, drawn at random (64×64 moments need no more).
+MAX_SAMPLES = 1 << 14
 _EPS = 1e-5
 _STRIP_PIXELS = 1 << 16  # pixels per strip of the full-size pass (its 64-channel features stay in cache)
 
@@ -54,9 +52,15 @@ class Palette:
     dec_b: np.ndarray  # (3,)
 
 
-def _grid(h: int, w: int, max_samples: int) -> int:
-    """The stride of the regular grid that keeps at most ``max_samples`` pixels."""
-    return max(1, math.ceil(math.sqrt(h * w / max_samples)))
+def _sample(h: int, w: int, max_samples: int) -> tuple[np.ndarray, np.ndarray]:
+    """Pixel rows and columns for the statistics: every pixel, or ``max_samples`` drawn at random.
+
+    Random (fixed seed), not a regular grid: a grid's stride can alias with the regular
+    stroke pattern a network paints, and bias the covariance.
+    """
+    if h * w <= max_samples:
+        return np.divmod(np.arange(h * w), w)
+    return np.divmod(np.random.default_rng(0).integers(0, h * w, max_samples), w)
 
 
 def _sym_power(cov: np.ndarray, power: float) -> np.ndarray:
@@ -67,10 +71,10 @@ def _sym_power(cov: np.ndarray, power: float) -> np.ndarray:
 
 
 def _moments(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    rows = rows.astype(np.float64)
-    mean = rows.mean(axis=0)
-    c = rows - mean
-    return mean, c.T @ c / max(1, len(rows))
+    """Mean and (biased) covariance of ``(N, C)`` rows (float32 products, float64 results)."""
+    mean = rows.mean(axis=0, dtype=np.float64)
+    c = rows - mean.astype(np.float32)
+    return mean, (c.T @ c).astype(np.float64) / max(1, len(rows))
 
 
 def _caffe(img: np.ndarray) -> np.ndarray:
@@ -79,16 +83,23 @@ def _caffe(img: np.ndarray) -> np.ndarray:
     return np.pad(x, ((1, 1), (1, 1), (0, 0)))
 
 
-def _patches(xp: np.ndarray, rows: slice, cols: slice) -> np.ndarray:
-    """3×3 neighbourhoods of the padded input at the pixels ``rows`` × ``cols`` → ``(N, 27)``, tap-major."""
+def _patches(xp: np.ndarray, rows: slice | np.ndarray, cols: slice | None = None) -> np.ndarray:
+    """3×3 neighbourhoods of the padded input → ``(N, 27)``, tap-major: at the pixels ``rows`` × ``cols``
+    (slices), or at the points ``(rows[i], cols[i])`` (index arrays)."""
+    if isinstance(rows, np.ndarray):
+        assert isinstance(cols, np.ndarray)
+        out = np.empty((len(rows), 9, 3), np.float32)
+        for t in range(9):
+            out[:, t] = xp[rows + t // 3, cols + t % 3]
+        return out.reshape(-1, 27)
     h, w = xp.shape[0] - 2, xp.shape[1] - 2
     r0, r1, rs = rows.indices(h)
-    c0, c1, cs = cols.indices(w)
+    c0, c1, cs = (cols or slice(None)).indices(w)
     taps = [xp[r0 + dy : r1 + dy : rs, c0 + dx : c1 + dx : cs] for dy in range(3) for dx in range(3)]
-    out = np.empty(taps[0].shape[:2] + (9, 3), np.float32)
+    grid = np.empty(taps[0].shape[:2] + (9, 3), np.float32)
     for t, a in enumerate(taps):
-        out[:, :, t] = a
-    return out.reshape(-1, 27)
+        grid[:, :, t] = a
+    return grid.reshape(-1, 27)
 
 
 def _enc_matrix(p: Palette) -> np.ndarray:
@@ -96,21 +107,20 @@ def _enc_matrix(p: Palette) -> np.ndarray:
     return np.ascontiguousarray(p.enc_w.transpose(2, 3, 1, 0).reshape(27, 64))
 
 
-def encode(img: np.ndarray, p: Palette, rows: slice = slice(None), cols: slice = slice(None), *,
-           padded: np.ndarray | None = None) -> np.ndarray:
-    """relu1_1 features of ``(H, W, 3)`` RGB in [0, 1] at the pixels ``rows`` × ``cols`` → ``(N, 64)``
-    (``padded``: ``img`` already through :func:`_caffe`)."""
+def encode(img: np.ndarray, p: Palette, rows: slice | np.ndarray = slice(None), cols: slice | np.ndarray | None = None,
+           *, padded: np.ndarray | None = None) -> np.ndarray:
+    """relu1_1 features of ``(H, W, 3)`` RGB in [0, 1] → ``(N, 64)``, at the pixels or points of
+    :func:`_patches` (``padded``: ``img`` already through :func:`_caffe`)."""
     f = _patches(_caffe(img) if padded is None else padded, rows, cols) @ _enc_matrix(p)
     f += p.enc_b
     return np.maximum(f, 0.0, out=f)
 
 
 def _stats(img: np.ndarray, p: Palette, max_samples: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """RGB and relu1_1 (mean, covariance) of ``img`` from a regular pixel grid."""
-    h, w = img.shape[:2]
-    k = _grid(h, w, max_samples)
-    rm, rc = _moments(img[::k, ::k].reshape(-1, 3))
-    fm, fc = _moments(encode(img, p, slice(None, None, k), slice(None, None, k)))
+    """RGB and relu1_1 (mean, covariance) of ``img`` (on :func:`_sample`'s pixels)."""
+    ys, xs = _sample(*img.shape[:2], max_samples)
+    rm, rc = _moments(img[ys, xs])
+    fm, fc = _moments(encode(img, p, ys, xs))
     return rm, rc, fm, fc
 
 
@@ -126,14 +136,14 @@ def palette_from_painting(painting: np.ndarray, enc: tuple[np.ndarray, np.ndarra
 
 def apply_palette(img: np.ndarray, p: Palette, *, max_samples: int = MAX_SAMPLES, strip: int | None = None) -> np.ndarray:
     """The pass on ``(H, W, 3)`` RGB in [0, 1] → the same shape, float32 in [0, 1] (``strip``: rows at a time)."""
-    img = np.asarray(img, dtype=np.float32)
+    img = np.ascontiguousarray(img, dtype=np.float32)
     h, w = img.shape[:2]
     strip = strip or max(8, _STRIP_PIXELS // max(1, w))
     if h < 3 or w < 3:
         return img.copy()
     # 1. RGB mean and covariance → the painting's
-    k = _grid(h, w, max_samples)
-    rm, rc = _moments(img[::k, ::k].reshape(-1, 3))
+    ys, xs = _sample(h, w, max_samples)
+    rm, rc = _moments(img[ys, xs])
     a = _sym_power(p.rgb_cov, 0.5) @ _sym_power(rc, -0.5)
     x = ((img.reshape(-1, 3) - rm) @ a.T + p.rgb_mean).astype(np.float32).clip(0, 1).reshape(h, w, 3)
     # 2. relu1_1 whitening and colouring, folded into the decoder: t = A f + b
