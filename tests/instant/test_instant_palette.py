@@ -154,3 +154,15 @@ def test_lite_and_full_paths_apply_the_same_pass(packaged: Path, strength: float
     once = apply_palette(_array(stitched), pal) * 255
     once = strength * once + (1 - strength) * _array(photo) * 255
     assert np.abs(tiled - once).max() <= 3  # the reference passes an 8-bit rounded copy
+
+
+def test_unreadable_files_give_no_palette_instead_of_a_traceback(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STYLEFORGE_CACHE", str(tmp_path / "cache"))
+    starry = builtin_models()["starry_night"].file
+    assert load_palette(starry) is None  # no converted VGG16 weights in this cache yet: the full path makes them
+    (tmp_path / "cache").mkdir()
+    (tmp_path / "cache" / "vgg16-offline-conv.safetensors").write_bytes(b"not a safetensors file")
+    assert load_palette(starry) is None
+    broken = tmp_path / "T.safetensors"
+    broken.write_bytes(b"\x00" * 64)
+    assert painting_for(broken) is None

@@ -11,7 +11,7 @@ Scream).  The pass corrects them after the network, in two closed-form steps:
    painting's, and the shipped WCT bundle's ``relu1_1`` decoder (one convolution,
    fitted to reconstruct).  As in :class:`styleforge.nets.wct.WCTNet`, the affine
    map is folded into the decoder; here the decoder's 3×3 taps are also applied
-   after its channel projection (``f @ W`` once, then 27 shifted adds), so the
+   after its channel projection (``f @ W`` once, then nine shifted adds), so the
    pass costs two small matrix products per pixel.
 
 It needs no torch: the CLI's torch-free path and the video stylizer run it with
@@ -173,6 +173,8 @@ def painting_for(weights: Path) -> Path | None:
     """The painting a per-style network stands for (built-in ones, or trained ones named after a built-in painting)."""
     import json
 
+    from safetensors import SafetensorError, safe_open
+
     from ..assets import builtin_styles
     from .models import builtin_models
 
@@ -181,12 +183,10 @@ def painting_for(weights: Path) -> Path | None:
         if entry.kind == "instant" and entry.file.resolve() == weights.resolve():
             return paintings.get(str(entry.info.get("style", entry.name)).replace("-", "_"))
     try:
-        from safetensors import safe_open
-
         with safe_open(str(weights), framework="numpy") as f:
             meta = f.metadata() or {}
         cfg = json.loads(meta.get("model_config", "{}"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, SafetensorError):
         return None
     name = str(cfg.get("style", "") if isinstance(cfg, dict) else "").replace("-", "_")
     return paintings.get(name)
@@ -199,6 +199,7 @@ def load_palette(weights: Path, conv1_1: tuple[np.ndarray, np.ndarray] | None = 
     converted weights in the cache, written by any torch run) and the built-in WCT bundle's
     ``relu1_1`` decoder.
     """
+    from safetensors import SafetensorError
     from safetensors.numpy import load_file
 
     from ..cache import cache_dir
@@ -217,7 +218,7 @@ def load_palette(weights: Path, conv1_1: tuple[np.ndarray, np.ndarray] | None = 
         d = load_file(str(wct))
         enc = conv1_1
         dec = (d["relu1_1.body.0.1.weight"], d["relu1_1.body.0.1.bias"])
-    except (OSError, KeyError, ValueError):
+    except (OSError, KeyError, ValueError, SafetensorError):  # unreadable: the full path checks and rewrites the cache
         return None
     art = np.asarray(resize_max_side(load_image(painting), 512).convert("RGB"), dtype=np.float32) / 255.0
     return palette_from_painting(art, enc, dec)
