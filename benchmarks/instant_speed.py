@@ -46,7 +46,7 @@ def _child(config: str, size: int, reps: int, threads: int) -> dict[str, float]:
     photos = [im.resize((size, round(size * im.height / im.width)) if im.width >= im.height
                         else (round(size * im.width / im.height), size), Image.Resampling.LANCZOS) for im in photos]
     if config.startswith("sf-lite"):
-        from styleforge.instant.lite import lite_runner_for
+        from styleforge.instant.fastpath import lite_runner_for
 
         lite = lite_runner_for("starry_night", threads=threads, palette=config == "sf-lite")
         if lite is None:

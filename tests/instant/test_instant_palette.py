@@ -14,6 +14,7 @@ from styleforge.backbones.vgg import load_vgg_weights
 from styleforge.color import mean_cov_match
 from styleforge.engine import export_safetensors
 from styleforge.instant import InstantOptions, load_instant, stylize_instant
+from styleforge.instant.fastpath import load_palette, painting_for
 from styleforge.instant.metrics import QualityMetric
 from styleforge.instant.models import (
     builtin_models,
@@ -21,12 +22,7 @@ from styleforge.instant.models import (
     load_weights,
     package_weights,
 )
-from styleforge.instant.palette import (
-    apply_palette,
-    load_palette,
-    painting_for,
-    palette_from_painting,
-)
+from styleforge.instant.palette import apply_palette, palette_from_painting
 from styleforge.io import pil_to_tensor, resize_max_side
 from styleforge.nets.feedforward import TRANSFORMER_CONFIGS, TransformerNet
 

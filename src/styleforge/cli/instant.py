@@ -111,7 +111,7 @@ def _lite_runner(styles: list[str], args: argparse.Namespace) -> Any:
             or getattr(args, "original_colors", False) or args.tile or args.adain_decoder
             or getattr(args, "refine", 0)):
         return None
-    from ..instant.lite import lite_runner_for
+    from ..instant.fastpath import lite_runner_for
 
     return lite_runner_for(styles[0], threads=args.threads, palette=args.palette)
 

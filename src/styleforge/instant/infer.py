@@ -32,10 +32,11 @@ from PIL import Image
 from torch import nn
 
 from ..errors import InputError
+from .fastpath import load_palette, painting_for
 from .lite import onnxruntime_available
 from .models import builtin_models, load_arbitrary_net, load_transformer, weights_for
 from .options import InstantOptions
-from .palette import Palette, apply_palette, load_palette, painting_for
+from .palette import Palette, apply_palette
 
 #: Above this many pixels the image is processed in tiles unless ``tile`` says otherwise.
 AUTO_TILE_PIXELS = 2048 * 1536

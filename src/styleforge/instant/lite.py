@@ -14,7 +14,7 @@ built-in models), else ``$STYLEFORGE_CACHE/onnx/<kind>-<sha256[:16]>.onnx``.
 
 from __future__ import annotations
 
-__all__ = ["LiteRunner", "lite_runner_for", "onnx_file_for", "onnxruntime_available", "weights_hash"]
+__all__ = ["LiteRunner", "onnx_file_for", "onnxruntime_available", "weights_hash"]
 
 import hashlib
 import os
@@ -106,29 +106,3 @@ class LiteRunner:
             y = strength * y + (1 - strength) * x
         return array_to_pil(y)
 
-
-def lite_runner_for(style: str, *, threads: int | None = None, palette: bool = True) -> LiteRunner | None:
-    """The torch-free runner of one built-in or trained per-style network ``style``, else ``None``.
-
-    ``None`` also when the ONNX file is not exported yet, or when the palette pass is asked
-    for and its inputs (the converted VGG16 weights) are not cached yet: the full path makes both.
-    """
-    from .models import builtin_models, weights_for
-
-    if not onnxruntime_available():
-        return None
-    path = weights_for(style)
-    entry = builtin_models().get(style.replace("-", "_"))
-    if path is None or (entry is not None and entry.kind != "instant"):
-        return None
-    onnx_path = onnx_file_for(path, "instant")
-    if not onnx_path.is_file():
-        return None
-    pal = None
-    if palette:
-        from .palette import load_palette, painting_for
-
-        pal = load_palette(path)
-        if pal is None and painting_for(path) is not None:
-            return None
-    return LiteRunner(onnx_path, threads=threads, palette=pal)

@@ -16,16 +16,16 @@ Scream).  The pass corrects them after the network, in two closed-form steps:
 
 It needs no torch: the CLI's torch-free path and the video stylizer run it with
 numpy, on images of any size (row strips), with the statistics taken on at most
-16 384 pixels drawn at random (fixed seed).  Measured in ``benchmarks/instant_quality.py``
-(the built-in table: each network with and without the pass); figures in the README.
+16 384 pixels drawn at random (fixed seed).  The maths only: :mod:`.fastpath` finds a
+network's painting and weights.  Measured in ``benchmarks/instant_quality.py`` (the
+built-in table: each network with and without the pass); figures in the README.
 """
 
 from __future__ import annotations
 
-__all__ = ["Palette", "apply_palette", "encode", "load_palette", "painting_for", "palette_from_painting"]
+__all__ = ["Palette", "apply_palette", "encode", "palette_from_painting"]
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
@@ -168,57 +168,3 @@ def apply_palette(img: np.ndarray, p: Palette, *, max_samples: int = MAX_SAMPLES
         out[r0:r1] = acc + bias
     return out.clip(0, 1)
 
-
-def painting_for(weights: Path) -> Path | None:
-    """The painting a per-style network stands for (built-in ones, or trained ones named after a built-in painting)."""
-    import json
-
-    from safetensors import SafetensorError, safe_open
-
-    from ..assets import builtin_styles
-    from .models import builtin_models
-
-    paintings = builtin_styles()
-    for entry in builtin_models().values():
-        if entry.kind == "instant" and entry.file.resolve() == weights.resolve():
-            return paintings.get(str(entry.info.get("style", entry.name)).replace("-", "_"))
-    try:
-        with safe_open(str(weights), framework="numpy") as f:
-            meta = f.metadata() or {}
-        cfg = json.loads(meta.get("model_config", "{}"))
-    except (OSError, ValueError, SafetensorError):
-        return None
-    name = str(cfg.get("style", "") if isinstance(cfg, dict) else "").replace("-", "_")
-    return paintings.get(name)
-
-
-def load_palette(weights: Path, conv1_1: tuple[np.ndarray, np.ndarray] | None = None) -> Palette | None:
-    """The pass of the per-style network in ``weights`` (torch-free), or ``None`` when it cannot be built.
-
-    Needs the painting (:func:`painting_for`), VGG16's ``conv1_1`` (given, or read from the
-    converted weights in the cache, written by any torch run) and the built-in WCT bundle's
-    ``relu1_1`` decoder.
-    """
-    from safetensors import SafetensorError
-    from safetensors.numpy import load_file
-
-    from ..cache import cache_dir
-    from ..io import load_image, resize_max_side
-    from .models import builtin_models
-
-    painting = painting_for(weights)
-    vgg = cache_dir() / "vgg16-offline-conv.safetensors"
-    wct = next((e.file for e in builtin_models().values() if e.kind == "wct"), None)
-    if painting is None or wct is None or (conv1_1 is None and not vgg.is_file()):
-        return None
-    try:
-        if conv1_1 is None:
-            v = load_file(str(vgg))
-            conv1_1 = (v["conv1_1.weight"], v["conv1_1.bias"])
-        d = load_file(str(wct))
-        enc = conv1_1
-        dec = (d["relu1_1.body.0.1.weight"], d["relu1_1.body.0.1.bias"])
-    except (OSError, KeyError, ValueError, SafetensorError):  # unreadable: the full path checks and rewrites the cache
-        return None
-    art = np.asarray(resize_max_side(load_image(painting), 512).convert("RGB"), dtype=np.float32) / 255.0
-    return palette_from_painting(art, enc, dec)

@@ -93,7 +93,7 @@ class InstantStylizer:
         if len(styles) != 1 or backend == "torch" or decoder:
             return None
         try:
-            from ..instant.lite import lite_runner_for
+            from ..instant.fastpath import lite_runner_for
 
             return lite_runner_for(styles[0], threads=threads)
         except (ImportError, AttributeError):  # the instant package changed its internals: the full path

@@ -1,0 +1,28 @@
+"""Which ``--style`` values get the torch-free runner, and with which palette pass."""
+
+from __future__ import annotations
+
+import pytest
+
+from styleforge.assets import builtin_styles
+from styleforge.backbones.vgg import load_vgg_weights
+from styleforge.cache import cache_dir
+from styleforge.instant.fastpath import lite_runner_for
+
+pytest.importorskip("onnxruntime")
+
+
+def test_a_builtin_network_gets_the_runner_with_its_palette() -> None:
+    load_vgg_weights("vgg16-offline")  # the first torch run converts VGG16 into the cache the runner reads
+    assert (cache_dir() / "vgg16-offline-conv.safetensors").is_file()
+    runner = lite_runner_for("starry_night", threads=1)
+    assert runner is not None and runner.palette is not None
+    plain = lite_runner_for("starry-night", threads=1, palette=False)
+    assert plain is not None and plain.palette is None
+
+
+def test_image_styles_and_a_cold_cache_take_the_full_path(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert lite_runner_for(str(builtin_styles()["starry_night"])) is None  # an image: WCT, torch
+    monkeypatch.setenv("STYLEFORGE_CACHE", str(tmp_path))  # no converted VGG16 weights yet
+    assert lite_runner_for("starry_night") is None
+    assert lite_runner_for("starry_night", palette=False) is not None
