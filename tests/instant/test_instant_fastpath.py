@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-import pytest
+import os
+import subprocess
+import sys
 
-from styleforge.assets import builtin_styles
+import numpy as np
+import pytest
+from PIL import Image
+
+from styleforge.assets import BUILTIN_CONTENT, builtin_styles
 from styleforge.backbones.vgg import load_vgg_weights
 from styleforge.cache import cache_dir
 from styleforge.instant.fastpath import lite_runner_for
@@ -26,3 +32,19 @@ def test_image_styles_and_a_cold_cache_take_the_full_path(tmp_path, monkeypatch:
     monkeypatch.setenv("STYLEFORGE_CACHE", str(tmp_path))  # no converted VGG16 weights yet
     assert lite_runner_for("starry_night") is None
     assert lite_runner_for("starry_night", palette=False) is not None
+
+
+def test_the_cli_runs_the_pass_without_importing_torch(tmp_path) -> None:
+    load_vgg_weights("vgg16-offline")  # the cache the torch-free path reads (the subprocess shares it)
+    outs = {}
+    for flag in ([], ["--no-palette"]):
+        out = tmp_path / f"out{len(flag)}.png"
+        argv = ["instant", str(BUILTIN_CONTENT["tubingen"]), "--style", "starry_night", "--size", "128",
+                "-o", str(out), *flag]
+        code = ("import sys; from styleforge.cli.main import main; "
+                f"rc = main({argv!r}); print('RC', rc, 'TORCH', 'torch' in sys.modules)")
+        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                              env={**os.environ, "OMP_NUM_THREADS": "1"})
+        assert "RC 0 TORCH False" in proc.stdout, proc.stderr[-2000:]
+        outs[len(flag)] = np.asarray(Image.open(out), np.int16)
+    assert np.abs(outs[0] - outs[1]).mean() > 5  # the default ran the pass, --no-palette did not
