@@ -47,6 +47,7 @@ def painting_for(weights: Path) -> Path | None:
     from safetensors import SafetensorError, safe_open
 
     from ..assets import builtin_styles
+
     paintings = builtin_styles()
     for entry in builtin_models().values():
         if entry.kind == "instant" and entry.file.resolve() == weights.resolve():

@@ -105,4 +105,3 @@ class LiteRunner:
         if strength < 1:
             y = strength * y + (1 - strength) * x
         return array_to_pil(y)
-

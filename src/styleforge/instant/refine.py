@@ -23,15 +23,15 @@ MAX_REFINE = 1000
 
 def style_image_for(style: str) -> Path:
     """The painting an instant ``style`` stands for: a built-in network's recorded style, or the image itself."""
-    from ..assets import builtin_styles, resolve_image
+    from ..assets import resolve_image
+    from .fastpath import painting_for
     from .models import builtin_models
 
     entry = builtin_models().get(style.replace("-", "_"))
     if entry is not None and entry.kind == "instant":
-        key = str(entry.info.get("style", entry.name)).replace("-", "_")
-        paintings = builtin_styles()
-        if key in paintings:
-            return paintings[key]
+        painting = painting_for(entry.file)
+        if painting is not None:
+            return painting
         raise InputError(f"the built-in style {style!r} records no painting to refine against; give --refine-style")
     if Path(style).suffix == ".safetensors" or (Path(style).is_dir() and (Path(style) / "weights").is_dir()):
         raise InputError(f"{style} is a trained network: give the painting it was trained on with --refine-style")
