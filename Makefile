@@ -4,8 +4,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 EXTRAS ?= dev
+# PyTorch's CPU wheels: a plain `pip install torch` on Linux gets the multi-GB CUDA build. Override with
+# another index (e.g. .../whl/cu128), or `TORCH_INDEX=` for pip's configured index (an offline mirror).
+# When the index cannot be reached, torch comes from pip's configured index, with a message.
+TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 
-.PHONY: venv browser demo test test-all bench clean
+.PHONY: venv browser demo test test-all lint docs bench clean
 
 venv: $(STAMP)
 
@@ -13,7 +17,12 @@ $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	# torch first, pinned: a bare requirement would pull a multi-GB CUDA build.
-	$(BIN)/pip install --quiet torch==2.13.0
+	@if [ -n "$(TORCH_INDEX)" ] && $(BIN)/python -c "import sys, urllib.request as u; u.urlopen(sys.argv[1].rstrip('/') + '/torch/', timeout=10)" "$(TORCH_INDEX)" 2>/dev/null; then \
+		echo "torch 2.13.0 from $(TORCH_INDEX)"; $(BIN)/pip install --quiet torch==2.13.0 --index-url "$(TORCH_INDEX)"; \
+	else \
+		echo "torch 2.13.0 from pip's configured index (TORCH_INDEX='$(TORCH_INDEX)' empty or unreachable)"; \
+		$(BIN)/pip install --quiet torch==2.13.0; \
+	fi
 	$(BIN)/pip install --quiet -e ".[$(EXTRAS)]"
 	# face models (BlazeFace + face mesh) from the mediapipe 0.10.21 wheel → safetensors/ONNX cache; offline
 	# afterwards. Without the registry only the face tests fail (CI) or skip, not the whole set-up.
@@ -31,11 +40,21 @@ browser:
 	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium) \
 		|| { echo "chromium not installed: the browser tests will skip"; [ -z "$$CI" ]; }
 
-test: venv browser
+# ruff (a named rule set) and mypy (check_untyped_defs): configuration in pyproject.toml
+lint: venv
+	$(BIN)/ruff check src tests benchmarks scripts
+	$(BIN)/ruff format --check src
+	$(BIN)/mypy src/styleforge
+
+# the documentation site (MkDocs Material + mkdocstrings) into site/; --strict: a broken link or reference fails
+docs: venv
+	$(BIN)/mkdocs build --strict --quiet --site-dir site
+
+test: venv browser lint docs
 	$(BIN)/python -m pytest -q
 
 test-all: venv
 	$(BIN)/python -m pytest -q -m "slow or not slow"
 
 clean:
-	rm -rf $(VENV) out .pytest_cache
+	rm -rf $(VENV) out .pytest_cache site
