@@ -146,7 +146,8 @@ class HaarDetector:
         detect_min: the image is also shrunk so that the smallest face searched
             is this many pixels there (the cascade's window is 20 px; searching
             large faces at full resolution only costs time).
-        scale_factor, min_neighbors: ``detectMultiScale`` parameters.
+        scale_factor: ``detectMultiScale``'s scale step.
+        min_neighbors: ``detectMultiScale``'s neighbour count.
     """
 
     min_face: float = 0.08
