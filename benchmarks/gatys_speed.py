@@ -152,7 +152,7 @@ def _child(spec: dict) -> dict:
         out.update(wall=time.perf_counter() - t0, cpu=time.process_time() - c0, load=(l0 + os.getloadavg()[0]) / 2,
                    evaluations=r.evaluations, style=r.losses.get("style"), trace=trace,
                    stages=[stages[k] for k in sorted(stages)],
-                   schedule=[st for st in (cfg.scale_iterations or [cfg.iterations] * len(cfg.scales))])
+                   schedule=list(cfg.stage_iterations()))
         if spec.get("save"):
             Path(spec["save"]).parent.mkdir(parents=True, exist_ok=True)
             save_image(r.image, Path(spec["save"]))

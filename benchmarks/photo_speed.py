@@ -116,13 +116,13 @@ def main() -> None:
     if args.photo_iterations > 0:
         from styleforge.transfer.gatys import GatysConfig, stylize_tensor
         from styleforge.transfer.photoreal import PhotoConfig, photo_transfer
-        from styleforge.transfer.photoreal import _seg_image
+        from styleforge.transfer.segmentation import load_mask_image
         from styleforge.io import resize_max_side
 
         ci = resize_max_side(load_image(DATA / f"input/in{args.case}.jpg"), args.photo_size)
         si = resize_max_side(load_image(DATA / f"style/tar{args.case}.jpg"), args.photo_size)
-        cs = _seg_image(DATA / f"seg_input/in{args.case}.png", ci.size, "content mask")
-        ss = _seg_image(DATA / f"seg_style/tar{args.case}.png", si.size, "style mask")
+        cs = load_mask_image(DATA / f"seg_input/in{args.case}.png", ci.size, "content mask")
+        ss = load_mask_image(DATA / f"seg_style/tar{args.case}.png", si.size, "style mask")
         g = GatysConfig(image_size=args.photo_size, iterations=args.photo_iterations, scales=(1.0,), seed=0)
         M.clear_cache()
         _, bw, bc = timed(lambda: stylize_tensor(pil_to_tensor(ci), [pil_to_tensor(si)], g))

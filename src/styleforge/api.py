@@ -6,21 +6,16 @@ __all__ = ["ImageLike", "load_input", "stylize"]
 
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import fields
 from typing import Any, Union
 
 import torch
 from PIL import Image
 
-from .errors import InputError
 from .io import load_input, load_mask, pil_to_tensor, resize_max_side, tensor_to_pil
-from .transfer.gatys import GatysConfig, StylizeResult, default_scale_iterations, stylize_tensor
+from .transfer.config import gatys_config
+from .transfer.gatys import StylizeResult, stylize_tensor
 
 ImageLike = Union[str, "os.PathLike[str]", Image.Image]
-
-
-def _as_tuple(v: Any) -> Any:
-    return tuple(v) if isinstance(v, list) else v
 
 
 def stylize(
@@ -38,24 +33,16 @@ def stylize(
     """Paint ``content`` in the style of ``style`` (one image or several) — Gatys et al.
 
     ``options`` are the fields of :class:`~styleforge.transfer.GatysConfig`
-    (``image_size``, ``iterations``, ``style_weight``, ``original_colors``, …); as on the
-    command line, without ``iterations`` the default schedule runs, ``amp`` is ``"auto"`` and
-    ``scale_detail`` is 1.
+    (``image_size``, ``iterations``, ``style_weight``, ``original_colors``, …); those left out
+    keep the configuration's defaults, the same as ``styleforge stylize``'s
+    (:func:`~styleforge.transfer.config.gatys_config`: the backbone's coarse-to-fine schedule,
+    ``amp="auto"``, ``scale_detail=1``).
 
     Example:
         >>> import styleforge
         >>> img = styleforge.stylize("tubingen", "starry_night", image_size=256)  # doctest: +SKIP
     """
-    names = {f.name for f in fields(GatysConfig)}
-    unknown = sorted(set(options) - names)
-    if unknown:
-        raise InputError(f"unknown option(s) {', '.join(unknown)}; valid: {', '.join(sorted(names))}")
-    options = {k: _as_tuple(v) for k, v in options.items()}
-    options.setdefault("amp", "auto")  # as the CLI: bf16 passes where the CPU computes bf16 natively
-    options.setdefault("scale_detail", 1.0)  # as the CLI: the photo's detail carried to each finer scale
-    if "iterations" not in options and "scale_iterations" not in options and options.get("backbone") != "effnet-lite0":
-        options["scale_iterations"] = default_scale_iterations(options.get("scales", GatysConfig.scales))
-    cfg = GatysConfig(**options)
+    cfg = gatys_config(**options)
     styles_in = [style] if isinstance(style, (str, os.PathLike, Image.Image)) else list(style)
     content_img = resize_max_side(load_input(content, kind="content", what="content image"), cfg.image_size)
     c = pil_to_tensor(content_img)

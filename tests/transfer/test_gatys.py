@@ -167,18 +167,18 @@ def test_cli_schedule_keeps_iterations_meaning():
 
     p = build_parser()
     cfg = gatys_config_from_args(p.parse_args(["stylize", "x.jpg", "--style", "s", "-o", "o.png"]))
-    assert cfg.scale_iterations == default_scale_iterations(cfg.scales) and cfg.amp == "auto"
+    assert cfg.stage_iterations() == default_scale_iterations(cfg.scales) == (160, 80, 40) and cfg.amp == "auto"
     cfg = gatys_config_from_args(p.parse_args(["stylize", "x.jpg", "--style", "s", "-o", "o.png", "--iterations", "100"]))
-    assert cfg.scale_iterations is None and cfg.iterations == 100  # explicit: per scale, as before
+    assert cfg.scale_iterations is None and cfg.stage_iterations() == (100, 100, 100)  # explicit: per scale
     cfg = gatys_config_from_args(p.parse_args(["stylize", "x.jpg", "--style", "s", "-o", "o.png",
                                                "--scale-iterations", "5,4,3", "--amp", "none"]))
-    assert cfg.scale_iterations == (5, 4, 3) and cfg.amp == "none"
+    assert cfg.stage_iterations() == (5, 4, 3) and cfg.amp == "none"
     cfg = gatys_config_from_args(p.parse_args(["stylize", "x.jpg", "--style", "s", "-o", "o.png",
                                                "--backbone", "effnet-lite0"]))
-    assert cfg.scale_iterations == (48, 24, 12)
-    photo = p.parse_args(["photo", "a.jpg", "b.jpg", "-o", "o.png"])
-    assert gatys_config_from_args(photo).amp == "none" and photo.iterations == 300  # photo mode unchanged
-    assert gatys_config_from_args(photo).scale_detail == 0.0
+    assert cfg.stage_iterations() == (48, 24, 12)
+    cfg = gatys_config_from_args(p.parse_args(["stylize", "x.jpg", "--style", "s", "-o", "o.png",
+                                               "--backbone", "effnet-lite0", "--scales", "0.5,1"]))
+    assert cfg.stage_iterations() == (24, 12)  # the backbone's schedule follows the scales
     cfg = gatys_config_from_args(p.parse_args(["stylize", "x.jpg", "--style", "s", "-o", "o.png"]))
     assert cfg.scale_detail == 1.0
     plain = p.parse_args(["stylize", "x.jpg", "--style", "s", "-o", "o.png", "--scale-detail", "0"])
@@ -186,12 +186,12 @@ def test_cli_schedule_keeps_iterations_meaning():
 
 
 def test_finer_stage_starts_with_the_photo_detail_the_coarse_one_lacked(images):
-    from styleforge.transfer.gatys import _resize, upsample_with_detail
+    from styleforge.transfer.gatys import resize_bilinear, upsample_with_detail
 
     c = images[0]
-    coarse = _resize(c, (c.shape[-2] // 2, c.shape[-1] // 2))
+    coarse = resize_bilinear(c, (c.shape[-2] // 2, c.shape[-1] // 2))
     plain = upsample_with_detail(coarse, c, 0.0)
-    assert torch.equal(plain, _resize(coarse, tuple(c.shape[-2:])))
+    assert torch.equal(plain, resize_bilinear(coarse, tuple(c.shape[-2:])))
     full = upsample_with_detail(coarse, c, 1.0)
     assert float((full - c).abs().max()) < 1e-5  # the content's own coarse version gets all its detail back
     half = upsample_with_detail(coarse, c, 0.5)
@@ -199,7 +199,7 @@ def test_finer_stage_starts_with_the_photo_detail_the_coarse_one_lacked(images):
     # a stylised coarse image keeps its colours: only the missing band is added
     painted = coarse * 0.5 + 0.25
     out = upsample_with_detail(painted, c, 1.0)
-    assert torch.allclose(_resize(out, tuple(coarse.shape[-2:])), painted, atol=0.08)
+    assert torch.allclose(resize_bilinear(out, tuple(coarse.shape[-2:])), painted, atol=0.08)
     with pytest.raises(InputError, match="scale-detail"):
         GatysConfig(scale_detail=3.0).validate(1)
 
@@ -228,11 +228,11 @@ def test_amp_dtype_follows_the_cpu(monkeypatch):
 
 
 def test_bf16_loss_and_gradient_close_to_fp32(bundled, net):
-    from styleforge.transfer.gatys import _layer_setup, _Objective
+    from styleforge.transfer.gatys import layer_setup, _Objective
 
     c, s = bundled
     cfg = GatysConfig(image_size=64)
-    cl, sl, lw = _layer_setup(cfg, net)
+    cl, sl, lw = layer_setup(cfg, net)
     x = (0.7 * c + 0.3 * torch.rand(c.shape, generator=torch.Generator().manual_seed(0))).requires_grad_(True)
     out = {}
     for amp in (None, torch.bfloat16):

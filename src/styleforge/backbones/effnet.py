@@ -169,11 +169,7 @@ class EfficientNetLite0Features(nn.Module):
     #: dissolved into texture (issue 13); ×20 keeps it and lowers the independent
     #: style loss too (benchmarks/gatys_speed.py).
     loss_scales: dict[str, float] = {"content": 12.0, "style": 10.0, "tv": 1e-3}
-    #: Full-size L-BFGS evaluations of the default schedule when the user gives no
-    #: --iterations (twice as many at each halving: 48, 24, 12 over the default scales). On three pairs
-    #: (benchmarks/gatys_speed.py's metric) 80,40,20 and 60,30,15 gave no lower style loss (48,24,12:
-    #: 3-9 % lower, content 2-5 % higher) in 1.3× and 1.2× the time.
-    recommended_iterations: int = 12
+    #: (Its default schedule, 48, 24, 12 evaluations, is ``transfer.config.FINAL_ITERATIONS``.)
     #: ``--amp auto`` keeps fp32: the depthwise convolutions gain ~8 % from bf16 on CPU, not worth the rounding.
     amp_auto: bool = False
 

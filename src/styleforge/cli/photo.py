@@ -7,6 +7,7 @@ import logging
 import sys
 
 from ..errors import InputError
+from ..transfer.config import FastConfig, GatysConfig, PhotoConfig, fast_config, photo_config
 
 log = logging.getLogger("styleforge")
 
@@ -34,36 +35,47 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
                    help="find matched segments automatically (the default without masks)")
     p.add_argument("--no-auto-masks", dest="auto_masks", action="store_false",
                    help="without masks, treat each photo as one segment")
-    p.add_argument("--segments", type=int, default=3, help="automatic masks: number of clusters (default 3)")
+    p.add_argument("--segments", type=int, default=FastConfig.segments,
+                   help=f"automatic masks: number of clusters (default {FastConfig.segments})")
     p.add_argument("--save-masks", default=None, help="also write the (automatic or parsed) content mask here")
-    p.add_argument("--mask-tolerance", type=float, default=0.25,
-                   help="max per-channel distance (0–1) of a mask pixel to a DPST colour (default 0.25)")
+    p.add_argument("--mask-tolerance", type=float, default=PhotoConfig.mask_tolerance,
+                   help="max per-channel distance (0–1) of a mask pixel to a DPST colour "
+                   f"(default {PhotoConfig.mask_tolerance:g})")
     p.add_argument("--smooth", choices=("exact", "fast", "none"), default=None,
                    help="closed-form smoothing of the solved colours: exact (sparse solve), fast (guided filter) "
                    "or none (default: fast method exact with automatic masks, none with given ones; dpst none)")
-    p.add_argument("--smooth-alpha", type=float, default=1e4, help="α of (I + αL̃)y = x (default 1e4 = β 0.9999)")
+    p.add_argument("--smooth-alpha", type=float, default=None,
+                   help=f"α of (I + αL̃)y = x (default {PhotoConfig.smooth_alpha:g} = β 0.9999)")
     f = p.add_argument_group("fast method (--method fast)")
     f.add_argument("--save-look", default=None, help="write the global colour transform as a 33³ .cube LUT")
-    f.add_argument("--work-size", type=int, default=256, help="long side where the colours are solved (default 256)")
-    f.add_argument("--fit-radius", type=int, default=2, help="window radius of the affine fit at --work-size (2)")
-    f.add_argument("--fit-eps", type=float, default=1e-4, help="ridge of the affine fit (default 1e-4)")
+    f.add_argument("--work-size", type=int, default=FastConfig.work_size,
+                   help=f"long side where the colours are solved (default {FastConfig.work_size})")
+    f.add_argument("--fit-radius", type=int, default=FastConfig.radius,
+                   help=f"window radius of the affine fit at --work-size ({FastConfig.radius})")
+    f.add_argument("--fit-eps", type=float, default=FastConfig.eps,
+                   help=f"ridge of the affine fit (default {FastConfig.eps:g})")
     f.add_argument("--global-only", action="store_true",
                    help="output the global LUT alone (the saved look) instead of the local affine model")
-    f.add_argument("--strength", type=float, default=1.0, help="blend with the photo, 0–1 (default 1)")
+    f.add_argument("--strength", type=float, default=FastConfig.strength,
+                   help=f"blend with the photo, 0–1 (default {FastConfig.strength:g})")
     d = p.add_argument_group("DPST method (--method dpst)")
-    d.add_argument("--lambda", dest="photo_weight", type=float, default=1e4,
-                   help="photorealism weight λ of stage 2 (DPST's scale, default 1e4; 0 skips stage 2)")
-    d.add_argument("--stage2-iterations", type=int, default=None, help="evaluations of stage 2 (default --iterations)")
+    d.add_argument("--lambda", dest="photo_weight", type=float, default=PhotoConfig.photo_weight,
+                   help=f"photorealism weight λ of stage 2 (DPST's scale, default {PhotoConfig.photo_weight:g}; "
+                   "0 skips stage 2)")
+    d.add_argument("--stage2-iterations", type=int, default=PhotoConfig.stage2_iterations,
+                   help="evaluations of stage 2 (default --iterations, else as many as stage 1 in all)")
     d.add_argument("--no-local-affine", dest="local_affine", action="store_false",
                    help="skip DPST's final smooth local affine fit")
-    d.add_argument("--f-radius", type=int, default=7, help="local affine: bilateral radius (DPST -f_radius, 7)")
-    d.add_argument("--f-edge", type=float, default=0.05, help="local affine: colour sigma (DPST -f_edge, 0.05)")
+    d.add_argument("--f-radius", type=int, default=PhotoConfig.f_radius,
+                   help=f"local affine: bilateral radius (DPST -f_radius, {PhotoConfig.f_radius})")
+    d.add_argument("--f-edge", type=float, default=PhotoConfig.f_edge,
+                   help=f"local affine: colour sigma (DPST -f_edge, {PhotoConfig.f_edge:g})")
     d.add_argument("--no-color-init", dest="color_init", action="store_false",
                    help="start stage 1 from the content itself, not from a per-segment colour transfer")
-    d.add_argument("--style-scale", type=float, default=1.0)
+    d.add_argument("--style-scale", type=float, default=GatysConfig.style_scale)
     d.add_argument("--save-stage1", default=None, help="also write the stage-1 result here")
     add_gatys_options(p)
-    p.set_defaults(func=run, iterations=300, image_size=None)
+    p.set_defaults(func=run, image_size=None)  # fast: the photo's own size; dpst: GatysConfig's
 
     s = sub.add_parser(
         "smooth",
@@ -103,16 +115,38 @@ def run(args: argparse.Namespace) -> int:
     return run_dpst(args, auto)
 
 
+def fast_config_from_args(args: argparse.Namespace) -> FastConfig:
+    """The command line's fast-method configuration (unset options keep :class:`FastConfig`'s defaults)."""
+    return fast_config(work_size=args.work_size, radius=args.fit_radius, eps=args.fit_eps, local=not args.global_only,
+                       segments=args.segments, strength=args.strength,
+                       **_given(smooth=args.smooth, smooth_alpha=args.smooth_alpha))
+
+
+def photo_config_from_args(args: argparse.Namespace) -> PhotoConfig:
+    """The command line's DPST configuration (unset options keep :class:`PhotoConfig`'s defaults)."""
+    from .stylize import GATYS_OPTIONS
+
+    gatys = {k: getattr(args, k) for k in GATYS_OPTIONS if not (k == "image_size" and args.image_size is None)}
+    return photo_config(
+        **gatys, style_scale=args.style_scale, photo_weight=args.photo_weight,
+        stage2_iterations=args.stage2_iterations, local_affine=args.local_affine, f_radius=args.f_radius,
+        f_edge=args.f_edge, mask_tolerance=args.mask_tolerance, color_init=args.color_init,
+        **_given(smooth=args.smooth, smooth_alpha=args.smooth_alpha),
+    )
+
+
+def _given(**options: object) -> dict[str, object]:
+    """The options the user set (``None``: left to the configuration's default)."""
+    return {k: v for k, v in options.items() if v is not None}
+
+
 def run_fast(args: argparse.Namespace, auto: bool) -> int:
     from ..io import check_output_path, load_input, resize_max_side, save_image
-    from ..transfer.fastphoto import FastConfig, check_fast_memory, fast_transfer
+    from ..transfer.automask import prepare_masks
+    from ..transfer.fastphoto import check_fast_memory, fast_transfer
     from ..transfer.lut import check_cube_path, write_cube
-    from ..transfer.photoreal import _seg_image
-    from ..transfer.segmentation import parse_mask
 
-    cfg = FastConfig(work_size=args.work_size, radius=args.fit_radius, eps=args.fit_eps, smooth=args.smooth or "auto",
-                     smooth_alpha=args.smooth_alpha, local=not args.global_only, segments=args.segments,
-                     strength=args.strength)
+    cfg = fast_config_from_args(args)
     cfg.validate()
     if args.image_size is not None and not 16 <= args.image_size <= 16384:
         raise InputError("--image-size must be between 16 and 16384")
@@ -124,19 +158,9 @@ def run_fast(args: argparse.Namespace, auto: bool) -> int:
         c_img = resize_max_side(c_img, args.image_size)
     check_fast_memory(c_img.size[1], c_img.size[0])
     s_img = load_input(args.style, what="style image")
-    cl = sl = None
-    if args.content_mask is not None:
-        _seg_image(args.content_mask, c_img.size, "content mask")  # aspect-ratio check at the photo's size
-        _seg_image(args.style_mask, s_img.size, "style mask")
-        cw = resize_max_side(c_img, min(cfg.work_size, max(c_img.size))).size
-        sw = resize_max_side(s_img, min(cfg.work_size, max(s_img.size))).size
-        cl = parse_mask(_seg_image(args.content_mask, cw, "content mask"), tolerance=args.mask_tolerance,
-                        what="content mask")
-        sl = parse_mask(_seg_image(args.style_mask, sw, "style mask"), tolerance=args.mask_tolerance,
-                        what="style mask")
-        from ..transfer.segmentation import pair_masks
-
-        pair_masks(cl, sl)  # every content colour needs a style region
+    maps = prepare_masks(c_img, s_img, args.content_mask, args.style_mask, work_size=cfg.work_size,
+                         tolerance=args.mask_tolerance)
+    cl, sl = maps if maps is not None else (None, None)
     res = fast_transfer(c_img, s_img, cfg, content_labels=cl, style_labels=sl, auto=auto,
                         look=look_path is not None)
     save_image(_pil(res.image), target)
@@ -167,28 +191,13 @@ def _mask_image(labels: object) -> object:
 
 
 def run_dpst(args: argparse.Namespace, auto: bool) -> int:
-    from ..io import load_input
-    from ..io import check_output_path, pil_to_tensor, resize_max_side, save_image
+    from ..io import check_output_path, load_input, pil_to_tensor, resize_max_side, save_image
+    from ..transfer.automask import prepare_masks
     from ..transfer.gatys import StageInfo
-    from ..transfer.photoreal import PhotoConfig, _seg_image, photo_transfer
+    from ..transfer.photoreal import photo_transfer
 
-    from .stylize import gatys_config_from_args
-
-    if args.image_size is None:
-        args.image_size = 512
-    gcfg = gatys_config_from_args(args, style_scale=args.style_scale)
-    cfg = PhotoConfig(
-        gatys=gcfg,
-        photo_weight=args.photo_weight,
-        stage2_iterations=args.stage2_iterations,
-        smooth=args.smooth or "none",
-        smooth_alpha=args.smooth_alpha,
-        local_affine=args.local_affine,
-        f_radius=args.f_radius,
-        f_edge=args.f_edge,
-        mask_tolerance=args.mask_tolerance,
-        color_init=args.color_init,
-    )
+    cfg = photo_config_from_args(args)
+    gcfg = cfg.gatys
     cfg.validate()
     gcfg.validate(1)
     if args.init == "image" and not args.init_image:
@@ -199,16 +208,11 @@ def run_dpst(args: argparse.Namespace, auto: bool) -> int:
     # Load and check every input before the heavy work.
     c_img = resize_max_side(load_input(args.content, kind="content", what="content image"), gcfg.image_size)
     s_img = resize_max_side(load_input(args.style, what="style image"), round(gcfg.image_size * gcfg.style_scale))
-    cseg: object = _seg_image(args.content_mask, c_img.size, "content mask")
-    sseg: object = _seg_image(args.style_mask, s_img.size, "style mask")
-    if auto:
-        from ..transfer.automask import auto_masks
-        from ..transfer.fastphoto import _fit_labels, _small
-
-        cl, sl = auto_masks(_small(c_img, 256), _small(s_img, 256), segments=args.segments)
-        cseg, sseg = _fit_labels(cl, c_img.size[::-1]), _fit_labels(sl, s_img.size[::-1])
-        if masks_path is not None:
-            save_image(_mask_image(cseg), masks_path)
+    maps = prepare_masks(c_img, s_img, args.content_mask, args.style_mask, auto=auto, segments=args.segments,
+                         tolerance=cfg.mask_tolerance)
+    cseg, sseg = maps if maps is not None else (None, None)
+    if masks_path is not None and cseg is not None:
+        save_image(_mask_image(cseg), masks_path)
 
     def callback(stage: StageInfo, step: int, losses: dict[str, float], image: object) -> None:
         if args.print_every and step % args.print_every == 0:
@@ -230,8 +234,7 @@ def run_dpst(args: argparse.Namespace, auto: bool) -> int:
 
 
 def run_smooth(args: argparse.Namespace) -> int:
-    from ..io import load_input
-    from ..io import check_output_path, pil_to_tensor, resize_max_side, save_image
+    from ..io import check_output_path, load_input, pil_to_tensor, resize_max_side, save_image
     from ..transfer.gatys import pick_device
     from ..transfer.matting import guided_filter, local_affine, smooth
 

@@ -7,8 +7,10 @@ import logging
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from ..errors import InputError
+from ..transfer.config import AMPS, INITS, OPTIMIZERS, GatysConfig, final_iterations, gatys_config
 from .options import content_targets
 from .options import floats as _floats
 from .options import names as _names
@@ -24,42 +26,61 @@ def _ints(text: str) -> tuple[int, ...]:
         raise argparse.ArgumentTypeError(f"expected comma-separated whole numbers, got {text!r}") from None
 
 
-def add_gatys_options(p: argparse.ArgumentParser, *, amp: str = "none", scale_detail: float = 0.0) -> None:
-    """The neural-style options, shared by ``stylize`` (``amp="auto"``, ``scale_detail=1``) and the photo command."""
+def add_gatys_options(p: argparse.ArgumentParser) -> None:
+    """The neural-style options, shared by ``stylize``, ``photo --method dpst`` and ``video --style``.
+
+    Their defaults are :class:`~styleforge.transfer.config.GatysConfig`'s (read, never restated).
+    """
+    d = GatysConfig()
     g = p.add_argument_group("optimisation (neural-style's names and meanings)")
-    g.add_argument("--content-weight", type=float, default=5.0)
-    g.add_argument("--style-weight", type=float, default=100.0)
-    g.add_argument("--tv-weight", type=float, default=1e-3)
-    g.add_argument("--content-layers", type=_names, default=None, help="comma list, default relu4_2")
-    g.add_argument("--style-layers", type=_names, default=None, help="comma list, default relu1_1,…,relu5_1")
-    g.add_argument("--style-layer-weights", type=_floats, default=None, help="one weight per style layer")
-    g.add_argument("--image-size", type=int, default=512, help="long side of the output in pixels (default 512)")
-    g.add_argument("--iterations", "--num-iterations", type=int, default=None,
-                   help="evaluations per scale (default: --scale-iterations 160,80,40 over the default scales, "
-                   "i.e. 40 at full size and twice as many at each halving; 48,24,12 with effnet-lite0)")
-    g.add_argument("--scales", type=_scales, default=(0.25, 0.5, 1.0),
-                   help="coarse-to-fine fractions of --image-size (default 0.25,0.5,1; 'none' = single scale)")
-    g.add_argument("--scale-iterations", type=_ints, default=None,
+    g.add_argument("--content-weight", type=float, default=d.content_weight)
+    g.add_argument("--style-weight", type=float, default=d.style_weight)
+    g.add_argument("--tv-weight", type=float, default=d.tv_weight)
+    g.add_argument("--content-layers", type=_names, default=d.content_layers, help="comma list, default relu4_2")
+    g.add_argument("--style-layers", type=_names, default=d.style_layers, help="comma list, default relu1_1,…,relu5_1")
+    g.add_argument("--style-layer-weights", type=_floats, default=d.style_layer_weights,
+                   help="one weight per style layer")
+    g.add_argument("--image-size", type=int, default=d.image_size,
+                   help=f"long side of the output in pixels (default {d.image_size})")
+    g.add_argument("--iterations", "--num-iterations", type=int, default=d.iterations,
+                   help="evaluations per scale (default: the backbone's schedule over the default scales, "
+                   f"{','.join(map(str, d.stage_iterations()))}, i.e. {final_iterations(d.backbone)} at full size and "
+                   "twice as many at each halving; "
+                   f"{','.join(map(str, GatysConfig(backbone='effnet-lite0').stage_iterations()))} with effnet-lite0)")
+    g.add_argument("--scales", type=_scales, default=d.scales,
+                   help=f"coarse-to-fine fractions of --image-size (default {','.join(f'{s:g}' for s in d.scales)}; "
+                   "'none' = single scale)")
+    g.add_argument("--scale-iterations", type=_ints, default=d.scale_iterations,
                    help="evaluations per scale, coarse to fine (e.g. 200,100,40); overrides --iterations")
-    g.add_argument("--scale-detail", type=float, default=scale_detail,
+    g.add_argument("--scale-detail", type=float, default=d.scale_detail,
                    help="at each change of scale, add this fraction of the photo's detail the coarser scale "
-                   f"could not hold to the upsampled result (0 = plain upsampling; default {scale_detail:g})")
-    g.add_argument("--amp", choices=("auto", "bf16", "none"), default=amp,
+                   f"could not hold to the upsampled result (0 = plain upsampling; default {d.scale_detail:g})")
+    g.add_argument("--amp", choices=AMPS, default=d.amp,
                    help=f"backbone passes in bf16: auto = on CPUs with native bf16 (AMX/AVX512-BF16); none = fp32 "
-                   f"(default {amp})")
-    g.add_argument("--init", choices=("content", "random", "gray", "image"), default="content")
+                   f"(default {d.amp})")
+    g.add_argument("--init", choices=INITS, default=d.init)
     g.add_argument("--init-image", default=None, help="image for --init image")
-    g.add_argument("--seed", type=int, default=None)
-    g.add_argument("--optimizer", choices=("lbfgs", "adam"), default="lbfgs")
-    g.add_argument("--learning-rate", type=float, default=None, help="default 1 (lbfgs) or 10 (adam, 0–255 scale)")
-    g.add_argument("--pooling", choices=("max", "avg"), default="max")
-    g.add_argument("--backbone", default="vgg16-offline",
-                   help="vgg16-offline (default, works offline), vgg19 / vgg16 (torchvision download), effnet-lite0 (fast CPU preview)")
-    g.add_argument("--weights", default=None, help="local VGG weights (.pth torchvision or caffe layout, .safetensors)")
-    g.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
+    g.add_argument("--seed", type=int, default=d.seed)
+    g.add_argument("--optimizer", choices=OPTIMIZERS, default=d.optimizer)
+    g.add_argument("--learning-rate", type=float, default=d.learning_rate,
+                   help="default 1 (lbfgs) or 10 (adam, 0–255 scale)")
+    g.add_argument("--pooling", choices=("max", "avg"), default=d.pooling)
+    g.add_argument("--backbone", default=d.backbone,
+                   help=f"{d.backbone} (default, works offline), vgg19 / vgg16 (torchvision download), "
+                   "effnet-lite0 (fast CPU preview)")
+    g.add_argument("--weights", default=d.weights,
+                   help="local VGG weights (.pth torchvision or caffe layout, .safetensors)")
+    g.add_argument("--device", default=d.device, help="auto, cpu, cuda or mps")
     g.add_argument("--save-every", type=int, default=0, help="save an intermediate image every N evaluations")
     g.add_argument("--print-every", type=int, default=0, help="log the losses every N evaluations")
     g.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+
+
+#: GatysConfig fields that the shared options above set (the rest come from each command's own options).
+GATYS_OPTIONS = ("content_weight", "style_weight", "tv_weight", "content_layers", "style_layers",
+                  "style_layer_weights", "image_size", "iterations", "scales", "scale_iterations", "amp",
+                  "scale_detail", "init", "optimizer", "learning_rate", "pooling", "seed", "backbone", "weights",
+                  "device")
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -76,17 +97,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
                    "`styleforge instant-styles`), trained weights, or any image (WCT); see `styleforge instant -h`")
     p.add_argument("-o", "--output", required=True, help="output image (or folder for several contents)")
     p.add_argument("--style-blend-weights", type=_floats, default=None, help="one weight per --style")
-    p.add_argument("--style-scale", type=float, default=1.0)
+    p.add_argument("--style-scale", type=float, default=GatysConfig.style_scale)
     p.add_argument("--style-mask", action="append", default=None,
                    help="one mask per --style: white = this style here; elsewhere the content is kept")
     p.add_argument("--original-colors", action="store_true", help="transfer luminance only, keep the photo's colours")
-    p.add_argument("--color-space", choices=("yuv", "yiq"), default="yuv")
+    p.add_argument("--color-space", choices=("yuv", "yiq"), default=GatysConfig.color_space)
     p.add_argument("--color-match", choices=("histogram", "mean-cov"), default=None,
                    help="recolour the style to the photo's colours before transfer")
     p.add_argument("--color-mask", default=None, help="keep the photo's colours only in the white region")
     p.add_argument("--improved", action="store_true",
                    help="Novak & Nikulin's improvements: all layers, geometric weights, shifted Grams, chains")
-    add_gatys_options(p, amp="auto", scale_detail=1.0)
+    add_gatys_options(p)
     from .instant import add_instant_options
 
     add_instant_options(p, with_original_colors=False)
@@ -104,45 +125,21 @@ def run_styles(args: argparse.Namespace) -> int:
     return 0
 
 
-def _schedule(args: argparse.Namespace) -> tuple[int, tuple[int, ...] | None]:
-    """``(iterations, scale_iterations)``: the user's, else the backbone's default schedule."""
-    if args.iterations is not None or args.scale_iterations is not None:
-        return (args.iterations if args.iterations is not None else 300), args.scale_iterations
-    from ..transfer.gatys import default_scale_iterations
-
-    if args.backbone == "effnet-lite0":
-        from ..backbones.effnet import EfficientNetLite0Features
-
-        return 300, default_scale_iterations(args.scales, final=EfficientNetLite0Features.recommended_iterations)
-    return 300, default_scale_iterations(args.scales)
+def gatys_config_from_args(args: argparse.Namespace, **extra: Any) -> GatysConfig:
+    """The command line's :class:`GatysConfig`: the shared options plus a command's ``extra`` fields."""
+    return gatys_config(**{k: getattr(args, k) for k in GATYS_OPTIONS}, **extra)
 
 
-def gatys_config_from_args(args: argparse.Namespace, **extra: object):  # noqa: ANN201
-    from ..transfer.gatys import GatysConfig
-
-    iterations, scale_iterations = _schedule(args)
-    return GatysConfig(
-        content_weight=args.content_weight,
-        style_weight=args.style_weight,
-        tv_weight=args.tv_weight,
-        content_layers=args.content_layers,
-        style_layers=args.style_layers,
-        style_layer_weights=args.style_layer_weights,
-        image_size=args.image_size,
-        iterations=iterations,
-        scales=args.scales,
-        scale_iterations=scale_iterations,
-        amp=args.amp,
-        scale_detail=args.scale_detail,
-        init=args.init,
-        optimizer=args.optimizer,
-        learning_rate=args.learning_rate,
-        pooling=args.pooling,
-        seed=args.seed,
-        backbone=args.backbone,
-        weights=args.weights,
-        device=args.device,
-        **extra,  # type: ignore[arg-type]
+def config_from_args(args: argparse.Namespace) -> GatysConfig:
+    """``styleforge stylize``'s configuration: the shared options and the command's own."""
+    return gatys_config_from_args(
+        args,
+        style_blend_weights=args.style_blend_weights,
+        style_scale=args.style_scale,
+        original_colors=args.original_colors,
+        color_space=args.color_space,
+        color_match=args.color_match,
+        improved=args.improved,
     )
 
 
@@ -157,8 +154,7 @@ def run(args: argparse.Namespace) -> int:
 
     import torch
 
-    from ..io import load_input
-    from ..io import load_mask, pil_to_tensor, resize_max_side, save_image
+    from ..io import load_input, load_mask, pil_to_tensor, resize_max_side, save_image
     from ..precision import skip_dynamo_import
     from ..transfer.gatys import StageInfo, pick_device, stylize_tensor
 
@@ -166,15 +162,7 @@ def run(args: argparse.Namespace) -> int:
 
     if not args.style:
         raise InputError("give --style STYLE (or --instant STYLE for an instant style)")
-    cfg = gatys_config_from_args(
-        args,
-        style_blend_weights=args.style_blend_weights,
-        style_scale=args.style_scale,
-        original_colors=args.original_colors,
-        color_space=args.color_space,
-        color_match=args.color_match,
-        improved=args.improved,
-    )
+    cfg = config_from_args(args)
     cfg.validate(len(args.style))
     if args.init == "image" and not args.init_image:
         raise InputError("--init image needs --init-image PATH")

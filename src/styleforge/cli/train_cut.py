@@ -32,7 +32,7 @@ def _bool(s: str) -> bool:
 
 def add_cut_parsers(sub: Any) -> None:
     from .options import add_engine_args, floats
-    from .train_cyclegan import PRESET_NAMES, _channels, add_unpaired_data_args
+    from .train_cyclegan import PRESET_NAMES, channels_arg, add_unpaired_data_args
 
     for mode, summary in (("cut", "CUT: λ_NCE 1 with identity NCE on domain B, 200+200 epochs"),
                           ("fastcut", "FastCUT: λ_NCE 10, no identity term, flip-equivariance, 150+50 epochs")):
@@ -67,8 +67,8 @@ def add_cut_parsers(sub: Any) -> None:
         m.add_argument("--lr", type=float, default=2e-4)
         m.add_argument("--beta1", type=float, default=0.5)
         m.add_argument("--beta2", type=float, default=0.999)
-        m.add_argument("--input-nc", type=_channels, default="auto", help="channels of domain A: 1, 3 or auto (default)")
-        m.add_argument("--output-nc", type=_channels, default="auto", help="channels of domain B: 1, 3 or auto (default)")
+        m.add_argument("--input-nc", type=channels_arg, default="auto", help="channels of domain A: 1, 3 or auto (default)")
+        m.add_argument("--output-nc", type=channels_arg, default="auto", help="channels of domain B: 1, 3 or auto (default)")
         add_engine_args(p, out_default=f"runs/{mode}")
         p.set_defaults(func=run_cut, cut_mode=mode)
 
@@ -80,7 +80,7 @@ def run_cut(args: argparse.Namespace) -> int:
     from ..gan.cut import CUT, EPOCHS, CUTConfig
     from ..gan.cyclegan import PRESETS
     from .options import check_size, train_config_from_args
-    from .train_cyclegan import _Single, unpaired_dataset, unpaired_extra
+    from .train_cyclegan import SingleGenerator, unpaired_dataset, unpaired_extra
 
     preset = PRESETS[args.preset] if args.preset else PRESETS["horse2zebra"]
     n, nd = EPOCHS[args.cut_mode]
@@ -104,7 +104,7 @@ def run_cut(args: argparse.Namespace) -> int:
         nce_T=args.nce_T, lr=args.lr, beta1=args.beta1, beta2=args.beta2,
     )
     model = CUT(model_cfg, generator=torch.Generator().manual_seed(args.seed))
-    check_size(_Single(model.networks["G"]), transform)
+    check_size(SingleGenerator(model.networks["G"]), transform)
     log.info("domain A: %d images in %s; domain B: %d images in %s", len(dataset.files_a), dataset.dir_a,
              len(dataset.files_b), dataset.dir_b)
     result = fit(model, dataset, cfg, resume=args.resume, extra_config=unpaired_extra(args, transform, dataset))

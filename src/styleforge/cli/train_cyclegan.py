@@ -30,7 +30,7 @@ log = logging.getLogger("styleforge.train")
 PRESET_NAMES = ("apple2orange", "horse2zebra", "makeup", "monet2photo", "summer2winter_yosemite")
 
 
-def _channels(s: str) -> int | str:
+def channels_arg(s: str) -> int | str:
     if s == "auto":
         return s
     if s in ("1", "3"):
@@ -83,8 +83,8 @@ def add_cyclegan_parser(sub: Any) -> None:
     m.add_argument("--pool-size", type=int, default=50, help="past fakes per discriminator (0 = none)")
     m.add_argument("--lr", type=float, default=2e-4)
     m.add_argument("--beta1", type=float, default=0.5)
-    m.add_argument("--input-nc", type=_channels, default="auto", help="channels of domain A: 1, 3 or auto (default)")
-    m.add_argument("--output-nc", type=_channels, default="auto", help="channels of domain B: 1, 3 or auto (default)")
+    m.add_argument("--input-nc", type=channels_arg, default="auto", help="channels of domain A: 1, 3 or auto (default)")
+    m.add_argument("--output-nc", type=channels_arg, default="auto", help="channels of domain B: 1, 3 or auto (default)")
     m.add_argument("--upsample", default="deconv", choices=["deconv", "resize"],
                    help="resize = nearest ×2 + conv, against checkerboard artefacts (ResNet generators)")
     m.add_argument("--padding", default="reflect", choices=["reflect", "replicate", "zero"], help="ResNet generators")
@@ -159,7 +159,7 @@ def run_cyclegan(args: argparse.Namespace) -> int:
         pool_size=args.pool_size, lr=args.lr, beta1=args.beta1,
     )
     model = CycleGAN(model_cfg, generator=torch.Generator().manual_seed(args.seed), pool_seed=args.seed)
-    check_size(_Single(model.networks["G_A"]), transform)
+    check_size(SingleGenerator(model.networks["G_A"]), transform)
     extra = unpaired_extra(args, transform, dataset)
     log.info("domain A: %d images in %s; domain B: %d images in %s", len(dataset.files_a), dataset.dir_a,
              len(dataset.files_b), dataset.dir_b)
@@ -174,7 +174,7 @@ def run_cyclegan(args: argparse.Namespace) -> int:
     return 0
 
 
-class _Single:
+class SingleGenerator:
     """Adapter so pix2pix's size check (which looks at ``networks["G"]``) checks G_A."""
 
     def __init__(self, g: Any) -> None:

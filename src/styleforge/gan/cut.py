@@ -42,7 +42,7 @@ from torch import nn
 
 from ..errors import InputError
 from ..nets import build_discriminator, build_generator, init_weights
-from .cyclegan import _up, to_rgb
+from .cyclegan import to_float32, to_rgb
 from .losses import GAN_MODES, gan_loss
 from .pix2pix import TrainContext, config_from_dict, eval_forward, frozen
 
@@ -200,7 +200,7 @@ class CUT:
         with torch.no_grad():
             feat_k, ids = _plain(Fnet)(enc(src, c.nce_layers), c.num_patches)
         feat_q, _ = Fnet(feat_q, c.num_patches, ids)
-        total = sum(patch_nce_loss(_up(q), _up(k), c.nce_T).mean() * c.lambda_nce for q, k in zip(feat_q, feat_k))
+        total = sum(patch_nce_loss(to_float32(q), to_float32(k), c.nce_T).mean() * c.lambda_nce for q, k in zip(feat_q, feat_k))
         return total / len(c.nce_layers)  # type: ignore[return-value]
 
     def train_step(self, batch: Mapping[str, Any], ctx: TrainContext) -> dict[str, torch.Tensor]:
@@ -223,8 +223,8 @@ class CUT:
         opt_d = ctx.optimizers["D"]
         opt_d.zero_grad(set_to_none=True)
         with ctx.autocast():
-            l_fake = gan_loss(_up(D(fake_b.detach())), False, c.gan_mode)
-            l_real = gan_loss(_up(D(real_b)), True, c.gan_mode)
+            l_fake = gan_loss(to_float32(D(fake_b.detach())), False, c.gan_mode)
+            l_real = gan_loss(to_float32(D(real_b)), True, c.gan_mode)
             loss_d = 0.5 * (l_fake + l_real)
         ctx.backward(loss_d)
         ctx.step(opt_d)
@@ -238,7 +238,7 @@ class CUT:
         with ctx.autocast():
             if c.lambda_gan > 0:
                 with frozen(d_plain):
-                    loss_gan = gan_loss(_up(d_plain(fake_b)), True, c.gan_mode) * c.lambda_gan
+                    loss_gan = gan_loss(to_float32(d_plain(fake_b)), True, c.gan_mode) * c.lambda_gan
             else:
                 loss_gan = torch.zeros((), device=real_a.device)
             loss_nce = self.nce(G, Fnet, real_a, fake_b, flipped) if c.lambda_nce > 0 else torch.zeros((), device=real_a.device)

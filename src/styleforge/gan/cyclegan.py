@@ -61,7 +61,7 @@ from .pix2pix import TrainContext, config_from_dict, eval_forward, frozen
 KIND = "cyclegan"
 
 
-def _up(x: torch.Tensor) -> torch.Tensor:
+def to_float32(x: torch.Tensor) -> torch.Tensor:
     """Losses in at least float32 (autocast outputs may be fp16/bf16)."""
     return x.float() if x.dtype in (torch.float16, torch.bfloat16) else x
 
@@ -73,7 +73,7 @@ def cycle_loss(reconstructed: torch.Tensor, real: torch.Tensor, weight: float = 
         >>> float(cycle_loss(torch.zeros(1, 1, 2, 2), torch.full((1, 1, 2, 2), 0.5)))
         5.0
     """
-    return weight * F.l1_loss(_up(reconstructed), _up(real))
+    return weight * F.l1_loss(to_float32(reconstructed), to_float32(real))
 
 
 def identity_loss(mapped: torch.Tensor, real: torch.Tensor, weight: float = 10.0, ratio: float = 0.5) -> torch.Tensor:
@@ -83,7 +83,7 @@ def identity_loss(mapped: torch.Tensor, real: torch.Tensor, weight: float = 10.0
         >>> float(identity_loss(torch.zeros(1, 1, 2, 2), torch.ones(1, 1, 2, 2)))
         5.0
     """
-    return ratio * weight * F.l1_loss(_up(mapped), _up(real))
+    return ratio * weight * F.l1_loss(to_float32(mapped), to_float32(real))
 
 
 @dataclass(frozen=True)
@@ -237,7 +237,7 @@ class CycleGAN:
                     fake, same = g_fwd(real_src), None
                 rec = g_back(fake)
                 with frozen(d_plain):
-                    loss_gan = gan_loss(_up(d_plain(fake)), True, c.gan_mode)
+                    loss_gan = gan_loss(to_float32(d_plain(fake)), True, c.gan_mode)
                 loss_cyc = cycle_loss(rec, real_src, lam_src)
                 loss = loss_gan + loss_cyc
                 if same is not None:
@@ -283,8 +283,8 @@ class CycleGAN:
                     pred_real, pred_fake = D(torch.cat([real, fake], 0)).chunk(2)
                 else:
                     pred_real, pred_fake = D(real), D(fake)
-                l_real = gan_loss(_up(pred_real), True, c.gan_mode)
-                l_fake = gan_loss(_up(pred_fake), False, c.gan_mode)
+                l_real = gan_loss(to_float32(pred_real), True, c.gan_mode)
+                l_fake = gan_loss(to_float32(pred_fake), False, c.gan_mode)
                 l = 0.5 * (l_real + l_fake)
                 if c.gan_mode == "wgangp":
                     gp = gradient_penalty(self.networks[name], real, fake, weight=c.lambda_gp)

@@ -13,17 +13,24 @@ the best one-to-one matching of their labels.
 
 from __future__ import annotations
 
-__all__ = ["auto_masks", "kmeans", "matched_miou"]
+__all__ = ["AUTO_MASK_SIZE", "auto_masks", "kmeans", "matched_miou", "prepare_masks"]
+
+from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+from PIL import Image
+
+from .segmentation import fit_labels, label_maps, work_size_of
 
 LAYERS = ("relu3_1", "relu4_1")
 COLOUR_WEIGHT = 0.0
 PER_IMAGE = True
 HEIGHT_WEIGHT = 0.3
 DIMS = 8
+#: Long side (px) at which :func:`prepare_masks` finds automatic masks.
+AUTO_MASK_SIZE = 256
 
 
 def kmeans(x: torch.Tensor, k: int, *, iters: int = 25, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
@@ -155,3 +162,38 @@ def matched_miou(pred: np.ndarray, truth: np.ndarray) -> float:
             iou[i, j] = inter / max(np.logical_or(tm, pm).sum(), 1)
     r, c = linear_sum_assignment(-iou)
     return float(iou[r, c].sum() / len(t_ids))
+
+
+def prepare_masks(
+    content: Image.Image,
+    style: Image.Image,
+    content_mask: Any = None,
+    style_mask: Any = None,
+    *,
+    work_size: int | None = None,
+    auto: bool = False,
+    segments: int = 3,
+    tolerance: float = 0.25,
+    net: torch.nn.Module | None = None,
+    what: tuple[str, str] = ("content mask", "style mask"),
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """The photo modes' segment label maps, for the command line, the API and the web page alike.
+
+    With both DPST colour masks (paths or PIL images): their parsed, paired label maps
+    (:func:`~styleforge.transfer.segmentation.label_maps`).  Without masks and with ``auto``:
+    :func:`auto_masks` of both photos at :data:`AUTO_MASK_SIZE` px.  Otherwise ``None``.
+    The maps are at each photo's size brought down to ``work_size`` (the photo's own size
+    when ``None``).  Bad masks raise :class:`~styleforge.errors.InputError` before any heavy work.
+    """
+    maps = label_maps(content.size, style.size, content_mask, style_mask, work_size=work_size,
+                      tolerance=tolerance, what=what)
+    if maps is not None or not auto:
+        return maps
+    from ..io import pil_to_tensor, resize_max_side
+
+    def small(img: Image.Image) -> torch.Tensor:
+        return pil_to_tensor(resize_max_side(img.convert("RGB"), min(AUTO_MASK_SIZE, max(img.size))))
+
+    cl, sl = auto_masks(small(content), small(style), segments=segments, net=net)
+    (cw, ch), (sw, sh) = work_size_of(content.size, work_size), work_size_of(style.size, work_size)
+    return fit_labels(cl, (ch, cw)), fit_labels(sl, (sh, sw))

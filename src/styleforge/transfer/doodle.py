@@ -12,8 +12,6 @@ from __future__ import annotations
 
 __all__ = ["DoodleConfig", "doodle_tensor", "map_to_channels"]
 
-from dataclasses import dataclass
-
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -21,28 +19,8 @@ from torch import nn
 from ..backbones import build_backbone
 from ..errors import InputError
 from ..losses import content_loss, masked_gram_matrix, mrf_loss, style_loss, tv_loss
-from .gatys import GatysConfig, StageInfo, StylizeResult, _optimise, _resize, pick_device
-
-
-@dataclass(frozen=True)
-class DoodleConfig:
-    style_layers: tuple[str, ...] = ("relu3_1", "relu4_1")  # MRF patch losses
-    region_layers: tuple[str, ...] = ("relu1_1", "relu2_1")  # per-region Gram losses (colour, fine texture)
-    region_weight: float = 0.1
-    content_layers: tuple[str, ...] = ("relu4_2",)
-    style_weight: float = 1.0
-    content_weight: float = 0.0  # > 0 only with a content image
-    semantic_weight: float = 10.0
-    tv_weight: float = 1e-4
-    patch_size: int = 3
-    image_size: int = 256
-    iterations: int = 100
-    scales: tuple[float, ...] = (0.5, 1.0)
-    seed: int | None = None
-    backbone: str = "vgg16-offline"
-    pooling: str = "avg"
-    device: str = "auto"
-    max_colors: int = 16
+from .config import DoodleConfig, GatysConfig
+from .gatys import StageInfo, StylizeResult, optimise_stage, resize_bilinear, pick_device
 
 
 def map_to_channels(
@@ -158,7 +136,7 @@ def doodle_tensor(
             f"{style.shape[-1]}×{style.shape[-2]}: they must match"
         )
     if content is not None and content.shape[-2:] != target_map.shape[-2:]:
-        content = _resize(content, tuple(target_map.shape[-2:]))
+        content = resize_bilinear(content, tuple(target_map.shape[-2:]))
     device = pick_device(cfg.device)
     if net is None:
         net = build_backbone(cfg.backbone, layers=cfg.style_layers + cfg.region_layers + cfg.content_layers, pooling=cfg.pooling, device=device)
@@ -183,23 +161,23 @@ def doodle_tensor(
             obj = _DoodleObjective(
                 net,
                 cfg,
-                _resize(style, st_size),
+                resize_bilinear(style, st_size),
                 F.interpolate(s_sem, size=st_size, mode="nearest"),
                 F.interpolate(t_sem, size=size, mode="nearest"),
-                None if content is None else _resize(content.to(device), size),
+                None if content is None else resize_bilinear(content.to(device), size),
             )
             if image is None:
                 noise = torch.rand((1, 3, *size), generator=gen).to(device)
                 image = 0.5 + 0.2 * (noise - 0.5)
             else:
-                image = _resize(image, size)
+                image = resize_bilinear(image, size)
             stage = StageInfo(i, len(sizes), size, cfg.iterations)
-            image = _optimise(obj, image, gcfg, stage, None, bar, result)  # type: ignore[arg-type]
+            image = optimise_stage(obj, image, gcfg, stage, None, bar, result)  # type: ignore[arg-type]
             if result.interrupted:
                 break
     finally:
         if bar is not None:
             bar.close()
     assert image is not None
-    result.image = _resize(image, (H, W)).clamp(0, 1).cpu()
+    result.image = resize_bilinear(image, (H, W)).clamp(0, 1).cpu()
     return result

@@ -21,7 +21,17 @@
 
 from __future__ import annotations
 
-__all__ = ["FastConfig", "FastResult", "fast_nbytes", "fast_transfer", "lab_transfer", "apply_affine"]
+__all__ = [
+    "FastConfig",
+    "FastResult",
+    "apply_affine",
+    "fast_config",
+    "fast_nbytes",
+    "fast_transfer",
+    "fit_labels",
+    "lab_transfer",
+    "work_tensor",
+]
 
 import logging
 import os
@@ -34,47 +44,11 @@ import torch.nn.functional as F
 from PIL import Image
 
 from ..errors import InputError
+from .config import FastConfig, fast_config
 from .lut import Lut3D, apply_lut, fit_lut
+from .segmentation import fit_labels
 
 log = logging.getLogger(__name__)
-
-SMOOTHING = ("auto", "exact", "fast", "none")
-
-
-@dataclass(frozen=True)
-class FastConfig:
-    """Options of the fast method (``styleforge photo --method fast``)."""
-
-    work_size: int = 256  # long side where the colours are solved
-    radius: int = 2  # window radius of the affine fit at work size (px)
-    eps: float = 1e-4  # ridge of the affine fit (guided filter ε, colours in [0, 1])
-    # matting smoothing at work size; auto: exact with automatic masks (their borders need not sit on
-    # the photo's edges: the smoothing removes the seams), none with given masks (keeps the most colour)
-    smooth: str = "auto"
-    smooth_alpha: float = 1e4
-    local: bool = True  # False: the output is the global LUT alone
-    lut_size: int = 33
-    lut_smoothness: float = 3e-2  # lattice smoothness of the look (low values copy segment clashes as noise)
-    segments: int = 3  # automatic masks: clusters
-    max_gain: float = 10.0  # largest singular value of a segment's colour map (noise guard)
-    strength: float = 1.0  # blend with the photo (0 = unchanged)
-
-    def validate(self) -> None:
-        if not 32 <= self.work_size <= 1024:
-            raise InputError("--work-size must be between 32 and 1024")
-        if not 1 <= self.radius <= 32:
-            raise InputError("--fit-radius must be between 1 and 32")
-        if self.eps <= 0:
-            raise InputError("--fit-eps must be > 0")
-        if self.smooth not in SMOOTHING:
-            raise InputError(f"unknown smoothing {self.smooth!r}; choose {', '.join(SMOOTHING)}")
-        if not 2 <= self.lut_size <= 65:
-            raise InputError("--lut-size must be between 2 and 65")
-        if not 1 <= self.segments <= 9:
-            raise InputError("--segments must be between 1 and 9")
-        if not 0.0 <= self.strength <= 1.0:
-            raise InputError("--strength must be between 0 and 1")
-
 
 @dataclass
 class FastResult:
@@ -94,9 +68,9 @@ def fast_nbytes(height: int, width: int, band: int = 256) -> int:
 
 def check_fast_memory(height: int, width: int, budget: int | None = None) -> None:
     """:class:`InputError` (saying the size that fits) when the image would not fit in memory."""
-    from .matting import _available_bytes
+    from .matting import available_bytes
 
-    budget = _available_bytes() if budget is None else budget
+    budget = available_bytes() if budget is None else budget
     need = fast_nbytes(height, width)
     if need > budget:
         k = (budget / need) ** 0.5
@@ -164,12 +138,12 @@ def lab_transfer(
 def affine_coefficients(target: torch.Tensor, guide: torch.Tensor, radius: int, eps: float) -> torch.Tensor:
     """Guided-filter coefficients ``(12, H, W)`` (9 of ``A`` row-major, 3 of ``b``): window-averaged
     per-pixel affine maps with ``target ≈ A·guide + b`` (He et al.)."""
-    from .matting import _affine_fit, _box
+    from .matting import affine_fit, box_mean
 
     h, w = guide.shape[-2:]
-    a, b = _affine_fit(target[0].double(), guide[0].double(), radius, eps, per_pixel_reg=False)
-    am = _box(a.reshape(1, 9, h, w), radius)[0]
-    bm = _box(b[None], radius)[0]
+    a, b = affine_fit(target[0].double(), guide[0].double(), radius, eps, per_pixel_reg=False)
+    am = box_mean(a.reshape(1, 9, h, w), radius)[0]
+    bm = box_mean(b[None], radius)[0]
     return torch.cat([am, bm]).float()
 
 
@@ -212,7 +186,8 @@ def apply_look(look: Lut3D, image: np.ndarray, *, band: int = 512, strength: flo
     return out
 
 
-def _small(img: Image.Image, size: int) -> torch.Tensor:
+def work_tensor(img: Image.Image, size: int) -> torch.Tensor:
+    """``img`` as a ``(1, 3, h, w)`` tensor with its long side at most ``size`` (the work size)."""
     from ..io import pil_to_tensor, resize_max_side
 
     return pil_to_tensor(resize_max_side(img, min(size, max(img.size))))
@@ -245,11 +220,11 @@ def fast_transfer(
     check_fast_memory(hh, ww)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    c = _small(content, cfg.work_size)
-    s = _small(style, cfg.work_size)
+    c = work_tensor(content, cfg.work_size)
+    s = work_tensor(style, cfg.work_size)
     if content_labels is not None and style_labels is not None:
-        cl = _fit_labels(content_labels, c.shape[-2:])
-        sl = _fit_labels(style_labels, s.shape[-2:])
+        cl = fit_labels(content_labels, c.shape[-2:])
+        sl = fit_labels(style_labels, s.shape[-2:])
     elif auto and cfg.segments > 1:
         from .automask import auto_masks
 
@@ -289,15 +264,6 @@ def fast_transfer(
     timings["total"] = time.perf_counter() - t0
     log.debug("fast photo %d×%d: %s", ww, hh, " ".join(f"{k} {v:.2f}s" for k, v in timings.items()))
     return FastResult(out, lut, work, cl, sl, timings)
-
-
-def _fit_labels(labels: np.ndarray, size: tuple[int, int] | torch.Size) -> np.ndarray:
-    h, w = int(size[0]), int(size[1])
-    lab = np.asarray(labels)
-    if lab.shape == (h, w):
-        return lab
-    img = Image.fromarray(lab.astype(np.uint8))
-    return np.asarray(img.resize((w, h), Image.Resampling.NEAREST)).astype(np.int64)
 
 
 def default_threads() -> int:

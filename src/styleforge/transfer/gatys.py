@@ -10,7 +10,18 @@ images.
 
 from __future__ import annotations
 
-__all__ = ["ExtraLoss", "GatysConfig", "StageInfo", "StylizeResult", "amp_dtype", "default_scale_iterations", "plan_stages", "stylize_tensor"]
+__all__ = [
+    "DEFAULT_FINAL_ITERATIONS",
+    "ExtraLoss",
+    "GatysConfig",
+    "StageInfo",
+    "StylizeResult",
+    "amp_dtype",
+    "default_scale_iterations",
+    "gatys_config",
+    "plan_stages",
+    "stylize_tensor",
+]
 
 import logging
 import math
@@ -25,86 +36,9 @@ from ..backbones import DEFAULT_LAYERS, build_backbone
 from ..color import match_color, original_colors
 from ..errors import InputError
 from ..losses import chain_gram, content_loss, gram_matrix, masked_gram_matrix, style_loss, tv_loss
+from .config import DEFAULT_FINAL_ITERATIONS, GatysConfig, default_scale_iterations, gatys_config
 
 log = logging.getLogger(__name__)
-
-OPTIMIZERS = ("lbfgs", "adam")
-INITS = ("content", "random", "gray", "image")
-AMPS = ("auto", "bf16", "none")
-#: Full-size evaluations of the default schedule (``styleforge stylize`` without ``--iterations``).
-DEFAULT_FINAL_ITERATIONS = 40
-MIN_SIZE, MAX_SIZE = 32, 4096
-
-
-@dataclass(frozen=True)
-class GatysConfig:
-    """Options of artistic style transfer (neural-style's names and defaults)."""
-
-    content_weight: float = 5.0
-    style_weight: float = 100.0
-    tv_weight: float = 1e-3
-    content_layers: tuple[str, ...] | None = None  # None: relu4_2
-    style_layers: tuple[str, ...] | None = None  # None: relu1_1 … relu5_1
-    style_layer_weights: tuple[float, ...] | None = None
-    style_blend_weights: tuple[float, ...] | None = None
-    style_scale: float = 1.0
-    image_size: int = 512
-    iterations: int = 300  # per scale unless scale_iterations; see plan_stages and default_scale_iterations
-    scales: tuple[float, ...] = (0.25, 0.5, 1.0)
-    scale_iterations: tuple[int, ...] | None = None  # per scale, coarse to fine; None: see plan_stages
-    init: str = "content"
-    optimizer: str = "lbfgs"
-    learning_rate: float | None = None  # None: 1 for L-BFGS, 10 (0–255 scale) for Adam
-    pooling: str = "max"
-    original_colors: bool = False
-    color_space: str = "yuv"
-    color_match: str | None = None  # "histogram" | "mean-cov": recolour the style first
-    improved: bool = False
-    seed: int | None = None
-    backbone: str = "vgg16-offline"
-    weights: str | None = None
-    device: str = "auto"
-    lbfgs_history: int = 100
-    amp: str = "none"  # "auto" | "bf16" | "none": "auto" = bf16 backbone passes where the CPU computes it natively
-    #: At each change of scale, the upsampled result gets this fraction of the content's detail that the
-    #: coarser scale could not hold (content − content down- and upsampled): the finer stage starts with
-    #: the photo's edges instead of re-growing them.  0 = plain upsampling (neural-style).
-    scale_detail: float = 0.0
-
-    def validate(self, n_styles: int) -> None:
-        if not MIN_SIZE <= self.image_size <= MAX_SIZE:
-            raise InputError(f"--image-size must be between {MIN_SIZE} and {MAX_SIZE} pixels, got {self.image_size}")
-        if self.iterations < 0:
-            raise InputError("--iterations must be ≥ 0")
-        if self.optimizer not in OPTIMIZERS:
-            raise InputError(f"unknown optimizer {self.optimizer!r}; choose {' or '.join(OPTIMIZERS)}")
-        if self.init not in INITS:
-            raise InputError(f"unknown --init {self.init!r}; choose from {', '.join(INITS)}")
-        if self.style_blend_weights is not None and len(self.style_blend_weights) != n_styles:
-            raise InputError(
-                f"--style-blend-weights has {len(self.style_blend_weights)} values for {n_styles} style image(s)"
-            )
-        if self.style_blend_weights is not None and (
-            any(w < 0 for w in self.style_blend_weights) or sum(self.style_blend_weights) <= 0
-        ):
-            raise InputError("--style-blend-weights must be non-negative and not all zero")
-        if not self.scales or any(not 0 < s <= 1 for s in self.scales):
-            raise InputError("--scales must be fractions in (0, 1], e.g. 0.25,0.5,1")
-        if not 0.05 <= self.style_scale <= 8:
-            raise InputError("--style-scale must be between 0.05 and 8")
-        if self.scale_iterations is not None:
-            if len(self.scale_iterations) != len(set(self.scales)):
-                raise InputError(
-                    f"--scale-iterations has {len(self.scale_iterations)} values for {len(set(self.scales))} scales"
-                )
-            if any(n < 0 for n in self.scale_iterations):
-                raise InputError("--scale-iterations must be ≥ 0")
-        if not 0 <= self.scale_detail <= 2:
-            raise InputError(f"--scale-detail must be between 0 and 2, got {self.scale_detail:g}")
-        if self.amp not in AMPS:
-            raise InputError(f"unknown --amp {self.amp!r}; choose {', '.join(AMPS)}")
-        if self.color_match not in (None, "histogram", "mean-cov"):
-            raise InputError(f"unknown --color-match {self.color_match!r}; choose histogram or mean-cov")
 
 
 @dataclass
@@ -148,13 +82,13 @@ def pick_device(name: str) -> torch.device:
 def plan_stages(cfg: GatysConfig, content_hw: tuple[int, int]) -> list[StageInfo]:
     """Sizes and iteration counts of the coarse-to-fine stages.
 
-    ``cfg.scale_iterations`` gives each scale's evaluations (coarse to fine);
-    without it every stage runs ``cfg.iterations``.  Stages smaller than 128 px
-    on the long side are skipped (too coarse for the deep layers).
+    Each scale runs :meth:`GatysConfig.stage_iterations` evaluations (coarse to
+    fine).  Stages smaller than 128 px on the long side are skipped (too coarse
+    for the deep layers).
     """
     h, w = content_hw
     scales = sorted(set(cfg.scales))
-    counts = list(cfg.scale_iterations) if cfg.scale_iterations is not None else [cfg.iterations] * len(scales)
+    counts = list(cfg.stage_iterations())
     if len(counts) != len(scales):
         raise InputError(f"--scale-iterations has {len(counts)} values for {len(scales)} scales")
     planned = []
@@ -165,20 +99,6 @@ def plan_stages(cfg: GatysConfig, content_hw: tuple[int, int]) -> list[StageInfo
         k = long_side / max(h, w)
         planned.append(((max(8, round(h * k)), max(8, round(w * k))), int(n_it)))
     return [StageInfo(i, len(planned), size, n_it) for i, (size, n_it) in enumerate(planned)]
-
-
-def default_scale_iterations(scales: Sequence[float], final: int = DEFAULT_FINAL_ITERATIONS) -> tuple[int, ...]:
-    """The default schedule: ``final`` evaluations at full size, ``final / s`` at a fraction ``s``.
-
-    Each stage at half the size runs twice the evaluations of the next and
-    costs half as much, so the coarse stages (which settle the large structure
-    cheaply) take a third of the time.  Coarse to fine, one count per scale.
-
-    Example:
-        >>> default_scale_iterations((0.25, 0.5, 1.0), final=40)
-        (160, 80, 40)
-    """
-    return tuple(max(1, round(final / s)) for s in sorted(set(scales)))
 
 
 def amp_dtype(amp: str, device: torch.device) -> torch.dtype | None:
@@ -197,14 +117,14 @@ def amp_dtype(amp: str, device: torch.device) -> torch.dtype | None:
     return None
 
 
-def _resize(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+def resize_bilinear(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     if tuple(x.shape[-2:]) == tuple(size):
         return x
     antialias = size[0] < x.shape[-2]
     return F.interpolate(x, size=size, mode="bilinear", align_corners=False, antialias=antialias)
 
 
-def _layer_setup(cfg: GatysConfig, net: nn.Module) -> tuple[list[str], list[str], list[float]]:
+def layer_setup(cfg: GatysConfig, net: nn.Module) -> tuple[list[str], list[str], list[float]]:
     family = "vgg"
     content_layers = list(cfg.content_layers or DEFAULT_LAYERS[family][0])
     if cfg.improved and cfg.style_layers is None:
@@ -353,7 +273,7 @@ def _init_image(
     if cfg.init == "image":
         if init_image is None:
             raise InputError("--init image needs --init-image PATH")
-        return _resize(init_image.to(content), tuple(content.shape[-2:]))
+        return resize_bilinear(init_image.to(content), tuple(content.shape[-2:]))
     # neural-style: randn * 0.001 on the caffe scale, i.e. a nearly uniform mid-gray.
     noise = torch.randn(content.shape, generator=generator, dtype=content.dtype, device="cpu").to(content.device)
     return (0.5 + 0.25 * noise).clamp(0, 1)
@@ -399,13 +319,13 @@ def stylize_tensor(
     generator = torch.Generator().manual_seed(cfg.seed) if cfg.seed is not None else None
     if net is None:
         probe = build_backbone(cfg.backbone, layers=(), pooling=cfg.pooling, weights=cfg.weights)
-        c_layers, s_layers, _ = _layer_setup(cfg, probe)
+        c_layers, s_layers, _ = layer_setup(cfg, probe)
         if hasattr(probe, "check_layers"):
             probe.check_layers(c_layers + s_layers)  # type: ignore[operator]
         net = build_backbone(
             cfg.backbone, layers=c_layers + s_layers, pooling=cfg.pooling, weights=cfg.weights, device=device
         )
-    content_layers, style_layers, layer_weights = _layer_setup(cfg, net)
+    content_layers, style_layers, layer_weights = layer_setup(cfg, net)
     if cfg.amp == "auto" and not getattr(net, "amp_auto", True):
         amp = None  # a backbone that gains nothing from bf16
     if hasattr(net, "check_layers"):
@@ -439,7 +359,7 @@ def stylize_tensor(
         bar = tqdm(total=sum(s.iterations for s in stages), unit="it", dynamic_ncols=True, leave=False)
     try:
         for stage in stages:
-            c_s = _resize(content, stage.size)
+            c_s = resize_bilinear(content, stage.size)
             scale = cfg.style_scale * max(stage.size) / max(H, W)
             s_s = []
             resized: dict[int, torch.Tensor] = {}
@@ -447,15 +367,15 @@ def stylize_tensor(
                 k = scale * max(H, W) / max(s.shape[-2:])
                 sz = (max(16, round(s.shape[-2] * k)), max(16, round(s.shape[-1] * k)))
                 if id(s) not in resized:
-                    resized[id(s)] = _resize(s, sz)
+                    resized[id(s)] = resize_bilinear(s, sz)
                 s_s.append(resized[id(s)])
             tmasks_s = None
             if style_target_masks is not None:
                 tmasks_s = [
-                    None if m is None else _resize(m.to(device), tuple(st.shape[-2:]))
+                    None if m is None else resize_bilinear(m.to(device), tuple(st.shape[-2:]))
                     for m, st in zip(style_target_masks, s_s)
                 ]
-            masks_s = None if style_masks is None else [None if m is None else _resize(m.to(device), stage.size) for m in style_masks]
+            masks_s = None if style_masks is None else [None if m is None else resize_bilinear(m.to(device), stage.size) for m in style_masks]
             objective = _Objective(
                 net, cfg, c_s, s_s, blend, masks_s, content_layers, style_layers, layer_weights,
                 style_target_masks=tmasks_s, extra_loss=extra_loss, amp=amp,
@@ -464,7 +384,7 @@ def stylize_tensor(
                 x0 = _init_image(cfg, c_s, None if init_image is None else init_image.to(device), generator)
             else:
                 x0 = upsample_with_detail(image, c_s, cfg.scale_detail)
-            image = _optimise(objective, x0, cfg, stage, callback, bar, result)
+            image = optimise_stage(objective, x0, cfg, stage, callback, bar, result)
             if result.interrupted:
                 break
     except KeyboardInterrupt:
@@ -474,7 +394,7 @@ def stylize_tensor(
         if bar is not None:
             bar.close()
     assert image is not None
-    out = _resize(image.detach(), (H, W)).clamp(0, 1)
+    out = resize_bilinear(image.detach(), (H, W)).clamp(0, 1)
     if style_masks is not None and any(m is not None for m in style_masks):
         union = torch.zeros_like(out[:, :1])
         for m in style_masks:
@@ -498,17 +418,17 @@ def upsample_with_detail(image: torch.Tensor, content: torch.Tensor, detail: flo
 
     Example:
         >>> c = torch.rand(1, 3, 32, 32)
-        >>> torch.allclose(upsample_with_detail(_resize(c, (16, 16)), c, 1.0), c, atol=1e-6)
+        >>> torch.allclose(upsample_with_detail(resize_bilinear(c, (16, 16)), c, 1.0), c, atol=1e-6)
         True
     """
     size = tuple(content.shape[-2:])
-    x = _resize(image, size)
+    x = resize_bilinear(image, size)
     if detail:
-        x = x + detail * (content - _resize(_resize(content, tuple(image.shape[-2:])), size))
+        x = x + detail * (content - resize_bilinear(resize_bilinear(content, tuple(image.shape[-2:])), size))
     return x
 
 
-def _optimise(
+def optimise_stage(
     objective: _Objective,
     x0: torch.Tensor,
     cfg: GatysConfig,

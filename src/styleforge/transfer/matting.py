@@ -57,10 +57,11 @@ import torch
 import torch.nn.functional as F
 
 from ..errors import InputError
+from .config import MATTING_EPS, SMOOTH_MODES
 
 log = logging.getLogger(__name__)
 
-EPS = 1e-7  # DPST / Levin et al.
+EPS = MATTING_EPS  # DPST / Levin et al.
 BYTES_PER_PIXEL_PER_BAND = 8 + 12 + 17 + 12  # bands f64, CSR (f64+i32), build temporaries, torch copy (f32+i64)
 
 
@@ -77,7 +78,7 @@ def laplacian_nbytes(height: int, width: int, radius: int = 1) -> int:
     return n * bands * BYTES_PER_PIXEL_PER_BAND + chunk_vals
 
 
-def _available_bytes() -> int:
+def available_bytes() -> int:
     env = os.environ.get("STYLEFORGE_LAPLACIAN_MAX_BYTES")
     if env:
         return int(float(env))
@@ -106,7 +107,7 @@ def max_side_for_memory(height: int, width: int, budget: int, radius: int = 1) -
 
 def check_memory(height: int, width: int, radius: int = 1, budget: int | None = None) -> None:
     """Raise :class:`InputError` (saying which size fits) if the Laplacian would not fit."""
-    budget = _available_bytes() if budget is None else budget
+    budget = available_bytes() if budget is None else budget
     need = laplacian_nbytes(height, width, radius)
     if need > budget:
         fits = max_side_for_memory(height, width, budget, radius)
@@ -493,7 +494,7 @@ def _inv3(m: torch.Tensor) -> torch.Tensor:
     return torch.stack([A, B, C, B, D, E, C, E, G], dim=-1).reshape(m.shape) / det[..., None, None]
 
 
-def _affine_fit(
+def affine_fit(
     out: torch.Tensor, guide: torch.Tensor, radius: int, reg: float, *, per_pixel_reg: bool
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-window least-squares affine map ``guide → out``: ``out ≈ A guide + b``.
@@ -505,11 +506,11 @@ def _affine_fit(
     """
     h, w = guide.shape[-2:]
     cp = out.shape[0]
-    mean_i = _box(guide[None], radius)[0]
-    mean_p = _box(out[None], radius)[0]
+    mean_i = box_mean(guide[None], radius)[0]
+    mean_p = box_mean(out[None], radius)[0]
     ii = torch.stack([guide[a] * guide[b] for a in range(3) for b in range(3)])
     ip = torch.stack([guide[a] * out[b] for a in range(3) for b in range(cp)])
-    boxes = _box(torch.cat([ii, ip])[None], radius)[0]
+    boxes = box_mean(torch.cat([ii, ip])[None], radius)[0]
     cov_ii = boxes[:9] - (mean_i[:, None] * mean_i[None, :]).reshape(9, h, w)
     cov_ip = boxes[9:] - (mean_i[:, None] * mean_p[None, :]).reshape(3 * cp, h, w)
     if per_pixel_reg:
@@ -528,7 +529,7 @@ def _affine_fit(
     return a, b
 
 
-def _box(x: torch.Tensor, r: int) -> torch.Tensor:
+def box_mean(x: torch.Tensor, r: int) -> torch.Tensor:
     """Mean over a ``(2r+1)²`` window, windows clipped at the border (cumulative sums)."""
     h, w = x.shape[-2:]
     c = torch.cumsum(torch.cumsum(F.pad(x, (1, 0, 1, 0)), dim=-2), dim=-1)
@@ -557,10 +558,10 @@ def guided_filter(image: torch.Tensor, guide: torch.Tensor, radius: int | None =
         radius = max(2, round(max(h, w) / 25))
     p = _fit(image, (h, w)).to(guide.device).double()[0]
     g = guide.double()[0]
-    a, b = _affine_fit(p, g, radius, eps, per_pixel_reg=False)
+    a, b = affine_fit(p, g, radius, eps, per_pixel_reg=False)
     cp = p.shape[0]
-    a_m = _box(a.reshape(1, cp * 3, h, w), radius)[0].reshape(cp, 3, h, w)
-    b_m = _box(b[None], radius)[0]
+    a_m = box_mean(a.reshape(1, cp * 3, h, w), radius)[0].reshape(cp, 3, h, w)
+    b_m = box_mean(b[None], radius)[0]
     q = torch.einsum("cihw,ihw->chw", a_m, g) + b_m
     return q[None].clamp(0, 1).to(image.dtype).to(image.device)
 
@@ -586,7 +587,7 @@ def local_affine(
     h, w = guide.shape[-2:]
     out = _fit(image, (h, w)).to(guide.device).double()[0]
     g = guide.double()[0]
-    a, b = _affine_fit(out, g, (patch - 1) // 2, reg, per_pixel_reg=True)
+    a, b = affine_fit(out, g, (patch - 1) // 2, reg, per_pixel_reg=True)
     coef = torch.cat([a.reshape(9, h, w), b]).float()
     sm = _joint_bilateral(coef, guide[0].float(), f_radius, f_radius / 3.0, f_edge).double()
     y = torch.einsum("cihw,ihw->chw", sm[:9].reshape(3, 3, h, w), g) + sm[9:]
@@ -624,9 +625,6 @@ def _joint_bilateral(x: torch.Tensor, guide: torch.Tensor, radius: int, sigma_s:
             acc.addcmul_(xp[:, ys : ys + h, xs : xs + w], wt)
             wsum.add_(wt)
     return acc / wsum
-
-
-SMOOTH_MODES = ("exact", "fast", "none")
 
 
 def smooth(image: torch.Tensor, guide: torch.Tensor, mode: str = "exact", **kwargs: float) -> torch.Tensor:

@@ -22,12 +22,12 @@ Pipeline (:func:`photo_transfer`):
 
 from __future__ import annotations
 
-__all__ = ["PhotoConfig", "PhotoResult", "photo_stylize", "photo_transfer", "segment_color_transfer"]
+__all__ = ["PhotoConfig", "PhotoResult", "photo_config", "photo_stylize", "photo_transfer", "segment_color_transfer"]
 
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -36,43 +36,13 @@ import torch.nn.functional as F
 from PIL import Image
 
 from ..errors import InputError
-from .gatys import Callback, GatysConfig, pick_device, stylize_tensor
-from .matting import EPS, SMOOTH_MODES, check_memory, laplacian_for, local_affine, photorealism_loss, smooth
+from .automask import prepare_masks
+from .config import GatysConfig, PhotoConfig, photo_config
+from .gatys import Callback, pick_device, stylize_tensor
+from .matting import check_memory, laplacian_for, local_affine, photorealism_loss, smooth
 from .segmentation import check_mask_size, mask_tensors, pair_masks, parse_mask
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class PhotoConfig:
-    """Options of photorealistic transfer; ``gatys`` holds the shared optimisation options."""
-
-    gatys: GatysConfig = field(default_factory=GatysConfig)
-    photo_weight: float = 1e4  # λ of DPST (same meaning, see the module docstring)
-    stage2_iterations: int | None = None  # None: gatys.iterations
-    stage2_scales: tuple[float, ...] = (1.0,)
-    smooth: str = "none"  # "exact" | "fast" | "none"
-    smooth_alpha: float = 1e4  # α = β/(1−β); FastPhotoStyle's β = 0.9999
-    local_affine: bool = True
-    f_radius: int = 7
-    f_edge: float = 0.05
-    mask_tolerance: float = 0.25
-    eps: float = EPS
-    color_init: bool = True  # start stage 1 from a per-segment mean/covariance colour transfer
-
-    def validate(self) -> None:
-        if self.smooth not in SMOOTH_MODES:
-            raise InputError(f"unknown --smooth {self.smooth!r}; choose {', '.join(SMOOTH_MODES)}")
-        if self.photo_weight < 0:
-            raise InputError("--lambda (photorealism weight) must be ≥ 0")
-        if self.smooth_alpha <= 0:
-            raise InputError("--smooth-alpha must be > 0")
-        if not 1 <= self.f_radius <= 50:
-            raise InputError("--f-radius must be between 1 and 50")
-        if self.f_edge <= 0:
-            raise InputError("--f-edge must be > 0")
-        if not 0 < self.mask_tolerance < 0.5:
-            raise InputError("--mask-tolerance must be in (0, 0.5)")
 
 
 @dataclass
@@ -129,10 +99,10 @@ def segment_color_transfer(
 
 def _backbone(cfg: GatysConfig, device: torch.device) -> torch.nn.Module:
     from ..backbones import build_backbone
-    from .gatys import _layer_setup
+    from .gatys import layer_setup
 
     probe = build_backbone(cfg.backbone, layers=(), pooling=cfg.pooling, weights=cfg.weights)
-    c_layers, s_layers, _ = _layer_setup(cfg, probe)
+    c_layers, s_layers, _ = layer_setup(cfg, probe)
     return build_backbone(cfg.backbone, layers=c_layers + s_layers, pooling=cfg.pooling, weights=cfg.weights, device=device)
 
 
@@ -160,9 +130,7 @@ def photo_transfer(
     if (content_seg is None) != (style_seg is None):
         raise InputError("give both --content-mask and --style-mask, or neither")
     h, w = (int(v) for v in content.shape[-2:])
-    stage2_iters = g.iterations if cfg.stage2_iterations is None else cfg.stage2_iterations
-    if stage2_iters < 0:
-        raise InputError("--stage2-iterations must be ≥ 0")
+    stage2_iters = cfg.stage2()
     needs_lap = (cfg.photo_weight > 0 and stage2_iters > 0) or cfg.smooth == "exact"
     if needs_lap:
         check_memory(h, w)  # fail before any optimisation
@@ -226,7 +194,7 @@ def photo_transfer(
             lap = laplacian_for(ref, cfg.eps).torch(img.device)
             return {"photo": lam * photorealism_loss(img, lap)}
 
-        cfg2 = replace(cfg1, init="image", iterations=stage2_iters, scales=cfg.stage2_scales)
+        cfg2 = replace(cfg1, init="image", iterations=stage2_iters, scale_iterations=None, scales=cfg.stage2_scales)
         t = time.perf_counter()
         r2 = stylize_tensor(
             content, styles, cfg2, net=net, callback=callback, progress=progress, init_image=out,
@@ -258,6 +226,8 @@ def photo_stylize(
     *,
     content_mask: Any = None,
     style_mask: Any = None,
+    auto_masks: bool = True,
+    segments: int = 3,
     progress: bool = False,
     return_result: bool = False,
     **options: Any,
@@ -266,37 +236,28 @@ def photo_stylize(
 
     ``options`` are fields of :class:`PhotoConfig` (``photo_weight``,
     ``smooth``, ``local_affine``, …) or of :class:`GatysConfig`
-    (``image_size``, ``iterations``, ``seed``, …).
+    (``image_size``, ``iterations``, ``seed``, …); those left out keep the
+    defaults of ``styleforge photo --method dpst`` (:func:`~styleforge.transfer.config.photo_config`).
+    Without masks and with ``auto_masks`` (the default, as on the command line), ``segments``
+    matched segments are found automatically
+    (:func:`~styleforge.transfer.automask.prepare_masks`).
 
     Example:
         >>> from styleforge.transfer.photoreal import photo_stylize
         >>> img = photo_stylize("in.jpg", "tar.jpg", image_size=384, iterations=100)  # doctest: +SKIP
     """
-    from ..io import load_input
-    from ..io import pil_to_tensor, resize_max_side, tensor_to_pil
+    from ..io import load_input, pil_to_tensor, resize_max_side, tensor_to_pil
 
-    gnames = {f.name for f in fields(GatysConfig)}
-    pnames = {f.name for f in fields(PhotoConfig)} - {"gatys"}
-    unknown = sorted(set(options) - gnames - pnames)
-    if unknown:
-        raise InputError(f"unknown option(s) {', '.join(unknown)}")
-    gcfg = GatysConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in options.items() if k in gnames})
-    pcfg = PhotoConfig(gatys=gcfg, **{k: v for k, v in options.items() if k in pnames})
+    pcfg = photo_config(**options)
+    gcfg = pcfg.gatys
+    pcfg.validate()
+    gcfg.validate(1)
     c_img = resize_max_side(load_input(content, kind="content", what="content image"), gcfg.image_size)
     s_img = resize_max_side(load_input(style, what="style image"), round(gcfg.image_size * gcfg.style_scale))
-    cseg = _seg_image(content_mask, c_img.size, "content mask")
-    sseg = _seg_image(style_mask, s_img.size, "style mask")
+    maps = prepare_masks(c_img, s_img, content_mask, style_mask, auto=auto_masks, segments=segments,
+                         tolerance=pcfg.mask_tolerance)
+    cseg, sseg = maps if maps is not None else (None, None)
     res = photo_transfer(
         pil_to_tensor(c_img), pil_to_tensor(s_img), pcfg, content_seg=cseg, style_seg=sseg, progress=progress
     )
     return res if return_result else tensor_to_pil(res.image)
-
-
-def _seg_image(mask: Any, size: tuple[int, int], what: str) -> Image.Image | None:
-    """Load a colour mask and bring it to its (resized) image's size with nearest neighbour."""
-    if mask is None:
-        return None
-    from ..io import load_image
-
-    img = mask.convert("RGB") if isinstance(mask, Image.Image) else load_image(mask, what=what)
-    return check_mask_size(img, size, what=what)

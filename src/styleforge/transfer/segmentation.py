@@ -16,10 +16,22 @@ cover more than ``max_unknown`` of the image are an error.
 
 from __future__ import annotations
 
-__all__ = ["PALETTE", "SegmentPair", "mask_tensors", "pair_masks", "parse_mask"]
+__all__ = [
+    "PALETTE",
+    "SegmentPair",
+    "check_mask_size",
+    "fit_labels",
+    "label_maps",
+    "load_mask_image",
+    "mask_tensors",
+    "pair_masks",
+    "parse_mask",
+    "work_size_of",
+]
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -167,3 +179,69 @@ def check_mask_size(mask: Image.Image, image_size: tuple[int, int], *, what: str
             f"aspect ratio (it is resized with nearest neighbour)"
         )
     return mask.convert("RGB").resize((tw, th), Image.Resampling.NEAREST)
+
+
+def load_mask_image(mask: Any, size: tuple[int, int], what: str) -> Image.Image | None:
+    """A colour mask (path or PIL image; ``None`` passes through) at ``size`` = ``(w, h)``, resized
+    with nearest neighbour; :class:`InputError` when its aspect ratio is not its image's."""
+    if mask is None:
+        return None
+    from ..io import load_image
+
+    img = mask.convert("RGB") if isinstance(mask, Image.Image) else load_image(mask, what=what)
+    return check_mask_size(img, size, what=what)
+
+
+def work_size_of(size: tuple[int, int], work_size: int | None) -> tuple[int, int]:
+    """``(w, h)`` of an image of ``size`` with its long side brought down to ``work_size`` (if given).
+
+    Example:
+        >>> work_size_of((1024, 768), 256), work_size_of((200, 100), 256), work_size_of((200, 100), None)
+        ((256, 192), (200, 100), (200, 100))
+    """
+    w, h = size
+    if work_size is None or max(w, h) <= work_size:
+        return w, h
+    k = work_size / max(w, h)
+    return max(1, round(w * k)), max(1, round(h * k))
+
+
+def fit_labels(labels: np.ndarray, size: tuple[int, int] | torch.Size) -> np.ndarray:
+    """A label map brought to ``size`` = ``(h, w)`` with nearest neighbour (unchanged at that size)."""
+    h, w = int(size[0]), int(size[1])
+    lab = np.asarray(labels)
+    if lab.shape == (h, w):
+        return lab
+    img = Image.fromarray(lab.astype(np.uint8))
+    return np.asarray(img.resize((w, h), Image.Resampling.NEAREST)).astype(np.int64)
+
+
+def label_maps(
+    content_size: tuple[int, int],
+    style_size: tuple[int, int],
+    content_mask: Any,
+    style_mask: Any,
+    *,
+    work_size: int | None = None,
+    tolerance: float = 0.25,
+    what: tuple[str, str] = ("content mask", "style mask"),
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """The paired label maps of two DPST colour masks (paths or PIL images), or ``None`` without masks.
+
+    Each mask must have its photo's aspect ratio (``content_size``/``style_size`` = ``(w, h)``);
+    it is parsed at the photo's size brought down to ``work_size`` (the photo's own size when
+    ``None``) and every content colour must have a style region.  One mask without the other,
+    a wrong aspect ratio or an unknown colour raise :class:`InputError`.
+    """
+    if (content_mask is None) != (style_mask is None):
+        raise InputError(f"give both the {what[0]} and the {what[1]}, or neither")
+    if content_mask is None:
+        return None
+    maps = []
+    for mask, size, name in ((content_mask, content_size, what[0]), (style_mask, style_size, what[1])):
+        img = load_mask_image(mask, tuple(size), name)  # type: ignore[arg-type]  # the aspect check at the photo's size
+        assert img is not None
+        img = check_mask_size(img, work_size_of(tuple(size), work_size), what=name)  # type: ignore[arg-type]
+        maps.append(parse_mask(img, tolerance=tolerance, what=name))
+    pair_masks(maps[0], maps[1])  # every content colour needs a style region
+    return maps[0], maps[1]
