@@ -65,13 +65,7 @@ def _to_float(x: np.ndarray) -> np.ndarray:
 
 
 class InstantStylizer:
-    """An instant style (built-in name, trained weights, or any image for AdaIN).
-
-    A per-style network with its palette pass runs torch-free (onnxruntime): the network, then
-    the palette pass fitted once per clip (:mod:`.clip_palette`; :meth:`fit_clip` /
-    :meth:`set_clip_state`), so the colours do not follow each frame's content.  Before a fit
-    (a single image, a webcam) the pass takes each frame's statistics, as ``styleforge instant``.
-    """
+    """An instant style (built-in name, trained weights, or any image for AdaIN)."""
 
     uses_hint = False
 
@@ -80,10 +74,6 @@ class InstantStylizer:
         styles = [style] if isinstance(style, str) else list(style)
         self.name = "instant:" + "+".join(Path(s).stem for s in styles)
         self.strength = strength
-        self.threads = threads
-        self._palette: Any = None  # the painting's statistics (instant.palette.Palette)
-        self._fixed: Any = None  # the pass fitted on this clip (clip_palette.FixedPalette)
-        self.clip_state: dict[str, Any] | None = None
         self._lite = self._lite_runner(styles, backend, threads, adain_decoder)
         self._model: Any = None
         if self._lite is None:
@@ -97,80 +87,29 @@ class InstantStylizer:
             self._opts = InstantOptions(strength=strength, backend=backend, tile=0)
             self._opts.validate(len(styles))
 
-    def _lite_runner(self, styles: list[str], backend: str, threads: int | None, decoder: str | None) -> Any:
-        """The torch-free ONNX runner (without its palette pass) for one per-style network, else ``None``."""
+    @staticmethod
+    def _lite_runner(styles: list[str], backend: str, threads: int | None, decoder: str | None) -> Any:
+        """The torch-free ONNX runner for one built-in / trained per-style network, else ``None``."""
         if len(styles) != 1 or backend == "torch" or decoder:
             return None
         try:
-            from ..instant.fastpath import lite_runner_for, load_palette, painting_for
-            from ..instant.models import weights_for
+            from ..instant.fastpath import lite_runner_for
 
-            runner = lite_runner_for(styles[0], threads=threads, palette=False)
-            weights = weights_for(styles[0])
-            if runner is None or weights is None:
-                return None
-            if painting_for(weights) is not None:
-                self._palette = load_palette(weights)
-                if self._palette is None:  # VGG16's conv1_1 is not cached yet: any torch run converts it
-                    from ..backbones import build_backbone
-
-                    build_backbone("vgg16-offline", layers=())
-                    self._palette = load_palette(weights)
-                    if self._palette is None:
-                        return None
-            return runner
+            return lite_runner_for(styles[0], threads=threads)
         except (ImportError, AttributeError):  # the instant package changed its internals: the full path
             return None
 
-    def raw(self, frame: np.ndarray) -> np.ndarray:
-        """The network's output before the palette pass, ``(1, 3, H, W)`` float32 in [0, 1] (lite path)."""
-        x = np.ascontiguousarray(frame.transpose(2, 0, 1)[None], dtype=np.float32) / 255.0
-        return self._lite.session.run(None, {self._lite.input_name: x})[0].clip(0, 1)
-
-    @property
-    def fits_clip(self) -> bool:
-        """Whether a clip-level fit applies (a per-style network with a palette pass, torch-free)."""
-        return self._lite is not None and self._palette is not None
-
-    def fit_clip(self, samples: list[np.ndarray]) -> dict[str, Any] | None:
-        """Fit the palette pass on frames drawn across the clip → its state (JSON-able), or ``None``."""
-        if not self.fits_clip:
-            return None
-        from .clip_palette import fit_clip_palette
-
-        outs = [self.raw(f)[0].transpose(1, 2, 0) for f in samples]
-        state = {"palette": fit_clip_palette(outs, self._palette).to_json()}
-        self.set_clip_state(state)
-        return state
-
-    def set_clip_state(self, state: dict[str, Any] | None) -> None:
-        """Use a fit made earlier (``--resume``, another chunk of the clip)."""
-        self.clip_state = state
-        self._fixed = None
-        if state and self.fits_clip and "palette" in state:
-            from .clip_palette import ClipPalette, FixedPalette
-
-            self._fixed = FixedPalette(self._palette, ClipPalette.from_json(state["palette"]), threads=self.threads)
-
     def __call__(self, frame: np.ndarray, hint: Hint | None = None) -> np.ndarray:
-        if self._lite is not None:
-            y = self.raw(frame)
-            if self._fixed is not None:
-                y = self._fixed(y)
-            elif self._palette is not None:
-                from ..instant.palette import apply_palette
-
-                y = apply_palette(y[0].transpose(1, 2, 0), self._palette).transpose(2, 0, 1)[None]
-            out = y[0].transpose(1, 2, 0)
-            if self.strength < 1:
-                out = self.strength * out + (1 - self.strength) * _to_float(frame)
-            return _fit(np.ascontiguousarray(out, dtype=np.float32), frame)
         from PIL import Image
 
-        from ..instant import stylize_instant
+        img = Image.fromarray(frame)
+        if self._lite is not None:
+            out = self._lite(img, strength=self.strength)
+        else:
+            from ..instant import stylize_instant
 
-        res = stylize_instant(Image.fromarray(frame), self._model, self._opts)
-        return _fit(_to_float(np.asarray(res)), frame)
+            out = stylize_instant(img, self._model, self._opts)
+        return _fit(_to_float(np.asarray(out)), frame)
 
 
 class GatysStylizer:
