@@ -1,0 +1,297 @@
+"""The modes a worker runs, and the checks a front end makes before queueing one.
+
+:func:`check` is torch-free (the front end calls it on every ``POST /v1/jobs``): it knows the
+options of each mode, their types and ranges, which input images a mode needs, and the built-in
+style names.  :func:`run` (the worker) decodes the inputs, runs the engine and returns a PNG.
+Networks are loaded once per worker process (:data:`_NETS`).
+"""
+
+from __future__ import annotations
+
+__all__ = ["INPUTS", "OPTIONS", "check", "decode_image", "run"]
+
+import io
+import threading
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from ..errors import InputError, StyleforgeError, suggest
+from .config import MODES
+
+#: Progress callback of a running job: (fraction in [0, 1], message).
+Progress = Callable[[float, str], None]
+#: Polled by optimisations: True stops the job.
+StopCheck = Callable[[], bool]
+
+
+class JobStopped(StyleforgeError):
+    """The job was cancelled while it ran."""
+
+
+#: Input image names each mode takes: (required, optional).
+INPUTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "instant": (("content",), ("style",)),
+    "photo": (("content", "style"), ()),
+    "artistic": (("content",), ("style",)),
+    "makeup": (("content",), ("reference",)),
+}
+
+# option → (type, default, low, high) for numbers; (type, default, choices or None) for strings.
+OPTIONS: dict[str, dict[str, Any]] = {
+    "instant": {"style": (str, None, None), "strength": (float, 1.0, 0.0, 1.0), "size": (int, 1024, 16, 2048),
+                "original_colors": (bool, False)},
+    "photo": {"method": (str, "fast", ("fast", "dpst")), "strength": (float, 1.0, 0.0, 1.0),
+              "size": (int, 1024, 64, 2048), "iterations": (int, 100, 1, 1000),
+              "smoothing": (str, "fast", ("off", "fast", "exact")), "seed": (int, 0, 0, 2**31 - 1)},
+    "artistic": {"style": (str, None, None), "size": (int, 384, 64, 1024), "iterations": (int, 100, 1, 1000),
+                 "backbone": (str, "effnet-lite0", ("effnet-lite0", "vgg16-offline")),
+                 "strength": (float, 1.0, 0.01, 10.0), "original_colors": (bool, False),
+                 "seed": (int, 0, 0, 2**31 - 1)},
+    "makeup": {"action": (str, "remove", ("remove", "transfer")), "strength": (float, 1.0, 0.0, 1.0)},
+}
+
+
+def _instant_styles() -> list[str]:
+    from ..assets import builtin_styles
+    from ..instant.models import builtin_models
+
+    entries = builtin_models()
+    names = [n for n, e in entries.items() if e.kind == "instant"]
+    if any(e.kind in ("wct", "adain") for e in entries.values()):
+        names += [n for n in builtin_styles() if n not in names]
+    return names
+
+
+def check(mode: str, options: Mapping[str, Any], inputs: Mapping[str, Any]) -> dict[str, Any]:
+    """Validate a request; returns the options with their defaults filled in.
+
+    Raises:
+        InputError: an unknown mode or option, a value of the wrong type or out of range, an
+            unknown style, a missing or unexpected input image.
+    """
+    if mode not in MODES:
+        raise InputError(f"unknown mode {mode!r}{suggest(mode, MODES)}; choose from {', '.join(MODES)}")
+    spec = OPTIONS[mode]
+    unknown = sorted(set(options) - set(spec))
+    if unknown:
+        raise InputError(f"unknown option(s) for {mode}: {', '.join(unknown)}; valid: {', '.join(spec)}")
+    out: dict[str, Any] = {}
+    for name, s in spec.items():
+        kind, default = s[0], s[1]
+        value = options.get(name, default)
+        if value is None:
+            out[name] = None
+            continue
+        if kind is bool:
+            if not isinstance(value, bool):
+                raise InputError(f"{name} must be true or false")
+        elif kind is int:
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise InputError(f"{name} must be an integer")
+        elif kind is float:
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise InputError(f"{name} must be a number")
+            value = float(value)
+        elif not isinstance(value, str):
+            raise InputError(f"{name} must be a string")
+        if kind in (int, float) and not s[2] <= value <= s[3]:
+            raise InputError(f"{name} must be between {s[2]:g} and {s[3]:g}, got {value}")
+        if kind is str and s[2] is not None and value not in s[2]:
+            raise InputError(f"{name} must be one of {', '.join(s[2])}, got {value!r}")
+        out[name] = value
+    required, optional = INPUTS[mode]
+    missing = [n for n in required if n not in inputs]
+    if missing:
+        raise InputError(f"{mode} needs the image(s): {', '.join(missing)}")
+    extra = sorted(set(inputs) - set(required) - set(optional))
+    if extra:
+        raise InputError(f"{mode} takes no image named {', '.join(extra)} (it takes: {', '.join(required + optional)})")
+    if mode in ("instant", "artistic") and "style" not in inputs:
+        from ..assets import builtin_styles
+
+        known = _instant_styles() if mode == "instant" else list(builtin_styles())
+        if not out["style"]:
+            raise InputError(f"{mode} needs a style: the option style (one of {', '.join(known)}) or a style image")
+        if out["style"] not in known:
+            raise InputError(f"unknown style {out['style']!r}{suggest(out['style'], known)}; known: {', '.join(known)}")
+    if mode == "makeup" and out["action"] == "transfer" and "reference" not in inputs:
+        raise InputError("makeup transfer needs a reference image (a face wearing the makeup)")
+    return out
+
+
+def decode_image(data: bytes, name: str, max_pixels: int) -> Any:
+    """Input bytes → RGB PIL image; the pixel limit is read from the header before decoding."""
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(data)) as probe:
+            w, h = probe.size
+            if w * h > max_pixels:
+                raise InputError(f"the {name} image is too large ({w}×{h}; at most {max_pixels} pixels)")
+            probe.load()
+            img = ImageOps.exif_transpose(probe)
+            return img.convert("RGB")
+    except UnidentifiedImageError:
+        raise InputError(f"the {name} upload is not an image (use a JPEG, PNG or WebP)") from None
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
+        if isinstance(e, InputError):
+            raise
+        raise InputError(f"the {name} upload is not a readable image (damaged or unsupported)") from None
+
+
+def png_bytes(img: Any) -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+# ---------------------------------------------------------------------------------- networks
+_LOCK = threading.Lock()
+_NETS: dict[Any, Any] = {}
+
+
+def _cached(key: Any, build: Callable[[], Any]) -> Any:
+    """One network per key per worker process (loaded on first use, kept)."""
+    with _LOCK:
+        if key not in _NETS:
+            _NETS[key] = build()
+        return _NETS[key]
+
+
+def warm(modes: tuple[str, ...] = ("instant",)) -> None:
+    """Load what the given modes need before the first job (a worker calls it at start)."""
+    if "instant" in modes:
+        import torch  # noqa: F401 - the import itself is the slow part
+
+
+# ---------------------------------------------------------------------------------- runs
+def run(mode: str, options: Mapping[str, Any], inputs: Mapping[str, bytes], *, max_pixels: int,
+        progress: Progress | None = None, should_stop: StopCheck | None = None) -> bytes:
+    """Run one job; returns the result as PNG bytes."""
+    images = {name: decode_image(data, name, max_pixels) for name, data in inputs.items()}
+    opts = check(mode, options, images)
+    report = progress or (lambda f, m: None)
+    stop = should_stop or (lambda: False)
+    out = {"instant": _instant, "photo": _photo, "artistic": _artistic, "makeup": _makeup}[mode](
+        images, opts, report, stop)
+    return png_bytes(out)
+
+
+def _instant(images: dict[str, Any], o: dict[str, Any], report: Progress, stop: StopCheck) -> Any:
+    from ..instant import InstantModel, InstantOptions, load_instant, stylize_instant
+    from ..instant.models import builtin_models, load_arbitrary_net
+    from ..io import pil_to_tensor, resize_max_side
+
+    content = images["content"]
+    shrink = max(content.size) > o["size"]
+    opts = InstantOptions(strength=o["strength"], original_colors=o["original_colors"],
+                          size=o["size"] if shrink else None)
+    entry = builtin_models().get(o["style"] or "")
+    if "style" not in images and entry is not None and entry.kind == "instant":
+        model = _cached(("instant", o["style"]), lambda: load_instant([str(o["style"])]))
+    else:
+        style = images.get("style")
+        if style is None:
+            from ..assets import builtin_styles
+            from ..io import load_image
+
+            style = load_image(builtin_styles()[o["style"]], what="style image")
+        adain = _cached(("arbitrary",), lambda: load_arbitrary_net(None)[0])
+        model = InstantModel([None], adain, [pil_to_tensor(resize_max_side(style, 512))], ["style"], "torch")
+    report(0.1, "stylising")
+    return stylize_instant(content, model, opts)
+
+
+def _photo(images: dict[str, Any], o: dict[str, Any], report: Progress, stop: StopCheck) -> Any:
+    from ..io import resize_max_side
+
+    content, style = images["content"], images["style"]
+    if o["method"] == "fast":
+        import numpy as np
+        from PIL import Image
+
+        from ..transfer.config import FastConfig
+        from ..transfer.fastphoto import fast_transfer
+
+        cfg = FastConfig(strength=o["strength"])
+        cfg.validate()
+        c = resize_max_side(content, min(o["size"], max(content.size)))
+        report(0.1, "matching the look")
+        return Image.fromarray(np.asarray(fast_transfer(c, style, cfg, look=False).image))
+    from ..io import pil_to_tensor, tensor_to_pil
+    from ..transfer.gatys import GatysConfig, plan_stages
+    from ..transfer.photoreal import PhotoConfig, photo_transfer
+
+    size = min(o["size"], 1024)
+    g = GatysConfig(image_size=size, iterations=o["iterations"], seed=o["seed"])
+    cfg = PhotoConfig(gatys=g, smooth="none" if o["smoothing"] == "off" else o["smoothing"])
+    cfg.validate()
+    g.validate(1)
+    c, s = resize_max_side(content, size), resize_max_side(style, size)
+    total = sum(st.iterations for st in plan_stages(g, (c.height, c.width))) + o["iterations"]
+    net = _cached(("backbone", g.backbone), lambda: _backbone(g.backbone))
+    res = photo_transfer(pil_to_tensor(c), pil_to_tensor(s), cfg, net=net, callback=_steps(total, report, stop))
+    return tensor_to_pil(res.image)
+
+
+def _backbone(name: str) -> Any:
+    from ..backbones import build_backbone
+
+    return build_backbone(name, layers=(), device="cpu")
+
+
+def _steps(total: int, report: Progress, stop: StopCheck) -> Callable[..., None]:
+    count = [0]
+
+    def callback(stage: Any, step: int, losses: Any, image: Any) -> None:
+        if stop():
+            raise JobStopped("cancelled")
+        count[0] += 1
+        where = f"scale {stage.index + 1}/{stage.count}, step {step}/{stage.iterations}"
+        report(min(1.0, count[0] / max(total, 1)), where)
+
+    return callback
+
+
+def _artistic(images: dict[str, Any], o: dict[str, Any], report: Progress, stop: StopCheck) -> Any:
+    from ..io import load_image, pil_to_tensor, resize_max_side, tensor_to_pil
+    from ..transfer.gatys import GatysConfig, plan_stages, stylize_tensor
+
+    style = images.get("style")
+    if style is None:
+        from ..assets import builtin_styles
+
+        style = load_image(builtin_styles()[o["style"]], what="style image")
+    scales = (1.0,) if o["backbone"] == "effnet-lite0" else (0.25, 0.5, 1.0)
+    cfg = GatysConfig(image_size=o["size"], iterations=o["iterations"], scales=scales, backbone=o["backbone"],
+                      style_weight=100.0 * o["strength"], original_colors=o["original_colors"], seed=o["seed"],
+                      amp="auto", scale_detail=1.0)
+    cfg.validate(1)
+    content = resize_max_side(images["content"], cfg.image_size)
+    stages = plan_stages(cfg, (content.height, content.width))
+    net = _cached(("backbone", cfg.backbone), lambda: _backbone(cfg.backbone))
+    result = stylize_tensor(pil_to_tensor(content), [pil_to_tensor(resize_max_side(style, cfg.image_size))], cfg,
+                            net=net, callback=_steps(sum(s.iterations for s in stages), report, stop))
+    return tensor_to_pil(result.image)
+
+
+def _makeup(images: dict[str, Any], o: dict[str, Any], report: Progress, stop: StopCheck) -> Any:
+    import numpy as np
+    from PIL import Image
+
+    from ..faces.facemesh import MeshDetector
+    from ..faces.makeup import MakeupSpec, parse_regions, parse_strength, prepare_reference, remove, transfer
+
+    regions = parse_regions("lips,eyes,brows,skin")
+    spec = MakeupSpec(strength=parse_strength(o["strength"], regions))
+    det, lock = _cached(("facemesh",), lambda: (MeshDetector(), threading.Lock()))
+    photo = np.asarray(images["content"])
+    with lock:
+        if o["action"] == "transfer":
+            ref = prepare_reference(np.asarray(images["reference"]), det, name="the reference photo")
+            new, faces = transfer(photo, [ref], spec, detector=det)
+        else:
+            new, faces = remove(photo, spec, detector=det)
+    if not faces:
+        raise InputError("no face found in this photo: use a photo with a clear, frontal face")
+    return Image.fromarray(new)

@@ -1,0 +1,220 @@
+"""The Celery app, its one task, and the machinery that keeps a job from being lost.
+
+Delivery is at least once, the result is stored once:
+
+* Celery: JSON only, late acknowledgement (``task_acks_late``), a message of a worker that died
+  is rejected back to the queue (``task_reject_on_worker_lost``), one message prefetched per
+  process, and a visibility timeout longer than any job (the transport's own last resort).
+* A **lease** per running job (``P:lease:ID``, :attr:`ServiceConfig.lease_s`), renewed by a
+  heartbeat thread every ``lease_s / 3``.  Each worker's main process runs a **reaper**: every
+  :attr:`ServiceConfig.reap_interval_s` it re-queues the running jobs whose lease lapsed (their
+  worker was killed, lost power or its network).  So a job comes back within
+  ``lease_s + reap_interval_s`` of its worker's death, whatever the job class — Celery's Redis
+  transport alone would wait its visibility timeout (an hour by default).
+* A copy that arrives while the job runs elsewhere (lease held), or after it ended, is dropped;
+  the result is written with ``SET NX`` (:meth:`.store.JobStore.finish`).
+"""
+
+from __future__ import annotations
+
+__all__ = ["TASK", "Heartbeat", "enqueue", "execute", "make_app", "reap_once", "worker_id"]
+
+import logging
+import os
+import socket
+import threading
+import time
+from typing import Any
+
+from ..errors import StyleforgeError
+from .config import FAST, HEAVY, ServiceConfig
+from .store import BrokerDown, JobStore
+
+log = logging.getLogger("styleforge.service")
+
+TASK = "styleforge.run_job"
+MAX_ATTEMPTS = 3
+#: Seconds between progress writes of one job.
+PROGRESS_EVERY_S = 0.5
+
+_state: dict[str, Any] = {}
+
+
+def make_app(config: ServiceConfig) -> Any:
+    """The Celery app of ``config`` (the same settings for front ends and workers)."""
+    from celery import Celery
+    from kombu import Exchange, Queue
+
+    app = Celery("styleforge", broker=config.broker, backend=config.broker, set_as_current=False)
+    transport = {"visibility_timeout": int(config.visibility_timeout_s)}
+    app.conf.update(
+        task_serializer="json", result_serializer="json", accept_content=["json"], result_accept_content=["json"],
+        task_acks_late=True, task_reject_on_worker_lost=True, worker_prefetch_multiplier=1,
+        task_queues=[Queue(FAST, Exchange(FAST), routing_key=FAST), Queue(HEAVY, Exchange(HEAVY), routing_key=HEAVY)],
+        task_default_queue=FAST,
+        broker_transport_options=transport, result_backend_transport_options=transport,
+        result_expires=config.ttl_s,
+        broker_connection_timeout=config.connect_timeout_s,
+        broker_connection_retry_on_startup=True,
+        redis_socket_connect_timeout=config.connect_timeout_s, redis_socket_timeout=10,
+        task_publish_retry_policy={"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5},
+        worker_hijack_root_logger=False,
+        worker_send_task_events=False,
+        worker_enable_remote_control=False,
+    )
+
+    @app.task(name=TASK, bind=True, acks_late=True, reject_on_worker_lost=True)
+    def run_job(self: Any, job_id: str) -> dict[str, str]:
+        return {"job": job_id, "outcome": execute(config, job_id)}
+
+    _state["config"] = config
+    return app
+
+
+def enqueue(app: Any, config: ServiceConfig, job_id: str, cls: str) -> None:
+    """Send job ``job_id`` to its class's queue (soft time limit = the class's, hard = 15 s later)."""
+    limit = config.timeout(cls)
+    app.send_task(TASK, args=[job_id], queue=cls, routing_key=cls, soft_time_limit=limit, time_limit=limit + 15)
+
+
+def worker_id() -> str:
+    """This process: ``HOST:PID`` (the job record's ``worker``; the PID is the one running the job)."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _store(config: ServiceConfig) -> JobStore:
+    key = ("store", os.getpid())
+    if key not in _state:
+        _state[key] = JobStore(config)
+    return _state[key]  # type: ignore[no-any-return]
+
+
+class Heartbeat(threading.Thread):
+    """Renews a running job's lease; sets :attr:`stop` when the job was cancelled or taken away."""
+
+    def __init__(self, store: JobStore, job_id: str, worker: str) -> None:
+        super().__init__(name=f"styleforge-heartbeat-{job_id}", daemon=True)
+        self.store, self.job_id, self.worker = store, job_id, worker
+        self.stop = threading.Event()
+        self.state = "running"
+        self._done = threading.Event()
+
+    def run(self) -> None:
+        interval = self.store.config.lease_s / 3
+        while not self._done.wait(interval):
+            try:
+                self.state = self.store.beat(self.job_id, self.worker)
+            except BrokerDown:
+                continue  # the lease may lapse: then the job runs again elsewhere, and this result is a duplicate
+            if self.state != "running":
+                self.stop.set()
+                return
+
+    def finish(self) -> None:
+        self._done.set()
+
+
+def execute(config: ServiceConfig, job_id: str) -> str:
+    """Run job ``job_id`` here if nobody else does; returns the outcome (``done``, ``failed``, ``leased``, …)."""
+    from . import modes
+
+    store = _store(config)
+    me = worker_id()
+    taken = store.start(job_id, me)
+    if taken != "started":
+        log.info("job %s not run here: %s", job_id, taken)
+        return taken
+    job = store.get(job_id)
+    names = (store.field(job_id, "inputs") or "").split(",")
+    inputs = {n: store.input(job_id, n) for n in names if n}
+    if job is None or any(v is None for v in inputs.values()):
+        return store.fail(job_id, me, "the job's images expired or were deleted before it ran")
+    beat = Heartbeat(store, job_id, me)
+    beat.start()
+    last = [0.0]
+
+    def progress(fraction: float, message: str) -> None:
+        now = time.monotonic()
+        if now - last[0] >= PROGRESS_EVERY_S:
+            last[0] = now
+            try:
+                store.progress(job_id, fraction, message)
+            except BrokerDown:
+                pass
+
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    try:
+        png = modes.run(job.mode, job.options, inputs, max_pixels=config.max_pixels,  # type: ignore[arg-type]
+                        progress=progress, should_stop=beat.stop.is_set)
+        if beat.stop.is_set() and beat.state != "running":
+            return beat.state
+        outcome = store.finish(job_id, me, png)
+    except modes.JobStopped:
+        outcome = beat.state
+    except SoftTimeLimitExceeded:
+        outcome = store.fail(job_id, me, f"the job ran past its {config.timeout(job.cls):g} s limit; "
+                             "try a smaller image or fewer iterations")
+    except StyleforgeError as e:
+        outcome = store.fail(job_id, me, str(e))
+    except MemoryError:
+        outcome = store.fail(job_id, me, "the job ran out of memory; try a smaller image")
+    except Exception as e:  # noqa: BLE001 - a bug: logged in full, the user gets its name
+        log.exception("job %s failed", job_id)
+        outcome = store.fail(job_id, me, f"internal error ({e.__class__.__name__}); the operator's log has details")
+    finally:
+        beat.finish()
+    log.info("job %s (%s) %s", job_id, job.mode, outcome)
+    return outcome
+
+
+def reap_once(app: Any, config: ServiceConfig, store: JobStore) -> list[str]:
+    """Re-queue the running jobs whose lease lapsed; returns their ids."""
+    out = []
+    for job_id, what in store.lapsed(MAX_ATTEMPTS):
+        if what == "requeue":
+            cls = store.field(job_id, "cls") or FAST
+            enqueue(app, config, job_id, cls)
+            log.warning("job %s: its worker stopped answering; queued again", job_id)
+            out.append(job_id)
+        else:
+            log.warning("job %s failed: it stopped its worker %d times", job_id, MAX_ATTEMPTS)
+    return out
+
+
+def register(store: JobStore, name: str, queues: list[str], ttl_s: float) -> None:
+    """Announce a live worker node (``/readyz`` counts them)."""
+    with store.guard():
+        store.redis.set(store.key("worker", name), ",".join(queues), px=int(ttl_s * 1000))
+
+
+def live_workers(store: JobStore) -> dict[str, int]:
+    """Live worker nodes per queue."""
+    counts = {FAST: 0, HEAVY: 0}
+    with store.guard():
+        for key in store.redis.scan_iter(match=store.key("worker", "*"), count=100):
+            value = store.redis.get(key)
+            for q in (value or b"").decode().split(","):
+                if q in counts:
+                    counts[q] += 1
+    return counts
+
+
+def start_reaper(app: Any, config: ServiceConfig, name: str, queues: list[str]) -> threading.Thread:
+    """The main process's reaper and registration thread (a daemon: it dies with the process)."""
+    store = JobStore(config)
+
+    def loop() -> None:
+        while True:
+            try:
+                register(store, name, queues, config.reap_interval_s * 3)
+                reap_once(app, config, store)
+            except BrokerDown as e:
+                log.warning("%s", e)
+            except Exception:  # noqa: BLE001 - the reaper must not die
+                log.exception("reaper")
+            time.sleep(config.reap_interval_s)
+
+    th = threading.Thread(target=loop, name="styleforge-reaper", daemon=True)
+    th.start()
+    return th
