@@ -28,6 +28,7 @@ LAYERS: list[set[str]] = [
     {"instant", "faces"},
     {"video"},
     {"api"},
+    {"service"},  # the job queue and HTTP API (workers, Redis); the page may use it
     {"web"},  # the page; `styleforge serve` (cli) starts it, so the page never imports cli
     {"cli"},
 ]

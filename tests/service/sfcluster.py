@@ -1,7 +1,8 @@
 """Helpers of the service tests (fixtures in conftest.py): a real cluster on loopback.
 
 ``redis-server`` on a free port, two ``styleforge worker`` processes (each a fast and a heavy
-node) started in another working directory, and API front ends served by uvicorn in this process.  Short leases (``LEASE_S``) keep the redelivery test quick."""
+node) started in another working directory, and API front ends served by uvicorn in this process.
+Short leases (``LEASE_S``) keep the redelivery test quick."""
 
 from __future__ import annotations
 

@@ -28,6 +28,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "styleforge.cli.faces",
     "styleforge.cli.makeup",
     "styleforge.cli.serve",
+    "styleforge.cli.worker",
     "styleforge.cli.train",
     "styleforge.cli.translate",
     "styleforge.cli.evaluate",
