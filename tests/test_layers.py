@@ -17,7 +17,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "styleforge"
 #: Lowest first. A module may import its own layer's modules and those of lower layers.
 LAYERS: list[set[str]] = [
     {"errors"},
-    {"cache", "registry", "assets", "precision"},
+    {"cache", "registry", "assets", "precision", "download"},
     {"io", "color"},
     {"backbones"},
     {"losses"},

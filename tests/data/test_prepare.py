@@ -57,7 +57,7 @@ def test_download_offline_says_so_and_writes_nothing(tmp_path, monkeypatch):
     def fail(*a, **k):
         raise urllib.error.URLError("Name or service not known")
 
-    monkeypatch.setattr(prepare.urllib.request, "urlopen", fail)
+    monkeypatch.setattr("urllib.request.urlopen", fail)
     with pytest.raises(InputError, match="cannot download facades .*no internet"):
         prepare.download("facades", tmp_path / "dl")
     assert not (tmp_path / "dl").exists()

@@ -2,7 +2,8 @@ import pytest
 import torch
 from PIL import Image
 
-from styleforge.data import PairedTransform, lab_to_rgb, rgb_to_lab, to_model_tensor
+from styleforge.color import rgb_to_lab
+from styleforge.data import PairedTransform, colorization_to_rgb, to_model_tensor
 from styleforge.errors import InputError
 
 
@@ -43,7 +44,7 @@ def test_bad_settings():
 def test_lab_round_trip_and_known_values():
     rgb = torch.rand(2, 3, 5, 5, generator=torch.Generator().manual_seed(0))
     lab = rgb_to_lab(rgb)
-    back = lab_to_rgb(lab[:, :1] / 50 - 1, lab[:, 1:] / 110)
+    back = colorization_to_rgb(lab[:, :1] / 50 - 1, lab[:, 1:] / 110)
     assert torch.allclose(back, rgb, atol=1e-4)
     red = rgb_to_lab(torch.tensor([1.0, 0, 0]).view(1, 3, 1, 1)).flatten()
     assert red.tolist() == pytest.approx([53.24, 80.09, 67.20], abs=0.05)  # skimage.color.rgb2lab

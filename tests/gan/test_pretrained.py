@@ -14,10 +14,10 @@ import pytest
 import torch
 
 from styleforge.errors import InputError
+from styleforge.download import download
 from styleforge.gan.pretrained import (
     PRETRAINED,
     Pretrained,
-    download,
     pretrained_path,
     resolve,
 )

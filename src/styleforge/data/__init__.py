@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["AlignedDataset", "PREPROCESS_MODES", "PairedTransform", "lab_to_rgb", "rgb_to_lab", "to_model_tensor"]
+__all__ = ["AlignedDataset", "PREPROCESS_MODES", "PairedTransform", "colorization_to_rgb", "to_model_tensor"]
 
 from .aligned import AlignedDataset
-from .transforms import PREPROCESS_MODES, PairedTransform, lab_to_rgb, rgb_to_lab, to_model_tensor
+from .transforms import PREPROCESS_MODES, PairedTransform, colorization_to_rgb, to_model_tensor

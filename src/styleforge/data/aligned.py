@@ -24,9 +24,10 @@ import torch
 from PIL import Image, UnidentifiedImageError
 from torch.utils.data import Dataset
 
+from ..color import rgb_to_lab
 from ..errors import InputError, suggest
 from ..io import list_images, load_image
-from .transforms import PairedTransform, rgb_to_lab, to_model_tensor
+from .transforms import PairedTransform, to_model_tensor
 
 LAYOUTS = ("auto", "ab", "folders", "colorization")
 

@@ -12,14 +12,13 @@ import os
 import shutil
 import tarfile
 import tempfile
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import numpy as np
 import torch
 from PIL import Image
 
+from ..download import download as fetch
 from ..errors import InputError, suggest
 from ..io import list_images, load_image, resize_max_side, save_image
 
@@ -144,16 +143,6 @@ def split_dataset(src: str | os.PathLike[str], out: str | os.PathLike[str], *, v
     return {k: len(v) for k, v in parts.items()}
 
 
-def fetch(url: str, dest: Path, *, name: str, timeout: float, hint: str) -> None:
-    """Download ``url`` to ``dest``; offline or unreachable → one-line :class:`InputError` ending in ``hint``."""
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as r, open(dest, "wb") as f:
-            shutil.copyfileobj(r, f, 1 << 20)
-    except (urllib.error.URLError, OSError, TimeoutError) as e:
-        reason = getattr(e, "reason", e)
-        raise InputError(f"cannot download {name} from {url} (no internet access? {reason}); {hint}") from None
-
-
 def download(name: str, out: str | os.PathLike[str], *, timeout: float = 20.0) -> Path:
     """Fetch and extract a paper dataset into ``out/<name>/``; a clear :class:`InputError` when offline."""
     if name not in DOWNLOAD_URLS:
@@ -165,7 +154,7 @@ def download(name: str, out: str | os.PathLike[str], *, timeout: float = 20.0) -
         raise InputError(f"{target} already exists; delete it or choose another --out")
     with tempfile.TemporaryDirectory() as tmp:
         archive = Path(tmp) / "data.tar.gz"
-        fetch(url, archive, name=name, timeout=timeout, hint=f"download it elsewhere and extract it into {target}")
+        fetch(url, archive, what=name, timeout=timeout, hint=f"download it elsewhere and extract it into {target}")
         try:
             with tarfile.open(archive) as tar:
                 tar.extractall(tmp, filter="data")

@@ -10,8 +10,7 @@ from __future__ import annotations
 __all__ = [
     "PREPROCESS_MODES",
     "PairedTransform",
-    "lab_to_rgb",
-    "rgb_to_lab",
+    "colorization_to_rgb",
     "to_model_tensor",
 ]
 
@@ -22,6 +21,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from ..color import lab_to_rgb
 from ..errors import InputError, suggest
 
 PREPROCESS_MODES = ("resize_and_crop", "crop", "scale_width", "scale_width_and_crop", "none")
@@ -137,38 +137,14 @@ def to_model_tensor(img: Image.Image, channels: int = 3) -> torch.Tensor:
     return torch.from_numpy(arr.copy()).div_(127.5).sub_(1.0)
 
 
-# --- Lab (sRGB, D65), as skimage.color.rgb2lab -------------------------------------------
-_M = torch.tensor([[0.412453, 0.357580, 0.180423], [0.212671, 0.715160, 0.072169], [0.019334, 0.119193, 0.950227]])
-_WHITE = torch.tensor([0.95047, 1.0, 1.08883])
+# --- colorization: Lab in network space (L/50 − 1, ab/110); the conversion is styleforge.color's --------
+def colorization_to_rgb(L: torch.Tensor, ab: torch.Tensor) -> torch.Tensor:
+    """Network-space L (``(N,1,H,W)`` = L/50 − 1) and ab (``(N,2,H,W)`` = ab/110) → sRGB in [0, 1] (float32).
 
-
-def rgb_to_lab(rgb: torch.Tensor) -> torch.Tensor:
-    """``(N, 3, H, W)`` sRGB in [0, 1] → Lab (L in [0, 100], a/b roughly in [-110, 110]).
-
-    Examples:
-        >>> lab = rgb_to_lab(torch.ones(1, 3, 1, 1))
-        >>> [round(float(v), 1) + 0.0 for v in lab.flatten()]
-        [100.0, 0.0, 0.0]
+    Example:
+        >>> rgb = colorization_to_rgb(torch.ones(1, 1, 1, 1), torch.zeros(1, 2, 1, 1))
+        >>> [round(float(v), 3) for v in rgb.flatten()]
+        [1.0, 1.0, 1.0]
     """
-    x = rgb.double()
-    lin = torch.where(x > 0.04045, ((x + 0.055) / 1.055) ** 2.4, x / 12.92)
-    xyz = torch.einsum("ij,njhw->nihw", _M.double(), lin) / _WHITE.double().view(1, 3, 1, 1)
-    f = torch.where(xyz > 0.008856, xyz.clamp_min(1e-12) ** (1 / 3), 7.787 * xyz + 16 / 116)
-    L = torch.where(xyz[:, 1:2] > 0.008856, 116 * f[:, 1:2] - 16, 903.3 * xyz[:, 1:2])
-    a = 500 * (f[:, 0:1] - f[:, 1:2])
-    b = 200 * (f[:, 1:2] - f[:, 2:3])
-    return torch.cat([L, a, b], 1).to(rgb.dtype)
-
-
-def lab_to_rgb(L: torch.Tensor, ab: torch.Tensor) -> torch.Tensor:
-    """Network-space L (``(N,1,H,W)`` = L/50 − 1) and ab (``(N,2,H,W)`` = ab/110) → sRGB in [0, 1]."""
-    Lv = (L.double() + 1) * 50
-    abv = ab.double() * 110
-    fy = (Lv + 16) / 116
-    fx = fy + abv[:, 0:1] / 500
-    fz = fy - abv[:, 1:2] / 200
-    f = torch.cat([fx, fy, fz], 1)
-    xyz = torch.where(f > 0.2068966, f**3, (f - 16 / 116) / 7.787) * _WHITE.double().view(1, 3, 1, 1)
-    lin = torch.einsum("ij,njhw->nihw", torch.linalg.inv(_M.double()), xyz).clamp(0, 1)
-    rgb = torch.where(lin > 0.0031308, 1.055 * lin ** (1 / 2.4) - 0.055, 12.92 * lin)
-    return rgb.clamp(0, 1).float()
+    lab = torch.cat([(L.double() + 1) * 50, ab.double() * 110], 1)
+    return lab_to_rgb(lab).clamp(0, 1).float()

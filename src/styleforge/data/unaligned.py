@@ -38,9 +38,9 @@ import torch
 from PIL import Image, UnidentifiedImageError
 from torch.utils.data import Dataset
 
+from ..download import download as fetch
 from ..errors import InputError, suggest
 from ..io import list_images, load_image
-from .prepare import fetch
 from .transforms import PairedTransform, to_model_tensor
 
 log = logging.getLogger("styleforge.data")
@@ -238,7 +238,7 @@ def download_unaligned(name: str, out: str | os.PathLike[str], *, timeout: float
         raise InputError(f"{target} already exists; delete it or choose another --output")
     with tempfile.TemporaryDirectory() as tmp:
         archive = Path(tmp) / f"{name}.zip"
-        fetch(url, archive, name=name, timeout=timeout,
+        fetch(url, archive, what=name, timeout=timeout,
               hint=f"download the zip elsewhere and extract it so that {target}/trainA, trainB, testA, testB exist")
         try:
             with zipfile.ZipFile(archive) as z:

@@ -22,11 +22,9 @@ import hashlib
 import io
 import os
 import re
-import socket
+import tempfile
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -34,6 +32,7 @@ from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
 
+from ..download import DownloadError, download
 from ..errors import InputError
 from ..io import atomic_path
 
@@ -89,22 +88,12 @@ def _existing(folder: Path, stem: str) -> Path | None:
     return None
 
 
-class _Permanent(Exception):
-    """A failure that retrying will not fix."""
-
-
 def _fetch(url: str, timeout: float, max_bytes: int) -> bytes:
-    req = urllib.request.Request(url, headers={"User-Agent": _USER_AGENT})
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as r:
-            data = r.read(max_bytes + 1)
-    except urllib.error.HTTPError as e:
-        if e.code in (408, 429) or e.code >= 500:
-            raise OSError(f"HTTP {e.code}") from None
-        raise _Permanent(f"HTTP {e.code}") from None
-    if len(data) > max_bytes:
-        raise _Permanent(f"larger than {max_bytes // 2**20} MiB")
-    return data
+    """The body of ``url`` (:func:`styleforge.download.download` through a temporary file)."""
+    with tempfile.TemporaryDirectory(prefix="styleforge-collect-") as tmp:
+        path = download(url, Path(tmp) / "body", timeout=timeout, max_bytes=max_bytes,
+                        headers={"User-Agent": _USER_AGENT})
+        return path.read_bytes()
 
 
 def _download_one(
@@ -122,13 +111,10 @@ def _download_one(
             time.sleep(backoff * 2 ** (attempt - 1))
         try:
             data = _fetch(url, timeout, max_bytes)
-        except _Permanent as e:
-            return "fail", url, str(e)
-        except (socket.timeout, TimeoutError):
-            last = f"timed out after {timeout:g} s"
-            continue
-        except (urllib.error.URLError, OSError) as e:
-            last = str(getattr(e, "reason", e))
+        except DownloadError as e:
+            if not e.retry:
+                return "fail", url, e.reason
+            last = e.reason
             continue
         try:
             with Image.open(io.BytesIO(data)) as im:

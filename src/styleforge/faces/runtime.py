@@ -15,8 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ..download import sha256
 from ..errors import InputError
-from .weights import MODELS, faces_dir, load_graph, sha256
+from .weights import MODELS, faces_dir, load_graph
 
 MANIFEST = "onnx.json"
 

@@ -13,9 +13,8 @@ Only this module needs the pure-Python ``tflite`` parser, and only while convert
 
 from __future__ import annotations
 
-__all__ = ["FETCH_HINT", "MODELS", "convert_tflite", "faces_dir", "fetch_faces", "load_graph", "sha256"]
+__all__ = ["FETCH_HINT", "MODELS", "convert_tflite", "faces_dir", "fetch_faces", "load_graph"]
 
-import hashlib
 import json
 import os
 import subprocess
@@ -28,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from ..cache import cache_dir
+from ..download import sha256
 from ..errors import InputError
 
 WHEEL = "mediapipe==0.10.21"
@@ -60,16 +60,6 @@ MODELS: dict[str, ModelFile] = {
 def faces_dir() -> Path:
     """Where the converted face models live (``<cache>/faces``)."""
     return cache_dir() / "faces"
-
-
-def sha256(data: bytes | Path) -> str:
-    if isinstance(data, Path):
-        h = hashlib.sha256()
-        with open(data, "rb") as f:
-            for chunk in iter(lambda: f.read(1 << 20), b""):
-                h.update(chunk)
-        return h.hexdigest()
-    return hashlib.sha256(data).hexdigest()
 
 
 # --------------------------------------------------------------------------- conversion

@@ -110,7 +110,7 @@ def _pick(weights: Mapping[str, Any], direction: str, path: Path) -> tuple[str, 
 
 def _pix2pix(config: dict[str, Any], extra: dict[str, Any], weights: Weights, direction: str | None,
              path: Path, any_direction: bool) -> Translator:
-    from ..data.transforms import rgb_to_lab
+    from ..color import rgb_to_lab
     from .pix2pix import Pix2Pix, Pix2PixConfig
 
     if direction not in (None, "AtoB") and not any_direction:

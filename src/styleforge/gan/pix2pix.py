@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..data.transforms import lab_to_rgb
+from ..data.transforms import colorization_to_rgb
 from ..errors import InputError
 from ..nets import build_discriminator, build_generator
 from .losses import GAN_MODES, gan_loss, gradient_penalty
@@ -238,7 +238,7 @@ class Pix2Pix:
             if x.shape[1] == 1:
                 return ((x + 1) / 2).clamp(0, 1).expand(-1, 3, -1, -1)
             assert source is not None
-            return lab_to_rgb(source.float().cpu(), x)
+            return colorization_to_rgb(source.float().cpu(), x)
         if x.shape[1] == 1:
             x = x.expand(-1, 3, -1, -1)
         return ((x[:, :3] + 1) / 2).clamp(0, 1)

@@ -13,21 +13,17 @@ whose six models come in one archive).  A file is downloaded once into
 
 from __future__ import annotations
 
-__all__ = ["PRETRAINED", "Pretrained", "download", "pretrained_path", "resolve"]
+__all__ = ["PRETRAINED", "Pretrained", "pretrained_path", "resolve"]
 
-import hashlib
-import http.client
 import json
 import os
-import sys
 import tarfile
-import urllib.error
-import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..cache import cache_dir
+from ..download import download, sha256
 from ..errors import InputError, suggest
 
 _CYCLEGAN = "http://efrosgans.eecs.berkeley.edu/cyclegan/pretrained_models/{}.pth"
@@ -83,14 +79,6 @@ def resolve(name: str, registry: Mapping[str, Pretrained] = PRETRAINED) -> Pretr
                      f"known: {', '.join(sorted(registry))}")
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 class _Hashes:
     """``sha256.json`` in the cache folder: file name → SHA-256 of its first download."""
 
@@ -106,7 +94,7 @@ class _Hashes:
 
     def check_or_record(self, file: Path) -> str:
         """Record ``file``'s hash if none is known; else refuse a file whose hash differs."""
-        digest = _sha256(file)
+        digest = sha256(file)
         known = self.read()
         want = known.get(file.name)
         if want is None:
@@ -118,46 +106,6 @@ class _Hashes:
             raise InputError(f"{file} has SHA-256 {digest[:16]}…, not the {want[:16]}… recorded at its first download; "
                              f"delete it (and its line in {self.path}) to download it again")
         return digest
-
-
-def download(url: str, dest: Path, *, timeout: float = 30.0, progress: bool | None = None) -> Path:
-    """Fetch ``url`` into ``dest`` atomically (a ``.part`` file renamed at the end).
-
-    Offline, an HTTP error or a truncated transfer → one-line :class:`InputError`, nothing left behind.
-    """
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(f".{dest.name}.{os.getpid()}.part")
-    got = 0
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as r, open(tmp, "wb") as f:
-            total = int(r.headers.get("Content-Length") or 0) or None
-            bar = None
-            if progress if progress is not None else sys.stderr.isatty():
-                from tqdm import tqdm
-
-                bar = tqdm(total=total, unit="B", unit_scale=True, desc=dest.name, leave=False, file=sys.stderr)
-            try:
-                while chunk := r.read(1 << 20):
-                    f.write(chunk)
-                    got += len(chunk)
-                    if bar is not None:
-                        bar.update(len(chunk))
-            finally:
-                if bar is not None:
-                    bar.close()
-        if total is not None and got != total:
-            raise InputError(f"the download of {url} stopped after {got} of {total} bytes; try again")
-        os.replace(tmp, dest)
-    except http.client.IncompleteRead as e:
-        raise InputError(f"the download of {url} stopped after {got + len(e.partial)} bytes; try again") from None
-    except urllib.error.HTTPError as e:
-        raise InputError(f"cannot download {url}: HTTP {e.code} {e.reason}") from None
-    except (urllib.error.URLError, TimeoutError, ConnectionError) as e:
-        reason = getattr(e, "reason", e)
-        raise InputError(f"cannot download {url} (offline? {reason}); put the file at {dest} by hand") from None
-    finally:
-        tmp.unlink(missing_ok=True)
-    return dest
 
 
 def _extract(archive: Path, member: str, dest: Path) -> None:
@@ -193,11 +141,11 @@ def pretrained_path(name: str, *, registry: Mapping[str, Pretrained] = PRETRAINE
             archive = folder / Path(entry.url).name
             new_archive = not archive.is_file()
             if new_archive:
-                download(entry.url, archive, timeout=timeout, progress=progress)
+                download(entry.url, archive, timeout=timeout, progress=progress, hint=f"put the file at {archive} by hand")
             _checked(hashes, archive, new_archive)
             _extract(archive, entry.member, dest)
         else:
-            download(entry.url, dest, timeout=timeout, progress=progress)
+            download(entry.url, dest, timeout=timeout, progress=progress, hint=f"put the file at {dest} by hand")
     _checked(hashes, dest, fresh)
     return dest
 

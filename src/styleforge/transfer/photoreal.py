@@ -73,26 +73,21 @@ def segment_color_transfer(
     style_masks: list[torch.Tensor] | None = None,
 ) -> torch.Tensor:
     """Per-segment affine colour transfer (mean and covariance of each content region set to its
-    style region's), a photorealistic starting point for stage 1."""
-    from ..color import _sqrtm
+    style region's, :func:`styleforge.color.mean_cov_affine`), a photorealistic starting point for stage 1."""
+    from ..color import mean_cov_affine
 
     cms = content_masks or [torch.ones_like(content[:, :1])]
     sms = style_masks or [torch.ones_like(style[:, :1])]
     x = content[0].reshape(3, -1).double()
     y = style[0].reshape(3, -1).double()
     out = torch.zeros_like(x)
-    eye = torch.eye(3, dtype=x.dtype) * 1e-4
     for cm, sm in zip(cms, sms):
         wc = cm.reshape(-1).double().to(x.device)
         ws = sm.reshape(-1).double().to(y.device)
         if wc.sum() < 1 or ws.sum() < 1:
             out += wc * x
             continue
-        mc = (x * wc).sum(1, keepdim=True) / wc.sum()
-        ms = (y * ws).sum(1, keepdim=True) / ws.sum()
-        cc = ((x - mc) * wc) @ (x - mc).t() / wc.sum() + eye
-        cs = ((y - ms) * ws) @ (y - ms).t() / ws.sum() + eye
-        a = _sqrtm(cs) @ _sqrtm(cc, inverse=True)
+        a, mc, ms = mean_cov_affine(x, y, wc, ws, eps=1e-4)
         out += wc * (a @ (x - mc) + ms)
     return out.reshape(content.shape).to(content.dtype).clamp(0, 1)
 
