@@ -83,7 +83,8 @@ DECODER_CONFIGS: dict[str, DecoderConfig] = {
 }
 
 
-def _conv(cin: int, cout: int, relu: bool = True) -> nn.Sequential:
+def conv_block(cin: int, cout: int, relu: bool = True) -> nn.Sequential:
+    """Reflection-padded 3×3 convolution (+ ReLU): the decoders' building block (AdaIN and WCT)."""
     layers: list[nn.Module] = [nn.ReflectionPad2d(1), nn.Conv2d(cin, cout, 3)]
     if relu:
         layers.append(nn.ReLU(inplace=True))
@@ -100,10 +101,10 @@ class Decoder(nn.Module):
         super().__init__()
         self.config = config
         w3, w2, w1 = config.widths
-        self.stage3 = nn.Sequential(_conv(in_channels, w3))
-        self.stage2 = nn.Sequential(_conv(w3, w3), _conv(w3, w3), _conv(w3, w2))
-        self.stage1 = nn.Sequential(_conv(w2, w2), _conv(w2, w1))
-        self.stage0 = nn.Sequential(_conv(w1, w1), _conv(w1, 3, relu=False))
+        self.stage3 = nn.Sequential(conv_block(in_channels, w3))
+        self.stage2 = nn.Sequential(conv_block(w3, w3), conv_block(w3, w3), conv_block(w3, w2))
+        self.stage1 = nn.Sequential(conv_block(w2, w2), conv_block(w2, w1))
+        self.stage0 = nn.Sequential(conv_block(w1, w1), conv_block(w1, 3, relu=False))
 
     def forward(self, t: torch.Tensor, size: tuple[int, int] | None = None) -> torch.Tensor:
         """Decode; ``size`` (H, W) restores an input size that was not a multiple of 8."""

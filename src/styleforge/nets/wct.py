@@ -35,7 +35,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .adain import _conv  # reflection-padded 3×3 convolution (+ ReLU), as the AdaIN decoder's
+from .adain import conv_block as _conv  # reflection-padded 3×3 convolution (+ ReLU), as the AdaIN decoder's
 
 #: Channels of each encoder level of VGG16.
 LEVEL_CHANNELS: dict[str, int] = {"relu1_1": 64, "relu2_1": 128, "relu3_1": 256, "relu4_1": 512}
