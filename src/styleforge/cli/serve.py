@@ -57,6 +57,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
     g.add_argument("--max-heavy-per-hour", type=int, default=None, metavar="N",
                    help=f"Artistic/Photo optimisations one client may start per hour (0 = no limit; default "
                    f"{EXPOSED_MAX_HEAVY} with a login or a non-loopback --host, else no limit)")
+    q = p.add_argument_group("the job queue (several machines; see docs/service.md)")
+    q.add_argument("--broker", default=None, metavar="URL",
+                   help="redis://[:PASSWORD@]HOST:PORT/DB: serve the HTTP API at /v1 (docs at /v1/docs), run its jobs "
+                   "on `styleforge worker`s, keep the per-client limits in Redis (default: everything in this process)")
+    q.add_argument("--api-key", action="append", default=[], metavar="USER:KEY",
+                   help="an API key for /v1 (repeat for more); callers send 'Authorization: Bearer KEY'")
     p.set_defaults(func=run)
     sub = p.add_subparsers(dest="serve_command", metavar="ACTION")
     pw = sub.add_parser("passwd", help="add a user to an --auth-file, or change their password",
@@ -101,9 +107,13 @@ def settings_from_args(args: argparse.Namespace):  # noqa: ANN201 - WebSettings,
         max_queue=args.max_queue,
         max_video_seconds=args.max_video_seconds,
     )
+    broker = getattr(args, "broker", None)
+    if getattr(args, "api_key", None) and not broker:
+        raise InputError("--api-key is for the HTTP API of --broker: add --broker redis://HOST:PORT/0")
     return WebSettings(host=args.host, port=args.port, models_dir=models, limits=limits, instant_models=instant,
                        fast_concurrency=args.fast_concurrency, device=args.device, accounts=accounts,
-                       trusted_proxies=trusted, max_jobs_per_client=per_client[0], max_heavy_per_hour=per_client[1])
+                       trusted_proxies=trusted, max_jobs_per_client=per_client[0], max_heavy_per_hour=per_client[1],
+                       broker=broker)
 
 
 def _access_from_args(args: argparse.Namespace) -> tuple[Any, tuple[str, ...], tuple[int, int]]:
@@ -145,6 +155,10 @@ def _describe(settings: Any) -> str:
         parts.append(f"{settings.max_heavy_per_hour} optimisations per client per hour")
     if settings.trusted_proxies:
         parts.append(f"client addresses from X-Forwarded-For of {', '.join(settings.trusted_proxies)}")
+    if getattr(settings, "broker", None):
+        from ..service.config import redact
+
+        parts.append(f"job queue {redact(settings.broker)}, HTTP API at /v1 (docs /v1/docs)")
     return f"  [{'; '.join(parts)}]" if parts else ""
 
 
@@ -172,8 +186,50 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("the web page needs Gradio: pip install 'styleforge[web]'")
     from ..web import create_app, launch
 
+    service = _service_config(settings) if settings.broker else None
+    keys: dict[str, str] = {}
+    if service is not None:
+        from ..service.http import ApiAuth
+
+        keys = ApiAuth.parse_keys(args.api_key)
     demo = create_app(settings)
     print(f"styleforge: serving on http://{settings.host}:{settings.port}  (Ctrl-C to stop){_describe(settings)}",
           flush=True)
-    launch(demo, settings, block=True)
+    if service is None:
+        launch(demo, settings, block=True)
+        return 0
+    app, _url = launch(demo, settings, block=False)
+    attach_api(app, settings, service, keys)
+    demo.block_thread()
     return 0
+
+
+def _service_config(settings: Any) -> Any:
+    """The job queue's settings for ``serve --broker`` (the page's limits; Redis must answer now)."""
+    if importlib.util.find_spec("celery") is None or importlib.util.find_spec("redis") is None:
+        raise InputError("--broker needs Celery and Redis: pip install 'styleforge[service]'")
+    from ..service.config import ServiceConfig
+    from ..service.store import JobStore
+
+    config = ServiceConfig.from_env(settings.broker, max_upload_bytes=settings.limits.max_upload_bytes,
+                                    max_pixels=settings.limits.max_pixels,
+                                    fast_timeout_s=settings.limits.fast_timeout_s,
+                                    heavy_timeout_s=settings.limits.job_timeout_s,
+                                    max_jobs_per_client=settings.max_jobs_per_client,
+                                    max_heavy_per_hour=settings.max_heavy_per_hour)
+    JobStore(config).ping()
+    return config
+
+
+def attach_api(app: Any, settings: Any, config: Any, api_keys: dict[str, str]) -> Any:
+    """Mount the HTTP API (``/v1``, ``/healthz``, ``/readyz``) into the page's running server, with its logins."""
+    from ..service.http import ApiAuth, attach
+    from ..web.auth import cookie_user_for, parse_networks, scope_client
+
+    trusted = parse_networks(settings.trusted_proxies)
+    accounts = settings.accounts
+    auth = ApiAuth(api_keys, verify_password=accounts.verify_async if accounts is not None else None,
+                   cookie_user=cookie_user_for(app) if accounts is not None else None,
+                   client_address=lambda scope: scope_client(scope, trusted),
+                   required=accounts is not None or bool(api_keys))
+    return attach(app, config, auth)

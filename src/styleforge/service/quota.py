@@ -11,6 +11,7 @@ from __future__ import annotations
 __all__ = ["HOUR_S", "Refusal", "RedisQuota"]
 
 import math
+import secrets
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -36,7 +37,7 @@ if ARGV[4] == '1' and tonumber(ARGV[3]) > 0 then
     local first = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
     return {2, c, first[2]}
   end
-  redis.call('ZADD', KEYS[2], now, ARGV[1])
+  redis.call('ZADD', KEYS[2], now, ARGV[8])
   redis.call('EXPIRE', KEYS[2], 3700)
 end
 if ARGV[1] ~= '' then
@@ -79,9 +80,10 @@ class RedisQuota:
         ``job_id`` may be empty: then only the limits are checked and a heavy start counted
         (the page's in-process jobs, which have no record here).
         """
+        member = job_id or f"page:{secrets.token_hex(8)}"
         res = self._admit(keys=[f"{self.prefix}:active:{client}", f"{self.prefix}:heavy:{client}"],
                           args=[job_id, self.max_jobs, self.max_heavy_per_hour, "1" if cls == HEAVY else "0",
-                                f"{self.clock():.3f}", self.prefix, self.ttl_s])
+                                f"{self.clock():.3f}", self.prefix, self.ttl_s, member])
         code, n = int(res[0]), int(res[1])
         if code == 1:
             return Refusal(f"you already have {n} job{'s' * (n != 1)} waiting or running (at most {self.max_jobs} "

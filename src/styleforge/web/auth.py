@@ -26,6 +26,7 @@ __all__ = [
     "LoginGuard",
     "LoginThrottle",
     "client_address",
+    "cookie_user_for",
     "hash_password",
     "is_loopback",
     "login_options",
@@ -333,6 +334,10 @@ PUBLIC_PATHS = frozenset({"/", "/login", "/login/", "/favicon.ico", "/robots.txt
                           "/gradio_api/startup-events"})
 PUBLIC_PREFIXES = ("/assets/", "/static/")
 LOGIN_PATHS = frozenset({"/login", "/login/"})
+#: The job API (``serve --broker``) and the health probes: they answer for themselves (API keys, HTTP Basic
+#: with these logins, or the login cookie; 401 in JSON), so the guard lets them through.
+API_PATHS = frozenset({"/v1", "/healthz", "/readyz"})
+API_PREFIXES = ("/v1/",)
 NOT_LOGGED_IN = "Not logged in: open the page to log in, or POST /login with username and password first"
 
 
@@ -343,6 +348,11 @@ def _cookies(scope: Mapping[str, Any]) -> dict[str, str]:
         if sep:
             out.setdefault(k, v)
     return out
+
+
+def cookie_user_for(app: Any) -> Callable[[Mapping[str, Any]], str | None]:
+    """:func:`logged_in_user` against Gradio's ``app`` (for routes mounted inside it: their scope names their app)."""
+    return lambda scope: logged_in_user({**scope, "app": app})
 
 
 def logged_in_user(scope: Mapping[str, Any]) -> str | None:
@@ -410,6 +420,8 @@ class LoginGuard:
         if scope["type"] == "http" and path in LOGIN_PATHS and scope.get("method") == "POST":
             return await self._login(scope, receive, send)
         if logged_in_user(scope) is not None:
+            return await self.app(scope, receive, send)
+        if scope["type"] == "http" and (path in API_PATHS or path.startswith(API_PREFIXES)):
             return await self.app(scope, receive, send)
         if scope["type"] == "http" and path == "/":
             return await self.app(scope, receive, _without_api_info(send))

@@ -103,6 +103,9 @@ class WebSettings:
         max_heavy_per_hour: optimisation jobs one client may start per hour (0: no limit).
         login_delay_s: the refusal of a failed login waits this long, doubling with each
             further failure from the same address (at most 30 s).
+        broker: ``redis://…`` of the job queue (``serve --broker``): the per-client limits live
+            there (shared with every front end), and the HTTP API at ``/v1`` runs jobs on its
+            workers; ``None``: everything in this process.
     """
 
     host: str = "127.0.0.1"
@@ -117,6 +120,7 @@ class WebSettings:
     max_jobs_per_client: int = 0
     max_heavy_per_hour: int = 0
     login_delay_s: float = 0.5
+    broker: str | None = None
 
 
 def run_with_deadline(fn: Callable[[], object], timeout_s: float, what: str = "this job") -> object:

@@ -18,6 +18,10 @@ its login (user name) when a login is required, else its address (``X-Forwarded-
 would be a new client on every call.  :func:`guard_queue` applies the limits where Gradio admits a
 job into its queue (``/gradio_api/queue/join`` and ``/gradio_api/call/*``), so the page and the HTTP
 API are limited alike; a refused job gets HTTP 429 with a friendly message, which the page shows.
+
+With a broker (``serve --broker``) the limits live in Redis (:class:`styleforge.service.quota.RedisQuota`):
+the heavy starts per hour are counted there for every front end, and a client's jobs on the queue
+(``/v1/jobs``, from any front end) count towards ``max_jobs`` beside those in this page's queue.
 """
 
 from __future__ import annotations
@@ -106,6 +110,31 @@ def _event_client(event: Any, trusted: Sequence[Network]) -> str:
     return f"ip:{client_address(peer, forwarded, trusted)}"
 
 
+def _shared_quota(settings: Any) -> Any:
+    """The Redis-backed limits of ``settings.broker`` (None without a broker or without limits)."""
+    broker = getattr(settings, "broker", None)
+    if not broker or not (settings.max_jobs_per_client or settings.max_heavy_per_hour):
+        return None
+    from ..service.config import ServiceConfig
+    from ..service.quota import RedisQuota
+    from ..service.store import JobStore
+
+    config = ServiceConfig(broker)
+    # max_jobs stays with ClientQuota (the page's queue plus the client's jobs on the broker)
+    return RedisQuota(JobStore(config).redis, config.prefix, 0, settings.max_heavy_per_hour, config.ttl_s)
+
+
+async def _shared(call: Callable[[], Any]) -> Any:
+    """``call()`` (a Redis round trip) off the event loop; Redis down → HTTP 503."""
+    import redis
+    from fastapi import HTTPException
+
+    try:
+        return await asyncio.to_thread(call)
+    except (redis.ConnectionError, redis.TimeoutError):
+        raise HTTPException(status_code=503, detail="the job queue (Redis) is not reachable; try again later") from None
+
+
 class _Join:
     def __init__(self, request: Any, username: str | None) -> None:
         self.request, self.username = request, username
@@ -120,8 +149,9 @@ def guard_queue(demo: Any, settings: Any) -> None:
     ends or is cancelled); admissions are serialised by a lock so parallel joins cannot overshoot.
     """
     demo.api_open = False
-    quota = ClientQuota(settings.max_jobs_per_client, settings.max_heavy_per_hour)
-    if not quota.active:
+    shared = _shared_quota(settings)
+    quota = ClientQuota(settings.max_jobs_per_client, 0 if shared is not None else settings.max_heavy_per_hour)
+    if not (quota.active or shared is not None):
         return
     trusted = parse_networks(settings.trusted_proxies)
     queue = demo._queue
@@ -146,7 +176,13 @@ def guard_queue(demo: Any, settings: Any) -> None:
         if not lock:
             lock.append(asyncio.Lock())
         async with lock[0]:
-            why = quota.refusal(client, kind, jobs_of(client))
+            queued = jobs_of(client)
+            if shared is not None:
+                queued += await _shared(lambda: shared.active_jobs(client))
+            why = quota.refusal(client, kind, queued)
+            if not why and shared is not None and kind == HEAVY:
+                refusal = await _shared(lambda: shared.admit(client, "", kind))
+                why = refusal.message if refusal is not None else None
             if why:
                 raise HTTPException(status_code=429, detail=why)
             result = await original(body=body, request=request, username=username)

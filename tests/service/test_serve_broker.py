@@ -1,0 +1,73 @@
+"""``styleforge serve --broker``: the page's server also serves the HTTP API, with the page's logins."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from sfcluster import KEYS, free_port, png, submit, wait_for, wait_job
+
+BOB_KEY = "bob-key-0123456789abcdef"
+
+
+@pytest.fixture(scope="module")
+def served(cluster: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    pytest.importorskip("gradio")
+    port = free_port()
+    log = tmp_path_factory.mktemp("serve") / "serve.log"
+    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "styleforge", "serve", "--port", str(port), "--broker",
+                             cluster.redis.url, "--auth", "alice:pw-alice", "--api-key", f"bob:{BOB_KEY}",
+                             "--max-jobs-per-client", "1"], env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+
+    def up() -> bool:
+        try:
+            return httpx.get(f"{url}/healthz", timeout=2).status_code == 200
+        except httpx.HTTPError:
+            assert proc.poll() is None, log.read_text()
+            return False
+
+    try:
+        wait_for(up, 120, "styleforge serve", every=0.5)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(20)
+
+
+def test_api_in_the_page_server_with_its_logins(served: str, front_ends: Any) -> None:
+    with httpx.Client(base_url=served, timeout=30) as anon:
+        assert anon.get("/healthz").json() == {"status": "ok"}
+        ready = anon.get("/readyz").json()
+        assert ready["status"] == "ready" and ready["workers"]["fast"] >= 1
+        r = anon.get("/v1/jobs")
+        assert r.status_code == 401 and "API key" in r.json()["error"]
+        assert anon.get("/config").status_code == 401  # the page itself still needs the login
+        assert anon.get("/v1/openapi.json").json()["info"]["title"] == "styleforge API"
+    with httpx.Client(base_url=served, timeout=30, auth=("alice", "pw-alice")) as alice:
+        assert httpx.get(f"{served}/v1/jobs", auth=("alice", "wrong")).status_code == 401
+        jid = submit(alice, "instant", '{"style": "the_scream"}', content=png()).json()["id"]
+        assert wait_job(alice, jid)["state"] == "done"
+        assert alice.get(f"/v1/jobs/{jid}/result").headers["content-type"] == "image/png"
+        bob = httpx.Client(base_url=served, timeout=30, headers={"Authorization": f"Bearer {BOB_KEY}"})
+        assert bob.get(f"/v1/jobs/{jid}").status_code == 403
+        # the page's login cookie works on the API too
+        with httpx.Client(base_url=served, timeout=30) as browser:
+            assert browser.post("/login", data={"username": "alice", "password": "pw-alice"}).status_code < 400
+            assert jid in {j["id"] for j in browser.get("/v1/jobs").json()["jobs"]}
+        # one job at a time for alice, counted in Redis: a second front end (API key of the same user) refuses
+        long = submit(alice, "artistic", '{"style": "starry_night", "size": 64, "iterations": 1000}', content=png())
+        assert long.status_code == 202, long.text
+        other = front_ends(max_jobs_per_client=1)
+        key = {v: k for k, v in KEYS.items()}["alice"]
+        with httpx.Client(base_url=other.url, timeout=30, headers={"Authorization": f"Bearer {key}"}) as again:
+            r = submit(again, "instant", '{"style": "the_scream"}', content=png())
+            assert r.status_code == 429 and r.headers["retry-after"], r.text
+            assert again.delete(f"/v1/jobs/{long.json()['id']}").status_code == 200
+            assert submit(again, "instant", '{"style": "the_scream"}', content=png()).status_code == 202
