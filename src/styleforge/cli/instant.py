@@ -79,6 +79,8 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--style", action="append", required=True,
                    help="built-in instant style (see --list), trained weights (.safetensors), or any image (WCT)")
     p.add_argument("-o", "--output", required=True, help="output image (or folder for several photos)")
+    p.add_argument("--broker", default=None, metavar="URL",
+                   help="redis://HOST:PORT/DB: run each photo as a job on `styleforge worker`s; -o is a folder")
     p.add_argument("--list", action="store_true", help=argparse.SUPPRESS)
     add_instant_options(p)
     p.set_defaults(func=run_instant)
@@ -195,6 +197,10 @@ def _run_full(files: list[Path], targets: list[Path], styles: list[str], opts: A
 
 
 def run_instant(args: argparse.Namespace) -> int:
+    if getattr(args, "broker", None):  # the job queue (styleforge.service): one job per photo
+        from ..service.client import run_cli
+
+        return run_cli("instant", args)
     return run_with_args(args.content, args.style, args.output, args)
 
 

@@ -27,6 +27,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument("content", help="content photo")
     p.add_argument("style", help="style photo (the look to copy)")
     p.add_argument("-o", "--output", required=True, help="output image (.png/.jpg)")
+    p.add_argument("--broker", default=None, metavar="URL",
+                   help="redis://HOST:PORT/DB: run each photo as a job on `styleforge worker`s; -o is a folder")
     p.add_argument("--method", choices=("fast", "dpst"), default="fast",
                    help="fast: fitted colour model, seconds (default) · dpst: the optimisation, minutes")
     p.add_argument("--content-mask", default=None, help="DPST colour mask of the content (same aspect ratio)")
@@ -107,6 +109,10 @@ def _masks_option(args: argparse.Namespace) -> bool:
 
 
 def run(args: argparse.Namespace) -> int:
+    if getattr(args, "broker", None):  # the job queue (styleforge.service): one job per photo
+        from ..service.client import run_cli
+
+        return run_cli("photo", args)
     auto = _masks_option(args)
     if args.method == "fast":
         return run_fast(args, auto)

@@ -96,6 +96,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
                    help="instant style instead of optimisation: a built-in instant model (see "
                    "`styleforge instant-styles`), trained weights, or any image (WCT); see `styleforge instant -h`")
     p.add_argument("-o", "--output", required=True, help="output image (or folder for several contents)")
+    p.add_argument("--broker", default=None, metavar="URL",
+                   help="redis://HOST:PORT/DB: run each photo as a job on `styleforge worker`s; -o is a folder")
     p.add_argument("--style-blend-weights", type=_floats, default=None, help="one weight per --style")
     p.add_argument("--style-scale", type=float, default=GatysConfig.style_scale)
     p.add_argument("--style-mask", action="append", default=None,
@@ -144,6 +146,10 @@ def config_from_args(args: argparse.Namespace) -> GatysConfig:
 
 
 def run(args: argparse.Namespace) -> int:
+    if getattr(args, "broker", None):  # the job queue (styleforge.service): one job per photo
+        from ..service.client import run_cli
+
+        return run_cli("instant" if args.instant else "artistic", args)
     if args.instant:  # feed-forward / AdaIN: milliseconds instead of an optimisation (and no torch import)
         from .instant import run_with_args
 
