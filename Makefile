@@ -9,7 +9,7 @@ EXTRAS ?= dev
 # When the index cannot be reached, torch comes from pip's configured index, with a message.
 TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 
-.PHONY: venv browser demo test test-all lint docs bench clean
+.PHONY: venv browser redis serve-cluster demo test test-all lint docs bench clean
 
 venv: $(STAMP)
 
@@ -50,7 +50,17 @@ lint: venv
 docs: venv
 	$(BIN)/mkdocs build --strict --quiet --site-dir site
 
-test: venv browser lint docs
+# redis-server for the job-queue tests (tests/service) and `make serve-cluster`: Debian's package, like Chromium.
+redis:
+	@command -v redis-server >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq redis-server) \
+		|| { echo "redis-server not installed: the service tests will skip"; [ -z "$$CI" ]; }
+
+# Redis, WORKERS workers and the page with the HTTP API at /v1 on this machine (docs/service.md); Ctrl-C stops all.
+WORKERS ?= 2
+serve-cluster: venv redis
+	scripts/serve_cluster.sh $(WORKERS)
+
+test: venv browser redis lint docs
 	$(BIN)/python -m pytest -q
 
 test-all: venv
