@@ -8,7 +8,7 @@ import torch
 from PIL import Image
 
 from styleforge.errors import InputError
-from styleforge.instant.recon import TrainConfig, load_photos, main, train
+from styleforge.instant.recon import ReconConfig, ReconModel, load_photos, main, train
 
 
 @pytest.fixture
@@ -38,14 +38,14 @@ def test_tiny_training_resumes_and_exports_a_working_wct_network(photos, tmp_pat
     from styleforge.instant import InstantOptions, stylize_instant, load_instant
     from styleforge.instant.models import load_weights
 
-    cfg = TrainConfig(content_dirs=[str(photos)], out=str(tmp_path / "run"), levels=["relu2_1", "relu1_1"],
+    cfg = ReconConfig(content_dirs=[str(photos)], out=str(tmp_path / "run"), levels=["relu2_1", "relu1_1"],
                       widths=[0.25, 1.0], crop=32, batch_size=2, max_steps=2, eval_every=1, amp="off")
     path = train(cfg)
     _, meta = load_weights(path)
     assert meta["kind"] == "wct" and meta["step"] == 2
     assert set(meta["model_config"]["decoders"]) == {"relu2_1", "relu1_1"}
     cfg.max_steps = 3
-    path = train(cfg)  # resumes from ckpt.pt
+    path = train(cfg)  # resumes from the engine's latest checkpoint
     assert load_weights(path)[1]["step"] == 3
     assert "resumed at step 2" in (tmp_path / "run" / "log.txt").read_text()
     style = tmp_path / "style.png"
@@ -78,7 +78,7 @@ def test_transfer_targets_carry_each_sample_to_its_own_style() -> None:
 
 
 def test_transfer_consistency_loss_trains_with_paintings(photos, tmp_path, one_thread) -> None:  # noqa: ANN001
-    cfg = TrainConfig(content_dirs=[str(photos)], out=str(tmp_path / "run"), levels=["relu2_1", "relu1_1"],
+    cfg = ReconConfig(content_dirs=[str(photos)], out=str(tmp_path / "run"), levels=["relu2_1", "relu1_1"],
                       widths=[0.25, 1.0], crop=32, batch_size=2, max_steps=2, eval_every=1, amp="off",
                       style_dirs=[str(photos)], wct_weight=1.0, sizes=[24, 0], passes=["relu2_1", "relu1_1"])
     from styleforge.instant.models import load_weights
@@ -93,3 +93,43 @@ def test_transfer_consistency_loss_trains_with_paintings(photos, tmp_path, one_t
     moved, _ = load_weights(train(dataclasses.replace(one, out=str(tmp_path / "moved"))))
     plain, _ = load_weights(train(dataclasses.replace(one, out=str(tmp_path / "plain"), wct_weight=0.0)))
     assert not torch.allclose(plain["relu2_1.body.0.1.weight"], moved["relu2_1.body.0.1.weight"])
+
+
+def _spy(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The loss of every engine step of :class:`ReconModel`, as the loop computes it."""
+    seen: list[float] = []
+    step = ReconModel.train_step
+
+    def spy(self, batch, ctx):  # noqa: ANN001, ANN202
+        out = step(self, batch, ctx)
+        seen.append(float(out["loss"]))
+        return out
+
+    monkeypatch.setattr(ReconModel, "train_step", spy)
+    return seen
+
+
+def test_engine_loop_reproduces_the_former_loop_and_resumes_exactly(photos, tmp_path, one_thread,
+                                                                    monkeypatch) -> None:  # noqa: ANN001
+    """Fixed seed, short run: the engine's steps give the former loop's losses and weights, also across a resume."""
+    from recon_reference import old_loop
+
+    from styleforge.instant.models import load_weights
+
+    kw = dict(levels=["relu2_1", "relu1_1"], widths=[0.25, 1.0], crop=32, batch_size=2)
+    want_losses, want = old_loop([str(photos)], lr=1e-3, feature_weight=1.0, steps=4, style_dirs=[str(photos)],
+                                 wct_weight=1.0, **kw)
+    seen = _spy(monkeypatch)
+    cfg = ReconConfig(content_dirs=[str(photos)], out=str(tmp_path / "run"), max_steps=2, eval_every=1, amp="off",
+                      style_dirs=[str(photos)], wct_weight=1.0, **kw)
+    train(cfg)
+    assert sorted(p.name for p in (tmp_path / "run" / "checkpoints").iterdir()) == ["ckpt_00000001.pt",
+                                                                                    "ckpt_00000002.pt"]
+    cfg.max_steps = 4
+    got, meta = load_weights(train(cfg))  # resumes at step 2 from the engine's checkpoint
+    assert meta["step"] == 4 and "resumed at step 2" in (tmp_path / "run" / "log.txt").read_text()
+    assert seen == pytest.approx(want_losses, rel=1e-6, abs=0)
+    assert set(got) == set(want) and all(torch.equal(got[k], want[k]) for k in want)
+    # a resumed run keeps its training settings
+    with pytest.raises(InputError, match="model settings differ.*lr"):
+        train(ReconConfig(**{**cfg.__dict__, "lr": 5e-4, "max_steps": 5}))

@@ -5,16 +5,17 @@ the frozen offline VGG16 at its level: loss = pixel MSE + relative feature
 MSE at that level; the one-convolution ``relu1_1`` decoder is fitted in closed form
 (least squares) instead.  All levels train
 in one loop on the same crops, sharing the encoder passes.  The run is
-resumable (``ckpt.pt`` in ``--out``), stops after ``--max-minutes``, logs
-to ``--out/log.txt`` and exports ``weights/wct.safetensors`` (all levels, ``kind=wct``).
+trained on the engine (:func:`styleforge.engine.fit`): atomic, resumable checkpoints in
+``--out/checkpoints``, the HTML report, a stop after ``--max-minutes``; it logs to
+``--out/log.txt`` and exports ``weights/wct.safetensors`` (all levels, ``kind=wct``).
 
 Run ``python -m styleforge.instant.recon --help``.
 """
 
 from __future__ import annotations
 
-__all__ = ["TrainConfig", "export_bundle", "fit_linear_decoder", "load_photos", "main", "parse_feedback", "train",
-           "transfer_targets"]
+__all__ = ["ReconConfig", "ReconModel", "export_bundle", "fit_linear_decoder", "load_photos", "main", "parse_feedback",
+           "train", "transfer_targets"]
 
 import argparse
 import json
@@ -24,6 +25,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -35,7 +37,9 @@ KIND = "wct"
 
 
 @dataclass
-class TrainConfig:
+class ReconConfig:
+    """Settings of a WCT decoder training run (``python -m styleforge.instant.recon``)."""
+
     content_dirs: list[str]
     out: str
     levels: list[str] = field(default_factory=lambda: ["relu4_1", "relu3_1", "relu1_1"])
@@ -147,47 +151,161 @@ def _log(out: Path, msg: str) -> None:
         fh.write(line + "\n")
 
 
-def train(cfg: TrainConfig) -> Path:
-    """Train (or resume) the decoders of ``cfg.levels``; returns the exported weights file."""
+#: ReconConfig fields that shape the training (a resumed run must keep them); the rest are run
+#: limits (steps, minutes, threads) and inference settings recorded in the exported weights.
+_MODEL_FIELDS = ("levels", "widths", "crop", "batch_size", "lr", "feature_weight", "seed", "wct_weight")
+_INFERENCE_FIELDS = ("passes", "gain", "feedback", "feedback_steps", "deep_size", "sizes")
+
+
+class ReconModel:
+    """The decoders as an engine model (:func:`styleforge.engine.fit`): every step draws its crops
+    from the run's own generator (saved in checkpoints), so a resumed run continues exactly."""
+
+    kind = KIND
+    monitor = "loss"
+
+    def __init__(self, cfg: ReconConfig, encoder: torch.nn.Module, decoders: torch.nn.ModuleDict,
+                 photos: list[torch.Tensor], paintings: list[torch.Tensor], trained: list[str]) -> None:
+        self.cfg, self.enc, self.photos, self.paintings, self.trained = cfg, encoder, photos, paintings, trained
+        self.networks: dict[str, torch.nn.Module] = {"decoders": decoders}
+        self.g = torch.Generator().manual_seed(cfg.seed)
+
+    def config_dict(self) -> dict[str, Any]:
+        c = asdict(self.cfg)
+        return {k: c[k] for k in _MODEL_FIELDS}
+
+    def make_optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        return {"decoders": torch.optim.Adam(self.networks["decoders"].parameters(), lr=self.cfg.lr)}
+
+    def extra_state(self) -> dict[str, Any]:
+        return {"gen": self.g.get_state()}
+
+    def load_extra_state(self, state: dict[str, Any]) -> None:
+        self.g.set_state(state["gen"])
+
+    def loss(self, x: torch.Tensor, dev: torch.device) -> torch.Tensor:
+        """Pixel MSE + relative feature MSE of each trained level (and, with paintings, the
+        transfer-consistency term: decoded WCT features must re-encode to themselves)."""
+        decs, enc, cfg, trained = self.networks["decoders"], self.enc, self.cfg, self.trained
+        with torch.no_grad():
+            f = {k: v.float() for k, v in enc(x, cfg.levels).items()}
+        ys = {lv: decs[lv](f[lv], size=x.shape[-2:]).float() for lv in trained}
+        loss: Any = sum(F.mse_loss(y, x) for y in ys.values()) * 10.0
+        # feature terms (level, decoded image, target features, weight): each decoded image must re-encode to
+        # its target — the photo's own features, and with paintings their whitened-and-coloured version too
+        terms = [(lv, ys[lv], f[lv], cfg.feature_weight) for lv in trained]
+        if self.paintings:
+            with torch.no_grad():
+                fs = {k: v.float() for k, v in enc(_batch(self.paintings, len(x), cfg.crop, self.g).to(dev),
+                                                   trained).items()}
+            moved = {lv: transfer_targets(f[lv], fs[lv]) for lv in trained}
+            terms += [(lv, decs[lv](moved[lv], size=x.shape[-2:]).float(), moved[lv], cfg.wct_weight)
+                      for lv in trained]
+        terms = [t for t in terms if t[3] > 0]
+        if terms:
+            fy = enc(torch.cat([y for _, y, _, _ in terms]), trained)
+            for i, (lv, _, target, weight) in enumerate(terms):
+                part = fy[lv][i * len(x) : (i + 1) * len(x)].float()
+                loss = loss + weight * F.mse_loss(part, target) / target.pow(2).mean().clamp_min(1e-6)
+        return loss
+
+    def train_step(self, batch: Any, ctx: Any) -> dict[str, torch.Tensor]:
+        x = _batch(self.photos, self.cfg.batch_size, self.cfg.crop, self.g).to(ctx.device)
+        with ctx.autocast():
+            loss = self.loss(x, ctx.device)
+        opt = ctx.optimizers["decoders"]
+        opt.zero_grad(set_to_none=True)
+        ctx.backward(loss)
+        ctx.step(opt)
+        return {"loss": loss.detach()}
+
+    def visuals(self, batch: Any, device: torch.device | str = "cpu") -> dict[str, torch.Tensor]:
+        x = _batch(self.photos, 4, self.cfg.crop, torch.Generator().manual_seed(12345)).to(device)
+        with torch.no_grad():
+            f = self.enc(x, self.cfg.levels)
+            return {"photo": x, **{lv: self.networks["decoders"][lv](f[lv], size=x.shape[-2:]).clamp(0, 1)
+                                   for lv in self.cfg.levels}}
+
+
+class _Steps(torch.utils.data.Dataset):  # type: ignore[type-arg]
+    """``n`` keys per engine epoch; the crops come from the model's generator, not from here."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, key: Any) -> int:
+        return 0
+
+
+class _ReconLog:
+    """Engine sink: the loss every 10 steps and the validation PSNR every epoch in ``log.txt``."""
+
+    def __init__(self, out: Path, evaluate: Any) -> None:
+        self.out, self.evaluate, self.t0 = out, evaluate, time.time()
+        self.psnr: dict[str, float] = {}
+
+    def scalars(self, step: int, values: dict[str, float]) -> None:
+        _log(self.out, f"step {step} loss {values['loss/loss']:.4f} {time.time() - self.t0:.0f} s "
+                       f"load {os.getloadavg()[0]:.1f}")
+
+    def images(self, epoch: int, step: int, grid: torch.Tensor, columns: list[str], metrics: dict[str, float]) -> None:
+        self.psnr = self.evaluate()
+        _log(self.out, "val PSNR " + " ".join(f"{k} {v:.2f} dB" for k, v in self.psnr.items()))
+
+    def close(self) -> None:
+        pass
+
+
+def _old_decoders(state: dict[str, Any]) -> dict[str, torch.Tensor]:
+    """The decoders' state dict of a checkpoint: the engine's (``models/decoders``) or a pre-engine ``ckpt.pt``."""
+    return state["models"]["decoders"] if "models" in state else state["decoders"]
+
+
+def train(cfg: ReconConfig) -> Path:
+    """Train (or resume) the decoders of ``cfg.levels`` on the engine; returns the exported weights file.
+
+    Checkpoints (atomic, resumable: ``cfg.out/checkpoints``), the HTML report and TensorBoard are
+    the engine's; ``log.txt`` logs the loss and the validation PSNR; ``weights/wct.safetensors``
+    holds every level (``kind=wct``) with the inference settings of ``cfg``.
+    """
     from ..backbones import build_backbone
-    from ..engine.trainer import amp_dtype_for
+    from ..engine import TrainConfig, fit
+    from ..engine.checkpoint import find_latest, load_checkpoint
+    from ..engine.report import HtmlReport, open_tensorboard
     from ..nets.wct import ReconDecoder
 
     if len(cfg.widths) != len(cfg.levels):
         raise InputError("--widths needs one value per --levels entry")
+    if cfg.eval_every < 1 or cfg.max_steps < 0:
+        raise InputError("--eval-every must be ≥ 1 and --max-steps ≥ 0")
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     out = Path(cfg.out)
     (out / "weights").mkdir(parents=True, exist_ok=True)
-    torch.manual_seed(cfg.seed)
+    if (out / "ckpt.pt").is_file() and find_latest(out / "checkpoints") is None:
+        raise InputError(f"{out / 'ckpt.pt'} is a checkpoint of the former training loop: continue it in a new "
+                         f"--out with --init-from {out / 'ckpt.pt'}")
+    torch.manual_seed(cfg.seed)  # the decoders' initialisation
     if cfg.device.startswith("cuda") and not torch.cuda.is_available():
         raise InputError("--device cuda: no CUDA device here")
     dev = torch.device(cfg.device)
     enc = build_backbone("vgg16-offline", layers=cfg.levels, device=dev)
-    decs = torch.nn.ModuleDict({lv: ReconDecoder(lv, w) for lv, w in zip(cfg.levels, cfg.widths)}).to(dev)
-    opt = torch.optim.Adam(decs.parameters(), lr=cfg.lr)
-    g = torch.Generator().manual_seed(cfg.seed)
-    step, seconds = 0, 0.0
-    ckpt = out / "ckpt.pt"
-    if cfg.init_from and not ckpt.is_file():  # warm start: the decoders of another run's levels
-        src = torch.load(cfg.init_from, weights_only=False, map_location=dev)["decoders"]
+    decs = torch.nn.ModuleDict({lv: ReconDecoder(lv, w) for lv, w in zip(cfg.levels, cfg.widths, strict=True)}).to(dev)
+    latest = find_latest(out / "checkpoints")
+    resuming = latest is not None
+    if latest is not None:
+        _log(out, f"resumed at step {int(load_checkpoint(latest, kind=KIND)['step'])} ({latest.name})")
+    if cfg.init_from and not resuming:  # warm start: the decoders of another run's levels
+        src = _old_decoders(torch.load(cfg.init_from, weights_only=False, map_location=dev))
         for lv in cfg.levels:
             part = {k[len(lv) + 1 :]: v for k, v in src.items() if k.startswith(lv + ".")}
             if part:
                 decs[lv].load_state_dict(part)
         _log(out, f"initialised {', '.join(lv for lv in cfg.levels if any(k.startswith(lv + '.') for k in src))} "
                   f"from {cfg.init_from}")
-    if ckpt.is_file():
-        st = torch.load(ckpt, weights_only=False, map_location=dev)
-        decs.load_state_dict(st["decoders"])
-        opt.load_state_dict(st["opt"])
-        for group in opt.param_groups:  # a resumed run may lower the rate (--lr); Adam's moments are kept
-            group["lr"] = cfg.lr
-        g.set_state(st["gen"])
-        step, seconds = st["step"], st["seconds"]
-        if list(st["config"]["levels"]) != list(cfg.levels):
-            raise InputError(f"{ckpt} holds the levels {st['config']['levels']}, not {cfg.levels}")
-        _log(out, f"resumed at step {step} ({seconds:.0f} s)")
     photos = load_photos(cfg.content_dirs, _excluded(cfg.exclude_file), short=max(cfg.crop * 2, 256))
     paintings = load_photos(cfg.style_dirs, _excluded(cfg.exclude_file), short=max(cfg.crop * 2, 256)) if (
         cfg.style_dirs and cfg.wct_weight > 0) else []
@@ -195,7 +313,6 @@ def train(cfg: TrainConfig) -> Path:
         _log(out, f"{len(paintings)} paintings for the transfer-consistency loss (weight {cfg.wct_weight:g})")
     _log(out, f"{len(photos)} photos, levels {cfg.levels}, widths {cfg.widths}, "
               f"params {sum(p.numel() for p in decs.parameters())/1e6:.2f} M, load {os.getloadavg()}")
-    val = _batch(photos, 8, cfg.crop, torch.Generator().manual_seed(12345)).to(dev)
     trained = list(cfg.levels)
     if "relu1_1" in decs:  # closed form: no training steps for it
         fit_x = _batch(photos, 24, cfg.crop, torch.Generator().manual_seed(777)).to(dev)
@@ -204,21 +321,13 @@ def train(cfg: TrainConfig) -> Path:
         decs["relu1_1"].requires_grad_(False)
         trained.remove("relu1_1")
         _log(out, "relu1_1 decoder: least-squares fit on 24 crops")
-    amp_dtype = amp_dtype_for({"on": "bf16", "off": "none"}.get(cfg.amp, cfg.amp), dev)
-    deepest = cfg.levels
-    t0 = time.time() - seconds
-    start_wall = time.time()
-
-    def save() -> None:
-        torch.save({"decoders": decs.state_dict(), "opt": opt.state_dict(), "gen": g.get_state(),
-                    "step": step, "seconds": time.time() - t0, "config": asdict(cfg)}, str(ckpt) + ".tmp")
-        os.replace(str(ckpt) + ".tmp", ckpt)
-
+    model = ReconModel(cfg, enc, decs, photos, paintings, trained)
+    val = _batch(photos, 8, cfg.crop, torch.Generator().manual_seed(12345)).to(dev)
     val_paint = _batch(paintings, 8, cfg.crop, torch.Generator().manual_seed(54321)).to(dev) if paintings else None
 
     def evaluate() -> dict[str, float]:
         with torch.no_grad():
-            f = enc(val, deepest)
+            f = enc(val, cfg.levels)
             psnr = {lv: -10 * math.log10(F.mse_loss(decs[lv](f[lv], size=val.shape[-2:]).clamp(0, 1), val).item())
                     for lv in cfg.levels}
             if val_paint is not None:  # relative feature error of decoded transfers (the consistency loss)
@@ -229,65 +338,58 @@ def train(cfg: TrainConfig) -> Path:
                     _log(out, f"val transfer error {lv} {float(F.mse_loss(back, t) / t.pow(2).mean()):.4f}")
             return psnr
 
-    while trained and step < cfg.max_steps and time.time() - start_wall < cfg.max_minutes * 60:
-        x = _batch(photos, cfg.batch_size, cfg.crop, g).to(dev)
-        with torch.autocast(dev.type, dtype=amp_dtype or torch.bfloat16, enabled=amp_dtype is not None):
-            with torch.no_grad():
-                f = {k: v.float() for k, v in enc(x, deepest).items()}
-            ys = {lv: decs[lv](f[lv], size=x.shape[-2:]).float() for lv in trained}
-            loss = sum(F.mse_loss(y, x) for y in ys.values()) * 10.0
-            # feature terms (level, decoded image, target features, weight): each decoded image must re-encode to
-            # its target — the photo's own features, and with paintings their whitened-and-coloured version too
-            terms = [(lv, ys[lv], f[lv], cfg.feature_weight) for lv in trained]
-            if paintings:
-                with torch.no_grad():
-                    fs = {k: v.float() for k, v in enc(_batch(paintings, len(x), cfg.crop, g).to(dev), trained).items()}
-                moved = {lv: transfer_targets(f[lv], fs[lv]) for lv in trained}
-                terms += [(lv, decs[lv](moved[lv], size=x.shape[-2:]).float(), moved[lv], cfg.wct_weight) for lv in trained]
-            terms = [t for t in terms if t[3] > 0]
-            if terms:
-                fy = enc(torch.cat([y for _, y, _, _ in terms]), trained)
-                for i, (lv, _, target, weight) in enumerate(terms):
-                    part = fy[lv][i * len(x) : (i + 1) * len(x)].float()
-                    loss = loss + weight * F.mse_loss(part, target) / target.pow(2).mean().clamp_min(1e-6)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()  # type: ignore[union-attr]
-        opt.step()
-        step += 1
-        if step % 10 == 0:
-            _log(out, f"step {step} loss {float(loss.detach()):.4f} {time.time() - t0:.0f} s load {os.getloadavg()[0]:.1f}")
-        if step % cfg.eval_every == 0:
-            _log(out, "val PSNR " + " ".join(f"{k} {v:.2f} dB" for k, v in evaluate().items()))
-            save()
-    save()
+    extra = {k: asdict(cfg)[k] for k in _INFERENCE_FIELDS}
+    step, seconds = 0, 0.0
+    if trained and (cfg.max_steps > 0 or resuming):
+        tcfg = TrainConfig(
+            out_dir=str(out), n_epochs=max(1, math.ceil(cfg.max_steps / cfg.eval_every)), n_epochs_decay=0,
+            lr_policy="constant", batch_size=1, seed=cfg.seed, max_steps=cfg.max_steps,
+            max_minutes=cfg.max_minutes, save_every_epochs=1, keep_last=3, n_visuals=1, log_every_steps=10,
+            amp={"on": "bf16", "off": "none"}.get(cfg.amp, cfg.amp), channels_last="off", tensorboard=False,
+            progress=False, device=cfg.device,
+        )
+        sinks: list[Any] = [HtmlReport(out / "web", title=f"wct decoders · {out.name}"), _ReconLog(out, evaluate)]
+        tb = open_tensorboard(out / "tb")
+        if tb is not None:
+            sinks.append(tb)
+        res = fit(model, _Steps(cfg.eval_every), tcfg, resume="auto", extra_config=extra, sinks=sinks)
+        if res.checkpoint is not None:  # the latest checkpoint's weights (a finished run: nothing was trained)
+            st = load_checkpoint(res.checkpoint, kind=KIND)
+            decs.load_state_dict(st["models"]["decoders"])
+            step, seconds = int(st["step"]), res.seconds
     psnr = evaluate()
-    _log(out, f"done: step {step}, {time.time() - t0:.0f} s, val PSNR " + " ".join(f"{k} {v:.2f}" for k, v in psnr.items()))
-    path = export_bundle(ckpt, out / "weights" / "wct.safetensors", psnr=psnr)
-    (out / "summary.json").write_text(json.dumps({"step": step, "seconds": round(time.time() - t0),
-                                                  "psnr": psnr, "config": asdict(cfg)}, indent=2))
+    _log(out, f"done: step {step}, val PSNR " + " ".join(f"{k} {v:.2f}" for k, v in psnr.items()))
+    path = _export(decs.state_dict(), asdict(cfg), step, seconds, out / "weights" / "wct.safetensors", psnr=psnr)
+    (out / "summary.json").write_text(json.dumps({"step": step, "psnr": psnr, "config": asdict(cfg)}, indent=2))
     return path
 
 
 def export_bundle(ckpt: Path, dst: Path, *, psnr: dict[str, float] | None = None) -> Path:
-    """All decoders of a run's ``ckpt.pt`` → one ``kind=wct`` safetensors (keys ``<level>.body...``),
-    with the inference settings of its config (passes, sizes, gain, feedback, deep_size)."""
+    """All decoders of a run's checkpoint (the engine's, or a pre-engine ``ckpt.pt``) → one ``kind=wct``
+    safetensors (keys ``<level>.body...``), with the inference settings of its config."""
+    st = torch.load(ckpt, weights_only=False, map_location="cpu")
+    if "models" in st:
+        cfg = {**st["model_config"], **st.get("extra_config", {})}
+        return _export(st["models"]["decoders"], cfg, int(st["step"]), 0.0, dst, psnr=psnr)
+    return _export(st["decoders"], st["config"], int(st["step"]), float(st["seconds"]), dst, psnr=psnr)
+
+
+def _export(decoders: dict[str, torch.Tensor], cfg: dict[str, Any], step: int, seconds: float, dst: Path, *,
+            psnr: dict[str, float] | None = None) -> Path:
     from ..engine import export_safetensors
 
-    st = torch.load(ckpt, weights_only=False, map_location="cpu")
-    cfg = st["config"]
-    decoders = {lv: {"width": w} for lv, w in zip(cfg["levels"], cfg["widths"])}
-    net = {"decoders": decoders, "deep_size": cfg.get("deep_size") or None, "gain": cfg.get("gain", 1.0)}
+    net: dict[str, Any] = {"decoders": {lv: {"width": w} for lv, w in zip(cfg["levels"], cfg["widths"], strict=True)},
+                           "deep_size": cfg.get("deep_size") or None, "gain": cfg.get("gain", 1.0)}
     if cfg.get("feedback"):
         net.update(feedback=cfg["feedback"], feedback_steps=cfg.get("feedback_steps", 1))
     if cfg.get("sizes"):
         net["sizes"] = [int(v) or None for v in cfg["sizes"]]
     if cfg.get("passes"):
         net["passes"] = cfg["passes"]
-    meta = {"kind": KIND, "model_config": net,
-            "step": st["step"], "seconds": round(st["seconds"])}
+    meta: dict[str, Any] = {"kind": KIND, "model_config": net, "step": step, "seconds": round(seconds)}
     if psnr:
         meta["psnr"] = {k: round(v, 2) for k, v in psnr.items()}
-    return export_safetensors(st["decoders"], dst, metadata=meta)
+    return export_safetensors(decoders, dst, metadata=meta)
 
 
 def parse_feedback(items: Sequence[str]) -> dict[str, float]:
@@ -336,7 +438,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     a = ap.parse_args(argv)
     widths = a.widths or [1.0] * len(a.levels)
     try:
-        train(TrainConfig(content_dirs=a.content_dirs, out=a.out, levels=a.levels, widths=widths,
+        train(ReconConfig(content_dirs=a.content_dirs, out=a.out, levels=a.levels, widths=widths,
                           exclude_file=a.exclude_file, crop=a.crop, batch_size=a.batch_size, lr=a.lr,
                           feature_weight=a.feature_weight, max_steps=a.max_steps, max_minutes=a.max_minutes,
                           amp=a.amp, eval_every=a.eval_every, seed=a.seed, threads=a.threads,
