@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import signal
 import statistics
 import threading
 import time
@@ -199,19 +200,46 @@ def test_load_fast_jobs_not_starved_by_heavy(cluster: Any, front_ends: Any) -> N
     assert p95b <= 2 * p95i, (p95i, p95b)
 
 
+def _node_of(broker: str, job_id: str) -> tuple[int, int]:
+    """(the node's main process, the pool child running the job)."""
+    import redis
+
+    child = int(redis.Redis.from_url(broker).hget(f"sf:job:{job_id}", "worker").decode().rsplit(":", 1)[1])
+    with open(f"/proc/{child}/stat") as f:
+        main = int(f.read().rsplit(")", 1)[1].split()[1])
+    return main, child
+
+
+def test_sigterm_drains_and_a_restarted_front_end_finds_the_job(cluster: Any, front_ends: Any) -> None:
+    fe = front_ends()
+    with fe.client() as c:
+        jid = submit(c, "artistic", heavy(40), content=png()).json()["id"]
+        wait_for(lambda: c.get(f"/v1/jobs/{jid}").json()["progress"] > 0, 60, "the job to run", 0.1)
+        main, _child = _node_of(fe.config.broker, jid)
+        os.kill(main, signal.SIGTERM)  # warm shutdown: the running job finishes, nothing new starts
+        fe.stop()
+    again = front_ends()  # another front end (as after a restart): the job lives in Redis
+    with again.client() as c:
+        done = wait_job(c, jid, 90)
+        assert done["state"] == "done" and done["runs"] == 1, done  # finished where it ran, not redelivered
+    wait_for(lambda: not os.path.exists(f"/proc/{main}") or open(f"/proc/{main}/stat").read().split()[2] == "Z",
+             30, "the drained node to exit", 0.2)
+    cluster.start_worker()  # back to two heavy nodes for the next test
+    wait_for(lambda: cluster.live()["heavy"] >= 2, 60, "a new worker", 0.3)
+
+
 def test_killed_worker_job_finishes_once_elsewhere(cluster: Any, front_ends: Any) -> None:
     """SIGKILL a worker node's main process and its pool child mid-job: the job runs again on the
     other worker within LEASE_S + REAP_S (+ pick-up), and its result is written once."""
     fe = front_ends()
     with fe.client() as c:
-        jid = submit(c, "artistic", heavy(150), content=png()).json()["id"]
+        jid = submit(c, "artistic", heavy(80), content=png()).json()["id"]
         job = wait_for(lambda: (lambda j: j if j["state"] == "running" and j["progress"] > 0 else None)(
             c.get(f"/v1/jobs/{jid}").json()), 60, "the job to run", 0.1)
         import redis
 
         r = redis.Redis.from_url(fe.config.broker)
-        child = int(r.hget(f"sf:job:{jid}", "worker").decode().rsplit(":", 1)[1])
-        main = int(open(f"/proc/{child}/stat").read().rsplit(")", 1)[1].split()[1])
+        main, child = _node_of(fe.config.broker, jid)
         os.kill(main, 9)
         os.kill(child, 9)
         killed = time.time()
