@@ -71,12 +71,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"{name:16s} {url}  cyclegan (unpaired){'; ' + cp.note if cp else ''}")
         return 0
     if action == "download":
-        from ..data.unaligned import CYCLEGAN_DATASETS, download_unaligned
-
-        if args.name in CYCLEGAN_DATASETS and args.name not in prepare.DOWNLOAD_URLS:
-            target = download_unaligned(args.name, args.output)
-        else:
-            target = prepare.download(args.name, args.output)
+        target = prepare.download_dataset(args.name, args.output)
         print(f"downloaded {args.name} into {target}")
         return 0
     what = getattr(args, "what", None)

@@ -5,8 +5,8 @@ from __future__ import annotations
 __all__ = [
     "add_data_args",
     "add_engine_args",
-    "check_size",
     "content_targets",
+    "data_options",
     "data_root",
     "floats",
     "names",
@@ -162,14 +162,13 @@ def data_root(args: argparse.Namespace) -> Path:
     return root / args.phase if (root / args.phase).is_dir() else root
 
 
-def check_size(model: Any, transform: Any) -> None:
-    """Refuse up front a crop size a fixed-size generator cannot take (rather than mid-training)."""
-    G = model.networks["G"]
-    if getattr(G, "pad_to_fit", True) or not transform.crops:
-        return
-    m = getattr(G, "multiple", 1)
-    if transform.crop_size % m:
-        raise InputError(
-            f"{G.name} needs sides divisible by {m} but --crop-size is {transform.crop_size}; "
-            f"use --crop-size {max(m, transform.crop_size // m * m)} or --netG unet_any"
-        )
+def data_options(args: argparse.Namespace) -> Any:
+    """The data options of :func:`add_data_args` / ``add_unpaired_data_args`` as
+    :class:`styleforge.gan.training.DataOptions` (unset ones: ``None``, the preset's)."""
+    from ..gan.training import DataOptions
+
+    return DataOptions(
+        direction=args.direction, preprocess=args.preprocess, load_size=args.load_size, crop_size=args.crop_size,
+        flip=None if args.no_flip is None else not args.no_flip, input_nc=args.input_nc, output_nc=args.output_nc,
+        serial=bool(getattr(args, "serial_batches", False)), seed=args.seed,
+    )

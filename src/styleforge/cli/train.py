@@ -21,7 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .options import add_data_args, add_engine_args, check_size, data_root, train_config_from_args
+from .options import add_data_args, add_engine_args, data_options, data_root, train_config_from_args
 
 log = logging.getLogger("styleforge.train")
 
@@ -64,54 +64,15 @@ def add_pix2pix_parser(sub: Any) -> None:
 
 
 def run_pix2pix(args: argparse.Namespace) -> int:
-    import torch
+    from ..gan.training import pix2pix_defaults, train_pix2pix
 
-    from ..data import AlignedDataset, PairedTransform
-    from ..engine import fit
-    from ..gan.pix2pix import PRESETS, Pix2Pix, Pix2PixConfig
-
-    preset = PRESETS[args.preset] if args.preset else None
-    defaults: dict[str, Any] = {
-        "n_epochs": preset.n_epochs if preset else 100,
-        "n_epochs_decay": preset.n_epochs_decay if preset else 100,
-        "batch_size": preset.batch_size if preset else 1,
-        "direction": preset.direction if preset else "AtoB",
-        "preprocess": preset.preprocess if preset else "resize_and_crop",
-        "load_size": preset.load_size if preset else 286,
-        "crop_size": preset.crop_size if preset else 256,
-        "no_flip": (not preset.flip) if preset else False,
-        "norm": preset.norm if preset else "instance",
-    }
-
-    def pick(name: str) -> Any:
-        v = getattr(args, name)
-        return defaults[name] if v is None else v
-
-    transform = PairedTransform(
-        preprocess=pick("preprocess"), load_size=pick("load_size"), crop_size=pick("crop_size"), flip=not pick("no_flip")
-    )
-    cfg = train_config_from_args(args, defaults)
-    colorization = bool(args.colorization)
-    dataset = AlignedDataset(
-        data_root(args), transform=transform, direction=pick("direction"),
-        input_nc=args.input_nc, output_nc=args.output_nc,
-        layout="colorization" if colorization else "auto", seed=args.seed,
-    )
-    model_cfg = Pix2PixConfig(
-        netG=args.netG, netD=args.netD, n_layers_D=args.n_layers_D, ngf=args.ngf, ndf=args.ndf,
-        norm=pick("norm"), dropout=not args.no_dropout, init=args.init, init_gain=args.init_gain,
-        input_nc=dataset.input_nc, output_nc=dataset.output_nc, upsample=args.upsample,
-        gan_mode=args.gan_mode, lambda_l1=args.lambda_l1, lambda_gan=args.lambda_gan, lr=args.lr,
-        beta1=args.beta1, color_space="lab" if colorization else "rgb",
-    )
-    model = Pix2Pix(model_cfg, generator=torch.Generator().manual_seed(args.seed))
-    check_size(model, transform)
-    extra = {
-        "direction": dataset.direction, "preprocess": transform.preprocess, "load_size": transform.load_size,
-        "crop_size": transform.crop_size, "flip": transform.flip, "layout": dataset.layout,
-        "data": str(dataset.root), "preset": args.preset,
-    }
-    result = fit(model, dataset, cfg, resume=args.resume, extra_config=extra)
+    cfg = train_config_from_args(args, pix2pix_defaults(args.preset))
+    model = {"netG": args.netG, "netD": args.netD, "n_layers_D": args.n_layers_D, "ngf": args.ngf, "ndf": args.ndf,
+             "norm": args.norm, "dropout": not args.no_dropout, "init": args.init, "init_gain": args.init_gain,
+             "upsample": args.upsample, "gan_mode": args.gan_mode, "lambda_l1": args.lambda_l1,
+             "lambda_gan": args.lambda_gan, "lr": args.lr, "beta1": args.beta1}
+    result = train_pix2pix(data_root(args), cfg, data=data_options(args), model=model, preset=args.preset,
+                           colorization=bool(args.colorization), resume=args.resume)
     if result.already_finished:
         return 0
     log.info(

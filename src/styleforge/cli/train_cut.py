@@ -32,7 +32,7 @@ def _bool(s: str) -> bool:
 
 def add_cut_parsers(sub: Any) -> None:
     from .options import add_engine_args, floats
-    from .train_cyclegan import PRESET_NAMES, channels_arg, add_unpaired_data_args
+    from .train_cyclegan import PRESET_NAMES, add_unpaired_data_args, channels_arg
 
     for mode, summary in (("cut", "CUT: λ_NCE 1 with identity NCE on domain B, 200+200 epochs"),
                           ("fastcut", "FastCUT: λ_NCE 10, no identity term, flip-equivariance, 150+50 epochs")):
@@ -74,40 +74,19 @@ def add_cut_parsers(sub: Any) -> None:
 
 
 def run_cut(args: argparse.Namespace) -> int:
-    import torch
+    from ..gan.training import train_cut, unpaired_defaults
+    from .options import data_options, train_config_from_args
+    from .train_cyclegan import domains_from_args
 
-    from ..engine import fit
-    from ..gan.cut import CUT, EPOCHS, CUTConfig
-    from ..gan.cyclegan import PRESETS
-    from .options import check_size, train_config_from_args
-    from .train_cyclegan import SingleGenerator, unpaired_dataset, unpaired_extra
-
-    preset = PRESETS[args.preset] if args.preset else PRESETS["horse2zebra"]
-    n, nd = EPOCHS[args.cut_mode]
-    defaults: dict[str, Any] = {
-        "n_epochs": n, "n_epochs_decay": nd, "batch_size": 1, "preprocess": preset.preprocess,
-        "load_size": preset.load_size, "crop_size": preset.crop_size, "no_flip": not preset.flip,
-    }
-
-    def pick(name: str) -> Any:
-        v = getattr(args, name)
-        return defaults[name] if v is None else v
-
-    transform, dataset = unpaired_dataset(args, pick)
-    cfg = train_config_from_args(args, defaults)
-    model_cfg = CUTConfig(
-        mode=args.cut_mode, netG=args.netG, netD=args.netD, n_layers_D=args.n_layers_D, ngf=args.ngf, ndf=args.ndf,
-        norm=args.norm, init=args.init, init_gain=args.init_gain, input_nc=dataset.input_nc, output_nc=dataset.output_nc,
-        antialias=not args.no_antialias, gan_mode=args.gan_mode, lambda_gan=args.lambda_gan, lambda_nce=args.lambda_nce,
-        nce_idt=args.nce_idt, flip_equivariance=args.flip_equivariance,
-        nce_layers=tuple(int(i) for i in args.nce_layers), num_patches=args.num_patches, netF_nc=args.netF_nc,
-        nce_T=args.nce_T, lr=args.lr, beta1=args.beta1, beta2=args.beta2,
-    )
-    model = CUT(model_cfg, generator=torch.Generator().manual_seed(args.seed))
-    check_size(SingleGenerator(model.networks["G"]), transform)
-    log.info("domain A: %d images in %s; domain B: %d images in %s", len(dataset.files_a), dataset.dir_a,
-             len(dataset.files_b), dataset.dir_b)
-    result = fit(model, dataset, cfg, resume=args.resume, extra_config=unpaired_extra(args, transform, dataset))
+    cfg = train_config_from_args(args, unpaired_defaults(args.preset, mode=args.cut_mode))
+    model = {"netG": args.netG, "netD": args.netD, "n_layers_D": args.n_layers_D, "ngf": args.ngf, "ndf": args.ndf,
+             "norm": args.norm, "init": args.init, "init_gain": args.init_gain, "antialias": not args.no_antialias,
+             "gan_mode": args.gan_mode, "lambda_gan": args.lambda_gan, "lambda_nce": args.lambda_nce,
+             "nce_idt": args.nce_idt, "flip_equivariance": args.flip_equivariance,
+             "nce_layers": tuple(int(i) for i in args.nce_layers), "num_patches": args.num_patches,
+             "netF_nc": args.netF_nc, "nce_T": args.nce_T, "lr": args.lr, "beta1": args.beta1, "beta2": args.beta2}
+    result = train_cut(domains_from_args(args), cfg, mode=args.cut_mode, data=data_options(args), model=model,
+                       preset=args.preset, resume=args.resume)
     if result.already_finished:
         return 0
     log.info("trained %d steps (%d epochs) in %.0f s; checkpoint %s; generator %s; report %s", result.step,

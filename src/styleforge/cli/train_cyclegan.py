@@ -14,15 +14,12 @@ Examples::
 
 from __future__ import annotations
 
-__all__ = ["PRESET_NAMES", "add_cyclegan_parser", "add_unpaired_data_args", "run_cyclegan", "unpaired_dataset", "unpaired_extra"]
+__all__ = ["PRESET_NAMES", "add_cyclegan_parser", "add_unpaired_data_args", "domains_from_args", "run_cyclegan"]
 
 import argparse
 import logging
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-
-from ..errors import InputError
 
 log = logging.getLogger("styleforge.train")
 
@@ -92,78 +89,25 @@ def add_cyclegan_parser(sub: Any) -> None:
     p.set_defaults(func=run_cyclegan)
 
 
-def _domains(args: argparse.Namespace) -> tuple[Path, Path]:
-    from ..data.unaligned import find_domains
+def domains_from_args(args: argparse.Namespace) -> tuple[Path, Path]:
+    """The two domain folders of :func:`add_unpaired_data_args`'s options."""
+    from ..gan.training import unpaired_domains
 
-    if args.data and (args.data_a or args.data_b):
-        raise InputError("give either --data DIR or --data-a DIR --data-b DIR, not both")
-    if args.data:
-        a, b = find_domains(args.data, args.phase)
-    elif args.data_a and args.data_b:
-        a, b = Path(args.data_a), Path(args.data_b)
-    else:
-        raise InputError("no training data: pass --data DIR (with trainA/ trainB/) or --data-a DIR --data-b DIR")
-    return (b, a) if args.direction == "BtoA" else (a, b)
-
-
-def unpaired_dataset(args: argparse.Namespace, pick: Callable[[str], Any]) -> tuple[Any, Any]:
-    """``(transform, UnalignedDataset)`` from the options of :func:`add_unpaired_data_args`."""
-    from ..data.transforms import PairedTransform
-    from ..data.unaligned import UnalignedDataset
-
-    dir_a, dir_b = _domains(args)
-    transform = PairedTransform(
-        preprocess=pick("preprocess"), load_size=pick("load_size"), crop_size=pick("crop_size"), flip=not pick("no_flip")
-    )
-    in_nc, out_nc = (args.output_nc, args.input_nc) if args.direction == "BtoA" else (args.input_nc, args.output_nc)
-    dataset = UnalignedDataset(
-        dir_a, dir_b, transform=transform, serial=args.serial_batches, input_nc=in_nc, output_nc=out_nc, seed=args.seed,
-    )
-    return transform, dataset
-
-
-def unpaired_extra(args: argparse.Namespace, transform: Any, dataset: Any) -> dict[str, Any]:
-    """The data settings stored in checkpoints (``extra_config``)."""
-    return {
-        "preprocess": transform.preprocess, "load_size": transform.load_size, "crop_size": transform.crop_size,
-        "flip": transform.flip, "serial": dataset.serial, "data_A": str(dataset.dir_a), "data_B": str(dataset.dir_b),
-        "direction": args.direction, "preset": args.preset,
-    }
+    return unpaired_domains(args.data, args.data_a, args.data_b, phase=args.phase, direction=args.direction)
 
 
 def run_cyclegan(args: argparse.Namespace) -> int:
-    import torch
+    from ..gan.training import train_cyclegan, unpaired_defaults
+    from .options import data_options, train_config_from_args
 
-    from ..engine import fit
-    from ..gan.cyclegan import PRESETS, CycleGAN, CycleGANConfig
-    from .options import check_size, train_config_from_args
-
-    preset = PRESETS[args.preset] if args.preset else PRESETS["horse2zebra"]
-    defaults: dict[str, Any] = {
-        "n_epochs": preset.n_epochs, "n_epochs_decay": preset.n_epochs_decay, "batch_size": preset.batch_size,
-        "preprocess": preset.preprocess, "load_size": preset.load_size, "crop_size": preset.crop_size,
-        "no_flip": not preset.flip, "netG": preset.netG, "lambda_identity": preset.lambda_identity,
-    }
-
-    def pick(name: str) -> Any:
-        v = getattr(args, name)
-        return defaults[name] if v is None else v
-
-    transform, dataset = unpaired_dataset(args, pick)
-    cfg = train_config_from_args(args, defaults)
-    model_cfg = CycleGANConfig(
-        netG=pick("netG"), netD=args.netD, n_layers_D=args.n_layers_D, ngf=args.ngf, ndf=args.ndf, norm=args.norm,
-        dropout=args.dropout, init=args.init, init_gain=args.init_gain, input_nc=dataset.input_nc,
-        output_nc=dataset.output_nc, upsample=args.upsample, padding=args.padding, gan_mode=args.gan_mode,
-        lambda_A=args.lambda_A, lambda_B=args.lambda_B, lambda_identity=pick("lambda_identity"),
-        pool_size=args.pool_size, lr=args.lr, beta1=args.beta1,
-    )
-    model = CycleGAN(model_cfg, generator=torch.Generator().manual_seed(args.seed), pool_seed=args.seed)
-    check_size(SingleGenerator(model.networks["G_A"]), transform)
-    extra = unpaired_extra(args, transform, dataset)
-    log.info("domain A: %d images in %s; domain B: %d images in %s", len(dataset.files_a), dataset.dir_a,
-             len(dataset.files_b), dataset.dir_b)
-    result = fit(model, dataset, cfg, resume=args.resume, extra_config=extra)
+    cfg = train_config_from_args(args, unpaired_defaults(args.preset))
+    model = {"netG": args.netG, "netD": args.netD, "n_layers_D": args.n_layers_D, "ngf": args.ngf, "ndf": args.ndf,
+             "norm": args.norm, "dropout": args.dropout, "init": args.init, "init_gain": args.init_gain,
+             "upsample": args.upsample, "padding": args.padding, "gan_mode": args.gan_mode,
+             "lambda_A": args.lambda_A, "lambda_B": args.lambda_B, "lambda_identity": args.lambda_identity,
+             "pool_size": args.pool_size, "lr": args.lr, "beta1": args.beta1}
+    result = train_cyclegan(domains_from_args(args), cfg, data=data_options(args), model=model, preset=args.preset,
+                            resume=args.resume)
     if result.already_finished:
         return 0
     log.info(
@@ -172,10 +116,3 @@ def run_cyclegan(args: argparse.Namespace) -> int:
         Path(cfg.out_dir) / "web" / "index.html",
     )
     return 0
-
-
-class SingleGenerator:
-    """Adapter so pix2pix's size check (which looks at ``networks["G"]``) checks G_A."""
-
-    def __init__(self, g: Any) -> None:
-        self.networks = {"G": g}

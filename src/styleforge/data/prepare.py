@@ -5,7 +5,7 @@ Every function checks all its inputs before writing anything and writes files at
 
 from __future__ import annotations
 
-__all__ = ["DOWNLOAD_URLS", "combine_ab", "download", "edge_pairs", "gray_pairs", "split_dataset", "canny_edges"]
+__all__ = ["DOWNLOAD_URLS", "combine_ab", "download", "download_dataset", "edge_pairs", "gray_pairs", "split_dataset", "canny_edges"]
 
 import logging
 import os
@@ -166,3 +166,13 @@ def download(name: str, out: str | os.PathLike[str], *, timeout: float = 20.0) -
         out_p.mkdir(parents=True, exist_ok=True)
         shutil.move(str(extracted), target)
     return target
+
+
+def download_dataset(name: str, out: str | os.PathLike[str], *, timeout: float = 20.0) -> Path:
+    """A paper dataset by name into ``out/<name>/``: pix2pix's paired sets (:func:`download`) or
+    CycleGAN's unpaired ones (:func:`styleforge.data.unaligned.download_unaligned`)."""
+    from .unaligned import CYCLEGAN_DATASETS, download_unaligned
+
+    if name in CYCLEGAN_DATASETS and name not in DOWNLOAD_URLS:
+        return download_unaligned(name, out, timeout=timeout)
+    return download(name, out, timeout=timeout)
