@@ -18,7 +18,7 @@ EXPOSED_MAX_JOBS = 3
 EXPOSED_MAX_HEAVY = 20
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "serve",
         help="start the web page (every mode, in the browser)",

@@ -10,7 +10,7 @@ import importlib.util
 from ..errors import InputError
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "worker",
         help="run jobs of the distributed queue (for `serve --broker`, `stylize/instant/photo --broker`)",

@@ -189,12 +189,12 @@ class Batch:
                         print(f"styleforge: {target.name}: {why}", file=sys.stderr)
                         failed += 1
                     elif job.state == "done":
-                        data = self.store.result(job_id)
-                        if data is None:
+                        result = self.store.result(job_id)
+                        if result is None:
                             print(f"styleforge: {target.name}: the result expired", file=sys.stderr)
                             failed += 1
                         else:
-                            _write(target, data)
+                            _write(target, result)
                             written += 1
                     else:
                         continue

@@ -101,7 +101,7 @@ class ServiceConfig:
         for name, f in cls.__dataclass_fields__.items():
             raw = os.environ.get(f"STYLEFORGE_{name.upper()}")
             if raw is not None:
-                kind = type(f.default)
+                kind: Any = type(f.default)
                 try:
                     values[name] = kind(raw)
                 except ValueError:

@@ -114,7 +114,7 @@ class ApiAuth:
 
 async def _caller(request: Request) -> str:
     """The client of a request (the API app's :class:`ApiAuth` decides)."""
-    return await request.app.state.auth.client(request)  # type: ignore[no-any-return]
+    return await request.app.state.auth.client(request)
 
 
 #: An endpoint parameter: the caller's client key.

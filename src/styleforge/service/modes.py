@@ -150,7 +150,7 @@ _LOCK = threading.Lock()
 _NETS: dict[Any, Any] = {}
 
 
-def _cached(key: Any, build: Callable[[], Any]) -> Any:
+def cached(key: Any, build: Callable[[], Any]) -> Any:
     """One network per key per worker process (loaded on first use, kept)."""
     with _LOCK:
         if key not in _NETS:
@@ -188,7 +188,7 @@ def _instant(images: dict[str, Any], o: dict[str, Any], report: Progress, stop: 
                           size=o["size"] if shrink else None)
     entry = builtin_models().get(o["style"] or "")
     if "style" not in images and entry is not None and entry.kind == "instant":
-        model = _cached(("instant", o["style"]), lambda: load_instant([str(o["style"])]))
+        model = cached(("instant", o["style"]), lambda: load_instant([str(o["style"])]))
     else:
         style = images.get("style")
         if style is None:
@@ -196,7 +196,7 @@ def _instant(images: dict[str, Any], o: dict[str, Any], report: Progress, stop: 
             from ..io import load_image
 
             style = load_image(builtin_styles()[o["style"]], what="style image")
-        adain = _cached(("arbitrary",), lambda: load_arbitrary_net(None)[0])
+        adain = cached(("arbitrary",), lambda: load_arbitrary_net(None)[0])
         model = InstantModel([None], adain, [pil_to_tensor(resize_max_side(style, 512))], ["style"], "torch")
     report(0.1, "stylising")
     return stylize_instant(content, model, opts)
@@ -224,13 +224,13 @@ def _photo(images: dict[str, Any], o: dict[str, Any], report: Progress, stop: St
 
     size = min(o["size"], 1024)
     g = GatysConfig(image_size=size, iterations=o["iterations"], seed=o["seed"])
-    cfg = PhotoConfig(gatys=g, smooth="none" if o["smoothing"] == "off" else o["smoothing"])
-    cfg.validate()
+    pcfg = PhotoConfig(gatys=g, smooth="none" if o["smoothing"] == "off" else o["smoothing"])
+    pcfg.validate()
     g.validate(1)
     c, s = resize_max_side(content, size), resize_max_side(style, size)
     total = sum(st.iterations for st in plan_stages(g, (c.height, c.width))) + o["iterations"]
-    net = _cached(("backbone", g.backbone), lambda: _backbone(g.backbone))
-    res = photo_transfer(pil_to_tensor(c), pil_to_tensor(s), cfg, net=net, callback=_steps(total, report, stop))
+    net = cached(("backbone", g.backbone), lambda: _backbone(g.backbone))
+    res = photo_transfer(pil_to_tensor(c), pil_to_tensor(s), pcfg, net=net, callback=_steps(total, report, stop))
     return tensor_to_pil(res.image)
 
 
@@ -269,7 +269,7 @@ def _artistic(images: dict[str, Any], o: dict[str, Any], report: Progress, stop:
     cfg.validate(1)
     content = resize_max_side(images["content"], cfg.image_size)
     stages = plan_stages(cfg, (content.height, content.width))
-    net = _cached(("backbone", cfg.backbone), lambda: _backbone(cfg.backbone))
+    net = cached(("backbone", cfg.backbone), lambda: _backbone(cfg.backbone))
     result = stylize_tensor(pil_to_tensor(content), [pil_to_tensor(resize_max_side(style, cfg.image_size))], cfg,
                             net=net, callback=_steps(sum(s.iterations for s in stages), report, stop))
     return tensor_to_pil(result.image)
@@ -284,7 +284,7 @@ def _makeup(images: dict[str, Any], o: dict[str, Any], report: Progress, stop: S
 
     regions = parse_regions("lips,eyes,brows,skin")
     spec = MakeupSpec(strength=parse_strength(o["strength"], regions))
-    det, lock = _cached(("facemesh",), lambda: (MeshDetector(), threading.Lock()))
+    det, lock = cached(("facemesh",), lambda: (MeshDetector(), threading.Lock()))
     photo = np.asarray(images["content"])
     with lock:
         if o["action"] == "transfer":

@@ -36,6 +36,11 @@ class BrokerDown(StyleforgeError):
     """Redis (the broker and job store) cannot be reached."""
 
 
+def text(value: Any) -> str:
+    """A Redis reply (bytes, or str with ``decode_responses``) as text."""
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
 def new_job_id() -> str:
     """A fresh, unguessable job id (URL-safe)."""
     return secrets.token_urlsafe(12)
@@ -63,7 +68,7 @@ class Job:
     result_bytes: int
 
     @classmethod
-    def from_hash(cls, job_id: str, h: Mapping[bytes, bytes]) -> Job:
+    def from_hash(cls, job_id: str, h: Mapping[Any, Any]) -> Job:
         def s(k: str, default: str = "") -> str:
             v = h.get(k.encode())
             return v.decode() if v is not None else default
@@ -217,25 +222,28 @@ class JobStore:
     def field(self, job_id: str, name: str) -> str | None:
         with self.guard():
             v = self.redis.hget(self.key("job", job_id), name)
-        return v.decode() if v is not None else None
+        return text(v) if v is not None else None
+
+    def _bytes(self, key: str) -> bytes | None:
+        with self.guard():
+            v = self.redis.get(key)
+        return v if v is None or isinstance(v, bytes) else str(v).encode()
 
     def result(self, job_id: str) -> bytes | None:
-        with self.guard():
-            return self.redis.get(self.key("out", job_id))
+        return self._bytes(self.key("out", job_id))
 
     def input(self, job_id: str, name: str) -> bytes | None:
-        with self.guard():
-            return self.redis.get(self.key("in", job_id, name))
+        return self._bytes(self.key("in", job_id, name))
 
     def cancel(self, job_id: str) -> str:
         """Cancel a queued or running job; returns the state it ends in (``gone`` when unknown)."""
         with self.guard():
-            return self._scripts["cancel"](keys=[self.key("job", job_id)], args=[f"{time.time():.3f}"]).decode()
+            return text(self._scripts["cancel"](keys=[self.key("job", job_id)], args=[f"{time.time():.3f}"]))
 
     def delete_data(self, job_id: str) -> None:
         """Forget a job's inputs and result (the record stays, marked, until it expires)."""
         with self.guard():
-            names = (self.redis.hget(self.key("job", job_id), "inputs") or b"").decode().split(",")
+            names = text(self.redis.hget(self.key("job", job_id), "inputs") or b"").split(",")
             keys = [self.key("in", job_id, n) for n in names if n] + [self.key("out", job_id)]
             p = self.redis.pipeline(transaction=True)
             p.delete(*keys)
@@ -244,7 +252,7 @@ class JobStore:
 
     def jobs_of(self, owner: str) -> list[str]:
         with self.guard():
-            return sorted(m.decode() for m in self.redis.smembers(self.key("owner", owner)))
+            return sorted(text(m) for m in self.redis.smembers(self.key("owner", owner)))
 
     def delete_owner(self, owner: str) -> int:
         """Cancel every job of ``owner`` and delete their records, inputs and results; returns how many."""
@@ -261,7 +269,7 @@ class JobStore:
     def delete_owner_job(self, owner: str, job_id: str) -> None:
         """Remove a job that was never queued (refused by a limit, or the queue failed)."""
         with self.guard():
-            names = (self.redis.hget(self.key("job", job_id), "inputs") or b"").decode().split(",")
+            names = text(self.redis.hget(self.key("job", job_id), "inputs") or b"").split(",")
             p = self.redis.pipeline(transaction=True)
             p.delete(self.key("job", job_id), *[self.key("in", job_id, n) for n in names if n])
             p.srem(self.key("owner", owner), job_id)
@@ -271,16 +279,16 @@ class JobStore:
     def start(self, job_id: str, worker: str) -> str:
         """Take a job: ``started``, or why not (``leased``: a live worker runs it; a final state; ``gone``)."""
         with self.guard():
-            return self._scripts["start"](
+            return text(self._scripts["start"](
                 keys=[self.key("job", job_id), self.key("lease", job_id), self.key("running")],
                 args=[worker, int(self.config.lease_s * 1000), f"{time.time():.3f}", self.config.ttl_s, job_id],
-            ).decode()
+            ))
 
     def beat(self, job_id: str, worker: str) -> str:
         """Renew the lease: ``running``, ``cancelled``, or ``lost`` (the lease lapsed and the job moved on)."""
         with self.guard():
-            return self._scripts["beat"](keys=[self.key("job", job_id), self.key("lease", job_id)],
-                                         args=[worker, int(self.config.lease_s * 1000)]).decode()
+            return text(self._scripts["beat"](keys=[self.key("job", job_id), self.key("lease", job_id)],
+                                         args=[worker, int(self.config.lease_s * 1000)]))
 
     def progress(self, job_id: str, fraction: float, message: str) -> None:
         with self.guard():
@@ -289,27 +297,26 @@ class JobStore:
     def finish(self, job_id: str, worker: str, png: bytes) -> str:
         """Store the result once: ``done``; ``duplicate`` when another run stored it first; ``cancelled``."""
         with self.guard():
-            return self._scripts["finish"](
+            return text(self._scripts["finish"](
                 keys=[self.key("job", job_id), self.key("lease", job_id), self.key("out", job_id), self.key("running")],
                 args=[worker, png, self.config.ttl_s, f"{time.time():.3f}", job_id],
-            ).decode()
+            ))
 
     def fail(self, job_id: str, worker: str, error: str) -> str:
         with self.guard():
-            return self._scripts["fail"](
+            return text(self._scripts["fail"](
                 keys=[self.key("job", job_id), self.key("lease", job_id), self.key("running")],
                 args=[worker, error[:500], f"{time.time():.3f}", job_id],
-            ).decode()
+            ))
 
     def lapsed(self, max_attempts: int) -> list[tuple[str, str]]:
         """Running jobs whose lease lapsed: ``(job id, "requeue" | "failed")`` for each one handled here."""
         out = []
         with self.guard():
             for raw in self.redis.smembers(self.key("running")):
-                job_id = raw.decode()
+                job_id = text(raw)
                 keys = [self.key("job", job_id), self.key("lease", job_id), self.key("running")]
-                r = self._scripts["reap"](keys=keys,
-                                          args=[job_id, max_attempts, f"{time.time():.3f}"]).decode()
+                r = text(self._scripts["reap"](keys=keys, args=[job_id, max_attempts, f"{time.time():.3f}"]))
                 if r in ("requeue", "failed"):
                     out.append((job_id, r))
         return out

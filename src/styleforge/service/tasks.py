@@ -28,7 +28,7 @@ from typing import Any
 
 from ..errors import StyleforgeError
 from .config import FAST, HEAVY, ServiceConfig
-from .store import BrokerDown, JobStore
+from .store import BrokerDown, JobStore, text
 
 log = logging.getLogger("styleforge.service")
 
@@ -37,7 +37,7 @@ MAX_ATTEMPTS = 3
 #: Seconds between progress writes of one job.
 PROGRESS_EVERY_S = 0.5
 
-_state: dict[str, Any] = {}
+_state: dict[Any, Any] = {}
 
 
 def make_app(config: ServiceConfig) -> Any:
@@ -86,7 +86,8 @@ def _store(config: ServiceConfig) -> JobStore:
     key = ("store", os.getpid())
     if key not in _state:
         _state[key] = JobStore(config)
-    return _state[key]  # type: ignore[no-any-return]
+    store: JobStore = _state[key]
+    return store
 
 
 class Heartbeat(threading.Thread):
@@ -194,7 +195,7 @@ def live_workers(store: JobStore) -> dict[str, int]:
     with store.guard():
         for key in store.redis.scan_iter(match=store.key("worker", "*"), count=100):
             value = store.redis.get(key)
-            for q in (value or b"").decode().split(","):
+            for q in text(value or b"").split(","):
                 if q in counts:
                     counts[q] += 1
     return counts

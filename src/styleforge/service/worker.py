@@ -13,6 +13,7 @@ from __future__ import annotations
 
 __all__ = ["run_node", "run_worker"]
 
+import functools
 import logging
 import os
 import signal
@@ -42,14 +43,13 @@ def parse_queues(text: str) -> list[str]:
 def _warm(queues: Sequence[str]) -> None:
     """Load the fast class's networks in a pool child, once (not in the main process: no torch before fork)."""
     if FAST in queues:
+        from ..instant import load_instant
         from ..instant.models import builtin_models
         from . import modes
 
         for name, entry in builtin_models().items():
             if entry.kind == "instant":
-                from ..instant import load_instant
-
-                modes._cached(("instant", name), lambda n=name: load_instant([n]))  # noqa: SLF001 - same package
+                modes.cached(("instant", name), functools.partial(load_instant, [name]))
 
 
 def run_node(config: ServiceConfig, queue: str, *, concurrency: int | None = None, name: str | None = None,

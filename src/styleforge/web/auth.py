@@ -466,7 +466,7 @@ def login_options(settings: Any) -> dict[str, Any]:
         return {}
     from starlette.middleware import Middleware
 
-    guard = Middleware(LoginGuard, trusted=parse_networks(settings.trusted_proxies),  # type: ignore[arg-type]
+    guard = Middleware(LoginGuard, trusted=parse_networks(settings.trusted_proxies),
                        throttle=LoginThrottle(base_s=settings.login_delay_s))
     return {"auth": settings.accounts.verify_async, "auth_message": LOGIN_MESSAGE,
             "app_kwargs": {"middleware": [guard]}}
