@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ from PIL import Image
 from sfcluster import png
 
 from styleforge.cli.main import main
+from styleforge.errors import InputError
 
 
 def photos(folder: Path, n: int) -> Path:
@@ -79,3 +81,33 @@ def test_bad_batch_requests(cluster: Any, tmp_path: Path, capsys: Any) -> None:
     assert main(["instant", str(src), "--style", "starry_night", "-o", str(tmp_path / "o.png"),
                  "--broker", cluster.redis.url]) == 2
     assert "output folder" in capsys.readouterr().err
+
+
+def test_remote_job_runs_like_a_page_job(cluster: Any) -> None:
+    """What ``serve --broker`` gives the page: progress while it runs, the image, Cancel, worker errors."""
+    import threading
+
+    from styleforge.service.client import RemoteJob
+    from styleforge.service.config import ServiceConfig
+    from styleforge.service.modes import JobStopped
+    from styleforge.service.store import JobStore
+    from styleforge.service.tasks import make_app
+
+    config = ServiceConfig(cluster.redis.url)
+    store, app = JobStore(config), make_app(config)
+    content = Image.open(io.BytesIO(png()))
+    seen: list[tuple[float, str]] = []
+    job = RemoteJob(store, app, "user:page", "artistic", {"style": "starry_night", "size": 64, "iterations": 20},
+                    {"content": content})
+    out = job(on_progress=lambda f, m, _p: seen.append((f, m)))
+    assert out.size == (64, 48) and store.get(job.job_id).owner == "user:page"
+    assert any(0 < f < 1 and "step" in m for f, m in seen), seen
+    stop = threading.Event()
+    long = RemoteJob(store, app, "user:page", "artistic", {"style": "starry_night", "size": 64, "iterations": 1000},
+                     {"content": content})
+    threading.Timer(3.0, stop.set).start()
+    with pytest.raises(JobStopped):
+        long(should_stop=stop.is_set)
+    assert store.get(long.job_id).state == "cancelled"
+    with pytest.raises(InputError, match="not an image"):
+        RemoteJob(store, app, "user:page", "instant", {"style": "the_scream"}, {"content": b"nope"})()

@@ -9,9 +9,10 @@ them instead of submitting them again.
 
 from __future__ import annotations
 
-__all__ = ["Batch", "collect_inputs", "options_from_args", "run_cli"]
+__all__ = ["Batch", "RemoteJob", "collect_inputs", "options_from_args", "run_cli"]
 
 import getpass
+import io
 import json
 import os
 import socket
@@ -207,6 +208,72 @@ class Batch:
             bar.close()
             self._save(jobs)
         return written, failed
+
+
+class RemoteJob:
+    """One job on the queue, run like an in-process job of the page (``serve --broker``).
+
+    ``RemoteJob(store, app, owner, mode, options, images)(on_progress=, should_stop=, deadline=)``
+    submits the job, reports its progress as ``on_progress(fraction, message, None)``, cancels it
+    when ``should_stop()`` turns true (raising :class:`.modes.JobStopped`) or the ``deadline``
+    (``time.monotonic()``) passes, and returns the result as a PIL image.  A failed job raises
+    :class:`~styleforge.errors.InputError` with the worker's message.
+
+    Args:
+        images: name → PIL image or encoded bytes (``content``, ``style``, ``reference``).
+    """
+
+    def __init__(self, store: JobStore, app: Any, owner: str, mode: str, options: dict[str, Any],
+                 images: dict[str, Any], *, poll_s: float = 0.2) -> None:
+        self.store, self.app, self.owner, self.mode, self.poll_s = store, app, owner, mode, poll_s
+        self.inputs = {k: v if isinstance(v, bytes) else _png(v) for k, v in images.items() if v is not None}
+        self.options = check(mode, options, self.inputs)
+        self.job_id: str | None = None
+
+    def __call__(self, *, on_progress: Any = None, should_stop: Any = None, deadline: float | None = None) -> Any:
+        from PIL import Image
+
+        from .modes import JobStopped
+        from .tasks import enqueue
+
+        config = self.store.config
+        for name, data in self.inputs.items():
+            if len(data) > config.max_upload_bytes:
+                raise InputError(f"the {name} image is too large for the queue ({config.max_upload_bytes} bytes)")
+        job_id = self.job_id = new_job_id()
+        cls = job_class(self.mode, self.options)
+        self.store.create(job_id, self.owner, self.mode, cls, self.options, self.inputs)
+        enqueue(self.app, config, job_id, cls)
+        last = (-1.0, "")
+        while True:
+            job = self.store.get(job_id)
+            if job is None:
+                raise InputError("the job expired before it finished")
+            if job.state == "done":
+                result = self.store.result(job_id)
+                if result is None:
+                    raise InputError("the result expired before it was collected")
+                img = Image.open(io.BytesIO(result))
+                img.load()
+                return img
+            if job.state == "failed":
+                raise InputError(job.error or "the job failed")
+            if job.state == "cancelled":
+                raise JobStopped("cancelled")
+            if (should_stop is not None and should_stop()) or (deadline is not None and time.monotonic() > deadline):
+                self.store.cancel(job_id)
+                raise JobStopped("cancelled" if deadline is None or time.monotonic() <= deadline else "timed out")
+            now = (job.progress, job.message if job.state == "running" else f"waiting for a worker ({job.state})")
+            if on_progress is not None and now != last:
+                on_progress(job.progress, now[1], None)
+                last = now
+            time.sleep(self.poll_s)
+
+
+def _png(img: Any) -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    return buf.getvalue()
 
 
 def _write(target: Path, png: bytes) -> None:
