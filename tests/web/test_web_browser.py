@@ -127,7 +127,7 @@ def test_instant_and_artistic_in_the_browser(page, tmp_path, web_settings):
     page.get_by_role("tab", name="Instant").click()
     page.locator("#instant-content input[type=file]").set_input_files(str(photo))
     page.locator("#instant-gallery button", has_text="tiny_scream").click()  # pick a style by its thumbnail
-    page.wait_for_function("() => document.querySelector('#instant-style input:checked')?.value === 'tiny_scream'")
+    page.wait_for_function("() => document.querySelector('#instant-style input')?.value === 'tiny_scream'")
     page.locator("#instant-run").click()
     _wait_done(page, "instant")
     out = _result(page, "instant")
@@ -138,6 +138,9 @@ def test_instant_and_artistic_in_the_browser(page, tmp_path, web_settings):
     # upload your own style: AdaIN with the installed decoder
     own = builtin_styles()["the_scream"]
     page.locator("#instant-own input[type=file]").set_input_files(str(own))
+    page.wait_for_function("() => document.querySelector('#instant-style input')?.value === 'my style (upload)'")
+    selected = page.locator("#instant-gallery button.thumbnail-item.selected")
+    assert selected.count() == 1 and "my style" in selected.inner_text()
     page.locator("#instant-run").click()
     page.wait_for_function("() => document.querySelector('#instant-cmd textarea')?.value.includes('the_scream.jpg')")
     cmd = page.locator("#instant-cmd textarea").input_value()
@@ -158,6 +161,9 @@ def test_instant_and_artistic_in_the_browser(page, tmp_path, web_settings):
     assert len(np.unique(np.asarray(out.convert("RGB")).reshape(-1, 3), axis=0)) > 100  # a real picture
     cmd = page.locator("#artistic-cmd textarea").input_value()
     assert cmd.startswith("styleforge stylize tubingen.jpg --style the_scream --image-size 128 --iterations 4")
+    src = page.locator("#artistic-result img").first.get_attribute("src")
+    assert src.endswith("/tubingen_the_scream.png"), src  # the download is named after photo and style
+    assert out.text["styleforge:command"] == cmd
     assert page.locator("#artistic-result button[aria-label='Download'], #artistic-result a[download]").count() >= 1
     _save_screenshot(page, tmp_path, "web.png")
 
@@ -170,26 +176,107 @@ def test_cancel_stops_the_job(page):
     page.get_by_text("Advanced").click()
     _set_number(page, "artistic-steps", 500)  # minutes of work
     page.locator("#artistic-run").click()
-    page.wait_for_function(
-        "() => { const e = document.querySelector('#artistic-info'); return e && e.innerText.includes('Running'); }")
+    page.wait_for_function(  # a progress line with stage, percentage and time left, and the live picture
+        "() => { const e = document.querySelector('#artistic-info'); return e && /step \\d+.*%.*left.*elapsed/"
+        ".test(e.innerText) && document.querySelector('#artistic-result img'); }")
     assert any(t.name == "styleforge-job" for t in threading.enumerate())
     page.locator("#artistic-cancel").click()
+    page.wait_for_function("() => document.querySelector('#artistic-info').innerText.includes('Cancelled')",
+                           timeout=20_000)
     t0 = time.monotonic()
     while any(t.name == "styleforge-job" for t in threading.enumerate()):
         assert time.monotonic() - t0 < 10, "the optimisation kept running after Cancel"
         time.sleep(0.2)
-    assert "Done" not in page.locator("#artistic-info").inner_text()
+    time.sleep(2.5)  # it stays cancelled, with no half-done picture to download
+    assert "Cancelled" in page.locator("#artistic-info").inner_text()
+    assert page.locator("#artistic-result img").count() == 0
 
 
-def test_text_file_renamed_jpg_shows_a_friendly_error(page, tmp_path):
-    fake = tmp_path / "holiday.jpg"
+VIEWPORTS = {"desktop": (1280, 800), "phone": (390, 844)}
+#: Each tab's main button (what a first visit should find without scrolling).
+MAIN = {"instant": "instant-run", "artistic": "artistic-run", "photo": "photo-run", "translate": "translate-run",
+        "makeup": "makeup-transfer", "video": "video-run"}
+UNLABELLED = """() => [...document.querySelectorAll('input, select, textarea, button')].filter(el => el.offsetParent
+  && el.type !== 'hidden' && el.type !== 'file' && !((el.labels && [...el.labels].some(l => l.innerText.trim()))
+  || el.getAttribute('aria-label') || el.getAttribute('aria-labelledby')
+  || (el.tagName === 'BUTTON' && el.innerText.trim())
+  || el.title)).map(el => el.outerHTML.slice(0, 120))"""
+
+
+def _open_tab(pg, tab: str) -> None:
+    """Click a tab, through the "More tabs" menu where a phone hides it there."""
+    target = pg.locator(f"[role=tablist] button[data-tab-id={tab}]")
+    if target.count() and target.first.is_visible():
+        target.first.click()
+    else:
+        pg.locator("button[aria-label='More tabs']").first.click()
+        pg.locator(".overflow-dropdown button", has_text=tab.capitalize()).first.click()
+    pg.locator(f"#{MAIN[tab]}").wait_for(state="visible")
+
+
+@pytest.fixture(params=list(VIEWPORTS))
+def sized_page(request, browser, web_server):
+    w, h = VIEWPORTS[request.param]
+    context = browser.new_context(viewport={"width": w, "height": h})
+    pg = context.new_page()
+    pg.set_default_timeout(30_000)
+    pg.goto(web_server[0])
+    pg.wait_for_selector("text=styleforge")
+    yield pg, (w, h)
+    context.close()
+
+
+def test_main_action_in_view_labelled_and_reachable_by_keyboard(sized_page, tmp_path):
+    pg, (w, h) = sized_page
+    n_styles = len(builtin_styles())
+    for tab in MAIN:
+        _open_tab(pg, tab)
+        pg.evaluate("window.scrollTo(0, 0)")
+        box = pg.locator(f"#{MAIN[tab]}").bounding_box()
+        assert box and box["y"] >= 0 and box["y"] + box["height"] <= h, (tab, box, "the main button is below the fold")
+        assert pg.evaluate(UNLABELLED) == [], tab
+        for gallery in pg.locator(".sf-gallery").all():
+            if not gallery.is_visible():
+                continue
+            thumbs = gallery.locator("button.thumbnail-item").all()
+            assert len(thumbs) >= n_styles if tab == "artistic" else len(thumbs) > 0
+            assert gallery.locator("button.thumbnail-item.selected").count() == 1  # the chosen style shows
+            for t in thumbs:  # all of them on screen width: wrapped, never in a sideways scroll
+                b = t.bounding_box()
+                assert b and b["x"] >= 0 and b["x"] + b["width"] <= w + 1, (tab, b)
+                assert (t.get_attribute("aria-label") or "").startswith("Style "), "a thumbnail without a name"
+        pg.locator(f"[role=tablist] button[data-tab-id={tab}], .overflow-menu button").first.focus()
+        for _ in range(80):  # the main action is reached with the Tab key
+            pg.keyboard.press("Tab")
+            if pg.evaluate("() => document.activeElement?.id") == MAIN[tab]:
+                break
+        else:
+            raise AssertionError(f"{tab}: Tab never reached #{MAIN[tab]}")
+        _save_screenshot(pg, tmp_path, f"{tab}_{w}x{h}.png")
+
+
+BAD_UPLOAD = {tab: (f"#{tab}-content", "holiday.jpg", "is not an image") for tab in MAIN}
+BAD_UPLOAD["video"] = ("#video-clip", "film.mp4", "is not a video we can read")
+
+
+@pytest.mark.parametrize("tab", list(MAIN))
+def test_a_bad_upload_is_explained_in_the_tab(page, tab, tmp_path):
+    box, name, words = BAD_UPLOAD[tab]
+    fake = tmp_path / name
     fake.write_text("Dear diary, this is not a picture.\n" * 20)
-    page.get_by_role("tab", name="Artistic").click()
-    page.locator("#artistic-content input[type=file]").set_input_files(str(fake))
-    page.locator("#artistic-run").click()
-    toast = page.get_by_text("'holiday.jpg' is not an image")
-    toast.first.wait_for(timeout=30_000)
-    assert "Traceback" not in page.content()
+    _open_tab(page, tab)
+    page.locator(f"{box} input[type=file]").set_input_files(str(fake))
+    status = page.locator(f"#{tab}-upload-status")
+    page.wait_for_function(f"() => document.querySelector('#{tab}-upload-status')?.innerText.includes({words!r})",
+                           timeout=30_000)
+    text = status.inner_text()
+    assert name in text and "Traceback" not in text and "/tmp" not in text and "Error" not in text, text
+    if tab == "artistic":  # a 1×1 photo is refused at once, and again on Paint, in the tab's words
+        dot = tmp_path / "dot.png"
+        Image.new("RGB", (1, 1), (9, 9, 9)).save(dot)
+        page.locator("#artistic-content input[type=file]").set_input_files(str(dot))
+        page.wait_for_function("() => document.querySelector('#artistic-upload-status')?.innerText"
+                               ".includes('only 1×1 pixels')", timeout=30_000)
 
 
 def test_login_then_a_job_and_the_per_client_cap_in_the_browser(browser, auth_server, tmp_path):

@@ -50,15 +50,12 @@ from ..instant.models import ARBITRARY_KINDS
 from ..io import resize_max_side
 from .limits import JobCancelled, JobTimeout
 
-MODES = ("instant", "artistic", "photo", "translate", "makeup")
+MODES = ("instant", "artistic", "photo", "translate", "makeup", "video")
 
-#: The module each mode's adapter imports (checked with ``find_spec`` only).
-_ENGINE_MODULES = {
-    "instant": "styleforge.instant.infer",
-    "artistic": "styleforge.transfer.gatys",
-    "photo": "styleforge.transfer.photoreal",
-    "translate": "styleforge.cli.translate",
-    "makeup": "styleforge.faces.apply",
+#: Optional packages a mode needs beyond the core install (checked with ``find_spec``, nothing imported).
+REQUIREMENTS: dict[str, tuple[tuple[str, str], ...]] = {
+    "makeup": (("cv2", "opencv-python-headless (pip install 'styleforge[web]')"),),
+    "video": (("av", "PyAV (pip install 'styleforge[video]')"),),
 }
 
 #: progress(fraction in [0, 1], message, preview image or None)
@@ -79,30 +76,34 @@ class ModeResult:
     file: Path | None = None  # a download that goes with the result (e.g. the photo mode's look)
 
 
+def missing_requirement(mode: str) -> str | None:
+    """The first optional package ``mode`` needs that is not installed (its install hint), else ``None``."""
+    for module, hint in REQUIREMENTS.get(mode, ()):
+        try:
+            found = importlib.util.find_spec(module) is not None
+        except (ImportError, ValueError):
+            found = False
+        if not found:
+            return hint
+    return None
+
+
 def availability(instant_models: Path | None = None) -> dict[str, str | None]:
-    """Mode → ``None`` when it can run here, else a one-line reason."""
+    """Mode → ``None`` when it can run here, else a one-line reason (a missing optional package,
+    or no instant model installed)."""
     out: dict[str, str | None] = {}
-    for mode, module in _ENGINE_MODULES.items():
-        if _engine_missing(mode):
-            out[mode] = f"the {mode} mode is not available in this install (no {module})"
-        else:
-            out[mode] = None
+    for mode in MODES:
+        hint = missing_requirement(mode)
+        out[mode] = f"the {mode} mode needs {hint}" if hint else None
     if out["instant"] is None and not instant_styles(instant_models):
-        out["instant"] = ("the instant mode is not available in this install (no instant models installed: "
-                          "train one with `styleforge train instant`)")
+        out["instant"] = "the instant mode has no instant model installed (train one with `styleforge train instant`)"
     return out
 
 
-def _engine_missing(mode: str) -> bool:
-    try:
-        return importlib.util.find_spec(_ENGINE_MODULES[mode]) is None
-    except ModuleNotFoundError:
-        return True
-
-
 def _require(mode: str) -> None:
-    if _engine_missing(mode):
-        raise ModeUnavailable(f"the {mode} mode is not available in this install (no {_ENGINE_MODULES[mode]})")
+    hint = missing_requirement(mode)
+    if hint:
+        raise ModeUnavailable(f"the {mode} mode is not available in this install (it needs {hint})")
 
 
 def builtin_style_names() -> list[str]:
@@ -170,8 +171,6 @@ def instant_styles(models: Path | None = None) -> dict[str, str]:
     Per-style networks come first; with an arbitrary-style network (WCT or AdaIN)
     installed, every built-in painting is offered too.  Empty when no instant model is installed.
     """
-    if _engine_missing("instant"):
-        return {}
     from ..assets import builtin_styles
 
     entries = _instant_entries(models)
@@ -312,17 +311,33 @@ def _gatys_net(backbone: str, device: str) -> Any:
     return _NETS.get(("gatys", backbone, device), lambda: build_backbone(backbone, layers=(), device=device))
 
 
+def stage_costs(stages: Sequence[Any]) -> list[float]:
+    """The relative cost of one step of each stage: its pixels (a step's work grows with the image)."""
+    return [float(st.size[0] * st.size[1]) for st in stages]
+
+
 def _step_callback(
-    total: int,
+    stages: Sequence[Any],
     on_progress: Progress | None,
     should_stop: StopCheck | None,
     deadline: float | None,
     preview_every: float,
+    phases: Sequence[str] = (),
 ) -> Callable[..., None]:
-    """A ``stylize_tensor`` callback: cancel/timeout checks, progress over ``total`` steps, throttled previews."""
+    """A ``stylize_tensor`` callback: cancel/timeout checks, progress weighted by each step's pixels,
+    throttled previews.
+
+    ``stages``: every stage the job will run (all phases).  ``phases``: labels of successive runs
+    sharing the callback (DPST: the painting stages, then the photorealistic one): the message names
+    the phase, and its stage numbers do not look like a restart at "scale 1/1".
+    """
     from ..io import tensor_to_pil
 
-    count = [0]
+    total = sum(st.iterations * cost for st, cost in zip(stages, stage_costs(stages), strict=True)) or 1.0
+    done = [0.0]
+    phase = [0]
+    last = [(-1, -1)]  # (index, count) of the previous step's stage
+    last_step = [0]
     last_preview = [0.0]
 
     def callback(stage: Any, step: int, losses: dict[str, float], image: Any) -> None:
@@ -330,7 +345,14 @@ def _step_callback(
             raise JobCancelled("cancelled")
         if deadline is not None and time.monotonic() > deadline:
             raise JobTimeout("the job took too long")
-        count[0] += 1
+        key = (stage.index, stage.count)
+        prev, prev_step = last[0], last_step[0]
+        restarted = (key == prev and step < prev_step) or (prev != (-1, -1) and (
+            stage.index < prev[0] or (key != prev and stage.index == 0 and prev[0] == prev[1] - 1)))
+        if restarted:
+            phase[0] += 1  # a new run started (DPST's second phase)
+        last[0], last_step[0] = key, step
+        done[0] += float(stage.size[0] * stage.size[1])
         if on_progress is None:
             return
         now = time.monotonic()
@@ -338,8 +360,13 @@ def _step_callback(
         if now - last_preview[0] >= preview_every or step == stage.iterations:
             last_preview[0] = now
             preview = tensor_to_pil(image)
-        on_progress(min(1.0, count[0] / max(total, 1)),
-                    f"scale {stage.index + 1}/{stage.count}, step {step}/{stage.iterations}", preview)
+        where = f"step {step}/{stage.iterations}"
+        if stage.count > 1:
+            where = f"scale {stage.index + 1}/{stage.count}, {where}"
+        if phases:
+            p = min(phase[0], len(phases) - 1)
+            where = f"{phases[p]} ({p + 1}/{len(phases)}), {where}"
+        on_progress(min(1.0, done[0] / total), where, preview)
 
     return callback
 
@@ -413,7 +440,7 @@ def artistic(
     net = _gatys_net(cfg.backbone, device)
 
     stages = plan_stages(cfg, (content_img.height, content_img.width))
-    callback = _step_callback(sum(s.iterations for s in stages), on_progress, should_stop, deadline, preview_every)
+    callback = _step_callback(stages, on_progress, should_stop, deadline, preview_every)
     result = stylize_tensor(pil_to_tensor(content_img), style_t, cfg, net=net, callback=callback)
     image = tensor_to_pil(result.image)
 
@@ -487,8 +514,12 @@ def photo(
     if content_mask is not None and style_mask is not None:
         cseg = check_mask_size(content_mask.convert("RGB"), c_img.size, what="photo mask")
         sseg = check_mask_size(style_mask.convert("RGB"), s_img.size, what="style mask")
-    n1 = sum(s.iterations for s in plan_stages(g, (c_img.height, c_img.width)))
-    callback = _step_callback(n1 + steps, on_progress, should_stop, deadline, preview_every)
+    from ..transfer.gatys import StageInfo
+
+    painting = plan_stages(g, (c_img.height, c_img.width))
+    realism = StageInfo(0, 1, (c_img.height, c_img.width), steps)
+    callback = _step_callback([*painting, realism], on_progress, should_stop, deadline, preview_every,
+                              phases=("painting", "photo realism"))
     res = photo_transfer(pil_to_tensor(c_img), pil_to_tensor(s_img), cfg, content_seg=cseg, style_seg=sseg,
                          net=_gatys_net(g.backbone, device), callback=callback)
     out = tensor_to_pil(res.image)

@@ -1,0 +1,96 @@
+"""Instant tab: a feed-forward style in a second; pick it in the gallery or add your own image."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .. import modes
+from ..common import (
+    OWN,
+    Context,
+    check_image,
+    fast_job,
+    gr,
+    in_tab,
+    join_gallery,
+    label_of,
+    own_style_input,
+    photo_input,
+    result_column,
+    save_png,
+    style_gallery,
+    unavailable,
+)
+
+
+def gallery_items(ctx: Context) -> list[tuple[str, str]]:
+    """``(thumbnail, instant style name)`` for every style the tab offers."""
+    thumb_of = {n: p for p, n in ctx.thumbs}
+    return [(thumb_of[painting], name) for name, painting in modes.instant_styles(ctx.settings.instant_models).items()
+            if painting in thumb_of]
+
+
+def handlers(ctx: Context) -> dict[str, Any]:
+    settings, limits = ctx.settings, ctx.limits
+
+    @in_tab()
+    def run(content: str | None, style: str | None, own: str | None, strength: float, keep_colors: bool,
+            refine: int = 0) -> tuple[Any, str, str]:
+        img = check_image(content, limits, what="photo")
+        use_own = style == OWN
+        if use_own and not own:
+            raise modes.InputError("add your own style image first, or pick a style in the gallery")
+        own_img = check_image(own, limits, what="style image") if use_own else None
+        res = fast_job(ctx, lambda: modes.instant(
+            img, style=None if use_own else style, style_image=own_img, style_label=label_of(own, "style.jpg"),
+            strength=float(strength), original_colors=bool(keep_colors), content_label=label_of(content),
+            size=limits.max_side, models=settings.instant_models, device=settings.device, refine=refine))
+        path = save_png(res.image, ctx.downloads(), photo=label_of(content), mode="instant",
+                        style=label_of(own) if use_own else style, command=res.command)
+        return path, f"✅ Done: {res.info}", res.command
+
+    def polish(*args: Any) -> tuple[Any, str, str]:
+        return run(*args, refine=modes.POLISH_STEPS)  # type: ignore[no-any-return]
+
+    return {"run": run, "polish": polish}
+
+
+def build(ctx: Context) -> None:
+    if ctx.avail["instant"]:
+        unavailable(ctx.avail["instant"])
+        return
+    items = gallery_items(ctx)
+    names = [n for _, n in items]
+    first = ctx.default_style if ctx.default_style in names else (names[0] if names else None)
+    h = handlers(ctx)
+    with gr.Row():
+        with gr.Column():
+            status = gr.Markdown(elem_id="instant-upload-status", elem_classes="sf-status")
+            content = photo_input(ctx, "Your photo", "instant-content", status)
+            gallery = style_gallery(ctx, items, "instant-gallery", names.index(first) if first in names else None)
+            with gr.Row():
+                style = gr.Dropdown([*names, OWN], value=first, label="Style", elem_id="instant-style", scale=2,
+                                    min_width=120)
+                own = own_style_input(ctx, "instant-own", status)
+            with gr.Row():
+                go = gr.Button("Stylise", variant="primary", elem_id="instant-run")
+                polish = gr.Button(f"Polish ({modes.POLISH_STEPS} Gatys steps, slower)", elem_id="instant-polish")
+            with gr.Accordion("Options", open=False):
+                strength = gr.Slider(0.0, 1.0, value=1.0, step=0.05, label="Strength", elem_id="instant-strength")
+                colors = gr.Checkbox(label="Keep original colours", value=False, elem_id="instant-colors")
+        with gr.Column():
+            out, info, cmd = result_column("instant")
+
+    def picked(evt: gr.SelectData) -> str:
+        return OWN if evt.index >= len(names) else names[evt.index]
+
+    def chosen(name: str | None) -> Any:
+        return gr.update(selected_index=names.index(name) if name in names else (len(names) if name == OWN else None))
+
+    gallery.select(picked, None, style, api_visibility="private", queue=False, show_progress="hidden")
+    style.input(chosen, style, gallery, api_visibility="private", queue=False, show_progress="hidden")
+    own.upload(join_gallery(ctx, items), own, [gallery, style, status, own], api_visibility="private", queue=False,
+               show_progress="hidden")
+    inputs = [content, style, own, strength, colors]
+    go.click(h["run"], inputs, [out, info, cmd], api_name="instant", **ctx.fast)
+    polish.click(h["polish"], inputs, [out, info, cmd], api_name="instant_polish", **ctx.heavy)
