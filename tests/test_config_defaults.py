@@ -78,11 +78,55 @@ def api_photo(monkeypatch: pytest.MonkeyPatch, **options: Any) -> PhotoConfig:
     return seen[0]
 
 
+# -- the web page: the tab's adapter (styleforge.web.modes) up to the optimisation, the page's choices --------
+class _Caught(Exception):
+    """Raised by a stand-in optimisation once it has the configuration."""
+
+
+def _catch(monkeypatch: pytest.MonkeyPatch, module: Any, name: str, seen: list[Any], run: Callable[[], Any]) -> Any:
+    def fake(content: Any, style: Any, cfg: Any, **kw: Any) -> None:
+        seen.append(cfg)
+        raise _Caught
+
+    monkeypatch.setattr(module, name, fake)
+    with pytest.raises(_Caught):
+        run()
+    return seen[0]
+
+
+def web_gatys(monkeypatch: pytest.MonkeyPatch, **options: Any) -> GatysConfig:
+    from styleforge.transfer import gatys
+    from styleforge.web import modes
+
+    monkeypatch.setattr(modes, "_gatys_net", lambda backbone, device: None)
+    preset = "fast" if options.pop("backbone", None) == "effnet-lite0" else "balanced"
+    size, seed = options.pop("image_size", GatysConfig().image_size), options.pop("seed", None)
+    iterations = options.pop("iterations", None)
+    return _catch(monkeypatch, gatys, "stylize_tensor", [], lambda: modes.artistic(
+        _photo(), [(_photo(), 1.0)], preset=preset, size=size, seed=seed, iterations=iterations,
+        device=GatysConfig().device, config=options))
+
+
+def web_photo(monkeypatch: pytest.MonkeyPatch, **options: Any) -> PhotoConfig:
+    from styleforge.transfer import automask, photoreal
+    from styleforge.web import modes
+
+    monkeypatch.setattr(modes, "_gatys_net", lambda backbone, device: None)
+    monkeypatch.setattr(automask, "prepare_masks", lambda *a, **kw: None)
+    smooth = options.pop("smooth", PhotoConfig().smooth)
+    size, seed = options.pop("image_size", GatysConfig().image_size), options.pop("seed", None)
+    return _catch(monkeypatch, photoreal, "photo_transfer", [], lambda: modes.photo(
+        _photo(), _photo(), smoothing="off" if smooth == "none" else smooth, size=size, seed=seed,
+        device=GatysConfig().device, config=options))
+
+
 #: mode → front end → builder(monkeypatch, cli argv, api options) → config
 Builder = Callable[[pytest.MonkeyPatch, tuple[str, ...], dict[str, Any]], Any]
 FRONT_ENDS: dict[str, dict[str, Builder]] = {
-    "gatys": {"cli": lambda mp, argv, kw: cli_gatys(*argv), "api": lambda mp, argv, kw: api_gatys(mp, **kw)},
-    "photo": {"cli": lambda mp, argv, kw: cli_photo(*argv), "api": lambda mp, argv, kw: api_photo(mp, **kw)},
+    "gatys": {"cli": lambda mp, argv, kw: cli_gatys(*argv), "api": lambda mp, argv, kw: api_gatys(mp, **kw),
+              "web": lambda mp, argv, kw: web_gatys(mp, **kw)},
+    "photo": {"cli": lambda mp, argv, kw: cli_photo(*argv), "api": lambda mp, argv, kw: api_photo(mp, **kw),
+              "web": lambda mp, argv, kw: web_photo(mp, **kw)},
     "fast": {"cli": lambda mp, argv, kw: cli_fast(*argv)},
     "doodle": {"cli": lambda mp, argv, kw: cli_doodle(*argv)},
 }

@@ -100,7 +100,8 @@ JS = """
   const name = () => {
     for (const b of document.querySelectorAll('.sf-gallery button.thumbnail-item')) {
       const cap = b.querySelector('.caption-label');
-      if (cap && b.getAttribute('aria-label') !== 'Style ' + cap.innerText) b.setAttribute('aria-label', 'Style ' + cap.innerText);
+      const want = cap ? 'Style ' + cap.innerText : null;
+      if (want && b.getAttribute('aria-label') !== want) b.setAttribute('aria-label', want);
     }
     for (const t of document.querySelectorAll('.sf-cmd textarea')) {
       if (!t.getAttribute('aria-label')) t.setAttribute('aria-label', 'Same result from the command line');

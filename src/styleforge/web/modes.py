@@ -217,9 +217,11 @@ def _instant_model(style: str | None, style_image: Image.Image | None, label: st
         style_image = _builtin_style(str(style))
     decoders = _arbitrary_files(models)
     if not decoders:
-        raise InputError("your own style needs an arbitrary-style network, and none is installed; pick a style from the gallery")
+        raise InputError("your own style needs an arbitrary-style network, and none is installed; "
+                         "pick a style from the gallery")
     f = decoders[-1]
-    adain = _NETS.get(("arbitrary", str(f), f.stat().st_mtime_ns), lambda: load_arbitrary_net(f)[0])  # shared encoder+decoders
+    # one loaded network (encoder and decoders) shared by every request
+    adain = _NETS.get(("arbitrary", str(f), f.stat().st_mtime_ns), lambda: load_arbitrary_net(f)[0])
     return InstantModel([None], adain, [pil_to_tensor(resize_max_side(style_image, 512))], [label], "torch"), f
 
 
@@ -291,17 +293,37 @@ def instant(
 # --------------------------------------------------------------------------- Artistic
 @dataclass(frozen=True)
 class ArtisticPreset:
+    """A quality / speed choice of the Artistic tab: a backbone, and how many times the library's
+    default schedule of evaluations it runs (1: the schedule itself)."""
+
     backbone: str
-    iterations: int
-    scales: tuple[float, ...]
+    effort: int
     label: str
 
 
 ARTISTIC_PRESETS: dict[str, ArtisticPreset] = {
-    "fast": ArtisticPreset("effnet-lite0", 100, (1.0,), "fast preview (EfficientNet-Lite0)"),
-    "balanced": ArtisticPreset("vgg16-offline", 100, (0.25, 0.5, 1.0), "balanced (VGG16, 100 steps)"),
-    "best": ArtisticPreset("vgg16-offline", 300, (0.25, 0.5, 1.0), "best (VGG16, 300 steps)"),
+    "fast": ArtisticPreset("effnet-lite0", 1, "fast preview (EfficientNet-Lite0)"),
+    "balanced": ArtisticPreset("vgg16-offline", 1, "balanced (VGG16, the default schedule)"),
+    "best": ArtisticPreset("vgg16-offline", 2, "best (VGG16, twice the default schedule)"),
 }
+
+
+def artistic_config(preset: str = "fast", *, iterations: int | None = None, **options: Any) -> Any:
+    """The Artistic tab's :class:`~styleforge.transfer.config.GatysConfig`: the library's defaults
+    (:func:`~styleforge.transfer.config.gatys_config`) with the preset's backbone (and effort) and
+    the user's ``options``; ``iterations`` sets every scale's evaluations."""
+    from ..transfer.config import default_scale_iterations, final_iterations, gatys_config
+
+    if preset not in ARTISTIC_PRESETS:
+        raise InputError(f"unknown preset {preset!r}; choose from {', '.join(ARTISTIC_PRESETS)}")
+    p = ARTISTIC_PRESETS[preset]
+    options.setdefault("backbone", p.backbone)
+    if iterations is not None:
+        options["iterations"] = int(iterations)
+    elif p.effort != 1:
+        scales = options.get("scales") or gatys_config().scales
+        options["scale_iterations"] = default_scale_iterations(scales, p.effort * final_iterations(options["backbone"]))
+    return gatys_config(**options)
 
 
 def _gatys_net(backbone: str, device: str) -> Any:
@@ -380,7 +402,7 @@ def artistic(
     strength: float = 1.0,
     original_colors: bool = False,
     iterations: int | None = None,
-    seed: int = 0,
+    seed: int | None = 0,
     content_label: str = "photo.jpg",
     style_labels: Sequence[str] | None = None,
     device: str = "cpu",
@@ -388,15 +410,18 @@ def artistic(
     should_stop: StopCheck | None = None,
     deadline: float | None = None,
     preview_every: float = 1.0,
+    config: dict[str, Any] | None = None,
 ) -> ModeResult:
     """Gatys et al. with one or several blended styles and live previews.
 
     Args:
         styles: ``(built-in name or PIL image, blend weight)`` pairs.
         size: long side of the result in pixels.
-        preset: a key of :data:`ARTISTIC_PRESETS` (backbone, steps, scales).
-        strength: multiplies the style weight (1 = the CLI default, 100).
-        iterations: overrides the preset's steps per scale (tests, API).
+        preset: a key of :data:`ARTISTIC_PRESETS` (backbone, effort); the rest is the library's
+            defaults (:func:`artistic_config`).
+        strength: multiplies the style weight (1 = the library's default).
+        iterations: evaluations at every scale instead of the default schedule (tests, API).
+        config: further :class:`~styleforge.transfer.config.GatysConfig` options (API callers).
         on_progress: called with the fraction done, a message and (at most
             every ``preview_every`` s) the current image.
         should_stop: polled after every step; True raises :class:`JobCancelled`.
@@ -404,11 +429,8 @@ def artistic(
     """
     _require("artistic")
     from ..io import pil_to_tensor, tensor_to_pil
-    from ..transfer.gatys import GatysConfig, plan_stages, stylize_tensor
+    from ..transfer.gatys import plan_stages, stylize_tensor
 
-    if preset not in ARTISTIC_PRESETS:
-        raise InputError(f"unknown preset {preset!r}; choose from {', '.join(ARTISTIC_PRESETS)}")
-    p = ARTISTIC_PRESETS[preset]
     if not styles:
         raise InputError("pick at least one style")
     if not 0.01 <= strength <= 10:
@@ -416,22 +438,14 @@ def artistic(
     weights = [float(w) for _, w in styles]
     if any(w < 0 for w in weights) or sum(weights) <= 0:
         raise InputError("style weights must be ≥ 0 and not all zero")
-    steps = p.iterations if iterations is None else int(iterations)
-    if not 1 <= steps <= 1000:
+    if iterations is not None and not 1 <= int(iterations) <= 1000:
         raise InputError("iterations must be between 1 and 1000")
-    cfg = GatysConfig(
-        image_size=int(size),
-        iterations=steps,
-        scales=p.scales,
-        backbone=p.backbone,
-        style_weight=100.0 * strength,
+    base = artistic_config(preset)
+    cfg = artistic_config(
+        preset, iterations=iterations, image_size=int(size), seed=seed, device=device,
+        style_weight=base.style_weight * strength,
         style_blend_weights=tuple(weights) if len(styles) > 1 else None,
-        original_colors=bool(original_colors),
-        seed=seed,
-        device=device,
-        amp="auto",  # as the printed `styleforge stylize` command (bf16 passes where the CPU has native bf16)
-        scale_detail=1.0,  # as the printed command's default
-    )
+        original_colors=bool(original_colors), **(config or {}))
     cfg.validate(len(styles))
     t0 = time.perf_counter()
     content_img = resize_max_side(content.convert("RGB"), cfg.image_size)
@@ -450,14 +464,34 @@ def artistic(
         cmd += ["--style", lab]
     if len(styles) > 1:
         cmd += ["--style-blend-weights", ",".join(f"{w:g}" for w in weights)]
-    cmd += ["--image-size", str(cfg.image_size), "--iterations", str(steps),
-            "--scales", ",".join(f"{s:g}" for s in p.scales), "--backbone", p.backbone]
-    if strength != 1.0:
-        cmd += ["--style-weight", f"{cfg.style_weight:g}"]
+    cmd += _gatys_flags(cfg)
     if original_colors:
         cmd.append("--original-colors")
-    cmd += ["--seed", str(seed), "-o", "result.png"]
+    if seed is not None:
+        cmd += ["--seed", str(seed)]
+    cmd += ["-o", "result.png"]
     return ModeResult(image, " ".join(_q(c) for c in cmd), _elapsed(t0, image))
+
+
+def _gatys_flags(cfg: Any) -> list[str]:
+    """``styleforge stylize`` options for whatever of ``cfg`` differs from the library's defaults."""
+    from ..transfer.config import gatys_config
+
+    d = gatys_config()
+    out = ["--image-size", str(cfg.image_size)]
+    if cfg.iterations is not None:
+        out += ["--iterations", str(cfg.iterations)]
+    if cfg.scales != d.scales:
+        out += ["--scales", ",".join(f"{s:g}" for s in cfg.scales)]
+    if cfg.scale_iterations is not None:
+        out += ["--scale-iterations", ",".join(str(n) for n in cfg.scale_iterations)]
+    if cfg.backbone != d.backbone:
+        out += ["--backbone", cfg.backbone]
+    if cfg.amp != d.amp:
+        out += ["--amp", cfg.amp]
+    if cfg.style_weight != d.style_weight:
+        out += ["--style-weight", f"{cfg.style_weight:g}"]
+    return out
 
 
 # --------------------------------------------------------------------------- Photo
@@ -473,7 +507,7 @@ def photo(
     smoothing: str = "fast",
     size: int = 384,
     iterations: int | None = None,
-    seed: int = 0,
+    seed: int | None = 0,
     content_label: str = "photo.jpg",
     style_label: str = "style.jpg",
     mask_labels: tuple[str, str] = ("photo_mask.png", "style_mask.png"),
@@ -482,52 +516,64 @@ def photo(
     should_stop: StopCheck | None = None,
     deadline: float | None = None,
     preview_every: float = 1.0,
+    config: dict[str, Any] | None = None,
 ) -> ModeResult:
     """Photorealistic transfer (Deep Photo Style Transfer): another photo's look, edges kept.
 
     Args:
         content_mask, style_mask: optional DPST colour masks (both or neither).
         smoothing: ``"off"``, ``"fast"`` (guided filter) or ``"exact"`` (closed form).
-        iterations: steps per stage (default 100).
+        iterations: evaluations of every stage instead of the library's default schedule.
+        config: further :class:`~styleforge.transfer.config.PhotoConfig` or ``GatysConfig``
+            options (API callers).
+
+    Without masks the matched segments are found automatically, as ``styleforge photo`` does.
     """
     _require("photo")
     from ..io import pil_to_tensor, tensor_to_pil
-    from ..transfer.gatys import GatysConfig, plan_stages
-    from ..transfer.photoreal import PhotoConfig, photo_transfer
-    from ..transfer.segmentation import check_mask_size
+    from ..transfer.automask import prepare_masks
+    from ..transfer.config import photo_config
+    from ..transfer.gatys import StageInfo, plan_stages
+    from ..transfer.photoreal import photo_transfer
 
     if smoothing not in PHOTO_SMOOTHING:
         raise InputError(f"smoothing must be one of {', '.join(PHOTO_SMOOTHING)}")
     if (content_mask is None) != (style_mask is None):
         raise InputError("upload both masks (photo and style), or neither")
-    steps = 100 if iterations is None else int(iterations)
-    if not 1 <= steps <= 1000:
+    if iterations is not None and not 1 <= int(iterations) <= 1000:
         raise InputError("iterations must be between 1 and 1000")
-    g = GatysConfig(image_size=int(size), iterations=steps, seed=seed, device=device)
-    cfg = PhotoConfig(gatys=g, smooth="none" if smoothing == "off" else smoothing)
+    options: dict[str, Any] = {"image_size": int(size), "seed": seed, "device": device,
+                               "smooth": "none" if smoothing == "off" else smoothing}
+    if iterations is not None:
+        options["iterations"] = int(iterations)
+    cfg = photo_config(**{**options, **(config or {})})
+    g = cfg.gatys
     cfg.validate()
     g.validate(1)
     t0 = time.perf_counter()
     c_img = resize_max_side(content.convert("RGB"), g.image_size)
     s_img = resize_max_side(style.convert("RGB"), g.image_size)
-    cseg = sseg = None
-    if content_mask is not None and style_mask is not None:
-        cseg = check_mask_size(content_mask.convert("RGB"), c_img.size, what="photo mask")
-        sseg = check_mask_size(style_mask.convert("RGB"), s_img.size, what="style mask")
-    from ..transfer.gatys import StageInfo
-
+    maps = prepare_masks(c_img, s_img, content_mask, style_mask, auto=True, tolerance=cfg.mask_tolerance,
+                         what=("photo mask", "style mask"))
+    cseg, sseg = maps if maps is not None else (None, None)
     painting = plan_stages(g, (c_img.height, c_img.width))
-    realism = StageInfo(0, 1, (c_img.height, c_img.width), steps)
+    realism = StageInfo(0, 1, (c_img.height, c_img.width), cfg.stage2())
     callback = _step_callback([*painting, realism], on_progress, should_stop, deadline, preview_every,
                               phases=("painting", "photo realism"))
     res = photo_transfer(pil_to_tensor(c_img), pil_to_tensor(s_img), cfg, content_seg=cseg, style_seg=sseg,
                          net=_gatys_net(g.backbone, device), callback=callback)
     out = tensor_to_pil(res.image)
     cmd = ["styleforge", "photo", content_label, style_label, "--method", "dpst"]
-    if cseg is not None:
+    if content_mask is not None:
         cmd += ["--content-mask", mask_labels[0], "--style-mask", mask_labels[1]]
-    cmd += ["--image-size", str(g.image_size), "--iterations", str(steps), "--smooth", cfg.smooth,
-            "--seed", str(seed), "-o", "result.png"]
+    cmd += ["--image-size", str(g.image_size)]
+    if g.iterations is not None:
+        cmd += ["--iterations", str(g.iterations)]
+    if cfg.smooth != photo_config().smooth:
+        cmd += ["--smooth", cfg.smooth]
+    if seed is not None:
+        cmd += ["--seed", str(seed)]
+    cmd += ["-o", "result.png"]
     return ModeResult(out, " ".join(_q(c) for c in cmd), _elapsed(t0, out))
 
 
@@ -543,6 +589,7 @@ def photo_fast(
     style_label: str = "style.jpg",
     mask_labels: tuple[str, str] = ("photo_mask.png", "style_mask.png"),
     look_dir: Path | None = None,
+    config: dict[str, Any] | None = None,
 ) -> ModeResult:
     """Photorealistic transfer in seconds (the fast method): masks optional (automatic without them);
     also writes the look as ``look.cube`` in ``look_dir`` (a new temporary folder by default)."""
@@ -551,40 +598,33 @@ def photo_fast(
 
     import numpy as np
 
-    from ..transfer.fastphoto import FastConfig, fast_transfer, fit_labels
+    from ..transfer.automask import prepare_masks
+    from ..transfer.config import fast_config
+    from ..transfer.fastphoto import fast_transfer
     from ..transfer.lut import write_cube
-    from ..transfer.segmentation import check_mask_size, pair_masks, parse_mask
 
     if (content_mask is None) != (style_mask is None):
         raise InputError("upload both masks (photo and style), or neither")
-    cfg = FastConfig(strength=float(strength))
+    cfg = fast_config(**{"strength": float(strength), **(config or {})})
     cfg.validate()
     t0 = time.perf_counter()
     c_img = resize_max_side(content.convert("RGB"), min(int(size), max(content.size)))
     s_img = style.convert("RGB")
-    cl = sl = None
-    if content_mask is not None and style_mask is not None:
-        cl = parse_mask(check_mask_size(content_mask.convert("RGB"), c_img.size, what="photo mask"), what="photo mask")
-        sl = parse_mask(check_mask_size(style_mask.convert("RGB"), s_img.size, what="style mask"), what="style mask")
-        pair_masks(cl, sl)
-        cl, sl = fit_labels(cl, _work(c_img, cfg.work_size)), fit_labels(sl, _work(s_img, cfg.work_size))
-    res = fast_transfer(c_img, s_img, cfg, content_labels=cl, style_labels=sl)
+    maps = prepare_masks(c_img, s_img, content_mask, style_mask, work_size=cfg.work_size,
+                         what=("photo mask", "style mask"))
+    cl, sl = maps if maps is not None else (None, None)
+    res = fast_transfer(c_img, s_img, cfg, content_labels=cl, style_labels=sl, auto=True)
     out = Image.fromarray(np.asarray(res.image))
     folder = Path(tempfile.mkdtemp(prefix="styleforge-look-")) if look_dir is None else Path(look_dir)
     look = write_cube(res.look, folder / "look.cube")
     cmd = ["styleforge", "photo", content_label, style_label]
-    if cl is not None:
+    if content_mask is not None:
         cmd += ["--content-mask", mask_labels[0], "--style-mask", mask_labels[1]]
     cmd += ["--image-size", str(max(c_img.size))]
     if strength != 1.0:
         cmd += ["--strength", f"{strength:g}"]
     cmd += ["--save-look", "look.cube", "-o", "result.png"]
     return ModeResult(out, " ".join(_q(c) for c in cmd), _elapsed(t0, out), look)
-
-
-def _work(img: Image.Image, work: int) -> tuple[int, int]:
-    """``(h, w)`` of ``img`` at the fast method's work size."""
-    return tuple(resize_max_side(img, min(work, max(img.size))).size[::-1])  # type: ignore[return-value]
 
 
 # --------------------------------------------------------------------------- Translate
