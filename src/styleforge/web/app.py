@@ -38,8 +38,8 @@ def create_app(settings: WebSettings | None = None) -> Any:
                     importlib.import_module(f".tabs.{module}", __package__).build(ctx)
     demo.queue(default_concurrency_limit=settings.fast_concurrency, max_size=settings.limits.max_queue)
     guard_queue(demo, settings)  # per-client limits; no way round the queue
-    demo.styleforge_work_dir = ctx.work  # type: ignore[attr-defined]
-    demo.styleforge_context = ctx  # type: ignore[attr-defined]
+    demo.styleforge_work_dir = ctx.work
+    demo.styleforge_context = ctx
     return demo
 
 

@@ -42,7 +42,7 @@ import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -270,7 +270,7 @@ def run_job(
     jobs: Jobs | None = None,
     session: str = "anonymous",
     idle_s: float = HEARTBEAT_S,
-) -> Iterator[JobEvent]:
+) -> Generator[JobEvent, None, None]:
     """Run ``fn(on_progress=, should_stop=, deadline=)`` and stream its :class:`JobEvent`s.
 
     The one job interface of the page: ``fn`` reports ``on_progress(fraction, stage, preview)``
@@ -401,8 +401,8 @@ def thumbnails(work: Path, size: int = 160) -> list[tuple[str, str]]:
         dst = work / "thumbs" / f"{name}.jpg"
         if not dst.exists():
             dst.parent.mkdir(parents=True, exist_ok=True)
-            with Image.open(path) as im:
-                im = im.convert("RGB")
+            with Image.open(path) as src:
+                im = src.convert("RGB")
                 im.thumbnail((size, size))
                 im.save(dst, quality=85)
         out.append((str(dst), name))
@@ -440,8 +440,9 @@ def lenient(component: Any) -> Any:
 def photo_input(ctx: Context, label: str, elem_id: str, status: Any | None = None, *, what: str = "photo",
                 sources: tuple[str, ...] = ("upload", "clipboard"), height: int | str = 240) -> Any:
     """An image upload checked as soon as it arrives: a bad file is removed and ``status`` says why."""
-    box = lenient(gr.Image(label=label, type="filepath", image_mode=None, sources=list(sources),
-                           elem_id=elem_id, height=height))
+    kinds: Any = list(sources)
+    box = lenient(gr.Image(label=label, type="filepath", image_mode=None, sources=kinds, elem_id=elem_id,
+                           height=height))
     if status is not None:
         def on_upload(path: str | None) -> tuple[Any, str]:
             msg = check_upload(path, ctx.limits, what=what)
@@ -481,7 +482,7 @@ def job_updates(ctx: Context, work_fn: Callable[..., Any], request: Any,
     stage, frac = "starting", 0.0
     left: float | None = None
     stream = run_job(work_fn, cancel, deadline=deadline, jobs=ctx.jobs, session=ctx.session(request))
-    suspended = [clock()]
+    suspended: list[float | None] = [clock()]
 
     def watchdog() -> None:  # nobody pulls the next update for long: the event was cancelled or abandoned
         while not cancel.is_set():

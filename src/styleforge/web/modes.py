@@ -273,7 +273,7 @@ def instant(
         entry = _instant_entries(models).get(str(style))
         builtin = _instant_entries(None).get(str(style))
         from_folder = entry is not None and (builtin is None or entry.file != builtin.file)
-        style_arg = f"INSTANT_MODELS/{entry.file.name}" if from_folder else str(style)
+        style_arg = f"INSTANT_MODELS/{entry.file.name}" if from_folder and entry is not None else str(style)
     cmd = ["styleforge", "instant", content_label, "--style", style_arg]
     builtin_decoders = _arbitrary_files(None)
     if decoder is not None and decoder not in builtin_decoders:  # the --instant-models folder's decoder
@@ -616,6 +616,8 @@ def photo_fast(
     res = fast_transfer(c_img, s_img, cfg, content_labels=cl, style_labels=sl, auto=True)
     out = Image.fromarray(np.asarray(res.image))
     folder = Path(tempfile.mkdtemp(prefix="styleforge-look-")) if look_dir is None else Path(look_dir)
+    if res.look is None:
+        raise InputError("the fast method gave no look for this pair of photos")
     look = write_cube(res.look, folder / "look.cube")
     cmd = ["styleforge", "photo", content_label, style_label]
     if content_mask is not None:

@@ -68,10 +68,10 @@ def video_job(clip: Path, out_dir: Path, *, mode: str, style: str, size: int = 3
     if not 0 <= consistency < 1:
         raise InputError("consistency must be in [0, 1)")
     if mode == "gatys":
-        from ..transfer.gatys import GatysConfig
+        from ..transfer.config import gatys_config
 
-        size = min(size, GATYS_SIZE)
-        cfg = GatysConfig(image_size=size, iterations=GATYS_ITERATIONS, backbone="effnet-lite0", seed=0)
+        size = min(size, GATYS_SIZE)  # the page's choices; every other option is the library's default
+        cfg = gatys_config(image_size=size, iterations=GATYS_ITERATIONS, backbone="effnet-lite0", seed=0)
         factory = lambda: make_stylizer(style=[style], cfg=cfg)  # noqa: E731
         flag = f"--style {shlex.quote(style)} --backbone effnet-lite0 --iterations {GATYS_ITERATIONS}"
     elif mode == "instant":

@@ -50,7 +50,8 @@ def handlers(ctx: Context) -> dict[str, Any]:
         return path, f"✅ Done: {res.info}", res.command
 
     def polish(*args: Any) -> tuple[Any, str, str]:
-        return run(*args, refine=modes.POLISH_STEPS)  # type: ignore[no-any-return]
+        out: tuple[Any, str, str] = run(*args, refine=modes.POLISH_STEPS)
+        return out
 
     return {"run": run, "polish": polish}
 

@@ -107,7 +107,8 @@ def build(ctx: Context) -> None:
                                   elem_id="photo-dpst-size")
                 smooth = gr.Radio(list(modes.PHOTO_SMOOTHING), value="fast", label="Smoothing",
                                   info="fast: guided filter · exact: closed form (slower)", elem_id="photo-smooth")
-                steps = gr.Slider(0, 500, value=0, step=1, label="Steps per stage (0 = 100)", elem_id="photo-steps")
+                steps = gr.Slider(0, 500, value=0, step=1, label="Evaluations per stage (0 = the default schedule)",
+                                  elem_id="photo-steps")
                 go_dpst = gr.Button("Transfer with DPST", elem_id="photo-run-dpst")
         with gr.Column():
             out, info, cmd = result_column("photo")

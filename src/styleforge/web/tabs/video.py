@@ -78,6 +78,7 @@ def build(ctx: Context) -> None:
     choices = sorted(set(instant_names) | set(ctx.style_names))
     h = handlers(ctx, out_dir)
     max_s = ctx.limits.max_video_seconds
+    first: str | None = ctx.default_style if ctx.default_style in choices else (choices[0] if choices else None)
     with gr.Row():
         with gr.Column():
             status = gr.Markdown(elem_id="video-upload-status", elem_classes="sf-status")
@@ -87,8 +88,7 @@ def build(ctx: Context) -> None:
                 mode = gr.Radio(list(MODES), value="instant", label="Mode", info=" · ".join(MODE_HELP.values()),
                                 elem_id="video-mode")
             with gr.Row():
-                style = gr.Dropdown([*choices, OWN], value=(ctx.default_style if ctx.default_style in choices
-                                                           else (choices or [None])[0]),
+                style = gr.Dropdown([*choices, OWN], value=first,
                                     label="Style (a painting; in photo mode, its colours)", elem_id="video-style",
                                     scale=2, min_width=120)
                 own = photo_input(ctx, "Your own style image or photo", "video-own", status, what="style image",
