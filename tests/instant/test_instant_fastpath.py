@@ -19,6 +19,7 @@ pytest.importorskip("onnxruntime")
 
 
 def test_a_builtin_network_gets_the_runner_with_its_palette() -> None:
+    load_vgg_weights.cache_clear()  # an earlier test may have loaded it under another STYLEFORGE_CACHE
     load_vgg_weights("vgg16-offline")  # the first torch run converts VGG16 into the cache the runner reads
     assert (cache_dir() / "vgg16-offline-conv.safetensors").is_file()
     runner = lite_runner_for("starry_night", threads=1)

@@ -78,9 +78,15 @@ def _moments(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _caffe(img: np.ndarray) -> np.ndarray:
-    """``(H, W, 3)`` RGB in [0, 1] → caffe's BGR, 0–255, mean subtracted, zero-padded by one pixel."""
+    """``(H, W, 3)`` RGB in [0, 1] → caffe's BGR, 0–255, mean subtracted, reflection-padded by one pixel.
+
+    Reflection, not zeros: a zero-padded conv1_1 gives the outer pixels other features,
+    which the whitening–colouring turned into a frame (issue 25: border ratio 1.28 → ≤ 1.1).
+    """
     x = img[..., ::-1].astype(np.float32) * 255.0 - _CAFFE_MEAN_BGR
-    return np.pad(x, ((1, 1), (1, 1), (0, 0)))
+    if min(x.shape[:2]) < 2:
+        return np.pad(x, ((1, 1), (1, 1), (0, 0)), mode="edge")
+    return np.pad(x, ((1, 1), (1, 1), (0, 0)), mode="reflect")
 
 
 def _patches(xp: np.ndarray, rows: slice | np.ndarray, cols: slice | None = None) -> np.ndarray:
