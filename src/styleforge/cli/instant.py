@@ -54,6 +54,13 @@ def add_instant_options(p: argparse.ArgumentParser, *, with_original_colors: boo
     g.add_argument("--no-palette", dest="palette", action="store_false",
                    help="one per-style network: skip the palette pass (its painting's colours and first-layer "
                         "statistics after the network, ≈ 0.1 s at 512 px)")
+    try:  # `stylize` already has Gatys' --style-scale (the same meaning): --instant then shares it
+        g.add_argument("--style-scale", type=float, default=1.0,
+                       help="stroke size, as neural-style's -style_scale: 2 paints strokes twice as large, 0.5 half "
+                            "(WCT/AdaIN: the painting's working size; per-style networks: the photo's; 0.25–4, "
+                            "default 1)")
+    except argparse.ArgumentError:
+        pass
     g.add_argument("--backend", choices=("auto", "torch", "onnx"), default="auto",
                    help="auto = onnxruntime when installed, else torch")
     g.add_argument("--threads", type=int, default=None, help="CPU threads (default: all cores)")
@@ -127,7 +134,7 @@ def run_with_args(content: list[str], styles: list[str], output: str, args: argp
     opts = InstantOptions(
         strength=args.strength, alpha=args.alpha, style_weights=args.style_weights, size=args.size,
         tile=args.tile, overlap=args.overlap, original_colors=getattr(args, "original_colors", False),
-        backend=args.backend, palette=args.palette,
+        backend=args.backend, palette=args.palette, style_scale=getattr(args, "style_scale", 1.0),
     )
     opts.validate(len(styles))
     refine_style = _refine_style(styles, args)
@@ -144,7 +151,7 @@ def run_with_args(content: list[str], styles: list[str], output: str, args: argp
                 rest.append((f, target))
                 continue
             t0 = time.perf_counter()
-            out = lite(img, strength=args.strength, size=args.size)
+            out = lite(img, strength=args.strength, size=args.size, style_scale=opts.style_scale)
             save_image(out, target)
             log.info("wrote %s (%dx%d, %.2f s, onnxruntime)", target, out.width, out.height, time.perf_counter() - t0)
         if not rest:

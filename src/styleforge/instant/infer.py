@@ -25,6 +25,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -35,7 +36,7 @@ from ..errors import InputError
 from .fastpath import load_palette, painting_for
 from .lite import onnxruntime_available
 from .models import builtin_models, load_arbitrary_net, load_transformer, weights_for
-from .options import InstantOptions
+from .options import InstantOptions, scaled_size
 from .palette import Palette, apply_palette
 
 #: Above this many pixels the image is processed in tiles unless ``tile`` says otherwise.
@@ -88,12 +89,14 @@ class InstantModel:
         self.sources: list[str] = list(names)  # the --style values (load_instant sets them)
         self.style_images = style_images
         self.stats: list[tuple[torch.Tensor, torch.Tensor] | None] = [None] * len(names)
+        self._scaled_stats: dict[float, list[Any]] = {}
         self._adain_session = None
         if adain is not None:
             with torch.inference_mode():
                 for i, s in enumerate(style_images):
                     if s is not None:
                         self.stats[i] = adain.style_stats(s)  # type: ignore[operator]
+            self._scaled_stats[1.0] = self.stats
         kinds = {p.backend for p in per_style if p is not None}
         self.backend = "+".join(sorted(kinds | ({"torch"} if adain is not None else set()))) or backend
 
@@ -109,9 +112,19 @@ class InstantModel:
             return None
         return self.per_style[0].palette
 
+    def stats_at(self, style_scale: float) -> list[Any]:
+        """The arbitrary network's statistics of every style image at ``style_scale`` (cached per scale)."""
+        if style_scale not in self._scaled_stats:
+            with torch.inference_mode():
+                self._scaled_stats[style_scale] = [
+                    None if s is None else self.adain.style_stats(s, scale=style_scale)  # type: ignore[union-attr, operator]
+                    for s in self.style_images]
+        return self._scaled_stats[style_scale]
+
     def _adain(self, x: torch.Tensor, idx: Sequence[int], weights: Sequence[float], alpha: float,
-               mask: torch.Tensor | None) -> torch.Tensor:
-        stats = [self.stats[i] for i in idx]
+               mask: torch.Tensor | None, style_scale: float = 1.0) -> torch.Tensor:
+        all_stats = self.stats_at(style_scale)
+        stats = [all_stats[i] for i in idx]
         with torch.inference_mode():
             return self.adain.stylize_stats(x, stats, weights, alpha=alpha, mask=mask)  # type: ignore[union-attr, arg-type]
 
@@ -125,11 +138,11 @@ class InstantModel:
             if n != 2:
                 raise InputError(f"--mask needs exactly two --style, got {n}")
             if not self.per_style[0] and not self.per_style[1]:
-                return self._adain(x, [0, 1], [1, 1], alpha, mask)
+                return self._adain(x, [0, 1], [1, 1], alpha, mask, opts.style_scale)
             a, b = (self._one(x, i, opts) for i in (0, 1))
             return mask * a + (1 - mask) * b
         if len(adain_idx) == n:
-            return self._adain(x, adain_idx, weights, alpha, None)
+            return self._adain(x, adain_idx, weights, alpha, None, opts.style_scale)
         total = sum(weights)
         out = torch.zeros_like(x)
         for i in range(n):
@@ -140,8 +153,15 @@ class InstantModel:
     def _one(self, x: torch.Tensor, i: int, opts: InstantOptions) -> torch.Tensor:
         p = self.per_style[i]
         if p is None:
-            return self._adain(x, [i], [1.0], opts.alpha if opts.alpha is not None else opts.strength, None)
-        y = p(x).clamp(0, 1)
+            return self._adain(x, [i], [1.0], opts.alpha if opts.alpha is not None else opts.strength, None,
+                               opts.style_scale)
+        if opts.style_scale != 1.0:  # the network's strokes have a fixed size in pixels: work on a scaled photo
+            H, W = x.shape[-2:]
+            small = F.interpolate(x, size=scaled_size(H, W, opts.style_scale), mode="bilinear", align_corners=False,
+                                  antialias=opts.style_scale > 1)
+            y = F.interpolate(p(small), size=(H, W), mode="bicubic", align_corners=False).clamp(0, 1)
+        else:
+            y = p(x).clamp(0, 1)
         return opts.strength * y + (1 - opts.strength) * x if opts.strength < 1 else y
 
 

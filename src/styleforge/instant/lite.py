@@ -93,11 +93,20 @@ class LiteRunner:
             w, h = max(1, round(w * k)), max(1, round(h * k))
         return min(w, h) >= 16 and w * h <= LITE_MAX_PIXELS
 
-    def __call__(self, image: Image.Image, *, strength: float = 1.0, size: int | None = None) -> Image.Image:
+    def __call__(self, image: Image.Image, *, strength: float = 1.0, size: int | None = None,
+                 style_scale: float = 1.0) -> Image.Image:
         if size is not None:
             image = resize_max_side(image, size)
         x = pil_to_array(image)
-        y = self.session.run(None, {self.input_name: x})[0].clip(0, 1)
+        if style_scale != 1.0:  # as stylize_instant: the network on the photo divided by the scale, enlarged back
+            from .options import scaled_size
+
+            h, w = scaled_size(image.height, image.width, style_scale)
+            small = image.resize((w, h), Image.Resampling.BILINEAR)
+            y = self.session.run(None, {self.input_name: pil_to_array(small)})[0].clip(0, 1)
+            y = pil_to_array(array_to_pil(y).resize(image.size, Image.Resampling.BICUBIC))
+        else:
+            y = self.session.run(None, {self.input_name: x})[0].clip(0, 1)
         if self.palette is not None:
             from .palette import apply_palette
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-__all__ = ["MAX_SIZE", "InstantOptions"]
+__all__ = ["MAX_SIZE", "MAX_STYLE_SCALE", "MIN_STYLE_SCALE", "InstantOptions", "scaled_size"]
 
 from dataclasses import dataclass
 
 from ..errors import InputError
 
 MAX_SIZE = 8192
+MIN_STYLE_SCALE, MAX_STYLE_SCALE = 0.25, 4.0
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,10 @@ class InstantOptions:
     color_space: str = "yuv"
     backend: str = "auto"
     palette: bool = True  # one per-style network: its painting's colours after it (instant/palette.py)
+    #: stroke size, neural-style's ``-style_scale``: > 1 paints larger strokes.  WCT/AdaIN take the
+    #: painting's statistics at this many times its working size; a per-style network runs on the
+    #: photo shrunk by it (and the result is enlarged back).
+    style_scale: float = 1.0
 
     def validate(self, n_styles: int) -> None:
         if not 0.0 <= self.strength <= 1.0:
@@ -40,5 +45,14 @@ class InstantOptions:
             raise InputError(f"--tile must be 0 (off) or at least 64 pixels, got {self.tile}")
         if self.overlap < 0 or (self.tile and self.overlap * 2 >= self.tile):
             raise InputError(f"--overlap must be ≥ 0 and less than half of --tile, got {self.overlap}")
+        if not MIN_STYLE_SCALE <= self.style_scale <= MAX_STYLE_SCALE:
+            raise InputError(f"--style-scale must be between {MIN_STYLE_SCALE} and {MAX_STYLE_SCALE}, "
+                             f"got {self.style_scale}")
         if self.backend not in ("auto", "torch", "onnx"):
             raise InputError(f"unknown --backend {self.backend!r}; choose auto, torch or onnx")
+
+
+def scaled_size(h: int, w: int, style_scale: float, floor: int = 16) -> tuple[int, int]:
+    """A per-style network's working size for ``style_scale``: ``(h, w)`` divided by it (≥ ``floor`` px)."""
+    k = 1.0 / style_scale
+    return max(floor, round(h * k)), max(floor, round(w * k))

@@ -138,7 +138,13 @@ class AdaINNet(nn.Module):
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         return self.encoder(x, ["relu4_1"])["relu4_1"]
 
-    def style_stats(self, style: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def style_stats(self, style: torch.Tensor, scale: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
+        """``relu4_1`` mean and std of the style image, taken at ``scale`` times its size (``-style_scale``)."""
+        if scale != 1.0:
+            h, w = style.shape[-2:]
+            size = (max(16, round(h * scale)), max(16, round(w * scale)))
+            style = F.interpolate(style, size=size, mode="bilinear" if scale < 1 else "bicubic", align_corners=False,
+                                  antialias=scale < 1).clamp(0, 1)
         return feature_stats(self.encode(style))
 
     def stylize_stats(
