@@ -309,6 +309,24 @@ class JobStore:
                 args=[worker, error[:500], f"{time.time():.3f}", job_id],
             ))
 
+    def fast_started(self, job_id: str) -> None:
+        """A fast job runs (heavy jobs pause for it: :meth:`fast_pressure`); forgotten after the fast time limit."""
+        with self.guard():
+            self.redis.zadd(self.key("fast_running"), {job_id: time.time() + self.config.fast_timeout_s})
+
+    def fast_ended(self, job_id: str) -> None:
+        with self.guard():
+            self.redis.zrem(self.key("fast_running"), job_id)
+
+    def fast_pressure(self) -> bool:
+        """Whether fast jobs are running or waiting in the ``fast`` queue (Celery's list of that name)."""
+        with self.guard():
+            p = self.redis.pipeline(transaction=False)
+            p.zcount(self.key("fast_running"), time.time(), "+inf")
+            p.llen("fast")
+            running, waiting = p.execute()
+        return bool(int(running) or int(waiting))
+
     def lapsed(self, max_attempts: int) -> list[tuple[str, str]]:
         """Running jobs whose lease lapsed: ``(job id, "requeue" | "failed")`` for each one handled here."""
         out = []

@@ -36,6 +36,9 @@ TASK = "styleforge.run_job"
 MAX_ATTEMPTS = 3
 #: Seconds between progress writes of one job.
 PROGRESS_EVERY_S = 0.5
+#: A heavy job looks for waiting fast jobs this often (seconds), and pauses for them at most this long at a time.
+YIELD_CHECK_S = 0.05
+YIELD_MAX_S = 5.0
 
 _state: dict[Any, Any] = {}
 
@@ -145,9 +148,14 @@ def execute(config: ServiceConfig, job_id: str) -> str:
 
     from celery.exceptions import SoftTimeLimitExceeded
 
+    should_stop = beat.stop.is_set
+    if job.cls == FAST:
+        store.fast_started(job_id)
+    else:
+        should_stop = _yielding(store, beat.stop)
     try:
         png = modes.run(job.mode, job.options, inputs, max_pixels=config.max_pixels,  # type: ignore[arg-type]
-                        progress=progress, should_stop=beat.stop.is_set)
+                        progress=progress, should_stop=should_stop)
         if beat.stop.is_set() and beat.state != "running":
             return beat.state
         outcome = store.finish(job_id, me, png)
@@ -165,8 +173,36 @@ def execute(config: ServiceConfig, job_id: str) -> str:
         outcome = store.fail(job_id, me, f"internal error ({e.__class__.__name__}); the operator's log has details")
     finally:
         beat.finish()
+        if job.cls == FAST:
+            store.fast_ended(job_id)
     log.info("job %s (%s) %s", job_id, job.mode, outcome)
     return outcome
+
+
+def _yielding(store: JobStore, stop: threading.Event) -> Any:
+    """A heavy job's ``should_stop``: also pauses the optimisation while fast jobs wait or run.
+
+    Polled between optimisation steps; at most every :data:`YIELD_CHECK_S` it asks Redis whether
+    fast jobs are queued or running (:meth:`.store.JobStore.fast_pressure`) and, while they are,
+    sleeps (at most :data:`YIELD_MAX_S` at a time, so a heavy job always progresses).  The CPU
+    priority (``nice``) alone cannot keep two optimisations from slowing the fast jobs down on
+    shared cores (hyper-threads, memory bandwidth).
+    """
+    last = [0.0]
+
+    def should_stop() -> bool:
+        now = time.monotonic()
+        if now - last[0] >= YIELD_CHECK_S:
+            end = now + YIELD_MAX_S
+            try:
+                while not stop.is_set() and time.monotonic() < end and store.fast_pressure():
+                    stop.wait(0.05)
+            except BrokerDown:
+                pass
+            last[0] = time.monotonic()
+        return stop.is_set()
+
+    return should_stop
 
 
 def reap_once(app: Any, config: ServiceConfig, store: JobStore) -> list[str]:
