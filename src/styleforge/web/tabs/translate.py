@@ -70,7 +70,10 @@ def build(ctx: Context) -> None:
         with gr.Column():
             status = gr.Markdown(elem_id="translate-upload-status", elem_classes="sf-status")
             content = photo_input(ctx, "Your image", "translate-content", status, what="image")
-            pre = gr.Dropdown([modes.NO_PRETRAINED, *modes.pretrained_names()], value=modes.NO_PRETRAINED,
+            published = modes.pretrained_names()
+            own = list_checkpoints(ctx.settings.models_dir)  # without models of its own, a published one leads
+            pre = gr.Dropdown([modes.NO_PRETRAINED, *published],
+                              value=modes.NO_PRETRAINED if own or not published else published[0],
                               elem_id="translate-pretrained",
                               label="Published model (downloaded once; used instead of the server's model)")
             go = gr.Button("Translate", variant="primary", elem_id="translate-run")
