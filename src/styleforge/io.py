@@ -235,7 +235,7 @@ def save_image(img: Image.Image | torch.Tensor, path: str | os.PathLike[str], **
     if fmt == "JPEG":
         kwargs.setdefault("quality", 95)
     with atomic_path(p) as tmp:
-        img.save(tmp, format=fmt, **kwargs)  # type: ignore[arg-type]
+        img.save(tmp, format=fmt, **kwargs)
     return p
 
 

@@ -14,7 +14,7 @@ import torch
 def cpu_has_native_bf16() -> bool:
     """Whether this CPU computes bf16 matrix products natively (AMX or AVX512-BF16)."""
     try:
-        if torch.cpu._is_amx_tile_supported():  # type: ignore[attr-defined]
+        if torch.cpu._is_amx_tile_supported():
             return True
     except AttributeError:
         pass

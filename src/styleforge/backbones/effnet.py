@@ -173,6 +173,8 @@ class EfficientNetLite0Features(nn.Module):
     #: ``--amp auto`` keeps fp32: the depthwise convolutions gain ~8 % from bf16 on CPU, not worth the rounding.
     amp_auto: bool = False
 
+    _blur_kernel: torch.Tensor  # buffer
+
     def __init__(
         self,
         layers: Sequence[str] = (),
@@ -232,10 +234,11 @@ class EfficientNetLite0Features(nn.Module):
             raise StyleforgeError(f"EfficientNet-Lite0 weights are missing {key}")
         w, b = _fold_bn(sd[key], sd, bn)
         layer = self.convs[name]
+        assert isinstance(layer, nn.Conv2d) and layer.bias is not None
         if w.shape != layer.weight.shape:
             raise StyleforgeError(f"EfficientNet-Lite0 weight {key} has shape {tuple(w.shape)}, expected {tuple(layer.weight.shape)}")
         layer.weight.data.copy_(w)
-        layer.bias.data.copy_(b)  # type: ignore[union-attr]
+        layer.bias.data.copy_(b)
 
     def train(self, mode: bool = True) -> "EfficientNetLite0Features":  # always frozen
         return super().train(False)

@@ -11,7 +11,7 @@ from ..transfer.config import DoodleConfig
 log = logging.getLogger("styleforge")
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "doodle",
         help="paint a colour-coded doodle in the style of an annotated painting (neural doodles)",

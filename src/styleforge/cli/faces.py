@@ -92,7 +92,7 @@ def run_prepare(args: argparse.Namespace) -> int:
         raise InputError(str(e)) from None
     clean = CleanSpec(min_face=args.min_face, min_blur=args.min_blur, dup_distance=args.dup_distance, require_eyes=not args.allow_no_eyes)
     spec = PrepareSpec(
-        classes=classes, align=align, clean=clean, faces=args.faces,  # type: ignore[arg-type]
+        classes=classes, align=align, clean=clean, faces=args.faces,
         test_ratio=args.test_ratio, seed=args.seed, workers=args.workers or (1 if args.detector == "mesh" else 0),
     )  # fmt: skip
     detector = None

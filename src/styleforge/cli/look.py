@@ -11,7 +11,7 @@ from ..errors import InputError
 log = logging.getLogger("styleforge")
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "look",
         help="apply a saved look (.cube 3D LUT, e.g. from `styleforge photo --save-look`) to photos",

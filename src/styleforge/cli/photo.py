@@ -5,14 +5,19 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from typing import TYPE_CHECKING, Any
 
 from ..errors import InputError
 from ..transfer.config import FastConfig, GatysConfig, PhotoConfig, fast_config, photo_config
 
+if TYPE_CHECKING:
+    import torch
+    from PIL import Image
+
 log = logging.getLogger("styleforge")
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction) -> None:
     from .stylize import add_gatys_options
 
     p = sub.add_parser(
@@ -179,13 +184,13 @@ def run_fast(args: argparse.Namespace, auto: bool) -> int:
     return 0
 
 
-def _pil(arr: object) -> object:
+def _pil(arr: Any) -> Image.Image:
     from PIL import Image
 
-    return Image.fromarray(arr)  # type: ignore[arg-type]
+    return Image.fromarray(arr)
 
 
-def _mask_image(labels: object) -> object:
+def _mask_image(labels: Any) -> Image.Image:
     """Label map → DPST colour mask (palette order)."""
     import numpy as np
     from PIL import Image
@@ -220,17 +225,17 @@ def run_dpst(args: argparse.Namespace, auto: bool) -> int:
     if masks_path is not None and cseg is not None:
         save_image(_mask_image(cseg), masks_path)
 
-    def callback(stage: StageInfo, step: int, losses: dict[str, float], image: object) -> None:
+    def callback(stage: StageInfo, step: int, losses: dict[str, float], image: torch.Tensor) -> None:
         if args.print_every and step % args.print_every == 0:
             log.info("scale %d/%d iteration %d: %s", stage.index + 1, stage.count, step,
                      " ".join(f"{k}={v:.4g}" for k, v in losses.items()))
 
-    def on_stage1(img: object) -> None:
+    def on_stage1(img: torch.Tensor) -> None:
         if stage1_path is not None:
-            save_image(img, stage1_path)  # type: ignore[arg-type]
+            save_image(img, stage1_path)
 
     res = photo_transfer(
-        pil_to_tensor(c_img), pil_to_tensor(s_img), cfg, content_seg=cseg, style_seg=sseg,  # type: ignore[arg-type]
+        pil_to_tensor(c_img), pil_to_tensor(s_img), cfg, content_seg=cseg, style_seg=sseg,
         callback=callback, progress=not args.quiet and sys.stderr.isatty(), on_stage1=on_stage1,
     )
     save_image(res.image, target)

@@ -83,7 +83,7 @@ GATYS_OPTIONS = ("content_weight", "style_weight", "tv_weight", "content_layers"
                   "device")
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "stylize",
         help="paint a photo in the style of one or more paintings (Gatys et al.)",

@@ -104,7 +104,7 @@ class AlignedDataset(Dataset[dict[str, Any]]):
                     f"{len(names)} image(s) in {self.root / side} have no match in {self.root / other} "
                     f"(e.g. {names[0]!r}); A/ and B/ need the same file names"
                 )
-            items = [(a_files[k], b_files[k]) for k in sorted(a_files)]
+            items: list[tuple[Path, ...]] = [(a_files[k], b_files[k]) for k in sorted(a_files)]
             for a, b in items:
                 sa, sb = image_size(a), image_size(b)
                 if sa != sb:

@@ -85,7 +85,8 @@ def _vgg16() -> torch.nn.Module:
 def vgg16_features(images: Iterable[torch.Tensor], *, size: int = 224, batch: int = 8) -> torch.Tensor:
     """``(n, 512)``: the offline VGG16's ``relu5_3`` averaged over space, images (RGB in [0, 1]) at ``size``²."""
     net = _vgg16()
-    out, chunk = [], []
+    out: list[torch.Tensor] = []
+    chunk: list[torch.Tensor] = []
 
     def flush() -> None:
         x = torch.cat([F.interpolate(c, size=(size, size), mode="bilinear", align_corners=False, antialias=True)

@@ -36,7 +36,7 @@ def evaluate_pairs(pairs: Iterable[tuple[torch.Tensor, torch.Tensor]], *, kid_vg
     from .metrics import l1, psnr, ssim
 
     vals: dict[str, list[float]] = {"psnr": [], "ssim": [], "l1": []}
-    extractors = {}
+    extractors: dict[str, Callable[[list[torch.Tensor]], torch.Tensor]] = {}
     if kid_vgg16:
         extractors["vgg"] = vgg16_features
     if inception is not None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 __all__ = ["LR_POLICIES", "linear_factor", "make_scheduler"]
 
 import functools
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -53,6 +54,7 @@ def make_scheduler(
     factor: float = 0.2,
 ) -> Any:
     """An epoch-stepped scheduler for ``policy`` (``plateau`` steps with a metric)."""
+    fn: Callable[[int], float]
     if policy == "linear":
         fn = functools.partial(linear_factor, n_epochs=n_epochs, n_epochs_decay=n_epochs_decay)
     elif policy == "step":

@@ -139,7 +139,7 @@ def amp_dtype_for(amp: str, device: torch.device) -> torch.dtype | None:
     return None
 
 
-class SeededSampler(DistributedSampler):  # type: ignore[type-arg]
+class SeededSampler(DistributedSampler):
     """DistributedSampler (seeded shuffling, ``set_epoch``, rank sharding) yielding ``(index, seed)`` keys.
 
     Each key's seed derives from (run seed, epoch, index) only, so the dataset's random
@@ -154,7 +154,7 @@ class SeededSampler(DistributedSampler):  # type: ignore[type-arg]
     def set_start(self, start: int) -> None:
         self.start = start
 
-    def __iter__(self) -> Iterator[tuple[int, int]]:  # type: ignore[override]
+    def __iter__(self) -> Iterator[tuple[int, int]]:
         indices = list(super().__iter__())[self.start :]
         for i in indices:
             yield (i, mix_seed(self.seed, self.epoch, i))
@@ -287,7 +287,7 @@ def fit(
     for name, net in model.networks.items():
         net.to(device)
         if channels_last:
-            net.to(memory_format=torch.channels_last)
+            net.to(memory_format=torch.channels_last)  # type: ignore[call-overload]  # missing from torch's stubs
         if cfg.sync_bn and denv.distributed:
             model.networks[name] = nn.SyncBatchNorm.convert_sync_batchnorm(net)
     optimizers = model.make_optimizers()

@@ -28,6 +28,7 @@ __all__ = ["ApplySpec", "REGIONS", "region_mask", "mesh_region_mask", "paste_bac
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import cv2
 import numpy as np
@@ -165,13 +166,13 @@ def paste_back(
     if not alpha.any():
         return out
     orig = image[y0:y1, x0:x1].astype(np.float32) / 255.0
-    warp = {"dsize": size, "flags": cv2.INTER_CUBIC | cv2.WARP_INVERSE_MAP, "borderMode": cv2.BORDER_REFLECT}
+    warp: dict[str, Any] = {"dsize": size, "flags": cv2.INTER_CUBIC | cv2.WARP_INVERSE_MAP, "borderMode": cv2.BORDER_REFLECT}
     if detail_sigma > 0:
         # Two-band split in crop space: only the network's change below detail_sigma crop
         # pixels is warped back and added, so everything finer stays the photo's own.
         src = source.astype(np.float32) if source is not None else align_crop(image, m, translated.shape[0]).astype(np.float32) / 255.0
         delta = cv2.GaussianBlur(translated.astype(np.float32) - src, (0, 0), detail_sigma, borderType=cv2.BORDER_REFLECT)
-        result = orig + cv2.warpAffine(delta, m_roi, **warp)
+        result: np.ndarray = orig + cv2.warpAffine(delta, m_roi, **warp)
     else:
         result = cv2.warpAffine(translated.astype(np.float32), m_roi, **warp)
     a = alpha[..., None]

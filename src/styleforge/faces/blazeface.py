@@ -59,7 +59,8 @@ def ssd_anchors(size: int = SIZE, strides: tuple[int, ...] = (8, 16, 16, 16)) ->
 ANCHORS = ssd_anchors()
 
 
-def decode(raw_boxes: np.ndarray, raw_scores: np.ndarray, threshold: float = 0.5) -> tuple[np.ndarray, np.ndarray]:
+def decode(raw_boxes: np.ndarray, raw_scores: np.ndarray,
+           threshold: float = 0.5) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(896, 16)`` regressors and ``(896,)`` logits → ``(boxes (K, 4) xmin ymin w h, keypoints (K, 6, 2), scores (K,))``
     in the 128-px tensor's relative coordinates, for the anchors scoring at least ``threshold``."""
     scores = (1.0 / (1.0 + np.exp(-np.clip(raw_scores.astype(np.float64), -100.0, 100.0)))).astype(np.float32)
@@ -138,5 +139,5 @@ class BlazeFace:
             sx, sy = 1 - pl - pr, 1 - pt - pb
             b = ((box[0] - pl) / sx, (box[1] - pt) / sy, box[2] / sx, box[3] / sy)
             k = np.stack([(kp[:, 0] - pl) / sx, (kp[:, 1] - pt) / sy], 1)
-            dets.append(Detection(tuple(float(v) for v in b), k.astype(np.float32), score))
+            dets.append(Detection((float(b[0]), float(b[1]), float(b[2]), float(b[3])), k.astype(np.float32), score))
         return dets

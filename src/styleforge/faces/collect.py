@@ -150,8 +150,7 @@ def collect(
         raise InputError(f"RAW_DIR {raw} is a file, not a folder")
     raw.mkdir(parents=True, exist_ok=True)
     res = CollectResult()
-    seen: set[tuple[str, str]] = set()
-    unique = [it for it in items if not (it in seen or seen.add(it))]
+    unique = list(dict.fromkeys(items))  # first occurrence of each (class, url), in order
     with ThreadPoolExecutor(max(1, workers)) as ex:
         futs = [
             ex.submit(_download_one, c, u, raw, timeout=timeout, retries=retries, backoff=backoff, max_bytes=max_bytes)

@@ -23,6 +23,7 @@ from typing import Protocol
 
 import cv2
 import numpy as np
+from cv2 import data as cv2_data  # the bundled Haar cascades' folder
 
 #: Where the eye centres sit inside a Haar ``frontalface_alt2`` box when the eye
 #: cascade fails, as fractions ``(x_left, x_right, y)`` of the box; measured as the
@@ -78,7 +79,7 @@ def _cascade(name: str) -> cv2.CascadeClassifier:
     with _LOCK:
         c = _CASCADES.get(key)
         if c is None:
-            path = cv2.data.haarcascades + f"haarcascade_{name}.xml"
+            path = cv2_data.haarcascades + f"haarcascade_{name}.xml"
             c = cv2.CascadeClassifier(path)
             if c.empty():  # pragma: no cover - broken install
                 raise RuntimeError(f"OpenCV cascade {path} could not be loaded (opencv-python-headless<5 needed)")

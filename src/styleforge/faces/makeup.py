@@ -245,7 +245,10 @@ class FaceCrop:
     iod: float
 
 
-def face_crop(image: np.ndarray, landmarks: np.ndarray, work_iod: float, margin: float = 0.25) -> FaceCrop:
+def face_crop(image: np.ndarray, landmarks: np.ndarray | None, work_iod: float, margin: float = 0.25) -> FaceCrop:
+    """The working crop of a face from its mesh ``landmarks`` (a face without them: ``ValueError``)."""
+    if landmarks is None:
+        raise ValueError("face_crop needs the face's mesh landmarks")
     h, w = image.shape[:2]
     p = landmarks[:, :2]
     lo, hi = p.min(0), p.max(0)

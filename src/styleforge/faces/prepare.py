@@ -303,13 +303,13 @@ def prepare_dataset(
             mine = [(r, c) for r, c in survivors if r.cls == cls]
             sides = split_groups([r.source for r, _ in mine], spec.test_ratio, spec.seed)
             taken: set[str] = set()
-            for (r, crop), side in zip(mine, sides):
+            for (row, crop), side in zip(mine, sides):
                 folder = f"{side}{ab}"
                 (stage / folder).mkdir(exist_ok=True)
-                stem = Path(r.source).with_suffix("").as_posix().split("/", 1)[1].replace("/", "__")
-                name = _unique_name(stem if spec.faces == "largest" else f"{stem}_f{r.face}", taken)
+                stem = Path(row.source).with_suffix("").as_posix().split("/", 1)[1].replace("/", "__")
+                name = _unique_name(stem if spec.faces == "largest" else f"{stem}_f{row.face}", taken)
                 os.replace(crop, stage / folder / name)
-                r.status, r.split, r.output = "kept", folder, f"{folder}/{name}"
+                row.status, row.split, row.output = "kept", folder, f"{folder}/{name}"
         for folder in ("trainA", "testA", "trainB", "testB"):
             (stage / folder).mkdir(exist_ok=True)
         shutil.rmtree(stage / "crops")

@@ -107,5 +107,6 @@ class FaceNet:
             return tuple(self.session.run(None, {"x": x}))
         import torch
 
+        assert self.torch_net is not None  # no ONNX session: the torch port
         with torch.no_grad():
             return tuple(y.numpy() for y in self.torch_net(torch.from_numpy(x)))

@@ -127,7 +127,10 @@ def convert_tflite(buf: bytes) -> tuple[dict[str, np.ndarray], dict]:
             o.Init(opts.Bytes, opts.Pos)
             rec.update(axis=o.Axis(), act=o.FusedActivationFunction())
         elif name == "PAD":
-            rec["pads"] = data(ins[1]).tolist()
+            pads = data(ins[1])
+            if pads is None:
+                raise ValueError("PAD without constant paddings is not supported")
+            rec["pads"] = pads.tolist()
             rec["in"] = ins[:1]
         elif name == "RESHAPE":
             rec["in"] = ins[:1]

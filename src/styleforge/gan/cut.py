@@ -152,6 +152,11 @@ class CUTConfig:
         return config_from_dict(cls, d, "cut")
 
 
+def _nce_weight(c: CUTConfig) -> float:
+    """λ_NCE (the mode's value once the config is built)."""
+    return float(c.lambda_nce or 0.0)
+
+
 def _plain(net: nn.Module) -> nn.Module:
     return getattr(net, "module", net)
 
@@ -183,7 +188,7 @@ class CUT:
 
     def make_optimizers(self) -> dict[str, torch.optim.Optimizer]:
         c = self.config
-        opts = {}
+        opts: dict[str, torch.optim.Optimizer] = {}
         for name in ("G", "D", "F"):
             params = list(self.networks[name].parameters())
             fused = all(p.device.type in ("cpu", "cuda") for p in params)
@@ -193,15 +198,17 @@ class CUT:
     def nce(self, G: nn.Module, Fnet: nn.Module, src: torch.Tensor, tgt: torch.Tensor, flipped: bool) -> torch.Tensor:
         """λ_NCE · mean over layers of the mean PatchNCE between ``tgt = G(src)`` and ``src``."""
         c = self.config
-        enc = _plain(G).features  # type: ignore[union-attr]
+        enc = getattr(_plain(G), "features")  # the generator's encoder (layer indices → features)
         feat_q = enc(tgt, c.nce_layers)
         if flipped:
             feat_q = [torch.flip(f, [3]) for f in feat_q]
         with torch.no_grad():
             feat_k, ids = _plain(Fnet)(enc(src, c.nce_layers), c.num_patches)
         feat_q, _ = Fnet(feat_q, c.num_patches, ids)
-        total = sum(patch_nce_loss(to_float32(q), to_float32(k), c.nce_T).mean() * c.lambda_nce for q, k in zip(feat_q, feat_k))
-        return total / len(c.nce_layers)  # type: ignore[return-value]
+        total = torch.zeros((), device=src.device)
+        for q, k in zip(feat_q, feat_k, strict=True):
+            total = total + patch_nce_loss(to_float32(q), to_float32(k), c.nce_T).mean() * _nce_weight(c)
+        return total / len(c.nce_layers)
 
     def train_step(self, batch: Mapping[str, Any], ctx: TrainContext) -> dict[str, torch.Tensor]:
         """G translates, D steps on that fake, then G and F step (D frozen); returns detached losses."""
@@ -209,7 +216,7 @@ class CUT:
         real_a, real_b = ctx.input(batch["A"]), ctx.input(batch["B"])
         G, D, Fnet = (ctx.nets[k] for k in ("G", "D", "F"))
         n = real_a.shape[0]
-        idt = bool(c.nce_idt) and c.lambda_nce > 0 and real_a.shape[1:] == real_b.shape[1:]
+        idt = bool(c.nce_idt) and _nce_weight(c) > 0 and real_a.shape[1:] == real_b.shape[1:]
         real = torch.cat([real_a, real_b], 0) if idt else real_a
         flipped = bool(c.flip_equivariance) and bool(torch.rand(()) < 0.5)
         if flipped:
@@ -241,7 +248,7 @@ class CUT:
                     loss_gan = gan_loss(to_float32(d_plain(fake_b)), True, c.gan_mode) * c.lambda_gan
             else:
                 loss_gan = torch.zeros((), device=real_a.device)
-            loss_nce = self.nce(G, Fnet, real_a, fake_b, flipped) if c.lambda_nce > 0 else torch.zeros((), device=real_a.device)
+            loss_nce = self.nce(G, Fnet, real_a, fake_b, flipped) if _nce_weight(c) > 0 else torch.zeros((), device=real_a.device)
             nce_both = loss_nce
             if idt_b is not None:
                 loss_nce_y = self.nce(G, Fnet, real_b, idt_b, flipped)

@@ -150,8 +150,9 @@ def _no_sync(nets: list[nn.Module], enabled: bool) -> contextlib.ExitStack:
     stack = contextlib.ExitStack()
     if enabled:
         for n in nets:
-            if hasattr(n, "no_sync"):
-                stack.enter_context(n.no_sync())
+            no_sync = getattr(n, "no_sync", None)  # DDP-wrapped networks only
+            if no_sync is not None:
+                stack.enter_context(no_sync())
     return stack
 
 
@@ -200,7 +201,7 @@ class CycleGAN:
     def make_optimizers(self) -> dict[str, torch.optim.Optimizer]:
         """One Adam for both generators and one for both discriminators (as the reference)."""
         c = self.config
-        opts = {}
+        opts: dict[str, torch.optim.Optimizer] = {}
         for name, keys in (("G", ("G_A", "G_B")), ("D", ("D_A", "D_B"))):
             params = [p for k in keys for p in self.networks[k].parameters()]
             fused = all(p.device.type in ("cpu", "cuda") for p in params)

@@ -108,6 +108,11 @@ def _pick(weights: Mapping[str, Any], direction: str, path: Path) -> tuple[str, 
                      f"pass the other generator's file or --direction {other}")
 
 
+def _any_size(net: Any) -> None:
+    """Let a generator take any input size at inference (the ``pad_to_fit`` flag the generators read)."""
+    net.pad_to_fit = True
+
+
 def _pix2pix(config: dict[str, Any], extra: dict[str, Any], weights: Weights, direction: str | None,
              path: Path, any_direction: bool) -> Translator:
     from ..color import rgb_to_lab
@@ -121,13 +126,12 @@ def _pix2pix(config: dict[str, Any], extra: dict[str, Any], weights: Weights, di
     model = Pix2Pix(cfg)
     G = model.networks["G"]
     _load_state(G, weights["G"], "pix2pix")
-    G.pad_to_fit = True  # any size at inference
+    _any_size(G)
     G.eval()
-    if cfg.color_space == "lab":
-        def encode(x: torch.Tensor) -> torch.Tensor:
-            return rgb_to_lab(x)[:, :1] / 50 - 1
-    else:
-        encode = _rgb_input(cfg.input_nc)
+    def lab_l(x: torch.Tensor) -> torch.Tensor:
+        return rgb_to_lab(x)[:, :1] / 50 - 1
+
+    encode = lab_l if cfg.color_space == "lab" else _rgb_input(cfg.input_nc)
     return Translator(G, encode, lambda out, x: model.to_rgb(out, x), {"kind": "pix2pix", **extra})
 
 
@@ -149,7 +153,7 @@ def _cyclegan(config: dict[str, Any], extra: dict[str, Any], weights: Weights, d
     cfg = CycleGANConfig.from_dict(config)
     G = CycleGAN(cfg).networks[name]
     _load_state(G, weights[name], "CycleGAN")
-    G.pad_to_fit = True  # any size at inference
+    _any_size(G)
     G.eval()
     in_nc = cfg.input_nc if name == "G_A" else cfg.output_nc
     info = {"kind": "cyclegan", "direction": direction, **extra}
@@ -171,7 +175,7 @@ def _cut(config: dict[str, Any], extra: dict[str, Any], weights: Weights, direct
     G = build_generator(cfg.netG, cfg.input_nc, cfg.output_nc, ngf=cfg.ngf, norm=cfg.norm,
                         upsample="antialias" if cfg.antialias else "deconv", init=None)
     _load_state(G, weights["G"], "CUT")
-    G.pad_to_fit = True  # any size at inference
+    _any_size(G)
     G.eval()
     return Translator(G, _rgb_input(cfg.input_nc), lambda out, x: to_rgb(out), {"kind": "cut", "mode": cfg.mode, **extra})
 
@@ -223,7 +227,7 @@ def _reference(config: dict[str, Any], extra: dict[str, Any], weights: Weights, 
     layout = infer_layout(weights["G"])
     net = layout.build()
     net.load_state_dict(from_reference(net, weights["G"]))
-    net.pad_to_fit = True  # any size at inference
+    _any_size(net)
     net.eval()
     for m in net.modules():
         if isinstance(m, nn.BatchNorm2d):
@@ -297,8 +301,9 @@ def read_weights(path: str | os.PathLike[str]) -> tuple[str, dict[str, Any], dic
     for key in ("models", "networks", "nets"):
         if isinstance(ckpt.get(key), Mapping):
             config = ckpt.get("model_config") or ckpt.get("config") or {}
-            extra = ckpt.get("extra_config") if isinstance(ckpt.get("extra_config"), Mapping) else {}
-            return str(ckpt.get("kind", "generator")), dict(config), dict(extra), dict(ckpt[key])
+            raw = ckpt.get("extra_config")
+            extra = dict(raw) if isinstance(raw, Mapping) else {}
+            return str(ckpt.get("kind", "generator")), dict(config), extra, dict(ckpt[key])
     raise InputError(f"{p} is not a styleforge checkpoint: it holds no generator weights (keys: {', '.join(map(str, ckpt))[:120]})")
 
 

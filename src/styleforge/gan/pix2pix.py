@@ -155,7 +155,7 @@ class Pix2Pix:
 
     def make_optimizers(self) -> dict[str, torch.optim.Optimizer]:
         c = self.config
-        opts = {}
+        opts: dict[str, torch.optim.Optimizer] = {}
         for name, net in self.networks.items():
             params = list(net.parameters())
             # The fused kernel (one pass over the weights) is the fastest Adam on CPU and CUDA.

@@ -21,6 +21,7 @@ from __future__ import annotations
 __all__ = ["ReferenceLayout", "from_reference", "infer_layout", "is_reference_state", "to_reference"]
 
 import re
+from typing import Any
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -47,7 +48,7 @@ class ReferenceLayout:
     def build(self) -> nn.Module:
         from ..nets import build_generator
 
-        kw = {"upsample": self.upsample} if self.netG.startswith("resnet") else {}
+        kw: dict[str, Any] = {"upsample": self.upsample} if self.netG.startswith("resnet") else {}
         return build_generator(self.netG, self.input_nc, self.output_nc, ngf=self.ngf, norm=self.norm,
                                dropout=self.dropout, init=None, **kw)
 

@@ -56,7 +56,7 @@ def _key(key: int | tuple[int, int], seed: int) -> tuple[int, torch.Generator]:
     return index, torch.Generator().manual_seed(int(s))
 
 
-class CropDataset(torch.utils.data.Dataset):  # type: ignore[type-arg]
+class CropDataset(torch.utils.data.Dataset):
     """Random square crops of the photos in some folders: ``{"content": (3, s, s)}``."""
 
     def __init__(self, files: Sequence[Path], crop: int = 256, *, seed: int = 0) -> None:

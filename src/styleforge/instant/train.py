@@ -142,7 +142,9 @@ class PerStyleModel:
             target = self.vgg(x, self.content_layers)
         feats = self.vgg(y, self.layers)
         with _full_precision(y):
-            content = sum(_relative_mse(feats[k].float(), target[k].float()) for k in self.content_layers)
+            content = y.new_zeros((), dtype=torch.float32)
+            for k in self.content_layers:
+                content = content + _relative_mse(feats[k].float(), target[k].float())
             style = y.new_zeros((), dtype=torch.float32)
             for k in self.style_layers:
                 g = gram_matrix(feats[k].float())

@@ -22,6 +22,8 @@ class GramMatrix(nn.Module):
 class ContentLoss(nn.Module):
     """Weighted feature reconstruction loss against a stored target."""
 
+    target: torch.Tensor  # buffer
+
     def __init__(self, target: torch.Tensor, weight: float = 1.0) -> None:
         super().__init__()
         self.register_buffer("target", target.detach())
@@ -33,6 +35,8 @@ class ContentLoss(nn.Module):
 
 class StyleLoss(nn.Module):
     """Weighted Gram loss against the Gram matrix of stored target features."""
+
+    target: torch.Tensor  # buffer
 
     def __init__(self, target_features: torch.Tensor, weight: float = 1.0, shift: float = 0.0) -> None:
         super().__init__()

@@ -162,6 +162,8 @@ def _binomial(n: int) -> torch.Tensor:
 class BlurDownsample(nn.Module):
     """Anti-aliased ×½ (Zhang 2019, as CUT's generator): reflect-pad 1, 3×3 binomial blur, stride 2."""
 
+    filt: torch.Tensor  # buffer
+
     def __init__(self, channels: int) -> None:
         super().__init__()
         self.register_buffer("filt", _binomial(3).expand(channels, 1, 3, 3).clone(), persistent=False)
@@ -172,6 +174,8 @@ class BlurDownsample(nn.Module):
 
 class BlurUpsample(nn.Module):
     """Anti-aliased ×2 (as CUT's generator): replicate-pad 1, transposed 4×4 binomial (×4), crop to 2H×2W."""
+
+    filt: torch.Tensor  # buffer
 
     def __init__(self, channels: int) -> None:
         super().__init__()

@@ -110,7 +110,10 @@ class _DoodleObjective:
                         rl = rl + style_loss(masked_gram_matrix(feats[k], m[:, r : r + 1]), tgt)
             terms["region"] = cfg.region_weight * rl
         if self.content_targets and cfg.content_weight:
-            terms["content"] = cfg.content_weight * sum(content_loss(feats[k], t) for k, t in self.content_targets.items())
+            c_loss = image.new_zeros(())
+            for k, t in self.content_targets.items():
+                c_loss = c_loss + content_loss(feats[k], t)
+            terms["content"] = cfg.content_weight * c_loss
         if cfg.tv_weight:
             terms["tv"] = cfg.tv_weight * tv_loss(image)
         return sum(terms.values()), terms  # type: ignore[return-value]

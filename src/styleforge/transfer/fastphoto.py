@@ -222,6 +222,8 @@ def fast_transfer(
     t0 = time.perf_counter()
     c = work_tensor(content, cfg.work_size)
     s = work_tensor(style, cfg.work_size)
+    cl: np.ndarray | None
+    sl: np.ndarray | None
     if content_labels is not None and style_labels is not None:
         cl = fit_labels(content_labels, c.shape[-2:])
         sl = fit_labels(style_labels, s.shape[-2:])

@@ -117,22 +117,33 @@ def amp_dtype(amp: str, device: torch.device) -> torch.dtype | None:
     return None
 
 
-def resize_bilinear(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-    if tuple(x.shape[-2:]) == tuple(size):
+def resize_bilinear(x: torch.Tensor, size: Sequence[int]) -> torch.Tensor:
+    """``x`` ``(N, C, H, W)`` resized to ``size`` = ``(h, w)`` (bilinear, antialiased when shrinking)."""
+    hw = (int(size[0]), int(size[1]))
+    if tuple(x.shape[-2:]) == hw:
         return x
-    antialias = size[0] < x.shape[-2]
-    return F.interpolate(x, size=size, mode="bilinear", align_corners=False, antialias=antialias)
+    antialias = hw[0] < x.shape[-2]
+    return F.interpolate(x, size=hw, mode="bilinear", align_corners=False, antialias=antialias)
+
+
+def _weighted_sum(weights: Sequence[float], tensors: Sequence[torch.Tensor]) -> torch.Tensor:
+    out = weights[0] * tensors[0]
+    for w, t in zip(weights[1:], tensors[1:]):
+        out = out + w * t
+    return out
 
 
 def layer_setup(cfg: GatysConfig, net: nn.Module) -> tuple[list[str], list[str], list[float]]:
     family = "vgg"
     content_layers = list(cfg.content_layers or DEFAULT_LAYERS[family][0])
     if cfg.improved and cfg.style_layers is None:
-        style_layers = [n for n in net.names if n.startswith("relu")] if hasattr(net, "names") else []
+        names: list[str] = list(getattr(net, "names", []))
+        style_layers = [n for n in names if n.startswith("relu")]
     else:
         style_layers = list(cfg.style_layers or DEFAULT_LAYERS[family][1])
     if hasattr(net, "default_layers") and cfg.content_layers is None and cfg.style_layers is None:
-        content_layers, style_layers = [list(x) for x in net.default_layers]  # type: ignore[attr-defined]
+        defaults: tuple[Sequence[str], Sequence[str]] = getattr(net, "default_layers")
+        content_layers, style_layers = list(defaults[0]), list(defaults[1])
     if cfg.style_layer_weights is not None:
         if len(cfg.style_layer_weights) != len(style_layers):
             raise InputError(
@@ -200,15 +211,14 @@ class _Objective:
                             if sf[a].shape[-2:] == sf[b].shape[-2:]
                         ]
                     per_chain.append({(a, b): chain_gram(sf[a], sf[b], shift=self.shift) for a, b in self.chains})
+            self.chain_targets: list[dict[tuple[str, str], torch.Tensor]]
             if self.masked:
                 self.style_targets = per_style  # one set per style, compared inside its mask
                 self.chain_targets = per_chain
             else:
-                self.style_targets = [
-                    {k: sum(w * g[k] for w, g in zip(blend, per_style)) for k in style_layers}  # type: ignore[misc]
-                ]
+                self.style_targets = [{k: _weighted_sum(blend, [g[k] for g in per_style]) for k in style_layers}]
                 self.chain_targets = (
-                    [{k: sum(w * g[k] for w, g in zip(blend, per_chain)) for k in self.chains}] if per_chain else []
+                    [{k: _weighted_sum(blend, [g[k] for g in per_chain]) for k in self.chains}] if per_chain else []
                 )
         self.blend = list(blend)
         # Backbones may ask for each layer's style loss to be relative to its
@@ -245,12 +255,12 @@ class _Objective:
             else:
                 g = gram_matrix(feats[k], shift=self.shift)
                 s_loss = s_loss + w * self.style_norms[0][k] * style_loss(g, self.style_targets[0][k])
-        for tgt_idx, tgt in enumerate(self.chain_targets):
+        for tgt_idx, chain_tgt in enumerate(self.chain_targets):
             for a, b in self.chains:
                 if self.masked and self.masks[tgt_idx] is None:
                     continue
                 wt = self.blend[tgt_idx] if self.masked else 1.0
-                s_loss = s_loss + wt * style_loss(chain_gram(feats[a], feats[b], shift=self.shift), tgt[(a, b)])
+                s_loss = s_loss + wt * style_loss(chain_gram(feats[a], feats[b], shift=self.shift), chain_tgt[(a, b)])
         terms = {
             "content": cfg.content_weight * self.content_scale * c_loss,
             "style": cfg.style_weight * self.style_scale * s_loss,
@@ -260,7 +270,7 @@ class _Objective:
         if self.extra_loss is not None:
             terms.update(self.extra_loss(image))
         total = sum(terms.values())
-        return total, terms  # type: ignore[return-value]
+        return total, terms
 
 
 def _init_image(
@@ -451,10 +461,12 @@ def optimise_stage(
     final_stage = stage.index == stage.count - 1
     # The best image evaluated so far: a line search cut short by the budget (or Ctrl-C)
     # can leave the parameter at a trial point worse than where it started.
-    best: dict[str, object] = {"loss": math.inf, "losses": {}, "image": None}
+    best_loss = math.inf
+    best_losses: dict[str, float] = {}
+    best_image: torch.Tensor | None = None
 
     def closure() -> torch.Tensor:
-        nonlocal evals, last
+        nonlocal evals, last, best_loss, best_losses, best_image
         if evals >= stage.iterations:
             # L-BFGS may ask for more evaluations than we budgeted; return the last loss, no grad update.
             raise _Budget()
@@ -466,8 +478,8 @@ def optimise_stage(
         last["total"] = float(total.detach())
         result.losses = last
         result.evaluations += 1
-        if last["total"] < best["loss"]:  # type: ignore[operator]
-            best.update(loss=last["total"], losses=dict(last), image=param.detach().clone())
+        if last["total"] < best_loss:
+            best_loss, best_losses, best_image = last["total"], dict(last), param.detach().clone()
         if final_stage:
             result.history.append(last["total"])
         if bar is not None:
@@ -490,7 +502,7 @@ def optimise_stage(
             line_search_fn="strong_wolfe",
         )
         try:
-            optimiser.step(closure)
+            optimiser.step(closure)  # type: ignore[arg-type]  # torch types closures as returning float
         except _Budget:
             pass
         except KeyboardInterrupt:
@@ -506,9 +518,9 @@ def optimise_stage(
             result.interrupted = True
     if not math.isfinite(last.get("total", 0.0)):
         log.warning("the loss became %s; try a smaller learning rate or style weight", last.get("total"))
-    if best["image"] is not None:
-        result.losses = best["losses"]  # type: ignore[assignment]
-        return best["image"] / scale  # type: ignore[operator]
+    if best_image is not None:
+        result.losses = best_losses
+        return best_image / scale
     return param.detach() / scale
 
 

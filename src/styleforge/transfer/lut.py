@@ -133,9 +133,9 @@ def read_cube(path: str | os.PathLike[str]) -> Lut3D:
             if len(vals) != 3:
                 raise InputError(f"{p}:{n}: {key} needs three numbers")
             if key == "DOMAIN_MIN":
-                dmin = vals  # type: ignore[assignment]
+                dmin = vals
             else:
-                dmax = vals  # type: ignore[assignment]
+                dmax = vals
         elif key[0].isalpha():
             continue  # other keywords (e.g. LUT_IN_VIDEO_RANGE) do not change a [0, 1] table
         else:

@@ -49,6 +49,7 @@ import math
 import os
 import warnings
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -319,13 +320,13 @@ class _Quadratic(torch.autograd.Function):
     """``Σ_c V_cᵀ L V_c`` with gradient ``2 L V`` (``L`` symmetric)."""
 
     @staticmethod
-    def forward(ctx, v: torch.Tensor, lap: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+    def forward(ctx, v: torch.Tensor, lap: torch.Tensor) -> torch.Tensor:
         lv = torch.sparse.mm(lap, v) if lap.layout != torch.strided else lap @ v
         ctx.save_for_backward(lv)
         return (v * lv).sum()
 
     @staticmethod
-    def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor, None]:  # type: ignore[override]
+    def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
         (lv,) = ctx.saved_tensors
         return 2.0 * grad * lv, None
 
@@ -478,10 +479,11 @@ def _pcg(a: sp.csr_matrix, b: torch.Tensor, x0: torch.Tensor, tol: float, max_it
     return x.t().float()
 
 
-def _fit(image: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-    if tuple(image.shape[-2:]) == tuple(size):
+def _fit(image: torch.Tensor, size: Sequence[int]) -> torch.Tensor:
+    hw = (int(size[0]), int(size[1]))
+    if tuple(image.shape[-2:]) == hw:
         return image
-    return F.interpolate(image, size=size, mode="bilinear", align_corners=False, antialias=True)
+    return F.interpolate(image, size=hw, mode="bilinear", align_corners=False, antialias=True)
 
 
 def _inv3(m: torch.Tensor) -> torch.Tensor:
