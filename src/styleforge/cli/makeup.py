@@ -133,9 +133,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run_model(args: argparse.Namespace) -> int:
-    from ..faces.align import AlignSpec
-    from ..faces.apply import ApplySpec, apply_to_image
-    from ..faces.translator import load_face_model
+    from ..faces.translator import makeup_with_model
 
     if args.action == "transfer":
         raise InputError("makeup transfer takes --reference, not --checkpoint")
@@ -143,40 +141,13 @@ def _run_model(args: argparse.Namespace) -> int:
         strength = float(args.strength)
     except ValueError:
         raise InputError("with --checkpoint, --strength is one number between 0 and 1") from None
-    from ..faces.weights import FETCH_HINT, faces_dir
-
     photos = [Path(p) for p in args.photos]
-    regions = tuple(r.strip() for r in args.regions.split(",") if r.strip())
-    installed = all((faces_dir() / f"{n}.safetensors").is_file() for n in ("face_detection_short_range", "face_landmark"))
-    if args.action == "remove" and not regions and installed:
-        regions = ("lips", "eyes", "brows", "skin")  # removal: the model's result only where makeup goes
-    mesh_regions = bool(regions) and "face" not in regions and set(regions) <= {"lips", "eyes", "brows", "skin"}
-    ApplySpec(strength=strength, regions=tuple(r for r in regions if r != "brows"), detail_sigma=args.detail)  # option errors first
     out = Path(args.output)
     targets = _outputs(photos, out)
-    images = _load_all(photos)
-    model = load_face_model(args.checkpoint, args.direction or ("AtoB" if args.action == "add" else "BtoA"), device=args.device)
-    base = model.align or AlignSpec()
-    try:
-        align = AlignSpec(
-            size=args.size or base.size,
-            eye_distance=args.eye_distance or base.eye_distance,
-            eye_y=args.eye_y or base.eye_y,
-        )
-    except ValueError as e:
-        raise InputError(str(e)) from None
-    spec = ApplySpec(align=align, strength=strength, regions=tuple(r for r in regions if r != "brows"), detail_sigma=args.detail)
-    detector = mask_for = None
-    if mesh_regions:
-        if installed:
-            from ..faces.apply import mesh_region_mask
-            from ..faces.facemesh import MeshDetector
-
-            detector = MeshDetector()
-            mask_for = mesh_region_mask(regions, align)
-        elif "brows" in regions:
-            raise InputError(FETCH_HINT)
-        else:
-            print("note: face models not installed, regions are ellipses (run `styleforge weights fetch faces`)", file=sys.stderr)
-    results = [apply_to_image(img, model.translate, spec, detector=detector, mask_for=mask_for) for img in images]
+    results = makeup_with_model(
+        _load_all(photos), args.checkpoint, action=args.action, direction=args.direction,
+        regions=args.regions.split(","), strength=strength, detail=args.detail, size=args.size,
+        eye_distance=args.eye_distance, eye_y=args.eye_y, device=args.device,
+        note=lambda line: print(line, file=sys.stderr),
+    )
     return _write(photos, targets, out, results)
