@@ -162,3 +162,19 @@ def test_unreadable_files_give_no_palette_instead_of_a_traceback(tmp_path: Path,
     broken = tmp_path / "T.safetensors"
     broken.write_bytes(b"\x00" * 64)
     assert painting_for(broken) is None
+
+
+def test_onnxruntime_convolutions_give_the_numpy_pixels(starry: tuple[np.ndarray, object]) -> None:
+    pytest.importorskip("onnxruntime")
+    from styleforge.instant.lite import PALETTE_GRAPH, palette_conv_runner
+    from styleforge.instant.onnx import build_palette_graph
+
+    assert PALETTE_GRAPH.is_file()
+    img, pal = starry
+    runner = palette_conv_runner(1)
+    assert runner is not None
+    ours = apply_palette(img, pal, runner=runner)  # type: ignore[arg-type]
+    ref = apply_palette(img, pal, strip=7)  # type: ignore[arg-type]
+    assert ours.shape == ref.shape and np.abs(ours - ref).max() < 1e-4
+    rebuilt = build_palette_graph(Path(pytest.importorskip("tempfile").mkdtemp()) / "p.onnx")
+    assert rebuilt.read_bytes() == PALETTE_GRAPH.read_bytes()  # the shipped graph is what the builder makes

@@ -308,7 +308,10 @@ def stylize_instant(
         y = model.run(x, run_opts, mask)
     y = y.clamp(0, 1)
     if palette is not None:  # on the whole image (statistics of the stitched tiles, no seams)
-        y = torch.from_numpy(apply_palette(y[0].permute(1, 2, 0).numpy(), palette)).permute(2, 0, 1)[None]
+        from .lite import PALETTE_ORT_MAX_PIXELS, palette_conv_runner
+
+        convs = palette_conv_runner(torch.get_num_threads()) if H * W <= PALETTE_ORT_MAX_PIXELS else None
+        y = torch.from_numpy(apply_palette(y[0].permute(1, 2, 0).numpy(), palette, runner=convs)).permute(2, 0, 1)[None]
         if opts.strength < 1:
             y = opts.strength * y + (1 - opts.strength) * x
     if opts.original_colors:

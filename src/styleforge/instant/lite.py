@@ -14,7 +14,8 @@ built-in models), else ``$STYLEFORGE_CACHE/onnx/<kind>-<sha256[:16]>.onnx``.
 
 from __future__ import annotations
 
-__all__ = ["LiteRunner", "onnx_file_for", "onnxruntime_available", "weights_hash"]
+__all__ = ["PALETTE_GRAPH", "LiteRunner", "onnx_file_for", "onnxruntime_available", "palette_conv_runner",
+           "weights_hash"]
 
 import hashlib
 import os
@@ -31,6 +32,11 @@ if TYPE_CHECKING:
 
 #: Above this many pixels the full path tiles the image (``infer.AUTO_TILE_PIXELS``).
 LITE_MAX_PIXELS = 2048 * 1536
+#: The palette pass's convolutions as ONNX (:func:`styleforge.instant.onnx.build_palette_graph`).
+PALETTE_GRAPH = Path(__file__).resolve().parents[1] / "assets" / "instant" / "palette.onnx"
+#: Above this many pixels the palette pass stays in numpy row strips (its 64-channel features, whole,
+#: would take 256 MB in onnxruntime).
+PALETTE_ORT_MAX_PIXELS = 1 << 20
 
 
 def onnxruntime_available() -> bool:
@@ -76,6 +82,22 @@ def ort_session(path: Path, threads: int | None = None) -> Any:
     return _SESSIONS[key]
 
 
+def palette_conv_runner(threads: int | None = None) -> Any:
+    """The palette pass's convolutions through onnxruntime (a ``palette.ConvRunner``), else ``None``.
+
+    ``None`` without onnxruntime or the shipped graph; the runner itself returns ``None`` above
+    :data:`PALETTE_ORT_MAX_PIXELS`, and the pass then does them in numpy.
+    """
+    if not onnxruntime_available() or not PALETTE_GRAPH.is_file():
+        return None
+    session = ort_session(PALETTE_GRAPH, threads)
+
+    def run(x: Any, enc_w: Any, enc_b: Any, dec_w: Any, dec_b: Any) -> Any:
+        return session.run(None, {"x": x, "enc_w": enc_w, "enc_b": enc_b, "dec_w": dec_w, "dec_b": dec_b})[0]
+
+    return run
+
+
 class LiteRunner:
     """Stylise PIL images with one per-style ONNX network; same pixels as the full path."""
 
@@ -83,6 +105,7 @@ class LiteRunner:
         self.session = ort_session(onnx_path, threads)
         self.input_name = self.session.get_inputs()[0].name
         self.palette = palette  # the palette pass after the network (None: none)
+        self.palette_convs = palette_conv_runner(threads) if palette is not None else None
 
     @staticmethod
     def handles(image: Image.Image, size: int | None) -> bool:
@@ -110,7 +133,9 @@ class LiteRunner:
         if self.palette is not None:
             from .palette import apply_palette
 
-            y = apply_palette(y[0].transpose(1, 2, 0), self.palette).transpose(2, 0, 1)[None]
+            big = y.shape[-1] * y.shape[-2] > PALETTE_ORT_MAX_PIXELS
+            y = apply_palette(y[0].transpose(1, 2, 0), self.palette,
+                              runner=None if big else self.palette_convs).transpose(2, 0, 1)[None]
         if strength < 1:
             y = strength * y + (1 - strength) * x
         return array_to_pil(y)

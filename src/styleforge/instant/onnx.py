@@ -11,7 +11,7 @@ onnxruntime.
 
 from __future__ import annotations
 
-__all__ = ["export_onnx", "export_module", "session_for"]
+__all__ = ["build_palette_graph", "export_onnx", "export_module", "session_for"]
 
 import logging
 import os
@@ -87,3 +87,41 @@ def session_for(net: nn.Module, weights: Path, kind: str = "instant") -> Any:
     except Exception as e:  # read-only cache, exporter problem: fall back to torch
         log.warning("onnxruntime path unavailable (%s: %s); using torch", type(e).__name__, str(e)[:120])
         return None
+
+
+def build_palette_graph(path: Path, opset: int = 17) -> Path:
+    """The palette pass's two convolutions as an ONNX graph with the weights as inputs.
+
+    ``x`` ``(1, 3, H, W)``, ``enc_w``, ``enc_b``, ``dec_w``, ``dec_b`` → reflection pad, conv,
+    ReLU, reflection pad, conv, clip to [0, 1] (:data:`styleforge.instant.palette.ConvRunner`).
+    The weights change with every photo (the closed forms of :func:`~styleforge.instant.palette.pass_maps`),
+    so they are inputs, not initialisers.  Shipped as ``assets/instant/palette.onnx``.
+    """
+    import onnx
+    from onnx import TensorProto, helper
+
+    f = TensorProto.FLOAT
+    inputs = [helper.make_tensor_value_info("x", f, [1, 3, "H", "W"]),
+              helper.make_tensor_value_info("enc_w", f, [64, 3, 3, 3]),
+              helper.make_tensor_value_info("enc_b", f, [64]),
+              helper.make_tensor_value_info("dec_w", f, [3, 64, 3, 3]),
+              helper.make_tensor_value_info("dec_b", f, [3])]
+    pads = helper.make_tensor("pads", TensorProto.INT64, [8], [0, 0, 1, 1, 0, 0, 1, 1])
+    lo = helper.make_tensor("lo", f, [], [0.0])
+    hi = helper.make_tensor("hi", f, [], [1.0])
+    nodes = [
+        helper.make_node("Pad", ["x", "pads"], ["xp"], mode="reflect"),
+        helper.make_node("Conv", ["xp", "enc_w", "enc_b"], ["f"], kernel_shape=[3, 3]),
+        helper.make_node("Relu", ["f"], ["fr"]),
+        helper.make_node("Pad", ["fr", "pads"], ["fp"], mode="reflect"),
+        helper.make_node("Conv", ["fp", "dec_w", "dec_b"], ["y0"], kernel_shape=[3, 3]),
+        helper.make_node("Clip", ["y0", "lo", "hi"], ["y"]),
+    ]
+    graph = helper.make_graph(nodes, "styleforge_palette", inputs, [helper.make_tensor_value_info("y", f, [1, 3, "H", "W"])],
+                              initializer=[pads, lo, hi])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)], producer_name="styleforge")
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    onnx.save(model, str(path))
+    return path

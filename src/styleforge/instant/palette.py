@@ -23,11 +23,17 @@ built-in table: each network with and without the pass); figures in the README.
 
 from __future__ import annotations
 
-__all__ = ["Palette", "apply_palette", "encode", "palette_from_painting"]
+__all__ = ["ConvRunner", "Palette", "apply_palette", "encode", "graph_encoder", "palette_from_painting", "pass_maps"]
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+
+#: Runs the pass's two convolutions on ``x`` ``(1, 3, H, W)`` RGB in [0, 1]: reflection pad → conv
+#: ``enc`` (64×3×3×3, bias) → ReLU → reflection pad → conv ``dec`` (3×64×3×3, bias) → clip [0, 1]
+#: (:func:`graph_encoder` gives ``enc`` for RGB input; the ONNX graph of :mod:`.lite` is one).
+ConvRunner = Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray], np.ndarray]
 
 _CAFFE_MEAN_BGR = np.array([103.939, 116.779, 123.68], dtype=np.float32)
 #: The relu1_1 decoder's input scale (:attr:`styleforge.nets.wct.ReconDecoder.IN_SCALE`).
@@ -50,6 +56,8 @@ class Palette:
     enc_b: np.ndarray  # (64,)
     dec_w: np.ndarray  # (3, 64, 3, 3) the WCT bundle's relu1_1 decoder
     dec_b: np.ndarray  # (3,)
+    rgb_root: np.ndarray | None = None  # rgb_cov^½ (the colouring matrices, once per painting)
+    feat_root: np.ndarray | None = None  # feat_cov^½
 
 
 def _sample(h: int, w: int, max_samples: int) -> tuple[np.ndarray, np.ndarray]:
@@ -137,29 +145,60 @@ def palette_from_painting(painting: np.ndarray, enc: tuple[np.ndarray, np.ndarra
     p = Palette(np.zeros(3, np.float32), np.eye(3, dtype=np.float32), np.zeros(64, np.float32),
                 np.eye(64, dtype=np.float32), *f32)
     rm, rc, fm, fc = _stats(painting, p, max_samples)
-    return Palette(rm.astype(np.float32), rc.astype(np.float32), fm.astype(np.float32), fc.astype(np.float32), *f32)
+    rc32, fc32 = rc.astype(np.float32), fc.astype(np.float32)
+    return Palette(rm.astype(np.float32), rc32, fm.astype(np.float32), fc32, *f32,
+                   rgb_root=_sym_power(rc32, 0.5), feat_root=_sym_power(fc32, 0.5))
 
 
-def apply_palette(img: np.ndarray, p: Palette, *, max_samples: int = MAX_SAMPLES, strip: int | None = None) -> np.ndarray:
-    """The pass on ``(H, W, 3)`` RGB in [0, 1] → the same shape, float32 in [0, 1] (``strip``: rows at a time)."""
+def graph_encoder(p: Palette) -> tuple[np.ndarray, np.ndarray]:
+    """conv1_1 for RGB input in [0, 1]: caffe's BGR flip, ×255 and mean folded into its weights and bias."""
+    w = p.enc_w.astype(np.float64)[:, ::-1] * 255.0  # (64, 3 RGB, 3, 3)
+    b = p.enc_b.astype(np.float64) - np.einsum("ocij,c->o", p.enc_w.astype(np.float64), _CAFFE_MEAN_BGR.astype(np.float64))
+    return np.ascontiguousarray(w, dtype=np.float32), b.astype(np.float32)
+
+
+def pass_maps(img: np.ndarray, p: Palette, max_samples: int = MAX_SAMPLES) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The pass's closed forms for ``img``: the RGB-mapped image and the decoder with the relu1_1 map folded in.
+
+    Returns ``x`` ``(H, W, 3)`` (step 1, RGB mean and covariance → the painting's), and the
+    decoder's weights ``(3, 64, 3, 3)`` and bias ``(3,)`` that decode ``A f + b`` from the
+    relu1_1 features ``f`` of ``x`` (step 2).
+    """
+    h, w = img.shape[:2]
+    # 1. RGB mean and covariance → the painting's
+    ys, xs = _sample(h, w, max_samples)
+    rm, rc = _moments(img[ys, xs])
+    rgb_root = p.rgb_root if p.rgb_root is not None else _sym_power(p.rgb_cov, 0.5)
+    a = rgb_root @ _sym_power(rc, -0.5)
+    x = ((img.reshape(-1, 3) - rm) @ a.T + p.rgb_mean).astype(np.float32).clip(0, 1).reshape(h, w, 3)
+    # 2. relu1_1 whitening and colouring, folded into the decoder: t = A f + b
+    _, _, fm, fc = _stats(x, p, max_samples)
+    A = (p.feat_root if p.feat_root is not None else _sym_power(p.feat_cov, 0.5)) @ _sym_power(fc, -0.5)
+    b = p.feat_mean - A @ fm
+    dec = p.dec_w.astype(np.float64)  # (3, 64, 3, 3)
+    weight = np.einsum("ojkl,ji->oikl", dec, A) * _IN_SCALE
+    bias = p.dec_b + _IN_SCALE * dec.sum(axis=(2, 3)) @ b
+    return x, weight.astype(np.float32), bias.astype(np.float32)
+
+
+def apply_palette(img: np.ndarray, p: Palette, *, max_samples: int = MAX_SAMPLES, strip: int | None = None,
+                  runner: ConvRunner | None = None) -> np.ndarray:
+    """The pass on ``(H, W, 3)`` RGB in [0, 1] → the same shape, float32 in [0, 1] (``strip``: rows at a time).
+
+    ``runner``: run the two full-size convolutions there (onnxruntime, :mod:`.lite`) instead of
+    in numpy; the statistics and closed forms stay here.
+    """
     img = np.ascontiguousarray(img, dtype=np.float32)
     h, w = img.shape[:2]
     strip = strip or max(8, _STRIP_PIXELS // max(1, w))
     if h < 3 or w < 3:
         return img.copy()
-    # 1. RGB mean and covariance → the painting's
-    ys, xs = _sample(h, w, max_samples)
-    rm, rc = _moments(img[ys, xs])
-    a = _sym_power(p.rgb_cov, 0.5) @ _sym_power(rc, -0.5)
-    x = ((img.reshape(-1, 3) - rm) @ a.T + p.rgb_mean).astype(np.float32).clip(0, 1).reshape(h, w, 3)
-    # 2. relu1_1 whitening and colouring, folded into the decoder: t = A f + b
-    _, _, fm, fc = _stats(x, p, max_samples)
-    A = _sym_power(p.feat_cov, 0.5) @ _sym_power(fc, -0.5)
-    b = p.feat_mean - A @ fm
-    dec = p.dec_w.astype(np.float64)  # (3, 64, 3, 3)
-    proj = (np.einsum("ojkl,ji->klio", dec, A) * _IN_SCALE).reshape(9, 64, 3)  # tap → (64 in, 3 out)
-    bias = p.dec_b + _IN_SCALE * dec.sum(axis=(2, 3)) @ b
-    proj_all = proj.transpose(1, 0, 2).reshape(64, 27).astype(np.float32)
+    x, weight, bias = pass_maps(img, p, max_samples)
+    if runner is not None:
+        enc_w, enc_b = graph_encoder(p)
+        y = runner(np.ascontiguousarray(x.transpose(2, 0, 1)[None]), enc_w, enc_b, weight, bias)
+        return np.ascontiguousarray(y[0].transpose(1, 2, 0))
+    proj_all = weight.transpose(1, 2, 3, 0).reshape(64, 27).astype(np.float32)  # (64 in, tap-major 9 × 3 out)
     xp = _caffe(x)
     out = np.empty_like(x)
     for r0 in range(0, h, strip):
