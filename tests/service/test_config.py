@@ -73,3 +73,21 @@ def test_serve_broker_bad_input_is_one_line(capsys: pytest.CaptureFixture[str]) 
     assert "--api-key is for the HTTP API of --broker" in capsys.readouterr().err
     assert main(["serve", "--port", str(free_port()), "--broker", f"redis://127.0.0.1:{free_port()}/0"]) == 2
     assert "not reachable" in capsys.readouterr().err
+
+
+def test_blends_masks_and_polish_are_checked() -> None:
+    o = check("artistic", {"styles": ["starry_night", "@style2"], "weights": [2, 1]}, {"content": b"", "style2": b""})
+    assert o["styles"] == ["starry_night", "@style2"] and o["weights"] == [2.0, 1.0]
+    assert check("artistic", {"styles": ["starry_night", "the_scream"]}, {"content": b""})["weights"] == [1.0, 1.0]
+    for options, inputs, message in [
+        ({"styles": ["@style2"]}, {"content": b""}, "no image 'style2'"),
+        ({"styles": ["starry_nite"]}, {"content": b""}, "did you mean 'starry_night'"),
+        ({"styles": ["starry_night"], "weights": [1, 2]}, {"content": b""}, "one weight"),
+        ({"styles": []}, {"content": b""}, "list of 1 to 4"),
+        ({"styles": ["starry_night"], "weights": ["a"]}, {"content": b""}, "list of 1 to 4 numbers"),
+    ]:
+        with pytest.raises(InputError, match=message):
+            check("artistic", options, inputs)
+    with pytest.raises(InputError, match="both masks"):
+        check("photo", {}, {"content": b"", "style": b"", "content_mask": b""})
+    assert job_class("instant", {"refine": 10}) == HEAVY and job_class("instant", {"refine": 0}) == FAST

@@ -71,3 +71,19 @@ def test_api_in_the_page_server_with_its_logins(served: str, front_ends: Any) ->
             assert r.status_code == 429 and r.headers["retry-after"], r.text
             assert again.delete(f"/v1/jobs/{long.json()['id']}").status_code == 200
             assert submit(again, "instant", '{"style": "the_scream"}', content=png()).status_code == 202
+
+
+def test_the_page_queue_counts_the_clients_jobs_on_the_broker(served: str) -> None:
+    """--max-jobs-per-client 1: alice's API job on the queue makes the page's Gradio queue refuse her (429)."""
+    with httpx.Client(base_url=served, timeout=30) as page, \
+            httpx.Client(base_url=served, timeout=30, auth=("alice", "pw-alice")) as api:
+        assert page.post("/login", data={"username": "alice", "password": "pw-alice"}).status_code == 200
+        deps = page.get("/config").json()["dependencies"]
+        heavy = next(d["id"] for d in deps if d.get("api_name") == "artistic")  # the Artistic tab's Run
+        body = {"data": [], "fn_index": heavy, "session_hash": "svc-test", "event_data": None, "trigger_id": None}
+        long = submit(api, "artistic", '{"style": "starry_night", "size": 64, "iterations": 1000}', content=png())
+        assert long.status_code == 202
+        r = page.post("/gradio_api/queue/join", json=body)
+        assert r.status_code == 429 and "waiting or running" in r.json()["detail"], r.text
+        assert api.delete(f"/v1/jobs/{long.json()['id']}").status_code == 200
+        assert page.post("/gradio_api/queue/join", json=body).status_code != 429

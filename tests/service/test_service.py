@@ -254,3 +254,22 @@ def test_killed_worker_job_finishes_once_elsewhere(cluster: Any, front_ends: Any
         assert r.hget(f"sf:job:{jid}", "duplicates") is None  # written once
         assert redelivery <= LEASE_S + REAP_S + 2.0, redelivery
         assert c.get(f"/v1/jobs/{jid}/result").status_code == 200
+
+
+def test_blend_of_two_styles_and_fast_photo_with_masks(cluster: Any, front_ends: Any) -> None:
+    fe = front_ends()
+    half = Image.new("RGB", (64, 48), (255, 0, 0))
+    half.paste((0, 0, 255), (32, 0, 64, 48))
+    buf = io.BytesIO()
+    half.save(buf, format="PNG")
+    with fe.client() as c:
+        blend = submit(c, "artistic", '{"styles": ["starry_night", "@style2"], "weights": [1, 3], "size": 64, '
+                       '"iterations": 3}', content=png(), style2=png(seed=3))
+        look = c.post("/v1/jobs", data={"mode": "photo", "options": "{}"}, files={
+            "content": ("c.png", png(), "image/png"), "style": ("s.png", png(seed=4), "image/png"),
+            "content_mask": ("m.png", buf.getvalue(), "image/png"),
+            "style_mask": ("n.png", buf.getvalue(), "image/png")})
+        for r in (blend, look):
+            assert r.status_code == 202, r.text
+            j = wait_job(c, r.json()["id"], 90)
+            assert j["state"] == "done", j

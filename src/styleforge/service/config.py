@@ -24,6 +24,8 @@ def job_class(mode: str, options: Mapping[str, Any]) -> str:
         raise InputError(f"unknown mode {mode!r}; choose from {', '.join(MODES)}")
     if mode == "photo" and options.get("method") == "dpst":
         return HEAVY
+    if mode == "instant" and options.get("refine"):
+        return HEAVY  # the polish is a short optimisation
     return MODES[mode]
 
 

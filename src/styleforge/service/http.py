@@ -197,6 +197,12 @@ def create_api(config: ServiceConfig, auth: ApiAuth | None = None, *, store: Job
                options: Annotated[str, Form(description='JSON, e.g. {"style": "starry_night", "size": 512}')] = "{}",
                style: Annotated[UploadFile | None, File(description="a style image (instant, artistic, photo)")] = None,
                reference: Annotated[UploadFile | None, File(description="a made-up face (makeup transfer)")] = None,
+               style2: Annotated[UploadFile | None, File(description="artistic blends: more style images, named "
+                                                         "@style2… in the styles option")] = None,
+               style3: Annotated[UploadFile | None, File()] = None,
+               style4: Annotated[UploadFile | None, File()] = None,
+               content_mask: Annotated[UploadFile | None, File(description="photo: colour mask of the photo")] = None,
+               style_mask: Annotated[UploadFile | None, File(description="photo: colour mask of the style")] = None,
                ) -> Any:
         try:
             opts = json.loads(options)
@@ -204,7 +210,9 @@ def create_api(config: ServiceConfig, auth: ApiAuth | None = None, *, store: Job
             raise ApiError(400, f"options is not JSON ({e.msg} at character {e.pos})") from None
         if not isinstance(opts, dict):
             raise ApiError(400, "options must be a JSON object")
-        files = {n: f for n, f in (("content", content), ("style", style), ("reference", reference)) if f is not None}
+        given = {"content": content, "style": style, "reference": reference, "style2": style2, "style3": style3,
+                 "style4": style4, "content_mask": content_mask, "style_mask": style_mask}
+        files = {n: f for n, f in given.items() if f is not None}
         try:
             opts = check(mode, opts, files)
         except InputError as e:

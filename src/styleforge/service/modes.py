@@ -31,19 +31,21 @@ class JobStopped(StyleforgeError):
 #: Input image names each mode takes: (required, optional).
 INPUTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "instant": (("content",), ("style",)),
-    "photo": (("content", "style"), ()),
-    "artistic": (("content",), ("style",)),
+    "photo": (("content", "style"), ("content_mask", "style_mask")),
+    "artistic": (("content",), ("style", "style2", "style3", "style4")),
     "makeup": (("content",), ("reference",)),
 }
 
-# option → (type, default, low, high) for numbers; (type, default, choices or None) for strings.
+# option → (type, default, low, high) for numbers; (type, default, choices or None) for strings;
+# (list, default, most items, item type) for lists.
 OPTIONS: dict[str, dict[str, Any]] = {
     "instant": {"style": (str, None, None), "strength": (float, 1.0, 0.0, 1.0), "size": (int, 1024, 16, 2048),
-                "original_colors": (bool, False)},
+                "original_colors": (bool, False), "refine": (int, 0, 0, 200)},
     "photo": {"method": (str, "fast", ("fast", "dpst")), "strength": (float, 1.0, 0.0, 1.0),
               "size": (int, 1024, 64, 2048), "iterations": (int, 100, 1, 1000),
               "smoothing": (str, "fast", ("off", "fast", "exact")), "seed": (int, 0, 0, 2**31 - 1)},
-    "artistic": {"style": (str, None, None), "size": (int, 384, 64, 1024), "iterations": (int, 100, 1, 1000),
+    "artistic": {"style": (str, None, None), "styles": (list, None, 4, str), "weights": (list, None, 4, float),
+                 "size": (int, 384, 64, 1024), "iterations": (int, 100, 1, 1000),
                  "backbone": (str, "effnet-lite0", ("effnet-lite0", "vgg16-offline")),
                  "strength": (float, 1.0, 0.01, 10.0), "original_colors": (bool, False),
                  "seed": (int, 0, 0, 2**31 - 1)},
@@ -92,6 +94,13 @@ def check(mode: str, options: Mapping[str, Any], inputs: Mapping[str, Any]) -> d
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise InputError(f"{name} must be a number")
             value = float(value)
+        elif kind is list:
+            item = s[3]
+            ok = (lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)) if item is float else (
+                lambda v: isinstance(v, str))
+            if not isinstance(value, list) or not 1 <= len(value) <= s[2] or not all(ok(v) for v in value):
+                raise InputError(f"{name} must be a list of 1 to {s[2]} {'numbers' if item is float else 'strings'}")
+            value = [float(v) for v in value] if item is float else list(value)
         elif not isinstance(value, str):
             raise InputError(f"{name} must be a string")
         if kind in (int, float) and not s[2] <= value <= s[3]:
@@ -106,7 +115,9 @@ def check(mode: str, options: Mapping[str, Any], inputs: Mapping[str, Any]) -> d
     extra = sorted(set(inputs) - set(required) - set(optional))
     if extra:
         raise InputError(f"{mode} takes no image named {', '.join(extra)} (it takes: {', '.join(required + optional)})")
-    if mode in ("instant", "artistic") and "style" not in inputs:
+    if mode == "artistic" and out["styles"] is not None:
+        _check_styles(out, inputs)
+    elif mode in ("instant", "artistic") and "style" not in inputs:
         from ..assets import builtin_styles
 
         known = _instant_styles() if mode == "instant" else list(builtin_styles())
@@ -114,9 +125,28 @@ def check(mode: str, options: Mapping[str, Any], inputs: Mapping[str, Any]) -> d
             raise InputError(f"{mode} needs a style: the option style (one of {', '.join(known)}) or a style image")
         if out["style"] not in known:
             raise InputError(f"unknown style {out['style']!r}{suggest(out['style'], known)}; known: {', '.join(known)}")
+    if mode == "photo" and ("content_mask" in inputs) != ("style_mask" in inputs):
+        raise InputError("give both masks (content_mask and style_mask), or neither")
     if mode == "makeup" and out["action"] == "transfer" and "reference" not in inputs:
         raise InputError("makeup transfer needs a reference image (a face wearing the makeup)")
     return out
+
+
+def _check_styles(out: dict[str, Any], inputs: Mapping[str, Any]) -> None:
+    """``styles``: built-in names and ``@style``, ``@style2``… (uploaded images), one ``weights`` each."""
+    from ..assets import builtin_styles
+
+    known = list(builtin_styles())
+    for s in out["styles"]:
+        if s.startswith("@"):
+            if s[1:] not in inputs or not s[1:].startswith("style"):
+                raise InputError(f"styles names {s!r} but no image {s[1:]!r} was uploaded")
+        elif s not in known:
+            raise InputError(f"unknown style {s!r}{suggest(s, known)}; known: {', '.join(known)}")
+    weights = out["weights"] or [1.0] * len(out["styles"])
+    if len(weights) != len(out["styles"]) or any(w < 0 for w in weights) or sum(weights) <= 0:
+        raise InputError("weights: one weight ≥ 0 per style, not all zero")
+    out["weights"] = weights
 
 
 def decode_image(data: bytes, name: str, max_pixels: int) -> Any:
@@ -180,7 +210,7 @@ def run(mode: str, options: Mapping[str, Any], inputs: Mapping[str, bytes], *, m
 def _instant(images: dict[str, Any], o: dict[str, Any], report: Progress, stop: StopCheck) -> Any:
     from ..instant import InstantModel, InstantOptions, load_instant, stylize_instant
     from ..instant.models import builtin_models, load_arbitrary_net
-    from ..io import pil_to_tensor, resize_max_side
+    from ..io import load_image, pil_to_tensor, resize_max_side
 
     content = images["content"]
     shrink = max(content.size) > o["size"]
@@ -193,13 +223,22 @@ def _instant(images: dict[str, Any], o: dict[str, Any], report: Progress, stop: 
         style = images.get("style")
         if style is None:
             from ..assets import builtin_styles
-            from ..io import load_image
 
             style = load_image(builtin_styles()[o["style"]], what="style image")
         adain = cached(("arbitrary",), lambda: load_arbitrary_net(None)[0])
         model = InstantModel([None], adain, [pil_to_tensor(resize_max_side(style, 512))], ["style"], "torch")
     report(0.1, "stylising")
-    return stylize_instant(content, model, opts)
+    painting = images.get("style")
+    if o["refine"] and painting is None and entry is not None:
+        from ..instant.fastpath import painting_for
+
+        found = painting_for(entry.file)
+        painting = load_image(found, what="style image") if found is not None else None
+    elif o["refine"] and painting is None:
+        from ..assets import builtin_styles
+
+        painting = load_image(builtin_styles()[o["style"]], what="style image")
+    return stylize_instant(content, model, opts, refine=o["refine"], refine_style=painting)
 
 
 def _photo(images: dict[str, Any], o: dict[str, Any], report: Progress, stop: StopCheck) -> Any:
@@ -210,17 +249,23 @@ def _photo(images: dict[str, Any], o: dict[str, Any], report: Progress, stop: St
         import numpy as np
         from PIL import Image
 
+        from ..transfer.automask import prepare_masks
         from ..transfer.config import FastConfig
         from ..transfer.fastphoto import fast_transfer
 
         cfg = FastConfig(strength=o["strength"])
         cfg.validate()
         c = resize_max_side(content, min(o["size"], max(content.size)))
+        maps = prepare_masks(c, style, images.get("content_mask"), images.get("style_mask"), work_size=cfg.work_size,
+                             what=("content mask", "style mask"))
+        cl, sl = maps if maps is not None else (None, None)
         report(0.1, "matching the look")
-        return Image.fromarray(np.asarray(fast_transfer(c, style, cfg, look=False).image))
+        fast = fast_transfer(c, style, cfg, content_labels=cl, style_labels=sl, auto=True, look=False)
+        return Image.fromarray(np.asarray(fast.image))
     from ..io import pil_to_tensor, tensor_to_pil
     from ..transfer.gatys import GatysConfig, plan_stages
     from ..transfer.photoreal import PhotoConfig, photo_transfer
+    from ..transfer.segmentation import check_mask_size
 
     size = min(o["size"], 1024)
     g = GatysConfig(image_size=size, iterations=o["iterations"], seed=o["seed"])
@@ -228,9 +273,14 @@ def _photo(images: dict[str, Any], o: dict[str, Any], report: Progress, stop: St
     pcfg.validate()
     g.validate(1)
     c, s = resize_max_side(content, size), resize_max_side(style, size)
+    cseg = sseg = None
+    if "content_mask" in images:
+        cseg = check_mask_size(images["content_mask"], c.size, what="content mask")
+        sseg = check_mask_size(images["style_mask"], s.size, what="style mask")
     total = sum(st.iterations for st in plan_stages(g, (c.height, c.width))) + o["iterations"]
     net = cached(("backbone", g.backbone), lambda: _backbone(g.backbone))
-    res = photo_transfer(pil_to_tensor(c), pil_to_tensor(s), pcfg, net=net, callback=_steps(total, report, stop))
+    res = photo_transfer(pil_to_tensor(c), pil_to_tensor(s), pcfg, content_seg=cseg, style_seg=sseg, net=net,
+                         callback=_steps(total, report, stop))
     return tensor_to_pil(res.image)
 
 
@@ -254,23 +304,24 @@ def _steps(total: int, report: Progress, stop: StopCheck) -> Callable[..., None]
 
 
 def _artistic(images: dict[str, Any], o: dict[str, Any], report: Progress, stop: StopCheck) -> Any:
+    from ..assets import builtin_styles
     from ..io import load_image, pil_to_tensor, resize_max_side, tensor_to_pil
     from ..transfer.gatys import GatysConfig, plan_stages, stylize_tensor
 
-    style = images.get("style")
-    if style is None:
-        from ..assets import builtin_styles
-
-        style = load_image(builtin_styles()[o["style"]], what="style image")
+    names = o["styles"] or ["@style" if "style" in images else o["style"]]
+    styles = [images[n[1:]] if n.startswith("@") else load_image(builtin_styles()[n], what="style image")
+              for n in names]
+    weights = o["weights"] or [1.0] * len(styles)
     scales = (1.0,) if o["backbone"] == "effnet-lite0" else (0.25, 0.5, 1.0)
     cfg = GatysConfig(image_size=o["size"], iterations=o["iterations"], scales=scales, backbone=o["backbone"],
                       style_weight=100.0 * o["strength"], original_colors=o["original_colors"], seed=o["seed"],
-                      amp="auto", scale_detail=1.0)
-    cfg.validate(1)
+                      style_blend_weights=tuple(weights) if len(styles) > 1 else None, amp="auto", scale_detail=1.0)
+    cfg.validate(len(styles))
     content = resize_max_side(images["content"], cfg.image_size)
     stages = plan_stages(cfg, (content.height, content.width))
     net = cached(("backbone", cfg.backbone), lambda: _backbone(cfg.backbone))
-    result = stylize_tensor(pil_to_tensor(content), [pil_to_tensor(resize_max_side(style, cfg.image_size))], cfg,
+    style_t = [pil_to_tensor(resize_max_side(s, cfg.image_size)) for s in styles]
+    result = stylize_tensor(pil_to_tensor(content), style_t, cfg,
                             net=net, callback=_steps(sum(s.iterations for s in stages), report, stop))
     return tensor_to_pil(result.image)
 
