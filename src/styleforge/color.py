@@ -152,7 +152,7 @@ def rgb_to_lab(x: torch.Tensor) -> torch.Tensor:
     Computed in float64, returned in ``x``'s dtype.  The package's one Lab conversion (the
     colorization data of :mod:`styleforge.data.transforms`, the photo modes and makeup use it).
 
-    Example:
+    Examples:
         >>> lab = rgb_to_lab(torch.ones(1, 3, 1, 1))
         >>> [round(float(v), 1) + 0.0 for v in lab.flatten()]
         [100.0, 0.0, 0.0]
