@@ -198,6 +198,9 @@ def run(args: argparse.Namespace) -> int:
     if service is None:
         launch(demo, settings, block=True)
         return 0
+    from ..web.remote import install
+
+    install(settings, service)  # the page's jobs go to the workers too
     app, _url = launch(demo, settings, block=False)
     attach_api(app, settings, service, keys)
     demo.block_thread()

@@ -37,4 +37,7 @@ def run(args: argparse.Namespace) -> int:
     if args.concurrency is not None and not 1 <= args.concurrency <= 64:
         raise InputError("--concurrency must be between 1 and 64")
     config = ServiceConfig.from_env(args.broker)
+    from ..web.remote import register_on_worker
+
+    register_on_worker()  # the page's jobs (serve --broker) run the page's own code here
     return run_worker(config, parse_queues(args.queues), concurrency=args.concurrency, loglevel=args.loglevel)

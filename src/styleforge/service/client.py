@@ -219,16 +219,28 @@ class RemoteJob:
     (``time.monotonic()``) passes, and returns the result as a PIL image.  A failed job raises
     :class:`~styleforge.errors.InputError` with the worker's message.
 
+    After the call, :attr:`meta` holds the job's short texts (the page's ``command`` and ``info``)
+    and :attr:`file` its extra output file ``(name, bytes)`` or None.
+
     Args:
         images: name → PIL image or encoded bytes (``content``, ``style``, ``reference``).
+        cls: the job class (default: the mode's, :func:`.config.job_class`); required for ``page`` jobs.
+        max_bytes: the largest input (default: the queue's upload limit).
     """
 
     def __init__(self, store: JobStore, app: Any, owner: str, mode: str, options: dict[str, Any],
-                 images: dict[str, Any], *, poll_s: float = 0.2) -> None:
+                 images: dict[str, Any], *, poll_s: float = 0.2, cls: str | None = None,
+                 max_bytes: int | None = None) -> None:
+        from .modes import PAGE
+
         self.store, self.app, self.owner, self.mode, self.poll_s = store, app, owner, mode, poll_s
         self.inputs = {k: v if isinstance(v, bytes) else _png(v) for k, v in images.items() if v is not None}
-        self.options = check(mode, options, self.inputs)
+        self.options = options if mode == PAGE else check(mode, options, self.inputs)
+        self.cls = cls or job_class(mode, self.options)
+        self.max_bytes = max_bytes or store.config.max_upload_bytes
         self.job_id: str | None = None
+        self.meta: dict[str, str] = {}
+        self.file: tuple[str, bytes] | None = None
 
     def __call__(self, *, on_progress: Any = None, should_stop: Any = None, deadline: float | None = None) -> Any:
         from PIL import Image
@@ -238,10 +250,10 @@ class RemoteJob:
 
         config = self.store.config
         for name, data in self.inputs.items():
-            if len(data) > config.max_upload_bytes:
-                raise InputError(f"the {name} image is too large for the queue ({config.max_upload_bytes} bytes)")
+            if len(data) > self.max_bytes:
+                raise InputError(f"the {name} image is too large for the queue ({self.max_bytes} bytes)")
         job_id = self.job_id = new_job_id()
-        cls = job_class(self.mode, self.options)
+        cls = self.cls
         self.store.create(job_id, self.owner, self.mode, cls, self.options, self.inputs)
         enqueue(self.app, config, job_id, cls)
         last = (-1.0, "")
@@ -255,6 +267,7 @@ class RemoteJob:
                     raise InputError("the result expired before it was collected")
                 img = Image.open(io.BytesIO(result))
                 img.load()
+                self.meta, self.file = self.store.meta(job_id), self.store.result_file(job_id)
                 return img
             if job.state == "failed":
                 raise InputError(job.error or "the job failed")

@@ -8,11 +8,14 @@ Networks are loaded once per worker process (:data:`_NETS`).
 
 from __future__ import annotations
 
-__all__ = ["INPUTS", "OPTIONS", "check", "decode_image", "run"]
+__all__ = ["INPUTS", "OPTIONS", "PAGE", "PAGE_FUNCTIONS", "Output", "check", "decode_image", "register_page", "run"]
 
+import inspect
 import io
 import threading
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from ..errors import InputError, StyleforgeError, suggest
@@ -26,6 +29,29 @@ StopCheck = Callable[[], bool]
 
 class JobStopped(StyleforgeError):
     """The job was cancelled while it ran."""
+
+
+@dataclass
+class Output:
+    """What a job leaves: the picture (PNG), short text (``command``, ``info``) and maybe one file."""
+
+    png: bytes
+    meta: dict[str, str] = field(default_factory=dict)
+    file: tuple[str, bytes] | None = None
+
+
+#: The mode of the page's own jobs (``serve --broker``): options ``{"fn": NAME, "kwargs": {...}}``, where
+#: an image argument is ``{"$image": INPUT_NAME}``.  Not offered by the HTTP API.
+PAGE = "page"
+#: The page's job functions a worker runs (``styleforge worker`` registers them: the page's adapters sit above
+#: this package, which may not import them).  Name → function returning an object with ``image``, ``command``,
+#: ``info`` and ``file`` (a path or None).
+PAGE_FUNCTIONS: dict[str, Callable[..., Any]] = {}
+
+
+def register_page(name: str, fn: Callable[..., Any]) -> None:
+    """Let this worker run the page's job function ``name``."""
+    PAGE_FUNCTIONS[name] = fn
 
 
 #: Input image names each mode takes: (required, optional).
@@ -196,15 +222,47 @@ def warm(modes: tuple[str, ...] = ("instant",)) -> None:
 
 # ---------------------------------------------------------------------------------- runs
 def run(mode: str, options: Mapping[str, Any], inputs: Mapping[str, bytes], *, max_pixels: int,
-        progress: Progress | None = None, should_stop: StopCheck | None = None) -> bytes:
-    """Run one job; returns the result as PNG bytes."""
+        progress: Progress | None = None, should_stop: StopCheck | None = None) -> Output:
+    """Run one job; returns its :class:`Output`."""
     images = {name: decode_image(data, name, max_pixels) for name, data in inputs.items()}
-    opts = check(mode, options, images)
     report = progress or (lambda f, m: None)
     stop = should_stop or (lambda: False)
+    if mode == PAGE:
+        return _page(options, images, report, stop)
+    opts = check(mode, options, images)
     out = {"instant": _instant, "photo": _photo, "artistic": _artistic, "makeup": _makeup}[mode](
         images, opts, report, stop)
-    return png_bytes(out)
+    return Output(png_bytes(out))
+
+
+def _resolve(value: Any, images: Mapping[str, Any]) -> Any:
+    if isinstance(value, dict):
+        if set(value) == {"$image"}:
+            return images[value["$image"]]
+        return {k: _resolve(v, images) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_resolve(v, images) for v in value]
+    return value
+
+
+def _page(options: Mapping[str, Any], images: Mapping[str, Any], report: Progress, stop: StopCheck) -> Output:
+    """One of the page's jobs, by its registered function (the same code as in the page's own process)."""
+    name = str(options.get("fn", ""))
+    fn = PAGE_FUNCTIONS.get(name)
+    if fn is None:
+        raise InputError(f"this worker cannot run the page's {name!r} jobs (start workers with `styleforge worker`)")
+    kwargs = _resolve(dict(options.get("kwargs", {})), images)
+    params = inspect.signature(fn).parameters
+    if "on_progress" in params:
+        kwargs["on_progress"] = lambda fraction, message, _preview=None: report(fraction, message)
+    if "should_stop" in params:
+        kwargs["should_stop"] = stop
+    res = fn(**kwargs)
+    file = None
+    if getattr(res, "file", None):
+        path = Path(res.file)
+        file = (path.name, path.read_bytes())
+    return Output(png_bytes(res.image), {"command": str(res.command), "info": str(res.info)}, file)
 
 
 def _instant(images: dict[str, Any], o: dict[str, Any], report: Progress, stop: StopCheck) -> Any:

@@ -119,7 +119,7 @@ if redis.call('SET', KEYS[3], ARGV[2], 'NX', 'EX', ARGV[3]) == false then
   return 'duplicate'
 end
 redis.call('HSET', KEYS[1], 'state', 'done', 'finished', ARGV[4], 'progress', '1', 'message', 'done',
-           'result_bytes', string.len(ARGV[2]), 'finished_by', ARGV[1])
+           'result_bytes', string.len(ARGV[2]), 'finished_by', ARGV[1], 'meta', ARGV[6], 'file', ARGV[7])
 redis.call('EXPIRE', KEYS[1], ARGV[3])
 return 'done'
 """
@@ -244,7 +244,8 @@ class JobStore:
         """Forget a job's inputs and result (the record stays, marked, until it expires)."""
         with self.guard():
             names = text(self.redis.hget(self.key("job", job_id), "inputs") or b"").split(",")
-            keys = [self.key("in", job_id, n) for n in names if n] + [self.key("out", job_id)]
+            keys = [self.key("in", job_id, n) for n in names if n] + [self.key("out", job_id),
+                                                                     self.key("out", job_id, "file")]
             p = self.redis.pipeline(transaction=True)
             p.delete(*keys)
             p.hset(self.key("job", job_id), mapping={"result_bytes": "0", "deleted": "1"})
@@ -294,13 +295,31 @@ class JobStore:
         with self.guard():
             self.redis.hset(self.key("job", job_id), mapping={"progress": f"{fraction:.4f}", "message": message[:200]})
 
-    def finish(self, job_id: str, worker: str, png: bytes) -> str:
-        """Store the result once: ``done``; ``duplicate`` when another run stored it first; ``cancelled``."""
+    def finish(self, job_id: str, worker: str, png: bytes, *, meta: Mapping[str, str] | None = None,
+               file: tuple[str, bytes] | None = None) -> str:
+        """Store the result once: ``done``; ``duplicate`` when another run stored it first; ``cancelled``.
+
+        ``meta``: short text kept in the record (the page's command line and info); ``file``: one more
+        output ``(name, bytes)`` (the photo mode's look), stored beside the picture.
+        """
         with self.guard():
+            if file is not None:
+                self.redis.set(self.key("out", job_id, "file"), file[1], ex=self.config.ttl_s)
             return text(self._scripts["finish"](
                 keys=[self.key("job", job_id), self.key("lease", job_id), self.key("out", job_id), self.key("running")],
-                args=[worker, png, self.config.ttl_s, f"{time.time():.3f}", job_id],
+                args=[worker, png, self.config.ttl_s, f"{time.time():.3f}", job_id, json.dumps(dict(meta or {})),
+                      file[0] if file is not None else ""],
             ))
+
+    def result_file(self, job_id: str) -> tuple[str, bytes] | None:
+        """The job's extra output file ``(name, bytes)``, if it has one."""
+        name = self.field(job_id, "file")
+        data = self._bytes(self.key("out", job_id, "file")) if name else None
+        return (name, data) if name and data is not None else None
+
+    def meta(self, job_id: str) -> dict[str, str]:
+        raw = self.field(job_id, "meta")
+        return {str(k): str(v) for k, v in json.loads(raw).items()} if raw else {}
 
     def fail(self, job_id: str, worker: str, error: str) -> str:
         with self.guard():

@@ -154,11 +154,11 @@ def execute(config: ServiceConfig, job_id: str) -> str:
     else:
         should_stop = _yielding(store, beat.stop)
     try:
-        png = modes.run(job.mode, job.options, inputs, max_pixels=config.max_pixels,  # type: ignore[arg-type]
+        out = modes.run(job.mode, job.options, inputs, max_pixels=config.max_pixels,  # type: ignore[arg-type]
                         progress=progress, should_stop=should_stop)
         if beat.stop.is_set() and beat.state != "running":
             return beat.state
-        outcome = store.finish(job_id, me, png)
+        outcome = store.finish(job_id, me, out.png, meta=out.meta, file=out.file)
     except modes.JobStopped:
         outcome = beat.state
     except SoftTimeLimitExceeded:
