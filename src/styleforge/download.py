@@ -17,7 +17,6 @@ __all__ = ["DownloadError", "download", "sha256"]
 import hashlib
 import http.client
 import os
-import socket
 import sys
 import urllib.error
 import urllib.request
@@ -129,7 +128,7 @@ def download(
         retry = e.code in (408, 429) or e.code >= 500
         raise DownloadError(f"cannot download {name}: HTTP {e.code} {e.reason}", retry=retry,
                             reason=f"HTTP {e.code}") from None
-    except (urllib.error.URLError, socket.timeout, TimeoutError, ConnectionError) as e:
+    except (urllib.error.URLError, TimeoutError, ConnectionError) as e:
         cause = getattr(e, "reason", e)
         if isinstance(cause, TimeoutError) or isinstance(e, TimeoutError):
             short = f"timed out after {timeout:g} s"

@@ -21,7 +21,7 @@ def old_loop(content_dirs: list[str], *, levels: list[str], widths: list[float],
     torch.manual_seed(seed)
     dev = torch.device("cpu")
     enc = build_backbone("vgg16-offline", layers=levels, device=dev)
-    decs = torch.nn.ModuleDict({lv: ReconDecoder(lv, w) for lv, w in zip(levels, widths)}).to(dev)
+    decs = torch.nn.ModuleDict({lv: ReconDecoder(lv, w) for lv, w in zip(levels, widths, strict=True)}).to(dev)
     opt = torch.optim.Adam(decs.parameters(), lr=lr)
     g = torch.Generator().manual_seed(seed)
     photos = load_photos(content_dirs, set(), short=max(crop * 2, 256))

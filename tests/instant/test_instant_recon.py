@@ -35,7 +35,7 @@ def test_exclude_file_drops_the_held_out_photos(photos, tmp_path) -> None:  # no
 
 @pytest.mark.slow
 def test_tiny_training_resumes_and_exports_a_working_wct_network(photos, tmp_path, one_thread) -> None:  # noqa: ANN001
-    from styleforge.instant import InstantOptions, stylize_instant, load_instant
+    from styleforge.instant import InstantOptions, load_instant, stylize_instant
     from styleforge.instant.models import load_weights
 
     cfg = ReconConfig(content_dirs=[str(photos)], out=str(tmp_path / "run"), levels=["relu2_1", "relu1_1"],

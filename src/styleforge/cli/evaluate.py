@@ -37,7 +37,8 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--target", help="folder of targets with the same file names")
     p.add_argument("--save", metavar="OUTDIR", help="also write the translations here")
     p.add_argument("--json", metavar="FILE", help="write the figures as JSON")
-    p.add_argument("--fid-weights", metavar="FILE", help="pytorch-fid's pt_inception-2015-12-05-6726825d.pth: adds FID and KID")
+    p.add_argument("--fid-weights", metavar="FILE",
+                   help="pytorch-fid's pt_inception-2015-12-05-6726825d.pth: adds FID and KID")
     p.add_argument("--no-kid", action="store_true", help="skip KID-VGG16 (the offline distribution proxy)")
     p.set_defaults(func=run)
 

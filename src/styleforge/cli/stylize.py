@@ -186,11 +186,12 @@ def run(args: argparse.Namespace) -> int:
     style_size = round(cfg.image_size * cfg.style_scale)
     styles = [pil_to_tensor(resize_max_side(load_input(s, what="style image"), style_size)) for s in args.style]
     init = pil_to_tensor(load_input(args.init_image, kind="content", what="init image")) if args.init_image else None
-    contents = [resize_max_side(load_input(str(f), kind="content", what="content image"), cfg.image_size) for f in files]
+    contents = [resize_max_side(load_input(str(f), kind="content", what="content image"), cfg.image_size)
+                for f in files]
     pick_device(cfg.device)
 
     interrupted = False
-    for f, content_img, target in zip(files, contents, targets):
+    for content_img, target in zip(contents, targets, strict=True):
         masks = None
         if args.style_mask:
             masks = [load_mask(m, content_img.size, what="style mask") for m in args.style_mask]

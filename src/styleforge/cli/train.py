@@ -41,7 +41,8 @@ def add_pix2pix_parser(sub: Any) -> None:
     p.add_argument("--preset", choices=PIX2PIX_PRESETS, help="the paper's settings for one of its datasets")
     add_data_args(p)
     g = p.add_argument_group("pix2pix model")
-    g.add_argument("--netG", default="unet_256", help="unet_256, unet_128, unet_any, unet_64, unet_32, resnet_9blocks, resnet_6blocks")
+    g.add_argument("--netG", default="unet_256",
+                   help="unet_256, unet_128, unet_any, unet_64, unet_32, resnet_9blocks, resnet_6blocks")
     g.add_argument("--netD", default="basic", help="basic (70×70 PatchGAN), n_layers, pixel")
     g.add_argument("--n-layers-D", type=int, default=3)
     g.add_argument("--ngf", type=int, default=64)

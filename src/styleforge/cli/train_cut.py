@@ -60,15 +60,18 @@ def add_cut_parsers(sub: Any) -> None:
         m.add_argument("--lambda-nce", type=float, help=f"PatchNCE weight (default {1.0 if mode == 'cut' else 10.0})")
         m.add_argument("--nce-idt", type=_bool, help=f"identity NCE on domain B (default {mode == 'cut'})")
         m.add_argument("--flip-equivariance", type=_bool, help=f"(default {mode == 'fastcut'})")
-        m.add_argument("--nce-layers", type=floats, default=(0, 4, 8, 12, 16), help="encoder layers (default 0,4,8,12,16)")
+        m.add_argument("--nce-layers", type=floats, default=(0, 4, 8, 12, 16),
+                       help="encoder layers (default 0,4,8,12,16)")
         m.add_argument("--num-patches", type=int, default=256)
         m.add_argument("--netF-nc", type=int, default=256)
         m.add_argument("--nce-T", type=float, default=0.07)
         m.add_argument("--lr", type=float, default=2e-4)
         m.add_argument("--beta1", type=float, default=0.5)
         m.add_argument("--beta2", type=float, default=0.999)
-        m.add_argument("--input-nc", type=channels_arg, default="auto", help="channels of domain A: 1, 3 or auto (default)")
-        m.add_argument("--output-nc", type=channels_arg, default="auto", help="channels of domain B: 1, 3 or auto (default)")
+        m.add_argument("--input-nc", type=channels_arg, default="auto",
+                       help="channels of domain A: 1, 3 or auto (default)")
+        m.add_argument("--output-nc", type=channels_arg, default="auto",
+                       help="channels of domain B: 1, 3 or auto (default)")
         add_engine_args(p, out_default=f"runs/{mode}")
         p.set_defaults(func=run_cut, cut_mode=mode)
 

@@ -61,7 +61,8 @@ def add_cyclegan_parser(sub: Any) -> None:
         + (__doc__ or "").split("Examples::", 1)[1],
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--preset", choices=PRESET_NAMES, help="the paper's settings for one of its datasets, or the makeup recipe")
+    p.add_argument("--preset", choices=PRESET_NAMES,
+                   help="the paper's settings for one of its datasets, or the makeup recipe")
     add_unpaired_data_args(p)
     m = p.add_argument_group("cyclegan model")
     m.add_argument("--netG", help="resnet_9blocks (default), resnet_6blocks, unet_256, unet_128, unet_any")
@@ -81,7 +82,8 @@ def add_cyclegan_parser(sub: Any) -> None:
     m.add_argument("--lr", type=float, default=2e-4)
     m.add_argument("--beta1", type=float, default=0.5)
     m.add_argument("--input-nc", type=channels_arg, default="auto", help="channels of domain A: 1, 3 or auto (default)")
-    m.add_argument("--output-nc", type=channels_arg, default="auto", help="channels of domain B: 1, 3 or auto (default)")
+    m.add_argument("--output-nc", type=channels_arg, default="auto",
+                   help="channels of domain B: 1, 3 or auto (default)")
     m.add_argument("--upsample", default="deconv", choices=["deconv", "resize"],
                    help="resize = nearest ×2 + conv, against checkerboard artefacts (ResNet generators)")
     m.add_argument("--padding", default="reflect", choices=["reflect", "replicate", "zero"], help="ResNet generators")

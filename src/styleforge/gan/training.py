@@ -216,7 +216,8 @@ def train_cyclegan(domains: tuple[Path, Path], train: TrainConfig, *, data: Data
 def train_cut(domains: tuple[Path, Path], train: TrainConfig, *, mode: str = "cut",
               data: DataOptions = DataOptions(), model: Mapping[str, Any] | None = None, preset: str | None = None,
               resume: str | None = None) -> FitResult:
-    """Train CUT or FastCUT (``mode``) on two domain folders; ``model``: :class:`~styleforge.gan.cut.CUTConfig` fields."""
+    """Train CUT or FastCUT (``mode``) on two domain folders; ``model``: :class:`~styleforge.gan.cut.CUTConfig`
+    fields."""
     from .cut import CUT, CUTConfig
 
     defaults = unpaired_defaults(preset, mode=mode)

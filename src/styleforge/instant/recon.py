@@ -94,7 +94,8 @@ def load_photos(folders: Sequence[str], exclude: set[str], short: int) -> list[t
     for f in sorted(set(files)):
         img = Image.open(f).convert("RGB")
         k = short / min(img.size)
-        img = img.resize((max(short, round(img.width * k)), max(short, round(img.height * k))), Image.Resampling.BICUBIC)
+        img = img.resize((max(short, round(img.width * k)), max(short, round(img.height * k))),
+                         Image.Resampling.BICUBIC)
         out.append(torch.from_numpy(__import__("numpy").asarray(img).copy()).permute(2, 0, 1))
     return out
 
@@ -431,17 +432,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--device", default="cpu", help="cpu or cuda")
-    ap.add_argument("--init-from", default=None, help="another run's ckpt.pt: start its matching levels' decoders from it")
+    ap.add_argument("--init-from", default=None,
+                    help="another run's checkpoint: start its matching levels' decoders from it")
     ap.add_argument("--passes", nargs="+", default=None,
                     help="inference (recorded in the weights): pass order, e.g. relu2_1 relu2_1 relu1_1")
     ap.add_argument("--gain", type=float, default=1.0, help="inference (recorded): WCT gain for the trained decoders")
     ap.add_argument("--feedback", nargs="+", default=[], metavar="LEVEL=ETA",
-                    help="inference (recorded): decoder feedback per level, e.g. relu2_1=1 (styleforge.nets.wct.WCTNet)")
+                    help="inference (recorded): decoder feedback per level, e.g. relu2_1=1 "
+                    "(styleforge.nets.wct.WCTNet)")
     ap.add_argument("--feedback-steps", type=int, default=1, help="inference (recorded): feedback steps per pass")
     ap.add_argument("--deep-size", type=int, default=0, help="inference (recorded): first pass's long side (0: full)")
     ap.add_argument("--style-dir", action="append", default=[], dest="style_dirs",
-                    help="paintings for the transfer-consistency loss: decoded WCT features must re-encode to themselves")
-    ap.add_argument("--wct-weight", type=float, default=0.0, help="weight of that loss (default 0: reconstruction only)")
+                    help="paintings for the transfer-consistency loss: decoded WCT features must re-encode to "
+                    "themselves")
+    ap.add_argument("--wct-weight", type=float, default=0.0,
+                    help="weight of that loss (default 0: reconstruction only)")
     ap.add_argument("--sizes", nargs="+", type=int, default=None,
                     help="inference (recorded): each pass's long side, 0 = full size (e.g. 256 384 0)")
     a = ap.parse_args(argv)

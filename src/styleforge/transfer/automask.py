@@ -110,7 +110,7 @@ def auto_masks(
     u, s, v = torch.linalg.svd(x - mean, full_matrices=False)
     z = ((x - mean) @ v[: min(DIMS, d)].t()).float()
     labels, centres = kmeans(z, segments, seed=seed)
-    lc, ls = labels[: hc * wc], labels[hc * wc :]
+    ls = labels[hc * wc :]
     s_frac = torch.bincount(ls, minlength=segments).double() / ls.numel()
     keep = s_frac >= min_fraction
     if not bool(keep.any()):
