@@ -115,18 +115,19 @@ class InstantModel:
     def stats_at(self, style_scale: float) -> list[Any]:
         """The arbitrary network's statistics of every style image at ``style_scale`` (cached per scale)."""
         if style_scale not in self._scaled_stats:
+            net: Any = self.adain
             with torch.inference_mode():
-                self._scaled_stats[style_scale] = [
-                    None if s is None else self.adain.style_stats(s, scale=style_scale)  # type: ignore[union-attr, operator]
-                    for s in self.style_images]
+                self._scaled_stats[style_scale] = [None if s is None else net.style_stats(s, scale=style_scale)
+                                                   for s in self.style_images]
         return self._scaled_stats[style_scale]
 
     def _adain(self, x: torch.Tensor, idx: Sequence[int], weights: Sequence[float], alpha: float,
                mask: torch.Tensor | None, style_scale: float = 1.0) -> torch.Tensor:
         all_stats = self.stats_at(style_scale)
         stats = [all_stats[i] for i in idx]
+        net: Any = self.adain
         with torch.inference_mode():
-            return self.adain.stylize_stats(x, stats, weights, alpha=alpha, mask=mask)  # type: ignore[union-attr, arg-type]
+            return net.stylize_stats(x, stats, weights, alpha=alpha, mask=mask)
 
     def run(self, x: torch.Tensor, opts: InstantOptions, mask: torch.Tensor | None = None) -> torch.Tensor:
         """Stylise a ``(1, 3, H, W)`` tensor (no resizing, tiling or colour handling)."""

@@ -244,7 +244,7 @@ def package_weights(src: Path, name: str, info: dict[str, Any], folder: Path = A
     sd, meta = _read(src)
     folder.mkdir(parents=True, exist_ok=True)
     dst = folder / f"{name}.safetensors"
-    keep = {k: meta[k] for k in ("kind", "network", "model_config", "step") if k in meta}
+    keep: dict[str, Any] = {k: meta[k] for k in ("kind", "network", "model_config", "step") if k in meta}
     export_safetensors({k: v.half() for k, v in sd.items()}, dst, metadata=keep)
     if meta.get("kind") == "instant":  # the ONNX graph beside it: the CLI's torch-free fast path
         from .onnx import export_module

@@ -97,7 +97,7 @@ def _caffe(img: np.ndarray) -> np.ndarray:
     return np.pad(x, ((1, 1), (1, 1), (0, 0)), mode="reflect")
 
 
-def _patches(xp: np.ndarray, rows: slice | np.ndarray, cols: slice | None = None) -> np.ndarray:
+def _patches(xp: np.ndarray, rows: slice | np.ndarray, cols: slice | np.ndarray | None = None) -> np.ndarray:
     """3×3 neighbourhoods of the padded input → ``(N, 27)``, tap-major: at the pixels ``rows`` × ``cols``
     (slices), or at the points ``(rows[i], cols[i])`` (index arrays)."""
     if isinstance(rows, np.ndarray):
@@ -108,7 +108,7 @@ def _patches(xp: np.ndarray, rows: slice | np.ndarray, cols: slice | None = None
         return out.reshape(-1, 27)
     h, w = xp.shape[0] - 2, xp.shape[1] - 2
     r0, r1, rs = rows.indices(h)
-    c0, c1, cs = (cols or slice(None)).indices(w)
+    c0, c1, cs = (cols if isinstance(cols, slice) else slice(None)).indices(w)
     taps = [xp[r0 + dy : r1 + dy : rs, c0 + dx : c1 + dx : cs] for dy in range(3) for dx in range(3)]
     grid = np.empty(taps[0].shape[:2] + (9, 3), np.float32)
     for t, a in enumerate(taps):
@@ -132,7 +132,7 @@ def encode(img: np.ndarray, p: Palette, rows: slice | np.ndarray = slice(None), 
 
 def _stats(img: np.ndarray, p: Palette, max_samples: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """RGB and relu1_1 (mean, covariance) of ``img`` (on :func:`_sample`'s pixels)."""
-    ys, xs = _sample(*img.shape[:2], max_samples)
+    ys, xs = _sample(img.shape[0], img.shape[1], max_samples)
     rm, rc = _moments(img[ys, xs])
     fm, fc = _moments(encode(img, p, ys, xs))
     return rm, rc, fm, fc
@@ -146,7 +146,7 @@ def palette_from_painting(painting: np.ndarray, enc: tuple[np.ndarray, np.ndarra
                 np.eye(64, dtype=np.float32), *f32)
     rm, rc, fm, fc = _stats(painting, p, max_samples)
     rc32, fc32 = rc.astype(np.float32), fc.astype(np.float32)
-    return Palette(rm.astype(np.float32), rc32, fm.astype(np.float32), fc32, *f32,
+    return Palette(rm.astype(np.float32), rc32, fm.astype(np.float32), fc32, f32[0], f32[1], f32[2], f32[3],
                    rgb_root=_sym_power(rc32, 0.5), feat_root=_sym_power(fc32, 0.5))
 
 

@@ -27,6 +27,7 @@ __all__ = [
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -74,7 +75,9 @@ class DecoderConfig:
 
     @classmethod
     def from_dict(cls, d: dict[str, object]) -> "DecoderConfig":
-        return cls(widths=tuple(int(w) for w in d.get("widths", (256, 128, 64))))  # type: ignore[union-attr]
+        widths: Any = d.get("widths", (256, 128, 64))
+        a, b, c = (int(w) for w in widths)
+        return cls(widths=(a, b, c))
 
 
 DECODER_CONFIGS: dict[str, DecoderConfig] = {

@@ -22,6 +22,7 @@ from __future__ import annotations
 __all__ = ["TRANSFORMER_CONFIGS", "TransformerConfig", "TransformerNet"]
 
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -55,14 +56,18 @@ class TransformerConfig:
 
     @classmethod
     def from_dict(cls, d: dict[str, object]) -> "TransformerConfig":
+        g: dict[str, Any] = dict(d)
+        c1, c2, c3 = (int(c) for c in g.get("channels", (32, 64, 128)))
+        up = g.get("up_channels")
+        ups = (int(up[0]), int(up[1])) if up else None
         return cls(
-            channels=tuple(int(c) for c in d.get("channels", (32, 64, 128))),  # type: ignore[union-attr]
-            n_residual=int(d.get("n_residual", 5)),  # type: ignore[arg-type]
-            kernel_in=int(d.get("kernel_in", 9)),  # type: ignore[arg-type]
-            kernel_out=int(d.get("kernel_out", 9)),  # type: ignore[arg-type]
-            input_skip=bool(d.get("input_skip", False)),
-            up_channels=tuple(int(c) for c in up) if (up := d.get("up_channels")) else None,  # type: ignore[union-attr]
-            skip_eps=float(d.get("skip_eps", 1e-3)),  # type: ignore[arg-type]
+            channels=(c1, c2, c3),
+            n_residual=int(g.get("n_residual", 5)),
+            kernel_in=int(g.get("kernel_in", 9)),
+            kernel_out=int(g.get("kernel_out", 9)),
+            input_skip=bool(g.get("input_skip", False)),
+            up_channels=ups,
+            skip_eps=float(g.get("skip_eps", 1e-3)),
         )
 
 
@@ -128,8 +133,10 @@ class TransformerNet(nn.Module):
         self.up2 = UpsampleConv(u2, u1)
         self.out = ConvLayer(u1, 3, config.kernel_out, norm=False, relu=False)
         if config.input_skip:
-            nn.init.zeros_(self.out[1].weight)
-            nn.init.zeros_(self.out[1].bias)  # type: ignore[arg-type]
+            last = self.out[1]
+            assert isinstance(last, nn.Conv2d) and last.bias is not None
+            nn.init.zeros_(last.weight)
+            nn.init.zeros_(last.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h0 = self.down[0](x)

@@ -28,9 +28,10 @@ __all__ = [
     "wct_affine",
 ]
 
-from collections.abc import Mapping, Sequence
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Literal
 
 import torch
 import torch.nn.functional as F
@@ -85,9 +86,12 @@ def blend_stats(stats: Sequence[StyleStats], weights: Sequence[float]) -> StyleS
     """Weighted mix of several styles' statistics (the mixture's mean and second moment)."""
     total = float(sum(weights))
     w = [float(x) / total for x in weights]
-    mean = sum(wi * s.mean for wi, s in zip(w, stats))
-    second = sum(wi * (s.cov + s.mean @ s.mean.T) for wi, s in zip(w, stats))
-    return StyleStats(mean, second - mean @ mean.T)  # type: ignore[operator, arg-type]
+    mean = torch.zeros_like(stats[0].mean)
+    second = torch.zeros_like(stats[0].cov)
+    for wi, s in zip(w, stats, strict=True):
+        mean = mean + wi * s.mean
+        second = second + wi * (s.cov + s.mean @ s.mean.T)
+    return StyleStats(mean, second - mean @ mean.T)
 
 
 def _sym_power(cov: torch.Tensor, power: float, eps: float) -> torch.Tensor:
@@ -190,7 +194,10 @@ class ReconDecoder(nn.Module):
         if affine is None:
             y = self.body(f * self.IN_SCALE)
         else:
-            pad, conv, *relu = self.body[0]
+            first = self.body[0]
+            assert isinstance(first, nn.Sequential)
+            pad, conv, relu = first[0], first[1], list(first)[2:]
+            assert isinstance(conv, nn.Conv2d) and conv.bias is not None
             a, b = affine
             w0 = conv.weight.to(a.dtype)
             weight = torch.einsum("ojkl,ji->oikl", w0, a) * self.IN_SCALE
@@ -205,10 +212,10 @@ class ReconDecoder(nn.Module):
         return {"level": self.level, "width": self.width}
 
 
-def set_padding(module: nn.Module, mode: str) -> nn.Module:
+def set_padding(module: nn.Module, mode: Literal["zeros", "reflect"]) -> nn.Module:
     """Every padded convolution of ``module`` pads by ``mode`` (``"reflect"``, ``"zeros"``), in place."""
     for m in module.modules():
-        if isinstance(m, nn.Conv2d) and any(p > 0 for p in m.padding):  # type: ignore[operator]
+        if isinstance(m, nn.Conv2d) and m.padding != (0, 0) and m.padding != "valid":
             m.padding_mode = mode
     return module
 
@@ -282,7 +289,7 @@ class WCTNet(nn.Module):
         super().__init__()
         if encoder_padding not in ("reflect", "zeros"):
             raise ValueError(f"encoder_padding must be 'reflect' or 'zeros', got {encoder_padding!r}")
-        set_padding(encoder, encoder_padding)
+        set_padding(encoder, "reflect" if encoder_padding == "reflect" else "zeros")
         order = list(LEVEL_CHANNELS)
         self.levels = list(passes) if passes else sorted(decoders, key=order.index, reverse=True)
         unknown = [lv for lv in self.levels if lv not in decoders]
@@ -306,7 +313,7 @@ class WCTNet(nn.Module):
         self.feedback_steps = int(feedback_steps)
         # channels-last convolutions measured faster on CPU (oneDNN), and WCT's (H·W, C) rows are then views
         self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
-        self.to(memory_format=self.memory_format)
+        self.to(memory_format=self.memory_format)  # type: ignore[call-overload]
 
     @staticmethod
     def _key(level: str, size: int | None) -> str:
