@@ -111,3 +111,22 @@ def test_datasets_download_is_online_only(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr("urllib.request.urlopen", offline)
     assert main(["datasets", "download", "horse2zebra", "-o", str(tmp_path)]) == 2
     assert "no internet access" in capsys.readouterr().err
+
+
+def test_train_fastcut_records_its_data_settings_and_translates(dataset, tmp_path):
+    """`train fastcut` through gan.training: the checkpoint's data settings, the mode's defaults, a translation."""
+    from styleforge.engine.checkpoint import load_checkpoint
+
+    run = tmp_path / "run"
+    tiny = [a for a in TINY if a not in ("--netG", "resnet_6blocks")]
+    assert main(["train", "fastcut", "--data", str(dataset), "--out", str(run), "--n-epochs", "1", "--n-epochs-decay",
+                 "0", "--netG", "resnet_6blocks", "--num-patches", "8", "--netF-nc", "8", *tiny]) == 0
+    ckpt = load_checkpoint(sorted((run / "checkpoints").glob("ckpt_*.pt"))[-1])
+    assert ckpt["kind"] == "cut" and ckpt["model_config"]["lambda_nce"] == 10.0  # FastCUT's λ_NCE
+    extra = ckpt["extra_config"]
+    assert (extra["crop_size"], extra["load_size"], extra["direction"]) == (32, 36, "AtoB")
+    assert extra["data_A"].endswith("trainA") and extra["data_B"].endswith("trainB")
+    odd = _folder(tmp_path / "odd", 1, (100, 100, 100), size=(37, 29))
+    assert main(["translate", "--checkpoint", str(run / "weights" / "G.safetensors"), str(odd), "-o",
+                 str(tmp_path / "out")]) == 0
+    assert Image.open(tmp_path / "out" / "0.png").size == (37, 29)
