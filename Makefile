@@ -48,7 +48,7 @@ lint: venv
 
 # the documentation site (MkDocs Material + mkdocstrings) into site/; --strict: a broken link or reference fails
 docs: venv
-	$(BIN)/mkdocs build --strict --quiet --site-dir site
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet --site-dir site
 
 # redis-server for the job-queue tests (tests/service) and `make serve-cluster`: Debian's package, like Chromium.
 redis:
