@@ -51,3 +51,38 @@ def test_auto_masks_find_matching_sky_and_ground():
     # the same label names the same region in both photos, and every content label exists in the style
     assert cl[5, 5] == sl[5, 5] and cl[-5, -5] == sl[-5, -5]
     assert set(np.unique(cl)) <= set(np.unique(sl))
+
+
+def test_prepare_masks_given_masks_at_the_work_size_and_their_errors(tmp_path):
+    """Given DPST masks: parsed at each photo's work size and paired; one mask alone, a wrong aspect ratio or a
+    content colour missing from the style are one-line errors."""
+    import numpy as np
+    import pytest
+    from PIL import Image
+
+    from styleforge.errors import InputError
+    from styleforge.transfer.automask import prepare_masks
+
+    content, style = Image.new("RGB", (400, 200)), Image.new("RGB", (300, 300))
+    cm = np.zeros((100, 200, 3), np.uint8)
+    cm[:, :100] = (0, 0, 255)  # blue left half, red right half
+    cm[:, 100:] = (255, 0, 0)
+    sm = np.zeros((150, 150, 3), np.uint8)
+    sm[:75] = (255, 0, 0)
+    sm[75:] = (0, 0, 255)
+    Image.fromarray(cm).save(tmp_path / "c.png")
+    maps = prepare_masks(content, style, tmp_path / "c.png", Image.fromarray(sm), work_size=100)
+    assert maps is not None
+    cl, sl = maps
+    assert cl.shape == (50, 100) and sl.shape == (100, 100)  # each photo's long side at 100
+    assert cl[0, 0] != cl[0, -1] and set(np.unique(cl)) == set(np.unique(sl))
+    assert prepare_masks(content, style) is None and prepare_masks(content, style, auto=False) is None
+    full = prepare_masks(content, style, tmp_path / "c.png", Image.fromarray(sm))
+    assert full is not None and full[0].shape == (200, 400)
+    with pytest.raises(InputError, match="both"):
+        prepare_masks(content, style, tmp_path / "c.png", None)
+    with pytest.raises(InputError, match="aspect ratio"):
+        prepare_masks(content, style, Image.fromarray(sm), Image.fromarray(sm))
+    only_red = np.full((150, 150, 3), (255, 0, 0), np.uint8)
+    with pytest.raises(InputError):
+        prepare_masks(content, style, tmp_path / "c.png", Image.fromarray(only_red))
