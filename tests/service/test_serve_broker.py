@@ -70,7 +70,9 @@ def test_api_in_the_page_server_with_its_logins(served: str, front_ends: Any) ->
             r = submit(again, "instant", '{"style": "the_scream"}', content=png())
             assert r.status_code == 429 and r.headers["retry-after"], r.text
             assert again.delete(f"/v1/jobs/{long.json()['id']}").status_code == 200
-            assert submit(again, "instant", '{"style": "the_scream"}', content=png()).status_code == 202
+            ok = submit(again, "instant", '{"style": "the_scream"}', content=png())
+            assert ok.status_code == 202
+            assert wait_job(again, ok.json()["id"])["state"] == "done"  # alice has nothing left running
 
 
 def test_the_page_queue_counts_the_clients_jobs_on_the_broker(served: str) -> None:
@@ -87,3 +89,38 @@ def test_the_page_queue_counts_the_clients_jobs_on_the_broker(served: str) -> No
         assert r.status_code == 429 and "waiting or running" in r.json()["detail"], r.text
         assert api.delete(f"/v1/jobs/{long.json()['id']}").status_code == 200
         assert page.post("/gradio_api/queue/join", json=body).status_code != 429
+
+
+def test_the_page_runs_its_jobs_on_the_workers(served: str, cluster: Any) -> None:
+    """The Instant tab through Gradio's own queue protocol: the picture comes back, computed by a worker."""
+    import json
+
+    import redis
+
+    r = redis.Redis.from_url(cluster.redis.url)
+
+    def page_jobs() -> set[bytes]:
+        return {k for k in r.scan_iter(match="sf:job:*") if r.hget(k, "mode") == b"page"}
+
+    before = page_jobs()
+    with httpx.Client(base_url=served, timeout=60) as page:
+        assert page.post("/login", data={"username": "alice", "password": "pw-alice"}).status_code == 200
+        fn = next(d["id"] for d in page.get("/config").json()["dependencies"] if d.get("api_name") == "instant")
+        up = page.post("/gradio_api/upload", files=[("files", ("photo.png", png((96, 64))))])
+        photo = {"path": up.json()[0], "orig_name": "photo.png", "meta": {"_type": "gradio.FileData"}}
+        body = {"data": [photo, "starry_night", None, 1.0, False], "fn_index": fn, "session_hash": "svc-page",
+                "event_data": None, "trigger_id": None}
+        assert page.post("/gradio_api/queue/join", json=body).status_code == 200
+        final = None
+        with page.stream("GET", "/gradio_api/queue/data", params={"session_hash": "svc-page"}) as stream:
+            for line in stream.iter_lines():
+                if line.startswith("data:"):
+                    msg = json.loads(line[5:])
+                    if msg.get("msg") == "process_completed":
+                        final = msg
+                        break
+    assert final is not None and final["success"], final
+    status = final["output"]["data"][1]
+    assert "Done" in status, status
+    new = page_jobs() - before
+    assert len(new) == 1 and r.hget(next(iter(new)), "state") == b"done"

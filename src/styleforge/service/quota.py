@@ -20,12 +20,18 @@ from .config import HEAVY
 
 HOUR_S = 3600.0
 
-_ADMIT = """
-local prefix = ARGV[6]
+_PRUNE = """
 for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
-  local st = redis.call('HGET', prefix .. ':job:' .. id, 'state')
+  local st = redis.call('HGET', ARGV[1] .. ':job:' .. id, 'state')
   if st ~= 'queued' and st ~= 'running' then redis.call('SREM', KEYS[1], id) end
 end
+"""
+
+_COUNT = _PRUNE + """
+return redis.call('SCARD', KEYS[1])
+"""
+
+_ADMIT = _PRUNE.replace("ARGV[1]", "ARGV[6]") + """
 local n = redis.call('SCARD', KEYS[1])
 local max_jobs = tonumber(ARGV[2])
 if max_jobs > 0 and n >= max_jobs then return {1, n, '0'} end
@@ -69,6 +75,7 @@ class RedisQuota:
         self.redis, self.prefix = redis, prefix
         self.max_jobs, self.max_heavy_per_hour, self.ttl_s, self.clock = max_jobs, max_heavy_per_hour, ttl_s, clock
         self._admit = redis.register_script(_ADMIT)
+        self._count = redis.register_script(_COUNT)
 
     @property
     def active(self) -> bool:
@@ -96,5 +103,5 @@ class RedisQuota:
         return None
 
     def active_jobs(self, client: str) -> int:
-        """Jobs of ``client`` counted as waiting or running (as of the last admission)."""
-        return int(self.redis.scard(f"{self.prefix}:active:{client}"))
+        """Jobs of ``client`` waiting or running (those that ended are forgotten first)."""
+        return int(self._count(keys=[f"{self.prefix}:active:{client}"], args=[self.prefix]))
