@@ -42,7 +42,7 @@ def test_redact_hides_the_password() -> None:
 
 def test_check_fills_defaults_and_refuses_bad_values() -> None:
     o = check("instant", {"style": "starry_night"}, {"content": b""})
-    assert o == {"style": "starry_night", "strength": 1.0, "size": 1024, "original_colors": False}
+    assert o == {"style": "starry_night", "strength": 1.0, "size": 1024, "original_colors": False, "refine": 0}
     assert check("artistic", {"iterations": 5}, {"content": b"", "style": b""})["iterations"] == 5
     bad: list[tuple[str, dict[str, Any], dict[str, bytes], str]] = [
         ("instant", {"style": "starry_night", "size": "big"}, {"content": b""}, "size must be an integer"),
