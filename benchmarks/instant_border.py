@@ -51,7 +51,8 @@ def main(argv: list[str] | None = None) -> int:
         for pp, sp in pairs:
             photo = _fit(Image.open(pp).convert("RGB"), PHOTO_SIZE)
             model = load_instant([str(sp)], arbitrary=kind)
-            score(kind, f"{pp.stem}__{sp.stem}", stylize_instant(photo, model, InstantOptions(style_scale=args.style_scale)), photo)
+            out = stylize_instant(photo, model, InstantOptions(style_scale=args.style_scale))
+            score(kind, f"{pp.stem}__{sp.stem}", out, photo)
         print(f"  {kind:28s} " + " ".join(f"{v:.2f}" for v in ratios[kind].values()), flush=True)
     for name in sorted(n for n, e in builtin_models().items() if e.kind == "instant"):
         model = load_instant([name])

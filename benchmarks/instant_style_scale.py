@@ -58,12 +58,14 @@ def main(argv: list[str] | None = None) -> int:
         if kind == "wct":
             rows.append([("photo", photo)]
                         + [(f"scale {s:g}: {v:.1f} px", o) for s, v, o in zip(args.scales, ls, outs, strict=True)])
-        print(f"  {kind:9s} {pp.stem[:24]:24s} {Path(style).stem[:24]:24s} " + "  ".join(f"{v:6.2f}" for v in ls), flush=True)
+        print(f"  {kind:9s} {pp.stem[:24]:24s} {Path(style).stem[:24]:24s} " + "  ".join(f"{v:6.2f}" for v in ls),
+              flush=True)
     summary = {}
     for kind, per in lengths.items():
         rising = sum(all(a < b for a, b in zip(v, v[1:], strict=False)) for v in per.values())
         med = [float(np.median([v[i] for v in per.values()])) for i in range(len(args.scales))]
-        summary[kind] = {"pairs": len(per), "rising": rising, "median_length_px": dict(zip(map(str, args.scales), med, strict=True))}
+        summary[kind] = {"pairs": len(per), "rising": rising,
+                         "median_length_px": dict(zip(map(str, args.scales), med, strict=True))}
         print(f"{kind}: stroke length rises over {args.scales} on {rising}/{len(per)} pairs; medians "
               + " / ".join(f"{m:.1f}" for m in med) + f" px  (load average {os.getloadavg()[0]:.1f})")
     contact_sheet(rows, REPO / "out" / "instant_style_scale_tuning.jpg", height=160)
@@ -71,8 +73,9 @@ def main(argv: list[str] | None = None) -> int:
     public = []
     for label, style in (("WCT, udnie", str(builtin_styles()["udnie"])), ("starry_night network", "starry_night")):
         model = load_instant([style])
-        public.append([(label, tub)] + [(f"--style-scale {s:g}", stylize_instant(tub, model, InstantOptions(style_scale=s)))
-                                        for s in args.scales])
+        cells = [(f"--style-scale {s:g}", stylize_instant(tub, model, InstantOptions(style_scale=s)))
+                 for s in args.scales]
+        public.append([(label, tub), *cells])
     sheet = contact_sheet(public, args.sheet, height=220)
     print(f"sheets: {sheet}, out/instant_style_scale_tuning.jpg")
     if args.results != "none":
