@@ -88,3 +88,23 @@ def test_docstring_examples(name):
     module = importlib.import_module(name)
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE, verbose=False)
     assert result.failed == 0, f"{result.failed} of {result.attempted} examples in {name} failed"
+
+
+def test_readme_is_a_front_page():
+    """Short, and about the software as it is (the history lives in the git log and CHANGELOG.md)."""
+    text = README.read_text(encoding="utf-8")
+    assert len(text.splitlines()) <= 250
+    for diary in ("issue 13", "last session", "this session", "slower day", "last run", "dead end"):
+        for page in PAGES:
+            if page.name not in ("changelog.md", "benchmarks.md"):
+                assert diary not in page.read_text(encoding="utf-8").lower(), f"{page.name}: {diary!r}"
+
+
+def test_torch_comes_from_the_cpu_wheel_index():
+    """README and Makefile install the same pinned torch, from PyTorch's CPU index (overridable in make)."""
+    index = "https://download.pytorch.org/whl/cpu"
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    pins = set(re.findall(r"torch==([\d.]+)", makefile))
+    assert len(pins) == 1
+    assert f"pip install torch=={pins.pop()} --index-url {index}" in README.read_text(encoding="utf-8")
+    assert f"TORCH_INDEX ?= {index}" in makefile and '--index-url "$(TORCH_INDEX)"' in makefile
