@@ -108,3 +108,12 @@ def test_torch_comes_from_the_cpu_wheel_index():
     assert len(pins) == 1
     assert f"pip install torch=={pins.pop()} --index-url {index}" in README.read_text(encoding="utf-8")
     assert f"TORCH_INDEX ?= {index}" in makefile and '--index-url "$(TORCH_INDEX)"' in makefile
+
+
+def test_readme_links_and_pictures_exist():
+    """The README's relative links and pictures point at files of the repository (the site checks docs/)."""
+    targets = re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", README.read_text(encoding="utf-8"))
+    local = [t for t in targets if not re.match(r"[a-z]+:", t)]
+    assert len(local) >= 10
+    missing = [t for t in local if not (ROOT / t).exists()]
+    assert missing == []
