@@ -48,31 +48,52 @@ def test_render_keeps_fps_duration_audio_and_removes_the_partial(tmp_path: Path,
     assert res.frames == 4 and abs(info.duration - 0.8) < 0.11
 
 
-def test_interrupt_leaves_a_playable_partial_and_resume_finishes_it(tmp_path: Path, make_clip) -> None:  # noqa: ANN001
-    clip = make_clip(frames=pan_frames(12))
+def _packets(path: Path) -> list[bytes]:
+    import av
+
+    with av.open(str(path)) as c:
+        return [bytes(p) for p in c.demux(c.streams.video[0]) if p.size]
+
+
+def test_interrupt_leaves_a_playable_partial_and_resume_copies_it(tmp_path: Path, make_clip) -> None:  # noqa: ANN001
+    clip = make_clip(frames=pan_frames(30))  # 10 fps: keyframes at frames 0, 10, 20
     out = tmp_path / "out.mp4"
     opts = VideoOptions(consistency=0.7)
 
-    def stop_after_5(done: int, total: int, frame: np.ndarray) -> None:
-        if done == 5:
+    def stop_after_25(done: int, total: int, frame: np.ndarray) -> None:
+        if done == 25:
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        render_video(clip, out, Tint(), opts, on_frame=stop_after_5)
+        render_video(clip, out, Tint(), opts, on_frame=stop_after_25)
     partial, recipe = partial_paths(out)
     assert not out.exists() and partial.exists() and json.loads(recipe.read_text())["mode"] == "tint"
-    assert len(list(read_frames(partial, tolerant=True))) == 5  # closed cleanly: every finished frame plays
+    assert len(list(read_frames(partial, tolerant=True))) == 25  # closed cleanly: every finished frame plays
+    before = _packets(partial)
     with pytest.raises(InputError, match="--resume"):
         render_video(clip, out, Tint(), opts)  # refuses to overwrite the interrupted work
-    with pytest.raises(InputError, match="other settings"):
+    with pytest.raises(InputError, match="other settings .*--consistency"):
         render_video(clip, out, Tint(), VideoOptions(consistency=0.5), resume=True)
+    assert _packets(partial) == before  # a refused resume loses nothing
     res = render_video(clip, out, Tint(), opts, resume=True)
-    assert res.resumed_from == 5 and res.frames == 12
+    assert res.resumed_from == 20 and res.frames == 30  # cut at the last keyframe, frame 20
     assert not partial.exists() and not recipe.exists()
+    assert _packets(out)[:20] == before[:20]  # the finished frames were copied, not re-encoded
     resumed = list(read_frames(out))
-    fresh = list(stylize_frames(pan_frames(12), Tint(), opts))
-    assert len(resumed) == 12
+    fresh = list(stylize_frames(pan_frames(30), Tint(), opts))
+    assert len(resumed) == 30
     assert max(np.abs(a.astype(int) - b).mean() for a, b in zip(resumed, fresh)) < 6  # codec loss only
+
+
+def test_frames_renders_a_range_with_its_audio(tmp_path: Path, make_clip) -> None:  # noqa: ANN001
+    clip = make_clip(frames=pan_frames(12), audio=True)
+    res = render_video(clip, tmp_path / "part.mp4", Tint(), VideoOptions(consistency=0, frames=(4, 9)))
+    got = list(read_frames(tmp_path / "part.mp4"))
+    want = list(stylize_frames(pan_frames(12)[4:9], Tint(), VideoOptions(consistency=0)))
+    assert res.frames == 5 and len(got) == 5 and probe(tmp_path / "part.mp4").has_audio
+    assert max(np.abs(a.astype(int) - b).mean() for a, b in zip(got, want)) < 6
+    with pytest.raises(InputError, match="beyond"):
+        render_video(clip, tmp_path / "p2.mp4", Tint(), VideoOptions(frames=(40, 50)))
 
 
 def test_bad_inputs_write_nothing(tmp_path: Path, make_clip) -> None:  # noqa: ANN001

@@ -9,6 +9,11 @@ Examples::
     styleforge video clip.mp4 --checkpoint runs/x/weights/G_A.safetensors -o out.mp4
     styleforge video clip.mp4 --instant the_scream --start 10 --duration 5 --every 3 -o preview.mp4
     styleforge video clip.mp4 --instant starry_night -o out.mp4 --resume        # after Ctrl-C or a kill
+    styleforge video clip.mp4 --instant starry_night --frames 0:108 -o part0.mp4   # a chunk (kept frames 0…107)
+    styleforge video clip.mp4 --instant starry_night --frames 100:200 -o part1.mp4
+    styleforge video join part0.mp4 part1.mp4 -o out.mp4     # seams cross-faded, the input's audio added
+    torchrun --nproc-per-node 4 -m styleforge.cli.main video clip.mp4 --instant starry_night -o out.mp4
+        # one clip: each rank renders an overlapping chunk beside OUT (a shared folder); rank 0 joins them
     torchrun --nproc-per-node 4 -m styleforge.cli.main video clips/ --instant starry_night -o out/
 
 Frames go to OUT.partial.mp4 (playable at any time) and are moved into OUT at the end, with
@@ -41,7 +46,8 @@ def add_parser(sub: Any) -> None:
         "video", help="stylise a video clip with any mode, without flicker (optical-flow consistency)",
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("input", help="video file, or a folder of clips (then -o is a folder)")
+    p.add_argument("input", nargs="+", metavar="INPUT",
+                   help="video file, or a folder of clips (then -o is a folder); 'join CHUNK…' joins chunks")
     p.add_argument("-o", "--output", required=True, help="output video (.mp4, .mkv, .mov) or folder")
     m = p.add_argument_group("mode (exactly one)")
     m.add_argument("--instant", metavar="STYLE", help="instant style: built-in model, trained weights, or any image (AdaIN)")
@@ -59,6 +65,13 @@ def add_parser(sub: Any) -> None:
     v.add_argument("--consistency", type=float, default=0.5,
                    help="temporal consistency strength in [0, 1) (default %(default)s)")
     v.add_argument("--no-consistency", action="store_true", help="plain per-frame stylisation (flickers)")
+    v.add_argument("--hold", type=float, default=0.9,
+                   help="weight of the previous output where the input did not change (default %(default)s; "
+                        "0: --consistency everywhere)")
+    v.add_argument("--frames", metavar="A:B", default=None,
+                   help="render the kept frames A … B−1 only (a chunk for 'styleforge video join')")
+    v.add_argument("--overlap", type=int, default=8,
+                   help="frames shared by neighbouring chunks under torchrun (default %(default)s)")
     v.add_argument("--flow-size", type=int, default=640, help="long side for the optical flow (default %(default)s)")
     v.add_argument("--codec", choices=("auto", "h264", "openh264", "mpeg4"), default="auto",
                    help="auto = H.264 (libx264), falling back to openh264 or MPEG-4")
@@ -105,8 +118,22 @@ def _stylizer_factory(args: argparse.Namespace) -> Any:
     return lambda: make_stylizer(**make_stylizer_args, **kw)
 
 
+def _parse_frames(text: str | None) -> tuple[int, int] | None:
+    if text is None:
+        return None
+    try:
+        a, b = (int(x) for x in text.split(":"))
+    except ValueError:
+        raise InputError(f"--frames must be A:B (kept frames A … B−1), got {text!r}") from None
+    if not 0 <= a < b:
+        raise InputError(f"--frames must be A:B with 0 ≤ A < B, got {text!r}")
+    return a, b
+
+
 def _jobs(args: argparse.Namespace) -> list[tuple[Path, Path]]:
-    src, out = Path(args.input), Path(args.output)
+    if len(args.input) != 1:
+        raise InputError(f"give one input clip or folder (got {len(args.input)}); 'styleforge video join' joins chunks")
+    src, out = Path(args.input[0]), Path(args.output)
     if not src.is_dir():
         return [(src, out)]
     clips = sorted(f for f in src.iterdir() if f.is_file() and f.suffix.lower() in VIDEO_EXTENSIONS)
@@ -120,19 +147,56 @@ def _jobs(args: argparse.Namespace) -> list[tuple[Path, Path]]:
     return [(c, out / (c.stem + ".mp4")) for c in clips]
 
 
+def _join(args: argparse.Namespace) -> int:
+    from ..video.chunks import join_chunks
+
+    chunks = [Path(c) for c in args.input[1:]]
+    if not chunks:
+        raise InputError("styleforge video join CHUNK… -o OUT: give the chunk files")
+    out, seams = join_chunks(chunks, args.output, audio=not args.no_audio, codec=args.codec, crf=args.crf)
+    log.info("joined %d chunks into %s (seams at frames %s)", len(chunks), out, ", ".join(map(str, seams)) or "none")
+    return 0
+
+
+def _rank_chunk(args: argparse.Namespace, src: Path, out: Path, options: Any, rank: int, world: int) -> tuple[Any, Path]:
+    """torchrun on one clip: this rank's overlapping range and chunk file (beside OUT)."""
+    from dataclasses import replace
+
+    from ..video.chunks import chunk_ranges
+    from ..video.container import probe
+
+    info = probe(src)
+    clip = max(0.0, info.duration - options.start)
+    if options.duration is not None:
+        clip = min(clip, options.duration)
+    total = max(1, round(clip * float(info.fps) / options.every))
+    a, b = chunk_ranges(total, world, args.overlap)[min(rank, total - 1)]
+    return replace(options, frames=(a, b)), out.with_name(f"{out.stem}.chunk{rank}of{world}{out.suffix}")
+
+
 def run(args: argparse.Namespace) -> int:
     from ..video.pipeline import VideoOptions, partial_paths, render_video
 
+    if args.input[0] == "join" and not Path("join").exists():
+        return _join(args)
     size = args.size or ((args.image_size or 512) if args.style else None)  # --image-size: --size for Gatys
     options = VideoOptions(size=size, start=args.start,
                            duration=args.duration, every=args.every,
-                           consistency=0.0 if args.no_consistency else args.consistency, flow_size=args.flow_size)
+                           consistency=0.0 if args.no_consistency else args.consistency, flow_size=args.flow_size,
+                           hold=args.hold, frames=_parse_frames(args.frames))
     options.validate()
     factory = _stylizer_factory(args)
     jobs = _jobs(args)
     rank, world = int(os.environ.get("RANK", "0")), int(os.environ.get("WORLD_SIZE", "1"))
-    if world > 1:  # torchrun: each rank takes its share of the clips
+    chunked: list[Path] = []
+    if world > 1 and Path(args.input[0]).is_dir():  # torchrun on a folder: each rank takes its share of the clips
         jobs = jobs[rank::world]
+    elif world > 1:  # torchrun on one clip: each rank renders an overlapping chunk, rank 0 joins them
+        if options.frames is not None:
+            raise InputError("--frames and torchrun both choose the frames: give one of them")
+        options, chunk = _rank_chunk(args, jobs[0][0], jobs[0][1], options, rank, world)
+        chunked = [jobs[0][1].with_name(f"{jobs[0][1].stem}.chunk{r}of{world}{jobs[0][1].suffix}") for r in range(world)]
+        jobs = [(jobs[0][0], chunk)]
     stylizer: list[Any] = []
 
     def make() -> Any:  # one model for every clip of this process
@@ -153,4 +217,18 @@ def run(args: argparse.Namespace) -> int:
             return 130
         log.info("wrote %s (%d frames at %.3g fps; %.1f frames/s%s)", out, res.frames, res.fps_out,
                  res.frames_per_second, f", resumed after {res.resumed_from}" if res.resumed_from else "")
+    if chunked and rank == 0:  # wait for the other ranks' chunks (a shared folder), then join
+        import time
+
+        from ..video.chunks import join_chunks
+
+        deadline = time.monotonic() + float(os.environ.get("STYLEFORGE_JOIN_TIMEOUT", "86400"))
+        while not all(c.exists() for c in chunked):
+            if time.monotonic() > deadline:
+                raise InputError(f"gave up waiting for {', '.join(str(c) for c in chunked if not c.exists())}")
+            time.sleep(1.0)
+        out, _ = join_chunks(chunked, Path(args.output), audio=not args.no_audio, codec=args.codec, crf=args.crf)
+        for c in chunked:
+            c.unlink(missing_ok=True)
+        log.info("joined %d chunks into %s", len(chunked), out)
     return 0

@@ -17,12 +17,14 @@ from __future__ import annotations
 __all__ = [
     "CODECS",
     "FrameWriter",
+    "keyframe_packets",
     "VideoInfo",
     "check_video_output",
     "finalize",
     "frame_size",
     "pick_codec",
     "probe",
+    "read_comment",
     "read_frames",
 ]
 
@@ -232,10 +234,15 @@ def check_video_output(path: str | os.PathLike[str]) -> Path:
 
 
 class FrameWriter:
-    """Encode RGB frames into a fragmented MP4 flushed after every frame (playable after a kill)."""
+    """Encode RGB frames into a fragmented MP4 flushed after every frame (playable after a kill).
+
+    ``template``: a video stream of an earlier partial file (``--resume``): the new file's stream
+    copies its codec parameters, :meth:`copy` muxes its packets unchanged, and new frames are
+    encoded by a fresh encoder with the same settings (its first frame a keyframe).
+    """
 
     def __init__(self, path: str | os.PathLike[str], width: int, height: int, fps: Fraction, *,
-                 codec: str = "auto", crf: int = 18) -> None:
+                 codec: str = "auto", crf: int = 18, template: Any = None) -> None:
         av = _av()
         self.path = Path(path)
         self.codec = pick_codec(codec)
@@ -246,30 +253,50 @@ class FrameWriter:
         opts: dict[str, str] = {}
         if self.codec == "libx264":
             opts = {"crf": str(crf), "preset": "veryfast", "tune": "zerolatency"}
-        self.stream = self.container.add_stream(self.codec, rate=self.fps, options=opts)
-        self.stream.width, self.stream.height = width, height
-        self.stream.pix_fmt = "yuv420p"
-        cc = self.stream.codec_context
-        cc.gop_size = max(1, round(float(self.fps) * 2))
+        if template is None:
+            self.stream = self.container.add_stream(self.codec, rate=self.fps, options=opts)
+            cc = self.encoder = self.stream.codec_context
+        else:
+            self.stream = self.container.add_stream_from_template(template)
+            cc = self.encoder = av.CodecContext.create(self.codec, "w")
+            cc.framerate = self.fps
+            cc.time_base = 1 / self.fps
+            cc.options = opts
+            cc.flags |= av.codec.context.Flags.global_header
+        cc.width, cc.height = width, height
+        cc.pix_fmt = "yuv420p"
+        cc.gop_size = max(1, round(float(self.fps)))  # a keyframe a second: --resume cuts there
         if self.codec != "libx264":  # no CRF: a generous bit rate (≈ 0.15 bit per pixel per frame … ×2)
             cc.bit_rate = int(width * height * float(self.fps) * 0.3)
             cc.max_b_frames = 0
+
+    def _mux(self, packets: Any) -> None:
+        for packet in packets:
+            if self.encoder is not self.stream.codec_context:
+                if self.codec in ("libx264", "libopenh264"):
+                    packet = _length_prefixed(packet)
+                packet.stream = self.stream
+            self.container.mux(packet)
+
+    def copy(self, packet: Any) -> None:
+        """Mux one packet of the template's stream unchanged (a finished frame of ``--resume``)."""
+        packet.stream = self.stream
+        self.container.mux(packet)
+        self.count += 1
 
     def write(self, rgb: np.ndarray) -> None:
         av = _av()
         frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
         frame.pts = self.count
         frame.time_base = 1 / self.fps
-        for packet in self.stream.encode(frame):
-            self.container.mux(packet)
+        self._mux(self.encoder.encode(frame))
         self.count += 1
 
     def close(self) -> None:
         if self.container is None:
             return
         try:
-            for packet in self.stream.encode(None):
-                self.container.mux(packet)
+            self._mux(self.encoder.encode(None))
         finally:
             self.container.close()
             self.container = None
@@ -279,6 +306,50 @@ class FrameWriter:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _length_prefixed(packet: Any) -> Any:
+    """An H.264 packet in Annex B form (start codes, as a standalone encoder gives it) → MP4's
+    length-prefixed form, as the template stream's ``avcC`` expects; parameter sets dropped (the
+    template's are the same)."""
+    av = _av()
+    data = bytes(packet)
+    if not (data.startswith(b"\x00\x00\x01") or data.startswith(b"\x00\x00\x00\x01")):
+        return packet
+    import re
+
+    starts = [m.end() for m in re.finditer(b"\x00\x00\x01", data)]
+    out = bytearray()
+    for i, a in enumerate(starts):
+        end = starts[i + 1] - 3 if i + 1 < len(starts) else len(data)
+        nal = data[a:end].rstrip(b"\x00") if i + 1 < len(starts) else data[a:end]
+        if nal and (nal[0] & 0x1F) not in (7, 8, 9):  # SPS, PPS, access unit delimiter
+            out += len(nal).to_bytes(4, "big") + nal
+    new = av.Packet(bytes(out))
+    new.pts, new.dts, new.time_base = packet.pts, packet.dts, packet.time_base
+    new.is_keyframe = packet.is_keyframe
+    return new
+
+
+def keyframe_packets(path: str | os.PathLike[str]) -> tuple[Any, list[Any]]:
+    """(the opened container, the packets of its video stream before its last keyframe), for
+    ``--resume``: what a killed run left, cut at a keyframe so every kept frame decodes.  Packets
+    of a truncated tail are dropped.  The caller closes the container."""
+    av = _av()
+    c = av.open(str(path))
+    packets: list[Any] = []
+    cut = 0
+    try:
+        vs = c.streams.video[0]
+        for pkt in c.demux(vs):
+            if pkt.dts is None or pkt.size == 0:
+                continue
+            if pkt.is_keyframe:
+                cut = len(packets)
+            packets.append(pkt)
+    except (av.FFmpegError, IndexError):
+        pass
+    return c, packets[:cut]
 
 
 def _packets(container: Any, stream: Any, start: float, end: float | None) -> Iterator[tuple[float, Any]]:
@@ -298,7 +369,7 @@ def _packets(container: Any, stream: Any, start: float, end: float | None) -> It
 
 
 def finalize(video: Path, output: Path, *, audio_from: Path | None = None, start: float = 0.0,
-             duration: float | None = None) -> Path:
+             duration: float | None = None, comment: str | None = None) -> Path:
     """Remux ``video`` (our fragmented file) into ``output`` with the audio of ``audio_from``
     between ``start`` and ``start + duration`` (stream copy); written atomically.  Audio that
     an MP4 cannot hold as is (PCM) is left out with a note (an ``.mkv`` output keeps it)."""
@@ -318,6 +389,8 @@ def finalize(video: Path, output: Path, *, audio_from: Path | None = None, start
                 astream = ain.streams.audio[0] if ain is not None and ain.streams.audio else None
                 opts = {"movflags": "+faststart"} if fmt in ("mp4", "mov") else {}
                 with av.open(str(tmp), "w", format=fmt, options=opts) as out:
+                    if comment is not None:
+                        out.metadata["comment"] = comment
                     vout = out.add_stream_from_template(vstream)
                     sources = [((t, 0, i, pkt) for i, (t, pkt) in enumerate(_packets(vin, vstream, 0.0, None)))]
                     aout = None
@@ -338,3 +411,13 @@ def finalize(video: Path, output: Path, *, audio_from: Path | None = None, start
                 if ain is not None:
                     ain.close()
     return output
+
+
+def read_comment(path: str | os.PathLike[str]) -> str | None:
+    """The container's ``comment`` tag (``styleforge video`` keeps its recipe there), or ``None``."""
+    av = _av()
+    try:
+        with av.open(str(path)) as c:
+            return c.metadata.get("comment")
+    except (av.FFmpegError, OSError):
+        return None

@@ -43,6 +43,9 @@ class VideoOptions:
     consistency: float = 0.5  # blending strength k; 0 = per-frame
     flow_size: int | None = 640  # long side at which the optical flow is computed
     flow_preset: str = "fast"  # DIS preset: ultrafast, fast, medium
+    hold: float = 0.9  # weight of the previous output where the warped input matches (0: plain k)
+    frames: tuple[int, int] | None = None  # render kept frames a … b−1 only (a chunk); None: all
+    fit_frames: int = 4  # frames drawn across the whole clip to fit a clip-level colour pass
 
     def validate(self) -> None:
         if self.size is not None and not 16 <= self.size <= 4096:
@@ -57,6 +60,17 @@ class VideoOptions:
             raise InputError(f"--consistency must be in [0, 1), got {self.consistency}")
         if self.flow_preset not in ("ultrafast", "fast", "medium"):
             raise InputError(f"unknown flow preset {self.flow_preset!r}")
+        if not 0 <= self.hold < 1:
+            raise InputError(f"--hold must be in [0, 1), got {self.hold}")
+        if self.frames is not None and not 0 <= self.frames[0] < self.frames[1]:
+            raise InputError(f"--frames must be A:B with 0 ≤ A < B, got {self.frames[0]}:{self.frames[1]}")
+        if not 1 <= self.fit_frames <= 64:
+            raise InputError(f"fit_frames must be between 1 and 64, got {self.fit_frames}")
+
+    def blender(self, stylizer: Stylizer) -> TemporalBlender:
+        """The consistency pass these options ask for."""
+        return TemporalBlender(self.consistency, flow_size=self.flow_size, preset=self.flow_preset,
+                               needs_hint=stylizer.uses_hint, hold=self.hold if self.consistency > 0 else 0.0)
 
 
 def _to_uint8(x: np.ndarray) -> np.ndarray:
@@ -68,8 +82,7 @@ def stylize_frames(frames: Iterable[np.ndarray], stylizer: Stylizer, options: Vi
     """Stylise ``(H, W, 3)`` uint8 RGB frames one by one → ``(H, W, 3)`` uint8 RGB frames."""
     options.validate()
     if blender is None:
-        blender = TemporalBlender(options.consistency, flow_size=options.flow_size, preset=options.flow_preset,
-                                  needs_hint=stylizer.uses_hint)
+        blender = options.blender(stylizer)
     for frame in frames:
         yield _to_uint8(blender(frame, stylizer))
 
@@ -121,28 +134,79 @@ class RenderResult:
         return done / self.seconds if self.seconds > 0 else 0.0
 
 
-def _recipe(video: Path, stylizer: Stylizer, options: VideoOptions, size: tuple[int, int], codec: str) -> dict[str, Any]:
+def _recipe(video: Path, stylizer: Stylizer, options: VideoOptions, size: tuple[int, int], codec: str,
+            crf: int) -> dict[str, Any]:
+    """Everything that changes the pictures (compared on ``--resume``; kept in the output's comment)."""
     st = video.stat()
-    return {"input": str(video.resolve()), "input_size": st.st_size, "input_mtime": int(st.st_mtime),
-            "mode": stylizer.name, "frame_size": list(size), "codec": codec,
-            "options": {k: v for k, v in asdict(options).items() if k not in ("flow_size", "flow_preset")}}
+    opts = asdict(options)
+    opts["frames"] = list(options.frames) if options.frames else None
+    recipe = {"input": str(video.resolve()), "input_size": st.st_size, "input_mtime": int(st.st_mtime),
+              "mode": stylizer.name, "settings": getattr(stylizer, "settings", {}), "frame_size": list(size),
+              "codec": codec, "crf": crf if codec == "libx264" else None, "options": opts}
+    return json.loads(json.dumps(recipe))  # as it reads back from the file (tuples → lists)
 
 
-def _resume_partial(partial: Path, recipe_path: Path, recipe: dict[str, Any], writer: FrameWriter) -> np.ndarray | None:
-    """Copy the decodable frames of ``partial`` into ``writer``; the last one, or ``None``."""
+def _read_recipe(recipe_path: Path, partial: Path) -> dict[str, Any]:
     try:
-        old = json.loads(recipe_path.read_text())
-    except (OSError, json.JSONDecodeError):
+        data = json.loads(recipe_path.read_text())
+        if not isinstance(data, dict):
+            raise ValueError
+        return data
+    except (OSError, ValueError):
         raise InputError(f"cannot resume: {recipe_path} is missing or unreadable; delete {partial} to start over") from None
-    diff = [k for k in recipe if old.get(k) != recipe[k]]
-    if diff:
-        raise InputError(f"cannot resume {partial}: it was made with other settings ({', '.join(diff)}); "
-                         f"use the same options or delete it to start over")
-    last = None
-    for frame in read_frames(partial, tolerant=True):
-        writer.write(frame)
-        last = frame
-    return last
+
+
+def clip_samples(video: Path, size: tuple[int, int], start: float, seconds: float, k: int) -> list[np.ndarray]:
+    """``k`` frames drawn evenly across ``[start, start + seconds)`` (the whole clip, whatever chunk
+    is rendered: every chunk fits the same clip-level pass)."""
+    out: list[np.ndarray] = []
+    for j in range(k):
+        t = start + (j + 0.5) / k * seconds if seconds > 0 else start
+        frame = next(read_frames(video, size=size, start=t, tolerant=True), None)
+        if frame is not None:
+            out.append(frame)
+    if not out:
+        frame = next(read_frames(video, size=size, start=start), None)
+        if frame is not None:
+            out.append(frame)
+    return out
+
+
+def _prefetch(frames: Iterator[np.ndarray], depth: int = 4) -> Iterator[np.ndarray]:
+    """Decode in a background thread (``depth`` frames ahead); errors are raised here, in order."""
+    import queue
+    import threading
+
+    q: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def work() -> None:
+        try:
+            for f in frames:
+                if stop.is_set():
+                    return
+                q.put(("frame", f))
+            q.put(("end", None))
+        except BaseException as e:  # handed to the consumer
+            q.put(("error", e))
+
+    th = threading.Thread(target=work, daemon=True, name="styleforge-decode")
+    th.start()
+    try:
+        while True:
+            kind, value = q.get()
+            if kind == "end":
+                return
+            if kind == "error":
+                raise value
+            yield value
+    finally:
+        stop.set()
+        while th.is_alive():  # unblock the producer
+            try:
+                q.get_nowait()
+            except queue.Empty:
+                th.join(0.05)
 
 
 def render_video(
@@ -165,6 +229,9 @@ def render_video(
     ``on_frame(done, total, frame)`` is called after each written frame (raise to stop:
     the partial file stays, playable and resumable).  ``max_seconds`` refuses longer clips.
     """
+    import itertools
+    from concurrent.futures import Future, ThreadPoolExecutor
+
     options.validate()
     src = Path(video)
     info = probe(src)
@@ -181,69 +248,137 @@ def render_video(
     size = frame_size(info.width, info.height, options.size)
     fps_out = info.fps / options.every
     total = max(1, round(clip * float(info.fps) / options.every)) if clip else 0
-    frames = read_frames(src, size=size, start=options.start, duration=options.duration, every=options.every)
+    first_kept, last_kept = options.frames if options.frames else (0, None)
+    if last_kept is not None and total:
+        last_kept = min(last_kept, total)
+    if options.frames and total and first_kept >= total:
+        raise InputError(f"--frames {first_kept}:{options.frames[1]} starts beyond the clip's {total} frames")
+    if options.frames:
+        total = (last_kept or total) - first_kept
+
+    def source(skip: int) -> Iterator[np.ndarray]:
+        frames = read_frames(src, size=size, start=options.start, duration=options.duration, every=options.every,
+                             skip=first_kept + skip)
+        return itertools.islice(frames, None if last_kept is None else max(0, last_kept - first_kept - skip))
+
+    frames = source(0)
     try:
         first = next(frames)
     except StopIteration:
-        raise InputError(f"{src} has no video frames" + (f" after {options.start:g} s" if options.start else "")) from None
+        raise InputError(f"{src} has no video frames" + (f" after {options.start:g} s" if options.start else "")
+                         + (" in that --frames range" if options.frames else "")) from None
     partial, recipe_path = partial_paths(out)
     if partial.exists() and not resume:
         raise InputError(f"{partial} exists from an interrupted run: add --resume to continue it, or delete it")
     if resume and not partial.exists():
         raise InputError(f"nothing to resume: {partial} does not exist")
+    old: dict[str, Any] | None = _read_recipe(recipe_path, partial) if resume else None
     if callable(stylizer) and not hasattr(stylizer, "uses_hint"):
         stylizer = stylizer()
-    from .container import pick_codec
+    st: Stylizer = stylizer  # type: ignore[assignment]
+    from .container import keyframe_packets, pick_codec
 
     codec_name = pick_codec(codec)
-    recipe = _recipe(src, stylizer, options, size, codec_name)  # type: ignore[arg-type]
-    blender = TemporalBlender(options.consistency, flow_size=options.flow_size, preset=options.flow_preset,
-                              needs_hint=stylizer.uses_hint)  # type: ignore[union-attr]
+    recipe = _recipe(src, st, options, size, codec_name, crf)
+    if old is not None:
+        diff = [k for k in recipe if old.get(k) != recipe[k]]
+        if "options" in diff:
+            o_old = old.get("options") if isinstance(old.get("options"), dict) else {}
+            diff[diff.index("options")] = ", ".join(f"--{k.replace('_', '-')}" for k in recipe["options"]
+                                                    if o_old.get(k) != recipe["options"][k]) or "options"
+        if diff:
+            raise InputError(f"cannot resume {partial}: it was made with other settings ({', '.join(diff)}); "
+                             f"use the same options or delete it to start over")
+    timings = {"fit": 0.0}
     t0 = time.perf_counter()
+    # the clip-level colour pass: fitted once on frames drawn across the whole clip, kept with the recipe
+    if hasattr(st, "fit_clip"):
+        if old is not None and old.get("clip_state") is not None:
+            st.set_clip_state(old["clip_state"])  # type: ignore[attr-defined]
+        elif getattr(st, "fits_clip", True):
+            samples = clip_samples(src, size, options.start, clip or (total / float(fps_out)), options.fit_frames)
+            recipe["clip_state"] = st.fit_clip(samples)  # type: ignore[attr-defined]
+        timings["fit"] = time.perf_counter() - t0
+    blender = options.blender(st)
     done = 0
     work = partial.with_name(partial.stem + ".new.mp4") if resume else partial
-    writer = FrameWriter(work, size[0], size[1], fps_out, codec=codec_name, crf=crf)
-    result = RenderResult(out, 0, 0.0, fps_out=float(fps_out))
+    result = RenderResult(out, 0, 0.0, fps_out=float(fps_out), timings=timings)
     bar = None
+    writer: FrameWriter | None = None
+    copied_from = None
     try:
         if resume:
-            last = _resume_partial(partial, recipe_path, recipe, writer)
+            copied_from, packets = keyframe_packets(partial)
+            writer = FrameWriter(work, size[0], size[1], fps_out, codec=codec_name, crf=crf,
+                                 template=copied_from.streams.video[0])
+            for pkt in packets:
+                writer.copy(pkt)
+            copied_from.close()
+            copied_from = None
             done = result.resumed_from = writer.count
-            if last is not None:
-                prev_in = None
-                for i, frame in enumerate(read_frames(src, size=size, start=options.start, duration=options.duration,
-                                                      every=options.every)):
-                    if i == done - 1:
-                        prev_in = frame
-                        break
-                if prev_in is not None:
+            if done:
+                last = next(itertools.islice(read_frames(partial, tolerant=True), done - 1, None), None)
+                prev_in = next(itertools.islice(source(0), done - 1, None), None)
+                if last is not None and prev_in is not None:
                     blender.seed(prev_in, last)
-            os.replace(work, partial)  # the re-encoded copy holds everything so far
-            writer.path = partial
-            frames = read_frames(src, size=size, start=options.start, duration=options.duration,
-                                 every=options.every, skip=done)
-            log.info("resuming %s after %d frames", partial, done)
+            if writer.count:
+                os.replace(work, partial)  # the copy holds everything kept so far
+                writer.path = partial
+            else:  # nothing before the first keyframe survived: start the file again
+                writer.close()
+                work.unlink(missing_ok=True)
+                writer = FrameWriter(partial, size[0], size[1], fps_out, codec=codec_name, crf=crf)
+            work = partial
+            recipe["clip_state"] = old.get("clip_state") if old else None
+            frames = source(done)
+            log.info("resuming %s after %d frames (copied)", partial, done)
         else:
-            recipe_path.write_text(json.dumps(recipe, indent=1))
+            tmp = recipe_path.with_name(recipe_path.name + ".tmp")
+            tmp.write_text(json.dumps(recipe, indent=1))
+            os.replace(tmp, recipe_path)
+            writer = FrameWriter(work, size[0], size[1], fps_out, codec=codec_name, crf=crf)
             frames = _chain(first, frames)
         if progress:
             from tqdm.auto import tqdm
 
             bar = tqdm(total=total or None, initial=done, unit="frame", dynamic_ncols=True, desc=out.name)
-        for frame in frames:
-            img = _to_uint8(blender(frame, stylizer))  # type: ignore[arg-type]
-            writer.write(img)
-            done += 1
-            if bar is not None:
-                bar.update(1)
-            if on_frame is not None:
-                on_frame(done, total, img)
+        flowing = blender.active and not getattr(st, "per_pixel", False)
+
+        def motion_of(frame: np.ndarray) -> Any:
+            return blender.motion(frame) if flowing else None
+
+        with ThreadPoolExecutor(1, thread_name_prefix="styleforge-flow") as flow_pool, \
+                ThreadPoolExecutor(1, thread_name_prefix="styleforge-encode") as enc_pool:
+            it = _prefetch(frames)
+            ahead: list[tuple[np.ndarray, Future[Any]]] = []
+            writes: list[Future[Any]] = []
+            for f in itertools.islice(it, 2):
+                ahead.append((f, flow_pool.submit(motion_of, f)))
+            while ahead:
+                frame, fut = ahead.pop(0)
+                nxt = next(it, None)
+                if nxt is not None:
+                    ahead.append((nxt, flow_pool.submit(motion_of, nxt)))
+                img = _to_uint8(blender(frame, st, motion=fut.result()))
+                while len(writes) >= 2:
+                    writes.pop(0).result()
+                writes.append(enc_pool.submit(writer.write, img))
+                done += 1
+                if bar is not None:
+                    bar.update(1)
+                if on_frame is not None:
+                    on_frame(done, total, img)
+            for w in writes:
+                w.result()
     except BaseException:
         result.interrupted = True
-        writer.close()
+        if copied_from is not None:
+            copied_from.close()
+        if writer is not None:
+            writer.close()
         if work != partial and work.exists():
             work.unlink()
-        if writer.count == 0 and not resume:  # nothing worth keeping
+        if (writer is None or writer.count == 0) and not resume:  # nothing worth keeping
             partial.unlink(missing_ok=True)
             recipe_path.unlink(missing_ok=True)
         raise
@@ -253,8 +388,9 @@ def render_video(
         result.seconds = time.perf_counter() - t0
         result.frames = done
     writer.close()
-    finalize(partial, out, audio_from=src if audio and info.has_audio else None, start=options.start,
-             duration=done / float(fps_out))
+    audio_start = options.start + first_kept * options.every / float(info.fps)
+    finalize(partial, out, audio_from=src if audio and info.has_audio else None, start=audio_start,
+             duration=writer.count / float(fps_out), comment="styleforge:" + json.dumps(recipe, separators=(",", ":")))
     partial.unlink(missing_ok=True)
     recipe_path.unlink(missing_ok=True)
     result.seconds = time.perf_counter() - t0

@@ -60,12 +60,28 @@ def _fit(img: np.ndarray, frame: np.ndarray) -> np.ndarray:
     return img
 
 
+def _identity(name: str) -> str:
+    """A style/file argument as the recipe records it: a file's absolute path, size and mtime
+    (a changed file does not resume), else the name itself (a built-in)."""
+    p = Path(name)
+    if p.is_file():
+        st = p.stat()
+        return f"{p.resolve()}|{st.st_size}|{int(st.st_mtime)}"
+    return name
+
+
 def _to_float(x: np.ndarray) -> np.ndarray:
     return x.astype(np.float32) / 255.0 if x.dtype == np.uint8 else x.astype(np.float32, copy=False)
 
 
 class InstantStylizer:
-    """An instant style (built-in name, trained weights, or any image for AdaIN)."""
+    """An instant style (built-in name, trained weights, or any image for AdaIN).
+
+    A per-style network with its palette pass runs torch-free (onnxruntime): the network, then
+    the palette pass fitted once per clip (:mod:`.clip_palette`; :meth:`fit_clip` /
+    :meth:`set_clip_state`), so the colours do not follow each frame's content.  Before a fit
+    (a single image, a webcam) the pass takes each frame's statistics, as ``styleforge instant``.
+    """
 
     uses_hint = False
 
@@ -73,7 +89,13 @@ class InstantStylizer:
                  threads: int | None = None, adain_decoder: str | None = None) -> None:
         styles = [style] if isinstance(style, str) else list(style)
         self.name = "instant:" + "+".join(Path(s).stem for s in styles)
+        self.settings = {"styles": [_identity(s) for s in styles], "strength": strength, "backend": backend,
+                         "adain_decoder": _identity(adain_decoder) if adain_decoder else None}
         self.strength = strength
+        self.threads = threads
+        self._palette: Any = None  # the painting's statistics (instant.palette.Palette)
+        self._fixed: Any = None  # the pass fitted on this clip (clip_palette.FixedPalette)
+        self.clip_state: dict[str, Any] | None = None
         self._lite = self._lite_runner(styles, backend, threads, adain_decoder)
         self._model: Any = None
         if self._lite is None:
@@ -87,29 +109,80 @@ class InstantStylizer:
             self._opts = InstantOptions(strength=strength, backend=backend, tile=0)
             self._opts.validate(len(styles))
 
-    @staticmethod
-    def _lite_runner(styles: list[str], backend: str, threads: int | None, decoder: str | None) -> Any:
-        """The torch-free ONNX runner for one built-in / trained per-style network, else ``None``."""
+    def _lite_runner(self, styles: list[str], backend: str, threads: int | None, decoder: str | None) -> Any:
+        """The torch-free ONNX runner (without its palette pass) for one per-style network, else ``None``."""
         if len(styles) != 1 or backend == "torch" or decoder:
             return None
         try:
-            from ..instant.fastpath import lite_runner_for
+            from ..instant.fastpath import lite_runner_for, load_palette, painting_for
+            from ..instant.models import weights_for
 
-            return lite_runner_for(styles[0], threads=threads)
+            runner = lite_runner_for(styles[0], threads=threads, palette=False)
+            weights = weights_for(styles[0])
+            if runner is None or weights is None:
+                return None
+            if painting_for(weights) is not None:
+                self._palette = load_palette(weights)
+                if self._palette is None:  # VGG16's conv1_1 is not cached yet: any torch run converts it
+                    from ..backbones import build_backbone
+
+                    build_backbone("vgg16-offline", layers=())
+                    self._palette = load_palette(weights)
+                    if self._palette is None:
+                        return None
+            return runner
         except (ImportError, AttributeError):  # the instant package changed its internals: the full path
             return None
 
+    def raw(self, frame: np.ndarray) -> np.ndarray:
+        """The network's output before the palette pass, ``(1, 3, H, W)`` float32 in [0, 1] (lite path)."""
+        x = np.ascontiguousarray(frame.transpose(2, 0, 1)[None], dtype=np.float32) / 255.0
+        return self._lite.session.run(None, {self._lite.input_name: x})[0].clip(0, 1)
+
+    @property
+    def fits_clip(self) -> bool:
+        """Whether a clip-level fit applies (a per-style network with a palette pass, torch-free)."""
+        return self._lite is not None and self._palette is not None
+
+    def fit_clip(self, samples: list[np.ndarray]) -> dict[str, Any] | None:
+        """Fit the palette pass on frames drawn across the clip → its state (JSON-able), or ``None``."""
+        if not self.fits_clip:
+            return None
+        from .clip_palette import fit_clip_palette
+
+        outs = [self.raw(f)[0].transpose(1, 2, 0) for f in samples]
+        state = {"palette": fit_clip_palette(outs, self._palette).to_json()}
+        self.set_clip_state(state)
+        return state
+
+    def set_clip_state(self, state: dict[str, Any] | None) -> None:
+        """Use a fit made earlier (``--resume``, another chunk of the clip)."""
+        self.clip_state = state
+        self._fixed = None
+        if state and self.fits_clip and "palette" in state:
+            from .clip_palette import ClipPalette, FixedPalette
+
+            self._fixed = FixedPalette(self._palette, ClipPalette.from_json(state["palette"]), threads=self.threads)
+
     def __call__(self, frame: np.ndarray, hint: Hint | None = None) -> np.ndarray:
+        if self._lite is not None:
+            y = self.raw(frame)
+            if self._fixed is not None:
+                y = self._fixed(y)
+            elif self._palette is not None:
+                from ..instant.palette import apply_palette
+
+                y = apply_palette(y[0].transpose(1, 2, 0), self._palette).transpose(2, 0, 1)[None]
+            out = y[0].transpose(1, 2, 0)
+            if self.strength < 1:
+                out = self.strength * out + (1 - self.strength) * _to_float(frame)
+            return _fit(np.ascontiguousarray(out, dtype=np.float32), frame)
         from PIL import Image
 
-        img = Image.fromarray(frame)
-        if self._lite is not None:
-            out = self._lite(img, strength=self.strength)
-        else:
-            from ..instant import stylize_instant
+        from ..instant import stylize_instant
 
-            out = stylize_instant(img, self._model, self._opts)
-        return _fit(_to_float(np.asarray(out)), frame)
+        res = stylize_instant(Image.fromarray(frame), self._model, self._opts)
+        return _fit(_to_float(np.asarray(res)), frame)
 
 
 class GatysStylizer:
@@ -125,6 +198,11 @@ class GatysStylizer:
         self.cfg = cfg or GatysConfig()
         self.cfg.validate(len(styles))
         self.name = "gatys:" + "+".join(Path(s).stem for s in styles)
+        from dataclasses import asdict
+
+        self.settings = {"styles": [_identity(s) for s in styles], "warm_iterations": warm_iterations,
+                         "temporal_weight": temporal_weight,
+                         "cfg": {k: v for k, v in asdict(self.cfg).items() if k not in ("device", "threads", "progress")}}
         self.style_images = [load_input(s, what="style image") for s in styles]
         self.warm_iterations = warm_iterations if warm_iterations is not None else max(1, (self.cfg.iterations or sum(self.cfg.stage_iterations())) // 3)
         self.temporal_weight = temporal_weight
@@ -207,13 +285,28 @@ class PhotoStylizer:
         from ..io import load_input, resize_max_side
 
         self.name = "photo:" + Path(photo).stem
+        self.settings = {"photo": _identity(photo), "strength": strength}
         self.style = _to_float(np.asarray(resize_max_side(load_input(photo, what="style photo"), 256)))
         self.strength = strength
         self.map: tuple[np.ndarray, np.ndarray] | None = None
 
+    def fit_clip(self, samples: list[np.ndarray]) -> dict[str, Any] | None:
+        """Fit the colour map on frames drawn across the clip (every chunk gets the same map)."""
+        if not samples:
+            return None
+        small = [cv2.resize(_to_float(f), (max(1, f.shape[1] // 4), max(1, f.shape[0] // 4)),
+                            interpolation=cv2.INTER_AREA).reshape(-1, 3) for f in samples]
+        a, b = affine_color_map(np.concatenate(small), self.style)
+        state = {"a": a.round(7).tolist(), "b": b.round(7).tolist()}
+        self.set_clip_state(state)
+        return state
+
+    def set_clip_state(self, state: dict[str, Any] | None) -> None:
+        self.map = None if not state else (np.asarray(state["a"], np.float32), np.asarray(state["b"], np.float32))
+
     def __call__(self, frame: np.ndarray, hint: Hint | None = None) -> np.ndarray:
         x = _to_float(frame)
-        if self.map is None:
+        if self.map is None:  # no clip-level fit (a webcam): the first frame's
             small = cv2.resize(x, (max(1, x.shape[1] // 4), max(1, x.shape[0] // 4)), interpolation=cv2.INTER_AREA)
             self.map = affine_color_map(small, self.style)
         a, b = self.map
@@ -231,6 +324,7 @@ class LookStylizer:
         from ..transfer.lut import read_cube
 
         self.name = "look:" + Path(cube).stem
+        self.settings = {"look": _identity(cube), "strength": strength}
         self.lut = read_cube(cube)
         self.strength = strength
 
@@ -252,6 +346,7 @@ class TranslatorStylizer:
         from ..transfer.gatys import pick_device
 
         self.name = "checkpoint:" + Path(checkpoint).stem
+        self.settings = {"checkpoint": _identity(checkpoint), "direction": direction}
         self.device = pick_device(device)
         self.translator = load_translator(checkpoint, direction=direction, device=self.device)
 
