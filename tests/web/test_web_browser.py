@@ -168,8 +168,10 @@ def test_instant_and_artistic_in_the_browser(page, tmp_path, web_settings):
     _save_screenshot(page, tmp_path, "web.png")
 
 
-def test_cancel_stops_the_job(page):
-    page.get_by_role("tab", name="Artistic").click()
+def test_cancel_stops_the_job(sized_page):
+    """At both viewports: a live picture and progress line while it paints, then a lasting "Cancelled"."""
+    page, _ = sized_page
+    _open_tab(page, "artistic")
     page.locator("#artistic-content input[type=file]").set_input_files(str(BUILTIN_CONTENT["tubingen"]))
     _set_number(page, "artistic-size", 256)
     page.locator("#artistic-preset label").nth(1).click()  # balanced: VGG16, 3 scales

@@ -25,7 +25,7 @@ N_FAST, N_ARTISTIC = 20, 3
 
 def test_concurrent_requests_each_get_their_own_result(api, web_settings):
     fast_mode = "instant"
-    fast_inputs = [_photo(40 + 4 * i, 30 + 3 * i, seed=i) for i in range(N_FAST)]
+    fast_inputs = [_photo(48 + 4 * i, 36 + 3 * i, seed=i) for i in range(N_FAST)]  # at least 32 px a side
     styles = ["tiny_scream", "starry_night"]  # a per-style network and AdaIN, alternating
     fast_data = [[api.upload_image(im, f"p{i}.png"), styles[i % 2], None, 1.0, False]
                  for i, im in enumerate(fast_inputs)]

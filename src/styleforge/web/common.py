@@ -18,17 +18,29 @@ __all__ = [
     "Eta",
     "JobEvent",
     "Jobs",
+    "cancel_handler",
     "check_image",
     "check_upload",
-    "friendly",
+    "download_name",
+    "fast_job",
+    "gr",
+    "in_tab",
     "job_updates",
+    "join_gallery",
     "label_of",
+    "lenient",
     "make_context",
+    "own_style_input",
     "page_message",
+    "photo_input",
     "progress_line",
     "register_heif",
+    "result_column",
     "run_job",
     "save_png",
+    "style_gallery",
+    "thumbnails",
+    "unavailable",
 ]
 
 import atexit
@@ -138,25 +150,6 @@ def page_message(error: BaseException) -> str:
         text = _FLAG.sub("", text).strip().rstrip(";:,")
         return text[:1].upper() + text[1:]
     return "Something went wrong on the server while making this picture; please try again with another photo."
-
-
-def friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """A handler whose errors reach the page as one :func:`page_message` toast (bugs are logged)."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except gr.Error:
-            raise
-        except StyleforgeError as e:
-            raise gr.Error(page_message(e), print_exception=False) from None
-        except Exception as e:  # noqa: BLE001 - never show a traceback to the page
-            log.exception("web job failed")
-            raise gr.Error(page_message(e), print_exception=False) from None
-
-    wrapper.__signature__ = inspect.signature(fn)  # type: ignore[attr-defined]
-    return wrapper
 
 
 # --------------------------------------------------------------------------- uploads
@@ -463,6 +456,7 @@ def result_column(prefix: str, *, height: int | str = 360) -> tuple[Any, Any, An
 
 
 def unavailable(reason: str | None) -> None:
+    """The tab's one line when this install cannot run its mode (instead of its controls)."""
     gr.Markdown(f"**Not available in this install.** {reason}.", elem_classes="sf-unavailable")
 
 
