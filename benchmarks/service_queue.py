@@ -34,8 +34,8 @@ import httpx
 import redis
 import uvicorn
 from PIL import Image
-from receipts import write_results
 
+from receipts import write_results
 from styleforge.assets import BUILTIN_CONTENT
 from styleforge.service.config import ServiceConfig
 from styleforge.service.http import create_server
