@@ -36,8 +36,10 @@ TASK = "styleforge.run_job"
 MAX_ATTEMPTS = 3
 #: Seconds between progress writes of one job.
 PROGRESS_EVERY_S = 0.5
-#: A heavy job looks for waiting fast jobs this often (seconds), and pauses for them at most this long at a time.
+#: A heavy job looks for waiting fast jobs this often (seconds), pauses until none has been seen for
+#: YIELD_QUIET_S (a burst's short gaps do not let it in), and at most YIELD_MAX_S at a time.
 YIELD_CHECK_S = 0.05
+YIELD_QUIET_S = 0.25
 YIELD_MAX_S = 5.0
 
 _state: dict[Any, Any] = {}
@@ -183,8 +185,9 @@ def _yielding(store: JobStore, stop: threading.Event) -> Any:
     """A heavy job's ``should_stop``: also pauses the optimisation while fast jobs wait or run.
 
     Polled between optimisation steps; at most every :data:`YIELD_CHECK_S` it asks Redis whether
-    fast jobs are queued or running (:meth:`.store.JobStore.fast_pressure`) and, while they are,
-    sleeps (at most :data:`YIELD_MAX_S` at a time, so a heavy job always progresses).  The CPU
+    fast jobs are queued or running (:meth:`.store.JobStore.fast_pressure`) and, while they are and
+    until none was seen for :data:`YIELD_QUIET_S`, sleeps (at most :data:`YIELD_MAX_S` at a time, so
+    a heavy job always progresses).  The CPU
     priority (``nice``) alone cannot keep two optimisations from slowing the fast jobs down on
     shared cores (hyper-threads, memory bandwidth).
     """
@@ -194,9 +197,14 @@ def _yielding(store: JobStore, stop: threading.Event) -> Any:
         now = time.monotonic()
         if now - last[0] >= YIELD_CHECK_S:
             end = now + YIELD_MAX_S
+            seen: float | None = None
             try:
-                while not stop.is_set() and time.monotonic() < end and store.fast_pressure():
-                    stop.wait(0.05)
+                while not stop.is_set() and time.monotonic() < end:
+                    if store.fast_pressure():
+                        seen = time.monotonic()
+                    elif seen is None or time.monotonic() - seen >= YIELD_QUIET_S:
+                        break
+                    stop.wait(0.02)
             except BrokerDown:
                 pass
             last[0] = time.monotonic()
