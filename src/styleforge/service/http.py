@@ -177,7 +177,6 @@ def create_api(config: ServiceConfig, auth: ApiAuth | None = None, *, store: Job
                 return error(413, f"request too large (at most {limit / 2**20:g} MB per image)")
         return await call_next(request)
 
-
     def own(job_id: str, client: str) -> Job:
         job = store.get(job_id)
         if job is None:
