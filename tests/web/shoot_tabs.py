@@ -2,7 +2,9 @@
 
 Starts the page on a free port (built-in models only), opens each tab in headless Chromium at
 1280×800 and 390×844 and writes ``<tab>_<width>x<height>.jpg`` (JPEG, quality 70) into OUTDIR.
-With ``--photo`` a photo is uploaded into each tab's first image box first.
+With ``--photo`` a photo is uploaded into each tab's first image box first.  With ``--action`` it also
+paints ``tubingen.jpg`` on the Artistic tab (the_scream, 320 px) and writes ``artistic_running_*`` (live
+picture and progress line), ``artistic_cancelled_*`` and ``artistic_done_*``.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import socket
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -35,13 +38,48 @@ def open_tab(page: object, tab: str) -> None:
     page.locator(".overflow-dropdown button", has_text=tab).first.click()  # type: ignore[attr-defined]
 
 
+def shoot(page: Any, out: Path) -> None:
+    from PIL import Image
+
+    png = page.screenshot(full_page=False)
+    Image.open(io.BytesIO(png)).convert("RGB").save(out, quality=70)
+    print(f"wrote {out}")
+
+
+def paint(page: Any, photo: Path, outdir: Path, size: str) -> None:
+    """The Artistic tab at work: running (live picture), cancelled, then a finished picture."""
+    open_tab(page, "Artistic")
+    page.locator("#artistic-content input[type=file]").set_input_files(str(photo))
+    page.locator("#artistic-gallery button.thumbnail-item", has_text="the_").first.click()
+    box = page.locator("#artistic-size input[type=number]")
+    box.fill("320")
+    box.press("Enter")
+    running = ("() => { const e = document.querySelector('#artistic-info'); return e && /step [1-9].*left/"
+               ".test(e.innerText) && document.querySelector('#artistic-result img'); }")
+    for state in ("cancelled", "done"):
+        page.locator("#artistic-run").click()
+        page.wait_for_function(running, timeout=120_000)
+        time.sleep(1.5)
+        if state == "cancelled":
+            page.locator("#artistic-info").scroll_into_view_if_needed()
+            shoot(page, outdir / f"artistic_running_{size}.jpg")
+            page.locator("#artistic-cancel").click()
+            page.wait_for_function("() => document.querySelector('#artistic-info').innerText.includes('Cancelled')")
+        else:
+            page.wait_for_function("() => document.querySelector('#artistic-info').innerText.includes('Done')",
+                                   timeout=600_000)
+        time.sleep(1.0)
+        page.locator("#artistic-info").scroll_into_view_if_needed()
+        shoot(page, outdir / f"artistic_{state}_{size}.jpg")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("outdir", type=Path)
     ap.add_argument("--photo", action="store_true", help="upload tubingen.jpg into each tab first")
+    ap.add_argument("--action", action="store_true", help="also the Artistic tab running, cancelled and done")
     args = ap.parse_args()
 
-    from PIL import Image
     from playwright.sync_api import sync_playwright
 
     from styleforge.web import WebSettings, create_app, launch
@@ -71,10 +109,9 @@ def main() -> int:
                             time.sleep(1.5)
                     page.evaluate("window.scrollTo(0, 0)")
                     time.sleep(0.3)
-                    png = page.screenshot(full_page=False)
-                    out = args.outdir / f"{tab.lower()}_{w}x{h}.jpg"
-                    Image.open(io.BytesIO(png)).convert("RGB").save(out, quality=70)
-                    print(f"wrote {out}")
+                    shoot(page, args.outdir / f"{tab.lower()}_{w}x{h}.jpg")
+                if args.action:
+                    paint(page, photo, args.outdir, f"{w}x{h}")
                 page.close()
             browser.close()
     finally:

@@ -222,10 +222,15 @@ def sized_page(request, browser, web_server):
     context = browser.new_context(viewport={"width": w, "height": h})
     pg = context.new_page()
     pg.set_default_timeout(30_000)
+    seen: list[str] = []
+    pg.on("request", lambda r: seen.append(r.url))
     pg.goto(web_server[0])
     pg.wait_for_selector("text=styleforge")
     yield pg, (w, h)
     context.close()
+    outside = [u for u in seen if urllib.parse.urlparse(u).hostname not in ("127.0.0.1", None)
+               and not u.startswith(("data:", "blob:"))]
+    assert seen and not outside, f"the page fetched from outside 127.0.0.1: {outside[:5]}"
 
 
 def test_main_action_in_view_labelled_and_reachable_by_keyboard(sized_page, tmp_path):

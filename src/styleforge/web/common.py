@@ -179,7 +179,7 @@ def check_upload(path: str | None, limits: Limits, *, what: str = "photo") -> st
         else:
             check_image(path, limits, what=what)
     except StyleforgeError as e:
-        return f"⚠️ {page_message(e)}"
+        return f"⚠ {page_message(e)}"
     return ""
 
 
@@ -341,7 +341,7 @@ class Eta:
 def progress_line(stage: str, fraction: float, elapsed: float, remaining: float | None) -> str:
     """``Running · scale 2/3, step 5/40 · 45 % · about 12 s left · 8 s elapsed``."""
     left = f"about {_clock(remaining)} left" if remaining is not None else "estimating the time left…"
-    return f"⏳ Running · {stage} · {100 * fraction:.0f} % · {left} · {_clock(elapsed)} elapsed"
+    return f"Running · {stage} · {100 * fraction:.0f} % · {left} · {_clock(elapsed)} elapsed"
 
 
 # --------------------------------------------------------------------------- context
@@ -506,13 +506,13 @@ def job_updates(ctx: Context, work_fn: Callable[..., Any], request: Any,
     except JobCancelled:
         yield (None, "**Cancelled.** Nothing was kept.", "", *keep)
     except JobTimeout:
-        yield (None, f"⚠️ This picture took longer than the {ctx.limits.job_timeout_s:g} s limit and was "
+        yield (None, f"⚠ This picture took longer than the {ctx.limits.job_timeout_s:g} s limit and was "
                      "stopped; try a smaller size or the fast preset.", "", *keep)
     except StyleforgeError as e:
-        yield (None, f"⚠️ {page_message(e)}", "", *keep)
+        yield (None, f"⚠ {page_message(e)}", "", *keep)
     except Exception as e:  # noqa: BLE001 - never a traceback on the page
         log.error("web job failed", exc_info=e)
-        yield (None, f"⚠️ {page_message(e)}", "", *keep)
+        yield (None, f"⚠ {page_message(e)}", "", *keep)
     finally:
         cancel.set()
         stream.close()
@@ -550,7 +550,7 @@ def in_tab(extra: int = 0) -> Callable[[Callable[..., Any]], Callable[..., Any]]
             except Exception as e:  # noqa: BLE001 - never a traceback on the page
                 log.error("web job failed", exc_info=e)
                 msg = page_message(e)
-            return (gr.update(), f"⚠️ {msg}", gr.update(), *((gr.update(),) * extra))
+            return (gr.update(), f"⚠ {msg}", gr.update(), *((gr.update(),) * extra))
 
         wrapper.__signature__ = inspect.signature(fn)  # type: ignore[attr-defined]
         return wrapper

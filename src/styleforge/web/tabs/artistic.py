@@ -57,7 +57,7 @@ def handlers(ctx: Context) -> dict[str, Any]:
             if not 64 <= int(size) <= limits.max_side:
                 raise modes.InputError(f"the size must be between 64 and {limits.max_side} pixels")
         except StyleforgeError as e:
-            yield None, f"⚠️ {page_message(e)}", ""
+            yield None, f"⚠ {page_message(e)}", ""
             return
 
         def job(**kw: Any) -> modes.ModeResult:
@@ -69,7 +69,7 @@ def handlers(ctx: Context) -> dict[str, Any]:
             path = save_png(res.image, ctx.downloads(), photo=label_of(content), mode="artistic",
                             style="+".join(labels) if len(labels) < 3 else f"{labels[0]}+{len(labels) - 1}",
                             command=res.command)
-            return path, f"✅ Done: {res.info}", res.command
+            return path, f"Done: {res.info}", res.command
 
         yield from job_updates(ctx, job, request, finish)
 

@@ -47,7 +47,7 @@ def handlers(ctx: Context) -> dict[str, Any]:
             size=limits.max_side, models=settings.instant_models, device=settings.device, refine=refine))
         path = save_png(res.image, ctx.downloads(), photo=label_of(content), mode="instant",
                         style=label_of(own) if use_own else style, command=res.command)
-        return path, f"✅ Done: {res.info}", res.command
+        return path, f"Done: {res.info}", res.command
 
     def polish(*args: Any) -> tuple[Any, str, str]:
         out: tuple[Any, str, str] = run(*args, refine=modes.POLISH_STEPS)
@@ -94,4 +94,5 @@ def build(ctx: Context) -> None:
                show_progress="hidden")
     inputs = [content, style, own, strength, colors]
     go.click(h["run"], inputs, [out, info, cmd], api_name="instant", **ctx.fast)
-    polish.click(h["polish"], inputs, [out, info, cmd], api_name="instant_polish", **ctx.heavy)
+    polish.click(h["polish"], inputs, [out, info, cmd], api_name="instant_polish",
+                 **{**ctx.heavy, "show_progress": "minimal"})  # seconds, no live picture: Gradio's own timer

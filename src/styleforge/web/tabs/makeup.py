@@ -37,7 +37,7 @@ def handlers(ctx: Context) -> dict[str, Any]:
                 content_label=label_of(content), reference_label=label_of(ref, "reference.jpg")))
             path = save_png(res.image, ctx.downloads(), photo=label_of(content), mode=f"makeup-{action}",
                             style=label_of(ref, "") if action == "transfer" else None, command=res.command)
-            return path, f"✅ Done: {res.info}", res.command
+            return path, f"Done: {res.info}", res.command
 
         return run
 
@@ -52,7 +52,7 @@ def handlers(ctx: Context) -> dict[str, Any]:
             content_label=label_of(content), device=settings.device))
         out = save_png(res.image, ctx.downloads(), photo=label_of(content), mode=f"makeup-{action}", style=None,
                        command=res.command)
-        return out, f"✅ Done: {res.info}", res.command
+        return out, f"Done: {res.info}", res.command
 
     return {"transfer": by_example("transfer"), "remove": by_example("remove"), "model": with_model}
 

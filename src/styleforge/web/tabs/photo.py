@@ -47,7 +47,7 @@ def handlers(ctx: Context) -> dict[str, Any]:
             mask_labels=(label_of(cmask), label_of(smask))))
         path = save_png(res.image, ctx.downloads(), photo=label_of(content), mode="photo",
                         style=label_of(style, "style.jpg"), command=res.command)
-        return path, f"✅ Done: {res.info}", res.command, str(res.file) if res.file else None
+        return path, f"Done: {res.info}", res.command, str(res.file) if res.file else None
 
     def run_dpst(content: str | None, style: str | None, cmask: str | None, smask: str | None, smooth: str,
                  size: float, steps: float, request: gr.Request) -> Iterator[tuple[Any, ...]]:
@@ -57,7 +57,7 @@ def handlers(ctx: Context) -> dict[str, Any]:
                 raise modes.InputError(
                     f"Deep Photo Style Transfer's size must be between 64 and {DPST_MAX_SIDE} pixels")
         except StyleforgeError as e:
-            yield None, f"⚠️ {page_message(e)}", "", None
+            yield None, f"⚠ {page_message(e)}", "", None
             return
 
         def job(**kw: Any) -> modes.ModeResult:
@@ -69,7 +69,7 @@ def handlers(ctx: Context) -> dict[str, Any]:
         def finish(res: modes.ModeResult) -> tuple[Any, ...]:
             path = save_png(res.image, ctx.downloads(), photo=label_of(content), mode="dpst",
                             style=label_of(style, "style.jpg"), command=res.command)
-            return path, f"✅ Done: {res.info}", res.command, None
+            return path, f"Done: {res.info}", res.command, None
 
         yield from job_updates(ctx, job, request, finish, extra=1)
 

@@ -56,7 +56,7 @@ def handlers(ctx: Context) -> dict[str, Any]:
             pretrained=pre))
         path_out = save_png(res.image, ctx.downloads(), photo=label_of(content), mode="translate",
                             style=pre or label_of(ckpt, "model"), command=res.command)
-        return path_out, f"✅ Done: {res.info}", res.command
+        return path_out, f"Done: {res.info}", res.command
 
     return {"run": run}
 

@@ -48,7 +48,7 @@ def handlers(ctx: Context, out_dir: Path) -> dict[str, Any]:
                 check_image(own, limits, what="style image")
                 style_arg, style_label = str(own), label_of(own, "style.jpg")
         except StyleforgeError as e:
-            yield None, f"⚠️ {page_message(e)}", "", gr.update()
+            yield None, f"⚠ {page_message(e)}", "", gr.update()
             return
 
         def job(**kw: Any) -> VideoResult:
@@ -57,7 +57,7 @@ def handlers(ctx: Context, out_dir: Path) -> dict[str, Any]:
                              style_label=style_label, **kw)
 
         def finish(res: VideoResult) -> tuple[Any, ...]:
-            return None, f"✅ Done: {res.info}", res.command, res.image
+            return None, f"Done: {res.info}", res.command, res.image
 
         yield from job_updates(ctx, job, request, finish, extra=1)
 
