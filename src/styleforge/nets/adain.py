@@ -27,7 +27,7 @@ __all__ = [
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import torch
 import torch.nn.functional as F
@@ -74,7 +74,7 @@ class DecoderConfig:
         return {"widths": list(self.widths)}
 
     @classmethod
-    def from_dict(cls, d: dict[str, object]) -> "DecoderConfig":
+    def from_dict(cls, d: dict[str, object]) -> DecoderConfig:
         widths: Any = d.get("widths", (256, 128, 64))
         a, b, c = (int(w) for w in widths)
         return cls(widths=(a, b, c))
@@ -118,6 +118,14 @@ class Decoder(nn.Module):
         return self.stage0(h)
 
 
+def set_padding(module: nn.Module, mode: Literal["zeros", "reflect"]) -> nn.Module:
+    """Every padded convolution of ``module`` pads by ``mode`` (``"reflect"``, ``"zeros"``), in place."""
+    for m in module.modules():
+        if isinstance(m, nn.Conv2d) and m.padding != (0, 0) and m.padding != "valid":
+            m.padding_mode = mode
+    return module
+
+
 def build_encoder(device: str | torch.device = "cpu") -> nn.Module:
     """The frozen offline VGG16 truncated at ``relu4_1``."""
     from ..backbones import build_backbone
@@ -136,8 +144,6 @@ class AdaINNet(nn.Module):
 
     def __init__(self, encoder: nn.Module, decoder: Decoder, *, encoder_padding: str = "zeros") -> None:
         super().__init__()
-        from .wct import set_padding
-
         if encoder_padding not in ("reflect", "zeros"):
             raise ValueError(f"encoder_padding must be 'reflect' or 'zeros', got {encoder_padding!r}")
         # zeros (VGG's own) by default: the shipped decoder was trained on zero-padded features.

@@ -31,13 +31,13 @@ __all__ = [
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from .adain import conv_block as _conv  # reflection-padded 3×3 convolution (+ ReLU), as the AdaIN decoder's
+from .adain import set_padding
 
 #: Channels of each encoder level of VGG16.
 LEVEL_CHANNELS: dict[str, int] = {"relu1_1": 64, "relu2_1": 128, "relu3_1": 256, "relu4_1": 512}
@@ -210,14 +210,6 @@ class ReconDecoder(nn.Module):
 
     def config(self) -> dict[str, object]:
         return {"level": self.level, "width": self.width}
-
-
-def set_padding(module: nn.Module, mode: Literal["zeros", "reflect"]) -> nn.Module:
-    """Every padded convolution of ``module`` pads by ``mode`` (``"reflect"``, ``"zeros"``), in place."""
-    for m in module.modules():
-        if isinstance(m, nn.Conv2d) and m.padding != (0, 0) and m.padding != "valid":
-            m.padding_mode = mode
-    return module
 
 
 def build_encoder(levels: Sequence[str], device: str | torch.device = "cpu") -> nn.Module:
