@@ -12,7 +12,9 @@ The format (optional) is a Python format string; without it integers print as th
 numbers with three significant digits.
 
 A table, one row per entry of a dict (or list) of records, one column per ``Header=key[:format]``
-(``_key`` is the entry's own key; a key may be dotted); without columns, every key of the records::
+(``_key`` is the entry's own key; a key may be dotted; a path ending in ``.*`` takes groups of
+records, e.g. clip → mode → record, one row each, keyed ``"clip / mode"``); without columns, every key
+of the records::
 
     <!-- table pix2pix_quality:results | run=_key | PSNR=psnr:{:.1f} dB | SSIM=ssim:{:.3f} -->
     ... (rendered: the table and a line naming the results file, command, commit, date and load)
@@ -172,17 +174,23 @@ def parse_columns(spec: str) -> list[Column]:
     return cols
 
 
-def _rows(node: Any, where: str) -> list[tuple[str, dict[str, Any]]]:
-    if isinstance(node, dict) and node and all(isinstance(v, dict) for v in node.values()):
-        return [(str(k), v) for k, v in node.items()]
+def _rows(node: Any, where: str, depth: int = 0) -> list[tuple[str, dict[str, Any]]]:
+    """The table's records; ``depth`` levels of groups (clip → mode → record) give ``"clip / mode"`` rows."""
     if isinstance(node, list) and node and all(isinstance(v, dict) for v in node):
-        return [(str(i), v) for i, v in enumerate(node)]
-    raise FigureError(f"{where}: a table needs a non-empty dict or list of records")
+        node = {str(i): v for i, v in enumerate(node)}
+    if not (isinstance(node, dict) and node and all(isinstance(v, dict) for v in node.values())):
+        raise FigureError(f"{where}: a table needs a non-empty dict or list of records")
+    if depth == 0:
+        return [(str(k), v) for k, v in node.items()]
+    return [(f"{k} / {k2}", v) for k, group in node.items() for k2, v in _rows(group, where, depth - 1)]
 
 
 def render_table(data: dict[str, Any], path: str, spec: str) -> str:
     where = f"{data['name']}.json:{path}"
-    rows = _rows(lookup(data["figures"], path, f"{data['name']}.json"), where)
+    depth = 0
+    while path.endswith(".*"):  # "per_clip.*": one row per record of each group
+        path, depth = path[:-2], depth + 1
+    rows = _rows(lookup(data["figures"], path, f"{data['name']}.json"), where, depth)
     cols = parse_columns(spec)
     if not cols:
         keys: list[str] = []

@@ -184,3 +184,25 @@ def test_results_files_follow_the_schema():
     for path in sorted((ROOT / "benchmarks" / "results").glob("*.json")):
         data = docs_figures.Results(path.parent).load(path.stem)
         assert data["name"] == path.stem and data["schema"] == 1
+
+
+def test_groups_of_records_flatten_to_rows(tmp_path):
+    _receipt(
+        tmp_path,
+        "video",
+        {
+            "per_clip": {
+                "pan": {"instant": {"fps": 3.2, "e": {"ratio": 0.3}}},
+                "face": {"instant": {"fps": 2.5, "e": {"ratio": 0.5}}, "gatys": {"fps": 0.1, "e": {"ratio": 0.9}}},
+            }
+        },
+    )
+    page = (
+        "<!-- table video:per_clip.* | clip / mode=_key | frames/s=fps:{:.1f} | E=e.ratio:{:.2f}× -->\n<!-- /table -->"
+    )
+    new, problems = docs_figures.render_text(page, docs_figures.Results(tmp_path))
+    assert problems == []
+    assert "| pan / instant | 3.2 | 0.30× |" in new and "| face / gatys | 0.1 | 0.90× |" in new
+    # without ".*" the groups are the records: their keys are not the columns' keys
+    flat, _ = docs_figures.render_text(page.replace("per_clip.*", "per_clip"), docs_figures.Results(tmp_path))
+    assert "| pan | – | – |" in flat
