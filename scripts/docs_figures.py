@@ -12,9 +12,9 @@ The format (optional) is a Python format string; without it integers print as th
 numbers with three significant digits.
 
 A table, one row per entry of a dict (or list) of records, one column per ``Header=key[:format]``
-(``_key`` is the entry's own key; a key may be dotted; a path ending in ``.*`` takes groups of
-records, e.g. clip → mode → record, one row each, keyed ``"clip / mode"``); without columns, every key
-of the records::
+(``_key`` is the entry's own key, ``_value`` the entry itself in a dict of numbers; a key may be
+dotted; a path ending in ``.*`` takes groups of records, e.g. clip → mode → record, one row each,
+keyed ``"clip / mode"``); without columns, every key of the records::
 
     <!-- table pix2pix_quality:results | run=_key | PSNR=psnr:{:.1f} dB | SSIM=ssim:{:.3f} -->
     ... (rendered: the table and a line naming the results file, command, commit, date and load)
@@ -178,6 +178,8 @@ def _rows(node: Any, where: str, depth: int = 0) -> list[tuple[str, dict[str, An
     """The table's records; ``depth`` levels of groups (clip → mode → record) give ``"clip / mode"`` rows."""
     if isinstance(node, list) and node and all(isinstance(v, dict) for v in node):
         node = {str(i): v for i, v in enumerate(node)}
+    if depth == 0 and isinstance(node, dict) and node and not any(isinstance(v, (dict, list)) for v in node.values()):
+        return [(str(k), {"_value": v}) for k, v in node.items()]  # a dict of numbers: one row each, "_value"
     if not (isinstance(node, dict) and node and all(isinstance(v, dict) for v in node.values())):
         raise FigureError(f"{where}: a table needs a non-empty dict or list of records")
     if depth == 0:

@@ -73,7 +73,7 @@ def test_a_changed_figure_is_reported(tmp_path):
     [
         ("<!-- fig nothere:a.b -->1<!-- /fig -->", "no results file"),
         ("<!-- fig speed:ratios.missing -->1<!-- /fig -->", "no figure 'ratios.missing'"),
-        ("<!-- table speed:ratios.sf-lite | x=nokey -->\n<!-- /table -->", "a table needs"),
+        ("<!-- table speed:ratios.sf-lite.512 | x=nokey -->\n<!-- /table -->", "a table needs"),
         ("<!-- fig speed:ratios.sf-lite.512 {:d} -->1<!-- /fig -->", "does not fit"),
         ("<!-- fig speed:ratios.sf-lite.512 -->1 (never closed)", "malformed or unclosed"),
     ],
@@ -206,3 +206,10 @@ def test_groups_of_records_flatten_to_rows(tmp_path):
     # without ".*" the groups are the records: their keys are not the columns' keys
     flat, _ = docs_figures.render_text(page.replace("per_clip.*", "per_clip"), docs_figures.Results(tmp_path))
     assert "| pan | – | – |" in flat
+
+
+def test_a_dict_of_numbers_is_a_two_column_table(tmp_path):
+    _receipt(tmp_path, "border", {"max": {"wct": 1.0542, "adain": 0.8749}})
+    page = "<!-- table border:max | path=_key | worst=_value:{:.2f} -->\n<!-- /table -->"
+    new, problems = docs_figures.render_text(page, docs_figures.Results(tmp_path))
+    assert problems == [] and "| wct | 1.05 |" in new and "| adain | 0.87 |" in new
