@@ -97,7 +97,7 @@ def test_remote_job_runs_like_a_page_job(cluster: Any) -> None:
     store, app = JobStore(config), make_app(config)
     content = Image.open(io.BytesIO(png()))
     seen: list[tuple[float, str]] = []
-    job = RemoteJob(store, app, "user:page", "artistic", {"style": "starry_night", "size": 64, "iterations": 20},
+    job = RemoteJob(store, app, "user:page", "artistic", {"style": "starry_night", "size": 64, "iterations": 150},
                     {"content": content})
     out = job(on_progress=lambda f, m, _p: seen.append((f, m)))
     assert out.size == (64, 48) and store.get(job.job_id).owner == "user:page"
