@@ -178,3 +178,15 @@ def test_onnxruntime_convolutions_give_the_numpy_pixels(starry: tuple[np.ndarray
     assert ours.shape == ref.shape and np.abs(ours - ref).max() < 1e-4
     rebuilt = build_palette_graph(Path(pytest.importorskip("tempfile").mkdtemp()) / "p.onnx")
     assert rebuilt.read_bytes() == PALETTE_GRAPH.read_bytes()  # the shipped graph is what the builder makes
+
+
+def test_single_threaded_blas_is_scoped_and_keeps_the_pixels(starry: tuple[np.ndarray, object]) -> None:
+    from styleforge.instant.palette import blas_threads, pass_maps, single_threaded_blas
+
+    img, pal = starry
+    before = blas_threads()
+    with single_threaded_blas():
+        assert blas_threads() in (None, 1)
+    assert blas_threads() == before
+    x, w, b = pass_maps(img, pal)  # type: ignore[arg-type]
+    assert x.shape == img.shape and w.shape == (3, 64, 3, 3) and b.shape == (3,)

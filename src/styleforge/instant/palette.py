@@ -23,10 +23,14 @@ built-in table: each network with and without the pass); figures in the README.
 
 from __future__ import annotations
 
-__all__ = ["ConvRunner", "Palette", "apply_palette", "encode", "graph_encoder", "palette_from_painting", "pass_maps"]
+__all__ = ["ConvRunner", "Palette", "apply_palette", "encode", "graph_encoder", "palette_from_painting", "pass_maps",
+           "blas_threads", "single_threaded_blas"]
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
 
 import numpy as np
 
@@ -58,6 +62,52 @@ class Palette:
     dec_b: np.ndarray  # (3,)
     rgb_root: np.ndarray | None = None  # rgb_cov^½ (the colouring matrices, once per painting)
     feat_root: np.ndarray | None = None  # feat_cov^½
+
+
+@lru_cache(maxsize=1)
+def _openblas() -> Any:
+    """numpy's bundled OpenBLAS (ctypes), or ``None`` (another BLAS, or not found)."""
+    import ctypes
+    import glob
+    import os
+
+    libs = os.path.join(os.path.dirname(np.__file__), os.pardir, "numpy.libs")
+    for path in sorted(glob.glob(os.path.join(libs, "libscipy_openblas*.so*"))):
+        try:
+            lib = ctypes.CDLL(path)  # the copy numpy already loaded (same path, same handle)
+            get, put = lib.scipy_openblas_get_num_threads64_, lib.scipy_openblas_set_num_threads64_
+        except (OSError, AttributeError):
+            continue
+        get.restype, put.argtypes = ctypes.c_int, [ctypes.c_int]
+        return get, put
+    return None
+
+
+def blas_threads() -> int | None:
+    """The threads numpy's OpenBLAS uses now, or ``None`` when it is not OpenBLAS."""
+    blas = _openblas()
+    return None if blas is None else int(blas[0]())
+
+
+@contextmanager
+def single_threaded_blas() -> Iterator[None]:
+    """numpy's BLAS on one thread inside the block (best effort; restored after).
+
+    The pass's linear algebra is small (64×64 eigendecompositions, 16 k×64 moments); with
+    OpenBLAS's threads waking next to onnxruntime's on two cores each call took ~50 ms
+    instead of 0.3 ms (the whole CLI command 0.2 s slower).
+    """
+    blas = _openblas()
+    if blas is None:
+        yield
+        return
+    get, put = blas
+    before = get()
+    put(1)
+    try:
+        yield
+    finally:
+        put(before)
 
 
 def _sample(h: int, w: int, max_samples: int) -> tuple[np.ndarray, np.ndarray]:
@@ -144,10 +194,13 @@ def palette_from_painting(painting: np.ndarray, enc: tuple[np.ndarray, np.ndarra
     f32 = [np.asarray(a, dtype=np.float32) for a in (*enc, *dec)]
     p = Palette(np.zeros(3, np.float32), np.eye(3, dtype=np.float32), np.zeros(64, np.float32),
                 np.eye(64, dtype=np.float32), *f32)
-    rm, rc, fm, fc = _stats(painting, p, max_samples)
+    with single_threaded_blas():
+        rm, rc, fm, fc = _stats(painting, p, max_samples)
     rc32, fc32 = rc.astype(np.float32), fc.astype(np.float32)
+    with single_threaded_blas():
+        roots = _sym_power(rc32, 0.5), _sym_power(fc32, 0.5)
     return Palette(rm.astype(np.float32), rc32, fm.astype(np.float32), fc32, f32[0], f32[1], f32[2], f32[3],
-                   rgb_root=_sym_power(rc32, 0.5), feat_root=_sym_power(fc32, 0.5))
+                   rgb_root=roots[0], feat_root=roots[1])
 
 
 def graph_encoder(p: Palette) -> tuple[np.ndarray, np.ndarray]:
@@ -164,6 +217,11 @@ def pass_maps(img: np.ndarray, p: Palette, max_samples: int = MAX_SAMPLES) -> tu
     decoder's weights ``(3, 64, 3, 3)`` and bias ``(3,)`` that decode ``A f + b`` from the
     relu1_1 features ``f`` of ``x`` (step 2).
     """
+    with single_threaded_blas():
+        return _pass_maps(img, p, max_samples)
+
+
+def _pass_maps(img: np.ndarray, p: Palette, max_samples: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     h, w = img.shape[:2]
     # 1. RGB mean and covariance → the painting's
     ys, xs = _sample(h, w, max_samples)
