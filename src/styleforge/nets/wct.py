@@ -96,7 +96,14 @@ def blend_stats(stats: Sequence[StyleStats], weights: Sequence[float]) -> StyleS
 
 def _sym_power(cov: torch.Tensor, power: float, eps: float) -> torch.Tensor:
     """``cov^power`` of a symmetric PSD matrix, small eigenvalues clamped at ``eps``·max."""
-    vals, vecs = torch.linalg.eigh(cov + eps * torch.eye(cov.shape[0], dtype=cov.dtype))
+    threads = torch.get_num_threads()
+    if threads > 1:  # a C×C eigh is small: on two busy cores one thread was 3-25× faster than two
+        torch.set_num_threads(1)
+    try:
+        vals, vecs = torch.linalg.eigh(cov + eps * torch.eye(cov.shape[0], dtype=cov.dtype))
+    finally:
+        if threads > 1:
+            torch.set_num_threads(threads)
     vals = vals.clamp_min(float(vals.max()) * 1e-5 + eps)
     return (vecs * vals.pow(power)) @ vecs.T
 
