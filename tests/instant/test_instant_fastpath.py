@@ -49,3 +49,27 @@ def test_the_cli_runs_the_pass_without_importing_torch(tmp_path) -> None:
         assert "RC 0 TORCH False" in proc.stdout, proc.stderr[-2000:]
         outs[len(flag)] = np.asarray(Image.open(out), np.int16)
     assert np.abs(outs[0] - outs[1]).mean() > 5  # the default ran the pass, --no-palette did not
+
+
+def test_the_palette_is_cached_and_a_broken_cache_is_made_again(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import dataclasses
+
+    from styleforge.instant.fastpath import load_palette
+    from styleforge.instant.models import weights_for
+
+    load_vgg_weights.cache_clear()
+    monkeypatch.setenv("STYLEFORGE_CACHE", str(tmp_path))
+    load_vgg_weights("vgg16-offline")  # writes this cache's converted VGG16
+    path = weights_for("starry_night")
+    assert path is not None
+    first = load_palette(path)
+    files = list((tmp_path / "palette").glob("*.npz"))
+    assert first is not None and len(files) == 1
+    again = load_palette(path)
+    assert again is not None
+    for k, v in dataclasses.asdict(first).items():
+        assert np.array_equal(v, getattr(again, k)), k
+    files[0].write_bytes(b"not an npz")
+    remade = load_palette(path)
+    assert remade is not None and np.array_equal(remade.feat_cov, first.feat_cov)
+    load_vgg_weights.cache_clear()

@@ -80,6 +80,13 @@ def load_palette(weights: Path, conv1_1: tuple[np.ndarray, np.ndarray] | None = 
     wct = next((e.file for e in builtin_models().values() if e.kind == "wct"), None)
     if painting is None or wct is None or (conv1_1 is None and not vgg.is_file()):
         return None
+    cached = _palette_cache_file(weights, painting, None if conv1_1 is not None else vgg, wct)
+    if cached is not None and cached.is_file():
+        try:
+            with np.load(cached) as z:
+                return Palette(**{k: z[k] for k in z.files})
+        except (OSError, ValueError, KeyError, TypeError):
+            pass  # unreadable: made again below
     try:
         if conv1_1 is None:
             v = load_file(str(vgg))
@@ -90,4 +97,41 @@ def load_palette(weights: Path, conv1_1: tuple[np.ndarray, np.ndarray] | None = 
     except (OSError, KeyError, ValueError, SafetensorError):  # unreadable: the full path checks and rewrites the cache
         return None
     art = np.asarray(resize_max_side(load_image(painting), 512).convert("RGB"), dtype=np.float32) / 255.0
-    return palette_from_painting(art, enc, dec)
+    pal = palette_from_painting(art, enc, dec)
+    if cached is not None:
+        _save_palette(pal, cached)
+    return pal
+
+
+def _palette_cache_file(weights: Path, painting: Path, vgg: Path | None, wct: Path) -> Path | None:
+    """Where the pass of these inputs is cached (keyed by their contents), or ``None``."""
+    import hashlib
+
+    from ..cache import cache_dir
+
+    h = hashlib.sha256()
+    try:
+        for f in (weights, painting, wct):
+            h.update(f.read_bytes())
+        h.update(b"vgg" if vgg is None else str(vgg.stat().st_size).encode() + str(vgg.stat().st_mtime_ns).encode())
+    except OSError:
+        return None
+    if vgg is None:
+        return None  # conv1_1 given by the caller: not keyed, not cached
+    return cache_dir() / "palette" / f"{h.hexdigest()[:24]}.npz"
+
+
+def _save_palette(pal: Palette, path: Path) -> None:
+    """Write the pass atomically (a failed write only loses the cache)."""
+    import dataclasses
+    import os
+    import tempfile
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npz")
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, **{k: v for k, v in dataclasses.asdict(pal).items() if v is not None})
+        os.replace(tmp, path)
+    except OSError:
+        pass
