@@ -30,14 +30,15 @@ VIEWPORTS = ((1280, 800), (390, 844))
 
 def open_tab(page: object, tab: str) -> None:
     """Click a tab, through the "More tabs" menu where a narrow viewport hides it there."""
+    page.locator("[role=tablist] button").first.wait_for(state="visible")  # type: ignore[attr-defined]
     target = page.locator(f"[role=tablist] button[data-tab-id={tab.lower()}]")  # type: ignore[attr-defined]
-    target.first.wait_for(state="attached")
-    try:
-        target.first.wait_for(state="visible", timeout=3_000)
-        target.first.click()
-        return
-    except Exception:  # noqa: BLE001 - hidden behind the "More tabs" menu
-        pass
+    if target.count():
+        try:
+            target.first.wait_for(state="visible", timeout=3_000)
+            target.first.click()
+            return
+        except Exception:  # noqa: BLE001 - hidden behind the "More tabs" menu
+            pass
     page.locator("button[aria-label='More tabs']").first.click()  # type: ignore[attr-defined]
     page.locator(".overflow-dropdown button", has_text=tab).first.click()  # type: ignore[attr-defined]
 
