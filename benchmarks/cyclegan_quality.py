@@ -115,7 +115,9 @@ def main() -> None:
     ap.add_argument("--ngf", type=int, default=16)
     ap.add_argument("--ndf", type=int, default=32)
     ap.add_argument("--lr", type=float, default=2e-4)
-    ap.add_argument("--lambda-identity", type=float, default=0.5, help="identity loss as a fraction of λ (the paper's 0.5)")
+    ap.add_argument(
+        "--lambda-identity", type=float, default=0.5, help="identity loss as a fraction of λ (the paper's 0.5)"
+    )
     ap.add_argument("--n-test", type=int, default=24)
     ap.add_argument("--degrees", type=float, default=120.0)
     ap.add_argument("--gamma", type=float, default=0.5)
@@ -140,17 +142,22 @@ def main() -> None:
     out = Path(args.out)
     work = out / "data"
     load = round(args.size * 1.125)
-    test = build_task(work, n_test=args.n_test, size=args.size, load=load, seed=args.seed, degrees=args.degrees, gamma=args.gamma)
+    test = build_task(
+        work, n_test=args.n_test, size=args.size, load=load, seed=args.seed, degrees=args.degrees, gamma=args.gamma
+    )
     transform = PairedTransform(preprocess="crop", crop_size=args.train_size, flip=True)
     ds = UnalignedDataset(work / "trainA", work / "trainB", transform=transform, seed=args.seed)
     if args.model == "cyclegan":
-        mcfg = CycleGANConfig(netG=args.netG, ngf=args.ngf, ndf=args.ndf, lr=args.lr, lambda_identity=args.lambda_identity)
+        mcfg = CycleGANConfig(
+            netG=args.netG, ngf=args.ngf, ndf=args.ndf, lr=args.lr, lambda_identity=args.lambda_identity
+        )
 
         def make(seed: int) -> CycleGAN | CUT:
             return CycleGAN(mcfg, generator=torch.Generator().manual_seed(seed), pool_seed=seed)
     else:
-        ccfg = CUTConfig(mode=args.model, netG=args.netG, ngf=args.ngf, ndf=args.ndf, lr=args.lr,
-                         num_patches=args.num_patches)
+        ccfg = CUTConfig(
+            mode=args.model, netG=args.netG, ngf=args.ngf, ndf=args.ndf, lr=args.lr, num_patches=args.num_patches
+        )
 
         def make(seed: int) -> CycleGAN | CUT:
             return CUT(ccfg, generator=torch.Generator().manual_seed(seed))
@@ -169,14 +176,27 @@ def main() -> None:
     del probe, ctx
     steps = int(args.minutes * 60 / (s_it * 1.1))
     epochs = max(2, steps // len(ds))
-    print(f"{len(ds.files_a)} A / {len(ds.files_b)} B training photos, {len(test)} held out; "
-          f"{s_it:.2f} s/step → ~{steps} steps = {epochs} epochs of {len(ds)} in {args.minutes} min", flush=True)
+    print(
+        f"{len(ds.files_a)} A / {len(ds.files_b)} B training photos, {len(test)} held out; "
+        f"{s_it:.2f} s/step → ~{steps} steps = {epochs} epochs of {len(ds)} in {args.minutes} min",
+        flush=True,
+    )
 
     model = make(args.seed)
     cfg = TrainConfig(
-        out_dir=str(out), n_epochs=epochs // 2, n_epochs_decay=epochs - epochs // 2, max_minutes=args.minutes,
-        seed=args.seed, save_every_epochs=max(1, epochs // 4), keep_last=1, tensorboard=False, progress=False,
-        num_workers=0, n_visuals=3, visual_every_epochs=max(1, epochs // 8), device="cpu",
+        out_dir=str(out),
+        n_epochs=epochs // 2,
+        n_epochs_decay=epochs - epochs // 2,
+        max_minutes=args.minutes,
+        seed=args.seed,
+        save_every_epochs=max(1, epochs // 4),
+        keep_last=1,
+        tensorboard=False,
+        progress=False,
+        num_workers=0,
+        n_visuals=3,
+        visual_every_epochs=max(1, epochs // 8),
+        device="cpu",
     )
     if out.joinpath("checkpoints").exists():
         shutil.rmtree(out / "checkpoints")
@@ -202,8 +222,10 @@ def main() -> None:
                 rows[k].append((float(psnr(x, y)), float(ssim(x, y))))  # zip stops at CUT's two rows
             if i < 4:
                 grid_rows.append(torch.cat([a, ga, ta, ta, fta, a] if two_way else [a, ga, ta], 3))
-    print(f"\n{args.model}; held-out photos: {len(test)}, {args.size}×{args.size}; T = hue {args.degrees:g}° + gamma {args.gamma:g}; "
-          f"{args.netG} ngf {args.ngf}, {args.train_size} px crops, lr {args.lr:g}, identity {args.lambda_identity:g}")
+    print(
+        f"\n{args.model}; held-out photos: {len(test)}, {args.size}×{args.size}; T = hue {args.degrees:g}° + gamma {args.gamma:g}; "
+        f"{args.netG} ngf {args.ngf}, {args.train_size} px crops, lr {args.lr:g}, identity {args.lambda_identity:g}"
+    )
     print(f"{'comparison':24s} {'PSNR dB':>8s} {'SSIM':>6s}")
     figures = {}
     for k, v in rows.items():
@@ -212,14 +234,19 @@ def main() -> None:
         print(f"{k:24s} {p:8.2f} {s:6.3f}")
     base = figures["identity: T(a) vs a"]
     for k in [k for k in ("G(a) vs T(a)", "F(T(a)) vs a") if k in figures]:
-        print(f"{k}: {figures[k]['psnr'] - base['psnr']:+.2f} dB, SSIM {figures[k]['ssim'] - base['ssim']:+.3f} vs identity")
+        print(
+            f"{k}: {figures[k]['psnr'] - base['psnr']:+.2f} dB, SSIM {figures[k]['ssim'] - base['ssim']:+.3f} vs identity"
+        )
     grid = torch.cat(grid_rows, 2)
     Path(args.grid).parent.mkdir(parents=True, exist_ok=True)
     to_image(grid).save(args.grid, quality=88)
     print(f"sample grid ({'a | G(a) | T(a) ‖ T(a) | F(T(a)) | a' if two_way else 'a | G(a) | T(a)'}): {args.grid}")
     if args.json:
-        Path(args.json).write_text(json.dumps({"steps": res.step, "minutes": res.seconds / 60, "s_per_step": s_it,
-                                               "figures": figures}, indent=1))
+        Path(args.json).write_text(
+            json.dumps(
+                {"steps": res.step, "minutes": res.seconds / 60, "s_per_step": s_it, "figures": figures}, indent=1
+            )
+        )
 
 
 if __name__ == "__main__":

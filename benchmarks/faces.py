@@ -99,11 +99,15 @@ def bench_detection(files: list[Path], images: list[np.ndarray]) -> None:
     print("| detector | faces found / 32 | false boxes | ms / image | missed |\n|---|---:|---:|---:|---|")
     for n, fo, fp, ms_, mi in rows:
         print(f"| {n} | {fo} | {fp} | {ms_:.1f} | {mi} |")
-    print(f"| **HaarDetector (alt2 +equalize, + eye cascade)** | {sum(len(r) for r in res)} boxes, "
-          f"{eyes2} with both eyes | — | {ms:.1f} | |")
+    print(
+        f"| **HaarDetector (alt2 +equalize, + eye cascade)** | {sum(len(r) for r in res)} boxes, "
+        f"{eyes2} with both eyes | — | {ms:.1f} | |"
+    )
     base = rows[2]
-    print(f"\nshipped (alt2 +equalize) vs plain alt2: {rows[-1][1]} vs {base[1]} faces found, "
-          f"{rows[-1][3] / base[3]:.2f}× the time; boxes without both eyes are dropped by cleaning.")
+    print(
+        f"\nshipped (alt2 +equalize) vs plain alt2: {rows[-1][1]} vs {base[1]} faces found, "
+        f"{rows[-1][3] / base[3]:.2f}× the time; boxes without both eyes are dropped by cleaning."
+    )
 
 
 def perturb(img: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, float]:
@@ -116,7 +120,9 @@ def perturb(img: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, floa
 
 
 def bench_alignment(images: list[np.ndarray]) -> list[tuple[np.ndarray, object, np.ndarray]]:
-    print("\n## 2. Alignment (each photo rotated ±15°, scaled 0.8–1.2, shifted; eyes re-detected on the 256 px crops)\n")
+    print(
+        "\n## 2. Alignment (each photo rotated ±15°, scaled 0.8–1.2, shifted; eyes re-detected on the 256 px crops)\n"
+    )
     det = HaarDetector()
     spec = AlignSpec()
     rng = np.random.default_rng(0)
@@ -146,8 +152,10 @@ def bench_alignment(images: list[np.ndarray]) -> list[tuple[np.ndarray, object, 
     print("| | faces with both eyes | mean abs eye-line angle (°) | max (°) |\n|---|---:|---:|---:|")
     print(f"| perturbed photos (baseline) | {len(b)} / {len(images)} | {b.mean():.2f} | {b.max():.2f} |")
     print(f"| aligned crops | {len(a)} / {len(b)} | {a.mean():.2f} | {a.max():.2f} |")
-    print(f"\nre-detected eye centres sit {np.mean(pos_err):.3f} (mean) / {np.max(pos_err):.3f} (max) eye distances "
-          f"from their targets; {lost} perturbed photos lost a face or an eye (the Haar cascades are upright-only, ±15° at best).")
+    print(
+        f"\nre-detected eye centres sit {np.mean(pos_err):.3f} (mean) / {np.max(pos_err):.3f} (max) eye distances "
+        f"from their targets; {lost} perturbed photos lost a face or an eye (the Haar cascades are upright-only, ±15° at best)."
+    )
     return kept
 
 
@@ -181,9 +189,11 @@ def bench_speed(files: list[Path]) -> None:
     for w, dt, ips, cms, kept in rows:
         print(f"| {w} | {dt:.2f} | {ips:.1f} | {cms:.0f} | {kept} |")
     cap = n * 1000 / rows[1][3]
-    print(f"\nload average during the run: {os.getloadavg()[0]:.1f} on {n} cores (other jobs share them, so wall "
-          f"times are upper bounds). CPU-bound capacity of the default on {n} idle cores: {cap:.0f} images/s "
-          f"(goal 20: {'met' if cap >= 20 else 'NOT met'}); 1 process vs default, wall: {rows[1][2] / rows[0][2]:.2f}×.")
+    print(
+        f"\nload average during the run: {os.getloadavg()[0]:.1f} on {n} cores (other jobs share them, so wall "
+        f"times are upper bounds). CPU-bound capacity of the default on {n} idle cores: {cap:.0f} images/s "
+        f"(goal 20: {'met' if cap >= 20 else 'NOT met'}); 1 process vs default, wall: {rows[1][2] / rows[0][2]:.2f}×."
+    )
 
 
 def _variants(img: np.ndarray, rng: np.random.Generator) -> list[np.ndarray]:
@@ -216,8 +226,10 @@ def bench_dedupe(files: list[Path], images: list[np.ndarray]) -> None:
             face_h.append(face_hash(v, fc, crop))
             origin.append(alias.get(f.name, f.name))
     truth = {(i, j) for i, j in itertools.combinations(range(len(origin)), 2) if origin[i] == origin[j]}
-    print(f"{len(origin)} images with a face, {len(truth)} true duplicate pairs; groups formed around the "
-          "original (listed first), as prepare does\n")
+    print(
+        f"{len(origin)} images with a face, {len(truth)} true duplicate pairs; groups formed around the "
+        "original (listed first), as prepare does\n"
+    )
     print("| hash | max Hamming | precision | recall |\n|---|---:|---:|---:|")
     for name, hs, thrs in (("pHash whole photo, 64 bit (baseline)", whole_h, (8, 10, 12)),
                            ("pHash aligned crop, 64 bit", crop_h, (8, 10, 12)),
@@ -234,7 +246,7 @@ def bench_dedupe(files: list[Path], images: list[np.ndarray]) -> None:
 
 def contact_sheet(kept: list[tuple[np.ndarray, object, np.ndarray]], path: Path, n: int = 8, tile: int = 112) -> None:
     """Top row: perturbed photos with box and eyes; bottom row: their aligned crops."""
-    pick = kept[1:: max(1, len(kept) // n)][:n]
+    pick = kept[1 :: max(1, len(kept) // n)][:n]
     top, bottom = [], []
     for img, f, crop in pick:
         vis = img.copy()
@@ -297,8 +309,10 @@ def bench_mesh(files: list[Path], images: list[np.ndarray]) -> None:
             d = max(np.hypot(*np.subtract(a.eye_left, b.eye_left)), np.hypot(*np.subtract(a.eye_right, b.eye_right)))
             errs.append(d / a.eye_distance)
     e = np.array(errs)
-    print(f"eye centres, mesh vs Haar eye cascade ({len(e)} faces with both): median {np.median(e):.3f}, "
-          f"90th pct {np.percentile(e, 90):.3f}, max {e.max():.3f} inter-ocular distances")
+    print(
+        f"eye centres, mesh vs Haar eye cascade ({len(e)} faces with both): median {np.median(e):.3f}, "
+        f"90th pct {np.percentile(e, 90):.3f}, max {e.max():.3f} inter-ocular distances"
+    )
 
 
 def _fit(img: np.ndarray, side: int) -> np.ndarray:
@@ -324,8 +338,10 @@ def bench_makeup_speed(no_makeup: list[np.ndarray], refs: list[np.ndarray]) -> N
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     cv2.setNumThreads(1)
-    print(f"\n## 6. Makeup transfer speed (1 thread; load average {os.getloadavg()[0]:.1f} on "
-          f"{os.cpu_count()} cores, so wall times are inflated: CPU time is the idle-core figure)\n")
+    print(
+        f"\n## 6. Makeup transfer speed (1 thread; load average {os.getloadavg()[0]:.1f} on "
+        f"{os.cpu_count()} cores, so wall times are inflated: CPU time is the idle-core figure)\n"
+    )
     det, haar = MeshDetector(), HaarDetector(min_face=0.05)
     prepared, _, ref_cpu = _timed(lambda: [prepare_reference(r, det) for r in refs])
     ref = prepared[0]
@@ -342,9 +358,11 @@ def bench_makeup_speed(no_makeup: list[np.ndarray], refs: list[np.ndarray]) -> N
         rows["haar"].append(best([_timed(haar, img)[1:] for _ in range(3)]))
     print("best of 3 runs per photo, then median / max over the photos:\n")
     print("| case | CPU ms median | CPU ms max | wall ms median | goal |\n|---|---:|---:|---:|---|")
-    for key, label, goal in (("transfer", f"transfer per face, 256 px, end to end ({len(small)} photos)", "≤ 150"),
-                             ("detect", "of which detect + mesh", ""),
-                             ("haar", "Haar detector + eyes, same images (peer)", "")):
+    for key, label, goal in (
+        ("transfer", f"transfer per face, 256 px, end to end ({len(small)} photos)", "≤ 150"),
+        ("detect", "of which detect + mesh", ""),
+        ("haar", "Haar detector + eyes, same images (peer)", ""),
+    ):
         w = np.array([r[0] for r in rows[key]])
         c = np.array([r[1] for r in rows[key]])
         print(f"| {label} | {np.median(c):.0f} | {c.max():.0f} | {np.median(w):.0f} | {goal} |")
@@ -354,14 +372,22 @@ def bench_makeup_speed(no_makeup: list[np.ndarray], refs: list[np.ndarray]) -> N
     runs = [_timed(transfer, big, [ref], spec, detector=det) for _ in range(4)]
     c = np.array([r[2] for r in runs[1:]])
     w = np.array([r[1] for r in runs[1:]])
-    print(f"| 12-MP photo ({big.shape[1]}×{big.shape[0]}), 1 face, 3 warm runs (cold: CPU {runs[0][2]:.0f}) | "
-          f"{np.median(c):.0f} | {c.max():.0f} | {np.median(w):.0f} | ≤ 1000 |")
+    print(
+        f"| 12-MP photo ({big.shape[1]}×{big.shape[0]}), 1 face, 3 warm runs (cold: CPU {runs[0][2]:.0f}) | "
+        f"{np.median(c):.0f} | {c.max():.0f} | {np.median(w):.0f} | ≤ 1000 |"
+    )
     print(f"\nload average after: {os.getloadavg()[0]:.1f}")
     torch.set_num_threads(threads)
 
 
-def makeup_sheets(names: list[str], no_makeup: list[np.ndarray], refs: list[np.ndarray], path: Path,
-                  readme: Path | None, tile: int = 192) -> None:
+def makeup_sheets(
+    names: list[str],
+    no_makeup: list[np.ndarray],
+    refs: list[np.ndarray],
+    path: Path,
+    readme: Path | None,
+    tile: int = 192,
+) -> None:
     from styleforge.faces.facemesh import MeshDetector
     from styleforge.faces.makeup import MakeupSpec, prepare_reference, transfer
 
@@ -380,7 +406,11 @@ def makeup_sheets(names: list[str], no_makeup: list[np.ndarray], refs: list[np.n
     Image.fromarray(sheet).save(path, quality=88)
     print(f"\nmakeup sheet (before | reference 1 | after | reference 2 | after) → {path}")
     if readme:
-        pick = [names.index(n) for n in ("xfsy_0068.png", "elegant_source_1.png", "vSYYZ306.png", "xfsy_0444.png") if n in names]
+        pick = [
+            names.index(n)
+            for n in ("xfsy_0068.png", "elegant_source_1.png", "vSYYZ306.png", "xfsy_0444.png")
+            if n in names
+        ]
         small = np.concatenate([cv2.resize(rows[i], (5 * 128, 128), interpolation=cv2.INTER_AREA) for i in pick], 0)
         Image.fromarray(small).save(readme, quality=85)
         print(f"README sheet → {readme} ({readme.stat().st_size // 1024} KB)")
@@ -406,8 +436,10 @@ def main() -> int:
     files = sorted(DATA.glob("makeup/*.png")) + sorted(DATA.glob("no_makeup/*.png"))
     images = [load(f) for f in files]
     load1 = os.getloadavg()[0]
-    print(f"# styleforge faces benchmark ({len(files)} photos, {os.cpu_count()} cores, load average {load1:.1f}, "
-          f"cv2 {cv2.__version__})")
+    print(
+        f"# styleforge faces benchmark ({len(files)} photos, {os.cpu_count()} cores, load average {load1:.1f}, "
+        f"cv2 {cv2.__version__})"
+    )
     if args.part in ("all", "haar"):
         bench_detection(files, images)
         kept = bench_alignment(images)
@@ -420,7 +452,9 @@ def main() -> int:
         no_makeup = [(f.name, img) for f, img in zip(files, images) if f.parent.name == "no_makeup"]
         refs = [load(DATA / "makeup" / n) for n in MAKEUP_REFS]
         bench_makeup_speed([img for _, img in no_makeup], refs)
-        makeup_sheets([n for n, _ in no_makeup], [img for _, img in no_makeup], refs, args.makeup_sheet, args.readme_sheet)
+        makeup_sheets(
+            [n for n, _ in no_makeup], [img for _, img in no_makeup], refs, args.makeup_sheet, args.readme_sheet
+        )
     return 0
 
 

@@ -44,7 +44,9 @@ def losses(net, content, style, image):  # noqa: ANN001, ANN201
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--pairs", default="tubingen_starry.png,tubingen_scream.png,tubingen_shipwreck.png,tubingen_seated_nude.png")
+    ap.add_argument(
+        "--pairs", default="tubingen_starry.png,tubingen_scream.png,tubingen_shipwreck.png,tubingen_seated_nude.png"
+    )
     ap.add_argument("--results", default="out/gatys_quality", help="where our results are written (or reused)")
     ap.add_argument("--out", default="out/gatys_vs_neural_style.jpg")
     ap.add_argument("--reuse", action="store_true", help="reuse existing results instead of running")
@@ -67,8 +69,21 @@ def main() -> None:
         t = 0.0
         if not (args.reuse and ours.exists()):
             t0 = time.time()
-            cmd = [sys.executable, "-m", "styleforge", "stylize", str(DATA / "content" / content_f), "--style",
-                   str(DATA / "styles" / style_f), "-o", str(ours), "--seed", "0", "-q", *args.extra]
+            cmd = [
+                sys.executable,
+                "-m",
+                "styleforge",
+                "stylize",
+                str(DATA / "content" / content_f),
+                "--style",
+                str(DATA / "styles" / style_f),
+                "-o",
+                str(ours),
+                "--seed",
+                "0",
+                "-q",
+                *args.extra,
+            ]
             subprocess.run(cmd, check=True)
             t = time.time() - t0
         ref = load_image(DATA / "reference" / "neural-style" / ref_name)

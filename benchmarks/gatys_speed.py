@@ -45,7 +45,12 @@ DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
 PAIRS = "tubingen:starry_night,golden_gate:the_scream,chicago:composition_vii,hoovertowernight:woman-with-hat-matisse"
 METRIC_SIZE = 384
 METRIC_STYLE = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
-OLD_DEFAULT = {"iterations": 300, "scale_iterations": None, "amp": "none", "scale_detail": 0.0}  # before issue 13: 300 evaluations per scale, fp32, plain upsampling
+OLD_DEFAULT = {
+    "iterations": 300,
+    "scale_iterations": None,
+    "amp": "none",
+    "scale_detail": 0.0,
+}  # before issue 13: 300 evaluations per scale, fp32, plain upsampling
 
 
 def _find(folder: Path, stem: str) -> Path:
@@ -149,10 +154,16 @@ def _child(spec: dict) -> dict:
         # timed: stylize_tensor as the CLI calls it, building the backbone from its cached weights (< 1 s)
         t0, c0, l0 = time.perf_counter(), time.process_time(), os.getloadavg()[0]
         r = stylize_tensor(c, [s], cfg, callback=cb)
-        out.update(wall=time.perf_counter() - t0, cpu=time.process_time() - c0, load=(l0 + os.getloadavg()[0]) / 2,
-                   evaluations=r.evaluations, style=r.losses.get("style"), trace=trace,
-                   stages=[stages[k] for k in sorted(stages)],
-                   schedule=list(cfg.stage_iterations()))
+        out.update(
+            wall=time.perf_counter() - t0,
+            cpu=time.process_time() - c0,
+            load=(l0 + os.getloadavg()[0]) / 2,
+            evaluations=r.evaluations,
+            style=r.losses.get("style"),
+            trace=trace,
+            stages=[stages[k] for k in sorted(stages)],
+            schedule=list(cfg.stage_iterations()),
+        )
         if spec.get("save"):
             Path(spec["save"]).parent.mkdir(parents=True, exist_ok=True)
             save_image(r.image, Path(spec["save"]))
@@ -204,29 +215,47 @@ def multi_section(base: dict, size_opt: list[str], n: int) -> None:
     from styleforge.cli.stylize import gatys_config_from_args
     from styleforge.transfer.gatys import DEFAULT_FINAL_ITERATIONS, default_scale_iterations
 
-    cfg = gatys_config_from_args(build_parser().parse_args(["stylize", base["content"], "--style", base["style"],
-                                                            "-o", "x.png", *size_opt]))
+    cfg = gatys_config_from_args(
+        build_parser().parse_args(["stylize", base["content"], "--style", base["style"], "-o", "x.png", *size_opt])
+    )
     coarse = default_scale_iterations(cfg.scales)[:-1]
     sched = ",".join(str(k) for k in (*coarse, n))
     single = run({**base, "kind": "gatys", "argv": [*size_opt, "--scales", "none", "--iterations", str(n)]})
-    multi = run({**base, "kind": "gatys", "argv": [*size_opt, "--scale-iterations", sched],
-                 "stop_below": single["trace"][-1][1]})  # stops once it reaches the single-scale run's final loss
+    multi = run(
+        {
+            **base,
+            "kind": "gatys",
+            "argv": [*size_opt, "--scale-iterations", sched],
+            "stop_below": single["trace"][-1][1],
+        }
+    )  # stops once it reaches the single-scale run's final loss
     st, mt = single["trace"], multi["trace"]
-    print(f"\nmulti- vs single-scale ({_load()}): single-scale {n} evaluations {single['wall']:.1f} s; multi-scale "
-          f"--scale-iterations {sched}, stopped on reaching it: {multi['wall']:.1f} s (stages: "
-          + ", ".join(f"{e}@{side}px" for side, e, _ in multi["stages"]) + ")")
+    print(
+        f"\nmulti- vs single-scale ({_load()}): single-scale {n} evaluations {single['wall']:.1f} s; multi-scale "
+        f"--scale-iterations {sched}, stopped on reaching it: {multi['wall']:.1f} s (stages: "
+        + ", ".join(f"{e}@{side}px" for side, e, _ in multi["stages"])
+        + ")"
+    )
     if len(mt) >= DEFAULT_FINAL_ITERATIONS:
         t_d, l_d = mt[DEFAULT_FINAL_ITERATIONS - 1]
         k_d = next((i + 1 for i, (_, ls) in enumerate(st) if ls <= l_d), None)
-        print(f"  the default schedule ends at {t_d:.1f} s, style {l_d:.4g}: single-scale needs "
-              + (f"{k_d} evaluations, {st[k_d - 1][0]:.1f} s (ratio {t_d / st[k_d - 1][0]:.2f})" if k_d else f"more than {n}"))
+        print(
+            f"  the default schedule ends at {t_d:.1f} s, style {l_d:.4g}: single-scale needs "
+            + (
+                f"{k_d} evaluations, {st[k_d - 1][0]:.1f} s (ratio {t_d / st[k_d - 1][0]:.2f})"
+                if k_d
+                else f"more than {n}"
+            )
+        )
     for k in sorted({max(1, n // 4), max(1, n // 2), n}):
         if k > len(st):
             break
         t_s, l_s = st[k - 1]
         reach = next((t for t, ls in mt if ls <= l_s), None)
         ratio = f"{reach:.1f} s = {reach / t_s:.2f}× (goal ≤ 0.30)" if reach is not None else "not reached"
-        print(f"  single-scale after {k:4d} evaluations: {t_s:6.1f} s, style {l_s:.4g}; multi-scale reaches it after {ratio}")
+        print(
+            f"  single-scale after {k:4d} evaluations: {t_s:6.1f} s, style {l_s:.4g}; multi-scale reaches it after {ratio}"
+        )
 
 
 def main() -> None:
@@ -234,13 +263,22 @@ def main() -> None:
     ap.add_argument("--pairs", default=PAIRS, help="content:style stems from ../shared/data/{content,styles}")
     ap.add_argument("--size", type=int, default=512)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--single", type=int, default=600,
-                    help="evaluations of the single-scale run (section 3; about where its loss levels off at 512 px)")
+    ap.add_argument(
+        "--single",
+        type=int,
+        default=600,
+        help="evaluations of the single-scale run (section 3; about where its loss levels off at 512 px)",
+    )
     ap.add_argument("--skip", default="", help="comma list of sections to skip: default,effnet,multi,overhead")
-    ap.add_argument("--schedules", default="",
-                    help="semicolon list of --scale-iterations to score on every pair (e.g. '160,80,40;100,60,30'): "
-                    "seconds per stage and the metric, the default's speed/quality trade-off")
-    ap.add_argument("--schedule-args", default="", help="extra stylize options for --schedules, e.g. '--backbone effnet-lite0'")
+    ap.add_argument(
+        "--schedules",
+        default="",
+        help="semicolon list of --scale-iterations to score on every pair (e.g. '160,80,40;100,60,30'): "
+        "seconds per stage and the metric, the default's speed/quality trade-off",
+    )
+    ap.add_argument(
+        "--schedule-args", default="", help="extra stylize options for --schedules, e.g. '--backbone effnet-lite0'"
+    )
     ap.add_argument("--results", default="out/gatys_speed")
     ap.add_argument("--reuse-old", action="store_true", help="reuse cached old-default results (minutes each)")
     ap.add_argument("--no-old", action="store_true", help="run the new default only (no ratios)")
@@ -258,8 +296,10 @@ def main() -> None:
     pairs = [p.split(":") for p in args.pairs.split(",")]
     metric = Metric()
     size_opt = ["--image-size", str(args.size)]
-    print(f"styleforge Gatys speed — {args.size} px, {args.threads} threads, torch {torch.__version__}, "
-          f"{os.cpu_count()} CPUs, {_load()} at start")
+    print(
+        f"styleforge Gatys speed — {args.size} px, {args.threads} threads, torch {torch.__version__}, "
+        f"{os.cpu_count()} CPUs, {_load()} at start"
+    )
     sheet_rows: list[list[Path]] = []
     ratios: list[tuple[float, float, float]] = []
     for cname, sname in pairs:
@@ -283,26 +323,36 @@ def main() -> None:
             if args.no_old:
                 pass
             elif old is not None:
-                print(f"  old default {old['schedule']} fp32: {old['wall']:7.1f} s wall {old['cpu']:7.1f} s CPU "
-                      f"(load {old['load']:.1f}), peak {old['peak_rss_mb']:.0f} MB; metric content {mo[0]:.0f} style {mo[1]:.0f}")
+                print(
+                    f"  old default {old['schedule']} fp32: {old['wall']:7.1f} s wall {old['cpu']:7.1f} s CPU "
+                    f"(load {old['load']:.1f}), peak {old['peak_rss_mb']:.0f} MB; metric content {mo[0]:.0f} style {mo[1]:.0f}"
+                )
             else:
                 print(f"  old default (cached result): metric content {mo[0]:.0f} style {mo[1]:.0f}")
-            print(f"  new default {new['schedule']} amp auto: {new['wall']:7.1f} s wall {new['cpu']:7.1f} s CPU "
-                  f"(load {new['load']:.1f}), peak {new['peak_rss_mb']:.0f} MB; metric content {mn[0]:.0f} style {mn[1]:.0f}")
+            print(
+                f"  new default {new['schedule']} amp auto: {new['wall']:7.1f} s wall {new['cpu']:7.1f} s CPU "
+                f"(load {new['load']:.1f}), peak {new['peak_rss_mb']:.0f} MB; metric content {mn[0]:.0f} style {mn[1]:.0f}"
+            )
             cpu_ratio = new["cpu"] / old["cpu"] if old is not None else float("nan")
             if not args.no_old:
                 ratios.append((mn[0] / mo[0], mn[1] / mo[1], cpu_ratio))
-                print(f"  new/old: content {mn[0] / mo[0]:.2f}× style {mn[1] / mo[1]:.2f}× (goal ≤ 1.10), "
-                      f"CPU time {cpu_ratio:.3f}×, {_load()}")
+                print(
+                    f"  new/old: content {mn[0] / mo[0]:.2f}× style {mn[1] / mo[1]:.2f}× (goal ≤ 1.10), "
+                    f"CPU time {cpu_ratio:.3f}×, {_load()}"
+                )
             row += [new_png] if args.no_old else [old_png, new_png]
         if "effnet" not in skip:
             eff_png = res / "effnet" / f"{tag}.png"
-            eff = run({**base, "kind": "gatys", "argv": [*size_opt, "--backbone", "effnet-lite0"], "save": str(eff_png)})
+            eff = run(
+                {**base, "kind": "gatys", "argv": [*size_opt, "--backbone", "effnet-lite0"], "save": str(eff_png)}
+            )
             me = metric(eff_png, content, style)
             vs = f" (VGG default: {vgg_metric[0]:.0f} / {vgg_metric[1]:.0f})" if vgg_metric else ""
-            print(f"  effnet-lite0 preview {eff['schedule']}: {eff['wall']:.1f} s wall {eff['cpu']:.1f} s CPU "
-                  f"(load {eff['load']:.1f}; goal ≤ 10 s idle), peak {eff['peak_rss_mb']:.0f} MB; "
-                  f"metric content {me[0]:.0f} style {me[1]:.0f}{vs}")
+            print(
+                f"  effnet-lite0 preview {eff['schedule']}: {eff['wall']:.1f} s wall {eff['cpu']:.1f} s CPU "
+                f"(load {eff['load']:.1f}; goal ≤ 10 s idle), peak {eff['peak_rss_mb']:.0f} MB; "
+                f"metric content {me[0]:.0f} style {me[1]:.0f}{vs}"
+            )
             row.append(eff_png)
         sheet_rows.append(row)
     if ratios:
@@ -319,29 +369,46 @@ def main() -> None:
             content, style = _find(DATA / "content", cname), _find(DATA / "styles", sname)
             tag = "".join(ch for ch in args.schedule_args if ch.isalnum())
             png = res / "schedules" / f"{cname}__{sname}__{sched.replace(',', '-')}{tag}.png"
-            r = run({"content": str(content), "style": str(style), "threads": args.threads, "kind": "gatys",
-                     "argv": [*size_opt, *args.schedule_args.split(), "--scale-iterations", sched], "save": str(png)})
+            r = run(
+                {
+                    "content": str(content),
+                    "style": str(style),
+                    "threads": args.threads,
+                    "kind": "gatys",
+                    "argv": [*size_opt, *args.schedule_args.split(), "--scale-iterations", sched],
+                    "save": str(png),
+                }
+            )
             mc, ms = metric(png, content, style)
             prev, parts = 0.0, []
             for side, n, end in r["stages"]:
                 parts.append(f"{n}@{side}px {end - prev:.1f} s")
                 prev = end
-            print(f"[{cname}__{sname}] {args.schedule_args} --scale-iterations {sched}: {r['wall']:.1f} s wall {r['cpu']:.1f} s CPU "
-                  f"({', '.join(parts)}; {_load()}); metric content {mc:.0f} style {ms:.1f}", flush=True)
+            print(
+                f"[{cname}__{sname}] {args.schedule_args} --scale-iterations {sched}: {r['wall']:.1f} s wall {r['cpu']:.1f} s CPU "
+                f"({', '.join(parts)}; {_load()}); metric content {mc:.0f} style {ms:.1f}",
+                flush=True,
+            )
 
     cname, sname = pairs[0]
-    base = {"content": str(_find(DATA / "content", cname)), "style": str(_find(DATA / "styles", sname)),
-            "threads": args.threads}
+    base = {
+        "content": str(_find(DATA / "content", cname)),
+        "style": str(_find(DATA / "styles", sname)),
+        "threads": args.threads,
+    }
     if "multi" not in skip:
         multi_section(base, size_opt, args.single)
     if "overhead" not in skip:
         for amp in ("none", "auto"):
             bare = run({**base, "kind": "bare", "size": args.size, "reps": 3, "amp": amp})
-            one = run({**base, "kind": "gatys", "argv": [*size_opt, "--scales", "none", "--iterations", "10",
-                                                         "--amp", amp]})
+            one = run(
+                {**base, "kind": "gatys", "argv": [*size_opt, "--scales", "none", "--iterations", "10", "--amp", amp]}
+            )
             per_eval = one["wall"] / one["evaluations"]
-            print(f"  amp {amp}: bare fwd+bwd {bare['sec_per_pass']:.3f} s, one evaluation {per_eval:.3f} s "
-                  f"({per_eval / bare['sec_per_pass']:.2f}×), {_load()}")
+            print(
+                f"  amp {amp}: bare fwd+bwd {bare['sec_per_pass']:.3f} s, one evaluation {per_eval:.3f} s "
+                f"({per_eval / bare['sec_per_pass']:.2f}×), {_load()}"
+            )
 
 
 if __name__ == "__main__":

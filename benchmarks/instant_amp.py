@@ -38,8 +38,10 @@ def main() -> None:
     style = torch.rand(1, 3, 256, 256, generator=g)
     model = PerStyleModel(style, PerStyleConfig(arch="fast"))
     x = torch.rand(args.batch, 3, args.crop, args.crop, generator=g)
-    ctx = {amp: StepContext(dict(model.networks), model.make_optimizers(), torch.device("cpu"), amp)
-           for amp in (None, torch.bfloat16)}
+    ctx = {
+        amp: StepContext(dict(model.networks), model.make_optimizers(), torch.device("cpu"), amp)
+        for amp in (None, torch.bfloat16)
+    }
 
     def loss_pass(amp: torch.dtype | None) -> None:
         y = x.clone().requires_grad_(True)  # the loss network's part only: no generator
@@ -50,9 +52,11 @@ def main() -> None:
     def step(amp: torch.dtype | None) -> None:
         model.train_step({"content": x}, ctx[amp])
 
-    print(f"instant training, fast net + VGG16 loss, batch {args.batch} × {args.crop} px, {args.threads} threads, "
-          f"torch {torch.__version__}; native bf16: {', '.join(native) or 'no (emulated)'}; "
-          f"load average {os.getloadavg()[0]:.1f} at the start")
+    print(
+        f"instant training, fast net + VGG16 loss, batch {args.batch} × {args.crop} px, {args.threads} threads, "
+        f"torch {torch.__version__}; native bf16: {', '.join(native) or 'no (emulated)'}; "
+        f"load average {os.getloadavg()[0]:.1f} at the start"
+    )
     for name, fn in (("VGG16 loss forward + backward", loss_pass), ("training step", step)):
         times: dict[str, list[float]] = {"fp32": [], "bf16": []}
         fn(None), fn(torch.bfloat16)  # warm-up
@@ -62,8 +66,10 @@ def main() -> None:
                 fn(amp)
                 times[label].append(time.perf_counter() - t)
         m = {k: statistics.median(v) for k, v in times.items()}
-        print(f"{name:32s} fp32 {m['fp32']:.3f} s  bf16 {m['bf16']:.3f} s  fp32 ÷ bf16 = {m['fp32'] / m['bf16']:.2f}×  "
-              f"(per rep fp32 {' '.join(f'{t:.2f}' for t in times['fp32'])}; bf16 {' '.join(f'{t:.2f}' for t in times['bf16'])})")
+        print(
+            f"{name:32s} fp32 {m['fp32']:.3f} s  bf16 {m['bf16']:.3f} s  fp32 ÷ bf16 = {m['fp32'] / m['bf16']:.2f}×  "
+            f"(per rep fp32 {' '.join(f'{t:.2f}' for t in times['fp32'])}; bf16 {' '.join(f'{t:.2f}' for t in times['bf16'])})"
+        )
     print(f"load average {os.getloadavg()[0]:.1f} at the end")
 
 

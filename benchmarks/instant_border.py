@@ -70,8 +70,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.results != "none":
         from receipts import write_results
 
-        figures = {"style_scale": args.style_scale, "max": worst, "per_pair": ratios,
-                   "all_within_1.1": all(v <= 1.1 for v in worst.values())}
+        figures = {
+            "style_scale": args.style_scale,
+            "max": worst,
+            "per_pair": ratios,
+            "all_within_1.1": all(v <= 1.1 for v in worst.values()),
+        }
         print(f"results: {write_results(args.results, figures, threads=args.threads)}")
     return 0
 

@@ -27,8 +27,18 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 
-__all__ = ["MEASURES", "as_array", "border_ratio", "colour_distance", "edge_score", "luminance",
-           "stats_distance", "stroke_scale", "texture_statistics", "texture_distance"]
+__all__ = [
+    "MEASURES",
+    "as_array",
+    "border_ratio",
+    "colour_distance",
+    "edge_score",
+    "luminance",
+    "stats_distance",
+    "stroke_scale",
+    "texture_statistics",
+    "texture_distance",
+]
 
 #: name -> True when higher is better
 MEASURES = {"style": False, "content": False, "texture": False, "colour": False, "edges": True, "border": False}
@@ -99,8 +109,9 @@ def _rgb_to_lab(rgb: np.ndarray) -> np.ndarray:
     return np.asarray(rgb2lab(np.clip(rgb / 255.0, 0, 1)), dtype=np.float64).reshape(-1, 3)
 
 
-def colour_distance(output: np.ndarray, painting: np.ndarray, directions: int = 64, quantiles: int = 256,
-                    seed: int = 0) -> float:
+def colour_distance(
+    output: np.ndarray, painting: np.ndarray, directions: int = 64, quantiles: int = 256, seed: int = 0
+) -> float:
     """Sliced Wasserstein-1 distance (Lab units) between the two images' pixel colours.
 
     Each image larger than 256 px on its long side is reduced to 256 px; ``directions``
@@ -126,7 +137,7 @@ def _ps_model(size: int) -> Any:
 def _square_luma(rgb: np.ndarray, size: int) -> np.ndarray:
     h, w = rgb.shape[:2]
     s = min(h, w)
-    crop = rgb[(h - s) // 2:(h - s) // 2 + s, (w - s) // 2:(w - s) // 2 + s]
+    crop = rgb[(h - s) // 2 : (h - s) // 2 + s, (w - s) // 2 : (w - s) // 2 + s]
     return luminance(as_array(crop, size))
 
 

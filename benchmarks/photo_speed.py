@@ -78,9 +78,15 @@ def main() -> None:
         lap, tw, tc = timed(lambda: M.matting_laplacian(c))
         base = lc * (w * h) / (64 * 48)
         mb = (lap.data.nbytes + lap.indices.nbytes + lap.indptr.nbytes) / 2**20
-        rows.append((f"Laplacian {w}×{h}", tw, tc,
-                     f"nnz {lap.nnz / 1e6:.1f}M, CSR {mb:.0f} MiB, peak estimate {M.laplacian_nbytes(h, w) / 2**20:.0f} MiB; "
-                     f"per-window loop ≈ {base:.0f} s CPU → {base / tc:.0f}× faster"))
+        rows.append(
+            (
+                f"Laplacian {w}×{h}",
+                tw,
+                tc,
+                f"nnz {lap.nnz / 1e6:.1f}M, CSR {mb:.0f} MiB, peak estimate {M.laplacian_nbytes(h, w) / 2**20:.0f} MiB; "
+                f"per-window loop ≈ {base:.0f} s CPU → {base / tc:.0f}× faster",
+            )
+        )
 
     c = image(f"input/in{args.case}.jpg", (800, 533))
     x = image(f"reference/best{args.case}_t_1000.jpg", (800, 533))
@@ -96,8 +102,9 @@ def main() -> None:
         rel = float((amg.double() - lu.double()).norm() / lu.double().norm())
         rows.append(("exact smoothing 800×533 (sparse LU)", tw, tc, f"AMG-CG agrees to {rel:.1e} relative"))
     _, tw, tc = timed(lambda: M.guided_filter(x, c))
-    rows.append(("fast smoothing 800×533 (guided filter)", tw, tc,
-                 f"{exact_c / tc:.0f}× faster than exact" if exact_c else ""))
+    rows.append(
+        ("fast smoothing 800×533 (guided filter)", tw, tc, f"{exact_c / tc:.0f}× faster than exact" if exact_c else "")
+    )
     _, tw, tc = timed(lambda: M.local_affine(x, c))
     rows.append(("local affine 800×533 (DPST post-process)", tw, tc, "f_radius 7, f_edge 0.05"))
 
@@ -127,11 +134,20 @@ def main() -> None:
         M.clear_cache()
         _, bw, bc = timed(lambda: stylize_tensor(pil_to_tensor(ci), [pil_to_tensor(si)], g))
         rows.append((f"baseline: stylize {args.photo_size}px, {args.photo_iterations} it", bw, bc, ""))
-        res, tw, tc = timed(lambda: photo_transfer(pil_to_tensor(ci), pil_to_tensor(si), PhotoConfig(gatys=g),
-                                                   content_seg=cs, style_seg=ss))
+        res, tw, tc = timed(
+            lambda: photo_transfer(
+                pil_to_tensor(ci), pil_to_tensor(si), PhotoConfig(gatys=g), content_seg=cs, style_seg=ss
+            )
+        )
         parts = ", ".join(f"{k} {v:.1f}" for k, v in res.timings.items() if k != "total")
-        rows.append((f"photo {args.photo_size}px, {args.photo_iterations}+{args.photo_iterations} it", tw, tc,
-                     f"{tw / bw:.2f}× stylize wall; {parts} s"))
+        rows.append(
+            (
+                f"photo {args.photo_size}px, {args.photo_iterations}+{args.photo_iterations} it",
+                tw,
+                tc,
+                f"{tw / bw:.2f}× stylize wall; {parts} s",
+            )
+        )
 
     print(f"\n{'step':46s} {'wall s':>8s} {'cpu s':>8s}  notes")
     for name, w, cpu, note in rows:

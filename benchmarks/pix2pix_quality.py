@@ -51,7 +51,9 @@ def make_edges_task(root: Path, n_test: int = 24) -> tuple[Path, Path]:
     for i, f in enumerate(files):
         img = load_image(f)
         side = min(img.size)
-        img = img.crop(((img.width - side) // 2, (img.height - side) // 2, (img.width + side) // 2, (img.height + side) // 2))
+        img = img.crop(
+            ((img.width - side) // 2, (img.height - side) // 2, (img.width + side) // 2, (img.height + side) // 2)
+        )
         size, folder = (128, test) if i >= len(files) - n_test else (144, train)
         img = img.resize((size, size), Image.Resampling.LANCZOS)
         pair = Image.new("RGB", (2 * size, size))
@@ -61,19 +63,33 @@ def make_edges_task(root: Path, n_test: int = 24) -> tuple[Path, Path]:
     return train, test
 
 
-def train(name: str, data: Path, cfg: Pix2PixConfig, minutes: float, out: Path, transform: PairedTransform) -> tuple[Pix2Pix, int]:
+def train(
+    name: str, data: Path, cfg: Pix2PixConfig, minutes: float, out: Path, transform: PairedTransform
+) -> tuple[Pix2Pix, int]:
     ds = AlignedDataset(data, transform=transform)
     model = Pix2Pix(cfg, generator=torch.Generator().manual_seed(0))
-    tc = TrainConfig(out_dir=str(out / name), n_epochs=100000, n_epochs_decay=0, lr_policy="constant",
-                     max_minutes=minutes, save_every_epochs=10**9, tensorboard=False, progress=False,
-                     n_visuals=0, seed=0, device="cpu")
+    tc = TrainConfig(
+        out_dir=str(out / name),
+        n_epochs=100000,
+        n_epochs_decay=0,
+        lr_policy="constant",
+        max_minutes=minutes,
+        save_every_epochs=10**9,
+        tensorboard=False,
+        progress=False,
+        n_visuals=0,
+        seed=0,
+        device="cpu",
+    )
     r = fit(model, ds, tc)
     return model, r.step
 
 
 @torch.no_grad()
 def evaluate(model: Pix2Pix | None, test: Path, size: int) -> tuple[dict[str, float], list[torch.Tensor]]:
-    ds = AlignedDataset(test, transform=PairedTransform(preprocess="resize_and_crop", load_size=size, crop_size=size, flip=False))
+    ds = AlignedDataset(
+        test, transform=PairedTransform(preprocess="resize_and_crop", load_size=size, crop_size=size, flip=False)
+    )
     ps, ss, outs = [], [], []
     for i in range(len(ds)):
         item = ds[i]
@@ -106,8 +122,11 @@ def main() -> None:
     try:
         edges_train, edges_test = make_edges_task(work / "edges")
         tasks = {
-            "people2outline": (DATA / "paired" / "people2outline" / "train", DATA / "paired" / "people2outline" / "test",
-                               PairedTransform(load_size=143, crop_size=128)),
+            "people2outline": (
+                DATA / "paired" / "people2outline" / "train",
+                DATA / "paired" / "people2outline" / "test",
+                PairedTransform(load_size=143, crop_size=128),
+            ),
             "photo2edges": (edges_train, edges_test, PairedTransform(preprocess="crop", crop_size=128)),
         }
         for task, (tr, te, transform) in tasks.items():
@@ -121,19 +140,25 @@ def main() -> None:
                 m, samples = evaluate(model, te, 128)
                 results[f"{task}/{label}"] = {**m, "steps": steps, "seconds": round(time.perf_counter() - t)}
                 cols[label] = [s[1] for s in samples]
-                print(f"{task:15s} {label:8s} {steps:5d} steps  PSNR {m['psnr']:6.2f}  SSIM {m['ssim']:.4f}", flush=True)
+                print(
+                    f"{task:15s} {label:8s} {steps:5d} steps  PSNR {m['psnr']:6.2f}  SSIM {m['ssim']:.4f}", flush=True
+                )
             k = min(4, len(cols["input"]))
             grids[task] = image_grid({c: torch.stack(cols[c][:k]) for c in ("input", "L1 only", "pix2pix", "target")})
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    print(f"\npix2pix quality, {args.minutes:g} min budget per run, unet_128 ngf {args.ngf}, 128 px, "
-          f"{torch.get_num_threads()} thread(s), load {os.getloadavg()[0]:.1f}")
+    print(
+        f"\npix2pix quality, {args.minutes:g} min budget per run, unet_128 ngf {args.ngf}, 128 px, "
+        f"{torch.get_num_threads()} thread(s), load {os.getloadavg()[0]:.1f}"
+    )
     print(f"{'task':16s} {'model':9s} {'steps':>6s} {'PSNR dB':>8s} {'SSIM':>7s}")
     for key, r in results.items():
         task, model = key.split("/")
         print(f"{task:16s} {model:9s} {r['steps']:6d} {r['psnr']:8.2f} {r['ssim']:7.4f}")
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.json).write_text(json.dumps({"minutes_per_run": args.minutes, "ngf": args.ngf, "results": results}, indent=1))
+    Path(args.json).write_text(
+        json.dumps({"minutes_per_run": args.minutes, "ngf": args.ngf, "results": results}, indent=1)
+    )
     Path(args.images).mkdir(parents=True, exist_ok=True)
     for task, g in grids.items():
         save_image(tensor_to_pil(g), Path(args.images) / f"pix2pix_{task}.jpg", quality=85)

@@ -38,8 +38,20 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "benchmarks" / "results"
 SCHEMA = 1
-REQUIRED = ("schema", "name", "command", "date", "git_commit", "git_dirty", "cpu", "threads", "load_average",
-            "python", "torch", "figures")
+REQUIRED = (
+    "schema",
+    "name",
+    "command",
+    "date",
+    "git_commit",
+    "git_dirty",
+    "cpu",
+    "threads",
+    "load_average",
+    "python",
+    "torch",
+    "figures",
+)
 
 
 def _git(*args: str) -> str | None:
@@ -91,14 +103,17 @@ def receipt(name: str, figures: dict[str, Any], *, threads: int, command: str | 
     }
 
 
-def write_results(name: str, figures: dict[str, Any], *, threads: int, command: str | None = None,
-                  directory: Path | None = None) -> Path:
+def write_results(
+    name: str, figures: dict[str, Any], *, threads: int, command: str | None = None, directory: Path | None = None
+) -> Path:
     """Write ``<directory>/<name>.json`` atomically (temp file + rename); return its path."""
     directory = RESULTS if directory is None else Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"{name}.json"
     tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(receipt(name, figures, threads=threads, command=command), indent=1, sort_keys=False) + "\n")
+    tmp.write_text(
+        json.dumps(receipt(name, figures, threads=threads, command=command), indent=1, sort_keys=False) + "\n"
+    )
     os.replace(tmp, path)
     return path
 

@@ -108,8 +108,12 @@ def cyclegan_child(variant: str, size: int, iters: int, warmup: int, device: str
     nets = model.networks
     if variant == "cg_naive":
         opts = {
-            "G": torch.optim.Adam([p for k in ("G_A", "G_B") for p in nets[k].parameters()], lr=2e-4, betas=(0.5, 0.999)),
-            "D": torch.optim.Adam([p for k in ("D_A", "D_B") for p in nets[k].parameters()], lr=2e-4, betas=(0.5, 0.999)),
+            "G": torch.optim.Adam(
+                [p for k in ("G_A", "G_B") for p in nets[k].parameters()], lr=2e-4, betas=(0.5, 0.999)
+            ),
+            "D": torch.optim.Adam(
+                [p for k in ("D_A", "D_B") for p in nets[k].parameters()], lr=2e-4, betas=(0.5, 0.999)
+            ),
         }
     else:
         opts = model.make_optimizers()
@@ -127,14 +131,23 @@ def cyclegan_child(variant: str, size: int, iters: int, warmup: int, device: str
             p.requires_grad = False
         opts["G"].zero_grad()
         idt_a, idt_b = G_A(real_b), G_B(real_a)
-        loss_g = (gan_loss(D_A(fake_b), True, "lsgan") + gan_loss(D_B(fake_a), True, "lsgan")
-                  + 10 * l1(rec_a, real_a) + 10 * l1(rec_b, real_b) + 5 * l1(idt_a, real_b) + 5 * l1(idt_b, real_a))
+        loss_g = (
+            gan_loss(D_A(fake_b), True, "lsgan")
+            + gan_loss(D_B(fake_a), True, "lsgan")
+            + 10 * l1(rec_a, real_a)
+            + 10 * l1(rec_b, real_b)
+            + 5 * l1(idt_a, real_b)
+            + 5 * l1(idt_b, real_a)
+        )
         loss_g.backward()
         opts["G"].step()
         for p in [*D_A.parameters(), *D_B.parameters()]:
             p.requires_grad = True
         opts["D"].zero_grad()
-        for D, real, fake in ((D_A, real_b, model.pools["A"].query(fake_b)), (D_B, real_a, model.pools["B"].query(fake_a))):
+        for D, real, fake in (
+            (D_A, real_b, model.pools["A"].query(fake_b)),
+            (D_B, real_a, model.pools["B"].query(fake_a)),
+        ):
             loss_d = 0.5 * (gan_loss(D(real), True, "lsgan") + gan_loss(D(fake.detach()), False, "lsgan"))
             loss_d.backward()
         opts["D"].step()
@@ -152,7 +165,10 @@ def context_and_batch(nets, opts, dev, amp: str, channels_last: bool, size: int)
     amp_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(amp) if dev.type == "cuda" else None
     ctx = StepContext(dict(nets), opts, dev, amp_dtype, None, channels_last)
     g = torch.Generator().manual_seed(1)
-    return ctx, {"A": torch.rand(1, 3, size, size, generator=g) * 2 - 1, "B": torch.rand(1, 3, size, size, generator=g) * 2 - 1}
+    return ctx, {
+        "A": torch.rand(1, 3, size, size, generator=g) * 2 - 1,
+        "B": torch.rand(1, 3, size, size, generator=g) * 2 - 1,
+    }
 
 
 def cut_child(variant: str, size: int, iters: int, warmup: int, device: str, amp: str) -> dict[str, float]:
@@ -186,7 +202,9 @@ def cut_child(variant: str, size: int, iters: int, warmup: int, device: str, amp
         feat_k = G.features(src, c.nce_layers)  # with a graph, detached inside the loss
         k_pool, ids = Fn(feat_k, c.num_patches)
         q_pool, _ = Fn(feat_q, c.num_patches, ids)
-        return sum(patch_nce_loss(q, k, c.nce_T).mean() * c.lambda_nce for q, k in zip(q_pool, k_pool)) / len(c.nce_layers)
+        return sum(patch_nce_loss(q, k, c.nce_T).mean() * c.lambda_nce for q, k in zip(q_pool, k_pool)) / len(
+            c.nce_layers
+        )
 
     def naive_step() -> None:  # models/cut_model.py: optimize_parameters
         real_a, real_b = batch["A"].to(dev), batch["B"].to(dev)
@@ -223,9 +241,11 @@ def cut_main(args: argparse.Namespace) -> None:
 
     variants = args.variants if args.variants.split(",")[0] in CUT_VARIANTS else ",".join(CUT_VARIANTS)
     netG = "resnet_9blocks" if args.size >= 256 else "resnet_6blocks"
-    print(f"CUT / FastCUT {netG} (anti-aliased) + basic D, batch 1, {args.size} px, CPU threads "
-          f"{torch.get_num_threads()}, load {os.getloadavg()[0]:.1f}; {args.iters} iterations after {args.warmup} "
-          f"warm-up, best of {args.repeat}")
+    print(
+        f"CUT / FastCUT {netG} (anti-aliased) + basic D, batch 1, {args.size} px, CPU threads "
+        f"{torch.get_num_threads()}, load {os.getloadavg()[0]:.1f}; {args.iters} iterations after {args.warmup} "
+        f"warm-up, best of {args.repeat}"
+    )
     rows: dict[str, dict[str, float]] = {}
     for _ in range(args.repeat):
         for v in variants.split(","):
@@ -236,10 +256,14 @@ def cut_main(args: argparse.Namespace) -> None:
     for v, r in rows.items():
         base = rows.get(v.replace("_ours", "_naive")) if v.endswith("_ours") and not v.startswith("cg") else None
         vs = f"{base['s_per_it'] / r['s_per_it']:.2f}×" if base else "-"
-        print(f"{v:14s} {r['s_per_it']:7.3f} {1 / r['s_per_it']:6.2f} {r['peak_rss_gb']:7.2f}GB {vs:>9s}  {CUT_VARIANTS[v]}")
+        print(
+            f"{v:14s} {r['s_per_it']:7.3f} {1 / r['s_per_it']:6.2f} {r['peak_rss_gb']:7.2f}GB {vs:>9s}  {CUT_VARIANTS[v]}"
+        )
     if "fastcut_ours" in rows and "cg_ours" in rows:
         ratio = rows["cg_ours"]["s_per_it"] / rows["fastcut_ours"]["s_per_it"]
-        print(f"\nFastCUT / CycleGAN it/s (both ours, this run): {ratio:.2f}× (goal ≥ 2×); load now {os.getloadavg()[0]:.1f}")
+        print(
+            f"\nFastCUT / CycleGAN it/s (both ours, this run): {ratio:.2f}× (goal ≥ 2×); load now {os.getloadavg()[0]:.1f}"
+        )
     if torch.cuda.is_available():
         print("\nGPU (channels_last):")
         for amp in ("none", "bf16"):
@@ -252,8 +276,10 @@ def cyclegan_main(args: argparse.Namespace) -> None:
 
     variants = args.variants if args.variants.startswith("cg_") else ",".join(CG_VARIANTS)
     netG = "resnet_9blocks" if args.size >= 256 else "resnet_6blocks"
-    print(f"CycleGAN {netG} + 2× basic D, batch 1, {args.size} px, CPU threads {torch.get_num_threads()}, "
-          f"load {os.getloadavg()[0]:.1f}; {args.iters} iterations after {args.warmup} warm-up, best of {args.repeat}")
+    print(
+        f"CycleGAN {netG} + 2× basic D, batch 1, {args.size} px, CPU threads {torch.get_num_threads()}, "
+        f"load {os.getloadavg()[0]:.1f}; {args.iters} iterations after {args.warmup} warm-up, best of {args.repeat}"
+    )
     rows = {v: run_child(v, args) for v in variants.split(",")}
     base = rows.get("cg_naive")
     ref = CG_REFERENCE.get(args.size)
@@ -262,10 +288,14 @@ def cyclegan_main(args: argparse.Namespace) -> None:
     for v, r in rows.items():
         vs_naive = f"{base['s_per_it'] / r['s_per_it']:.2f}×" if base else "-"
         vs_ref = f"{ref[0] / r['s_per_it']:.2f}×" if ref else "-"
-        print(f"{v:16s} {r['s_per_it']:7.3f} {1 / r['s_per_it']:6.2f} {r['peak_rss_gb']:7.2f}GB {vs_naive:>9s} {vs_ref:>13s}  {CG_VARIANTS[v]}")
+        print(
+            f"{v:16s} {r['s_per_it']:7.3f} {1 / r['s_per_it']:6.2f} {r['peak_rss_gb']:7.2f}GB {vs_naive:>9s} {vs_ref:>13s}  {CG_VARIANTS[v]}"
+        )
     if ref:
-        print(f"\nreference implementation, measured elsewhere (not in this run): {ref[0]} s/it, {ref[1]} GB peak RSS; "
-              f"the goal is ≥ 1.2× cg_naive's it/s in this run")
+        print(
+            f"\nreference implementation, measured elsewhere (not in this run): {ref[0]} s/it, {ref[1]} GB peak RSS; "
+            f"the goal is ≥ 1.2× cg_naive's it/s in this run"
+        )
     if torch.cuda.is_available():
         print("\nGPU (channels_last):")
         for amp in ("none", "bf16"):
@@ -296,7 +326,10 @@ def child(variant: str, size: int, iters: int, warmup: int, device: str, amp: st
     if variant == "naive":  # the reference's torch.optim.Adam(...): PyTorch's default implementation
         opts = {k: torch.optim.Adam(n.parameters(), lr=2e-4, betas=(0.5, 0.999)) for k, n in model.networks.items()}
     elif variant == "ours_foreach":
-        opts = {k: torch.optim.Adam(n.parameters(), lr=2e-4, betas=(0.5, 0.999), foreach=True) for k, n in model.networks.items()}
+        opts = {
+            k: torch.optim.Adam(n.parameters(), lr=2e-4, betas=(0.5, 0.999), foreach=True)
+            for k, n in model.networks.items()
+        }
     else:
         opts = model.make_optimizers()
     ctx, batch = context_and_batch(model.networks, opts, dev, amp, channels_last, size)
@@ -327,8 +360,22 @@ def child(variant: str, size: int, iters: int, warmup: int, device: str, amp: st
 
 
 def run_child(variant: str, args: argparse.Namespace, device: str = "cpu", amp: str = "none") -> dict[str, float]:
-    cmd = [sys.executable, __file__, "--child", variant, "--size", str(args.size), "--iters", str(args.iters),
-           "--warmup", str(args.warmup), "--device", device, "--amp", amp]
+    cmd = [
+        sys.executable,
+        __file__,
+        "--child",
+        variant,
+        "--size",
+        str(args.size),
+        "--iters",
+        str(args.iters),
+        "--warmup",
+        str(args.warmup),
+        "--device",
+        device,
+        "--amp",
+        amp,
+    ]
     res = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if res.returncode != 0:
         raise SystemExit(f"{variant} failed:\n{res.stderr[-2000:]}")
@@ -358,8 +405,10 @@ def main() -> None:
         return
     import torch
 
-    print(f"pix2pix unet_256 + basic D, batch 1, {args.size} px, CPU threads {torch.get_num_threads()}, "
-          f"load {os.getloadavg()[0]:.1f}; {args.iters} iterations after {args.warmup} warm-up, best of {args.repeat}")
+    print(
+        f"pix2pix unet_256 + basic D, batch 1, {args.size} px, CPU threads {torch.get_num_threads()}, "
+        f"load {os.getloadavg()[0]:.1f}; {args.iters} iterations after {args.warmup} warm-up, best of {args.repeat}"
+    )
     rows: dict[str, dict[str, float]] = {}
     for _ in range(args.repeat):  # interleaved, so a burst of load on a shared CPU hits every variant
         for v in args.variants.split(","):
@@ -367,14 +416,20 @@ def main() -> None:
             if v not in rows or r["s_per_it"] < rows[v]["s_per_it"]:
                 rows[v] = {**r, "peak_rss_gb": max(r["peak_rss_gb"], rows.get(v, r)["peak_rss_gb"])}
     base = rows.get("naive")
-    print(f"\n{'variant':20s} {'s/it':>7s} {'it/s':>6s} {'peak RSS':>9s} {'vs naive':>9s} {'vs quoted 1.09':>14s}  description")
+    print(
+        f"\n{'variant':20s} {'s/it':>7s} {'it/s':>6s} {'peak RSS':>9s} {'vs naive':>9s} {'vs quoted 1.09':>14s}  description"
+    )
     for v, r in rows.items():
         vs_naive = f"{base['s_per_it'] / r['s_per_it']:.2f}×" if base else "-"
         vs_ref = f"{REFERENCE_S_PER_IT / r['s_per_it']:.2f}×" if args.size == 256 else "-"
-        print(f"{v:20s} {r['s_per_it']:7.3f} {1 / r['s_per_it']:6.2f} {r['peak_rss_gb']:7.2f}GB {vs_naive:>9s} {vs_ref:>13s}  {VARIANTS[v]}")
+        print(
+            f"{v:20s} {r['s_per_it']:7.3f} {1 / r['s_per_it']:6.2f} {r['peak_rss_gb']:7.2f}GB {vs_naive:>9s} {vs_ref:>13s}  {VARIANTS[v]}"
+        )
     if args.size == 256:
-        print(f"\nreference implementation, measured elsewhere (not in this run): {REFERENCE_S_PER_IT} s/it, "
-              f"{REFERENCE_RSS_GB} GB peak RSS; the goal is ≥ 1.2× naive's it/s in this run with ≤ its memory")
+        print(
+            f"\nreference implementation, measured elsewhere (not in this run): {REFERENCE_S_PER_IT} s/it, "
+            f"{REFERENCE_RSS_GB} GB peak RSS; the goal is ≥ 1.2× naive's it/s in this run with ≤ its memory"
+        )
     if torch.cuda.is_available():
         print("\nGPU (channels_last):")
         for amp in ("none", "bf16"):

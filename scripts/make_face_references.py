@@ -50,13 +50,18 @@ def main(out: Path) -> None:
             boxes.append([b.xmin, b.ymin, b.width, b.height])
             kps.append([[k.x, k.y] for k in d.location_data.relative_keypoints])
             scores.append(d.score[0])
-        with mp.solutions.face_mesh.FaceMesh(static_image_mode=True, refine_landmarks=False, max_num_faces=4,
-                                             min_detection_confidence=0.5) as fm:
+        with mp.solutions.face_mesh.FaceMesh(
+            static_image_mode=True, refine_landmarks=False, max_num_faces=4, min_detection_confidence=0.5
+        ) as fm:
             r = fm.process(rgb)
         mesh = [[[p.x, p.y, p.z] for p in f.landmark] for f in r.multi_face_landmarks or []]
-        np.savez_compressed(out / f"{name}.npz", det_boxes=np.array(boxes, np.float32).reshape(-1, 4),
-                            det_keypoints=np.array(kps, np.float32).reshape(-1, 6, 2),
-                            det_scores=np.array(scores, np.float32), mesh=np.array(mesh, np.float32).reshape(-1, 468, 3))
+        np.savez_compressed(
+            out / f"{name}.npz",
+            det_boxes=np.array(boxes, np.float32).reshape(-1, 4),
+            det_keypoints=np.array(kps, np.float32).reshape(-1, 6, 2),
+            det_scores=np.array(scores, np.float32),
+            mesh=np.array(mesh, np.float32).reshape(-1, 468, 3),
+        )
         print(name, rgb.shape, "detections", len(scores), np.round(scores, 3), "meshes", len(mesh))
 
 

@@ -20,8 +20,12 @@ def test_stylize_lowers_the_loss_and_takes_the_style_colours():
     assert res.history[-1] < 0.5 * res.history[0]  # L-BFGS did its work
     img = styleforge.stylize("tubingen", builtin_styles()["starry_night"], **tiny)  # a path works too
     assert isinstance(img, Image.Image) and img.size == (48, 36)
-    photo = np.asarray(Image.open(builtin_styles()["starry_night"].parents[1] / "content" / "tubingen.jpg")
-                       .convert("RGB").resize(img.size), np.float32)
+    photo = np.asarray(
+        Image.open(builtin_styles()["starry_night"].parents[1] / "content" / "tubingen.jpg")
+        .convert("RGB")
+        .resize(img.size),
+        np.float32,
+    )
     style = np.asarray(Image.open(builtin_styles()["starry_night"]).convert("RGB"), np.float32)
     out = np.asarray(img, np.float32)
     blue = lambda a: float(a[..., 2].mean() - a[..., 0].mean())  # noqa: E731 - The Starry Night is blue

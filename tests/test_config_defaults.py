@@ -31,8 +31,9 @@ def cli_gatys(*argv: str) -> GatysConfig:
 def cli_photo(*argv: str) -> PhotoConfig:
     from styleforge.cli.photo import photo_config_from_args
 
-    return photo_config_from_args(build_parser().parse_args(["photo", "a.jpg", "b.jpg", "-o", "o.png",
-                                                             "--method", "dpst", *argv]))
+    return photo_config_from_args(
+        build_parser().parse_args(["photo", "a.jpg", "b.jpg", "-o", "o.png", "--method", "dpst", *argv])
+    )
 
 
 def cli_fast(*argv: str) -> FastConfig:
@@ -44,8 +45,11 @@ def cli_fast(*argv: str) -> FastConfig:
 def cli_doodle(*argv: str) -> DoodleConfig:
     from styleforge.cli.doodle import config_from_args
 
-    return config_from_args(build_parser().parse_args(["doodle", "--style", "s.jpg", "--style-map", "m.png",
-                                                      "--target-map", "t.png", "-o", "o.png", *argv]))
+    return config_from_args(
+        build_parser().parse_args(
+            ["doodle", "--style", "s.jpg", "--style-map", "m.png", "--target-map", "t.png", "-o", "o.png", *argv]
+        )
+    )
 
 
 # -- the Python API: run the public function up to the optimisation and catch the config it passes --------
@@ -102,9 +106,22 @@ def web_gatys(monkeypatch: pytest.MonkeyPatch, **options: Any) -> GatysConfig:
     preset = "fast" if options.pop("backbone", None) == "effnet-lite0" else "balanced"
     size, seed = options.pop("image_size", GatysConfig().image_size), options.pop("seed", None)
     iterations = options.pop("iterations", None)
-    return _catch(monkeypatch, gatys, "stylize_tensor", [], lambda: modes.artistic(
-        _photo(), [(_photo(), 1.0)], preset=preset, size=size, seed=seed, iterations=iterations,
-        device=GatysConfig().device, config=options))
+    return _catch(
+        monkeypatch,
+        gatys,
+        "stylize_tensor",
+        [],
+        lambda: modes.artistic(
+            _photo(),
+            [(_photo(), 1.0)],
+            preset=preset,
+            size=size,
+            seed=seed,
+            iterations=iterations,
+            device=GatysConfig().device,
+            config=options,
+        ),
+    )
 
 
 def web_photo(monkeypatch: pytest.MonkeyPatch, **options: Any) -> PhotoConfig:
@@ -115,18 +132,36 @@ def web_photo(monkeypatch: pytest.MonkeyPatch, **options: Any) -> PhotoConfig:
     monkeypatch.setattr(automask, "prepare_masks", lambda *a, **kw: None)
     smooth = options.pop("smooth", PhotoConfig().smooth)
     size, seed = options.pop("image_size", GatysConfig().image_size), options.pop("seed", None)
-    return _catch(monkeypatch, photoreal, "photo_transfer", [], lambda: modes.photo(
-        _photo(), _photo(), smoothing="off" if smooth == "none" else smooth, size=size, seed=seed,
-        device=GatysConfig().device, config=options))
+    return _catch(
+        monkeypatch,
+        photoreal,
+        "photo_transfer",
+        [],
+        lambda: modes.photo(
+            _photo(),
+            _photo(),
+            smoothing="off" if smooth == "none" else smooth,
+            size=size,
+            seed=seed,
+            device=GatysConfig().device,
+            config=options,
+        ),
+    )
 
 
 #: mode → front end → builder(monkeypatch, cli argv, api options) → config
 Builder = Callable[[pytest.MonkeyPatch, tuple[str, ...], dict[str, Any]], Any]
 FRONT_ENDS: dict[str, dict[str, Builder]] = {
-    "gatys": {"cli": lambda mp, argv, kw: cli_gatys(*argv), "api": lambda mp, argv, kw: api_gatys(mp, **kw),
-              "web": lambda mp, argv, kw: web_gatys(mp, **kw)},
-    "photo": {"cli": lambda mp, argv, kw: cli_photo(*argv), "api": lambda mp, argv, kw: api_photo(mp, **kw),
-              "web": lambda mp, argv, kw: web_photo(mp, **kw)},
+    "gatys": {
+        "cli": lambda mp, argv, kw: cli_gatys(*argv),
+        "api": lambda mp, argv, kw: api_gatys(mp, **kw),
+        "web": lambda mp, argv, kw: web_gatys(mp, **kw),
+    },
+    "photo": {
+        "cli": lambda mp, argv, kw: cli_photo(*argv),
+        "api": lambda mp, argv, kw: api_photo(mp, **kw),
+        "web": lambda mp, argv, kw: web_photo(mp, **kw),
+    },
     "fast": {"cli": lambda mp, argv, kw: cli_fast(*argv)},
     "doodle": {"cli": lambda mp, argv, kw: cli_doodle(*argv)},
 }
@@ -153,8 +188,15 @@ def test_gatys_effnet_schedule_is_the_backbones_everywhere(monkeypatch: pytest.M
 
 
 def test_gatys_user_options_reach_the_config_alike(monkeypatch: pytest.MonkeyPatch) -> None:
-    got = built("gatys", monkeypatch, ("--iterations", "7", "--amp", "none", "--scales", "0.5,1", "--seed", "3"),
-                iterations=7, amp="none", scales=[0.5, 1.0], seed=3)
+    got = built(
+        "gatys",
+        monkeypatch,
+        ("--iterations", "7", "--amp", "none", "--scales", "0.5,1", "--seed", "3"),
+        iterations=7,
+        amp="none",
+        scales=[0.5, 1.0],
+        seed=3,
+    )
     assert got == {name: GatysConfig(iterations=7, amp="none", scales=(0.5, 1.0), seed=3) for name in got}
 
 
@@ -166,8 +208,14 @@ def test_photo_defaults_are_the_config_defaults(monkeypatch: pytest.MonkeyPatch)
 
 
 def test_photo_user_options_reach_the_config_alike(monkeypatch: pytest.MonkeyPatch) -> None:
-    got = built("photo", monkeypatch, ("--lambda", "50", "--smooth", "fast", "--image-size", "256"),
-                photo_weight=50.0, smooth="fast", image_size=256)
+    got = built(
+        "photo",
+        monkeypatch,
+        ("--lambda", "50", "--smooth", "fast", "--image-size", "256"),
+        photo_weight=50.0,
+        smooth="fast",
+        image_size=256,
+    )
     want = PhotoConfig(gatys=GatysConfig(image_size=256), photo_weight=50.0, smooth="fast")
     assert got == {name: want for name in got}
 

@@ -154,9 +154,14 @@ def test_no_import_cycles() -> None:
 
 
 def test_the_checks_catch_an_upward_import_and_a_cycle() -> None:
-    graph = {"styleforge.io": {"styleforge.api"}, "styleforge.api": {"styleforge.io"},
-             "styleforge.cli.a": {"styleforge.cli.b"}, "styleforge.cli.b": {"styleforge.cli.a"},
-             "styleforge.web.app": {"styleforge.cli.translate"}, "styleforge.cli.translate": set()}
+    graph = {
+        "styleforge.io": {"styleforge.api"},
+        "styleforge.api": {"styleforge.io"},
+        "styleforge.cli.a": {"styleforge.cli.b"},
+        "styleforge.cli.b": {"styleforge.cli.a"},
+        "styleforge.web.app": {"styleforge.cli.translate"},
+        "styleforge.cli.translate": set(),
+    }
     assert violations(graph) == [
         "styleforge.io imports styleforge.api (upward: io is below api)",
         "styleforge.web.app imports styleforge.cli.translate (upward: web is below cli)",

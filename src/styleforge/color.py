@@ -54,8 +54,9 @@ def original_colors(stylized: torch.Tensor, content: torch.Tensor, *, space: str
     (neural-style's ``-original_colors 1``)."""
     fwd, inv = (rgb_to_yuv, yuv_to_rgb) if space == "yuv" else (rgb_to_yiq, yiq_to_rgb)
     if content.shape[-2:] != stylized.shape[-2:]:
-        content = torch.nn.functional.interpolate(content, size=stylized.shape[-2:], mode="bilinear",
-                                                  align_corners=False)
+        content = torch.nn.functional.interpolate(
+            content, size=stylized.shape[-2:], mode="bilinear", align_corners=False
+        )
     s, c = fwd(stylized), fwd(content)
     return inv(torch.cat([s[:, :1], c[:, 1:]], dim=1)).clamp(0, 1)
 

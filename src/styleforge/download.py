@@ -95,8 +95,11 @@ def download(
         with urllib.request.urlopen(request, timeout=timeout) as r, open(tmp, "wb") as f:
             total = int(r.headers.get("Content-Length") or 0) or None
             if max_bytes is not None and total is not None and total > max_bytes:
-                raise DownloadError(f"{name} is larger than {max_bytes // 2**20} MiB", retry=False,
-                                    reason=f"larger than {max_bytes // 2**20} MiB")
+                raise DownloadError(
+                    f"{name} is larger than {max_bytes // 2**20} MiB",
+                    retry=False,
+                    reason=f"larger than {max_bytes // 2**20} MiB",
+                )
             bar = None
             if progress if progress is not None else sys.stderr.isatty():
                 from tqdm import tqdm
@@ -110,32 +113,39 @@ def download(
                     if bar is not None:
                         bar.update(len(chunk))
                     if max_bytes is not None and got > max_bytes:
-                        raise DownloadError(f"{name} is larger than {max_bytes // 2**20} MiB", retry=False,
-                                            reason=f"larger than {max_bytes // 2**20} MiB")
+                        raise DownloadError(
+                            f"{name} is larger than {max_bytes // 2**20} MiB",
+                            retry=False,
+                            reason=f"larger than {max_bytes // 2**20} MiB",
+                        )
             finally:
                 if bar is not None:
                     bar.close()
         if total is not None and got != total:
             raise DownloadError(f"the download of {name} stopped after {got} of {total} bytes; try again", retry=True)
         if sha256 is not None and digest.hexdigest() != sha256.lower():
-            raise DownloadError(f"the download of {name} has SHA-256 {digest.hexdigest()[:16]}…, expected "
-                                f"{sha256[:16]}…", retry=False)
+            raise DownloadError(
+                f"the download of {name} has SHA-256 {digest.hexdigest()[:16]}…, expected {sha256[:16]}…", retry=False
+            )
         os.replace(tmp, dest)
     except http.client.IncompleteRead as e:
-        raise DownloadError(f"the download of {name} stopped after {got + len(e.partial)} bytes; try again",
-                            retry=True) from None
+        raise DownloadError(
+            f"the download of {name} stopped after {got + len(e.partial)} bytes; try again", retry=True
+        ) from None
     except urllib.error.HTTPError as e:
         retry = e.code in (408, 429) or e.code >= 500
-        raise DownloadError(f"cannot download {name}: HTTP {e.code} {e.reason}", retry=retry,
-                            reason=f"HTTP {e.code}") from None
+        raise DownloadError(
+            f"cannot download {name}: HTTP {e.code} {e.reason}", retry=retry, reason=f"HTTP {e.code}"
+        ) from None
     except (urllib.error.URLError, TimeoutError, ConnectionError) as e:
         cause = getattr(e, "reason", e)
         if isinstance(cause, TimeoutError) or isinstance(e, TimeoutError):
             short = f"timed out after {timeout:g} s"
         else:
             short = str(cause)
-        raise DownloadError(f"cannot download {name} (offline or no internet access? {short}){tail}",
-                            retry=True, reason=short) from None
+        raise DownloadError(
+            f"cannot download {name} (offline or no internet access? {short}){tail}", retry=True, reason=short
+        ) from None
     except OSError as e:
         raise DownloadError(f"cannot download {name} ({e}){tail}", retry=True) from None
     finally:

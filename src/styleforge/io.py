@@ -129,9 +129,7 @@ def load_image(
     return _to_rgb(img)
 
 
-def load_mask(
-    path: str | os.PathLike[str], size: tuple[int, int] | None = None, *, what: str = "mask"
-) -> torch.Tensor:
+def load_mask(path: str | os.PathLike[str], size: tuple[int, int] | None = None, *, what: str = "mask") -> torch.Tensor:
     """Load a grayscale mask as a ``(1, 1, H, W)`` float tensor in [0, 1].
 
     Args:

@@ -31,8 +31,10 @@ def _row(v: float, edges: float) -> dict[str, float]:
 
 
 def test_ratios_are_medians_of_per_pair_ratios_and_count_wins_by_direction() -> None:
-    scores = {"stl": {0: _row(1.0, 0.5), 1: _row(2.0, 0.5), 2: _row(4.0, 0.5)},
-              "wct": {0: _row(0.5, 1.0), 1: _row(4.0, 0.25), 2: _row(2.0, 1.0)}}
+    scores = {
+        "stl": {0: _row(1.0, 0.5), 1: _row(2.0, 0.5), 2: _row(4.0, 0.5)},
+        "wct": {0: _row(0.5, 1.0), 1: _row(4.0, 0.25), 2: _row(2.0, 1.0)},
+    }
     r = _bench().ratios_vs(scores)["wct"]
     assert r["style"]["median_ratio"] == pytest.approx(0.5)  # ratios 0.5, 2, 0.5
     assert r["style"]["ratio_of_medians"] == pytest.approx(2.0 / 2.0)

@@ -15,8 +15,13 @@ import receipts  # noqa: E402
 
 
 def test_write_then_load_round_trips(tmp_path: Path) -> None:
-    path = receipts.write_results("demo", {"speed": {"512": 0.25}, "note": "x"}, threads=2, directory=tmp_path,
-                                  command="python benchmarks/demo.py --reps 1")
+    path = receipts.write_results(
+        "demo",
+        {"speed": {"512": 0.25}, "note": "x"},
+        threads=2,
+        directory=tmp_path,
+        command="python benchmarks/demo.py --reps 1",
+    )
     assert path == tmp_path / "demo.json"
     assert not list(tmp_path.glob("*.tmp"))  # written through a temp file and renamed
     data = receipts.load_results("demo", tmp_path)

@@ -27,16 +27,35 @@ def _map(size: tuple[int, int], split: float, *, vertical: bool) -> Image.Image:
 def test_doodle_paints_each_region_from_its_part_of_the_painting(tmp_path, capsys):
     # a collage: The Scream's orange sky above The Starry Night's blue sky, and its map
     style = Image.new("RGB", (64, 52))
-    style.paste(Image.open(builtin_styles()["the_scream"]).convert("RGB").crop((0, 0, 800, 330)).resize((64, 26)), (0, 0))
-    style.paste(Image.open(builtin_styles()["starry_night"]).convert("RGB").crop((0, 0, 800, 330)).resize((64, 26)), (0, 26))
+    style.paste(
+        Image.open(builtin_styles()["the_scream"]).convert("RGB").crop((0, 0, 800, 330)).resize((64, 26)), (0, 0)
+    )
+    style.paste(
+        Image.open(builtin_styles()["starry_night"]).convert("RGB").crop((0, 0, 800, 330)).resize((64, 26)), (0, 26)
+    )
     style.save(tmp_path / "style.png")
     _map(style.size, 0.5, vertical=False).save(tmp_path / "style_map.png")  # blue region above, green below
     target = _map((48, 48), 0.5, vertical=True)  # the doodle: blue region left, green region right
     target.save(tmp_path / "doodle.png")
     out = tmp_path / "out.png"
-    argv = ["doodle", "--style", str(tmp_path / "style.png"), "--style-map", str(tmp_path / "style_map.png"),
-            "--target-map", str(tmp_path / "doodle.png"), "-o", str(out), "--image-size", "48",
-            "--iterations", "20", "--seed", "0", "-q"]
+    argv = [
+        "doodle",
+        "--style",
+        str(tmp_path / "style.png"),
+        "--style-map",
+        str(tmp_path / "style_map.png"),
+        "--target-map",
+        str(tmp_path / "doodle.png"),
+        "-o",
+        str(out),
+        "--image-size",
+        "48",
+        "--iterations",
+        "20",
+        "--seed",
+        "0",
+        "-q",
+    ]
     assert main(argv) == 0
     img = np.asarray(Image.open(out).convert("RGB"), np.float32)
     assert img.shape == (48, 48, 3)

@@ -27,7 +27,10 @@ def test_fid_inception_has_torchvision_names_and_shapes() -> None:
     from styleforge.engine.inception import FIDInception
 
     sd = FIDInception().state_dict()
-    assert sum(v.numel() for k, v in sd.items() if not k.endswith(("running_mean", "running_var", "num_batches_tracked"))) == 21_785_568
+    assert (
+        sum(v.numel() for k, v in sd.items() if not k.endswith(("running_mean", "running_var", "num_batches_tracked")))
+        == 21_785_568
+    )
     # torchvision's inception_v3 (27 161 264 parameters) without fc (2 049 000) and AuxLogits (3 326 696)
     assert sd["Conv2d_1a_3x3.conv.weight"].shape == (32, 3, 3, 3)
     assert sd["Mixed_6e.branch7x7dbl_5.conv.weight"].shape == (192, 192, 1, 7)
@@ -45,8 +48,23 @@ def test_evaluate_with_fid_weights_reports_fid_and_kid(tmp_path: Path, capsys: p
     torch.save(sd, tmp_path / "pt_inception.pth")
     pred, tgt = _folders(tmp_path, 2)
     capsys.readouterr()
-    assert main(["evaluate", "--pred", str(pred), "--target", str(tgt), "--no-kid", "--fid-weights",
-                 str(tmp_path / "pt_inception.pth"), "--json", str(tmp_path / "m.json")]) == 0
+    assert (
+        main(
+            [
+                "evaluate",
+                "--pred",
+                str(pred),
+                "--target",
+                str(tgt),
+                "--no-kid",
+                "--fid-weights",
+                str(tmp_path / "pt_inception.pth"),
+                "--json",
+                str(tmp_path / "m.json"),
+            ]
+        )
+        == 0
+    )
     line = capsys.readouterr().out
     assert "FID " in line and "KID " in line and "KID-VGG16" not in line
     import json
@@ -54,7 +72,9 @@ def test_evaluate_with_fid_weights_reports_fid_and_kid(tmp_path: Path, capsys: p
     m = json.loads((tmp_path / "m.json").read_text())
     assert m["fid"] >= 0 and set(m) >= {"fid", "kid", "psnr"}
     torch.save({"conv.weight": torch.zeros(1)}, tmp_path / "other.pth")
-    assert main(["evaluate", "--pred", str(pred), "--target", str(tgt), "--fid-weights", str(tmp_path / "other.pth")]) == 2
+    assert (
+        main(["evaluate", "--pred", str(pred), "--target", str(tgt), "--fid-weights", str(tmp_path / "other.pth")]) == 2
+    )
     assert "not pytorch-fid's Inception-v3" in capsys.readouterr().err
 
 

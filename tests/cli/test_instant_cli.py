@@ -20,8 +20,10 @@ TRAIN = ["--num-workers", "0", "--no-progress", "--no-tensorboard", "--batch-siz
 def folders(tmp_path):
     """Two small photo folders (the bundled photo and paintings, 64 px) for content and style."""
     photos, paintings = tmp_path / "photos", tmp_path / "paintings"
-    for folder, paths in ((photos, [BUILTIN_CONTENT["tubingen"], builtin_styles()["shipwreck"]]),
-                          (paintings, [builtin_styles()["the_scream"], builtin_styles()["composition_vii"]])):
+    for folder, paths in (
+        (photos, [BUILTIN_CONTENT["tubingen"], builtin_styles()["shipwreck"]]),
+        (paintings, [builtin_styles()["the_scream"], builtin_styles()["composition_vii"]]),
+    ):
         folder.mkdir()
         for p in paths:
             img = Image.open(p).convert("RGB")
@@ -33,15 +35,49 @@ def folders(tmp_path):
 def test_train_instant_then_stylise_and_export(folders, tmp_path):
     photos, _ = folders
     run = tmp_path / "run"
-    assert main(["train", "instant", "--style", "starry_night", "--content-dir", str(photos), "--out", str(run),
-                 "--arch", "small", "--crop", "32", "--style-size", "48", *TRAIN]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "instant",
+                "--style",
+                "starry_night",
+                "--content-dir",
+                str(photos),
+                "--out",
+                str(run),
+                "--arch",
+                "small",
+                "--crop",
+                "32",
+                "--style-size",
+                "48",
+                *TRAIN,
+            ]
+        )
+        == 0
+    )
     weights = run / "weights" / "T.safetensors"
     _, meta = load_safetensors(weights)
     assert meta["kind"] == "instant" and '"style": "starry_night"' in meta["model_config"]
     assert sorted((run / "checkpoints").glob("ckpt_*.pt"))[-1].name == "ckpt_00000002.pt"
     out = tmp_path / "out.png"
-    assert main(["instant", str(photos / "tubingen.png"), "--style", str(weights), "-o", str(out),
-                 "--backend", "torch", "--no-palette"]) == 0  # the network alone (the palette pass is not in the ONNX graph)
+    assert (
+        main(
+            [
+                "instant",
+                str(photos / "tubingen.png"),
+                "--style",
+                str(weights),
+                "-o",
+                str(out),
+                "--backend",
+                "torch",
+                "--no-palette",
+            ]
+        )
+        == 0
+    )  # the network alone (the palette pass is not in the ONNX graph)
     assert Image.open(out).size == Image.open(photos / "tubingen.png").size
     onnx_path = tmp_path / "mine.onnx"
     assert main(["export", "onnx", str(weights), "-o", str(onnx_path)]) == 0
@@ -56,14 +92,47 @@ def test_train_instant_then_stylise_and_export(folders, tmp_path):
 def test_train_adain_decoder_then_use_it(folders, tmp_path):
     photos, paintings = folders
     run = tmp_path / "adain"
-    assert main(["train", "adain", "--content-dir", str(photos), "--style-dir", str(paintings), "--out", str(run),
-                 "--decoder", "small", "--crop", "32", *TRAIN]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "adain",
+                "--content-dir",
+                str(photos),
+                "--style-dir",
+                str(paintings),
+                "--out",
+                str(run),
+                "--decoder",
+                "small",
+                "--crop",
+                "32",
+                *TRAIN,
+            ]
+        )
+        == 0
+    )
     decoder = run / "weights" / "decoder.safetensors"
     _, meta = load_safetensors(decoder)
     assert meta["kind"] == "adain"
     out = tmp_path / "out.png"
-    assert main(["instant", str(photos / "tubingen.png"), "--style", str(paintings / "the_scream.png"),
-                 "--adain-decoder", str(decoder), "--backend", "torch", "-o", str(out)]) == 0
+    assert (
+        main(
+            [
+                "instant",
+                str(photos / "tubingen.png"),
+                "--style",
+                str(paintings / "the_scream.png"),
+                "--adain-decoder",
+                str(decoder),
+                "--backend",
+                "torch",
+                "-o",
+                str(out),
+            ]
+        )
+        == 0
+    )
     assert Image.open(out).size == Image.open(photos / "tubingen.png").size
 
 

@@ -32,10 +32,14 @@ def _mask(path, size, colours=((0, 0, 255), (0, 255, 0))):
 
 def _huge_png(path, w=10000, h=10000):
     """A PNG header that announces 100 megapixels (no pixel data is needed to refuse it)."""
+
     def chunk(kind, data):
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
     ihdr = struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b""))
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b"")
+    )
     return str(path)
 
 
@@ -43,9 +47,26 @@ def test_fast_photo_with_masks_saves_result_and_look_then_look_apply(tmp_path, c
     c = _img(tmp_path / "c.png", (120, 80), (0.6, 0.7, 0.9), (0.3, 0.5, 0.2))
     s = _img(tmp_path / "s.png", (90, 90), (0.9, 0.5, 0.3), (0.2, 0.2, 0.3), 1)
     out, look = tmp_path / "out.png", tmp_path / "look.cube"
-    assert main(["photo", c, s, "-o", str(out), "--save-look", str(look), "--work-size", "64",
-                 "--content-mask", _mask(tmp_path / "cm.png", (120, 80)),
-                 "--style-mask", _mask(tmp_path / "sm.png", (45, 45))]) == 0
+    assert (
+        main(
+            [
+                "photo",
+                c,
+                s,
+                "-o",
+                str(out),
+                "--save-look",
+                str(look),
+                "--work-size",
+                "64",
+                "--content-mask",
+                _mask(tmp_path / "cm.png", (120, 80)),
+                "--style-mask",
+                _mask(tmp_path / "sm.png", (45, 45)),
+            ]
+        )
+        == 0
+    )
     assert Image.open(out).size == (120, 80)  # full resolution by default
     o = np.asarray(Image.open(out)).astype(float)
     assert o[:40, :, 0].mean() > o[:40, :, 2].mean()  # the sky took the style's warm top
@@ -77,8 +98,18 @@ def test_bad_input_is_one_line_exit_2_nothing_written(tmp_path, capsys):
     out, look = tmp_path / "out.png", tmp_path / "look.cube"
     base = ["photo", c, s, "-o", str(out), "--save-look", str(look)]
     # masks of another aspect ratio
-    assert main(base + ["--content-mask", _mask(tmp_path / "sq.png", (80, 80)),
-                        "--style-mask", _mask(tmp_path / "sm.png", (90, 90))]) == 2
+    assert (
+        main(
+            base
+            + [
+                "--content-mask",
+                _mask(tmp_path / "sq.png", (80, 80)),
+                "--style-mask",
+                _mask(tmp_path / "sm.png", (90, 90)),
+            ]
+        )
+        == 2
+    )
     assert "aspect ratio" in capsys.readouterr().err
     # a 100-megapixel image
     assert main(["photo", _huge_png(tmp_path / "huge.png"), s, "-o", str(out)]) == 2

@@ -25,9 +25,26 @@ def test_tiny_end_to_end(tmp_path, capsys):
     out = tmp_path / "out.png"
     rc, err = _run(
         [
-            "stylize", "tubingen", "--style", "starry_night",  # built-in content and style
-            "-o", str(out), "--image-size", "64", "--iterations", "8", "--scales", "none", "--seed", "1",
-            "--init", "random", "--print-every", "4", "--save-every", "4",
+            "stylize",
+            "tubingen",
+            "--style",
+            "starry_night",  # built-in content and style
+            "-o",
+            str(out),
+            "--image-size",
+            "64",
+            "--iterations",
+            "8",
+            "--scales",
+            "none",
+            "--seed",
+            "1",
+            "--init",
+            "random",
+            "--print-every",
+            "4",
+            "--save-every",
+            "4",
         ],
         capsys,
     )
@@ -47,8 +64,24 @@ def test_folder_in_folder_out_and_styles_listing(tmp_path, capsys):
     for n in ("a", "b"):
         Image.fromarray(rng.integers(0, 255, (40, 40, 3), dtype=np.uint8)).save(src / f"{n}.jpg")
     (src / "notes.txt").write_text("ignored")
-    rc, err = _run(["stylize", str(src), "--style", "the_scream", "-o", str(tmp_path / "res"),
-                    "--image-size", "40", "--iterations", "2", "--scales", "none", "-q"], capsys)
+    rc, err = _run(
+        [
+            "stylize",
+            str(src),
+            "--style",
+            "the_scream",
+            "-o",
+            str(tmp_path / "res"),
+            "--image-size",
+            "40",
+            "--iterations",
+            "2",
+            "--scales",
+            "none",
+            "-q",
+        ],
+        capsys,
+    )
     assert rc == 0, err
     assert sorted(p.name for p in (tmp_path / "res").iterdir()) == ["a.png", "b.png"]
     assert main(["styles"]) == 0
@@ -58,17 +91,40 @@ def test_folder_in_folder_out_and_styles_listing(tmp_path, capsys):
 @pytest.mark.parametrize(
     "case",
     [
-        "not_image", "truncated", "unknown_style", "unknown_layer", "blend_mismatch", "mask_size",
-        "missing_out_folder", "missing_weights", "corrupt_weights", "size_zero", "size_huge",
-        "missing_content", "mask_count",
+        "not_image",
+        "truncated",
+        "unknown_style",
+        "unknown_layer",
+        "blend_mismatch",
+        "mask_size",
+        "missing_out_folder",
+        "missing_weights",
+        "corrupt_weights",
+        "size_zero",
+        "size_huge",
+        "missing_content",
+        "mask_count",
     ],
 )
 def test_bad_input(case, tmp_path, capsys):
     content = _img(tmp_path / "c.png")
     style = _img(tmp_path / "s.png", color=(10, 200, 30))
     out = tmp_path / "out.png"
-    args = ["stylize", str(content), "--style", str(style), "-o", str(out), "--image-size", "48",
-            "--iterations", "1", "--scales", "none", "-q"]
+    args = [
+        "stylize",
+        str(content),
+        "--style",
+        str(style),
+        "-o",
+        str(out),
+        "--image-size",
+        "48",
+        "--iterations",
+        "1",
+        "--scales",
+        "none",
+        "-q",
+    ]
     expect = {
         "not_image": "not an image",
         "truncated": "unreadable or truncated",
@@ -136,7 +192,23 @@ def test_odd_modes_are_accepted(mode, tmp_path, capsys):
     else:
         Image.new(mode, (32, 32), 100 if mode == "L" else (0, 100, 100, 0)).save(p)
     out = tmp_path / "o.jpg"
-    rc, err = _run(["stylize", str(p), "--style", "shipwreck", "-o", str(out), "--image-size", "32",
-                    "--iterations", "1", "--scales", "none", "-q"], capsys)
+    rc, err = _run(
+        [
+            "stylize",
+            str(p),
+            "--style",
+            "shipwreck",
+            "-o",
+            str(out),
+            "--image-size",
+            "32",
+            "--iterations",
+            "1",
+            "--scales",
+            "none",
+            "-q",
+        ],
+        capsys,
+    )
     assert rc == 0, err
     assert Image.open(out).mode == "RGB"

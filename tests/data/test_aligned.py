@@ -9,7 +9,6 @@ from styleforge.data import AlignedDataset, PairedTransform
 from styleforge.errors import InputError
 
 
-
 def _pattern(w, h, seed):
     rng = np.random.default_rng(seed)
     return rng.integers(0, 256, (h, w, 3), dtype=np.uint8)

@@ -9,7 +9,6 @@ from styleforge.data import prepare
 from styleforge.errors import InputError
 
 
-
 def test_combine_ab(tmp_path):
     for side, color in (("A", (255, 0, 0)), ("B", (0, 0, 255))):
         (tmp_path / side).mkdir()
@@ -49,7 +48,9 @@ def test_split_is_seeded(tmp_path):
     counts = prepare.split_dataset(src, tmp_path / "s", val=0.2, test=0.1, seed=3)
     assert counts == {"test": 1, "val": 2, "train": 7}
     again = prepare.split_dataset(src, tmp_path / "s2", val=0.2, test=0.1, seed=3)
-    assert sorted(p.name for p in (tmp_path / "s" / "val").iterdir()) == sorted(p.name for p in (tmp_path / "s2" / "val").iterdir())
+    assert sorted(p.name for p in (tmp_path / "s" / "val").iterdir()) == sorted(
+        p.name for p in (tmp_path / "s2" / "val").iterdir()
+    )
     assert again == counts
 
 

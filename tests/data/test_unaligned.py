@@ -15,7 +15,9 @@ T = PairedTransform(load_size=36, crop_size=32)
 def _folder(d: Path, n: int, *, size=(40, 30), mode="RGB", start=0) -> Path:
     d.mkdir(parents=True, exist_ok=True)
     for i in range(start, start + n):
-        Image.new(mode, size, (i * 20 % 256,) * (1 if mode == "L" else 3) if mode != "RGB" else (i * 20 % 256, 10, 200)).save(d / f"{i:03d}.png")
+        Image.new(
+            mode, size, (i * 20 % 256,) * (1 if mode == "L" else 3) if mode != "RGB" else (i * 20 % 256, 10, 200)
+        ).save(d / f"{i:03d}.png")
     return d
 
 
@@ -81,7 +83,10 @@ def test_channel_auto_detection_and_explicit_counts(tmp_path):
         (lambda p: _folder(p / "trainA", 2), "trainB"),
         (lambda p: (_folder(p / "trainA", 2), (p / "trainB").mkdir()), "no images"),
         (lambda p: (p / "x").mkdir(), "--data-a"),
-        (lambda p: (_folder(p / "trainA", 2), _folder(p / "trainB", 1), (p / "trainB" / "bad.jpg").write_text("no")), "not a readable image"),
+        (
+            lambda p: (_folder(p / "trainA", 2), _folder(p / "trainB", 1), (p / "trainB" / "bad.jpg").write_text("no")),
+            "not a readable image",
+        ),
     ],
 )
 def test_bad_datasets_give_one_line_errors(tmp_path, make, match):

@@ -52,9 +52,13 @@ def test_find_latest_and_prune(tmp_path):
 
 def test_safetensors_export(tmp_path):
     net = torch.nn.Conv2d(2, 3, 3)
-    p = export_safetensors(net.state_dict(), tmp_path / "G.safetensors", metadata={"kind": "pix2pix", "model_config": {"a": 1}})
+    p = export_safetensors(
+        net.state_dict(), tmp_path / "G.safetensors", metadata={"kind": "pix2pix", "model_config": {"a": 1}}
+    )
     tensors, meta = load_safetensors(p)
-    assert torch.equal(tensors["weight"], net.weight) and meta["kind"] == "pix2pix" and meta["model_config"] == '{"a": 1}'
+    assert (
+        torch.equal(tensors["weight"], net.weight) and meta["kind"] == "pix2pix" and meta["model_config"] == '{"a": 1}'
+    )
     (tmp_path / "bad.safetensors").write_bytes(b"xx")
     with pytest.raises(InputError):
         load_safetensors(tmp_path / "bad.safetensors")

@@ -41,7 +41,9 @@ def test_killed_run_resumes_to_the_same_weights_and_pools(tmp_path):
     proc = _run(data, tmp_path / "killed", "--epochs", "2", "--save-every-steps", "1", "--sleep", "0.3", wait=False)
     ckpts = tmp_path / "killed" / "checkpoints"
     deadline = time.time() + 60
-    while time.time() < deadline and not (ckpts.is_dir() and any(p.name >= "ckpt_00000004.pt" for p in ckpts.glob("ckpt_*.pt"))):
+    while time.time() < deadline and not (
+        ckpts.is_dir() and any(p.name >= "ckpt_00000004.pt" for p in ckpts.glob("ckpt_*.pt"))
+    ):
         time.sleep(0.2)
     proc.send_signal(signal.SIGKILL)
     proc.wait()

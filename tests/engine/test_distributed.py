@@ -14,8 +14,18 @@ def test_two_gloo_processes_end_with_identical_weights(tmp_path, image_pairs):
     pairs = image_pairs  # 4 A|B pairs made from the bundled images
     out = tmp_path / "run"
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
-           str(HERE / "tiny_train.py"), str(pairs), str(out), "--epochs", "2"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node=2",
+        str(HERE / "tiny_train.py"),
+        str(pairs),
+        str(out),
+        "--epochs",
+        "2",
+    ]
     res = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
     assert res.returncode == 0, res.stderr[-3000:]
     w0, w1 = torch.load(out / "final_rank0.pt"), torch.load(out / "final_rank1.pt")

@@ -56,7 +56,8 @@ def test_kid_with_subsets_is_near_zero_for_one_distribution_and_seeded() -> None
     shifted = kid_from_features(a, b + 1.0, num_subsets=20, max_subset_size=50)
     assert abs(same) < 0.05 < shifted
     assert kid_from_features(a, b, num_subsets=5, max_subset_size=50, seed=3) == kid_from_features(
-        a, b, num_subsets=5, max_subset_size=50, seed=3)
+        a, b, num_subsets=5, max_subset_size=50, seed=3
+    )
 
 
 def test_bad_feature_sets_are_one_line() -> None:
@@ -73,6 +74,9 @@ def test_kid_vgg16_tells_two_image_sets_apart() -> None:
     g = torch.Generator().manual_seed(0)
     noise = [torch.rand(1, 3, 48, 48, generator=g) for _ in range(6)]
     noise2 = [torch.rand(1, 3, 48, 48, generator=g) for _ in range(6)]
-    flat = [torch.full((1, 3, 48, 48), v) * torch.tensor([1.0, 0.5, 0.2]).view(1, 3, 1, 1) for v in torch.linspace(0.2, 0.9, 6)]
+    flat = [
+        torch.full((1, 3, 48, 48), v) * torch.tensor([1.0, 0.5, 0.2]).view(1, 3, 1, 1)
+        for v in torch.linspace(0.2, 0.9, 6)
+    ]
     assert vgg16_features(noise).shape == (6, 512)
     assert kid_vgg16(noise, noise2, num_subsets=10) < kid_vgg16(noise, flat, num_subsets=10)

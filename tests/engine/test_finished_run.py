@@ -45,8 +45,16 @@ MODELS = {
 
 
 def _cfg(out: Path, **kw: object) -> TrainConfig:
-    base: dict[str, object] = dict(out_dir=str(out), n_epochs=1, n_epochs_decay=1, progress=False, tensorboard=False,
-                                   n_visuals=1, save_every_epochs=1, keep_last=0)
+    base: dict[str, object] = dict(
+        out_dir=str(out),
+        n_epochs=1,
+        n_epochs_decay=1,
+        progress=False,
+        tensorboard=False,
+        n_visuals=1,
+        save_every_epochs=1,
+        keep_last=0,
+    )
     return TrainConfig(**(base | kw))  # type: ignore[arg-type]
 
 
@@ -55,7 +63,9 @@ def _snapshot(out: Path) -> dict[str, bytes]:
 
 
 @pytest.mark.parametrize("kind", sorted(MODELS))
-def test_resume_after_max_steps_or_last_epoch_is_a_no_op(kind: str, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_resume_after_max_steps_or_last_epoch_is_a_no_op(
+    kind: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     make, data = MODELS[kind]
     ds = data(tmp_path / "data")
     out = tmp_path / "run"
@@ -86,5 +96,7 @@ def test_report_shows_kid_vgg16_with_four_samples(tmp_path: Path) -> None:
     for i in range(4):
         Image.fromarray((torch.rand(32, 64, 3, generator=g) * 255).byte().numpy()).save(root / f"{i}.png")
     model = Pix2Pix(Pix2PixConfig(netG="unet_32", ngf=4, ndf=4))
-    fit(model, AlignedDataset(root, transform=T), _cfg(tmp_path / "run", n_visuals=4, report_kid=True, n_epochs_decay=0))
+    fit(
+        model, AlignedDataset(root, transform=T), _cfg(tmp_path / "run", n_visuals=4, report_kid=True, n_epochs_decay=0)
+    )
     assert "KID-VGG16 (4 samples)" in (tmp_path / "run" / "web" / "index.html").read_text()

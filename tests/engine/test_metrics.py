@@ -25,7 +25,7 @@ def _sample_pair() -> tuple[torch.Tensor, torch.Tensor]:
 
     x = torch.from_numpy(data.astronaut()[::4, ::4][16:112, 16:112].copy()).permute(2, 0, 1)[None].double() / 255
     g = torch.Generator().manual_seed(2)
-    y = (torch.nn.functional.avg_pool2d(x, 3, 1, 1) * 0.9 + 0.05 * torch.randn(x.shape, generator=g, dtype=x.dtype))
+    y = torch.nn.functional.avg_pool2d(x, 3, 1, 1) * 0.9 + 0.05 * torch.randn(x.shape, generator=g, dtype=x.dtype)
     return x, y.clamp(0, 1)
 
 
@@ -34,15 +34,17 @@ def test_ssim_and_psnr_match_scikit_image():
 
     x, y = _sample_pair()
     a, b = (t[0].permute(1, 2, 0).numpy() for t in (x, y))
-    want = structural_similarity(a, b, data_range=1.0, channel_axis=-1, gaussian_weights=True, sigma=1.5,
-                                 use_sample_covariance=False)
+    want = structural_similarity(
+        a, b, data_range=1.0, channel_axis=-1, gaussian_weights=True, sigma=1.5, use_sample_covariance=False
+    )
     assert 0.3 < want < 0.95  # a real, mid-range case
     assert math.isclose(float(ssim(x, y)), want, abs_tol=1e-5)
     box = structural_similarity(a, b, data_range=1.0, channel_axis=-1, win_size=7, use_sample_covariance=False)
     assert math.isclose(float(ssim(x, y, window=7, sigma=None)), box, abs_tol=1e-5)
     gray_a, gray_b = a.mean(-1), b.mean(-1)  # one channel, another data range
-    want = structural_similarity(gray_a * 4, gray_b * 4, data_range=4.0, gaussian_weights=True, sigma=1.5,
-                                 use_sample_covariance=False)
+    want = structural_similarity(
+        gray_a * 4, gray_b * 4, data_range=4.0, gaussian_weights=True, sigma=1.5, use_sample_covariance=False
+    )
     got = ssim(torch.from_numpy(gray_a)[None, None] * 4, torch.from_numpy(gray_b)[None, None] * 4, data_range=4.0)
     assert math.isclose(float(got), want, abs_tol=1e-5)
     assert math.isclose(float(psnr(x, y)), peak_signal_noise_ratio(a, b, data_range=1.0), abs_tol=1e-4)

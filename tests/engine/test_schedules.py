@@ -22,7 +22,9 @@ def test_linear_is_the_reference_rule():
 
 
 def test_step_cosine_plateau():
-    assert _lrs("step", 5, n_epochs=0, n_epochs_decay=0, step_epochs=2, gamma=0.5) == pytest.approx([1, 1, 0.5, 0.5, 0.25])
+    assert _lrs("step", 5, n_epochs=0, n_epochs_decay=0, step_epochs=2, gamma=0.5) == pytest.approx(
+        [1, 1, 0.5, 0.5, 0.25]
+    )
     cos = _lrs("cosine", 5, n_epochs=2, n_epochs_decay=2)
     assert cos[0] == 1 and cos[2] == pytest.approx(0.5) and cos[4] == pytest.approx(0.0, abs=1e-9)
     plateau = _lrs("plateau", 9, n_epochs=1, n_epochs_decay=0, patience=2, factor=0.2)

@@ -31,8 +31,16 @@ def _model(**kw):
 
 
 def _cfg(out, **kw):
-    base = dict(out_dir=str(out), n_epochs=1, n_epochs_decay=1, progress=False, tensorboard=False, n_visuals=2,
-                save_every_epochs=1, keep_last=0)
+    base = dict(
+        out_dir=str(out),
+        n_epochs=1,
+        n_epochs_decay=1,
+        progress=False,
+        tensorboard=False,
+        n_visuals=2,
+        save_every_epochs=1,
+        keep_last=0,
+    )
     base.update(kw)
     return TrainConfig(**base)
 
@@ -105,7 +113,9 @@ def test_sigkill_then_resume_gives_the_same_weights(pairs, tmp_path):
     assert not (killed / "final_rank0.pt").exists()  # it really died mid-run
     stopped_at = load_checkpoint(find_latest(killed / "checkpoints"))["step"]
     assert 4 <= stopped_at < 8
-    subprocess.run([*script, str(killed), "--save-every-steps", "2", "--resume", "auto"], check=True, env=env, timeout=120)
+    subprocess.run(
+        [*script, str(killed), "--save-every-steps", "2", "--resume", "auto"], check=True, env=env, timeout=120
+    )
     a = torch.load(tmp_path / "full" / "final_rank0.pt")
     b = torch.load(killed / "final_rank0.pt")
     for net in a:

@@ -36,20 +36,33 @@ def main() -> None:
     torch.set_num_threads(1)
     ds = UnalignedDataset.from_root(args.data, transform=PairedTransform(load_size=36, crop_size=32))
     if args.model == "cyclegan":
-        model = CycleGAN(CycleGANConfig(netG="resnet_6blocks", ngf=4, ndf=4, pool_size=3),
-                         generator=torch.Generator().manual_seed(0))
+        model = CycleGAN(
+            CycleGANConfig(netG="resnet_6blocks", ngf=4, ndf=4, pool_size=3), generator=torch.Generator().manual_seed(0)
+        )
     else:
-        model = CUT(CUTConfig(mode=args.model, netG="resnet_6blocks", ngf=4, ndf=4, num_patches=64),
-                    generator=torch.Generator().manual_seed(0))
+        model = CUT(
+            CUTConfig(mode=args.model, netG="resnet_6blocks", ngf=4, ndf=4, num_patches=64),
+            generator=torch.Generator().manual_seed(0),
+        )
     cfg = TrainConfig(
-        out_dir=args.out, n_epochs=1, n_epochs_decay=args.epochs - 1, save_every_steps=args.save_every_steps,
-        save_every_epochs=1, keep_last=0, progress=False, tensorboard=False, n_visuals=2, max_steps=args.max_steps,
+        out_dir=args.out,
+        n_epochs=1,
+        n_epochs_decay=args.epochs - 1,
+        save_every_steps=args.save_every_steps,
+        save_every_epochs=1,
+        keep_last=0,
+        progress=False,
+        tensorboard=False,
+        n_visuals=2,
+        max_steps=args.max_steps,
     )
     fit(model, Slow(ds, args.sleep), cfg, resume=args.resume)
     rank = int(os.environ.get("RANK", 0))
     pools = model.extra_state() if hasattr(model, "extra_state") else {}
-    torch.save({"nets": {k: n.state_dict() for k, n in model.networks.items()}, "pools": pools},
-               os.path.join(args.out, f"final_rank{rank}.pt"))
+    torch.save(
+        {"nets": {k: n.state_dict() for k, n in model.networks.items()}, "pools": pools},
+        os.path.join(args.out, f"final_rank{rank}.pt"),
+    )
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Helper script for the engine tests (kill-and-resume, 2-process DDP): a tiny pix2pix run.
 
-    python tiny_train.py DATA OUT [--resume auto] [--sleep S] [--epochs N] [--save-every-steps K]
+python tiny_train.py DATA OUT [--resume auto] [--sleep S] [--epochs N] [--save-every-steps K]
 """
 
 from __future__ import annotations
@@ -42,9 +42,16 @@ def main() -> None:
     ds = AlignedDataset(args.data, transform=PairedTransform(load_size=36, crop_size=32))
     model = Pix2Pix(Pix2PixConfig(netG="unet_32", ngf=4, ndf=4), generator=torch.Generator().manual_seed(0))
     cfg = TrainConfig(
-        out_dir=args.out, n_epochs=1, n_epochs_decay=args.epochs - 1, batch_size=args.batch_size,
-        save_every_steps=args.save_every_steps, save_every_epochs=1, keep_last=0, progress=False,
-        tensorboard=False, n_visuals=2,
+        out_dir=args.out,
+        n_epochs=1,
+        n_epochs_decay=args.epochs - 1,
+        batch_size=args.batch_size,
+        save_every_steps=args.save_every_steps,
+        save_every_epochs=1,
+        keep_last=0,
+        progress=False,
+        tensorboard=False,
+        n_visuals=2,
     )
     fit(model, Slow(ds, args.sleep), cfg, resume=args.resume)
     rank = int(os.environ.get("RANK", 0))

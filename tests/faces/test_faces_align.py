@@ -3,13 +3,22 @@ import math
 import numpy as np
 import pytest
 
-from styleforge.faces.align import AlignSpec, align_crop, eye_angle, invert_affine, similarity_from_eyes, transform_points
+from styleforge.faces.align import (
+    AlignSpec,
+    align_crop,
+    eye_angle,
+    invert_affine,
+    similarity_from_eyes,
+    transform_points,
+)
 
 
 @pytest.mark.parametrize("seed", range(6))
 def test_eyes_land_on_targets_level_and_centred(seed):
     rng = np.random.default_rng(seed)
-    spec = AlignSpec(size=int(rng.integers(64, 300)), eye_distance=float(rng.uniform(0.2, 0.45)), eye_y=float(rng.uniform(0.3, 0.5)))
+    spec = AlignSpec(
+        size=int(rng.integers(64, 300)), eye_distance=float(rng.uniform(0.2, 0.45)), eye_y=float(rng.uniform(0.3, 0.5))
+    )
     left = rng.uniform(50, 500, 2)
     ang = rng.uniform(-40, 40)
     dist = rng.uniform(15, 300)

@@ -108,5 +108,7 @@ def test_no_face_leaves_image_alone():
     out, faces = apply_to_image(img, lambda x: 1 - x, ApplySpec(min_eyes=0), detector=lambda im: [eyeless])
     assert faces == [eyeless] and not np.array_equal(out, img)
     with pytest.raises(InputError, match="model returned"):
-        apply_to_image(img, lambda x: x[:, :1], detector=lambda im: [Face((50, 50, 100, 100), (80.0, 90.0), (120.0, 90.0), 2)])
+        apply_to_image(
+            img, lambda x: x[:, :1], detector=lambda im: [Face((50, 50, 100, 100), (80.0, 90.0), (120.0, 90.0), 2)]
+        )
     assert torch.is_grad_enabled()

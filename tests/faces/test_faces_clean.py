@@ -6,7 +6,15 @@ import pytest
 from PIL import Image
 
 from styleforge.faces.align import AlignSpec, align_crop, similarity_from_eyes
-from styleforge.faces.clean import CleanSpec, blur_score, color_spread, duplicate_groups, face_hash, hamming, quality_issue
+from styleforge.faces.clean import (
+    CleanSpec,
+    blur_score,
+    color_spread,
+    duplicate_groups,
+    face_hash,
+    hamming,
+    quality_issue,
+)
 from styleforge.faces.detect import Face, HaarDetector
 from styleforge.io import load_image
 
@@ -71,7 +79,15 @@ def test_near_copies_are_grouped_and_different_faces_are_not(faces_dir):
     groups = duplicate_groups(hashes, CleanSpec().dup_distance)
     assert sorted(sorted({owner[i] for i in g}) for g in groups) == [[0], [1], [2]]
     assert sorted(len(g) for g in groups) == [4, 4, 4]
-    assert min(hamming(hashes[i], hashes[j]) for i in range(len(hashes)) for j in range(len(hashes)) if owner[i] != owner[j]) > 22
+    assert (
+        min(
+            hamming(hashes[i], hashes[j])
+            for i in range(len(hashes))
+            for j in range(len(hashes))
+            if owner[i] != owner[j]
+        )
+        > 22
+    )
 
 
 def test_duplicate_groups_do_not_chain():

@@ -34,7 +34,9 @@ def test_alignment_levels_real_eyes(sample_face):
     import cv2
 
     h, w = img.shape[:2]
-    rot = cv2.warpAffine(img, cv2.getRotationMatrix2D((w / 2, h / 2), 12, 1.0), (w, h), borderMode=cv2.BORDER_REFLECT_101)
+    rot = cv2.warpAffine(
+        img, cv2.getRotationMatrix2D((w / 2, h / 2), 12, 1.0), (w, h), borderMode=cv2.BORDER_REFLECT_101
+    )
     det = HaarDetector()
     f = det(rot)[0]
     assert f.eyes_found == 2

@@ -71,8 +71,6 @@ def made_up(face_fixture):
     return np.clip(out + 0.5, 0, 255).astype(np.uint8)
 
 
-
-
 def _lab(img: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(img.astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)
 

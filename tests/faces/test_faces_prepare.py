@@ -17,6 +17,7 @@ from styleforge.io import load_image
 def load_rgb(path):
     return np.asarray(load_image(path))
 
+
 A_FACES = ["xfsy_0068.png", "xfsy_0226.png", "vSYYZ639.png", "xfsy_0503.png"]
 B_FACES = ["vFG56.png", "XMY-074.png", "vFG137.png", "cpm_style-2.png"]
 
@@ -51,7 +52,10 @@ def _add_bad_inputs(root, faces_dir):
     b = load_rgb(faces_dir / "makeup" / "vRX916.png")
     _save(np.repeat(cv2.cvtColor(b, cv2.COLOR_RGB2GRAY)[..., None], 3, 2), root / "makeup" / "gray.png")
     _save(cv2.GaussianBlur(load_rgb(faces_dir / "makeup" / "vFG112.png"), (0, 0), 3), root / "makeup" / "blurred.png")
-    _save(cv2.resize(load_rgb(faces_dir / "makeup" / "XMY-014.png"), (110, 110), interpolation=cv2.INTER_AREA), root / "makeup" / "tiny.png")
+    _save(
+        cv2.resize(load_rgb(faces_dir / "makeup" / "XMY-014.png"), (110, 110), interpolation=cv2.INTER_AREA),
+        root / "makeup" / "tiny.png",
+    )
     _save(np.full((200, 200, 3), 120, np.uint8), root / "makeup" / "wall.png")
 
 
@@ -73,9 +77,15 @@ def test_prepare_end_to_end_manifest(raw, faces_dir, tmp_path):
     assert reason["makeup/blurred.png"] == "blurry"
     assert reason["makeup/tiny.png"] in ("too_small", "no_face")
     assert reason["makeup/wall.png"] == "no_face"
-    assert {s for s, _ in res.skipped_files} == {"no_makeup/notes.txt", "no_makeup/broken.jpg", "no_makeup/truncated.jpg"}
+    assert {s for s, _ in res.skipped_files} == {
+        "no_makeup/notes.txt",
+        "no_makeup/broken.jpg",
+        "no_makeup/truncated.jpg",
+    }
     kept = [r for r in rows.values() if r["status"] == "kept"]
-    assert {r["source"] for r in kept} == {f"no_makeup/{n}" for n in A_FACES} | {f"makeup/{n}" for n in B_FACES if n != "vFG137.png"}
+    assert {r["source"] for r in kept} == {f"no_makeup/{n}" for n in A_FACES} | {
+        f"makeup/{n}" for n in B_FACES if n != "vFG137.png"
+    }
     for r in kept:
         assert r["split"] in ("trainA", "testA") if r["cls"] == "no_makeup" else r["split"] in ("trainB", "testB")
         img = Image.open(out / r["output"])
@@ -96,7 +106,9 @@ def test_split_is_reproducible(raw, tmp_path):
     prepare_dataset(raw, tmp_path / "d1", spec)
     prepare_dataset(raw, tmp_path / "d2", spec)
     for sub in ("trainA", "testA", "trainB", "testB"):
-        assert sorted(p.name for p in (tmp_path / "d1" / sub).iterdir()) == sorted(p.name for p in (tmp_path / "d2" / sub).iterdir())
+        assert sorted(p.name for p in (tmp_path / "d1" / sub).iterdir()) == sorted(
+            p.name for p in (tmp_path / "d2" / sub).iterdir()
+        )
     a = (tmp_path / "d1" / "trainA").iterdir().__next__()
     assert (tmp_path / "d2" / "trainA" / a.name).read_bytes() == a.read_bytes()
 
@@ -116,7 +128,10 @@ def test_empty_after_cleaning_writes_nothing(raw, tmp_path):
         img = load_rgb(p)
         p.unlink()
         _save(np.repeat(cv2.cvtColor(img, cv2.COLOR_RGB2GRAY)[..., None], 3, 2), p)
-    with pytest.raises(InputError, match=r"no face of class 'makeup' is left after cleaning: 4 files, 4 faces found, 0 kept \(grayscale 4\)"):
+    with pytest.raises(
+        InputError,
+        match=r"no face of class 'makeup' is left after cleaning: 4 files, 4 faces found, 0 kept \(grayscale 4\)",
+    ):
         prepare_dataset(raw, tmp_path / "ds", PrepareSpec(workers=1))
     assert not (tmp_path / "ds").exists()
     assert not list(tmp_path.glob(".ds.staging-*"))
@@ -143,7 +158,14 @@ def test_out_dir_holding_something_else(raw, tmp_path):
     assert not list(ds.glob("*B/vFG56.png"))
     # the same source again rebuilds in place
     prepare_dataset(raw2, ds, PrepareSpec(workers=1))
-    assert sorted(p.name for p in ds.iterdir()) == ["dataset.json", "manifest.csv", "testA", "testB", "trainA", "trainB"]
+    assert sorted(p.name for p in ds.iterdir()) == [
+        "dataset.json",
+        "manifest.csv",
+        "testA",
+        "testB",
+        "trainA",
+        "trainB",
+    ]
 
 
 @pytest.mark.realdata
@@ -172,8 +194,31 @@ def test_prepare_with_the_face_mesh_aligns_from_landmarks(face_models, tmp_path)
         (tmp_path / "raw" / cls).mkdir(parents=True)
         shutil.copy(fixtures / name, tmp_path / "raw" / cls / name)
     out = tmp_path / "faces"
-    assert main(["faces", "prepare", str(tmp_path / "raw"), str(out), "--detector", "mesh", "--faces", "all", "--size", "128",
-                 "--test-ratio", "0", "--min-face", "40", "--dup-distance", "0", "--min-blur", "0"]) == 0
+    assert (
+        main(
+            [
+                "faces",
+                "prepare",
+                str(tmp_path / "raw"),
+                str(out),
+                "--detector",
+                "mesh",
+                "--faces",
+                "all",
+                "--size",
+                "128",
+                "--test-ratio",
+                "0",
+                "--min-face",
+                "40",
+                "--dup-distance",
+                "0",
+                "--min-blur",
+                "0",
+            ]
+        )
+        == 0
+    )
     crops = sorted(out.glob("train*/*.png"))
     assert len(crops) == 3  # one face + the rotated and the mirrored face
     det = MeshDetector()

@@ -22,10 +22,19 @@ def _graph(stride: int) -> tuple[dict, dict]:
     w = rng.normal(size=(2, 3, 3, 1)).astype(np.float16)  # O, kh, kw, I
     b = np.array([0.5, -0.5], np.float16)
     graph = {
-        "inputs": [0], "outputs": [4],
+        "inputs": [0],
+        "outputs": [4],
         "shapes": {"0": [1, 6, 6, 1], "1": [2, 3, 3, 1], "2": [2], "3": [1, 3, 3, 2], "4": [1, 18, 1]},
         "ops": [
-            {"op": "CONV_2D", "in": [0, 1, 2], "out": [3], "stride": [stride, stride], "dilation": [1, 1], "same": True, "act": 0},
+            {
+                "op": "CONV_2D",
+                "in": [0, 1, 2],
+                "out": [3],
+                "stride": [stride, stride],
+                "dilation": [1, 1],
+                "same": True,
+                "act": 0,
+            },
             {"op": "RESHAPE", "in": [3], "out": [4]},
         ],
     }

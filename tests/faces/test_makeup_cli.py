@@ -45,7 +45,9 @@ def test_makeup_add_full_photo(cli, scripted, sample_face, tmp_path, capsys):
     b = np.asarray(Image.open(out)).astype(int)
     assert a.shape == b.shape
     assert (b[200:300, 200:300, 0] - a[200:300, 200:300, 0]).mean() > 15  # the face got warmer
-    assert np.array_equal(a[:20, :20], b[:20, :20]) and np.array_equal(a[-15:, :20], b[-15:, :20])  # background untouched
+    assert np.array_equal(a[:20, :20], b[:20, :20]) and np.array_equal(
+        a[-15:, :20], b[-15:, :20]
+    )  # background untouched
     # regions: lips only leaves the forehead alone
     out2 = tmp_path / "lips.png"
     assert cli(["makeup", "add", str(src), "--checkpoint", str(scripted), "-o", str(out2), "--regions", "lips"]) == 0
@@ -93,7 +95,9 @@ def test_loader_engine_checkpoint_and_safetensors(tmp_path):
     torch.testing.assert_close(load_translator(ck, "BtoA")(x), want_b.clamp(0, 1))
     st = tmp_path / "g.safetensors"
 
-    save_file({f"G_B.{k}": v.contiguous() for k, v in g_b.state_dict().items()}, str(st), metadata={"config": json.dumps(cfg)})
+    save_file(
+        {f"G_B.{k}": v.contiguous() for k, v in g_b.state_dict().items()}, str(st), metadata={"config": json.dumps(cfg)}
+    )
     torch.testing.assert_close(load_translator(st, "BtoA")(x), want_b.clamp(0, 1))
     with pytest.raises(InputError, match="no AtoB generator"):
         load_translator(st, "AtoB")
@@ -130,7 +134,9 @@ def _painted_reference(path, face_fixture):
     img, ref = face_fixture("astronaut")
     h, w = img.shape[:2]
     m = region_masks(ref["mesh"][0][:, :2] * (w, h), (h, w), ("lips",))["lips"][..., None]
-    Image.fromarray(np.clip(img * (1 - 0.8 * m) + 0.8 * m * np.array([200, 20, 40]) + 0.5, 0, 255).astype(np.uint8)).save(path)
+    Image.fromarray(
+        np.clip(img * (1 - 0.8 * m) + 0.8 * m * np.array([200, 20, 40]) + 0.5, 0, 255).astype(np.uint8)
+    ).save(path)
     return path
 
 
@@ -139,16 +145,48 @@ def test_makeup_transfer_cli(cli, face_models, face_fixture, tmp_path, capsys):
     src = tmp_path / "two.png"
     Image.fromarray(face_fixture("two_faces")[0]).save(src)
     out = tmp_path / "out.png"
-    assert cli(["makeup", "transfer", str(src), "--reference", str(ref), "-o", str(out),
-                "--regions", "lips,eyes", "--strength", "lips=0.9,eyes=0.5"]) == 0
+    assert (
+        cli(
+            [
+                "makeup",
+                "transfer",
+                str(src),
+                "--reference",
+                str(ref),
+                "-o",
+                str(out),
+                "--regions",
+                "lips,eyes",
+                "--strength",
+                "lips=0.9,eyes=0.5",
+            ]
+        )
+        == 0
+    )
     assert "2 faces" in capsys.readouterr().out
     a = np.asarray(Image.open(src)).astype(int)
     b = np.asarray(Image.open(out)).astype(int)
     assert a.shape == b.shape and np.abs(a - b).max() > 30 and np.array_equal(a[:8], b[:8])
     # two references with weights, and training-free removal
     out2 = tmp_path / "mix.png"
-    assert cli(["makeup", "transfer", str(src), "--reference", str(ref), "--reference", str(src),
-                "--reference-weights", "0.7,0.3", "-o", str(out2)]) == 0
+    assert (
+        cli(
+            [
+                "makeup",
+                "transfer",
+                str(src),
+                "--reference",
+                str(ref),
+                "--reference",
+                str(src),
+                "--reference-weights",
+                "0.7,0.3",
+                "-o",
+                str(out2),
+            ]
+        )
+        == 0
+    )
     out3 = tmp_path / "removed.png"
     assert cli(["makeup", "remove", str(ref), "-o", str(out3)]) == 0
     assert out2.exists() and out3.exists()
@@ -169,7 +207,10 @@ def test_makeup_transfer_bad_input_is_one_line(cli, face_models, face_fixture, t
         (["makeup", "transfer", str(ref)], "needs --reference"),
         (["makeup", "add", str(ref)], "needs --checkpoint"),
         (["makeup", "transfer", str(ref), "--reference", str(ref), "--strength", "lips=2"], "between 0 and 1"),
-        (["makeup", "transfer", str(ref), "--reference", str(ref), "--reference-weights", "1,2"], "one per --reference"),
+        (
+            ["makeup", "transfer", str(ref), "--reference", str(ref), "--reference-weights", "1,2"],
+            "one per --reference",
+        ),
     ]
     for argv, msg in cases:
         assert cli(argv + ["-o", str(out)]) == 2, argv
@@ -217,9 +258,11 @@ def test_makeup_transfer_runs_without_torch(face_models, face_fixture, tmp_path)
     pytest.importorskip("onnxruntime")
     ref = _painted_reference(tmp_path / "ref.png", face_fixture)
     out = tmp_path / "o.png"
-    code = ("import sys; sys.modules['torch'] = None\n"
-            "from styleforge.cli.main import main\n"
-            f"sys.exit(main(['makeup', 'transfer', {str(ref)!r}, '--reference', {str(ref)!r}, '-o', {str(out)!r}]))")
+    code = (
+        "import sys; sys.modules['torch'] = None\n"
+        "from styleforge.cli.main import main\n"
+        f"sys.exit(main(['makeup', 'transfer', {str(ref)!r}, '--reference', {str(ref)!r}, '-o', {str(out)!r}]))"
+    )
     src = Path(__file__).resolve().parents[2] / "src"
     env = dict(os.environ, PYTHONPATH=str(src), STYLEFORGE_CACHE=str(face_models.parent), OMP_NUM_THREADS="1")
     r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)

@@ -21,7 +21,10 @@ def test_prepare_train_apply(faces_dir, tmp_path, capsys):
         for n in names:
             shutil.copy(faces_dir / cls / n, raw / cls / n)
     ds, run = tmp_path / "ds", tmp_path / "run"
-    assert cli_main.main(["faces", "prepare", str(raw), str(ds), "--size", "64", "--test-ratio", "0.3", "--workers", "1"]) == 0
+    assert (
+        cli_main.main(["faces", "prepare", str(raw), str(ds), "--size", "64", "--test-ratio", "0.3", "--workers", "1"])
+        == 0
+    )
     rc = cli_main.main([
         "train", "cyclegan", "--data", str(ds), "--preset", "makeup", "--netG", "resnet_6blocks", "--ngf", "4",
         "--ndf", "4", "--load-size", "64", "--crop-size", "64", "--max-steps", "2", "--out", str(run),
@@ -38,6 +41,8 @@ def test_prepare_train_apply(faces_dir, tmp_path, capsys):
         a = np.asarray(Image.open(photo).convert("RGB")).astype(int)
         b = np.asarray(Image.open(out)).astype(int)
         assert a.shape == b.shape and np.abs(a - b).mean() > 0.5  # the face changed…
-        assert np.array_equal(a[:12, :12], b[:12, :12]) and np.array_equal(a[:12, -12:], b[:12, -12:])  # …the corners did not
+        assert np.array_equal(a[:12, :12], b[:12, :12]) and np.array_equal(
+            a[:12, -12:], b[:12, -12:]
+        )  # …the corners did not
         out.unlink()
     assert "1 face" in capsys.readouterr().out

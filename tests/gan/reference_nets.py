@@ -34,7 +34,9 @@ class RefBlurUp(nn.Module):
         self.register_buffer("filt", (torch.outer(a, a) / 16).repeat(c, 1, 1, 1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = F.conv_transpose2d(F.pad(x, [1, 1, 1, 1], mode="replicate"), self.filt, stride=2, padding=2, groups=x.shape[1])
+        y = F.conv_transpose2d(
+            F.pad(x, [1, 1, 1, 1], mode="replicate"), self.filt, stride=2, padding=2, groups=x.shape[1]
+        )
         return y[:, :, 1:, 1:][:, :, :-1, :-1]
 
 
@@ -46,15 +48,24 @@ class RefResBlock(nn.Module):
     def __init__(self, d: int, norm: str) -> None:
         super().__init__()
         b = norm != "batch"
-        self.conv_block = nn.Sequential(nn.ReflectionPad2d(1), nn.Conv2d(d, d, 3, bias=b), _norm(norm, d), nn.ReLU(True),
-                                        nn.ReflectionPad2d(1), nn.Conv2d(d, d, 3, bias=b), _norm(norm, d))
+        self.conv_block = nn.Sequential(
+            nn.ReflectionPad2d(1),
+            nn.Conv2d(d, d, 3, bias=b),
+            _norm(norm, d),
+            nn.ReLU(True),
+            nn.ReflectionPad2d(1),
+            nn.Conv2d(d, d, 3, bias=b),
+            _norm(norm, d),
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x + self.conv_block(x)
 
 
 class RefResnet(nn.Module):
-    def __init__(self, cin: int, cout: int, ngf: int, n_blocks: int, norm: str = "instance", antialias: bool = False) -> None:
+    def __init__(
+        self, cin: int, cout: int, ngf: int, n_blocks: int, norm: str = "instance", antialias: bool = False
+    ) -> None:
         super().__init__()
         b = norm != "batch"
         m: list[nn.Module] = [nn.ReflectionPad2d(3), nn.Conv2d(cin, ngf, 7, bias=b), _norm(norm, ngf), nn.ReLU(True)]
@@ -70,7 +81,11 @@ class RefResnet(nn.Module):
             if antialias:
                 m += [RefBlurUp(c), nn.Conv2d(c, c // 2, 3, 1, 1, bias=b), _norm(norm, c // 2), nn.ReLU(True)]
             else:
-                m += [nn.ConvTranspose2d(c, c // 2, 3, 2, 1, output_padding=1, bias=b), _norm(norm, c // 2), nn.ReLU(True)]
+                m += [
+                    nn.ConvTranspose2d(c, c // 2, 3, 2, 1, output_padding=1, bias=b),
+                    _norm(norm, c // 2),
+                    nn.ReLU(True),
+                ]
         m += [nn.ReflectionPad2d(3), nn.Conv2d(ngf, cout, 7), nn.Tanh()]
         self.model = nn.Sequential(*m)
 
@@ -79,8 +94,15 @@ class RefResnet(nn.Module):
 
 
 class RefSkip(nn.Module):
-    def __init__(self, outer: int, inner: int, cin: int | None = None, sub: nn.Module | None = None,
-                 outermost: bool = False, innermost: bool = False) -> None:
+    def __init__(
+        self,
+        outer: int,
+        inner: int,
+        cin: int | None = None,
+        sub: nn.Module | None = None,
+        outermost: bool = False,
+        innermost: bool = False,
+    ) -> None:
         super().__init__()
         self.outermost = outermost
         cin = outer if cin is None else cin
@@ -88,11 +110,23 @@ class RefSkip(nn.Module):
         if outermost:
             m = [down, sub, nn.ReLU(True), nn.ConvTranspose2d(inner * 2, outer, 4, 2, 1), nn.Tanh()]
         elif innermost:
-            m = [nn.LeakyReLU(0.2, True), down, nn.ReLU(True), nn.ConvTranspose2d(inner, outer, 4, 2, 1, bias=False),
-                 nn.BatchNorm2d(outer)]
+            m = [
+                nn.LeakyReLU(0.2, True),
+                down,
+                nn.ReLU(True),
+                nn.ConvTranspose2d(inner, outer, 4, 2, 1, bias=False),
+                nn.BatchNorm2d(outer),
+            ]
         else:
-            m = [nn.LeakyReLU(0.2, True), down, nn.BatchNorm2d(inner), sub, nn.ReLU(True),
-                 nn.ConvTranspose2d(inner * 2, outer, 4, 2, 1, bias=False), nn.BatchNorm2d(outer)]
+            m = [
+                nn.LeakyReLU(0.2, True),
+                down,
+                nn.BatchNorm2d(inner),
+                sub,
+                nn.ReLU(True),
+                nn.ConvTranspose2d(inner * 2, outer, 4, 2, 1, bias=False),
+                nn.BatchNorm2d(outer),
+            ]
         self.model = nn.Sequential(*m)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -118,7 +152,10 @@ def randomise(net: nn.Module, seed: int) -> nn.Module:
     g = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for name, p in net.named_parameters():
-            p.copy_(torch.randn(p.shape, generator=g) * (0.2 if "weight" in name else 0.05) + (1.0 if p.ndim == 1 and "weight" in name else 0))
+            p.copy_(
+                torch.randn(p.shape, generator=g) * (0.2 if "weight" in name else 0.05)
+                + (1.0 if p.ndim == 1 and "weight" in name else 0)
+            )
         for name, b in net.named_buffers():
             if name.endswith("running_mean"):
                 b.copy_(torch.randn(b.shape, generator=g) * 0.1)

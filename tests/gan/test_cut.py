@@ -118,14 +118,21 @@ def test_trained_cut_loads_through_the_one_loader(tmp_path) -> None:
     for side in "AB":
         (tmp_path / side).mkdir()
         for i in range(2):
-            Image.fromarray((torch.rand(36, 36, 3, generator=g) * 255).byte().numpy()).save(tmp_path / side / f"{i}.png")
+            Image.fromarray((torch.rand(36, 36, 3, generator=g) * 255).byte().numpy()).save(
+                tmp_path / side / f"{i}.png"
+            )
     ds = UnalignedDataset(tmp_path / "A", tmp_path / "B", transform=PairedTransform(load_size=36, crop_size=32))
     model = CUT(CUTConfig(mode="fastcut", netG="resnet_6blocks", ngf=4, ndf=4, num_patches=16))
-    fit(model, ds, TrainConfig(out_dir=str(tmp_path / "run"), n_epochs=1, n_epochs_decay=0, progress=False,
-                               tensorboard=False, n_visuals=1))
+    fit(
+        model,
+        ds,
+        TrainConfig(
+            out_dir=str(tmp_path / "run"), n_epochs=1, n_epochs_decay=0, progress=False, tensorboard=False, n_visuals=1
+        ),
+    )
     x = torch.rand(1, 3, 30, 42, generator=g)
     with torch.no_grad():
-        want = ((model.networks["G"].eval()(torch.nn.functional.pad(x * 2 - 1, (0, 2, 0, 2), mode="reflect")) + 1) / 2)
+        want = (model.networks["G"].eval()(torch.nn.functional.pad(x * 2 - 1, (0, 2, 0, 2), mode="reflect")) + 1) / 2
     for path in (tmp_path / "run" / "weights" / "G.safetensors", find_latest(tmp_path / "run" / "checkpoints")):
         tr = load_translator(path)
         assert tr.info["kind"] == "cut" and tr.info["mode"] == "fastcut"

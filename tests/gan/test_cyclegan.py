@@ -14,13 +14,18 @@ TINY = dict(netG="resnet_6blocks", ngf=4, ndf=4)
 
 def _batch(c_a=3, c_b=3, size=32, seed=0):
     g = torch.Generator().manual_seed(seed)
-    return {"A": torch.rand(1, c_a, size, size, generator=g) * 2 - 1, "B": torch.rand(1, c_b, size, size, generator=g) * 2 - 1}
+    return {
+        "A": torch.rand(1, c_a, size, size, generator=g) * 2 - 1,
+        "B": torch.rand(1, c_b, size, size, generator=g) * 2 - 1,
+    }
 
 
 def _ctx(model, sgd=False):
     if sgd:  # plain gradient steps: parameter change = -0.01·gradient, to compare gradients exactly
-        opts = {"G": torch.optim.SGD([p for k in ("G_A", "G_B") for p in model.networks[k].parameters()], lr=0.01),
-                "D": torch.optim.SGD([p for k in ("D_A", "D_B") for p in model.networks[k].parameters()], lr=0.01)}
+        opts = {
+            "G": torch.optim.SGD([p for k in ("G_A", "G_B") for p in model.networks[k].parameters()], lr=0.01),
+            "D": torch.optim.SGD([p for k in ("D_A", "D_B") for p in model.networks[k].parameters()], lr=0.01),
+        }
     else:
         opts = model.make_optimizers()
     return StepContext(dict(model.networks), opts, torch.device("cpu"))
@@ -28,9 +33,20 @@ def _ctx(model, sgd=False):
 
 def test_defaults_are_the_paper_recipe():
     c = CycleGANConfig()
-    assert (c.netG, c.netD, c.gan_mode, c.lambda_A, c.lambda_B, c.lambda_identity, c.pool_size, c.norm,
-            c.padding, c.dropout, c.lr, c.beta1) == (
-        "resnet_9blocks", "basic", "lsgan", 10.0, 10.0, 0.5, 50, "instance", "reflect", False, 2e-4, 0.5)
+    assert (
+        c.netG,
+        c.netD,
+        c.gan_mode,
+        c.lambda_A,
+        c.lambda_B,
+        c.lambda_identity,
+        c.pool_size,
+        c.norm,
+        c.padding,
+        c.dropout,
+        c.lr,
+        c.beta1,
+    ) == ("resnet_9blocks", "basic", "lsgan", 10.0, 10.0, 0.5, 50, "instance", "reflect", False, 2e-4, 0.5)
     m = CycleGAN(CycleGANConfig(**TINY))
     opts = m.make_optimizers()
     assert set(opts) == {"G", "D"} and opts["G"].defaults["betas"] == (0.5, 0.999)
@@ -89,7 +105,9 @@ def test_train_step_equals_the_reference_algorithm(norm, fuse):
     """Accumulated per-cycle backwards and batched forwards give the reference's gradients and losses."""
     results = []
     for step in ("ours", "reference"):
-        m = CycleGAN(CycleGANConfig(**TINY, norm=norm, fuse=fuse, pool_size=2), generator=torch.Generator().manual_seed(3))
+        m = CycleGAN(
+            CycleGANConfig(**TINY, norm=norm, fuse=fuse, pool_size=2), generator=torch.Generator().manual_seed(3)
+        )
         for n in m.networks.values():
             n.double()
         ctx = _ctx(m, sgd=True)
@@ -113,7 +131,9 @@ def test_train_step_updates_all_four_networks_and_freezes_D_only_during_the_G_st
     m = CycleGAN(CycleGANConfig(**TINY))
     seen = {"D_A": [], "D_B": []}
     for k in seen:
-        m.networks[k].register_forward_pre_hook(lambda mod, inp, k=k: seen[k].append(next(mod.parameters()).requires_grad))
+        m.networks[k].register_forward_pre_hook(
+            lambda mod, inp, k=k: seen[k].append(next(mod.parameters()).requires_grad)
+        )
     before = {k: [p.detach().clone() for p in n.parameters()] for k, n in m.networks.items()}
     out = m.train_step(_batch(), _ctx(m))
     assert set(out) == {"G_A", "G_B", "cycle_A", "cycle_B", "idt_A", "idt_B", "D_A", "D_B"}

@@ -16,8 +16,16 @@ from styleforge.gan.loading import load_translator
 def test_checkpoint_and_weights_give_the_trained_generator(image_pairs, tmp_path):
     model = Pix2Pix(Pix2PixConfig(netG="unet_32", ngf=4, ndf=4), generator=torch.Generator().manual_seed(0))
     ds = AlignedDataset(image_pairs, transform=PairedTransform(load_size=36, crop_size=32))
-    cfg = TrainConfig(out_dir=str(tmp_path / "run"), n_epochs=1, n_epochs_decay=0, max_steps=2, progress=False,
-                      tensorboard=False, n_visuals=1, lr_policy="constant")
+    cfg = TrainConfig(
+        out_dir=str(tmp_path / "run"),
+        n_epochs=1,
+        n_epochs_decay=0,
+        max_steps=2,
+        progress=False,
+        tensorboard=False,
+        n_visuals=1,
+        lr_policy="constant",
+    )
     fit(model, ds, cfg)
     g = model.networks["G"].eval()
     x = torch.rand(1, 3, 32, 32, generator=torch.Generator().manual_seed(1))

@@ -6,7 +6,10 @@ from styleforge.gan import Pix2Pix, Pix2PixConfig
 
 def _batch(c_in=3, c_out=3, n=1, size=32, seed=0):
     g = torch.Generator().manual_seed(seed)
-    return {"A": torch.rand(n, c_in, size, size, generator=g) * 2 - 1, "B": torch.rand(n, c_out, size, size, generator=g) * 2 - 1}
+    return {
+        "A": torch.rand(n, c_in, size, size, generator=g) * 2 - 1,
+        "B": torch.rand(n, c_out, size, size, generator=g) * 2 - 1,
+    }
 
 
 def _ctx(model):
@@ -16,7 +19,17 @@ def _ctx(model):
 def test_defaults_are_the_paper_recipe():
     c = Pix2PixConfig()
     assert (c.netG, c.netD, c.gan_mode, c.lambda_l1, c.lr, c.beta1, c.norm, c.dropout, c.init, c.init_gain) == (
-        "unet_256", "basic", "vanilla", 100.0, 2e-4, 0.5, "instance", True, "normal", 0.02)
+        "unet_256",
+        "basic",
+        "vanilla",
+        100.0,
+        2e-4,
+        0.5,
+        "instance",
+        True,
+        "normal",
+        0.02,
+    )
     m = Pix2Pix(Pix2PixConfig(netG="unet_32", ngf=4, ndf=4))
     opt = m.make_optimizers()["G"]
     assert opt.defaults["betas"] == (0.5, 0.999) and opt.defaults["lr"] == 2e-4
@@ -39,7 +52,9 @@ def test_fused_discriminator_forward_equals_two_forwards():
     losses = []
     for fuse in (True, False):
         torch.manual_seed(0)
-        m = Pix2Pix(Pix2PixConfig(netG="unet_32", ngf=4, ndf=4, fuse_d=fuse), generator=torch.Generator().manual_seed(1))
+        m = Pix2Pix(
+            Pix2PixConfig(netG="unet_32", ngf=4, ndf=4, fuse_d=fuse), generator=torch.Generator().manual_seed(1)
+        )
         losses.append(m.train_step(_batch(), _ctx(m)))
     for k in ("D_real", "D_fake", "G_GAN", "G_L1"):
         assert torch.allclose(losses[0][k], losses[1][k], rtol=1e-4), k

@@ -134,14 +134,20 @@ def test_archive_member_is_extracted_once(server: _Server, tmp_path: Path) -> No
         info.size = len(body)
         tar.addfile(info, io.BytesIO(body))
     server.files["models.tar"] = buf.getvalue()
-    reg = {"a_cut": Pretrained("a_cut", "CUT", server.url + "models.tar", "test", member="a_cut_pretrained/latest_net_G.pth")}
+    reg = {
+        "a_cut": Pretrained(
+            "a_cut", "CUT", server.url + "models.tar", "test", member="a_cut_pretrained/latest_net_G.pth"
+        )
+    }
     p = pretrained_path("a_cut", registry=reg, folder=tmp_path, progress=False)
     assert p.read_bytes() == body
     assert set(json.loads((tmp_path / "sha256.json").read_text())) == {"models.tar", "a_cut.pth"}
     assert server.hits == ["models.tar"]
 
 
-def test_translate_pretrained_unknown_name_exits_2_before_anything(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_translate_pretrained_unknown_name_exits_2_before_anything(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     from PIL import Image
 
     from styleforge.cli.main import main
@@ -152,7 +158,9 @@ def test_translate_pretrained_unknown_name_exits_2_before_anything(tmp_path: Pat
     assert "did you mean 'zebra2horse'" in err and "\n" not in err and not (tmp_path / "o").exists()
 
 
-def test_translate_pretrained_end_to_end_from_a_local_server(server: _Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_translate_pretrained_end_to_end_from_a_local_server(
+    server: _Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """``--pretrained NAME`` downloads a reference-layout file once and translates with it."""
     from PIL import Image
     from reference_nets import RefResnet, randomise
@@ -163,11 +171,15 @@ def test_translate_pretrained_end_to_end_from_a_local_server(server: _Server, tm
     buf = io.BytesIO()
     torch.save(randomise(RefResnet(3, 3, 4, 6), 9).state_dict(), buf)
     server.files["horse2zebra.pth"] = buf.getvalue()
-    monkeypatch.setitem(pre.PRETRAINED, "horse2zebra", Pretrained("horse2zebra", "CycleGAN", server.url + "horse2zebra.pth", "test"))
+    monkeypatch.setitem(
+        pre.PRETRAINED, "horse2zebra", Pretrained("horse2zebra", "CycleGAN", server.url + "horse2zebra.pth", "test")
+    )
     monkeypatch.setenv("STYLEFORGE_CACHE", str(tmp_path / "cache"))
     Image.new("RGB", (20, 16), (10, 200, 30)).save(tmp_path / "in.png")
     for out in ("o1", "o2"):
-        assert main(["translate", "--pretrained", "horse2zebra", str(tmp_path / "in.png"), "-o", str(tmp_path / out)]) == 0
+        assert (
+            main(["translate", "--pretrained", "horse2zebra", str(tmp_path / "in.png"), "-o", str(tmp_path / out)]) == 0
+        )
     assert server.hits == ["horse2zebra.pth"]
     assert (tmp_path / "o1" / "in.png").read_bytes() == (tmp_path / "o2" / "in.png").read_bytes()
     assert (tmp_path / "cache" / "pretrained" / "sha256.json").is_file()

@@ -95,7 +95,9 @@ def test_a_discriminator_state_dict_is_refused(tmp_path: Path) -> None:
         load_translator(p)
 
 
-def test_translate_cli_reads_a_reference_file_and_refuses_another_architecture(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_translate_cli_reads_a_reference_file_and_refuses_another_architecture(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     from PIL import Image
 
     from styleforge.cli.main import main

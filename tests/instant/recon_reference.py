@@ -10,9 +10,20 @@ import torch
 import torch.nn.functional as F
 
 
-def old_loop(content_dirs: list[str], *, levels: list[str], widths: list[float], crop: int, batch_size: int,
-             lr: float, feature_weight: float, steps: int, seed: int = 0, style_dirs: list[str] | None = None,
-             wct_weight: float = 0.0) -> tuple[list[float], dict[str, torch.Tensor]]:
+def old_loop(
+    content_dirs: list[str],
+    *,
+    levels: list[str],
+    widths: list[float],
+    crop: int,
+    batch_size: int,
+    lr: float,
+    feature_weight: float,
+    steps: int,
+    seed: int = 0,
+    style_dirs: list[str] | None = None,
+    wct_weight: float = 0.0,
+) -> tuple[list[float], dict[str, torch.Tensor]]:
     """Per-step losses and the decoders' final state dict of the old loop (fp32, CPU, fresh start)."""
     from styleforge.backbones import build_backbone
     from styleforge.instant.recon import _batch, fit_linear_decoder, load_photos, transfer_targets

@@ -66,8 +66,9 @@ PER_STYLE = sorted(n for n, e in builtin_models().items() if e.kind == "instant"
 def test_per_style_networks_draw_no_frame(palette: bool) -> None:
     torch.set_num_threads(1)
     photo = _photo()
-    ratios = {n: _ratio(stylize_instant(photo, load_instant([n]), InstantOptions(palette=palette)), photo)
-              for n in PER_STYLE}
+    ratios = {
+        n: _ratio(stylize_instant(photo, load_instant([n]), InstantOptions(palette=palette)), photo) for n in PER_STYLE
+    }
     assert max(ratios.values()) <= LIMIT, f"palette={palette}: border ratios {ratios}"
 
 

@@ -40,12 +40,28 @@ def test_the_cli_runs_the_pass_without_importing_torch(tmp_path) -> None:
     outs = {}
     for flag in ([], ["--no-palette"]):
         out = tmp_path / f"out{len(flag)}.png"
-        argv = ["instant", str(BUILTIN_CONTENT["tubingen"]), "--style", "starry_night", "--size", "128",
-                "-o", str(out), *flag]
-        code = ("import sys; from styleforge.cli.main import main; "
-                f"rc = main({argv!r}); print('RC', rc, 'TORCH', 'torch' in sys.modules)")
-        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
-                              env={**os.environ, "OMP_NUM_THREADS": "1"})
+        argv = [
+            "instant",
+            str(BUILTIN_CONTENT["tubingen"]),
+            "--style",
+            "starry_night",
+            "--size",
+            "128",
+            "-o",
+            str(out),
+            *flag,
+        ]
+        code = (
+            "import sys; from styleforge.cli.main import main; "
+            f"rc = main({argv!r}); print('RC', rc, 'TORCH', 'torch' in sys.modules)"
+        )
+        proc = subprocess.run(
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={**os.environ, "OMP_NUM_THREADS": "1"},
+        )
         assert "RC 0 TORCH False" in proc.stdout, proc.stderr[-2000:]
         outs[len(flag)] = np.asarray(Image.open(out), np.int16)
     assert np.abs(outs[0] - outs[1]).mean() > 5  # the default ran the pass, --no-palette did not

@@ -145,8 +145,9 @@ def test_cli_instant_and_stylize_instant(tmp_path, capsys) -> None:  # noqa: ANN
     assert main(["instant", "tubingen", "--style", "starry_night", "--size", "96", "-o", str(out)]) == 0
     assert Image.open(out).size == (96, 72)
     out2 = tmp_path / "b.jpg"
-    assert main(["stylize", "tubingen", "--instant", B, "--image-size", "80", "-o", str(out2),
-                 "--original-colors"]) == 0
+    assert (
+        main(["stylize", "tubingen", "--instant", B, "--image-size", "80", "-o", str(out2), "--original-colors"]) == 0
+    )
     assert Image.open(out2).size == (80, 60)
     # errors: one line, exit 2, nothing written
     bad = tmp_path / "c.png"
@@ -208,6 +209,5 @@ def test_builtin_adain_keeps_the_photo_and_takes_the_style(photo: Image.Image) -
     s = pil_to_tensor(load_image(style).resize(photo.size))
     mean_dist = lambda a: float((a.mean((2, 3)) - s.mean((2, 3))).abs().sum())  # noqa: E731
     assert mean_dist(full) < 0.7 * mean_dist(x)  # the style's colours
-    starry = pil_to_tensor(stylize_instant(photo, load_instant([str(styles["starry_night"])],
-                                                               backend="torch")))
+    starry = pil_to_tensor(stylize_instant(photo, load_instant([str(styles["starry_night"])], backend="torch")))
     assert float((starry - full).abs().mean()) > 0.05  # another style, another picture

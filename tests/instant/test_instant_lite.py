@@ -32,8 +32,9 @@ def packaged(tmp_path_factory: pytest.TempPathFactory) -> Path:
     with torch.no_grad():  # a visible, non-identity change (the fresh network is the identity)
         net.out[1].weight.normal_(0, 0.05)
     cfg = TRANSFORMER_CONFIGS["fast"].to_dict()
-    src = export_safetensors(net.state_dict(), root / "T.safetensors",
-                             metadata={"kind": "instant", "model_config": {"net": cfg}})
+    src = export_safetensors(
+        net.state_dict(), root / "T.safetensors", metadata={"kind": "instant", "model_config": {"net": cfg}}
+    )
     out = root / "assets"
     package_weights(src, "mystyle", {"style": "mystyle", "steps": 1}, folder=out)
     return out
@@ -74,9 +75,11 @@ def test_lite_runner_declines_tiny_and_huge_images() -> None:
 def test_cli_takes_the_lite_path_without_importing_torch(packaged: Path, tmp_path: Path, command: str) -> None:
     out = tmp_path / "out.png"
     argv = command.format(photo=BUILTIN_CONTENT["tubingen"], w=packaged / "mystyle.safetensors").split()
-    code = ("import sys; from styleforge.cli.main import main; "
-            f"rc = main({argv + ['--size', '128', '-o', str(out)]!r}); "
-            "print('RC', rc, 'TORCH', 'torch' in sys.modules)")
+    code = (
+        "import sys; from styleforge.cli.main import main; "
+        f"rc = main({argv + ['--size', '128', '-o', str(out)]!r}); "
+        "print('RC', rc, 'TORCH', 'torch' in sys.modules)"
+    )
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
     assert "RC 0 TORCH False" in proc.stdout, proc.stderr[-2000:]

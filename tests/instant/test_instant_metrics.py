@@ -47,8 +47,9 @@ def _np_features(img01: np.ndarray, sd: dict[str, torch.Tensor]) -> dict[str, np
             c, hh, ww = h.shape
             h = h[:, : hh // 2 * 2, : ww // 2 * 2].reshape(c, hh // 2, 2, ww // 2, 2).mean(axis=(2, 4))
         for d in range(1, n + 1):
-            h = np.maximum(_np_conv3(h, sd[f"conv{b}_{d}.weight"].double().numpy(),
-                                     sd[f"conv{b}_{d}.bias"].double().numpy()), 0)
+            h = np.maximum(
+                _np_conv3(h, sd[f"conv{b}_{d}.weight"].double().numpy(), sd[f"conv{b}_{d}.bias"].double().numpy()), 0
+            )
             out[f"relu{b}_{d}"] = h
     return out
 
@@ -72,7 +73,9 @@ def test_features_grams_and_losses_match_numpy() -> None:
     want_style = np.mean([((_np_gram(na[k]) - _np_gram(nb[k])) ** 2).mean() for k in STYLE_LAYERS])
     got_style = style_loss(fa, {k: gram(fb[k]) for k in STYLE_LAYERS})
     assert got_style == pytest.approx(want_style, rel=1e-2)
-    assert content_loss(fa["relu4_2"], fb["relu4_2"]) == pytest.approx(((na["relu4_2"] - nb["relu4_2"]) ** 2).mean(), rel=1e-2)
+    assert content_loss(fa["relu4_2"], fb["relu4_2"]) == pytest.approx(
+        ((na["relu4_2"] - nb["relu4_2"]) ** 2).mean(), rel=1e-2
+    )
 
 
 def test_score_is_zero_for_identical_and_grows_with_difference() -> None:

@@ -33,8 +33,10 @@ def _weights() -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndar
     assert vgg is not None
     wct = next(e.file for e in builtin_models().values() if e.kind == "wct")
     sd, _ = load_weights(wct)
-    return ((vgg["conv1_1.weight"].numpy(), vgg["conv1_1.bias"].numpy()),
-            (sd["relu1_1.body.0.1.weight"].numpy(), sd["relu1_1.body.0.1.bias"].numpy()))
+    return (
+        (vgg["conv1_1.weight"].numpy(), vgg["conv1_1.bias"].numpy()),
+        (sd["relu1_1.body.0.1.weight"].numpy(), sd["relu1_1.body.0.1.bias"].numpy()),
+    )
 
 
 def _array(img: Image.Image) -> np.ndarray:
@@ -105,10 +107,16 @@ def test_painting_for_builtin_and_trained_networks(tmp_path: Path) -> None:
     assert painting_for(entry.file) == builtin_styles()["starry_night"]
     net = TransformerNet(TRANSFORMER_CONFIGS["fast"])
     cfg = {"net": TRANSFORMER_CONFIGS["fast"].to_dict()}
-    named = export_safetensors(net.state_dict(), tmp_path / "a.safetensors",
-                               metadata={"kind": "instant", "model_config": {**cfg, "style": "the-scream"}})
-    other = export_safetensors(net.state_dict(), tmp_path / "b.safetensors",
-                               metadata={"kind": "instant", "model_config": {**cfg, "style": "my_cat"}})
+    named = export_safetensors(
+        net.state_dict(),
+        tmp_path / "a.safetensors",
+        metadata={"kind": "instant", "model_config": {**cfg, "style": "the-scream"}},
+    )
+    other = export_safetensors(
+        net.state_dict(),
+        tmp_path / "b.safetensors",
+        metadata={"kind": "instant", "model_config": {**cfg, "style": "my_cat"}},
+    )
     assert painting_for(named) == builtin_styles()["the_scream"]
     assert painting_for(other) is None and load_palette(other) is None
 
@@ -123,7 +131,9 @@ def packaged(tmp_path_factory: pytest.TempPathFactory) -> Path:
     with torch.no_grad():
         net.out[1].weight.normal_(0, 0.05)
     cfg = {"net": TRANSFORMER_CONFIGS["fast"].to_dict(), "style": "starry_night"}
-    src = export_safetensors(net.state_dict(), root / "T.safetensors", metadata={"kind": "instant", "model_config": cfg})
+    src = export_safetensors(
+        net.state_dict(), root / "T.safetensors", metadata={"kind": "instant", "model_config": cfg}
+    )
     package_weights(src, "mine", {"style": "starry_night", "steps": 1}, folder=root / "assets")
     return root / "assets" / "mine.safetensors"
 
@@ -139,8 +149,9 @@ def test_lite_and_full_paths_apply_the_same_pass(packaged: Path, strength: float
     lite = np.asarray(runner(photo, strength=strength), np.int16)
     model = load_instant([str(packaged)], backend="torch")
     full = np.asarray(stylize_instant(photo, model, InstantOptions(strength=strength, backend="torch")), np.int16)
-    raw = np.asarray(stylize_instant(photo, model, InstantOptions(strength=strength, backend="torch", palette=False)),
-                     np.int16)
+    raw = np.asarray(
+        stylize_instant(photo, model, InstantOptions(strength=strength, backend="torch", palette=False)), np.int16
+    )
     assert np.abs(lite - full).max() <= 2
     assert np.abs(full - raw).mean() > 5  # the pass ran on both paths
     # a tiled run gets one pass over the stitched tiles (one set of statistics: no seams)
@@ -152,7 +163,9 @@ def test_lite_and_full_paths_apply_the_same_pass(packaged: Path, strength: float
     assert np.abs(tiled - once).max() <= 3  # the reference passes an 8-bit rounded copy
 
 
-def test_unreadable_files_give_no_palette_instead_of_a_traceback(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_unreadable_files_give_no_palette_instead_of_a_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("STYLEFORGE_CACHE", str(tmp_path / "cache"))
     starry = builtin_models()["starry_night"].file
     assert load_palette(starry) is None  # no converted VGG16 weights in this cache yet: the full path makes them

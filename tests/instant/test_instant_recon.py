@@ -38,8 +38,17 @@ def test_tiny_training_resumes_and_exports_a_working_wct_network(photos, tmp_pat
     from styleforge.instant import InstantOptions, load_instant, stylize_instant
     from styleforge.instant.models import load_weights
 
-    cfg = ReconConfig(content_dirs=[str(photos)], out=str(tmp_path / "run"), levels=["relu2_1", "relu1_1"],
-                      widths=[0.25, 1.0], crop=32, batch_size=2, max_steps=2, eval_every=1, amp="off")
+    cfg = ReconConfig(
+        content_dirs=[str(photos)],
+        out=str(tmp_path / "run"),
+        levels=["relu2_1", "relu1_1"],
+        widths=[0.25, 1.0],
+        crop=32,
+        batch_size=2,
+        max_steps=2,
+        eval_every=1,
+        amp="off",
+    )
     path = train(cfg)
     _, meta = load_weights(path)
     assert meta["kind"] == "wct" and meta["step"] == 2
@@ -78,9 +87,21 @@ def test_transfer_targets_carry_each_sample_to_its_own_style() -> None:
 
 
 def test_transfer_consistency_loss_trains_with_paintings(photos, tmp_path, one_thread) -> None:  # noqa: ANN001
-    cfg = ReconConfig(content_dirs=[str(photos)], out=str(tmp_path / "run"), levels=["relu2_1", "relu1_1"],
-                      widths=[0.25, 1.0], crop=32, batch_size=2, max_steps=2, eval_every=1, amp="off",
-                      style_dirs=[str(photos)], wct_weight=1.0, sizes=[24, 0], passes=["relu2_1", "relu1_1"])
+    cfg = ReconConfig(
+        content_dirs=[str(photos)],
+        out=str(tmp_path / "run"),
+        levels=["relu2_1", "relu1_1"],
+        widths=[0.25, 1.0],
+        crop=32,
+        batch_size=2,
+        max_steps=2,
+        eval_every=1,
+        amp="off",
+        style_dirs=[str(photos)],
+        wct_weight=1.0,
+        sizes=[24, 0],
+        passes=["relu2_1", "relu1_1"],
+    )
     from styleforge.instant.models import load_weights
 
     _, meta = load_weights(train(cfg))
@@ -109,22 +130,32 @@ def _spy(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     return seen
 
 
-def test_engine_loop_reproduces_the_former_loop_and_resumes_exactly(photos, tmp_path, one_thread,
-                                                                    monkeypatch) -> None:  # noqa: ANN001
+def test_engine_loop_reproduces_the_former_loop_and_resumes_exactly(photos, tmp_path, one_thread, monkeypatch) -> None:  # noqa: ANN001
     """Fixed seed, short run: the engine's steps give the former loop's losses and weights, also across a resume."""
     from recon_reference import old_loop
 
     from styleforge.instant.models import load_weights
 
     kw = dict(levels=["relu2_1", "relu1_1"], widths=[0.25, 1.0], crop=32, batch_size=2)
-    want_losses, want = old_loop([str(photos)], lr=1e-3, feature_weight=1.0, steps=4, style_dirs=[str(photos)],
-                                 wct_weight=1.0, **kw)
+    want_losses, want = old_loop(
+        [str(photos)], lr=1e-3, feature_weight=1.0, steps=4, style_dirs=[str(photos)], wct_weight=1.0, **kw
+    )
     seen = _spy(monkeypatch)
-    cfg = ReconConfig(content_dirs=[str(photos)], out=str(tmp_path / "run"), max_steps=2, eval_every=1, amp="off",
-                      style_dirs=[str(photos)], wct_weight=1.0, **kw)
+    cfg = ReconConfig(
+        content_dirs=[str(photos)],
+        out=str(tmp_path / "run"),
+        max_steps=2,
+        eval_every=1,
+        amp="off",
+        style_dirs=[str(photos)],
+        wct_weight=1.0,
+        **kw,
+    )
     train(cfg)
-    assert sorted(p.name for p in (tmp_path / "run" / "checkpoints").iterdir()) == ["ckpt_00000001.pt",
-                                                                                    "ckpt_00000002.pt"]
+    assert sorted(p.name for p in (tmp_path / "run" / "checkpoints").iterdir()) == [
+        "ckpt_00000001.pt",
+        "ckpt_00000002.pt",
+    ]
     cfg.max_steps = 4
     got, meta = load_weights(train(cfg))  # resumes at step 2 from the engine's checkpoint
     assert meta["step"] == 4 and "resumed at step 2" in (tmp_path / "run" / "log.txt").read_text()

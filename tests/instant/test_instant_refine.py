@@ -34,14 +34,22 @@ def test_refine_moves_towards_the_style_and_keeps_the_size(one_thread) -> None: 
 
 def test_cli_refine_and_its_bad_input(tmp_path, capsys, one_thread) -> None:  # noqa: ANN001
     out = tmp_path / "r.png"
-    assert main(["stylize", "tubingen", "--instant", "starry_night", "--image-size", "64", "--refine", "2",
-                 "-o", str(out)]) == 0
+    assert (
+        main(
+            ["stylize", "tubingen", "--instant", "starry_night", "--image-size", "64", "--refine", "2", "-o", str(out)]
+        )
+        == 0
+    )
     assert Image.open(out).size == (64, 48)
     bad = tmp_path / "bad.png"
     assert main(["instant", "tubingen", "--style", "starry_night", "--refine", "-1", "-o", str(bad)]) == 2
     assert main(["instant", "tubingen", "--style", "starry_night", "--refine-style", "shipwreck", "-o", str(bad)]) == 2
-    assert main(["instant", "tubingen", "--style", "starry_night", "--style", "the_scream", "--refine", "3",
-                 "-o", str(bad)]) == 2
+    assert (
+        main(
+            ["instant", "tubingen", "--style", "starry_night", "--style", "the_scream", "--refine", "3", "-o", str(bad)]
+        )
+        == 2
+    )
     assert not bad.exists()
     err = capsys.readouterr().err
     assert err.count("error:") == 3 and "Traceback" not in err

@@ -62,8 +62,24 @@ def test_out_of_range_scales_are_refused(bad: float) -> None:
 
 def test_the_cli_refuses_a_bad_scale_in_one_line(tmp_path: Path) -> None:
     out = tmp_path / "o.png"
-    proc = subprocess.run([sys.executable, "-m", "styleforge", "instant", "tubingen", "--style", "starry_night",
-                           "--style-scale", "9", "-o", str(out)], capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "styleforge",
+            "instant",
+            "tubingen",
+            "--style",
+            "starry_night",
+            "--style-scale",
+            "9",
+            "-o",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 2
     assert proc.stderr.strip().count("\n") == 0 and "--style-scale" in proc.stderr
     assert not out.exists()
@@ -73,9 +89,26 @@ def test_the_cli_paints_with_a_scale(tmp_path: Path) -> None:
     outs = []
     for s in ("1", "2"):
         out = tmp_path / f"o{s}.png"
-        proc = subprocess.run([sys.executable, "-m", "styleforge", "instant", "tubingen", "--style", "starry_night",
-                               "--size", "256", "--style-scale", s, "-o", str(out)], capture_output=True, text=True,
-                              timeout=120)
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "styleforge",
+                "instant",
+                "tubingen",
+                "--style",
+                "starry_night",
+                "--size",
+                "256",
+                "--style-scale",
+                s,
+                "-o",
+                str(out),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert proc.returncode == 0, proc.stderr
         outs.append(np.asarray(Image.open(out), dtype=np.float64))
     assert outs[0].shape == outs[1].shape and np.abs(outs[0] - outs[1]).mean() > 5

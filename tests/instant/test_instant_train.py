@@ -71,8 +71,17 @@ def test_fit_writes_loadable_weights(tmp_path) -> None:  # noqa: ANN001
     files = _files()[:2]
     style = torch.rand(1, 3, 32, 32)
     model = PerStyleModel(style, PerStyleConfig(), style_name="noise")
-    cfg = TrainConfig(out_dir=str(tmp_path / "run"), n_epochs=1, n_epochs_decay=0, lr_policy="constant",
-                      batch_size=2, max_steps=1, tensorboard=False, progress=False, n_visuals=1)
+    cfg = TrainConfig(
+        out_dir=str(tmp_path / "run"),
+        n_epochs=1,
+        n_epochs_decay=0,
+        lr_policy="constant",
+        batch_size=2,
+        max_steps=1,
+        tensorboard=False,
+        progress=False,
+        n_visuals=1,
+    )
     result = fit(model, CropDataset(files, 32), cfg)
     assert result.step == 1
     tensors, meta = load_safetensors(tmp_path / "run" / "weights" / "T.safetensors")
@@ -88,8 +97,17 @@ def test_trained_adain_decoder_stylises_and_exports(tmp_path) -> None:  # noqa: 
 
     files = _files()[:2]
     model = AdaINModel(AdaINConfig(decoder="small"))
-    cfg = TrainConfig(out_dir=str(tmp_path / "run"), n_epochs=1, n_epochs_decay=0, lr_policy="constant",
-                      batch_size=2, max_steps=1, tensorboard=False, progress=False, n_visuals=1)
+    cfg = TrainConfig(
+        out_dir=str(tmp_path / "run"),
+        n_epochs=1,
+        n_epochs_decay=0,
+        lr_policy="constant",
+        batch_size=2,
+        max_steps=1,
+        tensorboard=False,
+        progress=False,
+        n_visuals=1,
+    )
     fit(model, ContentStyleDataset(files, files, 32), cfg)
     decoder = tmp_path / "run" / "weights" / "decoder.safetensors"
     inst = load_instant([str(files[1])], backend="torch", adain_decoder=decoder)

@@ -70,7 +70,9 @@ def test_arbitrary_choice_and_bad_weights(tmp_path) -> None:  # noqa: ANN001
 
 def test_shipped_feedback_brings_the_decoded_features_closer_to_the_transfer(photo: Image.Image, one_thread) -> None:  # noqa: ANN001
     net, meta = load_wct_net()
-    assert net.feedback and "--feedback" in next(e for e in builtin_models().values() if e.kind == "wct").info["command"]
+    assert (
+        net.feedback and "--feedback" in next(e for e in builtin_models().values() if e.kind == "wct").info["command"]
+    )
     lv, eta = next(iter(net.feedback.items()))
     style = pil_to_tensor(load_image(builtin_styles()["starry_night"]).resize((128, 101)))
     x = pil_to_tensor(photo)

@@ -6,7 +6,13 @@ from styleforge.nets import build_discriminator
 
 @pytest.mark.parametrize(
     "name,n_layers,size,out",
-    [("basic", 3, 256, 30), ("basic", 3, 64, 6), ("n_layers", 2, 64, 14), ("n_layers", 4, 128, 6), ("pixel", 3, 33, 33)],
+    [
+        ("basic", 3, 256, 30),
+        ("basic", 3, 64, 6),
+        ("n_layers", 2, 64, 14),
+        ("n_layers", 4, 128, 6),
+        ("pixel", 3, 33, 33),
+    ],
 )
 def test_discriminator_patch_maps(name, n_layers, size, out):
     d = build_discriminator(name, 6, ndf=4, n_layers=n_layers)

@@ -9,7 +9,10 @@ from torch import nn
 from styleforge.nets.feedforward import TRANSFORMER_CONFIGS, TransformerConfig, TransformerNet
 
 
-@pytest.mark.parametrize(("arch", "hw"), [("small", (37, 50)), ("small", (17, 101)), ("fast", (37, 50)), ("fast", (9, 63)), ("johnson", (33, 40))])
+@pytest.mark.parametrize(
+    ("arch", "hw"),
+    [("small", (37, 50)), ("small", (17, 101)), ("fast", (37, 50)), ("fast", (9, 63)), ("johnson", (33, 40))],
+)
 def test_output_shape_and_range_at_odd_sizes(arch: str, hw: tuple[int, int]) -> None:
     net = TransformerNet(TRANSFORMER_CONFIGS[arch])
     y = net(torch.rand(2, 3, *hw))

@@ -113,13 +113,19 @@ class _FakeEncoder(torch.nn.Module):
         for lv in layers:
             k = {"relu1_1": 1, "relu2_1": 2}[lv]
             f = torch.nn.functional.avg_pool2d(x, k) if k > 1 else x
-            out[lv] = f.repeat(1, {"relu1_1": 64, "relu2_1": 128}[lv] // 3 + 1, 1, 1)[:, : {"relu1_1": 64, "relu2_1": 128}[lv]] * 100
+            out[lv] = (
+                f.repeat(1, {"relu1_1": 64, "relu2_1": 128}[lv] // 3 + 1, 1, 1)[
+                    :, : {"relu1_1": 64, "relu2_1": 128}[lv]
+                ]
+                * 100
+            )
         return out
 
 
 def test_wct_net_runs_coarse_to_fine_with_alpha_weights_and_mask() -> None:
-    net = WCTNet(_FakeEncoder(), {"relu1_1": ReconDecoder("relu1_1"), "relu2_1": ReconDecoder("relu2_1", 0.25)},
-                 deep_size=24)
+    net = WCTNet(
+        _FakeEncoder(), {"relu1_1": ReconDecoder("relu1_1"), "relu2_1": ReconDecoder("relu2_1", 0.25)}, deep_size=24
+    )
     assert net.levels == ["relu2_1", "relu1_1"]
     photo, s1, s2 = torch.rand(1, 3, 32, 48), torch.rand(1, 3, 20, 20), torch.rand(1, 3, 16, 16)
     st = [net.style_stats(s1), net.style_stats(s2)]
@@ -178,8 +184,10 @@ def test_feedback_moves_the_decoder_input_by_eta_times_the_miss() -> None:
     only1 = dict(passes=["relu1_1"])
     one = WCTNet(_FakeEncoder(), decs, **only1)
     st1 = one.style_stats(style)
-    assert torch.equal(one.stylize_stats(photo, [st1]),
-                       WCTNet(_FakeEncoder(), decs, feedback={"relu2_1": 0.5}, **only1).stylize_stats(photo, [st1]))
+    assert torch.equal(
+        one.stylize_stats(photo, [st1]),
+        WCTNet(_FakeEncoder(), decs, feedback={"relu2_1": 0.5}, **only1).stylize_stats(photo, [st1]),
+    )
     for bad in ({"relu2_1": -1.0}, {"relu3_1": 0.5}):
         with pytest.raises(ValueError, match="feedback"):
             WCTNet(_FakeEncoder(), decs, feedback=bad)

@@ -21,8 +21,15 @@ def _recipe():  # noqa: ANN202
 
 def test_commands_split_the_budget_and_scale_up(tmp_path) -> None:  # noqa: ANN001
     r = _recipe()
-    args = argparse.Namespace(minutes=100.0, wct_share=0.5, styles=["starry_night", "the_scream"], data=str(tmp_path),
-                              device="cuda", out=str(tmp_path / "o"), tiny=False)
+    args = argparse.Namespace(
+        minutes=100.0,
+        wct_share=0.5,
+        styles=["starry_night", "the_scream"],
+        data=str(tmp_path),
+        device="cuda",
+        out=str(tmp_path / "o"),
+        tiny=False,
+    )
     cmds = r.commands(args)
     assert len(cmds) == 4  # WCT decoders, two styles, the benchmark
     wct = cmds[0]
@@ -45,8 +52,21 @@ def test_commands_split_the_budget_and_scale_up(tmp_path) -> None:  # noqa: ANN0
 def test_tiny_cpu_run_end_to_end(tmp_path, shared_data) -> None:  # noqa: ANN001
     r = _recipe()
     out = tmp_path / "recipe"
-    rc = r.main(["--tiny", "--minutes", "1", "--styles", "starry_night", "--device", "cpu", "--out", str(out),
-                 "--data", str(shared_data)])
+    rc = r.main(
+        [
+            "--tiny",
+            "--minutes",
+            "1",
+            "--styles",
+            "starry_night",
+            "--device",
+            "cpu",
+            "--out",
+            str(out),
+            "--data",
+            str(shared_data),
+        ]
+    )
     assert rc == 0
     assert (out / "wct" / "weights" / "wct.safetensors").is_file()
     assert (out / "starry_night" / "weights" / "T.safetensors").is_file()

@@ -73,8 +73,9 @@ def test_fast_transfer_keeps_size_edges_and_gives_a_matching_look():
     cl[60:] = 1
     sl = np.zeros((90, 120), np.int64)
     sl[45:] = 1
-    res = FP.fast_transfer(Image.fromarray(c), Image.fromarray(s), FP.FastConfig(work_size=64),
-                           content_labels=cl, style_labels=sl)
+    res = FP.fast_transfer(
+        Image.fromarray(c), Image.fromarray(s), FP.FastConfig(work_size=64), content_labels=cl, style_labels=sl
+    )
     assert res.image.shape == c.shape and res.image.dtype == np.uint8
     out = res.image.astype(float) / 255
     # sky became orange, ground dark blue-grey: the style's regions
@@ -90,8 +91,13 @@ def test_fast_transfer_keeps_size_edges_and_gives_a_matching_look():
     err = np.abs(apply_lut(res.look, small) - res.work[0].permute(1, 2, 0).numpy()).mean()
     assert err < 0.06
     # the global-only mode outputs the look itself
-    g = FP.fast_transfer(Image.fromarray(c), Image.fromarray(s), FP.FastConfig(work_size=64, local=False),
-                         content_labels=cl, style_labels=sl)
+    g = FP.fast_transfer(
+        Image.fromarray(c),
+        Image.fromarray(s),
+        FP.FastConfig(work_size=64, local=False),
+        content_labels=cl,
+        style_labels=sl,
+    )
     ref = np.clip(apply_lut(g.look, c.astype(np.float32) / 255) * 255 + 0.5, 0, 255).astype(np.uint8)
     assert np.abs(g.image.astype(int) - ref.astype(int)).max() <= 1
 

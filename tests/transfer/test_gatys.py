@@ -58,7 +58,9 @@ def test_multiscale_runs_every_stage(images, net):
     seen = []
     cfg = small(scales=(0.5, 1.0), iterations=3, image_size=256)
     c2 = torch.nn.functional.interpolate(c, scale_factor=4, mode="bilinear")
-    r = stylize_tensor(c2, [s], cfg, net=net, callback=lambda st, i, l, im: seen.append((st.index, tuple(im.shape[-2:]))))
+    r = stylize_tensor(
+        c2, [s], cfg, net=net, callback=lambda st, i, l, im: seen.append((st.index, tuple(im.shape[-2:])))
+    )
     assert {x[0] for x in seen} == {0, 1} and seen[0][1] == (96, 128) and seen[-1][1] == (192, 256)
     assert r.image.shape == c2.shape
 
@@ -149,9 +151,15 @@ def test_scale_iterations_per_stage_and_default_schedule():
 
     cfg = GatysConfig(image_size=1024, scale_iterations=(160, 80, 40))
     assert [(s.size, s.iterations) for s in plan_stages(cfg, (768, 1024))] == [
-        ((192, 256), 160), ((384, 512), 80), ((768, 1024), 40)]
+        ((192, 256), 160),
+        ((384, 512), 80),
+        ((768, 1024), 40),
+    ]
     # a stage under 128 px is skipped together with its count
-    assert [s.iterations for s in plan_stages(GatysConfig(image_size=256, scale_iterations=(9, 7, 5)), (192, 256))] == [7, 5]
+    assert [s.iterations for s in plan_stages(GatysConfig(image_size=256, scale_iterations=(9, 7, 5)), (192, 256))] == [
+        7,
+        5,
+    ]
     assert default_scale_iterations((0.25, 0.5, 1.0), final=40) == (160, 80, 40)
     assert default_scale_iterations((1.0, 0.5), final=30) == (60, 30)  # coarse to fine, sorted
     with pytest.raises(InputError, match="3 scales"):
@@ -168,16 +176,25 @@ def test_cli_schedule_keeps_iterations_meaning():
     p = build_parser()
     cfg = gatys_config_from_args(p.parse_args(["stylize", "x.jpg", "--style", "s", "-o", "o.png"]))
     assert cfg.stage_iterations() == default_scale_iterations(cfg.scales) == (160, 80, 40) and cfg.amp == "auto"
-    cfg = gatys_config_from_args(p.parse_args(["stylize", "x.jpg", "--style", "s", "-o", "o.png", "--iterations", "100"]))
+    cfg = gatys_config_from_args(
+        p.parse_args(["stylize", "x.jpg", "--style", "s", "-o", "o.png", "--iterations", "100"])
+    )
     assert cfg.scale_iterations is None and cfg.stage_iterations() == (100, 100, 100)  # explicit: per scale
-    cfg = gatys_config_from_args(p.parse_args(["stylize", "x.jpg", "--style", "s", "-o", "o.png",
-                                               "--scale-iterations", "5,4,3", "--amp", "none"]))
+    cfg = gatys_config_from_args(
+        p.parse_args(
+            ["stylize", "x.jpg", "--style", "s", "-o", "o.png", "--scale-iterations", "5,4,3", "--amp", "none"]
+        )
+    )
     assert cfg.stage_iterations() == (5, 4, 3) and cfg.amp == "none"
-    cfg = gatys_config_from_args(p.parse_args(["stylize", "x.jpg", "--style", "s", "-o", "o.png",
-                                               "--backbone", "effnet-lite0"]))
+    cfg = gatys_config_from_args(
+        p.parse_args(["stylize", "x.jpg", "--style", "s", "-o", "o.png", "--backbone", "effnet-lite0"])
+    )
     assert cfg.stage_iterations() == (48, 24, 12)
-    cfg = gatys_config_from_args(p.parse_args(["stylize", "x.jpg", "--style", "s", "-o", "o.png",
-                                               "--backbone", "effnet-lite0", "--scales", "0.5,1"]))
+    cfg = gatys_config_from_args(
+        p.parse_args(
+            ["stylize", "x.jpg", "--style", "s", "-o", "o.png", "--backbone", "effnet-lite0", "--scales", "0.5,1"]
+        )
+    )
     assert cfg.stage_iterations() == (24, 12)  # the backbone's schedule follows the scales
     cfg = gatys_config_from_args(p.parse_args(["stylize", "x.jpg", "--style", "s", "-o", "o.png"]))
     assert cfg.scale_detail == 1.0
@@ -208,8 +225,12 @@ def test_stylize_carries_the_detail_into_the_finer_stage(net):
     # a full-size stage of 0 evaluations returns its start: the upsampled coarse result (+ the detail)
     c = pil_to_tensor(resize_max_side(load_image(BUILTIN_CONTENT["tubingen"]), 256))
     s = pil_to_tensor(resize_max_side(load_image(builtin_styles()["starry_night"]), 128))
-    out = {d: stylize_tensor(c, [s], small(image_size=256, scales=(0.5, 1.0), scale_iterations=(3, 0), scale_detail=d),
-                             net=net).image for d in (0.0, 1.0)}
+    out = {
+        d: stylize_tensor(
+            c, [s], small(image_size=256, scales=(0.5, 1.0), scale_iterations=(3, 0), scale_detail=d), net=net
+        ).image
+        for d in (0.0, 1.0)
+    }
     high = lambda x: x - torch.nn.functional.avg_pool2d(x, 3, 1, 1, count_include_pad=False)  # noqa: E731
     err = {d: float((high(o) - high(c)).abs().mean()) for d, o in out.items()}
     assert err[1.0] < 0.5 * err[0.0]  # the photo's edges are there from the start
@@ -252,8 +273,9 @@ def test_first_lbfgs_steps_make_progress(bundled, net, amp):
     # pixels by ~1e-6 levels (flat loss for ~6 evaluations; in bf16 the loss blew up).
     c, s = bundled
     hist = []
-    r = stylize_tensor(c, [s], small(iterations=6, amp=amp), net=net,
-                       callback=lambda st, i, losses, im: hist.append(losses["total"]))
+    r = stylize_tensor(
+        c, [s], small(iterations=6, amp=amp), net=net, callback=lambda st, i, losses, im: hist.append(losses["total"])
+    )
     assert all(math.isfinite(h) for h in hist)
     assert min(hist[:4]) < 0.9 * hist[0]
     assert r.losses["total"] < 0.6 * hist[0]

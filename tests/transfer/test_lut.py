@@ -51,7 +51,9 @@ def test_trilinear_matches_scipy():
 def test_domain_is_respected(tmp_path):
     p = tmp_path / "d.cube"
     ident = L.identity_lut(3).table.reshape(-1, 3)
-    p.write_text("DOMAIN_MIN 0 0 0\nDOMAIN_MAX 2 2 2\nLUT_3D_SIZE 3\n" + "\n".join(" ".join(map(str, r)) for r in ident))
+    p.write_text(
+        "DOMAIN_MIN 0 0 0\nDOMAIN_MAX 2 2 2\nLUT_3D_SIZE 3\n" + "\n".join(" ".join(map(str, r)) for r in ident)
+    )
     lut = L.read_cube(p)
     np.testing.assert_allclose(lut(np.array([[1.0, 0.5, 2.0]])), [[0.5, 0.25, 1.0]], atol=1e-6)
 
@@ -68,14 +70,17 @@ def test_fit_recovers_a_smooth_transform_from_samples():
     assert abs(float(lut2(np.array([[0.9, 0.9, 0.9]]))[0, 0]) - 0.55) < 0.05
 
 
-@pytest.mark.parametrize("text, what", [
-    ("hello world\n", "no LUT_3D_SIZE"),
-    ("LUT_3D_SIZE 2\n0 0 0\n1 1 1\n", "needs 8 rows"),
-    ("LUT_1D_SIZE 4\n0 0 0\n", "1D LUT"),
-    ("LUT_3D_SIZE 2\n" + "0 0 x\n" * 8, "not a number"),
-    ("LUT_3D_SIZE 999\n", "outside"),
-    ("LUT_3D_SIZE 2\n" + "0 0\n" * 8, "three numbers"),
-])
+@pytest.mark.parametrize(
+    "text, what",
+    [
+        ("hello world\n", "no LUT_3D_SIZE"),
+        ("LUT_3D_SIZE 2\n0 0 0\n1 1 1\n", "needs 8 rows"),
+        ("LUT_1D_SIZE 4\n0 0 0\n", "1D LUT"),
+        ("LUT_3D_SIZE 2\n" + "0 0 x\n" * 8, "not a number"),
+        ("LUT_3D_SIZE 999\n", "outside"),
+        ("LUT_3D_SIZE 2\n" + "0 0\n" * 8, "three numbers"),
+    ],
+)
 def test_bad_files_are_one_line_errors(tmp_path, text, what):
     p = tmp_path / "bad.cube"
     p.write_text(text)

@@ -124,25 +124,62 @@ def test_two_stages_with_masks_lower_the_photorealism_loss(photos):
 def test_photo_and_smooth_cli(tmp_path, photo_dir):
     d = photo_dir
     out = tmp_path / "out.png"
-    argv = ["photo", str(d / "input" / "in29.jpg"), str(d / "style" / "tar29.jpg"), "-o", str(out),
-            "--image-size", "40", "--iterations", "3", "--scales", "none", "--smooth", "fast", "-q", "--method", "dpst",
-            "--content-mask", str(d / "seg_input" / "in29.png"), "--style-mask", str(d / "seg_style" / "tar29.png")]
+    argv = [
+        "photo",
+        str(d / "input" / "in29.jpg"),
+        str(d / "style" / "tar29.jpg"),
+        "-o",
+        str(out),
+        "--image-size",
+        "40",
+        "--iterations",
+        "3",
+        "--scales",
+        "none",
+        "--smooth",
+        "fast",
+        "-q",
+        "--method",
+        "dpst",
+        "--content-mask",
+        str(d / "seg_input" / "in29.png"),
+        "--style-mask",
+        str(d / "seg_style" / "tar29.png"),
+    ]
     assert main(argv) == 0
     assert Image.open(out).size[0] == 40
     sm = tmp_path / "sm.png"
-    assert main(["smooth", str(out), "--guide", str(d / "input" / "in29.jpg"), "--image-size", "40", "-o", str(sm)]) == 0
+    assert (
+        main(["smooth", str(out), "--guide", str(d / "input" / "in29.jpg"), "--image-size", "40", "-o", str(sm)]) == 0
+    )
     assert Image.open(sm).size == Image.open(out).size
 
 
 def test_cli_bad_input_writes_nothing(tmp_path, photo_dir, capsys):
     d = photo_dir
     out = tmp_path / "bad.png"
-    base = ["photo", str(d / "input" / "in29.jpg"), str(d / "style" / "tar29.jpg"), "-o", str(out),
-            "--image-size", "40", "--iterations", "1", "--method", "dpst"]
+    base = [
+        "photo",
+        str(d / "input" / "in29.jpg"),
+        str(d / "style" / "tar29.jpg"),
+        "-o",
+        str(out),
+        "--image-size",
+        "40",
+        "--iterations",
+        "1",
+        "--method",
+        "dpst",
+    ]
     assert main(base + ["--content-mask", str(d / "seg_input" / "in29.png")]) == 2
     assert "both" in capsys.readouterr().err
-    assert main(base + ["--content-mask", str(d / "seg_input" / "in1.png"),
-                        "--style-mask", str(d / "seg_style" / "tar29.png")]) == 2
+    assert (
+        main(
+            base
+            + ["--content-mask", str(d / "seg_input" / "in1.png"), "--style-mask", str(d / "seg_style" / "tar29.png")]
+        )
+        == 2
+    )
     assert "aspect ratio" in capsys.readouterr().err
     no_blue = tmp_path / "red.png"
     Image.open(d / "seg_style" / "tar29.png").convert("RGB").point(lambda v: 255 if v > 128 else 0).save(no_blue)
@@ -179,8 +216,14 @@ def test_photo_stylize_api_from_paths(photo_dir):
     from styleforge.transfer.photoreal import photo_stylize
 
     d = photo_dir
-    kw = dict(content_mask=d / "seg_input" / "in29.png", style_mask=d / "seg_style" / "tar29.png",
-              image_size=40, iterations=4, scales=(1.0,), seed=0)
+    kw = dict(
+        content_mask=d / "seg_input" / "in29.png",
+        style_mask=d / "seg_style" / "tar29.png",
+        image_size=40,
+        iterations=4,
+        scales=(1.0,),
+        seed=0,
+    )
     res = photo_stylize(d / "input" / "in29.jpg", d / "style" / "tar29.jpg", return_result=True, **kw)
     assert res.segments == ["blue", "red"] and res.image.shape == (1, 3, 30, 40)
     img = photo_stylize(str(d / "input" / "in29.jpg"), str(d / "style" / "tar29.jpg"), **kw)

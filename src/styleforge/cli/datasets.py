@@ -20,8 +20,12 @@ from typing import Any
 
 
 def add_parser(subparsers: Any) -> None:
-    p = subparsers.add_parser("datasets", help="prepare or download paired datasets", description=__doc__,
-                              formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = subparsers.add_parser(
+        "datasets",
+        help="prepare or download paired datasets",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     sub = p.add_subparsers(dest="action", metavar="ACTION")
     prep = sub.add_parser("prepare", help="make a paired dataset from your images")
     psub = prep.add_subparsers(dest="what", metavar="KIND")
@@ -61,7 +65,11 @@ def run(args: argparse.Namespace) -> int:
 
         for name, url in sorted(prepare.DOWNLOAD_URLS.items()):
             pr = PRESETS.get(name)
-            detail = f"{pr.direction}, {pr.n_epochs}+{pr.n_epochs_decay} epochs, batch {pr.batch_size}; {pr.note}" if pr else ""
+            detail = (
+                f"{pr.direction}, {pr.n_epochs}+{pr.n_epochs_decay} epochs, batch {pr.batch_size}; {pr.note}"
+                if pr
+                else ""
+            )
             print(f"{name:16s} {url}  {detail}")
         from ..data.unaligned import CYCLEGAN_DATASETS
         from ..gan.cyclegan import PRESETS as CYCLEGAN_PRESETS
@@ -78,7 +86,9 @@ def run(args: argparse.Namespace) -> int:
     if action == "prepare" and what == "combine":
         n = prepare.combine_ab(args.a, args.b, args.output, resize_b=args.resize_b)
     elif action == "prepare" and what == "edges":
-        n = prepare.edge_pairs(args.src, args.output, method=args.method, low=args.low, high=args.high, size=args.size or None)
+        n = prepare.edge_pairs(
+            args.src, args.output, method=args.method, low=args.low, high=args.high, size=args.size or None
+        )
     elif action == "prepare" and what == "gray":
         n = prepare.gray_pairs(args.src, args.output, size=args.size or None)
     elif action == "prepare" and what == "split":

@@ -39,9 +39,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def config_from_args(args: argparse.Namespace) -> DoodleConfig:
     """``styleforge doodle``'s configuration (unset options keep :class:`DoodleConfig`'s defaults)."""
     return DoodleConfig(
-        image_size=args.image_size, iterations=args.iterations, semantic_weight=args.semantic_weight,
-        style_weight=args.style_weight, content_weight=args.content_weight, tv_weight=args.tv_weight,
-        seed=args.seed, device=args.device,
+        image_size=args.image_size,
+        iterations=args.iterations,
+        semantic_weight=args.semantic_weight,
+        style_weight=args.style_weight,
+        content_weight=args.content_weight,
+        tv_weight=args.tv_weight,
+        seed=args.seed,
+        device=args.device,
     )
 
 
@@ -60,8 +65,14 @@ def run(args: argparse.Namespace) -> int:
     smap = smap.resize(style_img.size, 0)  # nearest: keep the map's colours exact
     tmap = resize_max_side(load_image(args.target_map, what="target map"), cfg.image_size)
     content = pil_to_tensor(load_input(args.content, kind="content", what="content image")) if args.content else None
-    res = doodle_tensor(pil_to_tensor(style_img), pil_to_tensor(smap), pil_to_tensor(tmap), cfg, content=content,
-                        progress=not args.quiet and sys.stderr.isatty())
+    res = doodle_tensor(
+        pil_to_tensor(style_img),
+        pil_to_tensor(smap),
+        pil_to_tensor(tmap),
+        cfg,
+        content=content,
+        progress=not args.quiet and sys.stderr.isatty(),
+    )
     save_image(res.image, out)
     log.info("wrote %s", out)
     return 130 if res.interrupted else 0

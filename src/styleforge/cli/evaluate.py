@@ -26,8 +26,12 @@ from ..errors import InputError
 
 
 def add_parser(subparsers: Any) -> None:
-    p = subparsers.add_parser("evaluate", help="PSNR/SSIM/L1 of a translator on a paired test set",
-                              description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = subparsers.add_parser(
+        "evaluate",
+        help="PSNR/SSIM/L1 of a translator on a paired test set",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--checkpoint", help="checkpoint or weights to evaluate on --data")
     p.add_argument("--data", help="paired dataset (A|B images or A/ B/ folders)")
     p.add_argument("--phase", default="test")
@@ -37,8 +41,9 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--target", help="folder of targets with the same file names")
     p.add_argument("--save", metavar="OUTDIR", help="also write the translations here")
     p.add_argument("--json", metavar="FILE", help="write the figures as JSON")
-    p.add_argument("--fid-weights", metavar="FILE",
-                   help="pytorch-fid's pt_inception-2015-12-05-6726825d.pth: adds FID and KID")
+    p.add_argument(
+        "--fid-weights", metavar="FILE", help="pytorch-fid's pt_inception-2015-12-05-6726825d.pth: adds FID and KID"
+    )
     p.add_argument("--no-kid", action="store_true", help="skip KID-VGG16 (the offline distribution proxy)")
     p.set_defaults(func=run)
 
@@ -48,9 +53,15 @@ def run(args: argparse.Namespace) -> int:
         from ..gan.evaluate import evaluate_checkpoint
         from .options import data_root
 
-        result = evaluate_checkpoint(args.checkpoint, data_root(args), direction=args.direction,
-                                     load_size=args.load_size, save_dir=args.save, kid_vgg16=not args.no_kid,
-                                     fid_weights=args.fid_weights)
+        result = evaluate_checkpoint(
+            args.checkpoint,
+            data_root(args),
+            direction=args.direction,
+            load_size=args.load_size,
+            save_dir=args.save,
+            kid_vgg16=not args.no_kid,
+            fid_weights=args.fid_weights,
+        )
     elif args.pred and args.target:
         from ..engine.evaluation import evaluate_folders
 

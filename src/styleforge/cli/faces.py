@@ -50,12 +50,20 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     q.add_argument("--faces", choices=("largest", "all"), default="largest", help="faces kept per photo")
     q.add_argument("--min-face", type=int, default=80, help="smallest face box kept, source px (default 80)")
     q.add_argument("--min-blur", type=float, default=30.0, help="smallest variance of Laplacian kept (default 30)")
-    q.add_argument("--dup-distance", type=int, default=22, help="near-duplicate limit, Hamming bits of 128 (default 22)")
-    q.add_argument("--allow-no-eyes", action="store_true", help="keep faces whose eyes were not found (box-based alignment)")
+    q.add_argument(
+        "--dup-distance", type=int, default=22, help="near-duplicate limit, Hamming bits of 128 (default 22)"
+    )
+    q.add_argument(
+        "--allow-no-eyes", action="store_true", help="keep faces whose eyes were not found (box-based alignment)"
+    )
     q.add_argument("--test-ratio", type=float, default=0.1, help="fraction of photos for test (default 0.1)")
     q.add_argument("--seed", type=int, default=0, help="split seed (default 0)")
-    q.add_argument("--detector", choices=("haar", "mesh"), default="haar",
-                   help="haar: OpenCV cascades; mesh: BlazeFace + face mesh, eyes from the landmarks (needs `weights fetch faces`)")
+    q.add_argument(
+        "--detector",
+        choices=("haar", "mesh"),
+        default="haar",
+        help="haar: OpenCV cascades; mesh: BlazeFace + face mesh, eyes from the landmarks (needs `weights fetch faces`)",
+    )
     q.add_argument("--workers", type=int, default=0, help="processes (default: one per core; 1 with --detector mesh)")
     q.add_argument("--overwrite", action="store_true", help="replace a different dataset already in OUT_DIR")
     q.set_defaults(func=run_prepare)
@@ -67,7 +75,14 @@ def run_collect(args: argparse.Namespace) -> int:
 
     if args.workers < 1 or args.retries < 0 or args.timeout <= 0:
         raise InputError("--workers must be >= 1, --retries >= 0 and --timeout > 0")
-    res = collect(args.urls, args.raw_dir, workers=args.workers, timeout=args.timeout, retries=args.retries, progress=_progress("downloading"))
+    res = collect(
+        args.urls,
+        args.raw_dir,
+        workers=args.workers,
+        timeout=args.timeout,
+        retries=args.retries,
+        progress=_progress("downloading"),
+    )
     print(f"downloaded {len(res.downloaded)}, already there {len(res.skipped)}, failed {len(res.failed)}")
     for url, why in res.failed[:20]:
         print(f"  failed: {url}  ({why})")
@@ -90,7 +105,12 @@ def run_prepare(args: argparse.Namespace) -> int:
         align = AlignSpec(size=args.size, eye_distance=args.eye_distance, eye_y=args.eye_y)
     except ValueError as e:
         raise InputError(str(e)) from None
-    clean = CleanSpec(min_face=args.min_face, min_blur=args.min_blur, dup_distance=args.dup_distance, require_eyes=not args.allow_no_eyes)
+    clean = CleanSpec(
+        min_face=args.min_face,
+        min_blur=args.min_blur,
+        dup_distance=args.dup_distance,
+        require_eyes=not args.allow_no_eyes,
+    )
     spec = PrepareSpec(
         classes=classes, align=align, clean=clean, faces=args.faces,
         test_ratio=args.test_ratio, seed=args.seed, workers=args.workers or (1 if args.detector == "mesh" else 0),
@@ -101,7 +121,9 @@ def run_prepare(args: argparse.Namespace) -> int:
 
         detector = MeshDetector()  # eye centres from the mesh's eye contours; low face presence = rejected
     t0 = time.perf_counter()
-    res = prepare_dataset(args.raw_dir, args.out_dir, spec, overwrite=args.overwrite, detector=detector, progress=_progress("faces"))
+    res = prepare_dataset(
+        args.raw_dir, args.out_dir, spec, overwrite=args.overwrite, detector=detector, progress=_progress("faces")
+    )
     dt = time.perf_counter() - t0
     if res.skipped_files:
         print(f"skipped {len(res.skipped_files)} files that are not usable images:")
@@ -111,8 +133,10 @@ def run_prepare(args: argparse.Namespace) -> int:
             print(f"  … and {len(res.skipped_files) - 20} more (see manifest.csv)")
     print(res.summary)
     n_files = len({r.source for r in res.rows})
-    print(f"A = {classes[0]}, B = {classes[1]}; {res.kept()} faces kept from {n_files} files in {dt:.1f} s "
-          f"({n_files / max(dt, 1e-9):.1f} files/s) → {res.out_dir} (manifest.csv, dataset.json)")
+    print(
+        f"A = {classes[0]}, B = {classes[1]}; {res.kept()} faces kept from {n_files} files in {dt:.1f} s "
+        f"({n_files / max(dt, 1e-9):.1f} files/s) → {res.out_dir} (manifest.csv, dataset.json)"
+    )
     return 0
 
 

@@ -41,37 +41,79 @@ log = logging.getLogger("styleforge")
 def add_instant_options(p: argparse.ArgumentParser, *, with_original_colors: bool = True) -> None:
     """Test-time controls shared by ``instant`` and ``stylize --instant``."""
     g = p.add_argument_group("instant styles")
-    g.add_argument("--strength", type=float, default=1.0,
-                   help="0–1: blend the stylised image with the photo (per-style models; default 1)")
-    g.add_argument("--alpha", type=float, default=None, help="image styles (WCT / AdaIN): content/style trade-off 0–1 (default 1)")
+    g.add_argument(
+        "--strength",
+        type=float,
+        default=1.0,
+        help="0–1: blend the stylised image with the photo (per-style models; default 1)",
+    )
+    g.add_argument(
+        "--alpha", type=float, default=None, help="image styles (WCT / AdaIN): content/style trade-off 0–1 (default 1)"
+    )
     g.add_argument("--style-weights", type=_floats, default=None, help="interpolate several --style with these weights")
     g.add_argument("--mask", default=None, help="two styles: the first where the mask is white, the second elsewhere")
-    g.add_argument("--size", type=int, default=None,
-                   help="long side of the output (default: the photo's size, at most 1024 for per-style nets)")
-    g.add_argument("--tile", type=int, default=None,
-                   help="process in tiles of this many pixels with overlap (default: automatic above 1536 px)")
+    g.add_argument(
+        "--size",
+        type=int,
+        default=None,
+        help="long side of the output (default: the photo's size, at most 1024 for per-style nets)",
+    )
+    g.add_argument(
+        "--tile",
+        type=int,
+        default=None,
+        help="process in tiles of this many pixels with overlap (default: automatic above 1536 px)",
+    )
     g.add_argument("--overlap", type=int, default=64, help="tile overlap in pixels (default %(default)s)")
-    g.add_argument("--no-palette", dest="palette", action="store_false",
-                   help="one per-style network: skip the palette pass (its painting's colours and first-layer "
-                        "statistics after the network, ≈ 0.1 s at 512 px)")
+    g.add_argument(
+        "--no-palette",
+        dest="palette",
+        action="store_false",
+        help="one per-style network: skip the palette pass (its painting's colours and first-layer "
+        "statistics after the network, ≈ 0.1 s at 512 px)",
+    )
     try:  # `stylize` already has Gatys' --style-scale (the same meaning): --instant then shares it
-        g.add_argument("--style-scale", type=float, default=1.0,
-                       help="stroke size, as neural-style's -style_scale: 2 paints strokes twice as large, 0.5 half "
-                            "(WCT/AdaIN: the painting's working size; per-style networks: the photo's; 0.25–4, "
-                            "default 1)")
+        g.add_argument(
+            "--style-scale",
+            type=float,
+            default=1.0,
+            help="stroke size, as neural-style's -style_scale: 2 paints strokes twice as large, 0.5 half "
+            "(WCT/AdaIN: the painting's working size; per-style networks: the photo's; 0.25–4, "
+            "default 1)",
+        )
     except argparse.ArgumentError:
         pass
-    g.add_argument("--backend", choices=("auto", "torch", "onnx"), default="auto",
-                   help="auto = onnxruntime when installed, else torch")
+    g.add_argument(
+        "--backend",
+        choices=("auto", "torch", "onnx"),
+        default="auto",
+        help="auto = onnxruntime when installed, else torch",
+    )
     g.add_argument("--threads", type=int, default=None, help="CPU threads (default: all cores)")
-    g.add_argument("--adain-decoder", default=None,
-                   help="trained arbitrary-style weights (.safetensors: AdaIN decoder or WCT decoders) for image styles")
-    g.add_argument("--arbitrary", choices=("auto", "wct", "adain"), default="auto",
-                   help="built-in network for image styles: auto (= wct, multi-level whitening–colouring), or adain")
-    g.add_argument("--refine", type=int, default=0, metavar="N",
-                   help="polish the instant result with N Gatys evaluations at full size on effnet-lite0 (e.g. 10–30)")
-    g.add_argument("--refine-style", default=None, metavar="IMAGE",
-                   help="style image for --refine (default: the painting recorded with the model, or the style image)")
+    g.add_argument(
+        "--adain-decoder",
+        default=None,
+        help="trained arbitrary-style weights (.safetensors: AdaIN decoder or WCT decoders) for image styles",
+    )
+    g.add_argument(
+        "--arbitrary",
+        choices=("auto", "wct", "adain"),
+        default="auto",
+        help="built-in network for image styles: auto (= wct, multi-level whitening–colouring), or adain",
+    )
+    g.add_argument(
+        "--refine",
+        type=int,
+        default=0,
+        metavar="N",
+        help="polish the instant result with N Gatys evaluations at full size on effnet-lite0 (e.g. 10–30)",
+    )
+    g.add_argument(
+        "--refine-style",
+        default=None,
+        metavar="IMAGE",
+        help="style image for --refine (default: the painting recorded with the model, or the style image)",
+    )
     if with_original_colors:
         g.add_argument("--original-colors", action="store_true", help="keep the photo's colours (luminance-only)")
 
@@ -80,14 +122,23 @@ def add_parser(sub: Any) -> None:
     p = sub.add_parser(
         "instant",
         help="instant styles: feed-forward networks (built-in or trained) and WCT / AdaIN with any style image",
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("content", nargs="+", help="photo(s), a folder, or the built-in 'tubingen'")
-    p.add_argument("--style", action="append", required=True,
-                   help="built-in instant style (see --list), trained weights (.safetensors), or any image (WCT)")
+    p.add_argument(
+        "--style",
+        action="append",
+        required=True,
+        help="built-in instant style (see --list), trained weights (.safetensors), or any image (WCT)",
+    )
     p.add_argument("-o", "--output", required=True, help="output image (or folder for several photos)")
-    p.add_argument("--broker", default=None, metavar="URL",
-                   help="redis://HOST:PORT/DB: run each photo as a job on `styleforge worker`s; -o is a folder")
+    p.add_argument(
+        "--broker",
+        default=None,
+        metavar="URL",
+        help="redis://HOST:PORT/DB: run each photo as a job on `styleforge worker`s; -o is a folder",
+    )
     p.add_argument("--list", action="store_true", help=argparse.SUPPRESS)
     add_instant_options(p)
     p.set_defaults(func=run_instant)
@@ -116,9 +167,17 @@ def run_list(args: argparse.Namespace) -> int:
 
 def _lite_runner(styles: list[str], args: argparse.Namespace) -> Any:
     """The torch-free runner (:mod:`styleforge.instant.lite`) when it gives the same picture, else ``None``."""
-    if (len(styles) != 1 or args.backend == "torch" or args.mask or args.alpha is not None or args.style_weights
-            or getattr(args, "original_colors", False) or args.tile or args.adain_decoder
-            or getattr(args, "refine", 0)):
+    if (
+        len(styles) != 1
+        or args.backend == "torch"
+        or args.mask
+        or args.alpha is not None
+        or args.style_weights
+        or getattr(args, "original_colors", False)
+        or args.tile
+        or args.adain_decoder
+        or getattr(args, "refine", 0)
+    ):
         return None
     from ..instant.fastpath import lite_runner_for
 
@@ -132,9 +191,16 @@ def run_with_args(content: list[str], styles: list[str], output: str, args: argp
     from ..instant.options import InstantOptions
 
     opts = InstantOptions(
-        strength=args.strength, alpha=args.alpha, style_weights=args.style_weights, size=args.size,
-        tile=args.tile, overlap=args.overlap, original_colors=getattr(args, "original_colors", False),
-        backend=args.backend, palette=args.palette, style_scale=getattr(args, "style_scale", 1.0),
+        strength=args.strength,
+        alpha=args.alpha,
+        style_weights=args.style_weights,
+        size=args.size,
+        tile=args.tile,
+        overlap=args.overlap,
+        original_colors=getattr(args, "original_colors", False),
+        backend=args.backend,
+        palette=args.palette,
+        style_scale=getattr(args, "style_scale", 1.0),
     )
     opts.validate(len(styles))
     refine_style = _refine_style(styles, args)
@@ -179,8 +245,14 @@ def _refine_style(styles: list[str], args: argparse.Namespace) -> Path | None:
     return style_image_for(styles[0])
 
 
-def _run_full(files: list[Path], targets: list[Path], styles: list[str], opts: Any, args: argparse.Namespace,
-              refine_style: Path | None = None) -> int:
+def _run_full(
+    files: list[Path],
+    targets: list[Path],
+    styles: list[str],
+    opts: Any,
+    args: argparse.Namespace,
+    refine_style: Path | None = None,
+) -> int:
     import time
 
     import torch
@@ -190,8 +262,9 @@ def _run_full(files: list[Path], targets: list[Path], styles: list[str], opts: A
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    model = load_instant(styles, backend=args.backend, adain_decoder=args.adain_decoder,
-                         arbitrary=getattr(args, "arbitrary", "auto"))
+    model = load_instant(
+        styles, backend=args.backend, adain_decoder=args.adain_decoder, arbitrary=getattr(args, "arbitrary", "auto")
+    )
     images = [load_input(str(f), kind="content", what="content image") for f in files]
     painting = load_input(str(refine_style), what="style image") if refine_style is not None else None
     for f, img, target in zip(files, images, targets):
@@ -245,18 +318,27 @@ def add_train_instant_parser(sub: Any) -> None:
     )
     p.add_argument("--style", required=True, help="built-in style name or a style image")
     p.add_argument("--content-dir", action="append", required=True, help="folder of photos (repeatable)")
-    p.add_argument("--arch", default="fast", help="fast (default: the built-in models' CPU network), small, "
-                   "or johnson (the paper's 32-64-128 network)")
-    p.add_argument("--loss-net", default="vgg16-offline",
-                   help="vgg16-offline (default, quality) or effnet-lite0 (~20× cheaper loss, for CPU budgets)")
+    p.add_argument(
+        "--arch",
+        default="fast",
+        help="fast (default: the built-in models' CPU network), small, or johnson (the paper's 32-64-128 network)",
+    )
+    p.add_argument(
+        "--loss-net",
+        default="vgg16-offline",
+        help="vgg16-offline (default, quality) or effnet-lite0 (~20× cheaper loss, for CPU budgets)",
+    )
     p.add_argument("--crop", type=int, default=256, help="training crop size (default %(default)s)")
     p.add_argument("--style-size", type=int, default=384, help="style image long side (default %(default)s)")
     p.add_argument("--content-weight", type=float, default=1.0)
     p.add_argument("--style-weight", type=float, default=4.0)
     p.add_argument("--tv-weight", type=float, default=1e-8)
     p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--init-from", default=None,
-                   help="start from another model's weights (a built-in name or .safetensors): converges faster")
+    p.add_argument(
+        "--init-from",
+        default=None,
+        help="start from another model's weights (a built-in name or .safetensors): converges faster",
+    )
     p.add_argument("--threads", type=int, default=None, help="CPU threads for torch (default: all cores)")
     add_engine_args(p, out_default="runs/instant")
     p.set_defaults(func=run_train_instant, amp="auto")
@@ -311,15 +393,33 @@ def run_train_instant(args: argparse.Namespace) -> int:
     files = collect_images(args.content_dir)
     style = pil_to_tensor(resize_max_side(load_input(args.style, what="style image"), args.style_size))
     init = init_state_from(args.init_from, "instant") if args.init_from else None
-    mcfg = PerStyleConfig(arch=args.arch, loss_net=args.loss_net, content_weight=args.content_weight, style_weight=args.style_weight,
-                          tv_weight=args.tv_weight, lr=args.lr, style_size=args.style_size)
-    model = PerStyleModel(style, mcfg, style_name=Path(args.style).stem if Path(args.style).exists() else args.style,
-                          init_state=init)
+    mcfg = PerStyleConfig(
+        arch=args.arch,
+        loss_net=args.loss_net,
+        content_weight=args.content_weight,
+        style_weight=args.style_weight,
+        tv_weight=args.tv_weight,
+        lr=args.lr,
+        style_size=args.style_size,
+    )
+    model = PerStyleModel(
+        style, mcfg, style_name=Path(args.style).stem if Path(args.style).exists() else args.style, init_state=init
+    )
     dataset = CropDataset(files, args.crop, seed=args.seed)
-    extra = {"content_dirs": list(args.content_dir), "images": len(files), "crop": args.crop,
-             "init_from": args.init_from, "command": _command_line()}
+    extra = {
+        "content_dirs": list(args.content_dir),
+        "images": len(files),
+        "crop": args.crop,
+        "init_from": args.init_from,
+        "command": _command_line(),
+    }
     result = fit(model, dataset, cfg, resume=args.resume, extra_config=extra)
-    log.info("trained %d steps in %.0f s; weights %s", result.step, result.seconds, Path(cfg.out_dir) / "weights" / "T.safetensors")
+    log.info(
+        "trained %d steps in %.0f s; weights %s",
+        result.step,
+        result.seconds,
+        Path(cfg.out_dir) / "weights" / "T.safetensors",
+    )
     return 0
 
 
@@ -335,9 +435,20 @@ def run_train_adain(args: argparse.Namespace) -> int:
     init = init_state_from(args.init_from, "adain") if args.init_from else None
     model = AdaINModel(AdaINConfig(decoder=args.decoder, style_weight=args.style_weight, lr=args.lr), init_state=init)
     dataset = ContentStyleDataset(files, styles, args.crop, seed=args.seed)
-    extra = {"content_dirs": list(args.content_dir), "style_dirs": list(args.style_dir), "images": len(files),
-             "styles": len(styles), "crop": args.crop, "init_from": args.init_from, "command": _command_line()}
+    extra = {
+        "content_dirs": list(args.content_dir),
+        "style_dirs": list(args.style_dir),
+        "images": len(files),
+        "styles": len(styles),
+        "crop": args.crop,
+        "init_from": args.init_from,
+        "command": _command_line(),
+    }
     result = fit(model, dataset, cfg, resume=args.resume, extra_config=extra)
-    log.info("trained %d steps in %.0f s; weights %s", result.step, result.seconds,
-             Path(cfg.out_dir) / "weights" / "decoder.safetensors")
+    log.info(
+        "trained %d steps in %.0f s; weights %s",
+        result.step,
+        result.seconds,
+        Path(cfg.out_dir) / "weights" / "decoder.safetensors",
+    )
     return 0

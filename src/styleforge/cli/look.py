@@ -18,12 +18,19 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         description="Looks are 3D colour LUTs in the .cube format (Resolve, Photoshop, ffmpeg lut3d).",
     )
     lsub = p.add_subparsers(dest="look_command", metavar="ACTION")
-    a = lsub.add_parser("apply", help="apply LOOK to images or folders of images, at full resolution",
-                        description="Apply LOOK (a 3D .cube LUT, trilinear) to every image; folders are expanded.")
+    a = lsub.add_parser(
+        "apply",
+        help="apply LOOK to images or folders of images, at full resolution",
+        description="Apply LOOK (a 3D .cube LUT, trilinear) to every image; folders are expanded.",
+    )
     a.add_argument("look", help="the .cube file")
     a.add_argument("images", nargs="+", help="images and/or folders")
-    a.add_argument("-o", "--output", required=True,
-                   help="output folder (created if its parent exists), or a file name for a single image")
+    a.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        help="output folder (created if its parent exists), or a file name for a single image",
+    )
     a.add_argument("--strength", type=float, default=1.0, help="blend with the original, 0–1 (default 1)")
     a.add_argument("--recursive", action="store_true", help="look into sub-folders too")
     a.set_defaults(func=run_apply)

@@ -39,7 +39,11 @@ COMMAND_MODULES: tuple[str, ...] = (
 
 #: Modules of the optional extras → the extra that installs them (commands import them lazily).
 OPTIONAL_MODULES: dict[str, str] = {
-    "cv2": "opencv", "imagehash": "faces", "gradio": "web", "onnxruntime": "onnx", "tensorboard": "tb",
+    "cv2": "opencv",
+    "imagehash": "faces",
+    "gradio": "web",
+    "onnxruntime": "onnx",
+    "tensorboard": "tb",
 }
 
 
@@ -61,7 +65,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(message)s" if int(os.environ.get("RANK", "0")) == 0 else f"[rank {os.environ.get('RANK')}] %(message)s",
+        format="%(message)s"
+        if int(os.environ.get("RANK", "0")) == 0
+        else f"[rank {os.environ.get('RANK')}] %(message)s",
     )
     if not getattr(args, "func", None):
         parser.print_help()

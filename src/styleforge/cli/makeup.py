@@ -26,21 +26,42 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "(face mesh, no training). remove: take eye shadow and lipstick off (no training), or "
         "with --checkpoint use a trained face model. add: needs --checkpoint.",
     )
-    p.add_argument("action", choices=("transfer", "add", "remove"),
-                   help="transfer: from --reference; add: A→B model (no_makeup→makeup); remove: B→A model or training-free")
+    p.add_argument(
+        "action",
+        choices=("transfer", "add", "remove"),
+        help="transfer: from --reference; add: A→B model (no_makeup→makeup); remove: B→A model or training-free",
+    )
     p.add_argument("photos", nargs="+", metavar="PHOTO")
-    p.add_argument("--reference", action="append", default=[], metavar="FACE",
-                   help="made-up face photo to copy from (transfer; repeat to mix several)")
-    p.add_argument("--reference-weights", default=None, metavar="W,W", help="mixing weights of several --reference (default equal)")
-    p.add_argument("--checkpoint", metavar="CKPT", help="CycleGAN/pix2pix checkpoint, safetensors export or TorchScript (add; optional for remove)")
+    p.add_argument(
+        "--reference",
+        action="append",
+        default=[],
+        metavar="FACE",
+        help="made-up face photo to copy from (transfer; repeat to mix several)",
+    )
+    p.add_argument(
+        "--reference-weights", default=None, metavar="W,W", help="mixing weights of several --reference (default equal)"
+    )
+    p.add_argument(
+        "--checkpoint",
+        metavar="CKPT",
+        help="CycleGAN/pix2pix checkpoint, safetensors export or TorchScript (add; optional for remove)",
+    )
     p.add_argument("-o", "--output", required=True, metavar="OUT", help="output image (one photo) or folder")
-    p.add_argument("--strength", default="1", metavar="S",
-                   help="0..1, global (0.8) or per region (lips=0.9,eyes=0.6); default 1")
-    p.add_argument("--regions", default="", help="comma list of lips,eyes,brows,skin (default: all; with --checkpoint: whole face)")
+    p.add_argument(
+        "--strength", default="1", metavar="S", help="0..1, global (0.8) or per region (lips=0.9,eyes=0.6); default 1"
+    )
+    p.add_argument(
+        "--regions", default="", help="comma list of lips,eyes,brows,skin (default: all; with --checkpoint: whole face)"
+    )
     p.add_argument("--size", type=int, help="aligned crop size (default: the model's training crops, else 256)")
-    p.add_argument("--eye-distance", type=float, help="as in 'faces prepare' (default: from the training data, else 0.30)")
+    p.add_argument(
+        "--eye-distance", type=float, help="as in 'faces prepare' (default: from the training data, else 0.30)"
+    )
     p.add_argument("--eye-y", type=float, help="as in 'faces prepare' (default: from the training data, else 0.35)")
-    p.add_argument("--detail", type=float, default=1.0, help="detail-restoration scale in crop pixels; 0 = off (default 1)")
+    p.add_argument(
+        "--detail", type=float, default=1.0, help="detail-restoration scale in crop pixels; 0 = off (default 1)"
+    )
     p.add_argument("--direction", choices=("AtoB", "BtoA"), help="override the generator direction")
     p.add_argument("--device", default="cpu", help="torch device (default cpu)")
     p.set_defaults(func=run)
@@ -53,7 +74,10 @@ def _outputs(photos: list[Path], out: Path) -> list[Path]:
         return [check_output_path(out)]
     if out.exists() and not out.is_dir():
         raise InputError(f"-o {out} must be a folder when several photos are given")
-    targets = [out / f"{p.stem}{p.suffix.lower() if p.suffix.lower() in ('.jpg', '.jpeg', '.png', '.webp') else '.png'}" for p in photos]
+    targets = [
+        out / f"{p.stem}{p.suffix.lower() if p.suffix.lower() in ('.jpg', '.jpeg', '.png', '.webp') else '.png'}"
+        for p in photos
+    ]
     if len({t.name for t in targets}) != len(targets):
         raise InputError("several photos have the same file name; give them to separate runs")
     return targets
@@ -74,7 +98,9 @@ def _write(photos: list[Path], targets: list[Path], out: Path, results: list) ->
 
     missing = [p for p, (_, faces) in zip(photos, results) if not faces]
     if len(photos) == 1 and missing:
-        raise InputError(f"no face found in {photos[0]} (only frontal faces with visible eyes are detected); nothing written")
+        raise InputError(
+            f"no face found in {photos[0]} (only frontal faces with visible eyes are detected); nothing written"
+        )
     if len(targets) > 1 or not out.suffix:
         out.mkdir(parents=True, exist_ok=True)
     for p, t, (new, faces) in zip(photos, targets, results):
@@ -102,8 +128,10 @@ def run(args: argparse.Namespace) -> int:
     if args.checkpoint:
         return _run_model(args)
     if args.action == "add":
-        raise InputError("makeup add needs --checkpoint (a trained face model); for makeup without training use "
-                         "'styleforge makeup transfer PHOTO --reference MADE_UP_FACE'")
+        raise InputError(
+            "makeup add needs --checkpoint (a trained face model); for makeup without training use "
+            "'styleforge makeup transfer PHOTO --reference MADE_UP_FACE'"
+        )
     from ..faces.facemesh import MeshDetector
     from ..faces.makeup import MakeupSpec, parse_regions, parse_strength, prepare_reference, remove, transfer
 
@@ -122,7 +150,10 @@ def run(args: argparse.Namespace) -> int:
     images = _load_all(photos)
     ref_images = _load_all([Path(r) for r in args.reference])
     detector = MeshDetector()  # one line naming `styleforge weights fetch faces` when the models are absent
-    refs = [prepare_reference(img, detector, weight=w, name=f"reference {r}") for img, w, r in zip(ref_images, weights, args.reference)]
+    refs = [
+        prepare_reference(img, detector, weight=w, name=f"reference {r}")
+        for img, w, r in zip(ref_images, weights, args.reference)
+    ]
     results = []
     for img in images:
         if args.action == "transfer":
@@ -145,9 +176,17 @@ def _run_model(args: argparse.Namespace) -> int:
     out = Path(args.output)
     targets = _outputs(photos, out)
     results = makeup_with_model(
-        _load_all(photos), args.checkpoint, action=args.action, direction=args.direction,
-        regions=args.regions.split(","), strength=strength, detail=args.detail, size=args.size,
-        eye_distance=args.eye_distance, eye_y=args.eye_y, device=args.device,
+        _load_all(photos),
+        args.checkpoint,
+        action=args.action,
+        direction=args.direction,
+        regions=args.regions.split(","),
+        strength=strength,
+        detail=args.detail,
+        size=args.size,
+        eye_distance=args.eye_distance,
+        eye_y=args.eye_y,
+        device=args.device,
         note=lambda line: print(line, file=sys.stderr),
     )
     return _write(photos, targets, out, results)

@@ -79,12 +79,20 @@ def content_targets(items: list[str], output: str) -> tuple[list[Path], list[Pat
 def add_engine_args(p: argparse.ArgumentParser, *, out_default: str) -> None:
     """How to train: epochs, LR policy, checkpoints, resume, devices, logging."""
     g = p.add_argument_group("training")
-    g.add_argument("--out", default=out_default, help="run folder: checkpoints/, weights/, web/index.html, tb/ (default %(default)s)")
-    g.add_argument("--resume", metavar="PATH|auto", help="continue exactly from a checkpoint, or the latest one in --out")
+    g.add_argument(
+        "--out",
+        default=out_default,
+        help="run folder: checkpoints/, weights/, web/index.html, tb/ (default %(default)s)",
+    )
+    g.add_argument(
+        "--resume", metavar="PATH|auto", help="continue exactly from a checkpoint, or the latest one in --out"
+    )
     g.add_argument("--n-epochs", type=int, help="epochs at the initial learning rate")
     g.add_argument("--n-epochs-decay", type=int, help="epochs of linear decay to 0 after that")
     g.add_argument("--lr-policy", default="linear", choices=["linear", "step", "cosine", "plateau", "constant"])
-    g.add_argument("--lr-step-epochs", type=int, default=50, help="step policy: multiply the LR by --lr-gamma every N epochs")
+    g.add_argument(
+        "--lr-step-epochs", type=int, default=50, help="step policy: multiply the LR by --lr-gamma every N epochs"
+    )
     g.add_argument("--lr-gamma", type=float, default=0.1)
     g.add_argument("--batch-size", type=int)
     g.add_argument("--num-workers", type=int, default=2, help="data loading processes (default %(default)s)")
@@ -95,13 +103,24 @@ def add_engine_args(p: argparse.ArgumentParser, *, out_default: str) -> None:
     g.add_argument("--save-every-steps", type=int, default=0)
     g.add_argument("--keep-last", type=int, default=3, help="checkpoints to keep (0 = all)")
     g.add_argument("--n-visuals", type=int, default=4, help="samples shown per epoch in the HTML report")
-    g.add_argument("--no-kid", action="store_true",
-                   help="no KID-VGG16 (offline proxy, fake_B vs real_B of the samples, >= 4) in the HTML report")
-    g.add_argument("--amp", default="none", choices=["none", "bf16", "fp16", "auto"],
-                   help="mixed precision: bf16/fp16 on CUDA, bf16 on CPUs with native bf16 (AMX); "
-                   "auto picks bf16 where it is native (default %(default)s)")
-    g.add_argument("--channels-last", default="auto", choices=["auto", "on", "off"],
-                   help="channels_last memory format (auto: on CUDA only)")
+    g.add_argument(
+        "--no-kid",
+        action="store_true",
+        help="no KID-VGG16 (offline proxy, fake_B vs real_B of the samples, >= 4) in the HTML report",
+    )
+    g.add_argument(
+        "--amp",
+        default="none",
+        choices=["none", "bf16", "fp16", "auto"],
+        help="mixed precision: bf16/fp16 on CUDA, bf16 on CPUs with native bf16 (AMX); "
+        "auto picks bf16 where it is native (default %(default)s)",
+    )
+    g.add_argument(
+        "--channels-last",
+        default="auto",
+        choices=["auto", "on", "off"],
+        help="channels_last memory format (auto: on CUDA only)",
+    )
     g.add_argument("--deterministic", action="store_true", help="deterministic kernels (slower on CUDA)")
     g.add_argument("--sync-bn", action="store_true", help="SyncBatchNorm across processes (with --norm batch)")
     g.add_argument("--no-tensorboard", action="store_true")
@@ -168,7 +187,13 @@ def data_options(args: argparse.Namespace) -> Any:
     from ..gan.training import DataOptions
 
     return DataOptions(
-        direction=args.direction, preprocess=args.preprocess, load_size=args.load_size, crop_size=args.crop_size,
-        flip=None if args.no_flip is None else not args.no_flip, input_nc=args.input_nc, output_nc=args.output_nc,
-        serial=bool(getattr(args, "serial_batches", False)), seed=args.seed,
+        direction=args.direction,
+        preprocess=args.preprocess,
+        load_size=args.load_size,
+        crop_size=args.crop_size,
+        flip=None if args.no_flip is None else not args.no_flip,
+        input_nc=args.input_nc,
+        output_nc=args.output_nc,
+        serial=bool(getattr(args, "serial_batches", False)),
+        seed=args.seed,
     )

@@ -32,53 +32,123 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("content", help="content photo")
     p.add_argument("style", help="style photo (the look to copy)")
     p.add_argument("-o", "--output", required=True, help="output image (.png/.jpg)")
-    p.add_argument("--broker", default=None, metavar="URL",
-                   help="redis://HOST:PORT/DB: run each photo as a job on `styleforge worker`s; -o is a folder")
-    p.add_argument("--method", choices=("fast", "dpst"), default="fast",
-                   help="fast: fitted colour model, seconds (default) · dpst: the optimisation, minutes")
+    p.add_argument(
+        "--broker",
+        default=None,
+        metavar="URL",
+        help="redis://HOST:PORT/DB: run each photo as a job on `styleforge worker`s; -o is a folder",
+    )
+    p.add_argument(
+        "--method",
+        choices=("fast", "dpst"),
+        default="fast",
+        help="fast: fitted colour model, seconds (default) · dpst: the optimisation, minutes",
+    )
     p.add_argument("--content-mask", default=None, help="DPST colour mask of the content (same aspect ratio)")
     p.add_argument("--style-mask", default=None, help="DPST colour mask of the style photo")
-    p.add_argument("--auto-masks", dest="auto_masks", action="store_true", default=None,
-                   help="find matched segments automatically (the default without masks)")
-    p.add_argument("--no-auto-masks", dest="auto_masks", action="store_false",
-                   help="without masks, treat each photo as one segment")
-    p.add_argument("--segments", type=int, default=FastConfig.segments,
-                   help=f"automatic masks: number of clusters (default {FastConfig.segments})")
+    p.add_argument(
+        "--auto-masks",
+        dest="auto_masks",
+        action="store_true",
+        default=None,
+        help="find matched segments automatically (the default without masks)",
+    )
+    p.add_argument(
+        "--no-auto-masks",
+        dest="auto_masks",
+        action="store_false",
+        help="without masks, treat each photo as one segment",
+    )
+    p.add_argument(
+        "--segments",
+        type=int,
+        default=FastConfig.segments,
+        help=f"automatic masks: number of clusters (default {FastConfig.segments})",
+    )
     p.add_argument("--save-masks", default=None, help="also write the (automatic or parsed) content mask here")
-    p.add_argument("--mask-tolerance", type=float, default=PhotoConfig.mask_tolerance,
-                   help="max per-channel distance (0–1) of a mask pixel to a DPST colour "
-                   f"(default {PhotoConfig.mask_tolerance:g})")
-    p.add_argument("--smooth", choices=("exact", "fast", "none"), default=None,
-                   help="closed-form smoothing of the solved colours: exact (sparse solve), fast (guided filter) "
-                   "or none (default: fast method exact with automatic masks, none with given ones; dpst none)")
-    p.add_argument("--smooth-alpha", type=float, default=None,
-                   help=f"α of (I + αL̃)y = x (default {PhotoConfig.smooth_alpha:g} = β 0.9999)")
+    p.add_argument(
+        "--mask-tolerance",
+        type=float,
+        default=PhotoConfig.mask_tolerance,
+        help="max per-channel distance (0–1) of a mask pixel to a DPST colour "
+        f"(default {PhotoConfig.mask_tolerance:g})",
+    )
+    p.add_argument(
+        "--smooth",
+        choices=("exact", "fast", "none"),
+        default=None,
+        help="closed-form smoothing of the solved colours: exact (sparse solve), fast (guided filter) "
+        "or none (default: fast method exact with automatic masks, none with given ones; dpst none)",
+    )
+    p.add_argument(
+        "--smooth-alpha",
+        type=float,
+        default=None,
+        help=f"α of (I + αL̃)y = x (default {PhotoConfig.smooth_alpha:g} = β 0.9999)",
+    )
     f = p.add_argument_group("fast method (--method fast)")
     f.add_argument("--save-look", default=None, help="write the global colour transform as a 33³ .cube LUT")
-    f.add_argument("--work-size", type=int, default=FastConfig.work_size,
-                   help=f"long side where the colours are solved (default {FastConfig.work_size})")
-    f.add_argument("--fit-radius", type=int, default=FastConfig.radius,
-                   help=f"window radius of the affine fit at --work-size ({FastConfig.radius})")
-    f.add_argument("--fit-eps", type=float, default=FastConfig.eps,
-                   help=f"ridge of the affine fit (default {FastConfig.eps:g})")
-    f.add_argument("--global-only", action="store_true",
-                   help="output the global LUT alone (the saved look) instead of the local affine model")
-    f.add_argument("--strength", type=float, default=FastConfig.strength,
-                   help=f"blend with the photo, 0–1 (default {FastConfig.strength:g})")
+    f.add_argument(
+        "--work-size",
+        type=int,
+        default=FastConfig.work_size,
+        help=f"long side where the colours are solved (default {FastConfig.work_size})",
+    )
+    f.add_argument(
+        "--fit-radius",
+        type=int,
+        default=FastConfig.radius,
+        help=f"window radius of the affine fit at --work-size ({FastConfig.radius})",
+    )
+    f.add_argument(
+        "--fit-eps", type=float, default=FastConfig.eps, help=f"ridge of the affine fit (default {FastConfig.eps:g})"
+    )
+    f.add_argument(
+        "--global-only",
+        action="store_true",
+        help="output the global LUT alone (the saved look) instead of the local affine model",
+    )
+    f.add_argument(
+        "--strength",
+        type=float,
+        default=FastConfig.strength,
+        help=f"blend with the photo, 0–1 (default {FastConfig.strength:g})",
+    )
     d = p.add_argument_group("DPST method (--method dpst)")
-    d.add_argument("--lambda", dest="photo_weight", type=float, default=PhotoConfig.photo_weight,
-                   help=f"photorealism weight λ of stage 2 (DPST's scale, default {PhotoConfig.photo_weight:g}; "
-                   "0 skips stage 2)")
-    d.add_argument("--stage2-iterations", type=int, default=PhotoConfig.stage2_iterations,
-                   help="evaluations of stage 2 (default --iterations, else as many as stage 1 in all)")
-    d.add_argument("--no-local-affine", dest="local_affine", action="store_false",
-                   help="skip DPST's final smooth local affine fit")
-    d.add_argument("--f-radius", type=int, default=PhotoConfig.f_radius,
-                   help=f"local affine: bilateral radius (DPST -f_radius, {PhotoConfig.f_radius})")
-    d.add_argument("--f-edge", type=float, default=PhotoConfig.f_edge,
-                   help=f"local affine: colour sigma (DPST -f_edge, {PhotoConfig.f_edge:g})")
-    d.add_argument("--no-color-init", dest="color_init", action="store_false",
-                   help="start stage 1 from the content itself, not from a per-segment colour transfer")
+    d.add_argument(
+        "--lambda",
+        dest="photo_weight",
+        type=float,
+        default=PhotoConfig.photo_weight,
+        help=f"photorealism weight λ of stage 2 (DPST's scale, default {PhotoConfig.photo_weight:g}; 0 skips stage 2)",
+    )
+    d.add_argument(
+        "--stage2-iterations",
+        type=int,
+        default=PhotoConfig.stage2_iterations,
+        help="evaluations of stage 2 (default --iterations, else as many as stage 1 in all)",
+    )
+    d.add_argument(
+        "--no-local-affine", dest="local_affine", action="store_false", help="skip DPST's final smooth local affine fit"
+    )
+    d.add_argument(
+        "--f-radius",
+        type=int,
+        default=PhotoConfig.f_radius,
+        help=f"local affine: bilateral radius (DPST -f_radius, {PhotoConfig.f_radius})",
+    )
+    d.add_argument(
+        "--f-edge",
+        type=float,
+        default=PhotoConfig.f_edge,
+        help=f"local affine: colour sigma (DPST -f_edge, {PhotoConfig.f_edge:g})",
+    )
+    d.add_argument(
+        "--no-color-init",
+        dest="color_init",
+        action="store_false",
+        help="start stage 1 from the content itself, not from a per-segment colour transfer",
+    )
     d.add_argument("--style-scale", type=float, default=GatysConfig.style_scale)
     d.add_argument("--save-stage1", default=None, help="also write the stage-1 result here")
     add_gatys_options(p)
@@ -128,9 +198,15 @@ def run(args: argparse.Namespace) -> int:
 
 def fast_config_from_args(args: argparse.Namespace) -> FastConfig:
     """The command line's fast-method configuration (unset options keep :class:`FastConfig`'s defaults)."""
-    return fast_config(work_size=args.work_size, radius=args.fit_radius, eps=args.fit_eps, local=not args.global_only,
-                       segments=args.segments, strength=args.strength,
-                       **_given(smooth=args.smooth, smooth_alpha=args.smooth_alpha))
+    return fast_config(
+        work_size=args.work_size,
+        radius=args.fit_radius,
+        eps=args.fit_eps,
+        local=not args.global_only,
+        segments=args.segments,
+        strength=args.strength,
+        **_given(smooth=args.smooth, smooth_alpha=args.smooth_alpha),
+    )
 
 
 def photo_config_from_args(args: argparse.Namespace) -> PhotoConfig:
@@ -139,9 +215,15 @@ def photo_config_from_args(args: argparse.Namespace) -> PhotoConfig:
 
     gatys = {k: getattr(args, k) for k in GATYS_OPTIONS if not (k == "image_size" and args.image_size is None)}
     return photo_config(
-        **gatys, style_scale=args.style_scale, photo_weight=args.photo_weight,
-        stage2_iterations=args.stage2_iterations, local_affine=args.local_affine, f_radius=args.f_radius,
-        f_edge=args.f_edge, mask_tolerance=args.mask_tolerance, color_init=args.color_init,
+        **gatys,
+        style_scale=args.style_scale,
+        photo_weight=args.photo_weight,
+        stage2_iterations=args.stage2_iterations,
+        local_affine=args.local_affine,
+        f_radius=args.f_radius,
+        f_edge=args.f_edge,
+        mask_tolerance=args.mask_tolerance,
+        color_init=args.color_init,
         **_given(smooth=args.smooth, smooth_alpha=args.smooth_alpha),
     )
 
@@ -169,18 +251,22 @@ def run_fast(args: argparse.Namespace, auto: bool) -> int:
         c_img = resize_max_side(c_img, args.image_size)
     check_fast_memory(c_img.size[1], c_img.size[0])
     s_img = load_input(args.style, what="style image")
-    maps = prepare_masks(c_img, s_img, args.content_mask, args.style_mask, work_size=cfg.work_size,
-                         tolerance=args.mask_tolerance)
+    maps = prepare_masks(
+        c_img, s_img, args.content_mask, args.style_mask, work_size=cfg.work_size, tolerance=args.mask_tolerance
+    )
     cl, sl = maps if maps is not None else (None, None)
-    res = fast_transfer(c_img, s_img, cfg, content_labels=cl, style_labels=sl, auto=auto,
-                        look=look_path is not None)
+    res = fast_transfer(c_img, s_img, cfg, content_labels=cl, style_labels=sl, auto=auto, look=look_path is not None)
     save_image(_pil(res.image), target)
     if look_path is not None and res.look is not None:
         write_cube(res.look, look_path)
     if masks_path is not None and res.content_labels is not None:
         save_image(_mask_image(res.content_labels), masks_path)
-    log.info("wrote %s%s (%s)", target, f" and {look_path}" if look_path else "",
-             " ".join(f"{k} {v:.1f}s" for k, v in res.timings.items()))
+    log.info(
+        "wrote %s%s (%s)",
+        target,
+        f" and {look_path}" if look_path else "",
+        " ".join(f"{k} {v:.1f}s" for k, v in res.timings.items()),
+    )
     return 0
 
 
@@ -219,28 +305,50 @@ def run_dpst(args: argparse.Namespace, auto: bool) -> int:
     # Load and check every input before the heavy work.
     c_img = resize_max_side(load_input(args.content, kind="content", what="content image"), gcfg.image_size)
     s_img = resize_max_side(load_input(args.style, what="style image"), round(gcfg.image_size * gcfg.style_scale))
-    maps = prepare_masks(c_img, s_img, args.content_mask, args.style_mask, auto=auto, segments=args.segments,
-                         tolerance=cfg.mask_tolerance)
+    maps = prepare_masks(
+        c_img,
+        s_img,
+        args.content_mask,
+        args.style_mask,
+        auto=auto,
+        segments=args.segments,
+        tolerance=cfg.mask_tolerance,
+    )
     cseg, sseg = maps if maps is not None else (None, None)
     if masks_path is not None and cseg is not None:
         save_image(_mask_image(cseg), masks_path)
 
     def callback(stage: StageInfo, step: int, losses: dict[str, float], image: torch.Tensor) -> None:
         if args.print_every and step % args.print_every == 0:
-            log.info("scale %d/%d iteration %d: %s", stage.index + 1, stage.count, step,
-                     " ".join(f"{k}={v:.4g}" for k, v in losses.items()))
+            log.info(
+                "scale %d/%d iteration %d: %s",
+                stage.index + 1,
+                stage.count,
+                step,
+                " ".join(f"{k}={v:.4g}" for k, v in losses.items()),
+            )
 
     def on_stage1(img: torch.Tensor) -> None:
         if stage1_path is not None:
             save_image(img, stage1_path)
 
     res = photo_transfer(
-        pil_to_tensor(c_img), pil_to_tensor(s_img), cfg, content_seg=cseg, style_seg=sseg,
-        callback=callback, progress=not args.quiet and sys.stderr.isatty(), on_stage1=on_stage1,
+        pil_to_tensor(c_img),
+        pil_to_tensor(s_img),
+        cfg,
+        content_seg=cseg,
+        style_seg=sseg,
+        callback=callback,
+        progress=not args.quiet and sys.stderr.isatty(),
+        on_stage1=on_stage1,
     )
     save_image(res.image, target)
-    log.info("wrote %s (%s; %s)", target, " ".join(f"{k}={v:.4g}" for k, v in res.losses.items()),
-             " ".join(f"{k} {v:.1f}s" for k, v in res.timings.items()))
+    log.info(
+        "wrote %s (%s; %s)",
+        target,
+        " ".join(f"{k}={v:.4g}" for k, v in res.losses.items()),
+        " ".join(f"{k} {v:.1f}s" for k, v in res.timings.items()),
+    )
     return 130 if res.interrupted else 0
 
 
@@ -258,8 +366,14 @@ def run_smooth(args: argparse.Namespace) -> int:
     img = load_input(args.image, kind="content", what="image")
     gw, gh = guide_img.size
     if abs(img.size[0] / img.size[1] - gw / gh) > 0.02 * gw / gh:
-        log.info("note: %s is %d×%d, the guide %d×%d: it is stretched to the guide's size", args.image,
-                 img.size[0], img.size[1], gw, gh)
+        log.info(
+            "note: %s is %d×%d, the guide %d×%d: it is stretched to the guide's size",
+            args.image,
+            img.size[0],
+            img.size[1],
+            gw,
+            gh,
+        )
     device = pick_device(args.device)
     g = pil_to_tensor(guide_img).to(device)
     x = pil_to_tensor(img).to(device)

@@ -38,38 +38,69 @@ def add_gatys_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--tv-weight", type=float, default=d.tv_weight)
     g.add_argument("--content-layers", type=_names, default=d.content_layers, help="comma list, default relu4_2")
     g.add_argument("--style-layers", type=_names, default=d.style_layers, help="comma list, default relu1_1,…,relu5_1")
-    g.add_argument("--style-layer-weights", type=_floats, default=d.style_layer_weights,
-                   help="one weight per style layer")
-    g.add_argument("--image-size", type=int, default=d.image_size,
-                   help=f"long side of the output in pixels (default {d.image_size})")
-    g.add_argument("--iterations", "--num-iterations", type=int, default=d.iterations,
-                   help="evaluations per scale (default: the backbone's schedule over the default scales, "
-                   f"{','.join(map(str, d.stage_iterations()))}, i.e. {final_iterations(d.backbone)} at full size and "
-                   "twice as many at each halving; "
-                   f"{','.join(map(str, GatysConfig(backbone='effnet-lite0').stage_iterations()))} with effnet-lite0)")
-    g.add_argument("--scales", type=_scales, default=d.scales,
-                   help=f"coarse-to-fine fractions of --image-size (default {','.join(f'{s:g}' for s in d.scales)}; "
-                   "'none' = single scale)")
-    g.add_argument("--scale-iterations", type=_ints, default=d.scale_iterations,
-                   help="evaluations per scale, coarse to fine (e.g. 200,100,40); overrides --iterations")
-    g.add_argument("--scale-detail", type=float, default=d.scale_detail,
-                   help="at each change of scale, add this fraction of the photo's detail the coarser scale "
-                   f"could not hold to the upsampled result (0 = plain upsampling; default {d.scale_detail:g})")
-    g.add_argument("--amp", choices=AMPS, default=d.amp,
-                   help=f"backbone passes in bf16: auto = on CPUs with native bf16 (AMX/AVX512-BF16); none = fp32 "
-                   f"(default {d.amp})")
+    g.add_argument(
+        "--style-layer-weights", type=_floats, default=d.style_layer_weights, help="one weight per style layer"
+    )
+    g.add_argument(
+        "--image-size",
+        type=int,
+        default=d.image_size,
+        help=f"long side of the output in pixels (default {d.image_size})",
+    )
+    g.add_argument(
+        "--iterations",
+        "--num-iterations",
+        type=int,
+        default=d.iterations,
+        help="evaluations per scale (default: the backbone's schedule over the default scales, "
+        f"{','.join(map(str, d.stage_iterations()))}, i.e. {final_iterations(d.backbone)} at full size and "
+        "twice as many at each halving; "
+        f"{','.join(map(str, GatysConfig(backbone='effnet-lite0').stage_iterations()))} with effnet-lite0)",
+    )
+    g.add_argument(
+        "--scales",
+        type=_scales,
+        default=d.scales,
+        help=f"coarse-to-fine fractions of --image-size (default {','.join(f'{s:g}' for s in d.scales)}; "
+        "'none' = single scale)",
+    )
+    g.add_argument(
+        "--scale-iterations",
+        type=_ints,
+        default=d.scale_iterations,
+        help="evaluations per scale, coarse to fine (e.g. 200,100,40); overrides --iterations",
+    )
+    g.add_argument(
+        "--scale-detail",
+        type=float,
+        default=d.scale_detail,
+        help="at each change of scale, add this fraction of the photo's detail the coarser scale "
+        f"could not hold to the upsampled result (0 = plain upsampling; default {d.scale_detail:g})",
+    )
+    g.add_argument(
+        "--amp",
+        choices=AMPS,
+        default=d.amp,
+        help=f"backbone passes in bf16: auto = on CPUs with native bf16 (AMX/AVX512-BF16); none = fp32 "
+        f"(default {d.amp})",
+    )
     g.add_argument("--init", choices=INITS, default=d.init)
     g.add_argument("--init-image", default=None, help="image for --init image")
     g.add_argument("--seed", type=int, default=d.seed)
     g.add_argument("--optimizer", choices=OPTIMIZERS, default=d.optimizer)
-    g.add_argument("--learning-rate", type=float, default=d.learning_rate,
-                   help="default 1 (lbfgs) or 10 (adam, 0–255 scale)")
+    g.add_argument(
+        "--learning-rate", type=float, default=d.learning_rate, help="default 1 (lbfgs) or 10 (adam, 0–255 scale)"
+    )
     g.add_argument("--pooling", choices=("max", "avg"), default=d.pooling)
-    g.add_argument("--backbone", default=d.backbone,
-                   help=f"{d.backbone} (default, works offline), vgg19 / vgg16 (torchvision download), "
-                   "effnet-lite0 (fast CPU preview)")
-    g.add_argument("--weights", default=d.weights,
-                   help="local VGG weights (.pth torchvision or caffe layout, .safetensors)")
+    g.add_argument(
+        "--backbone",
+        default=d.backbone,
+        help=f"{d.backbone} (default, works offline), vgg19 / vgg16 (torchvision download), "
+        "effnet-lite0 (fast CPU preview)",
+    )
+    g.add_argument(
+        "--weights", default=d.weights, help="local VGG weights (.pth torchvision or caffe layout, .safetensors)"
+    )
     g.add_argument("--device", default=d.device, help="auto, cpu, cuda or mps")
     g.add_argument("--save-every", type=int, default=0, help="save an intermediate image every N evaluations")
     g.add_argument("--print-every", type=int, default=0, help="log the losses every N evaluations")
@@ -77,10 +108,28 @@ def add_gatys_options(p: argparse.ArgumentParser) -> None:
 
 
 #: GatysConfig fields that the shared options above set (the rest come from each command's own options).
-GATYS_OPTIONS = ("content_weight", "style_weight", "tv_weight", "content_layers", "style_layers",
-                  "style_layer_weights", "image_size", "iterations", "scales", "scale_iterations", "amp",
-                  "scale_detail", "init", "optimizer", "learning_rate", "pooling", "seed", "backbone", "weights",
-                  "device")
+GATYS_OPTIONS = (
+    "content_weight",
+    "style_weight",
+    "tv_weight",
+    "content_layers",
+    "style_layers",
+    "style_layer_weights",
+    "image_size",
+    "iterations",
+    "scales",
+    "scale_iterations",
+    "amp",
+    "scale_detail",
+    "init",
+    "optimizer",
+    "learning_rate",
+    "pooling",
+    "seed",
+    "backbone",
+    "weights",
+    "device",
+)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -90,25 +139,49 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         description="Artistic style transfer by optimisation (Gatys et al.), with neural-style's options.",
     )
     p.add_argument("content", nargs="+", help="content image(s), a folder, or the built-in 'tubingen'")
-    p.add_argument("--style", action="append", default=None,
-                   help="style image path or built-in name (repeat for several; see `styleforge styles`)")
-    p.add_argument("--instant", action="append", default=None, metavar="STYLE",
-                   help="instant style instead of optimisation: a built-in instant model (see "
-                   "`styleforge instant-styles`), trained weights, or any image (WCT); see `styleforge instant -h`")
+    p.add_argument(
+        "--style",
+        action="append",
+        default=None,
+        help="style image path or built-in name (repeat for several; see `styleforge styles`)",
+    )
+    p.add_argument(
+        "--instant",
+        action="append",
+        default=None,
+        metavar="STYLE",
+        help="instant style instead of optimisation: a built-in instant model (see "
+        "`styleforge instant-styles`), trained weights, or any image (WCT); see `styleforge instant -h`",
+    )
     p.add_argument("-o", "--output", required=True, help="output image (or folder for several contents)")
-    p.add_argument("--broker", default=None, metavar="URL",
-                   help="redis://HOST:PORT/DB: run each photo as a job on `styleforge worker`s; -o is a folder")
+    p.add_argument(
+        "--broker",
+        default=None,
+        metavar="URL",
+        help="redis://HOST:PORT/DB: run each photo as a job on `styleforge worker`s; -o is a folder",
+    )
     p.add_argument("--style-blend-weights", type=_floats, default=None, help="one weight per --style")
     p.add_argument("--style-scale", type=float, default=GatysConfig.style_scale)
-    p.add_argument("--style-mask", action="append", default=None,
-                   help="one mask per --style: white = this style here; elsewhere the content is kept")
+    p.add_argument(
+        "--style-mask",
+        action="append",
+        default=None,
+        help="one mask per --style: white = this style here; elsewhere the content is kept",
+    )
     p.add_argument("--original-colors", action="store_true", help="transfer luminance only, keep the photo's colours")
     p.add_argument("--color-space", choices=("yuv", "yiq"), default=GatysConfig.color_space)
-    p.add_argument("--color-match", choices=("histogram", "mean-cov"), default=None,
-                   help="recolour the style to the photo's colours before transfer")
+    p.add_argument(
+        "--color-match",
+        choices=("histogram", "mean-cov"),
+        default=None,
+        help="recolour the style to the photo's colours before transfer",
+    )
     p.add_argument("--color-mask", default=None, help="keep the photo's colours only in the white region")
-    p.add_argument("--improved", action="store_true",
-                   help="Novak & Nikulin's improvements: all layers, geometric weights, shifted Grams, chains")
+    p.add_argument(
+        "--improved",
+        action="store_true",
+        help="Novak & Nikulin's improvements: all layers, geometric weights, shifted Grams, chains",
+    )
     add_gatys_options(p)
     from .instant import add_instant_options
 
@@ -186,8 +259,9 @@ def run(args: argparse.Namespace) -> int:
     style_size = round(cfg.image_size * cfg.style_scale)
     styles = [pil_to_tensor(resize_max_side(load_input(s, what="style image"), style_size)) for s in args.style]
     init = pil_to_tensor(load_input(args.init_image, kind="content", what="init image")) if args.init_image else None
-    contents = [resize_max_side(load_input(str(f), kind="content", what="content image"), cfg.image_size)
-                for f in files]
+    contents = [
+        resize_max_side(load_input(str(f), kind="content", what="content image"), cfg.image_size) for f in files
+    ]
     pick_device(cfg.device)
 
     interrupted = False
@@ -198,16 +272,28 @@ def run(args: argparse.Namespace) -> int:
         cm = load_mask(args.color_mask, content_img.size, what="color mask") if args.color_mask else None
         c = pil_to_tensor(content_img)
 
-        def callback(stage: StageInfo, step: int, losses: dict[str, float], image: torch.Tensor,
-                     _t: Path = target) -> None:
+        def callback(
+            stage: StageInfo, step: int, losses: dict[str, float], image: torch.Tensor, _t: Path = target
+        ) -> None:
             if args.print_every and step % args.print_every == 0:
-                log.info("scale %d/%d iteration %d: %s", stage.index + 1, stage.count, step,
-                         " ".join(f"{k}={v:.4g}" for k, v in losses.items()))
+                log.info(
+                    "scale %d/%d iteration %d: %s",
+                    stage.index + 1,
+                    stage.count,
+                    step,
+                    " ".join(f"{k}={v:.4g}" for k, v in losses.items()),
+                )
             if args.save_every and step % args.save_every == 0:
                 save_image(image, _t.with_name(f"{_t.stem}_s{stage.index + 1}_{step:04d}{_t.suffix}"))
 
         result = stylize_tensor(
-            c, styles, cfg, style_masks=masks, color_mask=cm, init_image=init, callback=callback,
+            c,
+            styles,
+            cfg,
+            style_masks=masks,
+            color_mask=cm,
+            init_image=init,
+            callback=callback,
             progress=not args.quiet and sys.stderr.isatty(),
         )
         save_image(result.image, target)

@@ -41,8 +41,11 @@ def add_pix2pix_parser(sub: Any) -> None:
     p.add_argument("--preset", choices=PIX2PIX_PRESETS, help="the paper's settings for one of its datasets")
     add_data_args(p)
     g = p.add_argument_group("pix2pix model")
-    g.add_argument("--netG", default="unet_256",
-                   help="unet_256, unet_128, unet_any, unet_64, unet_32, resnet_9blocks, resnet_6blocks")
+    g.add_argument(
+        "--netG",
+        default="unet_256",
+        help="unet_256, unet_128, unet_any, unet_64, unet_32, resnet_9blocks, resnet_6blocks",
+    )
     g.add_argument("--netD", default="basic", help="basic (70×70 PatchGAN), n_layers, pixel")
     g.add_argument("--n-layers-D", type=int, default=3)
     g.add_argument("--ngf", type=int, default=64)
@@ -68,17 +71,41 @@ def run_pix2pix(args: argparse.Namespace) -> int:
     from ..gan.training import pix2pix_defaults, train_pix2pix
 
     cfg = train_config_from_args(args, pix2pix_defaults(args.preset))
-    model = {"netG": args.netG, "netD": args.netD, "n_layers_D": args.n_layers_D, "ngf": args.ngf, "ndf": args.ndf,
-             "norm": args.norm, "dropout": not args.no_dropout, "init": args.init, "init_gain": args.init_gain,
-             "upsample": args.upsample, "gan_mode": args.gan_mode, "lambda_l1": args.lambda_l1,
-             "lambda_gan": args.lambda_gan, "lr": args.lr, "beta1": args.beta1}
-    result = train_pix2pix(data_root(args), cfg, data=data_options(args), model=model, preset=args.preset,
-                           colorization=bool(args.colorization), resume=args.resume)
+    model = {
+        "netG": args.netG,
+        "netD": args.netD,
+        "n_layers_D": args.n_layers_D,
+        "ngf": args.ngf,
+        "ndf": args.ndf,
+        "norm": args.norm,
+        "dropout": not args.no_dropout,
+        "init": args.init,
+        "init_gain": args.init_gain,
+        "upsample": args.upsample,
+        "gan_mode": args.gan_mode,
+        "lambda_l1": args.lambda_l1,
+        "lambda_gan": args.lambda_gan,
+        "lr": args.lr,
+        "beta1": args.beta1,
+    }
+    result = train_pix2pix(
+        data_root(args),
+        cfg,
+        data=data_options(args),
+        model=model,
+        preset=args.preset,
+        colorization=bool(args.colorization),
+        resume=args.resume,
+    )
     if result.already_finished:
         return 0
     log.info(
         "trained %d steps (%d epochs) in %.0f s; checkpoint %s; report %s",
-        result.step, result.epoch, result.seconds, result.checkpoint, Path(cfg.out_dir) / "web" / "index.html",
+        result.step,
+        result.epoch,
+        result.seconds,
+        result.checkpoint,
+        Path(cfg.out_dir) / "web" / "index.html",
     )
     return 0
 
@@ -112,8 +139,12 @@ MODELS: dict[str, Callable[[Any], None]] = {
 
 
 def add_parser(subparsers: Any) -> None:
-    p = subparsers.add_parser("train", help="train a model (pix2pix, ...)", description=__doc__,
-                              formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = subparsers.add_parser(
+        "train",
+        help="train a model (pix2pix, ...)",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     sub = p.add_subparsers(dest="model", metavar="MODEL")
     for add in MODELS.values():
         add(sub)

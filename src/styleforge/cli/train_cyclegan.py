@@ -61,8 +61,9 @@ def add_cyclegan_parser(sub: Any) -> None:
         + (__doc__ or "").split("Examples::", 1)[1],
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--preset", choices=PRESET_NAMES,
-                   help="the paper's settings for one of its datasets, or the makeup recipe")
+    p.add_argument(
+        "--preset", choices=PRESET_NAMES, help="the paper's settings for one of its datasets, or the makeup recipe"
+    )
     add_unpaired_data_args(p)
     m = p.add_argument_group("cyclegan model")
     m.add_argument("--netG", help="resnet_9blocks (default), resnet_6blocks, unet_256, unet_128, unet_any")
@@ -82,10 +83,15 @@ def add_cyclegan_parser(sub: Any) -> None:
     m.add_argument("--lr", type=float, default=2e-4)
     m.add_argument("--beta1", type=float, default=0.5)
     m.add_argument("--input-nc", type=channels_arg, default="auto", help="channels of domain A: 1, 3 or auto (default)")
-    m.add_argument("--output-nc", type=channels_arg, default="auto",
-                   help="channels of domain B: 1, 3 or auto (default)")
-    m.add_argument("--upsample", default="deconv", choices=["deconv", "resize"],
-                   help="resize = nearest ×2 + conv, against checkerboard artefacts (ResNet generators)")
+    m.add_argument(
+        "--output-nc", type=channels_arg, default="auto", help="channels of domain B: 1, 3 or auto (default)"
+    )
+    m.add_argument(
+        "--upsample",
+        default="deconv",
+        choices=["deconv", "resize"],
+        help="resize = nearest ×2 + conv, against checkerboard artefacts (ResNet generators)",
+    )
     m.add_argument("--padding", default="reflect", choices=["reflect", "replicate", "zero"], help="ResNet generators")
     add_engine_args(p, out_default="runs/cyclegan")
     p.set_defaults(func=run_cyclegan)
@@ -103,18 +109,38 @@ def run_cyclegan(args: argparse.Namespace) -> int:
     from .options import data_options, train_config_from_args
 
     cfg = train_config_from_args(args, unpaired_defaults(args.preset))
-    model = {"netG": args.netG, "netD": args.netD, "n_layers_D": args.n_layers_D, "ngf": args.ngf, "ndf": args.ndf,
-             "norm": args.norm, "dropout": args.dropout, "init": args.init, "init_gain": args.init_gain,
-             "upsample": args.upsample, "padding": args.padding, "gan_mode": args.gan_mode,
-             "lambda_A": args.lambda_A, "lambda_B": args.lambda_B, "lambda_identity": args.lambda_identity,
-             "pool_size": args.pool_size, "lr": args.lr, "beta1": args.beta1}
-    result = train_cyclegan(domains_from_args(args), cfg, data=data_options(args), model=model, preset=args.preset,
-                            resume=args.resume)
+    model = {
+        "netG": args.netG,
+        "netD": args.netD,
+        "n_layers_D": args.n_layers_D,
+        "ngf": args.ngf,
+        "ndf": args.ndf,
+        "norm": args.norm,
+        "dropout": args.dropout,
+        "init": args.init,
+        "init_gain": args.init_gain,
+        "upsample": args.upsample,
+        "padding": args.padding,
+        "gan_mode": args.gan_mode,
+        "lambda_A": args.lambda_A,
+        "lambda_B": args.lambda_B,
+        "lambda_identity": args.lambda_identity,
+        "pool_size": args.pool_size,
+        "lr": args.lr,
+        "beta1": args.beta1,
+    }
+    result = train_cyclegan(
+        domains_from_args(args), cfg, data=data_options(args), model=model, preset=args.preset, resume=args.resume
+    )
     if result.already_finished:
         return 0
     log.info(
         "trained %d steps (%d epochs) in %.0f s; checkpoint %s; generators %s; report %s",
-        result.step, result.epoch, result.seconds, result.checkpoint, Path(cfg.out_dir) / "weights",
+        result.step,
+        result.epoch,
+        result.seconds,
+        result.checkpoint,
+        Path(cfg.out_dir) / "weights",
         Path(cfg.out_dir) / "web" / "index.html",
     )
     return 0

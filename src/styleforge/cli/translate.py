@@ -46,13 +46,23 @@ def collect_inputs(inputs: list[str]) -> list[Path]:
 
 
 def add_parser(subparsers: Any) -> None:
-    p = subparsers.add_parser("translate", help="translate images with a trained pix2pix/CycleGAN model",
-                              description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = subparsers.add_parser(
+        "translate",
+        help="translate images with a trained pix2pix/CycleGAN model",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders")
     src = p.add_mutually_exclusive_group(required=True)
-    src.add_argument("--checkpoint", help="training checkpoint (.pt), exported weights (.safetensors) or a reference latest_net_G.pth")
-    src.add_argument("--pretrained", metavar="NAME", help="a published pix2pix / CycleGAN / CUT model, e.g. horse2zebra "
-                     "(downloaded once into the cache)")
+    src.add_argument(
+        "--checkpoint",
+        help="training checkpoint (.pt), exported weights (.safetensors) or a reference latest_net_G.pth",
+    )
+    src.add_argument(
+        "--pretrained",
+        metavar="NAME",
+        help="a published pix2pix / CycleGAN / CUT model, e.g. horse2zebra (downloaded once into the cache)",
+    )
     p.add_argument("-o", "--output", required=True, metavar="OUTDIR", help="output folder (created)")
     p.add_argument("--direction", choices=["AtoB", "BtoA"], help="for two-way models (CycleGAN)")
     p.add_argument("--ab-input", choices=["left", "right"], help="inputs are A|B pairs: translate this half")
@@ -81,7 +91,11 @@ def run(args: argparse.Namespace) -> int:
     else:
         ckpt = args.checkpoint
     tr = load_translator(ckpt, direction=args.direction)
-    device = torch.device("cuda" if args.device == "auto" and torch.cuda.is_available() else ("cpu" if args.device == "auto" else args.device))
+    device = torch.device(
+        "cuda"
+        if args.device == "auto" and torch.cuda.is_available()
+        else ("cpu" if args.device == "auto" else args.device)
+    )
     tr.net.to(device)
     images = []
     for f in files:  # read everything first: a bad input writes nothing

@@ -19,7 +19,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("action", choices=("fetch",))
     p.add_argument("what", choices=("faces",))
-    p.add_argument("--wheel", metavar="PATH", help="a downloaded mediapipe-0.10.21 wheel (or its folder) instead of pip download")
+    p.add_argument(
+        "--wheel", metavar="PATH", help="a downloaded mediapipe-0.10.21 wheel (or its folder) instead of pip download"
+    )
     p.add_argument("--force", action="store_true", help="convert again even if valid files are present")
     p.set_defaults(func=run)
 
@@ -28,7 +30,9 @@ def run(args: argparse.Namespace) -> int:
     try:
         import tflite  # noqa: F401
     except ImportError:
-        raise InputError("converting the face models needs the 'tflite' parser: pip install 'styleforge[faces]' (or pip install tflite)") from None
+        raise InputError(
+            "converting the face models needs the 'tflite' parser: pip install 'styleforge[faces]' (or pip install tflite)"
+        ) from None
     from ..faces.runtime import export_all
     from ..faces.weights import fetch_faces
 

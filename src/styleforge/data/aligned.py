@@ -108,7 +108,9 @@ class AlignedDataset(Dataset[dict[str, Any]]):
             for a, b in items:
                 sa, sb = image_size(a), image_size(b)
                 if sa != sb:
-                    raise InputError(f"{a.name}: A is {sa[0]}×{sa[1]} but B is {sb[0]}×{sb[1]}; pairs must have one size")
+                    raise InputError(
+                        f"{a.name}: A is {sa[0]}×{sa[1]} but B is {sb[0]}×{sb[1]}; pairs must have one size"
+                    )
                 self.transform.check(*sa, f"{a}")
             return items
         files = list_images(self.root)

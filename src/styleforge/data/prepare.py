@@ -5,7 +5,16 @@ Every function checks all its inputs before writing anything and writes files at
 
 from __future__ import annotations
 
-__all__ = ["DOWNLOAD_URLS", "combine_ab", "download", "download_dataset", "edge_pairs", "gray_pairs", "split_dataset", "canny_edges"]
+__all__ = [
+    "DOWNLOAD_URLS",
+    "combine_ab",
+    "download",
+    "download_dataset",
+    "edge_pairs",
+    "gray_pairs",
+    "split_dataset",
+    "canny_edges",
+]
 
 import logging
 import os
@@ -45,7 +54,9 @@ def _prepare_out(out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
 
 
-def combine_ab(dir_a: str | os.PathLike[str], dir_b: str | os.PathLike[str], out: str | os.PathLike[str], *, resize_b: bool = False) -> int:
+def combine_ab(
+    dir_a: str | os.PathLike[str], dir_b: str | os.PathLike[str], out: str | os.PathLike[str], *, resize_b: bool = False
+) -> int:
     """Write ``out/<name>.png`` = A|B for every name present in both folders; returns the count."""
     a_files = {p.stem: p for p in list_images(dir_a)}
     b_files = {p.stem: p for p in list_images(dir_b)}
@@ -54,7 +65,9 @@ def combine_ab(dir_a: str | os.PathLike[str], dir_b: str | os.PathLike[str], out
     common = sorted(set(a_files) & set(b_files))
     only = sorted(set(a_files) ^ set(b_files))
     if only:
-        raise InputError(f"{len(only)} image(s) have no partner in the other folder (e.g. {only[0]!r}); A and B need the same names")
+        raise InputError(
+            f"{len(only)} image(s) have no partner in the other folder (e.g. {only[0]!r}); A and B need the same names"
+        )
     pairs = []
     for k in common:
         a, b = load_image(a_files[k]), load_image(b_files[k])
@@ -70,7 +83,9 @@ def combine_ab(dir_a: str | os.PathLike[str], dir_b: str | os.PathLike[str], out
     return len(pairs)
 
 
-def canny_edges(img: Image.Image, *, low: int = 100, high: int = 200, blur: float = 1.0, invert: bool = True) -> Image.Image:
+def canny_edges(
+    img: Image.Image, *, low: int = 100, high: int = 200, blur: float = 1.0, invert: bool = True
+) -> Image.Image:
     """Canny edge map (OpenCV) of ``img`` as RGB; black edges on white when ``invert`` (as edges2shoes)."""
     import cv2
 
@@ -94,8 +109,15 @@ def _photos(src: str | os.PathLike[str], size: int | None) -> list[tuple[str, Im
     return out
 
 
-def edge_pairs(src: str | os.PathLike[str], out: str | os.PathLike[str], *, method: str = "canny", low: int = 100,
-               high: int = 200, size: int | None = 256) -> int:
+def edge_pairs(
+    src: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    *,
+    method: str = "canny",
+    low: int = 100,
+    high: int = 200,
+    size: int | None = 256,
+) -> int:
     """``out/<name>.png`` = edges|photo (A = edges, B = photo, as edges2shoes)."""
     if method == "hed":
         raise InputError("HED edges need the HED network's weights, which styleforge cannot ship; use --method canny")
@@ -119,8 +141,9 @@ def gray_pairs(src: str | os.PathLike[str], out: str | os.PathLike[str], *, size
     return len(photos)
 
 
-def split_dataset(src: str | os.PathLike[str], out: str | os.PathLike[str], *, val: float = 0.1, test: float = 0.1,
-                  seed: int = 0) -> dict[str, int]:
+def split_dataset(
+    src: str | os.PathLike[str], out: str | os.PathLike[str], *, val: float = 0.1, test: float = 0.1, seed: int = 0
+) -> dict[str, int]:
     """Copy the images of ``src`` into ``out/{train,val,test}/`` with a seeded shuffle."""
     if not (0 <= val < 1 and 0 <= test < 1 and val + test < 1):
         raise InputError("--val and --test are fractions whose sum is below 1")
@@ -146,7 +169,9 @@ def split_dataset(src: str | os.PathLike[str], out: str | os.PathLike[str], *, v
 def download(name: str, out: str | os.PathLike[str], *, timeout: float = 20.0) -> Path:
     """Fetch and extract a paper dataset into ``out/<name>/``; a clear :class:`InputError` when offline."""
     if name not in DOWNLOAD_URLS:
-        raise InputError(f"unknown dataset {name!r}{suggest(name, DOWNLOAD_URLS)}; choose from: {', '.join(sorted(DOWNLOAD_URLS))}")
+        raise InputError(
+            f"unknown dataset {name!r}{suggest(name, DOWNLOAD_URLS)}; choose from: {', '.join(sorted(DOWNLOAD_URLS))}"
+        )
     url = DOWNLOAD_URLS[name]
     out_p = Path(out)
     target = out_p / name

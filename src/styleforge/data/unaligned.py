@@ -51,8 +51,14 @@ _CYC = "http://efrosgans.eecs.berkeley.edu/cyclegan/datasets/{}.zip"
 CYCLEGAN_DATASETS: dict[str, str] = {
     name: _CYC.format(name)
     for name in (
-        "apple2orange", "summer2winter_yosemite", "horse2zebra", "monet2photo", "cezanne2photo",
-        "ukiyoe2photo", "vangogh2photo", "iphone2dslr_flower",
+        "apple2orange",
+        "summer2winter_yosemite",
+        "horse2zebra",
+        "monet2photo",
+        "cezanne2photo",
+        "ukiyoe2photo",
+        "vangogh2photo",
+        "iphone2dslr_flower",
     )
 }
 
@@ -154,7 +160,12 @@ class UnalignedDataset(Dataset[dict[str, Any]]):
         if min(na, nb) == 1:
             log.warning("domain %s has a single image: the model will overfit it", "A" if na == 1 else "B")
         if max(na, nb) >= 10 * min(na, nb) and min(na, nb) > 0:
-            log.info("domains differ in size (%d A vs %d B images): an epoch is %d pairs, the smaller domain repeats", na, nb, max(na, nb))
+            log.info(
+                "domains differ in size (%d A vs %d B images): an epoch is %d pairs, the smaller domain repeats",
+                na,
+                nb,
+                max(na, nb),
+            )
 
     @classmethod
     def from_root(cls, root: str | os.PathLike[str], phase: str = "train", **kwargs: Any) -> UnalignedDataset:
@@ -238,8 +249,13 @@ def download_unaligned(name: str, out: str | os.PathLike[str], *, timeout: float
         raise InputError(f"{target} already exists; delete it or choose another --output")
     with tempfile.TemporaryDirectory() as tmp:
         archive = Path(tmp) / f"{name}.zip"
-        fetch(url, archive, what=name, timeout=timeout,
-              hint=f"download the zip elsewhere and extract it so that {target}/trainA, trainB, testA, testB exist")
+        fetch(
+            url,
+            archive,
+            what=name,
+            timeout=timeout,
+            hint=f"download the zip elsewhere and extract it so that {target}/trainA, trainB, testA, testB exist",
+        )
         try:
             with zipfile.ZipFile(archive) as z:
                 for member in z.namelist():  # refuse absolute paths and '..' (zip slip)

@@ -54,8 +54,14 @@ def fid_from_features(f1: torch.Tensor | np.ndarray, f2: torch.Tensor | np.ndarr
     return float(diff.dot(diff) + np.trace(s1) + np.trace(s2) - 2 * np.trace(covmean))
 
 
-def kid_from_features(f1: torch.Tensor | np.ndarray, f2: torch.Tensor | np.ndarray, *, num_subsets: int = 100,
-                      max_subset_size: int = 1000, seed: int = 0) -> float:
+def kid_from_features(
+    f1: torch.Tensor | np.ndarray,
+    f2: torch.Tensor | np.ndarray,
+    *,
+    num_subsets: int = 100,
+    max_subset_size: int = 1000,
+    seed: int = 0,
+) -> float:
     """Kernel Inception Distance (clean-fid's ``kernel_distance``) between feature sets ``(n, d)``."""
     a, b = _np(f1), _np(f2)
     if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[1] or min(len(a), len(b)) < 2:
@@ -89,8 +95,9 @@ def vgg16_features(images: Iterable[torch.Tensor], *, size: int = 224, batch: in
     chunk: list[torch.Tensor] = []
 
     def flush() -> None:
-        x = torch.cat([F.interpolate(c, size=(size, size), mode="bilinear", align_corners=False, antialias=True)
-                       for c in chunk])
+        x = torch.cat(
+            [F.interpolate(c, size=(size, size), mode="bilinear", align_corners=False, antialias=True) for c in chunk]
+        )
         out.append(net(x.clamp(0, 1), ["relu5_3"])["relu5_3"].mean((2, 3)).double())
         chunk.clear()
 

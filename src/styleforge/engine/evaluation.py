@@ -22,8 +22,12 @@ if TYPE_CHECKING:
 log = logging.getLogger("styleforge.evaluate")
 
 
-def evaluate_pairs(pairs: Iterable[tuple[torch.Tensor, torch.Tensor]], *, kid_vgg16: bool = False,
-                   inception: torch.nn.Module | None = None) -> dict[str, float]:
+def evaluate_pairs(
+    pairs: Iterable[tuple[torch.Tensor, torch.Tensor]],
+    *,
+    kid_vgg16: bool = False,
+    inception: torch.nn.Module | None = None,
+) -> dict[str, float]:
     """Mean PSNR / SSIM / L1 over ``(prediction, target)`` RGB tensors in [0, 1]; with ``kid_vgg16``
     also KID-VGG16, with an ``inception`` (:func:`styleforge.engine.inception.load_fid_inception`) FID and KID."""
     import torch
@@ -40,6 +44,7 @@ def evaluate_pairs(pairs: Iterable[tuple[torch.Tensor, torch.Tensor]], *, kid_vg
     if kid_vgg16:
         extractors["vgg"] = vgg16_features
     if inception is not None:
+
         def incept(images: list[torch.Tensor]) -> torch.Tensor:
             with torch.no_grad():
                 return torch.cat([inception(im.float()).double() for im in images])
@@ -106,8 +111,13 @@ def load_inception(fid_weights: str | os.PathLike[str] | None) -> torch.nn.Modul
     return load_fid_inception(fid_weights)
 
 
-def evaluate_folders(pred_dir: str | os.PathLike[str], target_dir: str | os.PathLike[str], *,
-                     kid_vgg16: bool = True, fid_weights: str | os.PathLike[str] | None = None) -> dict[str, float]:
+def evaluate_folders(
+    pred_dir: str | os.PathLike[str],
+    target_dir: str | os.PathLike[str],
+    *,
+    kid_vgg16: bool = True,
+    fid_weights: str | os.PathLike[str] | None = None,
+) -> dict[str, float]:
     """:func:`evaluate_pairs` of the images of ``pred_dir`` and ``target_dir`` with the same file stem."""
     from ..io import list_images, load_image, pil_to_tensor
 
@@ -118,7 +128,8 @@ def evaluate_folders(pred_dir: str | os.PathLike[str], target_dir: str | os.Path
         raise InputError(f"no file names in common between {pred_dir} and {target_dir}")
     missing = sorted(set(targets) - set(preds))
     if missing:
-        log.info("%d target(s) have no prediction (e.g. %s); evaluating %d pairs", len(missing), missing[0],
-                 len(common))
+        log.info(
+            "%d target(s) have no prediction (e.g. %s); evaluating %d pairs", len(missing), missing[0], len(common)
+        )
     pairs = ((pil_to_tensor(load_image(preds[k])), pil_to_tensor(load_image(targets[k]))) for k in common)
     return evaluate_pairs(pairs, kid_vgg16=kid_vgg16, inception=load_inception(fid_weights))

@@ -23,7 +23,9 @@ from ..errors import InputError
 
 
 class _Conv(nn.Module):
-    def __init__(self, cin: int, cout: int, k: int | tuple[int, int], stride: int = 1, padding: int | tuple[int, int] = 0) -> None:
+    def __init__(
+        self, cin: int, cout: int, k: int | tuple[int, int], stride: int = 1, padding: int | tuple[int, int] = 0
+    ) -> None:
         super().__init__()
         self.conv = nn.Conv2d(cin, cout, k, stride=stride, padding=padding, bias=False)
         self.bn = nn.BatchNorm2d(cout, eps=0.001)
@@ -46,9 +48,15 @@ class _A(nn.Module):
         self.branch_pool = _Conv(cin, pool, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.cat([self.branch1x1(x), self.branch5x5_2(self.branch5x5_1(x)),
-                          self.branch3x3dbl_3(self.branch3x3dbl_2(self.branch3x3dbl_1(x))),
-                          self.branch_pool(_avg(x))], 1)
+        return torch.cat(
+            [
+                self.branch1x1(x),
+                self.branch5x5_2(self.branch5x5_1(x)),
+                self.branch3x3dbl_3(self.branch3x3dbl_2(self.branch3x3dbl_1(x))),
+                self.branch_pool(_avg(x)),
+            ],
+            1,
+        )
 
 
 class _B(nn.Module):
@@ -59,8 +67,14 @@ class _B(nn.Module):
         self.branch3x3dbl_3 = _Conv(96, 96, 3, stride=2)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.cat([self.branch3x3(x), self.branch3x3dbl_3(self.branch3x3dbl_2(self.branch3x3dbl_1(x))),
-                          F.max_pool2d(x, 3, stride=2)], 1)
+        return torch.cat(
+            [
+                self.branch3x3(x),
+                self.branch3x3dbl_3(self.branch3x3dbl_2(self.branch3x3dbl_1(x))),
+                F.max_pool2d(x, 3, stride=2),
+            ],
+            1,
+        )
 
 
 class _C(nn.Module):
@@ -78,7 +92,13 @@ class _C(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         b7 = self.branch7x7_3(self.branch7x7_2(self.branch7x7_1(x)))
         d = x
-        for m in (self.branch7x7dbl_1, self.branch7x7dbl_2, self.branch7x7dbl_3, self.branch7x7dbl_4, self.branch7x7dbl_5):
+        for m in (
+            self.branch7x7dbl_1,
+            self.branch7x7dbl_2,
+            self.branch7x7dbl_3,
+            self.branch7x7dbl_4,
+            self.branch7x7dbl_5,
+        ):
             d = m(d)
         return torch.cat([self.branch1x1(x), b7, d, self.branch_pool(_avg(x))], 1)
 
@@ -103,7 +123,10 @@ class _E(nn.Module):
         self.pool = pool
         self.branch1x1 = _Conv(cin, 320, 1)
         self.branch3x3_1 = _Conv(cin, 384, 1)
-        self.branch3x3_2a, self.branch3x3_2b = _Conv(384, 384, (1, 3), padding=(0, 1)), _Conv(384, 384, (3, 1), padding=(1, 0))
+        self.branch3x3_2a, self.branch3x3_2b = (
+            _Conv(384, 384, (1, 3), padding=(0, 1)),
+            _Conv(384, 384, (3, 1), padding=(1, 0)),
+        )
         self.branch3x3dbl_1, self.branch3x3dbl_2 = _Conv(cin, 448, 1), _Conv(448, 384, 3, padding=1)
         self.branch3x3dbl_3a = _Conv(384, 384, (1, 3), padding=(0, 1))
         self.branch3x3dbl_3b = _Conv(384, 384, (3, 1), padding=(1, 0))
@@ -112,8 +135,17 @@ class _E(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         b3 = self.branch3x3_1(x)
         d = self.branch3x3dbl_2(self.branch3x3dbl_1(x))
-        return torch.cat([self.branch1x1(x), self.branch3x3_2a(b3), self.branch3x3_2b(b3),
-                          self.branch3x3dbl_3a(d), self.branch3x3dbl_3b(d), self.branch_pool(self.pool(x))], 1)
+        return torch.cat(
+            [
+                self.branch1x1(x),
+                self.branch3x3_2a(b3),
+                self.branch3x3_2b(b3),
+                self.branch3x3dbl_3a(d),
+                self.branch3x3dbl_3b(d),
+                self.branch_pool(self.pool(x)),
+            ],
+            1,
+        )
 
 
 class FIDInception(nn.Module):
@@ -128,7 +160,12 @@ class FIDInception(nn.Module):
         self.Conv2d_4a_3x3 = _Conv(80, 192, 3)
         self.Mixed_5b, self.Mixed_5c, self.Mixed_5d = _A(192, 32), _A(256, 64), _A(288, 64)
         self.Mixed_6a = _B(288)
-        self.Mixed_6b, self.Mixed_6c, self.Mixed_6d, self.Mixed_6e = _C(768, 128), _C(768, 160), _C(768, 160), _C(768, 192)
+        self.Mixed_6b, self.Mixed_6c, self.Mixed_6d, self.Mixed_6e = (
+            _C(768, 128),
+            _C(768, 160),
+            _C(768, 160),
+            _C(768, 192),
+        )
         self.Mixed_7a = _D(768)
         self.Mixed_7b = _E(1280, _avg)
         self.Mixed_7c = _E(2048, lambda x: F.max_pool2d(x, 3, stride=1, padding=1))
@@ -139,8 +176,19 @@ class FIDInception(nn.Module):
         x = self.Conv2d_2b_3x3(self.Conv2d_2a_3x3(self.Conv2d_1a_3x3(x)))
         x = F.max_pool2d(x, 3, stride=2)
         x = F.max_pool2d(self.Conv2d_4a_3x3(self.Conv2d_3b_1x1(x)), 3, stride=2)
-        for name in ("Mixed_5b", "Mixed_5c", "Mixed_5d", "Mixed_6a", "Mixed_6b", "Mixed_6c", "Mixed_6d", "Mixed_6e",
-                     "Mixed_7a", "Mixed_7b", "Mixed_7c"):
+        for name in (
+            "Mixed_5b",
+            "Mixed_5c",
+            "Mixed_5d",
+            "Mixed_6a",
+            "Mixed_6b",
+            "Mixed_6c",
+            "Mixed_6d",
+            "Mixed_6e",
+            "Mixed_7a",
+            "Mixed_7b",
+            "Mixed_7c",
+        ):
             x = getattr(self, name)(x)
         return x.mean((2, 3))
 
@@ -158,7 +206,9 @@ def load_fid_inception(path: str | os.PathLike[str]) -> FIDInception:
     try:
         net.load_state_dict(sd)
     except RuntimeError as e:
-        raise InputError(f"--fid-weights {path} is not pytorch-fid's Inception-v3 ({str(e).splitlines()[0][:120]})") from None
+        raise InputError(
+            f"--fid-weights {path} is not pytorch-fid's Inception-v3 ({str(e).splitlines()[0][:120]})"
+        ) from None
     net.eval()
     for p in net.parameters():
         p.requires_grad_(False)

@@ -26,7 +26,9 @@ log = logging.getLogger("styleforge.engine")
 
 class Sink(Protocol):
     def scalars(self, step: int, values: dict[str, float]) -> None: ...
-    def images(self, epoch: int, step: int, grid: torch.Tensor, columns: list[str], metrics: dict[str, float]) -> None: ...
+    def images(
+        self, epoch: int, step: int, grid: torch.Tensor, columns: list[str], metrics: dict[str, float]
+    ) -> None: ...
     def close(self) -> None: ...
 
 
@@ -37,7 +39,10 @@ def image_grid(visuals: dict[str, torch.Tensor], *, pad: int = 2) -> torch.Tenso
     """
     cols = list(visuals.values())
     h, w = cols[0].shape[-2:]
-    cols = [c if c.shape[-2:] == (h, w) else F.interpolate(c, size=(h, w), mode="bilinear", align_corners=False) for c in cols]
+    cols = [
+        c if c.shape[-2:] == (h, w) else F.interpolate(c, size=(h, w), mode="bilinear", align_corners=False)
+        for c in cols
+    ]
     n = cols[0].shape[0]
     grid = torch.ones(3, n * (h + pad) + pad, len(cols) * (w + pad) + pad)
     for i in range(n):
@@ -91,7 +96,7 @@ class HtmlReport:
             rows = "".join(f"<tr><td>{html.escape(k)}</td><td>{v:.4g}</td></tr>" for k, v in e["metrics"].items())
             sections.append(
                 f"<section><h2>epoch {e['epoch']} · step {e['step']}</h2>"
-                f"<table>{rows}</table><p><img src=\"{html.escape(e['image'])}\" alt=\"epoch {e['epoch']}\"></p></section>"
+                f'<table>{rows}</table><p><img src="{html.escape(e["image"])}" alt="epoch {e["epoch"]}"></p></section>'
             )
         columns = html.escape(" | ".join(entries[-1]["columns"])) if entries else ""
         with atomic_path(self.dir / "index.html") as tmp:

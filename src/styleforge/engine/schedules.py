@@ -64,7 +64,11 @@ def make_scheduler(
     elif policy == "constant":
         fn = _constant
     elif policy == "plateau":
-        return torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode="min", factor=factor, patience=patience, threshold=0.01)
+        return torch.optim.lr_scheduler.ReduceLROnPlateau(
+            optimizer, mode="min", factor=factor, patience=patience, threshold=0.01
+        )
     else:
-        raise InputError(f"unknown LR policy {policy!r}{suggest(policy, LR_POLICIES)}; choose from: {', '.join(LR_POLICIES)}")
+        raise InputError(
+            f"unknown LR policy {policy!r}{suggest(policy, LR_POLICIES)}; choose from: {', '.join(LR_POLICIES)}"
+        )
     return torch.optim.lr_scheduler.LambdaLR(optimizer, fn)

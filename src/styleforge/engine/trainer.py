@@ -278,12 +278,22 @@ def fit(
         done = _finished(ckpt, cfg)
         if done:  # a finished run stays finished: resuming it is a no-op (no step, no file written)
             if main:
-                log.info("%s: this run is already finished (%s); nothing to do. Raise --max-steps or "
-                         "--n-epochs/--n-epochs-decay to train further", resume_path, done)
+                log.info(
+                    "%s: this run is already finished (%s); nothing to do. Raise --max-steps or "
+                    "--n-epochs/--n-epochs-decay to train further",
+                    resume_path,
+                    done,
+                )
             if created_group:
                 torch.distributed.destroy_process_group()
-            return FitResult(int(ckpt["step"]), int(ckpt["epoch"]), list(ckpt.get("history", [])), resume_path,
-                             time.perf_counter() - t_start, already_finished=True)
+            return FitResult(
+                int(ckpt["step"]),
+                int(ckpt["epoch"]),
+                list(ckpt.get("history", [])),
+                resume_path,
+                time.perf_counter() - t_start,
+                already_finished=True,
+            )
     for name, net in model.networks.items():
         net.to(device)
         if channels_last:
@@ -293,8 +303,13 @@ def fit(
     optimizers = model.make_optimizers()
     schedulers = {
         k: make_scheduler(
-            o, cfg.lr_policy, n_epochs=cfg.n_epochs, n_epochs_decay=cfg.n_epochs_decay,
-            step_epochs=cfg.lr_step_epochs, gamma=cfg.lr_gamma, patience=cfg.plateau_patience,
+            o,
+            cfg.lr_policy,
+            n_epochs=cfg.n_epochs,
+            n_epochs_decay=cfg.n_epochs_decay,
+            step_epochs=cfg.lr_step_epochs,
+            gamma=cfg.lr_gamma,
+            patience=cfg.plateau_patience,
         )
         for k, o in optimizers.items()
     }
@@ -311,7 +326,9 @@ def fit(
             for k, s in schedulers.items():
                 s.load_state_dict(ckpt["schedulers"][k])
         except (KeyError, RuntimeError, ValueError) as e:
-            raise InputError(f"cannot resume from {resume_path}: it does not match this model ({str(e).splitlines()[0][:120]})") from None
+            raise InputError(
+                f"cannot resume from {resume_path}: it does not match this model ({str(e).splitlines()[0][:120]})"
+            ) from None
         if scaler is not None and ckpt.get("scaler"):
             scaler.load_state_dict(ckpt["scaler"])
         set_rng_state(ckpt["rng"])
@@ -387,8 +404,12 @@ def fit(
         sampler.set_epoch(epoch)
         sampler.set_start(batch_in_epoch * cfg.batch_size)
         loader = DataLoader(
-            dataset, batch_size=cfg.batch_size, sampler=sampler, num_workers=cfg.num_workers,
-            pin_memory=device.type == "cuda", persistent_workers=False,
+            dataset,
+            batch_size=cfg.batch_size,
+            sampler=sampler,
+            num_workers=cfg.num_workers,
+            pin_memory=device.type == "cuda",
+            persistent_workers=False,
         )
         total = batch_in_epoch + len(loader)
         bar = _progress(total, batch_in_epoch, f"epoch {epoch + 1}/{cfg.epochs}", main and cfg.progress)
@@ -437,7 +458,13 @@ def fit(
         batch_in_epoch = 0
         meters = {}
         if main:
-            log.info("epoch %d/%d (step %d): %s", epoch, cfg.epochs, step, ", ".join(f"{k} {v:.4g}" for k, v in metrics.items()))
+            log.info(
+                "epoch %d/%d (step %d): %s",
+                epoch,
+                cfg.epochs,
+                step,
+                ", ".join(f"{k} {v:.4g}" for k, v in metrics.items()),
+            )
             if vis_batch is not None and (epoch % cfg.visual_every_epochs == 0 or epoch == cfg.epochs):
                 vis = model.visuals(vis_batch, device)
                 if cfg.report_kid:
@@ -455,9 +482,15 @@ def fit(
         wdir.mkdir(exist_ok=True)
         for k, n in model.networks.items():
             export_safetensors(
-                n.state_dict(), wdir / f"{k}.safetensors",
-                metadata={"kind": model.kind, "network": k, "model_config": model.config_dict(),
-                          "extra_config": dict(extra_config or {}), "step": step},
+                n.state_dict(),
+                wdir / f"{k}.safetensors",
+                metadata={
+                    "kind": model.kind,
+                    "network": k,
+                    "model_config": model.config_dict(),
+                    "extra_config": dict(extra_config or {}),
+                    "step": step,
+                },
             )
         for s in sink_list:
             s.close()

@@ -41,9 +41,7 @@ class AlignSpec:
             raise ValueError(f"eye_y must be within 0.1..0.9 of the size, got {self.eye_y}")
 
 
-def similarity_from_eyes(
-    eye_left: tuple[float, float], eye_right: tuple[float, float], spec: AlignSpec
-) -> np.ndarray:
+def similarity_from_eyes(eye_left: tuple[float, float], eye_right: tuple[float, float], spec: AlignSpec) -> np.ndarray:
     """2×3 similarity matrix (rotation, uniform scale, translation) source → crop.
 
     ``eye_left`` is the eye with the smaller x; it lands at

@@ -77,7 +77,9 @@ class ApplySpec:
 
 def _ellipse(size: int, cx: float, cy: float, ax: float, ay: float) -> np.ndarray:
     m = np.zeros((size, size), np.float32)
-    cv2.ellipse(m, (round(cx * 16), round(cy * 16)), (round(ax * 16), round(ay * 16)), 0, 0, 360, 1.0, -1, cv2.LINE_AA, 4)
+    cv2.ellipse(
+        m, (round(cx * 16), round(cy * 16)), (round(ax * 16), round(ay * 16)), 0, 0, 360, 1.0, -1, cv2.LINE_AA, 4
+    )
     return m
 
 
@@ -160,18 +162,30 @@ def paste_back(
     m_roi[:, 2] += m[:, :2] @ np.array([x0, y0], np.float64)
     size = (x1 - x0, y1 - y0)
     flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
-    alpha = cv2.warpAffine(mask.astype(np.float32), m_roi, size, flags=flags, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    alpha = cv2.warpAffine(
+        mask.astype(np.float32), m_roi, size, flags=flags, borderMode=cv2.BORDER_CONSTANT, borderValue=0
+    )
     alpha = alpha * float(strength)
     alpha[alpha < 0.5 / 255] = 0.0
     if not alpha.any():
         return out
     orig = image[y0:y1, x0:x1].astype(np.float32) / 255.0
-    warp: dict[str, Any] = {"dsize": size, "flags": cv2.INTER_CUBIC | cv2.WARP_INVERSE_MAP, "borderMode": cv2.BORDER_REFLECT}
+    warp: dict[str, Any] = {
+        "dsize": size,
+        "flags": cv2.INTER_CUBIC | cv2.WARP_INVERSE_MAP,
+        "borderMode": cv2.BORDER_REFLECT,
+    }
     if detail_sigma > 0:
         # Two-band split in crop space: only the network's change below detail_sigma crop
         # pixels is warped back and added, so everything finer stays the photo's own.
-        src = source.astype(np.float32) if source is not None else align_crop(image, m, translated.shape[0]).astype(np.float32) / 255.0
-        delta = cv2.GaussianBlur(translated.astype(np.float32) - src, (0, 0), detail_sigma, borderType=cv2.BORDER_REFLECT)
+        src = (
+            source.astype(np.float32)
+            if source is not None
+            else align_crop(image, m, translated.shape[0]).astype(np.float32) / 255.0
+        )
+        delta = cv2.GaussianBlur(
+            translated.astype(np.float32) - src, (0, 0), detail_sigma, borderType=cv2.BORDER_REFLECT
+        )
         result: np.ndarray = orig + cv2.warpAffine(delta, m_roi, **warp)
     else:
         result = cv2.warpAffine(translated.astype(np.float32), m_roi, **warp)

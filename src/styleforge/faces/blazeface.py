@@ -59,8 +59,9 @@ def ssd_anchors(size: int = SIZE, strides: tuple[int, ...] = (8, 16, 16, 16)) ->
 ANCHORS = ssd_anchors()
 
 
-def decode(raw_boxes: np.ndarray, raw_scores: np.ndarray,
-           threshold: float = 0.5) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def decode(
+    raw_boxes: np.ndarray, raw_scores: np.ndarray, threshold: float = 0.5
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(896, 16)`` regressors and ``(896,)`` logits → ``(boxes (K, 4) xmin ymin w h, keypoints (K, 6, 2), scores (K,))``
     in the 128-px tensor's relative coordinates, for the anchors scoring at least ``threshold``."""
     scores = (1.0 / (1.0 + np.exp(-np.clip(raw_scores.astype(np.float64), -100.0, 100.0)))).astype(np.float32)
@@ -84,7 +85,9 @@ def _iou(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
     return np.where(union > 0, inter / np.maximum(union, 1e-12), 0.0)
 
 
-def weighted_nms(boxes: np.ndarray, kps: np.ndarray, scores: np.ndarray, iou: float = 0.3) -> list[tuple[np.ndarray, np.ndarray, float]]:
+def weighted_nms(
+    boxes: np.ndarray, kps: np.ndarray, scores: np.ndarray, iou: float = 0.3
+) -> list[tuple[np.ndarray, np.ndarray, float]]:
     """MediaPipe's WEIGHTED non-maximum suppression: the best remaining box and every box overlapping
     it by IoU > ``iou`` are averaged (weights = scores); the result keeps the best score."""
     order = np.argsort(-scores, kind="stable")
@@ -126,7 +129,9 @@ class BlazeFace:
     def tensor(self, image: np.ndarray) -> tuple[np.ndarray, tuple[float, float, float, float]]:
         h, w = image.shape[:2]
         m, pad = letterbox_matrix(h, w)
-        t = cv2.warpPerspective(image, m, (SIZE, SIZE), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+        t = cv2.warpPerspective(
+            image, m, (SIZE, SIZE), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0
+        )
         x = t.transpose(2, 0, 1)[None].astype(np.float32) * np.float32(2.0 / 255.0) - np.float32(1.0)
         return x, pad
 

@@ -109,7 +109,9 @@ def phash64(crop: np.ndarray) -> int:
     return int("".join("1" if b else "0" for b in h.hash.flatten()), 2)
 
 
-def context_crop(image: np.ndarray, box: tuple[int, int, int, int], *, scale: float = 1.5, size: int = 128) -> np.ndarray:
+def context_crop(
+    image: np.ndarray, box: tuple[int, int, int, int], *, scale: float = 1.5, size: int = 128
+) -> np.ndarray:
     """Upright square around a face box (``scale`` × its width), resized to ``size``, borders mirrored."""
     x, y, w, h = box
     k = size / (scale * w)

@@ -36,7 +36,15 @@ from ..download import DownloadError, download
 from ..errors import InputError
 from ..io import atomic_path
 
-_FORMAT_EXT = {"JPEG": ".jpg", "PNG": ".png", "WEBP": ".webp", "GIF": ".gif", "BMP": ".bmp", "TIFF": ".tif", "MPO": ".jpg"}
+_FORMAT_EXT = {
+    "JPEG": ".jpg",
+    "PNG": ".png",
+    "WEBP": ".webp",
+    "GIF": ".gif",
+    "BMP": ".bmp",
+    "TIFF": ".tif",
+    "MPO": ".jpg",
+}
 _USER_AGENT = "styleforge-faces-collect/0.1"
 
 
@@ -91,8 +99,9 @@ def _existing(folder: Path, stem: str) -> Path | None:
 def _fetch(url: str, timeout: float, max_bytes: int) -> bytes:
     """The body of ``url`` (:func:`styleforge.download.download` through a temporary file)."""
     with tempfile.TemporaryDirectory(prefix="styleforge-collect-") as tmp:
-        path = download(url, Path(tmp) / "body", timeout=timeout, max_bytes=max_bytes,
-                        headers={"User-Agent": _USER_AGENT})
+        path = download(
+            url, Path(tmp) / "body", timeout=timeout, max_bytes=max_bytes, headers={"User-Agent": _USER_AGENT}
+        )
         return path.read_bytes()
 
 

@@ -107,7 +107,9 @@ def find_eyes(gray: np.ndarray, box: tuple[int, int, int, int]) -> tuple[tuple[f
     if roi.size == 0:
         return exp_l, exp_r, 0
     scale = 120.0 / roi.shape[1]
-    roi = cv2.resize(roi, (120, max(1, round(roi.shape[0] * scale))), interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+    roi = cv2.resize(
+        roi, (120, max(1, round(roi.shape[0] * scale))), interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+    )
     cands = _cascade("eye").detectMultiScale(roi, 1.1, 2, minSize=(12, 12), maxSize=(44, 44))
     left: list[tuple[float, float]] = []
     right: list[tuple[float, float]] = []
@@ -163,9 +165,15 @@ class HaarDetector:
         h, w = gray.shape
         smallest = max(24.0, self.min_face * min(h, w), float(self.min_face_px))
         s = min(1.0, self.detect_side / max(h, w), self.detect_min / smallest)
-        small = cv2.resize(gray, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA) if s < 1 else gray
+        small = (
+            cv2.resize(gray, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA)
+            if s < 1
+            else gray
+        )
         ms = max(20, round(smallest * s))
-        found = _cascade("frontalface_alt2").detectMultiScale(small, self.scale_factor, self.min_neighbors, minSize=(ms, ms))
+        found = _cascade("frontalface_alt2").detectMultiScale(
+            small, self.scale_factor, self.min_neighbors, minSize=(ms, ms)
+        )
         return [(round(bx / s), round(by / s), round(bw / s), round(bh / s)) for bx, by, bw, bh in found]
 
     def __call__(self, image: np.ndarray) -> list[Face]:

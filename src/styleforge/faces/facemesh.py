@@ -73,7 +73,9 @@ class FaceMesh:
         self.net = FaceNet("face_landmark", backend)
 
     def crop(self, image: np.ndarray, roi: Roi) -> np.ndarray:
-        return cv2.warpPerspective(image, roi.matrix(), (SIZE, SIZE), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        return cv2.warpPerspective(
+            image, roi.matrix(), (SIZE, SIZE), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+        )
 
     def run(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(N, 192, 192, 3)`` uint8 crops → raw landmarks ``(N, 468, 3)`` in crop pixels and presence ``(N,)``."""
@@ -115,7 +117,9 @@ class MeshDetector:
         max_faces: at most this many faces (highest detection score first, as MediaPipe).
     """
 
-    def __init__(self, threshold: float = 0.5, presence: float = 0.5, max_faces: int = 8, backend: str = "auto") -> None:
+    def __init__(
+        self, threshold: float = 0.5, presence: float = 0.5, max_faces: int = 8, backend: str = "auto"
+    ) -> None:
         self.detector = BlazeFace(threshold, backend=backend)
         self.mesh = FaceMesh(backend)
         self.presence = presence
@@ -134,6 +138,15 @@ class MeshDetector:
             a = pts[list(RIGHT_EYE), :2].mean(0)
             b = pts[list(LEFT_EYE), :2].mean(0)
             el, er = (a, b) if a[0] <= b[0] else (b, a)
-            faces.append(Face(box=_box(pts), eye_left=(float(el[0]), float(el[1])), eye_right=(float(er[0]), float(er[1])),
-                              eyes_found=2, landmarks=pts, score=d.score, presence=pres))
+            faces.append(
+                Face(
+                    box=_box(pts),
+                    eye_left=(float(el[0]), float(el[1])),
+                    eye_right=(float(er[0]), float(er[1])),
+                    eyes_found=2,
+                    landmarks=pts,
+                    score=d.score,
+                    presence=pres,
+                )
+            )
         return sorted(faces, key=lambda f: -f.area)

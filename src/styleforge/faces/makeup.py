@@ -182,7 +182,9 @@ def _window(m: np.ndarray, margin: float) -> tuple[slice, slice] | None:
         return None
     g = int(np.ceil(margin))
     h, w = m.shape[:2]
-    return slice(max(0, ys[0][0] - g), min(h, ys[0][-1] + g + 1)), slice(max(0, xs[0][0] - g), min(w, xs[0][-1] + g + 1))
+    return slice(max(0, ys[0][0] - g), min(h, ys[0][-1] + g + 1)), slice(
+        max(0, xs[0][0] - g), min(w, xs[0][-1] + g + 1)
+    )
 
 
 def _masked_blur(x: np.ndarray, m: np.ndarray, sigma: float) -> np.ndarray:
@@ -192,8 +194,9 @@ def _masked_blur(x: np.ndarray, m: np.ndarray, sigma: float) -> np.ndarray:
     return xm / np.maximum(mm, 1e-4)[..., None]
 
 
-def piecewise_affine_map(dst_pts: np.ndarray, src_pts: np.ndarray, shape: tuple[int, int], step: int = 2
-                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def piecewise_affine_map(
+    dst_pts: np.ndarray, src_pts: np.ndarray, shape: tuple[int, int], step: int = 2
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Dense ``(map_x, map_y, inside)`` for ``cv2.remap``: each pixel of an ``shape`` image inside the
     triangulated hull of ``dst_pts`` goes to the same barycentric spot of the matching triangle of
     ``src_pts`` (Delaunay on ``dst_pts``); evaluated every ``step`` pixels and interpolated (exact
@@ -293,8 +296,14 @@ class Reference:
         self.lips_stats = _mean_std(self.crop.lab, self.masks["lips"])
 
 
-def prepare_reference(image: np.ndarray, detector: FaceDetector, *, weight: float = 1.0, work_iod: float = 110.0,
-                      name: str = "the reference") -> Reference:
+def prepare_reference(
+    image: np.ndarray,
+    detector: FaceDetector,
+    *,
+    weight: float = 1.0,
+    work_iod: float = 110.0,
+    name: str = "the reference",
+) -> Reference:
     """Find the reference's largest face (``InputError`` when there is none) and prepare it."""
     faces = [f for f in detector(image) if f.landmarks is not None]
     if not faces:
@@ -303,7 +312,9 @@ def prepare_reference(image: np.ndarray, detector: FaceDetector, *, weight: floa
     return Reference(crop, _hard(region_masks(crop.points, crop.lab.shape[:2], REGIONS, feather=0.0)), weight)
 
 
-def region_delta_masks(crop: FaceCrop, regions: Sequence[str], feather: float) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+def region_delta_masks(
+    crop: FaceCrop, regions: Sequence[str], feather: float
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """``(soft, hard)`` masks of the regions (and skin, always needed for statistics) on a crop."""
     raw = region_masks(crop.points, crop.lab.shape[:2], set(regions) | {"skin"}, feather=0.0)
     hard = _hard(raw)
@@ -367,8 +378,9 @@ def _transfer_face(crop: FaceCrop, refs: Sequence[Reference], spec: MakeupSpec) 
     return out, alpha
 
 
-def _lips_to(out: np.ndarray, t: np.ndarray, hard: np.ndarray, alpha: np.ndarray, mu_r: np.ndarray, sd_r: np.ndarray,
-             iod: float) -> np.ndarray:
+def _lips_to(
+    out: np.ndarray, t: np.ndarray, hard: np.ndarray, alpha: np.ndarray, mu_r: np.ndarray, sd_r: np.ndarray, iod: float
+) -> np.ndarray:
     """Match the lips' structure-lightness and colour statistics to ``(mu_r, sd_r)``; blend by ``alpha``."""
     r = max(1, round(0.03 * iod))
     win = _window((alpha > 0) | (hard > 0), 4 * r + 2)
@@ -411,8 +423,14 @@ def _paste(image: np.ndarray, crop: FaceCrop, new_lab: np.ndarray, alpha: np.nda
     if (cw, ch) != (x1 - x0, y1 - y0):
         # full-res pixel centre u ↔ crop (u + 0.5) / s − 0.5: warp only the changed window
         m = np.array([[1 / sx, 0, (fx0 - x0 + 0.5) / sx - 0.5], [0, 1 / sy, (fy0 - y0 + 0.5) / sy - 0.5]], np.float32)
-        d16 = cv2.warpAffine(d16, m, (fx1 - fx0, fy1 - fy0), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-                             borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+        d16 = cv2.warpAffine(
+            d16,
+            m,
+            (fx1 - fx0, fy1 - fy0),
+            flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+            borderMode=cv2.BORDER_CONSTANT,
+            borderValue=0,
+        )
     else:
         d16 = d16[cy0:cy1, cx0:cx1]
         fx0, fy0, fx1, fy1 = x0 + cx0, y0 + cy0, x0 + cx1, y0 + cy1
@@ -424,8 +442,9 @@ def _faces(image: np.ndarray, detector: FaceDetector) -> list[Face]:
     return [f for f in detector(image) if f.landmarks is not None]
 
 
-def transfer(image: np.ndarray, references: Sequence[Reference], spec: MakeupSpec = MakeupSpec(), *,
-             detector: FaceDetector) -> tuple[np.ndarray, list[Face]]:
+def transfer(
+    image: np.ndarray, references: Sequence[Reference], spec: MakeupSpec = MakeupSpec(), *, detector: FaceDetector
+) -> tuple[np.ndarray, list[Face]]:
     """Move the references' makeup onto every face of an RGB uint8 photo; returns ``(new, faces)``.
     Pixels outside the chosen regions are returned byte-for-byte unchanged."""
     if not references:
@@ -439,7 +458,9 @@ def transfer(image: np.ndarray, references: Sequence[Reference], spec: MakeupSpe
     return out, faces
 
 
-def remove(image: np.ndarray, spec: MakeupSpec = MakeupSpec(), *, detector: FaceDetector) -> tuple[np.ndarray, list[Face]]:
+def remove(
+    image: np.ndarray, spec: MakeupSpec = MakeupSpec(), *, detector: FaceDetector
+) -> tuple[np.ndarray, list[Face]]:
     """Training-free makeup removal (eye shadow and lipstick toward the person's own bare skin)."""
     faces = _faces(image, detector)
     out = image.copy()

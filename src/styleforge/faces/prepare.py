@@ -129,7 +129,11 @@ def _process_file(task: tuple[str, str, str, PrepareSpec, FaceDetector | None, s
         crop = align_crop(img, m, spec.align.size)
         # Quality and hashes are measured on a 256 px crop whatever the output size,
         # so thresholds mean the same for --size 64 and --size 512.
-        ref = crop if spec.align.size == 256 else align_crop(img, similarity_from_eyes(f.eye_left, f.eye_right, _reference_spec(spec.align)), 256)
+        ref = (
+            crop
+            if spec.align.size == 256
+            else align_crop(img, similarity_from_eyes(f.eye_left, f.eye_right, _reference_spec(spec.align)), 256)
+        )
         row.blur, row.color = blur_score(ref), color_spread(ref)
         issue = quality_issue(f, ref, spec.clean)
         if issue:
@@ -146,7 +150,9 @@ def _process_file(task: tuple[str, str, str, PrepareSpec, FaceDetector | None, s
 
 def _list_class(raw: Path, cls: str) -> tuple[list[Path], list[Path]]:
     folder = raw / cls
-    files = sorted(p for p in folder.rglob("*") if p.is_file() and not any(s.startswith(".") for s in p.relative_to(folder).parts))
+    files = sorted(
+        p for p in folder.rglob("*") if p.is_file() and not any(s.startswith(".") for s in p.relative_to(folder).parts)
+    )
     imgs = [p for p in files if p.suffix.lower() in IMAGE_EXTENSIONS]
     return imgs, [p for p in files if p.suffix.lower() not in IMAGE_EXTENSIONS]
 
@@ -170,7 +176,9 @@ def _check_out_dir(out: Path, raw: Path, spec: PrepareSpec, overwrite: bool) -> 
         raise InputError(f"OUT_DIR {out} has an unreadable {DATASET_MARKER}; choose another folder") from None
     others = sorted(p.name for p in out.iterdir() if p.name not in _OUR_ENTRIES)
     if others:
-        raise InputError(f"OUT_DIR {out} holds files that prepare did not write ({', '.join(others[:5])}); choose another folder")
+        raise InputError(
+            f"OUT_DIR {out} holds files that prepare did not write ({', '.join(others[:5])}); choose another folder"
+        )
     same = old.get("source") == str(r) and list(old.get("classes", [])) == list(spec.classes)
     if not same and not overwrite:
         raise InputError(

@@ -29,8 +29,44 @@ REGIONS = ("lips", "eyes", "brows", "skin")
 
 LIPS_OUTER = (61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291, 409, 270, 269, 267, 0, 37, 39, 40, 185)
 LIPS_INNER = (78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308, 415, 310, 311, 312, 13, 82, 81, 80, 191)
-FACE_OVAL = (10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400, 377, 152, 148,
-             176, 149, 150, 136, 172, 58, 132, 93, 234, 127, 162, 21, 54, 103, 67, 109)
+FACE_OVAL = (
+    10,
+    338,
+    297,
+    332,
+    284,
+    251,
+    389,
+    356,
+    454,
+    323,
+    361,
+    288,
+    397,
+    365,
+    379,
+    378,
+    400,
+    377,
+    152,
+    148,
+    176,
+    149,
+    150,
+    136,
+    172,
+    58,
+    132,
+    93,
+    234,
+    127,
+    162,
+    21,
+    54,
+    103,
+    67,
+    109,
+)
 RIGHT_BROW = (70, 63, 105, 66, 107, 55, 65, 52, 53, 46)
 LEFT_BROW = (300, 293, 334, 296, 336, 285, 295, 282, 283, 276)
 # Upper / lower lash lines, outer → inner corner; brow lower edges, inner → outer.
@@ -77,8 +113,9 @@ def _grow(m: np.ndarray, px: float) -> np.ndarray:
     return cv2.dilate(m, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1)))
 
 
-def region_masks(landmarks: np.ndarray, shape: tuple[int, int], regions: Iterable[str] = REGIONS,
-                 feather: float = 0.03) -> dict[str, np.ndarray]:
+def region_masks(
+    landmarks: np.ndarray, shape: tuple[int, int], regions: Iterable[str] = REGIONS, feather: float = 0.03
+) -> dict[str, np.ndarray]:
     """``{region: H×W float32 mask}`` for the chosen regions of one face.
 
     Args:
@@ -101,7 +138,9 @@ def region_masks(landmarks: np.ndarray, shape: tuple[int, int], regions: Iterabl
         for upper, lower, brow in ((RIGHT_UPPER, RIGHT_LOWER, RIGHT_BROW_LOW), (LEFT_UPPER, LEFT_LOWER, LEFT_BROW_LOW)):
             up, low, br = pick(upper), pick(lower), pick(brow)
             # lid: lash line up to 85 % of the way to the brow's lower edge
-            br_i = np.array([np.interp(np.linspace(0, 1, len(up)), np.linspace(0, 1, len(br)), br[::-1][:, k]) for k in (0, 1)]).T
+            br_i = np.array(
+                [np.interp(np.linspace(0, 1, len(up)), np.linspace(0, 1, len(br)), br[::-1][:, k]) for k in (0, 1)]
+            ).T
             lid_top = up + 0.85 * (br_i - up)
             lids.append(np.concatenate([up, lid_top[::-1]]))
             # a thin band under the lower lash line, along the face's own "down" (rotated faces too)

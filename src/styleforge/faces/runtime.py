@@ -41,8 +41,15 @@ def export_onnx(name: str, path: Path) -> str:
     _, h, w, c = net.input_shape
     tmp = path.with_suffix(".tmp")
     with torch.no_grad():
-        torch.onnx.export(net, (torch.zeros(1, c, h, w),), str(tmp), input_names=["x"], opset_version=17,
-                          dynamic_axes={"x": {0: "n"}}, dynamo=False)
+        torch.onnx.export(
+            net,
+            (torch.zeros(1, c, h, w),),
+            str(tmp),
+            input_names=["x"],
+            opset_version=17,
+            dynamic_axes={"x": {0: "n"}},
+            dynamo=False,
+        )
     tmp.replace(path)
     return sha256(path)
 
@@ -87,7 +94,9 @@ class FaceNet:
                 so.log_severity_level = 3
                 self.session = ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
             elif backend == "onnx":
-                raise InputError(f"no verified ONNX file for {name} (or no onnxruntime): run `styleforge weights fetch faces`")
+                raise InputError(
+                    f"no verified ONNX file for {name} (or no onnxruntime): run `styleforge weights fetch faces`"
+                )
         if self.session is None:
             from .tfgraph import TfliteNet
 

@@ -47,7 +47,9 @@ class _Conv(nn.Module):
             self.groups = 1
         self.weight = nn.Parameter(wt.contiguous(), requires_grad=False)
         bias = consts.get(f"t{b}") if b >= 0 else None
-        self.bias = nn.Parameter(torch.from_numpy(bias.astype(np.float32)), requires_grad=False) if bias is not None else None
+        self.bias = (
+            nn.Parameter(torch.from_numpy(bias.astype(np.float32)), requires_grad=False) if bias is not None else None
+        )
         self.stride = tuple(rec["stride"])
         self.dilation = tuple(rec["dilation"])
         kh, kw = wt.shape[2:]

@@ -55,8 +55,9 @@ def _training_align(extra: Mapping[str, Any]) -> AlignSpec | None:
         return None
 
 
-def load_face_model(path: str | os.PathLike[str], direction: str = "AtoB", *,
-                    device: torch.device | str = "cpu") -> FaceModel:
+def load_face_model(
+    path: str | os.PathLike[str], direction: str = "AtoB", *, device: torch.device | str = "cpu"
+) -> FaceModel:
     """Load a face generator and, when the checkpoint tells, the alignment it was trained with.
 
     Args:
@@ -111,8 +112,9 @@ def makeup_with_model(
     if action not in ("add", "remove"):
         raise InputError(f"a face model adds or removes makeup, not {action!r}")
     regions = tuple(r.strip() for r in regions if r.strip())
-    installed = all((faces_dir() / f"{n}.safetensors").is_file()
-                    for n in ("face_detection_short_range", "face_landmark"))
+    installed = all(
+        (faces_dir() / f"{n}.safetensors").is_file() for n in ("face_detection_short_range", "face_landmark")
+    )
     if action == "remove" and not regions and installed:
         regions = ("lips", "eyes", "brows", "skin")  # removal: the model's result only where makeup goes
     mesh_regions = bool(regions) and "face" not in regions and set(regions) <= MESH_REGIONS
@@ -121,8 +123,9 @@ def makeup_with_model(
     model = load_face_model(checkpoint, direction or ("AtoB" if action == "add" else "BtoA"), device=device)
     base = model.align or AlignSpec()
     try:
-        align = AlignSpec(size=size or base.size, eye_distance=eye_distance or base.eye_distance,
-                          eye_y=eye_y or base.eye_y)
+        align = AlignSpec(
+            size=size or base.size, eye_distance=eye_distance or base.eye_distance, eye_y=eye_y or base.eye_y
+        )
     except ValueError as e:
         raise InputError(str(e)) from None
     spec = ApplySpec(align=align, strength=strength, regions=ellipses, detail_sigma=detail)

@@ -111,13 +111,21 @@ def convert_tflite(buf: bytes) -> tuple[dict[str, np.ndarray], dict]:
         if name in ("CONV_2D", "DEPTHWISE_CONV_2D"):
             o = tflite.Conv2DOptions() if name == "CONV_2D" else tflite.DepthwiseConv2DOptions()
             o.Init(opts.Bytes, opts.Pos)
-            rec.update(stride=[o.StrideH(), o.StrideW()], dilation=[o.DilationHFactor(), o.DilationWFactor()],
-                       same=o.Padding() == 0, act=o.FusedActivationFunction())
+            rec.update(
+                stride=[o.StrideH(), o.StrideW()],
+                dilation=[o.DilationHFactor(), o.DilationWFactor()],
+                same=o.Padding() == 0,
+                act=o.FusedActivationFunction(),
+            )
         elif name == "MAX_POOL_2D":
             o = tflite.Pool2DOptions()
             o.Init(opts.Bytes, opts.Pos)
-            rec.update(stride=[o.StrideH(), o.StrideW()], kernel=[o.FilterHeight(), o.FilterWidth()],
-                       same=o.Padding() == 0, act=o.FusedActivationFunction())
+            rec.update(
+                stride=[o.StrideH(), o.StrideW()],
+                kernel=[o.FilterHeight(), o.FilterWidth()],
+                same=o.Padding() == 0,
+                act=o.FusedActivationFunction(),
+            )
         elif name == "ADD":
             o = tflite.AddOptions()
             o.Init(opts.Bytes, opts.Pos)
@@ -214,13 +222,17 @@ def fetch_faces(wheel: str | Path | None = None, *, force: bool = False, log=pri
                     raise InputError(f"{whl} has no {spec.member} (need {WHEEL})") from None
                 got = sha256(buf)
                 if got != spec.tflite_sha256:
-                    raise InputError(f"{spec.member} in {whl.name} has sha256 {got[:12]}…, expected {spec.tflite_sha256[:12]}…")
+                    raise InputError(
+                        f"{spec.member} in {whl.name} has sha256 {got[:12]}…, expected {spec.tflite_sha256[:12]}…"
+                    )
                 consts, graph = convert_tflite(buf)
                 _save(consts, graph, got, paths[n])
                 h = sha256(paths[n])
                 if spec.sha256 and h != spec.sha256:
                     paths[n].unlink()
-                    raise InputError(f"converted {n} has sha256 {h[:12]}…, expected {spec.sha256[:12]}… (conversion changed?)")
+                    raise InputError(
+                        f"converted {n} has sha256 {h[:12]}…, expected {spec.sha256[:12]}… (conversion changed?)"
+                    )
                 log(f"{n}: {len(buf):,} bytes of TFLite → {paths[n]} (sha256 {h[:16]}…)")
     return paths
 
@@ -243,7 +255,9 @@ def load_graph(name: str) -> tuple[dict[str, np.ndarray], dict]:
     if not path.is_file():
         raise InputError(FETCH_HINT)
     if spec.sha256 and sha256(path) != spec.sha256:
-        raise InputError(f"{path} does not match its recorded sha256 (damaged?); run `styleforge weights fetch faces --force`")
+        raise InputError(
+            f"{path} does not match its recorded sha256 (damaged?); run `styleforge weights fetch faces --force`"
+        )
     with safe_open(str(path), framework="numpy") as f:
         meta = f.metadata() or {}
         consts = {k: f.get_tensor(k) for k in f.keys()}

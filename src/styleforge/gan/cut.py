@@ -47,8 +47,10 @@ from .losses import GAN_MODES, gan_loss
 from .pix2pix import TrainContext, config_from_dict, eval_forward, frozen
 
 KIND = "cut"
-MODES = {"cut": {"lambda_nce": 1.0, "nce_idt": True, "flip_equivariance": False},
-         "fastcut": {"lambda_nce": 10.0, "nce_idt": False, "flip_equivariance": True}}
+MODES = {
+    "cut": {"lambda_nce": 1.0, "nce_idt": True, "flip_equivariance": False},
+    "fastcut": {"lambda_nce": 10.0, "nce_idt": False, "flip_equivariance": True},
+}
 #: Epochs at constant LR + epochs of decay, per mode (the reference's defaults).
 EPOCHS = {"cut": (200, 200), "fastcut": (150, 50)}
 
@@ -74,8 +76,11 @@ def _l2(x: torch.Tensor) -> torch.Tensor:
     return x / (x.pow(2).sum(-1, keepdim=True).sqrt() + 1e-7)
 
 
-def sample_patches(feats: Sequence[torch.Tensor], num_patches: int, ids: Sequence[torch.Tensor] | None = None,
-                   ) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+def sample_patches(
+    feats: Sequence[torch.Tensor],
+    num_patches: int,
+    ids: Sequence[torch.Tensor] | None = None,
+) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
     """``(B, C, H, W)`` maps → ``(B, P, C)`` features at ``P`` random locations (the same for every
     image of the batch, and ``ids`` reuses another call's locations); returns them and the locations."""
     out, used = [], []
@@ -94,8 +99,12 @@ class PatchSampler(nn.Module):
         super().__init__()
         self.mlps = nn.ModuleList(nn.Sequential(nn.Linear(c, nc), nn.ReLU(), nn.Linear(nc, nc)) for c in channels)
 
-    def forward(self, feats: Sequence[torch.Tensor], num_patches: int, ids: Sequence[torch.Tensor] | None = None,
-                ) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+    def forward(
+        self,
+        feats: Sequence[torch.Tensor],
+        num_patches: int,
+        ids: Sequence[torch.Tensor] | None = None,
+    ) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
         sampled, used = sample_patches(feats, num_patches, ids)
         return [_l2(mlp(x)) for mlp, x in zip(self.mlps, sampled)], used
 
@@ -144,8 +153,10 @@ class CUTConfig:
         if self.num_patches < 1 or self.nce_T <= 0 or (self.lambda_nce or 0) < 0:
             raise InputError("--num-patches must be >= 1, --nce-T > 0 and --lambda-nce >= 0")
         if self.nce_idt and self.input_nc != self.output_nc:
-            raise InputError("the identity NCE term feeds G images of domain B: it needs equal channel counts "
-                             "(use --no-nce-idt, or --input-nc/--output-nc)")
+            raise InputError(
+                "the identity NCE term feeds G images of domain B: it needs equal channel counts "
+                "(use --no-nce-idt, or --input-nc/--output-nc)"
+            )
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> CUTConfig:
@@ -170,13 +181,30 @@ class CUT:
     def __init__(self, config: CUTConfig = CUTConfig(), *, generator: torch.Generator | None = None) -> None:
         self.config = c = config
         g = generator if generator is not None else torch.Generator().manual_seed(0)
-        G = build_generator(c.netG, c.input_nc, c.output_nc, ngf=c.ngf, norm=c.norm,
-                            upsample="antialias" if c.antialias else "deconv", init=c.init, init_gain=c.init_gain,
-                            generator=g)
+        G = build_generator(
+            c.netG,
+            c.input_nc,
+            c.output_nc,
+            ngf=c.ngf,
+            norm=c.norm,
+            upsample="antialias" if c.antialias else "deconv",
+            init=c.init,
+            init_gain=c.init_gain,
+            generator=g,
+        )
         if max(c.nce_layers) >= len(G.model):  # type: ignore[arg-type]
             raise InputError(f"--nce-layers go up to {len(G.model) - 1} for {c.netG}")  # type: ignore[arg-type]
-        D = build_discriminator(c.netD, c.output_nc, ndf=c.ndf, n_layers=c.n_layers_D, norm=c.norm, init=c.init,
-                                init_gain=c.init_gain, generator=g, antialias=c.antialias)
+        D = build_discriminator(
+            c.netD,
+            c.output_nc,
+            ndf=c.ndf,
+            n_layers=c.n_layers_D,
+            norm=c.norm,
+            init=c.init,
+            init_gain=c.init_gain,
+            generator=g,
+            antialias=c.antialias,
+        )
         with torch.no_grad():
             chans = [f.shape[1] for f in G.features(torch.zeros(1, c.input_nc, 16, 16), c.nce_layers)]  # type: ignore[operator]
         Fnet = init_weights(PatchSampler(chans, c.netF_nc), c.init, c.init_gain, generator=g)
@@ -248,7 +276,11 @@ class CUT:
                     loss_gan = gan_loss(to_float32(d_plain(fake_b)), True, c.gan_mode) * c.lambda_gan
             else:
                 loss_gan = torch.zeros((), device=real_a.device)
-            loss_nce = self.nce(G, Fnet, real_a, fake_b, flipped) if _nce_weight(c) > 0 else torch.zeros((), device=real_a.device)
+            loss_nce = (
+                self.nce(G, Fnet, real_a, fake_b, flipped)
+                if _nce_weight(c) > 0
+                else torch.zeros((), device=real_a.device)
+            )
             nce_both = loss_nce
             if idt_b is not None:
                 loss_nce_y = self.nce(G, Fnet, real_b, idt_b, flipped)

@@ -168,19 +168,37 @@ class CycleGAN:
     #: The loss the ``plateau`` LR policy watches.
     monitor = "cycle_A"
 
-    def __init__(self, config: CycleGANConfig = CycleGANConfig(), *, generator: torch.Generator | None = None, pool_seed: int = 0) -> None:
+    def __init__(
+        self, config: CycleGANConfig = CycleGANConfig(), *, generator: torch.Generator | None = None, pool_seed: int = 0
+    ) -> None:
         self.config = c = config
         g = generator if generator is not None else torch.Generator().manual_seed(0)
 
         def gen(cin: int, cout: int) -> nn.Module:
             return build_generator(
-                c.netG, cin, cout, ngf=c.ngf, norm=c.norm, dropout=c.dropout,
-                padding=c.padding, upsample=c.upsample, init=c.init, init_gain=c.init_gain, generator=g,
+                c.netG,
+                cin,
+                cout,
+                ngf=c.ngf,
+                norm=c.norm,
+                dropout=c.dropout,
+                padding=c.padding,
+                upsample=c.upsample,
+                init=c.init,
+                init_gain=c.init_gain,
+                generator=g,
             )
 
         def disc(cin: int) -> nn.Module:
             return build_discriminator(
-                c.netD, cin, ndf=c.ndf, n_layers=c.n_layers_D, norm=c.norm, init=c.init, init_gain=c.init_gain, generator=g,
+                c.netD,
+                cin,
+                ndf=c.ndf,
+                n_layers=c.n_layers_D,
+                norm=c.norm,
+                init=c.init,
+                init_gain=c.init_gain,
+                generator=g,
             )
 
         self.networks: dict[str, nn.Module] = {
@@ -228,8 +246,16 @@ class CycleGAN:
         idt_fused = idt and fuse and real_a.shape == real_b.shape
 
         # -- generators: one backward per cycle, gradients accumulate ---------------
-        def half(g_fwd: nn.Module, g_back: nn.Module, d_plain: nn.Module, real_src: torch.Tensor,
-                 real_dst: torch.Tensor, lam_src: float, lam_dst: float, tag: str) -> tuple[torch.Tensor, torch.Tensor]:
+        def half(
+            g_fwd: nn.Module,
+            g_back: nn.Module,
+            d_plain: nn.Module,
+            real_src: torch.Tensor,
+            real_dst: torch.Tensor,
+            lam_src: float,
+            lam_dst: float,
+            tag: str,
+        ) -> tuple[torch.Tensor, torch.Tensor]:
             # tag "A": G_A maps A→B, G_B reconstructs A; D_A judges the fake B.
             with ctx.autocast():
                 if idt_fused:
@@ -276,9 +302,13 @@ class CycleGAN:
         # -- discriminators on pooled fakes ---------------------------------------------
         opt_d = ctx.optimizers["D"]
         opt_d.zero_grad(set_to_none=True)
-        loss_d = torch.zeros((), device=real_a.device, dtype=torch.float64 if real_a.dtype == torch.float64 else torch.float32)
-        for tag, D, name, real, fake in (("A", D_A, "D_A", real_b, self.pools["A"].query(fakes["B"])),
-                                         ("B", D_B, "D_B", real_a, self.pools["B"].query(fakes["A"]))):
+        loss_d = torch.zeros(
+            (), device=real_a.device, dtype=torch.float64 if real_a.dtype == torch.float64 else torch.float32
+        )
+        for tag, D, name, real, fake in (
+            ("A", D_A, "D_A", real_b, self.pools["A"].query(fakes["B"])),
+            ("B", D_B, "D_B", real_a, self.pools["B"].query(fakes["A"])),
+        ):
             with ctx.autocast():
                 if fuse and real.shape == fake.shape:
                     pred_real, pred_fake = D(torch.cat([real, fake], 0)).chunk(2)
@@ -361,13 +391,17 @@ PRESETS: dict[str, CycleGANPreset] = {
     "apple2orange": CycleGANPreset(url=_URL.format("apple2orange"), note="ImageNet apples / oranges"),
     "summer2winter_yosemite": CycleGANPreset(url=_URL.format("summer2winter_yosemite"), note="Flickr Yosemite photos"),
     "monet2photo": CycleGANPreset(
-        url=_URL.format("monet2photo"), note="A = Monet paintings; identity loss 0.5·λ keeps the colours (paper §5.2)",
+        url=_URL.format("monet2photo"),
+        note="A = Monet paintings; identity loss 0.5·λ keeps the colours (paper §5.2)",
     ),
     #: Faces aligned and cropped at 256 px by ``styleforge faces prepare`` (A = no makeup, B = makeup):
     #: little jitter so eyes and lips stay where the alignment put them, identity loss on to keep
     #: skin tone and identity, fewer epochs because a face set has ~2-3 k images (~250 k steps).
     "makeup": CycleGANPreset(
-        n_epochs=50, n_epochs_decay=50, load_size=268, crop_size=256,
+        n_epochs=50,
+        n_epochs_decay=50,
+        load_size=268,
+        crop_size=256,
         note="256 px aligned faces from `styleforge faces prepare` (A = no_makeup, B = makeup)",
     ),
 }

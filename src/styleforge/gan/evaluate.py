@@ -38,8 +38,12 @@ def evaluate_checkpoint(
         transform = PairedTransform(preprocess="resize_and_crop", load_size=load_size, crop_size=load_size, flip=False)
     else:
         transform = PairedTransform(preprocess="none", flip=False)
-    ds = AlignedDataset(Path(data), transform=transform, direction=direction,
-                        layout="colorization" if tr.info.get("layout") == "colorization" else "auto")
+    ds = AlignedDataset(
+        Path(data),
+        transform=transform,
+        direction=direction,
+        layout="colorization" if tr.info.get("layout") == "colorization" else "auto",
+    )
     out = Path(save_dir) if save_dir else None
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)

@@ -104,8 +104,10 @@ def _pick(weights: Mapping[str, Any], direction: str, path: Path) -> tuple[str, 
             return k, weights[k]
     held = ", ".join(sorted(weights)) or "nothing"
     other = "BtoA" if direction == "AtoB" else "AtoB"
-    raise InputError(f"{path} has no {direction} generator (it holds: {held}); "
-                     f"pass the other generator's file or --direction {other}")
+    raise InputError(
+        f"{path} has no {direction} generator (it holds: {held}); "
+        f"pass the other generator's file or --direction {other}"
+    )
 
 
 def _any_size(net: Any) -> None:
@@ -113,13 +115,21 @@ def _any_size(net: Any) -> None:
     net.pad_to_fit = True
 
 
-def _pix2pix(config: dict[str, Any], extra: dict[str, Any], weights: Weights, direction: str | None,
-             path: Path, any_direction: bool) -> Translator:
+def _pix2pix(
+    config: dict[str, Any],
+    extra: dict[str, Any],
+    weights: Weights,
+    direction: str | None,
+    path: Path,
+    any_direction: bool,
+) -> Translator:
     from ..color import rgb_to_lab
     from .pix2pix import Pix2Pix, Pix2PixConfig
 
     if direction not in (None, "AtoB") and not any_direction:
-        raise InputError("a pix2pix model translates one way only (its input domain → its output domain); drop --direction")
+        raise InputError(
+            "a pix2pix model translates one way only (its input domain → its output domain); drop --direction"
+        )
     if "G" not in weights:
         raise InputError("these weights hold no pix2pix generator (G)")
     cfg = Pix2PixConfig.from_dict(config)
@@ -128,6 +138,7 @@ def _pix2pix(config: dict[str, Any], extra: dict[str, Any], weights: Weights, di
     _load_state(G, weights["G"], "pix2pix")
     _any_size(G)
     G.eval()
+
     def lab_l(x: torch.Tensor) -> torch.Tensor:
         return rgb_to_lab(x)[:, :1] / 50 - 1
 
@@ -135,8 +146,14 @@ def _pix2pix(config: dict[str, Any], extra: dict[str, Any], weights: Weights, di
     return Translator(G, encode, lambda out, x: model.to_rgb(out, x), {"kind": "pix2pix", **extra})
 
 
-def _cyclegan(config: dict[str, Any], extra: dict[str, Any], weights: Weights, direction: str | None,
-              path: Path, any_direction: bool) -> Translator:
+def _cyclegan(
+    config: dict[str, Any],
+    extra: dict[str, Any],
+    weights: Weights,
+    direction: str | None,
+    path: Path,
+    any_direction: bool,
+) -> Translator:
     """G_A (``AtoB``) or G_B (``BtoA``) from a checkpoint, or the one generator of a safetensors export."""
     from .cyclegan import CycleGAN, CycleGANConfig, to_rgb
 
@@ -148,8 +165,10 @@ def _cyclegan(config: dict[str, Any], extra: dict[str, Any], weights: Weights, d
     name = "G_A" if direction == "AtoB" else "G_B"
     if name not in weights:
         other = "BtoA" if name == "G_A" else "AtoB"
-        raise InputError(f"these weights hold no {name} (the {direction} generator); "
-                         f"use --direction {other} or the other generator's file")
+        raise InputError(
+            f"these weights hold no {name} (the {direction} generator); "
+            f"use --direction {other} or the other generator's file"
+        )
     cfg = CycleGANConfig.from_dict(config)
     G = CycleGAN(cfg).networks[name]
     _load_state(G, weights[name], "CycleGAN")
@@ -160,8 +179,14 @@ def _cyclegan(config: dict[str, Any], extra: dict[str, Any], weights: Weights, d
     return Translator(G, _rgb_input(in_nc), lambda out, x: to_rgb(out), info)
 
 
-def _cut(config: dict[str, Any], extra: dict[str, Any], weights: Weights, direction: str | None,
-         path: Path, any_direction: bool) -> Translator:
+def _cut(
+    config: dict[str, Any],
+    extra: dict[str, Any],
+    weights: Weights,
+    direction: str | None,
+    path: Path,
+    any_direction: bool,
+) -> Translator:
     """CUT / FastCUT: one generator ``G`` (A → B)."""
     from ..nets import build_generator
     from .cut import CUTConfig
@@ -172,16 +197,31 @@ def _cut(config: dict[str, Any], extra: dict[str, Any], weights: Weights, direct
     if "G" not in weights:
         raise InputError("these weights hold no CUT generator (G)")
     cfg = CUTConfig.from_dict(config)
-    G = build_generator(cfg.netG, cfg.input_nc, cfg.output_nc, ngf=cfg.ngf, norm=cfg.norm,
-                        upsample="antialias" if cfg.antialias else "deconv", init=None)
+    G = build_generator(
+        cfg.netG,
+        cfg.input_nc,
+        cfg.output_nc,
+        ngf=cfg.ngf,
+        norm=cfg.norm,
+        upsample="antialias" if cfg.antialias else "deconv",
+        init=None,
+    )
     _load_state(G, weights["G"], "CUT")
     _any_size(G)
     G.eval()
-    return Translator(G, _rgb_input(cfg.input_nc), lambda out, x: to_rgb(out), {"kind": "cut", "mode": cfg.mode, **extra})
+    return Translator(
+        G, _rgb_input(cfg.input_nc), lambda out, x: to_rgb(out), {"kind": "cut", "mode": cfg.mode, **extra}
+    )
 
 
-def _generator(config: dict[str, Any], extra: dict[str, Any], weights: Weights, direction: str | None,
-               path: Path, any_direction: bool) -> Translator:
+def _generator(
+    config: dict[str, Any],
+    extra: dict[str, Any],
+    weights: Weights,
+    direction: str | None,
+    path: Path,
+    any_direction: bool,
+) -> Translator:
     """A bare generator named by ``netG`` in its config (other codebases' and hand-made checkpoints)."""
     from ..nets import build_generator
     from .cyclegan import to_rgb
@@ -207,13 +247,23 @@ def _generator(config: dict[str, Any], extra: dict[str, Any], weights: Weights, 
     try:
         net.load_state_dict(dict(state))
     except RuntimeError as e:
-        raise InputError(f"checkpoint {path} does not match a {name} generator: {str(e).splitlines()[0][:100]}") from None
+        raise InputError(
+            f"checkpoint {path} does not match a {name} generator: {str(e).splitlines()[0][:100]}"
+        ) from None
     net.eval()
-    return Translator(net, _rgb_input(in_nc), lambda out, x: to_rgb(out), {"kind": "generator", "network": key, **extra})
+    return Translator(
+        net, _rgb_input(in_nc), lambda out, x: to_rgb(out), {"kind": "generator", "network": key, **extra}
+    )
 
 
-def _reference(config: dict[str, Any], extra: dict[str, Any], weights: Weights, direction: str | None,
-               path: Path, any_direction: bool) -> Translator:
+def _reference(
+    config: dict[str, Any],
+    extra: dict[str, Any],
+    weights: Weights,
+    direction: str | None,
+    path: Path,
+    any_direction: bool,
+) -> Translator:
     """A reference repository's ``latest_net_G.pth``: one generator, [-1, 1] RGB both sides.
 
     Batch norm uses each image's own statistics, as the reference's ``test.py`` does by default
@@ -238,7 +288,11 @@ def _reference(config: dict[str, Any], extra: dict[str, Any], weights: Weights, 
 
 #: kind → builder(model_config, extra_config, weights, direction, path, any_direction) → Translator.
 TRANSLATORS: dict[str, Callable[..., Translator]] = {
-    "pix2pix": _pix2pix, "cyclegan": _cyclegan, "generator": _generator, "reference": _reference, "cut": _cut,
+    "pix2pix": _pix2pix,
+    "cyclegan": _cyclegan,
+    "generator": _generator,
+    "reference": _reference,
+    "cut": _cut,
 }
 
 
@@ -288,7 +342,9 @@ def read_weights(path: str | os.PathLike[str]) -> tuple[str, dict[str, Any], dic
     try:
         ckpt = torch.load(str(p), map_location="cpu", weights_only=True)
     except Exception as e:  # pickle / zip errors of many kinds
-        raise InputError(f"checkpoint {p} could not be read ({type(e).__name__}: {str(e).splitlines()[0][:120]})") from None
+        raise InputError(
+            f"checkpoint {p} could not be read ({type(e).__name__}: {str(e).splitlines()[0][:120]})"
+        ) from None
     if not isinstance(ckpt, Mapping):
         raise InputError(f"checkpoint {p} is not a generator checkpoint (a {type(ckpt).__name__})")
     if ckpt.get("format") == CHECKPOINT_FORMAT and "kind" in ckpt:
@@ -304,7 +360,9 @@ def read_weights(path: str | os.PathLike[str]) -> tuple[str, dict[str, Any], dic
             raw = ckpt.get("extra_config")
             extra = dict(raw) if isinstance(raw, Mapping) else {}
             return str(ckpt.get("kind", "generator")), dict(config), extra, dict(ckpt[key])
-    raise InputError(f"{p} is not a styleforge checkpoint: it holds no generator weights (keys: {', '.join(map(str, ckpt))[:120]})")
+    raise InputError(
+        f"{p} is not a styleforge checkpoint: it holds no generator weights (keys: {', '.join(map(str, ckpt))[:120]})"
+    )
 
 
 def _graph_translator(p: Path) -> Translator | None:
@@ -318,14 +376,18 @@ def _graph_translator(p: Path) -> Translator | None:
         try:
             net = torch.export.load(str(p)).module()
         except Exception as e:  # torch.export raises many types
-            raise InputError(f"checkpoint {p} is not a loadable exported program ({str(e).splitlines()[0][:120]})") from None
+            raise InputError(
+                f"checkpoint {p} is not a loadable exported program ({str(e).splitlines()[0][:120]})"
+            ) from None
     elif any(n.endswith("constants.pkl") or "/code/" in n for n in names):
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", DeprecationWarning)
                 net = torch.jit.load(str(p), map_location="cpu")
         except RuntimeError as e:
-            raise InputError(f"checkpoint {p} is not a loadable TorchScript module ({str(e).splitlines()[0]})") from None
+            raise InputError(
+                f"checkpoint {p} is not a loadable TorchScript module ({str(e).splitlines()[0]})"
+            ) from None
     if net is None:
         return None
     try:

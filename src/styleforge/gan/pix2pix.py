@@ -139,14 +139,29 @@ class Pix2Pix:
         g = generator if generator is not None else torch.Generator().manual_seed(0)
         self.networks: dict[str, nn.Module] = {
             "G": build_generator(
-                c.netG, c.input_nc, c.output_nc, ngf=c.ngf, norm=c.norm, dropout=c.dropout,
-                padding=c.padding, upsample=c.upsample, init=c.init, init_gain=c.init_gain, generator=g,
+                c.netG,
+                c.input_nc,
+                c.output_nc,
+                ngf=c.ngf,
+                norm=c.norm,
+                dropout=c.dropout,
+                padding=c.padding,
+                upsample=c.upsample,
+                init=c.init,
+                init_gain=c.init_gain,
+                generator=g,
             )
         }
         if c.lambda_gan > 0:
             self.networks["D"] = build_discriminator(
-                c.netD, c.input_nc + c.output_nc, ndf=c.ndf, n_layers=c.n_layers_D, norm=c.norm,
-                init=c.init, init_gain=c.init_gain, generator=g,
+                c.netD,
+                c.input_nc + c.output_nc,
+                ndf=c.ndf,
+                n_layers=c.n_layers_D,
+                norm=c.norm,
+                init=c.init,
+                init_gain=c.init_gain,
+                generator=g,
             )
 
     # -- engine protocol -------------------------------------------------------------
@@ -273,8 +288,15 @@ PRESETS: dict[str, Pix2PixPreset] = {
     "maps": Pix2PixPreset("AtoB", 100, 100, 1, url=_URL.format("maps"), note="aerial → map; BtoA for map → aerial"),
     "cityscapes": Pix2PixPreset("BtoA", 100, 100, 1, url=_URL.format("cityscapes"), note="labels → photo"),
     "edges2shoes": Pix2PixPreset(
-        "AtoB", 5, 10, 4, load_size=256, preprocess="crop", flip=False,
-        url=_URL.format("edges2shoes"), note="15 epochs, batch 4, no jitter",
+        "AtoB",
+        5,
+        10,
+        4,
+        load_size=256,
+        preprocess="crop",
+        flip=False,
+        url=_URL.format("edges2shoes"),
+        note="15 epochs, batch 4, no jitter",
     ),
     "night2day": Pix2PixPreset("AtoB", 8, 9, 4, url=_URL.format("night2day"), note="17 epochs, batch 4"),
 }

@@ -52,10 +52,26 @@ class Pretrained:
 
 def _registry() -> dict[str, Pretrained]:
     reg: dict[str, Pretrained] = {}
-    for n in ("apple2orange", "orange2apple", "summer2winter_yosemite", "winter2summer_yosemite", "horse2zebra",
-              "zebra2horse", "monet2photo", "style_monet", "style_cezanne", "style_ukiyoe", "style_vangogh",
-              "sat2map", "map2sat", "cityscapes_photo2label", "cityscapes_label2photo", "facades_photo2label",
-              "facades_label2photo", "iphone2dslr_flower"):
+    for n in (
+        "apple2orange",
+        "orange2apple",
+        "summer2winter_yosemite",
+        "winter2summer_yosemite",
+        "horse2zebra",
+        "zebra2horse",
+        "monet2photo",
+        "style_monet",
+        "style_cezanne",
+        "style_ukiyoe",
+        "style_vangogh",
+        "sat2map",
+        "map2sat",
+        "cityscapes_photo2label",
+        "cityscapes_label2photo",
+        "facades_photo2label",
+        "facades_label2photo",
+        "iphone2dslr_flower",
+    ):
         reg[n] = Pretrained(n, "CycleGAN", _CYCLEGAN.format(n), _SRC_CG)
     for n in ("edges2shoes", "sat2map", "map2sat", "facades_label2photo", "day2night"):
         reg[f"{n}_pix2pix"] = Pretrained(f"{n}_pix2pix", "pix2pix", _PIX2PIX.format(n), _SRC_P2P)
@@ -75,8 +91,9 @@ def resolve(name: str, registry: Mapping[str, Pretrained] = PRETRAINED) -> Pretr
     """The entry called ``name``; an unknown name → one line with a did-you-mean."""
     if name in registry:
         return registry[name]
-    raise InputError(f"unknown pretrained model {name!r}{suggest(name, registry)}; "
-                     f"known: {', '.join(sorted(registry))}")
+    raise InputError(
+        f"unknown pretrained model {name!r}{suggest(name, registry)}; known: {', '.join(sorted(registry))}"
+    )
 
 
 class _Hashes:
@@ -103,8 +120,10 @@ class _Hashes:
             tmp.write_text(json.dumps(known, indent=1, sort_keys=True))
             os.replace(tmp, self.path)
         elif want != digest:
-            raise InputError(f"{file} has SHA-256 {digest[:16]}…, not the {want[:16]}… recorded at its first download; "
-                             f"delete it (and its line in {self.path}) to download it again")
+            raise InputError(
+                f"{file} has SHA-256 {digest[:16]}…, not the {want[:16]}… recorded at its first download; "
+                f"delete it (and its line in {self.path}) to download it again"
+            )
         return digest
 
 
@@ -128,8 +147,14 @@ def _extract(archive: Path, member: str, dest: Path) -> None:
         raise InputError(f"{archive} is not a readable archive ({e}); delete it to download it again") from None
 
 
-def pretrained_path(name: str, *, registry: Mapping[str, Pretrained] = PRETRAINED, folder: Path | None = None,
-                    timeout: float = 30.0, progress: bool | None = None) -> Path:
+def pretrained_path(
+    name: str,
+    *,
+    registry: Mapping[str, Pretrained] = PRETRAINED,
+    folder: Path | None = None,
+    timeout: float = 30.0,
+    progress: bool | None = None,
+) -> Path:
     """The local file of pretrained model ``name``: downloaded on first use, its hash checked on every use."""
     entry = resolve(name, registry)
     folder = folder if folder is not None else cache_dir() / "pretrained"
@@ -141,7 +166,9 @@ def pretrained_path(name: str, *, registry: Mapping[str, Pretrained] = PRETRAINE
             archive = folder / Path(entry.url).name
             new_archive = not archive.is_file()
             if new_archive:
-                download(entry.url, archive, timeout=timeout, progress=progress, hint=f"put the file at {archive} by hand")
+                download(
+                    entry.url, archive, timeout=timeout, progress=progress, hint=f"put the file at {archive} by hand"
+                )
             _checked(hashes, archive, new_archive)
             _extract(archive, entry.member, dest)
         else:

@@ -49,8 +49,16 @@ class ReferenceLayout:
         from ..nets import build_generator
 
         kw: dict[str, Any] = {"upsample": self.upsample} if self.netG.startswith("resnet") else {}
-        return build_generator(self.netG, self.input_nc, self.output_nc, ngf=self.ngf, norm=self.norm,
-                               dropout=self.dropout, init=None, **kw)
+        return build_generator(
+            self.netG,
+            self.input_nc,
+            self.output_nc,
+            ngf=self.ngf,
+            norm=self.norm,
+            dropout=self.dropout,
+            init=None,
+            **kw,
+        )
 
 
 def _strip(state: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -83,8 +91,15 @@ def infer_layout(state: Mapping[str, torch.Tensor]) -> ReferenceLayout:
         n = len(blocks)
         if n not in (6, 9):
             raise InputError(f"a ResNet generator with {n} residual blocks (styleforge builds 6 or 9)")
-        return ReferenceLayout(f"resnet_{n}blocks", int(stem.shape[1]), int(last.shape[0]), int(stem.shape[0]), norm,
-                               "antialias" if aa else "deconv", dropout)
+        return ReferenceLayout(
+            f"resnet_{n}blocks",
+            int(stem.shape[1]),
+            int(last.shape[0]),
+            int(stem.shape[0]),
+            norm,
+            "antialias" if aa else "deconv",
+            dropout,
+        )
     if "model.model.0.weight" in s:
         num_downs = max(k.count("model.") for k in s) - 1  # one nested ``model`` per block, plus the generator's
         if num_downs not in (5, 6, 7, 8):
@@ -170,5 +185,7 @@ def from_reference(net: nn.Module, state: Mapping[str, torch.Tensor]) -> dict[st
         raise InputError(f"unexpected weight {k} for a {type(net).__name__}")
     missing = sorted(set(ours) - set(out))
     if missing:
-        raise InputError(f"the state dict lacks {len(missing)} weight(s) of the generator, e.g. {_ref_key(missing[0], unet)}")
+        raise InputError(
+            f"the state dict lacks {len(missing)} weight(s) of the generator, e.g. {_ref_key(missing[0], unet)}"
+        )
     return out

@@ -83,11 +83,21 @@ def unpaired_defaults(preset: str | None, *, mode: str = "cyclegan") -> dict[str
     from .cyclegan import PRESETS
 
     p = PRESETS[preset or "horse2zebra"]
-    out: dict[str, Any] = {"preprocess": p.preprocess, "load_size": p.load_size, "crop_size": p.crop_size,
-                           "flip": p.flip, "direction": "AtoB"}
+    out: dict[str, Any] = {
+        "preprocess": p.preprocess,
+        "load_size": p.load_size,
+        "crop_size": p.crop_size,
+        "flip": p.flip,
+        "direction": "AtoB",
+    }
     if mode == "cyclegan":
-        return out | {"n_epochs": p.n_epochs, "n_epochs_decay": p.n_epochs_decay, "batch_size": p.batch_size,
-                      "netG": p.netG, "lambda_identity": p.lambda_identity}
+        return out | {
+            "n_epochs": p.n_epochs,
+            "n_epochs_decay": p.n_epochs_decay,
+            "batch_size": p.batch_size,
+            "netG": p.netG,
+            "lambda_identity": p.lambda_identity,
+        }
     from .cut import EPOCHS
 
     n, nd = EPOCHS[mode]
@@ -100,9 +110,12 @@ def _pick(options: DataOptions, defaults: Mapping[str, Any], name: str) -> Any:
 
 
 def _transform(options: DataOptions, defaults: Mapping[str, Any]) -> PairedTransform:
-    return PairedTransform(preprocess=_pick(options, defaults, "preprocess"),
-                           load_size=_pick(options, defaults, "load_size"),
-                           crop_size=_pick(options, defaults, "crop_size"), flip=_pick(options, defaults, "flip"))
+    return PairedTransform(
+        preprocess=_pick(options, defaults, "preprocess"),
+        load_size=_pick(options, defaults, "load_size"),
+        crop_size=_pick(options, defaults, "crop_size"),
+        flip=_pick(options, defaults, "flip"),
+    )
 
 
 def check_crop_size(generator: nn.Module, transform: PairedTransform) -> None:
@@ -120,25 +133,42 @@ def check_crop_size(generator: nn.Module, transform: PairedTransform) -> None:
 def paired_data_settings(dataset: AlignedDataset, transform: PairedTransform, preset: str | None) -> dict[str, Any]:
     """A pix2pix checkpoint's data settings (its ``extra_config``)."""
     return {
-        "direction": dataset.direction, "preprocess": transform.preprocess, "load_size": transform.load_size,
-        "crop_size": transform.crop_size, "flip": transform.flip, "layout": dataset.layout,
-        "data": str(dataset.root), "preset": preset,
+        "direction": dataset.direction,
+        "preprocess": transform.preprocess,
+        "load_size": transform.load_size,
+        "crop_size": transform.crop_size,
+        "flip": transform.flip,
+        "layout": dataset.layout,
+        "data": str(dataset.root),
+        "preset": preset,
     }
 
 
-def unpaired_data_settings(dataset: UnalignedDataset, transform: PairedTransform, direction: str,
-                           preset: str | None) -> dict[str, Any]:
+def unpaired_data_settings(
+    dataset: UnalignedDataset, transform: PairedTransform, direction: str, preset: str | None
+) -> dict[str, Any]:
     """A CycleGAN / CUT checkpoint's data settings (its ``extra_config``)."""
     return {
-        "preprocess": transform.preprocess, "load_size": transform.load_size, "crop_size": transform.crop_size,
-        "flip": transform.flip, "serial": dataset.serial, "data_A": str(dataset.dir_a), "data_B": str(dataset.dir_b),
-        "direction": direction, "preset": preset,
+        "preprocess": transform.preprocess,
+        "load_size": transform.load_size,
+        "crop_size": transform.crop_size,
+        "flip": transform.flip,
+        "serial": dataset.serial,
+        "data_A": str(dataset.dir_a),
+        "data_B": str(dataset.dir_b),
+        "direction": direction,
+        "preset": preset,
     }
 
 
-def unpaired_domains(data: str | os.PathLike[str] | None, data_a: str | os.PathLike[str] | None = None,
-                     data_b: str | os.PathLike[str] | None = None, *, phase: str = "train",
-                     direction: str = "AtoB") -> tuple[Path, Path]:
+def unpaired_domains(
+    data: str | os.PathLike[str] | None,
+    data_a: str | os.PathLike[str] | None = None,
+    data_b: str | os.PathLike[str] | None = None,
+    *,
+    phase: str = "train",
+    direction: str = "AtoB",
+) -> tuple[Path, Path]:
     """The two domain folders: ``data``'s ``{phase}A``/``{phase}B`` (or A/ B/), or ``data_a``/``data_b``;
     swapped for ``BtoA``."""
     if data and (data_a or data_b):
@@ -152,21 +182,42 @@ def unpaired_domains(data: str | os.PathLike[str] | None, data_a: str | os.PathL
     return (b, a) if direction == "BtoA" else (a, b)
 
 
-def _unpaired_dataset(domains: tuple[Path, Path], options: DataOptions, defaults: Mapping[str, Any],
-                      direction: str) -> tuple[PairedTransform, UnalignedDataset]:
+def _unpaired_dataset(
+    domains: tuple[Path, Path], options: DataOptions, defaults: Mapping[str, Any], direction: str
+) -> tuple[PairedTransform, UnalignedDataset]:
     transform = _transform(options, defaults)
-    in_nc, out_nc = (options.output_nc, options.input_nc) if direction == "BtoA" else (options.input_nc,
-                                                                                      options.output_nc)
-    dataset = UnalignedDataset(domains[0], domains[1], transform=transform, serial=options.serial, input_nc=in_nc,
-                               output_nc=out_nc, seed=options.seed)
-    log.info("domain A: %d images in %s; domain B: %d images in %s", len(dataset.files_a), dataset.dir_a,
-             len(dataset.files_b), dataset.dir_b)
+    in_nc, out_nc = (
+        (options.output_nc, options.input_nc) if direction == "BtoA" else (options.input_nc, options.output_nc)
+    )
+    dataset = UnalignedDataset(
+        domains[0],
+        domains[1],
+        transform=transform,
+        serial=options.serial,
+        input_nc=in_nc,
+        output_nc=out_nc,
+        seed=options.seed,
+    )
+    log.info(
+        "domain A: %d images in %s; domain B: %d images in %s",
+        len(dataset.files_a),
+        dataset.dir_a,
+        len(dataset.files_b),
+        dataset.dir_b,
+    )
     return transform, dataset
 
 
-def train_pix2pix(root: str | os.PathLike[str], train: TrainConfig, *, data: DataOptions = DataOptions(),
-                  model: Mapping[str, Any] | None = None, preset: str | None = None, colorization: bool = False,
-                  resume: str | None = None) -> FitResult:
+def train_pix2pix(
+    root: str | os.PathLike[str],
+    train: TrainConfig,
+    *,
+    data: DataOptions = DataOptions(),
+    model: Mapping[str, Any] | None = None,
+    preset: str | None = None,
+    colorization: bool = False,
+    resume: str | None = None,
+) -> FitResult:
     """Train pix2pix on the paired folder ``root``.
 
     ``model``: :class:`~styleforge.gan.pix2pix.Pix2PixConfig` fields (``norm`` ``None``: the preset's;
@@ -176,22 +227,35 @@ def train_pix2pix(root: str | os.PathLike[str], train: TrainConfig, *, data: Dat
 
     defaults = pix2pix_defaults(preset)
     transform = _transform(data, defaults)
-    dataset = AlignedDataset(Path(root), transform=transform, direction=_pick(data, defaults, "direction"),
-                             input_nc=int(data.input_nc), output_nc=int(data.output_nc),
-                             layout="colorization" if colorization else "auto", seed=data.seed)
+    dataset = AlignedDataset(
+        Path(root),
+        transform=transform,
+        direction=_pick(data, defaults, "direction"),
+        input_nc=int(data.input_nc),
+        output_nc=int(data.output_nc),
+        layout="colorization" if colorization else "auto",
+        seed=data.seed,
+    )
     opts = dict(model or {})
     if opts.get("norm") is None:
         opts["norm"] = defaults["norm"]
-    cfg = Pix2PixConfig(**opts, input_nc=dataset.input_nc, output_nc=dataset.output_nc,
-                        color_space="lab" if colorization else "rgb")
+    cfg = Pix2PixConfig(
+        **opts, input_nc=dataset.input_nc, output_nc=dataset.output_nc, color_space="lab" if colorization else "rgb"
+    )
     net = Pix2Pix(cfg, generator=torch.Generator().manual_seed(data.seed))
     check_crop_size(net.networks["G"], transform)
     return fit(net, dataset, train, resume=resume, extra_config=paired_data_settings(dataset, transform, preset))
 
 
-def train_cyclegan(domains: tuple[Path, Path], train: TrainConfig, *, data: DataOptions = DataOptions(),
-                   model: Mapping[str, Any] | None = None, preset: str | None = None,
-                   resume: str | None = None) -> FitResult:
+def train_cyclegan(
+    domains: tuple[Path, Path],
+    train: TrainConfig,
+    *,
+    data: DataOptions = DataOptions(),
+    model: Mapping[str, Any] | None = None,
+    preset: str | None = None,
+    resume: str | None = None,
+) -> FitResult:
     """Train CycleGAN on two domain folders (:func:`unpaired_domains`).
 
     ``model``: :class:`~styleforge.gan.cyclegan.CycleGANConfig` fields (``netG`` and
@@ -206,16 +270,27 @@ def train_cyclegan(domains: tuple[Path, Path], train: TrainConfig, *, data: Data
     for k in ("netG", "lambda_identity"):
         if opts.get(k) is None:
             opts[k] = defaults[k]
-    net = CycleGAN(CycleGANConfig(**opts, input_nc=dataset.input_nc, output_nc=dataset.output_nc),
-                   generator=torch.Generator().manual_seed(data.seed), pool_seed=data.seed)
+    net = CycleGAN(
+        CycleGANConfig(**opts, input_nc=dataset.input_nc, output_nc=dataset.output_nc),
+        generator=torch.Generator().manual_seed(data.seed),
+        pool_seed=data.seed,
+    )
     check_crop_size(net.networks["G_A"], transform)
-    return fit(net, dataset, train, resume=resume,
-               extra_config=unpaired_data_settings(dataset, transform, direction, preset))
+    return fit(
+        net, dataset, train, resume=resume, extra_config=unpaired_data_settings(dataset, transform, direction, preset)
+    )
 
 
-def train_cut(domains: tuple[Path, Path], train: TrainConfig, *, mode: str = "cut",
-              data: DataOptions = DataOptions(), model: Mapping[str, Any] | None = None, preset: str | None = None,
-              resume: str | None = None) -> FitResult:
+def train_cut(
+    domains: tuple[Path, Path],
+    train: TrainConfig,
+    *,
+    mode: str = "cut",
+    data: DataOptions = DataOptions(),
+    model: Mapping[str, Any] | None = None,
+    preset: str | None = None,
+    resume: str | None = None,
+) -> FitResult:
     """Train CUT or FastCUT (``mode``) on two domain folders; ``model``: :class:`~styleforge.gan.cut.CUTConfig`
     fields."""
     from .cut import CUT, CUTConfig
@@ -223,8 +298,11 @@ def train_cut(domains: tuple[Path, Path], train: TrainConfig, *, mode: str = "cu
     defaults = unpaired_defaults(preset, mode=mode)
     direction = _pick(data, defaults, "direction")
     transform, dataset = _unpaired_dataset(domains, data, defaults, direction)
-    net = CUT(CUTConfig(mode=mode, **dict(model or {}), input_nc=dataset.input_nc, output_nc=dataset.output_nc),
-              generator=torch.Generator().manual_seed(data.seed))
+    net = CUT(
+        CUTConfig(mode=mode, **dict(model or {}), input_nc=dataset.input_nc, output_nc=dataset.output_nc),
+        generator=torch.Generator().manual_seed(data.seed),
+    )
     check_crop_size(net.networks["G"], transform)
-    return fit(net, dataset, train, resume=resume,
-               extra_config=unpaired_data_settings(dataset, transform, direction, preset))
+    return fit(
+        net, dataset, train, resume=resume, extra_config=unpaired_data_settings(dataset, transform, direction, preset)
+    )

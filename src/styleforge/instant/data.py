@@ -76,9 +76,7 @@ class CropDataset(torch.utils.data.Dataset):
 class ContentStyleDataset(CropDataset):
     """A content crop and a crop of a randomly drawn style image: ``{"content", "style"}``."""
 
-    def __init__(
-        self, files: Sequence[Path], style_files: Sequence[Path], crop: int = 256, *, seed: int = 0
-    ) -> None:
+    def __init__(self, files: Sequence[Path], style_files: Sequence[Path], crop: int = 256, *, seed: int = 0) -> None:
         super().__init__(files, crop, seed=seed)
         if not style_files:
             raise InputError("no style images for AdaIN training")

@@ -83,8 +83,14 @@ class _PerStyle:
 class InstantModel:
     """Resolved ``--style`` values: per-style networks and/or AdaIN style statistics."""
 
-    def __init__(self, per_style: list[_PerStyle | None], adain: nn.Module | None,
-                 style_images: list[torch.Tensor | None], names: list[str], backend: str) -> None:
+    def __init__(
+        self,
+        per_style: list[_PerStyle | None],
+        adain: nn.Module | None,
+        style_images: list[torch.Tensor | None],
+        names: list[str],
+        backend: str,
+    ) -> None:
         self.per_style, self.adain, self.names = per_style, adain, names
         self.sources: list[str] = list(names)  # the --style values (load_instant sets them)
         self.style_images = style_images
@@ -117,12 +123,20 @@ class InstantModel:
         if style_scale not in self._scaled_stats:
             net: Any = self.adain
             with torch.inference_mode():
-                self._scaled_stats[style_scale] = [None if s is None else net.style_stats(s, scale=style_scale)
-                                                   for s in self.style_images]
+                self._scaled_stats[style_scale] = [
+                    None if s is None else net.style_stats(s, scale=style_scale) for s in self.style_images
+                ]
         return self._scaled_stats[style_scale]
 
-    def _adain(self, x: torch.Tensor, idx: Sequence[int], weights: Sequence[float], alpha: float,
-               mask: torch.Tensor | None, style_scale: float = 1.0) -> torch.Tensor:
+    def _adain(
+        self,
+        x: torch.Tensor,
+        idx: Sequence[int],
+        weights: Sequence[float],
+        alpha: float,
+        mask: torch.Tensor | None,
+        style_scale: float = 1.0,
+    ) -> torch.Tensor:
         all_stats = self.stats_at(style_scale)
         stats = [all_stats[i] for i in idx]
         net: Any = self.adain
@@ -154,20 +168,27 @@ class InstantModel:
     def _one(self, x: torch.Tensor, i: int, opts: InstantOptions) -> torch.Tensor:
         p = self.per_style[i]
         if p is None:
-            return self._adain(x, [i], [1.0], opts.alpha if opts.alpha is not None else opts.strength, None,
-                               opts.style_scale)
+            return self._adain(
+                x, [i], [1.0], opts.alpha if opts.alpha is not None else opts.strength, None, opts.style_scale
+            )
         if opts.style_scale != 1.0:  # the network's strokes have a fixed size in pixels: work on a scaled photo
             H, W = x.shape[-2:]
-            small = F.interpolate(x, size=scaled_size(H, W, opts.style_scale), mode="bilinear", align_corners=False,
-                                  antialias=opts.style_scale > 1)
+            small = F.interpolate(
+                x,
+                size=scaled_size(H, W, opts.style_scale),
+                mode="bilinear",
+                align_corners=False,
+                antialias=opts.style_scale > 1,
+            )
             y = F.interpolate(p(small), size=(H, W), mode="bicubic", align_corners=False).clamp(0, 1)
         else:
             y = p(x).clamp(0, 1)
         return opts.strength * y + (1 - opts.strength) * x if opts.strength < 1 else y
 
 
-def load_instant(styles: Sequence[str], *, backend: str = "auto", adain_decoder: str | Path | None = None,
-                 arbitrary: str = "auto") -> InstantModel:
+def load_instant(
+    styles: Sequence[str], *, backend: str = "auto", adain_decoder: str | Path | None = None, arbitrary: str = "auto"
+) -> InstantModel:
     """Resolve ``--style`` values (built-in instant names, weights files, or images for the arbitrary network).
 
     ``adain_decoder``: a trained AdaIN decoder (``runs/x/weights/decoder.safetensors``) or WCT
@@ -190,8 +211,10 @@ def load_instant(styles: Sequence[str], *, backend: str = "auto", adain_decoder:
 
             _, meta = load_weights(path)
             if meta.get("kind") in ("adain", "wct"):
-                raise InputError(f"{path} is an arbitrary-style ({meta.get('kind')}) model: pass a style image "
-                                 "with --style (and the model with --adain-decoder)")
+                raise InputError(
+                    f"{path} is an arbitrary-style ({meta.get('kind')}) model: pass a style image "
+                    "with --style (and the model with --adain-decoder)"
+                )
             net, _meta = load_transformer(path)
             per_style.append(_PerStyle(net, path, s, backend))
             images.append(None)
@@ -287,8 +310,13 @@ def stylize_instant(
         x = image.float()
         if opts.size is not None:
             k = opts.size / max(x.shape[-2:])
-            x = F.interpolate(x, size=(max(1, round(x.shape[-2] * k)), max(1, round(x.shape[-1] * k))),
-                              mode="bilinear", align_corners=False, antialias=k < 1)
+            x = F.interpolate(
+                x,
+                size=(max(1, round(x.shape[-2] * k)), max(1, round(x.shape[-1] * k))),
+                mode="bilinear",
+                align_corners=False,
+                antialias=k < 1,
+            )
     H, W = x.shape[-2:]
     if min(H, W) < 16:
         raise InputError(f"the photo is {W}×{H}: instant styles need at least 16 pixels on each side")
@@ -325,6 +353,8 @@ def stylize_instant(
             if len(model.sources) != 1:
                 raise InputError("refining several styles needs refine_style (--refine-style IMAGE)")
             refine_style = style_image_for(model.sources[0])
-        painting = refine_style if isinstance(refine_style, Image.Image) else load_input(str(refine_style), what="style image")
+        painting = (
+            refine_style if isinstance(refine_style, Image.Image) else load_input(str(refine_style), what="style image")
+        )
         return polish(tensor_to_pil(y), tensor_to_pil(x), painting, iterations=refine)
     return tensor_to_pil(y)

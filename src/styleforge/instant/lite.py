@@ -14,8 +14,14 @@ built-in models), else ``$STYLEFORGE_CACHE/onnx/<kind>-<sha256[:16]>.onnx``.
 
 from __future__ import annotations
 
-__all__ = ["PALETTE_GRAPH", "LiteRunner", "onnx_file_for", "onnxruntime_available", "palette_conv_runner",
-           "weights_hash"]
+__all__ = [
+    "PALETTE_GRAPH",
+    "LiteRunner",
+    "onnx_file_for",
+    "onnxruntime_available",
+    "palette_conv_runner",
+    "weights_hash",
+]
 
 import hashlib
 import os
@@ -116,8 +122,9 @@ class LiteRunner:
             w, h = max(1, round(w * k)), max(1, round(h * k))
         return min(w, h) >= 16 and w * h <= LITE_MAX_PIXELS
 
-    def __call__(self, image: Image.Image, *, strength: float = 1.0, size: int | None = None,
-                 style_scale: float = 1.0) -> Image.Image:
+    def __call__(
+        self, image: Image.Image, *, strength: float = 1.0, size: int | None = None, style_scale: float = 1.0
+    ) -> Image.Image:
         if size is not None:
             image = resize_max_side(image, size)
         x = pil_to_array(image)
@@ -134,8 +141,9 @@ class LiteRunner:
             from .palette import apply_palette
 
             big = y.shape[-1] * y.shape[-2] > PALETTE_ORT_MAX_PIXELS
-            y = apply_palette(y[0].transpose(1, 2, 0), self.palette,
-                              runner=None if big else self.palette_convs).transpose(2, 0, 1)[None]
+            y = apply_palette(
+                y[0].transpose(1, 2, 0), self.palette, runner=None if big else self.palette_convs
+            ).transpose(2, 0, 1)[None]
         if strength < 1:
             y = strength * y + (1 - strength) * x
         return array_to_pil(y)

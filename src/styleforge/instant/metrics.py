@@ -117,8 +117,14 @@ class QualityMetric:
             self._cache[("s", key)] = {k: gram(v) for k, v in f.items()}
         return self._cache[("s", key)]  # type: ignore[return-value]
 
-    def score(self, output: Image.Image, photo: Image.Image, painting: Image.Image,
-              photo_key: object = None, painting_key: object = None) -> tuple[float, float]:
+    def score(
+        self,
+        output: Image.Image,
+        photo: Image.Image,
+        painting: Image.Image,
+        photo_key: object = None,
+        painting_key: object = None,
+    ) -> tuple[float, float]:
         """Content and style loss of ``output`` (keys: cache names for the photo and painting)."""
         size, pf = self._photo(photo_key if photo_key is not None else id(photo), photo)
         grams = self._style(painting_key if painting_key is not None else id(painting), painting)

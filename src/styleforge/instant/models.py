@@ -135,9 +135,10 @@ def default_adain_weights() -> Path:
     for entry in models.values():
         if entry.kind == "adain":
             return entry.file
-    raise InputError("no built-in AdaIN decoder is installed; train one with `styleforge train adain` "
-                     "and pass its weights with --adain-decoder, or use a built-in instant style: "
-                     + ", ".join(models))
+    raise InputError(
+        "no built-in AdaIN decoder is installed; train one with `styleforge train adain` "
+        "and pass its weights with --adain-decoder, or use a built-in instant style: " + ", ".join(models)
+    )
 
 
 def load_adain_net(path: Path | None = None) -> tuple[nn.Module, dict[str, Any]]:
@@ -174,7 +175,9 @@ def default_arbitrary_weights(method: str = "auto") -> Path:
     raise InputError(f"no built-in {method} model is installed; use a built-in instant style: " + ", ".join(models))
 
 
-def load_wct_net(path: Path | None = None, *, deep_size: int | None = None, amp: str = "auto") -> tuple[nn.Module, dict[str, Any]]:
+def load_wct_net(
+    path: Path | None = None, *, deep_size: int | None = None, amp: str = "auto"
+) -> tuple[nn.Module, dict[str, Any]]:
     """Multi-level WCT (offline VGG16 encoder + reconstruction decoders from ``path`` or the built-in ones).
 
     ``deep_size``: long side of the deepest level's work image (default: the weights' recorded value).
@@ -201,10 +204,17 @@ def load_wct_net(path: Path | None = None, *, deep_size: int | None = None, amp:
         raise InputError(f"{path} declares no WCT decoders")
     size = deep_size if deep_size is not None else cfg.get("deep_size")
     try:
-        net = WCTNet(build_encoder(list(decoders)), decoders, deep_size=size, amp=amp_dtype_for(amp, torch.device("cpu")),
-                     passes=cfg.get("passes"), gain=float(cfg.get("gain", 1.0)),
-                     sizes=None if deep_size is not None else cfg.get("sizes"),
-                     feedback=cfg.get("feedback"), feedback_steps=int(cfg.get("feedback_steps", 1)))
+        net = WCTNet(
+            build_encoder(list(decoders)),
+            decoders,
+            deep_size=size,
+            amp=amp_dtype_for(amp, torch.device("cpu")),
+            passes=cfg.get("passes"),
+            gain=float(cfg.get("gain", 1.0)),
+            sizes=None if deep_size is not None else cfg.get("sizes"),
+            feedback=cfg.get("feedback"),
+            feedback_steps=int(cfg.get("feedback_steps", 1)),
+        )
     except ValueError as e:
         raise InputError(f"{path}: {e}") from None
     return net.eval(), meta
@@ -227,8 +237,9 @@ def init_state_from(name_or_path: str, kind: str) -> dict[str, torch.Tensor]:
         path = weights_for(name_or_path)
     if path is None:
         names = list(builtin_models())
-        raise InputError(f"--init-from {name_or_path!r}: not a built-in model{suggest(name_or_path, names)} "
-                         f"or a .safetensors file")
+        raise InputError(
+            f"--init-from {name_or_path!r}: not a built-in model{suggest(name_or_path, names)} or a .safetensors file"
+        )
     sd, meta = load_weights(path)
     if meta.get("kind") != kind:
         raise InputError(f"--init-from {path} is a {meta.get('kind')} model, not {kind}")

@@ -40,14 +40,21 @@ def export_module(net: nn.Module, path: Path, *, opset: int = 17, kind: str = "i
     else:
         args = (torch.rand(1, 3, 64, 64), torch.rand(1, 3, 64, 64), torch.tensor(1.0))
         names = ["content", "style", "alpha"]
-        dyn = {"content": {2: "height", 3: "width"}, "style": {2: "sh", 3: "sw"},
-               "stylised": {2: "height", 3: "width"}}
+        dyn = {"content": {2: "height", 3: "width"}, "style": {2: "sh", 3: "sw"}, "stylised": {2: "height", 3: "width"}}
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(path) as tmp:
         with torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter("ignore")  # exporter chatter about Slice folding and instance_norm
-            torch.onnx.export(net, args, str(tmp), input_names=names, output_names=["stylised"],
-                              dynamic_axes=dyn, opset_version=opset, dynamo=False)
+            torch.onnx.export(
+                net,
+                args,
+                str(tmp),
+                input_names=names,
+                output_names=["stylised"],
+                dynamic_axes=dyn,
+                opset_version=opset,
+                dynamo=False,
+            )
         onnx.checker.check_model(str(tmp))
     return path
 
@@ -101,11 +108,13 @@ def build_palette_graph(path: Path, opset: int = 17) -> Path:
     from onnx import TensorProto, helper
 
     f = TensorProto.FLOAT
-    inputs = [helper.make_tensor_value_info("x", f, [1, 3, "H", "W"]),
-              helper.make_tensor_value_info("enc_w", f, [64, 3, 3, 3]),
-              helper.make_tensor_value_info("enc_b", f, [64]),
-              helper.make_tensor_value_info("dec_w", f, [3, 64, 3, 3]),
-              helper.make_tensor_value_info("dec_b", f, [3])]
+    inputs = [
+        helper.make_tensor_value_info("x", f, [1, 3, "H", "W"]),
+        helper.make_tensor_value_info("enc_w", f, [64, 3, 3, 3]),
+        helper.make_tensor_value_info("enc_b", f, [64]),
+        helper.make_tensor_value_info("dec_w", f, [3, 64, 3, 3]),
+        helper.make_tensor_value_info("dec_b", f, [3]),
+    ]
     pads = helper.make_tensor("pads", TensorProto.INT64, [8], [0, 0, 1, 1, 0, 0, 1, 1])
     lo = helper.make_tensor("lo", f, [], [0.0])
     hi = helper.make_tensor("hi", f, [], [1.0])
@@ -117,8 +126,13 @@ def build_palette_graph(path: Path, opset: int = 17) -> Path:
         helper.make_node("Conv", ["fp", "dec_w", "dec_b"], ["y0"], kernel_shape=[3, 3]),
         helper.make_node("Clip", ["y0", "lo", "hi"], ["y"]),
     ]
-    graph = helper.make_graph(nodes, "styleforge_palette", inputs, [helper.make_tensor_value_info("y", f, [1, 3, "H", "W"])],
-                              initializer=[pads, lo, hi])
+    graph = helper.make_graph(
+        nodes,
+        "styleforge_palette",
+        inputs,
+        [helper.make_tensor_value_info("y", f, [1, 3, "H", "W"])],
+        initializer=[pads, lo, hi],
+    )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)], producer_name="styleforge")
     model.ir_version = 8
     onnx.checker.check_model(model)

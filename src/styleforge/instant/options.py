@@ -46,8 +46,9 @@ class InstantOptions:
         if self.overlap < 0 or (self.tile and self.overlap * 2 >= self.tile):
             raise InputError(f"--overlap must be ≥ 0 and less than half of --tile, got {self.overlap}")
         if not MIN_STYLE_SCALE <= self.style_scale <= MAX_STYLE_SCALE:
-            raise InputError(f"--style-scale must be between {MIN_STYLE_SCALE} and {MAX_STYLE_SCALE}, "
-                             f"got {self.style_scale}")
+            raise InputError(
+                f"--style-scale must be between {MIN_STYLE_SCALE} and {MAX_STYLE_SCALE}, got {self.style_scale}"
+            )
         if self.backend not in ("auto", "torch", "onnx"):
             raise InputError(f"unknown --backend {self.backend!r}; choose auto, torch or onnx")
 

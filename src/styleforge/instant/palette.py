@@ -23,8 +23,17 @@ built-in table: each network with and without the pass); figures in the README.
 
 from __future__ import annotations
 
-__all__ = ["ConvRunner", "Palette", "apply_palette", "encode", "graph_encoder", "palette_from_painting", "pass_maps",
-           "blas_threads", "single_threaded_blas"]
+__all__ = [
+    "ConvRunner",
+    "Palette",
+    "apply_palette",
+    "encode",
+    "graph_encoder",
+    "palette_from_painting",
+    "pass_maps",
+    "blas_threads",
+    "single_threaded_blas",
+]
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -171,8 +180,14 @@ def _enc_matrix(p: Palette) -> np.ndarray:
     return np.ascontiguousarray(p.enc_w.transpose(2, 3, 1, 0).reshape(27, 64))
 
 
-def encode(img: np.ndarray, p: Palette, rows: slice | np.ndarray = slice(None), cols: slice | np.ndarray | None = None,
-           *, padded: np.ndarray | None = None) -> np.ndarray:
+def encode(
+    img: np.ndarray,
+    p: Palette,
+    rows: slice | np.ndarray = slice(None),
+    cols: slice | np.ndarray | None = None,
+    *,
+    padded: np.ndarray | None = None,
+) -> np.ndarray:
     """relu1_1 features of ``(H, W, 3)`` RGB in [0, 1] → ``(N, 64)``, at the pixels or points of
     :func:`_patches` (``padded``: ``img`` already through :func:`_caffe`)."""
     f = _patches(_caffe(img) if padded is None else padded, rows, cols) @ _enc_matrix(p)
@@ -188,25 +203,46 @@ def _stats(img: np.ndarray, p: Palette, max_samples: int) -> tuple[np.ndarray, n
     return rm, rc, fm, fc
 
 
-def palette_from_painting(painting: np.ndarray, enc: tuple[np.ndarray, np.ndarray],
-                          dec: tuple[np.ndarray, np.ndarray], max_samples: int = MAX_SAMPLES) -> Palette:
+def palette_from_painting(
+    painting: np.ndarray,
+    enc: tuple[np.ndarray, np.ndarray],
+    dec: tuple[np.ndarray, np.ndarray],
+    max_samples: int = MAX_SAMPLES,
+) -> Palette:
     """The pass for one painting (``(H, W, 3)`` RGB in [0, 1]) with conv1_1 ``enc`` and the relu1_1 decoder ``dec``."""
     f32 = [np.asarray(a, dtype=np.float32) for a in (*enc, *dec)]
-    p = Palette(np.zeros(3, np.float32), np.eye(3, dtype=np.float32), np.zeros(64, np.float32),
-                np.eye(64, dtype=np.float32), *f32)
+    p = Palette(
+        np.zeros(3, np.float32),
+        np.eye(3, dtype=np.float32),
+        np.zeros(64, np.float32),
+        np.eye(64, dtype=np.float32),
+        *f32,
+    )
     with single_threaded_blas():
         rm, rc, fm, fc = _stats(painting, p, max_samples)
     rc32, fc32 = rc.astype(np.float32), fc.astype(np.float32)
     with single_threaded_blas():
         roots = _sym_power(rc32, 0.5), _sym_power(fc32, 0.5)
-    return Palette(rm.astype(np.float32), rc32, fm.astype(np.float32), fc32, f32[0], f32[1], f32[2], f32[3],
-                   rgb_root=roots[0], feat_root=roots[1])
+    return Palette(
+        rm.astype(np.float32),
+        rc32,
+        fm.astype(np.float32),
+        fc32,
+        f32[0],
+        f32[1],
+        f32[2],
+        f32[3],
+        rgb_root=roots[0],
+        feat_root=roots[1],
+    )
 
 
 def graph_encoder(p: Palette) -> tuple[np.ndarray, np.ndarray]:
     """conv1_1 for RGB input in [0, 1]: caffe's BGR flip, ×255 and mean folded into its weights and bias."""
     w = p.enc_w.astype(np.float64)[:, ::-1] * 255.0  # (64, 3 RGB, 3, 3)
-    b = p.enc_b.astype(np.float64) - np.einsum("ocij,c->o", p.enc_w.astype(np.float64), _CAFFE_MEAN_BGR.astype(np.float64))
+    b = p.enc_b.astype(np.float64) - np.einsum(
+        "ocij,c->o", p.enc_w.astype(np.float64), _CAFFE_MEAN_BGR.astype(np.float64)
+    )
     return np.ascontiguousarray(w, dtype=np.float32), b.astype(np.float32)
 
 
@@ -239,8 +275,14 @@ def _pass_maps(img: np.ndarray, p: Palette, max_samples: int) -> tuple[np.ndarra
     return x, weight.astype(np.float32), bias.astype(np.float32)
 
 
-def apply_palette(img: np.ndarray, p: Palette, *, max_samples: int = MAX_SAMPLES, strip: int | None = None,
-                  runner: ConvRunner | None = None) -> np.ndarray:
+def apply_palette(
+    img: np.ndarray,
+    p: Palette,
+    *,
+    max_samples: int = MAX_SAMPLES,
+    strip: int | None = None,
+    runner: ConvRunner | None = None,
+) -> np.ndarray:
     """The pass on ``(H, W, 3)`` RGB in [0, 1] → the same shape, float32 in [0, 1] (``strip``: rows at a time).
 
     ``runner``: run the two full-size convolutions there (onnxruntime, :mod:`.lite`) instead of
@@ -270,4 +312,3 @@ def apply_palette(img: np.ndarray, p: Palette, *, max_samples: int = MAX_SAMPLES
             acc += g[dy : dy + r1 - r0, dx : dx + w, t]
         out[r0:r1] = acc + bias
     return out.clip(0, 1)
-

@@ -14,8 +14,17 @@ Run ``python -m styleforge.instant.recon --help``.
 
 from __future__ import annotations
 
-__all__ = ["ReconConfig", "ReconModel", "export_bundle", "fit_linear_decoder", "load_photos", "main", "parse_feedback",
-           "train", "transfer_targets"]
+__all__ = [
+    "ReconConfig",
+    "ReconModel",
+    "export_bundle",
+    "fit_linear_decoder",
+    "load_photos",
+    "main",
+    "parse_feedback",
+    "train",
+    "transfer_targets",
+]
 
 import argparse
 import json
@@ -94,8 +103,9 @@ def load_photos(folders: Sequence[str], exclude: set[str], short: int) -> list[t
     for f in sorted(set(files)):
         img = Image.open(f).convert("RGB")
         k = short / min(img.size)
-        img = img.resize((max(short, round(img.width * k)), max(short, round(img.height * k))),
-                         Image.Resampling.BICUBIC)
+        img = img.resize(
+            (max(short, round(img.width * k)), max(short, round(img.height * k))), Image.Resampling.BICUBIC
+        )
         out.append(torch.from_numpy(__import__("numpy").asarray(img).copy()).permute(2, 0, 1))
     return out
 
@@ -117,8 +127,14 @@ def _batch(photos: list[torch.Tensor], n: int, crop: int, g: torch.Generator) ->
     return torch.cat(xs)
 
 
-def fit_linear_decoder(decoder: ReconDecoder, features: torch.Tensor, images: torch.Tensor,
-                       n_pixels: int = 4000, seed: int = 1, ridge: float = 1e-3) -> None:
+def fit_linear_decoder(
+    decoder: ReconDecoder,
+    features: torch.Tensor,
+    images: torch.Tensor,
+    n_pixels: int = 4000,
+    seed: int = 1,
+    ridge: float = 1e-3,
+) -> None:
     """Set the one-convolution ``relu1_1`` decoder to the least-squares inverse (ridge) of ``features`` → ``images``.
 
     relu1_1 is one convolution + ReLU of the image, so a linear 3×3 decoder inverts it almost exactly
@@ -147,8 +163,9 @@ def transfer_targets(content: torch.Tensor, style: torch.Tensor) -> torch.Tensor
     from ..nets.wct import covariance_stats, wct
 
     with torch.autocast(content.device.type, enabled=False):  # covariances and eigh in float32
-        return torch.cat([wct(content[i : i + 1].float(), covariance_stats(style[i : i + 1].float()))
-                          for i in range(len(content))])
+        return torch.cat(
+            [wct(content[i : i + 1].float(), covariance_stats(style[i : i + 1].float())) for i in range(len(content))]
+        )
 
 
 def _log(out: Path, msg: str) -> None:
@@ -171,8 +188,15 @@ class ReconModel:
     kind = KIND
     monitor = "loss"
 
-    def __init__(self, cfg: ReconConfig, encoder: torch.nn.Module, decoders: torch.nn.ModuleDict,
-                 photos: list[torch.Tensor], paintings: list[torch.Tensor], trained: list[str]) -> None:
+    def __init__(
+        self,
+        cfg: ReconConfig,
+        encoder: torch.nn.Module,
+        decoders: torch.nn.ModuleDict,
+        photos: list[torch.Tensor],
+        paintings: list[torch.Tensor],
+        trained: list[str],
+    ) -> None:
         self.cfg, self.enc, self.photos, self.paintings, self.trained = cfg, encoder, photos, paintings, trained
         self.decoders = decoders
         self.networks: dict[str, torch.nn.Module] = {"decoders": decoders}
@@ -204,11 +228,12 @@ class ReconModel:
         terms = [(lv, ys[lv], f[lv], cfg.feature_weight) for lv in trained]
         if self.paintings:
             with torch.no_grad():
-                fs = {k: v.float() for k, v in enc(_batch(self.paintings, len(x), cfg.crop, self.g).to(dev),
-                                                   trained).items()}
+                fs = {
+                    k: v.float()
+                    for k, v in enc(_batch(self.paintings, len(x), cfg.crop, self.g).to(dev), trained).items()
+                }
             moved = {lv: transfer_targets(f[lv], fs[lv]) for lv in trained}
-            terms += [(lv, decs[lv](moved[lv], size=x.shape[-2:]).float(), moved[lv], cfg.wct_weight)
-                      for lv in trained]
+            terms += [(lv, decs[lv](moved[lv], size=x.shape[-2:]).float(), moved[lv], cfg.wct_weight) for lv in trained]
         terms = [t for t in terms if t[3] > 0]
         if terms:
             fy = enc(torch.cat([y for _, y, _, _ in terms]), trained)
@@ -231,8 +256,10 @@ class ReconModel:
         x = _batch(self.photos, 4, self.cfg.crop, torch.Generator().manual_seed(12345)).to(device)
         with torch.no_grad():
             f = self.enc(x, self.cfg.levels)
-            return {"photo": x, **{lv: self.decoders[lv](f[lv], size=x.shape[-2:]).clamp(0, 1)
-                                   for lv in self.cfg.levels}}
+            return {
+                "photo": x,
+                **{lv: self.decoders[lv](f[lv], size=x.shape[-2:]).clamp(0, 1) for lv in self.cfg.levels},
+            }
 
 
 class _Steps(torch.utils.data.Dataset):
@@ -256,8 +283,10 @@ class _ReconLog:
         self.psnr: dict[str, float] = {}
 
     def scalars(self, step: int, values: dict[str, float]) -> None:
-        _log(self.out, f"step {step} loss {values['loss/loss']:.4f} {time.time() - self.t0:.0f} s "
-                       f"load {os.getloadavg()[0]:.1f}")
+        _log(
+            self.out,
+            f"step {step} loss {values['loss/loss']:.4f} {time.time() - self.t0:.0f} s load {os.getloadavg()[0]:.1f}",
+        )
 
     def images(self, epoch: int, step: int, grid: torch.Tensor, columns: list[str], metrics: dict[str, float]) -> None:
         self.psnr = self.evaluate()
@@ -294,8 +323,10 @@ def train(cfg: ReconConfig) -> Path:
     out = Path(cfg.out)
     (out / "weights").mkdir(parents=True, exist_ok=True)
     if (out / "ckpt.pt").is_file() and find_latest(out / "checkpoints") is None:
-        raise InputError(f"{out / 'ckpt.pt'} is a checkpoint of the former training loop: continue it in a new "
-                         f"--out with --init-from {out / 'ckpt.pt'}")
+        raise InputError(
+            f"{out / 'ckpt.pt'} is a checkpoint of the former training loop: continue it in a new "
+            f"--out with --init-from {out / 'ckpt.pt'}"
+        )
     torch.manual_seed(cfg.seed)  # the decoders' initialisation
     if cfg.device.startswith("cuda") and not torch.cuda.is_available():
         raise InputError("--device cuda: no CUDA device here")
@@ -312,15 +343,24 @@ def train(cfg: ReconConfig) -> Path:
             part = {k[len(lv) + 1 :]: v for k, v in src.items() if k.startswith(lv + ".")}
             if part:
                 decs[lv].load_state_dict(part)
-        _log(out, f"initialised {', '.join(lv for lv in cfg.levels if any(k.startswith(lv + '.') for k in src))} "
-                  f"from {cfg.init_from}")
+        _log(
+            out,
+            f"initialised {', '.join(lv for lv in cfg.levels if any(k.startswith(lv + '.') for k in src))} "
+            f"from {cfg.init_from}",
+        )
     photos = load_photos(cfg.content_dirs, _excluded(cfg.exclude_file), short=max(cfg.crop * 2, 256))
-    paintings = load_photos(cfg.style_dirs, _excluded(cfg.exclude_file), short=max(cfg.crop * 2, 256)) if (
-        cfg.style_dirs and cfg.wct_weight > 0) else []
+    paintings = (
+        load_photos(cfg.style_dirs, _excluded(cfg.exclude_file), short=max(cfg.crop * 2, 256))
+        if (cfg.style_dirs and cfg.wct_weight > 0)
+        else []
+    )
     if paintings:
         _log(out, f"{len(paintings)} paintings for the transfer-consistency loss (weight {cfg.wct_weight:g})")
-    _log(out, f"{len(photos)} photos, levels {cfg.levels}, widths {cfg.widths}, "
-              f"params {sum(p.numel() for p in decs.parameters())/1e6:.2f} M, load {os.getloadavg()}")
+    _log(
+        out,
+        f"{len(photos)} photos, levels {cfg.levels}, widths {cfg.widths}, "
+        f"params {sum(p.numel() for p in decs.parameters()) / 1e6:.2f} M, load {os.getloadavg()}",
+    )
     trained = list(cfg.levels)
     if "relu1_1" in decs:  # closed form: no training steps for it
         fit_x = _batch(photos, 24, cfg.crop, torch.Generator().manual_seed(777)).to(dev)
@@ -338,8 +378,10 @@ def train(cfg: ReconConfig) -> Path:
     def evaluate() -> dict[str, float]:
         with torch.no_grad():
             f = enc(val, cfg.levels)
-            psnr = {lv: -10 * math.log10(F.mse_loss(decs[lv](f[lv], size=val.shape[-2:]).clamp(0, 1), val).item())
-                    for lv in cfg.levels}
+            psnr = {
+                lv: -10 * math.log10(F.mse_loss(decs[lv](f[lv], size=val.shape[-2:]).clamp(0, 1), val).item())
+                for lv in cfg.levels
+            }
             if val_paint is not None:  # relative feature error of decoded transfers (the consistency loss)
                 fs = enc(val_paint, trained)
                 for lv in trained:
@@ -352,11 +394,23 @@ def train(cfg: ReconConfig) -> Path:
     step, seconds = 0, 0.0
     if trained and (cfg.max_steps > 0 or resuming):
         tcfg = TrainConfig(
-            out_dir=str(out), n_epochs=max(1, math.ceil(cfg.max_steps / cfg.eval_every)), n_epochs_decay=0,
-            lr_policy="constant", batch_size=1, seed=cfg.seed, max_steps=cfg.max_steps,
-            max_minutes=cfg.max_minutes, save_every_epochs=1, keep_last=3, n_visuals=1, log_every_steps=10,
-            amp={"on": "bf16", "off": "none"}.get(cfg.amp, cfg.amp), channels_last="off", tensorboard=False,
-            progress=False, device=cfg.device,
+            out_dir=str(out),
+            n_epochs=max(1, math.ceil(cfg.max_steps / cfg.eval_every)),
+            n_epochs_decay=0,
+            lr_policy="constant",
+            batch_size=1,
+            seed=cfg.seed,
+            max_steps=cfg.max_steps,
+            max_minutes=cfg.max_minutes,
+            save_every_epochs=1,
+            keep_last=3,
+            n_visuals=1,
+            log_every_steps=10,
+            amp={"on": "bf16", "off": "none"}.get(cfg.amp, cfg.amp),
+            channels_last="off",
+            tensorboard=False,
+            progress=False,
+            device=cfg.device,
         )
         sinks: list[Any] = [HtmlReport(out / "web", title=f"wct decoders · {out.name}"), _ReconLog(out, evaluate)]
         tb = open_tensorboard(out / "tb")
@@ -384,12 +438,22 @@ def export_bundle(ckpt: Path, dst: Path, *, psnr: dict[str, float] | None = None
     return _export(st["decoders"], st["config"], int(st["step"]), float(st["seconds"]), dst, psnr=psnr)
 
 
-def _export(decoders: dict[str, torch.Tensor], cfg: dict[str, Any], step: int, seconds: float, dst: Path, *,
-            psnr: dict[str, float] | None = None) -> Path:
+def _export(
+    decoders: dict[str, torch.Tensor],
+    cfg: dict[str, Any],
+    step: int,
+    seconds: float,
+    dst: Path,
+    *,
+    psnr: dict[str, float] | None = None,
+) -> Path:
     from ..engine import export_safetensors
 
-    net: dict[str, Any] = {"decoders": {lv: {"width": w} for lv, w in zip(cfg["levels"], cfg["widths"], strict=True)},
-                           "deep_size": cfg.get("deep_size") or None, "gain": cfg.get("gain", 1.0)}
+    net: dict[str, Any] = {
+        "decoders": {lv: {"width": w} for lv, w in zip(cfg["levels"], cfg["widths"], strict=True)},
+        "deep_size": cfg.get("deep_size") or None,
+        "gain": cfg.get("gain", 1.0),
+    }
     if cfg.get("feedback"):
         net.update(feedback=cfg["feedback"], feedback_steps=cfg.get("feedback_steps", 1))
     if cfg.get("sizes"):
@@ -432,33 +496,74 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--device", default="cpu", help="cpu or cuda")
-    ap.add_argument("--init-from", default=None,
-                    help="another run's checkpoint: start its matching levels' decoders from it")
-    ap.add_argument("--passes", nargs="+", default=None,
-                    help="inference (recorded in the weights): pass order, e.g. relu2_1 relu2_1 relu1_1")
+    ap.add_argument(
+        "--init-from", default=None, help="another run's checkpoint: start its matching levels' decoders from it"
+    )
+    ap.add_argument(
+        "--passes",
+        nargs="+",
+        default=None,
+        help="inference (recorded in the weights): pass order, e.g. relu2_1 relu2_1 relu1_1",
+    )
     ap.add_argument("--gain", type=float, default=1.0, help="inference (recorded): WCT gain for the trained decoders")
-    ap.add_argument("--feedback", nargs="+", default=[], metavar="LEVEL=ETA",
-                    help="inference (recorded): decoder feedback per level, e.g. relu2_1=1 "
-                    "(styleforge.nets.wct.WCTNet)")
+    ap.add_argument(
+        "--feedback",
+        nargs="+",
+        default=[],
+        metavar="LEVEL=ETA",
+        help="inference (recorded): decoder feedback per level, e.g. relu2_1=1 (styleforge.nets.wct.WCTNet)",
+    )
     ap.add_argument("--feedback-steps", type=int, default=1, help="inference (recorded): feedback steps per pass")
     ap.add_argument("--deep-size", type=int, default=0, help="inference (recorded): first pass's long side (0: full)")
-    ap.add_argument("--style-dir", action="append", default=[], dest="style_dirs",
-                    help="paintings for the transfer-consistency loss: decoded WCT features must re-encode to "
-                    "themselves")
-    ap.add_argument("--wct-weight", type=float, default=0.0,
-                    help="weight of that loss (default 0: reconstruction only)")
-    ap.add_argument("--sizes", nargs="+", type=int, default=None,
-                    help="inference (recorded): each pass's long side, 0 = full size (e.g. 256 384 0)")
+    ap.add_argument(
+        "--style-dir",
+        action="append",
+        default=[],
+        dest="style_dirs",
+        help="paintings for the transfer-consistency loss: decoded WCT features must re-encode to themselves",
+    )
+    ap.add_argument(
+        "--wct-weight", type=float, default=0.0, help="weight of that loss (default 0: reconstruction only)"
+    )
+    ap.add_argument(
+        "--sizes",
+        nargs="+",
+        type=int,
+        default=None,
+        help="inference (recorded): each pass's long side, 0 = full size (e.g. 256 384 0)",
+    )
     a = ap.parse_args(argv)
     widths = a.widths or [1.0] * len(a.levels)
     try:
-        train(ReconConfig(content_dirs=a.content_dirs, out=a.out, levels=a.levels, widths=widths,
-                          exclude_file=a.exclude_file, crop=a.crop, batch_size=a.batch_size, lr=a.lr,
-                          feature_weight=a.feature_weight, max_steps=a.max_steps, max_minutes=a.max_minutes,
-                          amp=a.amp, eval_every=a.eval_every, seed=a.seed, threads=a.threads,
-                          device=a.device, init_from=a.init_from, passes=a.passes, gain=a.gain,
-                          deep_size=a.deep_size, sizes=a.sizes, style_dirs=a.style_dirs, wct_weight=a.wct_weight,
-                          feedback=parse_feedback(a.feedback), feedback_steps=a.feedback_steps))
+        train(
+            ReconConfig(
+                content_dirs=a.content_dirs,
+                out=a.out,
+                levels=a.levels,
+                widths=widths,
+                exclude_file=a.exclude_file,
+                crop=a.crop,
+                batch_size=a.batch_size,
+                lr=a.lr,
+                feature_weight=a.feature_weight,
+                max_steps=a.max_steps,
+                max_minutes=a.max_minutes,
+                amp=a.amp,
+                eval_every=a.eval_every,
+                seed=a.seed,
+                threads=a.threads,
+                device=a.device,
+                init_from=a.init_from,
+                passes=a.passes,
+                gain=a.gain,
+                deep_size=a.deep_size,
+                sizes=a.sizes,
+                style_dirs=a.style_dirs,
+                wct_weight=a.wct_weight,
+                feedback=parse_feedback(a.feedback),
+                feedback_steps=a.feedback_steps,
+            )
+        )
     except (InputError, ValueError) as e:
         print(f"error: {e}")
         return 2

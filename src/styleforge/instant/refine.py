@@ -57,8 +57,15 @@ def refine(
         return image
     size = max(image.size)
     extra = {} if style_weight is None else {"style_weight": style_weight}
-    cfg = GatysConfig(image_size=max(32, size), iterations=iterations, scales=(1.0,), init="image",
-                      backbone=backbone, device="cpu", **extra)  # type: ignore[arg-type]
+    cfg = GatysConfig(
+        image_size=max(32, size),
+        iterations=iterations,
+        scales=(1.0,),
+        init="image",
+        backbone=backbone,
+        device="cpu",
+        **extra,
+    )  # type: ignore[arg-type]
     content = pil_to_tensor(photo.convert("RGB").resize(image.size, Image.Resampling.LANCZOS))
     styles = [pil_to_tensor(resize_max_side(style.convert("RGB"), size))]
     result = stylize_tensor(content, styles, cfg, init_image=pil_to_tensor(image.convert("RGB")))

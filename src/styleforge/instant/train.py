@@ -51,8 +51,10 @@ class PerStyleConfig:
         if self.loss_net not in LOSS_LAYERS:
             from ..errors import InputError, suggest
 
-            raise InputError(f"unknown --loss-net {self.loss_net!r}{suggest(self.loss_net, LOSS_LAYERS)}; "
-                             f"choose {', '.join(LOSS_LAYERS)}")
+            raise InputError(
+                f"unknown --loss-net {self.loss_net!r}{suggest(self.loss_net, LOSS_LAYERS)}; "
+                f"choose {', '.join(LOSS_LAYERS)}"
+            )
         c, s = LOSS_LAYERS[self.loss_net]
         return self.content_layers or c, self.style_layers or s
 
@@ -109,7 +111,9 @@ class PerStyleModel:
         if cfg.arch not in TRANSFORMER_CONFIGS:
             from ..errors import InputError, suggest
 
-            raise InputError(f"unknown --arch {cfg.arch!r}{suggest(cfg.arch, TRANSFORMER_CONFIGS)}; choose {', '.join(TRANSFORMER_CONFIGS)}")
+            raise InputError(
+                f"unknown --arch {cfg.arch!r}{suggest(cfg.arch, TRANSFORMER_CONFIGS)}; choose {', '.join(TRANSFORMER_CONFIGS)}"
+            )
         self.cfg, self.style_name = cfg, style_name
         self.net = TransformerNet(TRANSFORMER_CONFIGS[cfg.arch])
         if init_state is not None:
@@ -188,8 +192,13 @@ class AdaINModel:
     kind = "adain"
     monitor = "total"
 
-    def __init__(self, cfg: AdaINConfig = AdaINConfig(), *, encoder: nn.Module | None = None,
-                 init_state: dict[str, torch.Tensor] | None = None) -> None:
+    def __init__(
+        self,
+        cfg: AdaINConfig = AdaINConfig(),
+        *,
+        encoder: nn.Module | None = None,
+        init_state: dict[str, torch.Tensor] | None = None,
+    ) -> None:
         if cfg.decoder not in DECODER_CONFIGS:
             from ..errors import InputError
 
@@ -208,7 +217,9 @@ class AdaINModel:
         self.encoder.to(next(self.decoder.parameters()).device)
         return {"decoder": torch.optim.Adam(self.decoder.parameters(), lr=self.cfg.lr)}
 
-    def losses(self, decoder: nn.Module, content: torch.Tensor, style: torch.Tensor) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+    def losses(
+        self, decoder: nn.Module, content: torch.Tensor, style: torch.Tensor
+    ) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
         layers = list(self.cfg.layers)
         last = layers[-1]
         with torch.no_grad():

@@ -114,7 +114,11 @@ class Decoder(nn.Module):
         h = self.stage3(t)
         h = self.stage2(F.interpolate(h, scale_factor=2.0, mode="nearest"))
         h = self.stage1(F.interpolate(h, scale_factor=2.0, mode="nearest"))
-        h = F.interpolate(h, scale_factor=2.0, mode="nearest") if size is None else F.interpolate(h, size=size, mode="nearest")
+        h = (
+            F.interpolate(h, scale_factor=2.0, mode="nearest")
+            if size is None
+            else F.interpolate(h, size=size, mode="nearest")
+        )
         return self.stage0(h)
 
 
@@ -160,8 +164,9 @@ class AdaINNet(nn.Module):
         if scale != 1.0:
             h, w = style.shape[-2:]
             size = (max(16, round(h * scale)), max(16, round(w * scale)))
-            style = F.interpolate(style, size=size, mode="bilinear" if scale < 1 else "bicubic", align_corners=False,
-                                  antialias=scale < 1).clamp(0, 1)
+            style = F.interpolate(
+                style, size=size, mode="bilinear" if scale < 1 else "bicubic", align_corners=False, antialias=scale < 1
+            ).clamp(0, 1)
         return feature_stats(self.encode(style))
 
     def stylize_stats(

@@ -74,8 +74,15 @@ class TransformerConfig:
 TRANSFORMER_CONFIGS: dict[str, TransformerConfig] = {
     "johnson": TransformerConfig(),
     "small": TransformerConfig(channels=(16, 32, 64), n_residual=3, input_skip=True),
-    "fast": TransformerConfig(channels=(16, 32, 48), n_residual=3, kernel_in=5, kernel_out=5, input_skip=True,
-                              up_channels=(16, 8), skip_eps=0.05),
+    "fast": TransformerConfig(
+        channels=(16, 32, 48),
+        n_residual=3,
+        kernel_in=5,
+        kernel_out=5,
+        input_skip=True,
+        up_channels=(16, 8),
+        skip_eps=0.05,
+    ),
 }
 
 

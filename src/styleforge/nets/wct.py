@@ -108,8 +108,9 @@ def _sym_power(cov: torch.Tensor, power: float, eps: float) -> torch.Tensor:
     return (vecs * vals.pow(power)) @ vecs.T
 
 
-def wct_affine(own: StyleStats, style: StyleStats, *, alpha: float = 1.0, eps: float = 1e-5,
-               gain: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
+def wct_affine(
+    own: StyleStats, style: StyleStats, *, alpha: float = 1.0, eps: float = 1e-5, gain: float = 1.0
+) -> tuple[torch.Tensor, torch.Tensor]:
     """WCT as one affine map of the features: ``A`` ``(C, C)`` and ``b`` ``(C, 1)``, transferred = ``A f + b``.
 
     ``own``: the content features' statistics.  Whitening (``own.cov^-½``), colouring
@@ -127,7 +128,9 @@ def wct_affine(own: StyleStats, style: StyleStats, *, alpha: float = 1.0, eps: f
     return transform, offset
 
 
-def wct(content: torch.Tensor, style: StyleStats, alpha: float = 1.0, eps: float = 1e-5, gain: float = 1.0) -> torch.Tensor:
+def wct(
+    content: torch.Tensor, style: StyleStats, alpha: float = 1.0, eps: float = 1e-5, gain: float = 1.0
+) -> torch.Tensor:
     """Whiten ``(1, C, H, W)`` content features and colour them with ``style``; ``alpha`` blends back.
 
     ``gain`` > 1 scales the coloured features' deviations from the style's mean (covariance × gain²),
@@ -193,8 +196,12 @@ class ReconDecoder(nn.Module):
         layers.append(_conv(cin, 3, relu=False))
         self.body = nn.Sequential(*layers)
 
-    def forward(self, f: torch.Tensor, size: tuple[int, int] | None = None,
-                affine: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
+    def forward(
+        self,
+        f: torch.Tensor,
+        size: tuple[int, int] | None = None,
+        affine: tuple[torch.Tensor, torch.Tensor] | None = None,
+    ) -> torch.Tensor:
         """Decode ``f``, or with ``affine`` = ``(A, b)`` (:func:`wct_affine`) decode ``A f + b``:
         the map is folded into the first convolution's weights and bias (exact: a constant
         offset stays constant under reflection padding), so ``A f + b`` is never formed."""
@@ -280,11 +287,21 @@ class WCTNet(nn.Module):
     and a two-style mask.
     """
 
-    def __init__(self, encoder: nn.Module, decoders: dict[str, ReconDecoder], *, deep_size: int | None = None,
-                 amp: torch.dtype | None = None, passes: Sequence[str] | None = None, gain: float = 1.0,
-                 sizes: Sequence[int | None] | None = None, channels_last: bool = True,
-                 feedback: Mapping[str, float] | None = None, feedback_steps: int = 1,
-                 encoder_padding: str = "reflect") -> None:
+    def __init__(
+        self,
+        encoder: nn.Module,
+        decoders: dict[str, ReconDecoder],
+        *,
+        deep_size: int | None = None,
+        amp: torch.dtype | None = None,
+        passes: Sequence[str] | None = None,
+        gain: float = 1.0,
+        sizes: Sequence[int | None] | None = None,
+        channels_last: bool = True,
+        feedback: Mapping[str, float] | None = None,
+        feedback_steps: int = 1,
+        encoder_padding: str = "reflect",
+    ) -> None:
         super().__init__()
         if encoder_padding not in ("reflect", "zeros"):
             raise ValueError(f"encoder_padding must be 'reflect' or 'zeros', got {encoder_padding!r}")
@@ -306,8 +323,10 @@ class WCTNet(nn.Module):
         self.feedback = {lv: float(eta) for lv, eta in (feedback or {}).items() if eta}
         bad_levels = any(lv not in decoders for lv in self.feedback)
         if bad_levels or min(self.feedback.values(), default=1) < 0 or feedback_steps < 1:
-            raise ValueError(f"feedback needs decoded levels, η ≥ 0 and ≥ 1 step "
-                             f"(got {dict(feedback or {})}, {feedback_steps} steps)")
+            raise ValueError(
+                f"feedback needs decoded levels, η ≥ 0 and ≥ 1 step "
+                f"(got {dict(feedback or {})}, {feedback_steps} steps)"
+            )
         self.amp, self.gain = amp, gain
         self.feedback_steps = int(feedback_steps)
         # channels-last convolutions measured faster on CPU (oneDNN), and WCT's (H·W, C) rows are then views
@@ -320,12 +339,21 @@ class WCTNet(nn.Module):
 
     def _enc(self, x: torch.Tensor, layers: Sequence[str]) -> dict[str, torch.Tensor]:
         """Encoder features (bf16 under ``amp``: consumers take float32 where they need it)."""
-        with torch.autocast("cpu", dtype=self.amp or torch.bfloat16, enabled=self.amp is not None and x.device.type == "cpu"):
+        with torch.autocast(
+            "cpu", dtype=self.amp or torch.bfloat16, enabled=self.amp is not None and x.device.type == "cpu"
+        ):
             return self.encoder(x.contiguous(memory_format=self.memory_format), list(layers))
 
-    def _dec(self, level: str, t: torch.Tensor, size: tuple[int, int],
-             affine: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
-        with torch.autocast("cpu", dtype=self.amp or torch.bfloat16, enabled=self.amp is not None and t.device.type == "cpu"):
+    def _dec(
+        self,
+        level: str,
+        t: torch.Tensor,
+        size: tuple[int, int],
+        affine: tuple[torch.Tensor, torch.Tensor] | None = None,
+    ) -> torch.Tensor:
+        with torch.autocast(
+            "cpu", dtype=self.amp or torch.bfloat16, enabled=self.amp is not None and t.device.type == "cpu"
+        ):
             return self.decoders[level](t, size=size, affine=affine).float().clamp(0, 1)
 
     def style_stats(self, style: torch.Tensor, scale: float = 1.0) -> dict[str, StyleStats]:

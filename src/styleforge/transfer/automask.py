@@ -185,8 +185,9 @@ def prepare_masks(
     The maps are at each photo's size brought down to ``work_size`` (the photo's own size
     when ``None``).  Bad masks raise :class:`~styleforge.errors.InputError` before any heavy work.
     """
-    maps = label_maps(content.size, style.size, content_mask, style_mask, work_size=work_size,
-                      tolerance=tolerance, what=what)
+    maps = label_maps(
+        content.size, style.size, content_mask, style_mask, work_size=work_size, tolerance=tolerance, what=what
+    )
     if maps is not None or not auto:
         return maps
     from ..io import pil_to_tensor, resize_max_side

@@ -50,7 +50,9 @@ def map_to_channels(
     t_px = target_map[0].reshape(3, -1).t()
     far = torch.cdist(t_px, colors).min(1).values > 0.25
     if far.float().mean() > 0.05:
-        raise InputError("the target map uses colours that are not in the style map; paint with the style map's colours")
+        raise InputError(
+            "the target map uses colours that are not in the style map; paint with the style map's colours"
+        )
     return onehot(style_map), onehot(target_map)
 
 
@@ -89,7 +91,9 @@ class _DoodleObjective:
                     for r in range(m.shape[1])
                 ]
             self.content_targets = (
-                {k: v.detach() for k, v in net(content, list(cfg.content_layers)).items()} if content is not None else {}
+                {k: v.detach() for k, v in net(content, list(cfg.content_layers)).items()}
+                if content is not None
+                else {}
             )
 
     def __call__(self, image: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
@@ -142,14 +146,21 @@ def doodle_tensor(
         content = resize_bilinear(content, tuple(target_map.shape[-2:]))
     device = pick_device(cfg.device)
     if net is None:
-        net = build_backbone(cfg.backbone, layers=cfg.style_layers + cfg.region_layers + cfg.content_layers, pooling=cfg.pooling, device=device)
+        net = build_backbone(
+            cfg.backbone,
+            layers=cfg.style_layers + cfg.region_layers + cfg.content_layers,
+            pooling=cfg.pooling,
+            device=device,
+        )
     net.check_layers(list(cfg.style_layers + cfg.region_layers + cfg.content_layers))  # type: ignore[operator]
     s_sem, t_sem = map_to_channels(style_map, target_map, max_colors=cfg.max_colors)
     style, s_sem, t_sem = style.to(device), s_sem.to(device), t_sem.to(device)
     H, W = target_map.shape[-2:]
     gen = torch.Generator().manual_seed(cfg.seed) if cfg.seed is not None else None
     gcfg = GatysConfig(optimizer="lbfgs", lbfgs_history=50)
-    sizes = [(max(24, round(H * s)), max(24, round(W * s))) for s in sorted(cfg.scales)]  # ≥ 24 px: 3×3 patches on relu4_1 (÷8)
+    sizes = [
+        (max(24, round(H * s)), max(24, round(W * s))) for s in sorted(cfg.scales)
+    ]  # ≥ 24 px: 3×3 patches on relu4_1 (÷8)
     result = StylizeResult(image=torch.zeros(1, 3, H, W))
     image: torch.Tensor | None = None
     bar = None

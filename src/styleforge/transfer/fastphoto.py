@@ -50,6 +50,7 @@ from .segmentation import fit_labels
 
 log = logging.getLogger(__name__)
 
+
 @dataclass
 class FastResult:
     image: np.ndarray  # (H, W, 3) uint8, full resolution
@@ -85,7 +86,9 @@ def _sqrtm_sym(c: torch.Tensor, power: float) -> torch.Tensor:
     return (v * w.clamp_min(1e-10) ** power) @ v.t()
 
 
-def monge_map(mc: torch.Tensor, cc: torch.Tensor, ms: torch.Tensor, cs: torch.Tensor, max_gain: float) -> tuple[torch.Tensor, torch.Tensor]:
+def monge_map(
+    mc: torch.Tensor, cc: torch.Tensor, ms: torch.Tensor, cs: torch.Tensor, max_gain: float
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Optimal-transport affine map ``x ↦ A(x − mc) + ms`` between Gaussians ``N(mc, cc) → N(ms, cs)``;
     ``A = cc^-½ (cc^½ cs cc^½)^½ cc^-½`` with its singular values capped at ``max_gain``."""
     r = _sqrtm_sym(cc, 0.5)
@@ -253,8 +256,13 @@ def fast_transfer(
     work = work[None].float()
     lut = None
     if look or not cfg.local:
-        lut = fit_lut(c[0].permute(1, 2, 0).numpy(), work[0].permute(1, 2, 0).numpy(), cfg.lut_size,
-                      smoothness=cfg.lut_smoothness, title="styleforge look")
+        lut = fit_lut(
+            c[0].permute(1, 2, 0).numpy(),
+            work[0].permute(1, 2, 0).numpy(),
+            cfg.lut_size,
+            smoothness=cfg.lut_smoothness,
+            title="styleforge look",
+        )
     timings["fit"] = time.perf_counter() - t
     t = time.perf_counter()
     full = np.asarray(content.convert("RGB"))

@@ -146,9 +146,7 @@ def layer_setup(cfg: GatysConfig, net: nn.Module) -> tuple[list[str], list[str],
         content_layers, style_layers = list(defaults[0]), list(defaults[1])
     if cfg.style_layer_weights is not None:
         if len(cfg.style_layer_weights) != len(style_layers):
-            raise InputError(
-                f"{len(cfg.style_layer_weights)} style layer weights for {len(style_layers)} style layers"
-            )
+            raise InputError(f"{len(cfg.style_layer_weights)} style layer weights for {len(style_layers)} style layers")
         weights = list(cfg.style_layer_weights)
     elif cfg.improved:
         # Novak & Nikulin: geometric weights growing with depth, deepest = 1.
@@ -225,7 +223,8 @@ class _Objective:
         # target (‖G − G_t‖² / ‖G_t‖²) and scale the user's weights; VGG does neither.
         self.style_norms = [
             {k: 1.0 / float(g[k].pow(2).mean().clamp_min(1e-12)) for k in style_layers}
-            if getattr(net, "style_normalization", None) == "target_norm" else {k: 1.0 for k in style_layers}
+            if getattr(net, "style_normalization", None) == "target_norm"
+            else {k: 1.0 for k in style_layers}
             for g in self.style_targets
         ]
         scales = getattr(net, "loss_scales", {})
@@ -385,10 +384,24 @@ def stylize_tensor(
                     None if m is None else resize_bilinear(m.to(device), tuple(st.shape[-2:]))
                     for m, st in zip(style_target_masks, s_s)
                 ]
-            masks_s = None if style_masks is None else [None if m is None else resize_bilinear(m.to(device), stage.size) for m in style_masks]
+            masks_s = (
+                None
+                if style_masks is None
+                else [None if m is None else resize_bilinear(m.to(device), stage.size) for m in style_masks]
+            )
             objective = _Objective(
-                net, cfg, c_s, s_s, blend, masks_s, content_layers, style_layers, layer_weights,
-                style_target_masks=tmasks_s, extra_loss=extra_loss, amp=amp,
+                net,
+                cfg,
+                c_s,
+                s_s,
+                blend,
+                masks_s,
+                content_layers,
+                style_layers,
+                layer_weights,
+                style_target_masks=tmasks_s,
+                extra_loss=extra_loss,
+                amp=amp,
             )
             if image is None:
                 x0 = _init_image(cfg, c_s, None if init_image is None else init_image.to(device), generator)

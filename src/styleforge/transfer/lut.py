@@ -217,9 +217,7 @@ def _weights(rgb: np.ndarray, size: int) -> sp.csr_matrix:
                 rows.append(np.arange(m))
                 cols.append(((base[:, 2] + db) * size + base[:, 1] + dg) * size + base[:, 0] + dr)
                 vals.append(wg * (f[:, 0] if dr else 1 - f[:, 0]))
-    return sp.csr_matrix(
-        (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(m, size**3)
-    )
+    return sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(m, size**3))
 
 
 def _lattice_laplacian(size: int) -> sp.csr_matrix:

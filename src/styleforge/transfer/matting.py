@@ -253,7 +253,9 @@ def matting_laplacian(
 # --------------------------------------------------------------------------- cache + torch
 
 
-def to_torch_csr(mat: sp.csr_matrix, device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32) -> torch.Tensor:
+def to_torch_csr(
+    mat: sp.csr_matrix, device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32
+) -> torch.Tensor:
     """A scipy CSR matrix as a torch sparse CSR tensor."""
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*Sparse CSR tensor support is in beta.*")
@@ -549,7 +551,9 @@ def box_mean(x: torch.Tensor, r: int) -> torch.Tensor:
     return s / area
 
 
-def guided_filter(image: torch.Tensor, guide: torch.Tensor, radius: int | None = None, eps: float = 1e-3) -> torch.Tensor:
+def guided_filter(
+    image: torch.Tensor, guide: torch.Tensor, radius: int | None = None, eps: float = 1e-3
+) -> torch.Tensor:
     """He et al.'s colour guided filter: ``image`` made locally affine in ``guide``'s colours.
 
     The fast alternative to :func:`smooth_exact` (FastPhotoStyle's ``--fast``).

@@ -98,7 +98,9 @@ def _backbone(cfg: GatysConfig, device: torch.device) -> torch.nn.Module:
 
     probe = build_backbone(cfg.backbone, layers=(), pooling=cfg.pooling, weights=cfg.weights)
     c_layers, s_layers, _ = layer_setup(cfg, probe)
-    return build_backbone(cfg.backbone, layers=c_layers + s_layers, pooling=cfg.pooling, weights=cfg.weights, device=device)
+    return build_backbone(
+        cfg.backbone, layers=c_layers + s_layers, pooling=cfg.pooling, weights=cfg.weights, device=device
+    )
 
 
 def photo_transfer(
@@ -163,9 +165,7 @@ def photo_transfer(
         init = segment_color_transfer(content, style, cm_list, sm_list)
         cfg1 = replace(cfg1, init="image")
     t = time.perf_counter()
-    r1 = stylize_tensor(
-        content, styles, cfg1, net=net, callback=callback, progress=progress, init_image=init, **kwargs
-    )
+    r1 = stylize_tensor(content, styles, cfg1, net=net, callback=callback, progress=progress, init_image=init, **kwargs)
     result.timings["stage1"] = time.perf_counter() - t
     result.stage1 = r1.image
     result.losses = dict(r1.losses)
@@ -183,8 +183,10 @@ def photo_transfer(
         lam = float(cfg.photo_weight)
 
         def photo_term(img: torch.Tensor) -> dict[str, torch.Tensor]:
-            ref = content if tuple(img.shape[-2:]) == (h, w) else F.interpolate(
-                content, size=img.shape[-2:], mode="bilinear", align_corners=False, antialias=True
+            ref = (
+                content
+                if tuple(img.shape[-2:]) == (h, w)
+                else F.interpolate(content, size=img.shape[-2:], mode="bilinear", align_corners=False, antialias=True)
             )
             lap = laplacian_for(ref, cfg.eps).torch(img.device)
             return {"photo": lam * photorealism_loss(img, lap)}
@@ -192,8 +194,15 @@ def photo_transfer(
         cfg2 = replace(cfg1, init="image", iterations=stage2_iters, scale_iterations=None, scales=cfg.stage2_scales)
         t = time.perf_counter()
         r2 = stylize_tensor(
-            content, styles, cfg2, net=net, callback=callback, progress=progress, init_image=out,
-            extra_loss=photo_term, **kwargs,
+            content,
+            styles,
+            cfg2,
+            net=net,
+            callback=callback,
+            progress=progress,
+            init_image=out,
+            extra_loss=photo_term,
+            **kwargs,
         )
         result.timings["stage2"] = time.perf_counter() - t
         out = result.stage2 = r2.image
@@ -249,8 +258,9 @@ def photo_stylize(
     gcfg.validate(1)
     c_img = resize_max_side(load_input(content, kind="content", what="content image"), gcfg.image_size)
     s_img = resize_max_side(load_input(style, what="style image"), round(gcfg.image_size * gcfg.style_scale))
-    maps = prepare_masks(c_img, s_img, content_mask, style_mask, auto=auto_masks, segments=segments,
-                         tolerance=pcfg.mask_tolerance)
+    maps = prepare_masks(
+        c_img, s_img, content_mask, style_mask, auto=auto_masks, segments=segments, tolerance=pcfg.mask_tolerance
+    )
     cseg, sseg = maps if maps is not None else (None, None)
     res = photo_transfer(
         pil_to_tensor(c_img), pil_to_tensor(s_img), pcfg, content_seg=cseg, style_seg=sseg, progress=progress

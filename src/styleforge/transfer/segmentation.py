@@ -126,9 +126,7 @@ class SegmentPair:
     content_fraction: float
 
 
-def pair_masks(
-    content_labels: np.ndarray, style_labels: np.ndarray, *, strict: bool = False
-) -> list[SegmentPair]:
+def pair_masks(content_labels: np.ndarray, style_labels: np.ndarray, *, strict: bool = False) -> list[SegmentPair]:
     """The segments to match: colours of the content mask, each with its style region.
 
     A colour in the content mask but not in the style mask is an error (there
