@@ -65,7 +65,7 @@ def add_parser(sub: Any) -> None:
     v.add_argument("--consistency", type=float, default=0.5,
                    help="temporal consistency strength in [0, 1) (default %(default)s)")
     v.add_argument("--no-consistency", action="store_true", help="plain per-frame stylisation (flickers)")
-    v.add_argument("--hold", type=float, default=0.9,
+    v.add_argument("--hold", type=float, default=0.95,
                    help="weight of the previous output where the input did not change (default %(default)s; "
                         "0: --consistency everywhere)")
     v.add_argument("--frames", metavar="A:B", default=None,

@@ -43,7 +43,7 @@ class VideoOptions:
     consistency: float = 0.5  # blending strength k; 0 = per-frame
     flow_size: int | None = 640  # long side at which the optical flow is computed
     flow_preset: str = "fast"  # DIS preset: ultrafast, fast, medium
-    hold: float = 0.9  # weight of the previous output where the warped input matches (0: plain k)
+    hold: float = 0.95  # weight of the previous output where the warped input matches (0: plain k)
     frames: tuple[int, int] | None = None  # render kept frames a … b−1 only (a chunk); None: all
     fit_frames: int = 4  # frames drawn across the whole clip to fit a clip-level colour pass
 

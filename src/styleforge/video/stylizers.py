@@ -95,6 +95,7 @@ class InstantStylizer:
         self.threads = threads
         self._palette: Any = None  # the painting's statistics (instant.palette.Palette)
         self._fixed: Any = None  # the pass fitted on this clip (clip_palette.FixedPalette)
+        self._convs: Any = None  # the pass's convolutions through onnxruntime (instant.lite)
         self.clip_state: dict[str, Any] | None = None
         self._lite = self._lite_runner(styles, backend, threads, adain_decoder)
         self._model: Any = None
@@ -130,6 +131,9 @@ class InstantStylizer:
                     self._palette = load_palette(weights)
                     if self._palette is None:
                         return None
+            from ..instant.lite import palette_conv_runner
+
+            self._convs = palette_conv_runner(threads) if self._palette is not None else None
             return runner
         except (ImportError, AttributeError):  # the instant package changed its internals: the full path
             return None
@@ -142,7 +146,7 @@ class InstantStylizer:
     @property
     def fits_clip(self) -> bool:
         """Whether a clip-level fit applies (a per-style network with a palette pass, torch-free)."""
-        return self._lite is not None and self._palette is not None
+        return self._lite is not None and self._palette is not None and self._convs is not None
 
     def fit_clip(self, samples: list[np.ndarray]) -> dict[str, Any] | None:
         """Fit the palette pass on frames drawn across the clip → its state (JSON-able), or ``None``."""
@@ -169,10 +173,10 @@ class InstantStylizer:
             y = self.raw(frame)
             if self._fixed is not None:
                 y = self._fixed(y)
-            elif self._palette is not None:
+            elif self._palette is not None:  # per frame, as ``styleforge instant`` does
                 from ..instant.palette import apply_palette
 
-                y = apply_palette(y[0].transpose(1, 2, 0), self._palette).transpose(2, 0, 1)[None]
+                y = apply_palette(y[0].transpose(1, 2, 0), self._palette, runner=self._convs).transpose(2, 0, 1)[None]
             out = y[0].transpose(1, 2, 0)
             if self.strength < 1:
                 out = self.strength * out + (1 - self.strength) * _to_float(frame)

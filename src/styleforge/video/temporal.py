@@ -10,7 +10,7 @@ into the current frame by the *input*'s optical flow, where the flow is reliable
 band by band, keeping the strokes' local contrast (:func:`blend_detail`; a plain average of
 strokes that do not line up exactly would wash them out and raise the style loss).
 ``k`` (``--consistency``, default 0.5) is the strength, ``m_t`` the reliability mask; where the
-warped input matches within the noise the weight is ``--hold`` (default 0.9) instead of ``k``
+warped input matches within the noise the weight is ``--hold`` (default 0.95) instead of ``k``
 (:func:`hold_weight`), and pixels whose input did not change get zero motion.  The
 output is an exponentially weighted mean of the recent per-frame results carried along the
 motion: a frame ``j`` steps back weighs ``≤ holdʲ``, so nothing accumulates — a still or looping
@@ -51,32 +51,41 @@ def _smooth(x: np.ndarray, sigma: float) -> np.ndarray:
 
 
 def blend_detail(stylized: np.ndarray, warped: np.ndarray, mask: np.ndarray, strength: float, *,
-                 sigmas: tuple[float, ...] = (1.0,), max_gain: float = 2.0) -> np.ndarray:
+                 levels: int = 3, max_gain: float = 3.0) -> np.ndarray:
     """:func:`blend` that keeps the texture's contrast (pure, float32).
 
     Averaging two renderings whose brush strokes do not line up exactly lowers the local
-    contrast of the strokes (and raises the style loss).  Here each band of a difference-of-
-    Gaussians stack (``sigmas``) is blended on its own and rescaled so that its local energy
-    (over 3σ) is the same blend of the two inputs' energies — Heitz & Neyret's
-    variance-preserving blending, with the correlation measured instead of assumed.  The
-    base below the coarsest band is blended plainly.  Where the two inputs agree (a still
-    clip) every gain is exactly 1: nothing drifts.
+    contrast of the strokes (and raises the style loss).  Here each band of a Laplacian
+    pyramid (``levels`` bands: strokes of 1–2, 2–4, 4–8 pixels) is blended on its own and
+    rescaled so that its local energy (over 7×7 pixels of its level) is the same blend of the
+    two inputs' energies — Heitz & Neyret's variance-preserving blending, with the correlation
+    measured instead of assumed.  The base below the coarsest band is blended plainly.  Where
+    the two inputs agree (a still clip) every gain is exactly 1 and the pyramid gives the
+    input back: nothing drifts.
     """
-    w = (strength * mask)[..., None].astype(np.float32)
-    out = np.zeros_like(stylized, dtype=np.float32)
-    cur_s, cur_w = stylized.astype(np.float32), warped.astype(np.float32)
-    for sigma in sigmas:
-        low_s, low_w = _smooth(cur_s, sigma), _smooth(cur_w, sigma)
-        det_s, det_w = cur_s - low_s, cur_w - low_w
-        det = det_s + w * (det_w - det_s)
-        e_s = _smooth((det_s**2).sum(-1), 3 * sigma)
-        e_w = _smooth((det_w**2).sum(-1), 3 * sigma)
-        e_d = _smooth((det**2).sum(-1), 3 * sigma)
-        target = e_s + w[..., 0] * (e_w - e_s)
-        gain = np.clip(np.sqrt(np.clip(target, 0, None) / np.maximum(e_d, 1e-8)), 1.0, max_gain)
-        out += gain[..., None] * det
-        cur_s, cur_w = low_s, low_w
-    return out + cur_s + w * (cur_w - cur_s)
+    w = (strength * mask).astype(np.float32)
+    cur = np.concatenate([stylized.astype(np.float32), warped.astype(np.float32)], -1)  # one filter call for two
+    bands: list[np.ndarray] = []
+    for _ in range(levels):
+        h, wd = cur.shape[:2]
+        if min(h, wd) < 8:
+            break
+        low = cv2.pyrDown(cur)
+        up = cv2.pyrUp(low, dstsize=(wd, h))
+        det_s, det_w = cur[..., :3] - up[..., :3], cur[..., 3:] - up[..., 3:]
+        wl = w[..., None]
+        det = det_s + wl * (det_w - det_s)
+        e = cv2.boxFilter(np.stack([(det_s**2).sum(-1), (det_w**2).sum(-1), (det**2).sum(-1)], -1), -1, (7, 7),
+                          borderType=cv2.BORDER_REFLECT)
+        target = e[..., 0] + w * (e[..., 1] - e[..., 0])
+        gain = np.clip(np.sqrt(np.clip(target, 0, None) / np.maximum(e[..., 2], 1e-8)), 1.0, max_gain)
+        bands.append(gain[..., None] * det)
+        cur = low
+        w = cv2.resize(w, (low.shape[1], low.shape[0]), interpolation=cv2.INTER_AREA)
+    out = cur[..., :3] + w[..., None] * (cur[..., 3:] - cur[..., :3])
+    for band in reversed(bands):
+        out = cv2.pyrUp(out, dstsize=(band.shape[1], band.shape[0])) + band
+    return out
 
 
 StylizeFn = Callable[[np.ndarray, "Hint | None"], np.ndarray]
@@ -112,7 +121,7 @@ class TemporalBlender:
       DIS's flow (noisy on flat, noisy areas: walls, floors) is replaced by zero, so the
       previous output is not shifted by a pixel or two;
     * **the held weight** (:func:`hold_weight`): where the warped input matches, the previous
-      output is kept with ``hold`` (default 0.9) instead of ``k``.
+      output is kept with ``hold`` (default 0.95) instead of ``k``.
 
     Flow, masks and weights are computed at ``flow_size`` (long side) and upsampled.
     """

@@ -1,0 +1,245 @@
+"""Video on real footage: does the output hold still, keep its style, leave no ghosts, and how fast?
+
+For every clip of ``benchmarks/clips`` (SOURCES.md: a still camera with people walking, a moving
+camera, a face) and every mode, against the **per-frame output** (each frame stylised on its own,
+as ``styleforge instant`` / ``stylize`` would: the palette pass and colour maps fitted per frame):
+
+* still-area flicker: mean ``|o_t − o_{t−1}|`` over pixels whose input changed by < 3 levels
+  (no flow; goal ≤ 0.3× the per-frame output's);
+* E_warp with **Farnebäck's** flow of the input (the pipeline uses DIS and never imports it;
+  goal ≤ 0.5×);
+* the VGG16 Gram style loss against the painting (goal ≤ 1.1×);
+* edges kept on moving pixels (gradient correlation with the input frame; goal ≥ 0.95×) and
+  ghosting on the motion mask (0 = no trail of the previous picture);
+* frames per second = output frames ÷ wall time of the whole ``styleforge video`` command
+  (start-up, decoding, the clip-level fit, flow, stylisation, encoding, audio remux).
+
+Outputs: ``benchmarks/results/video_real.json`` (receipts), a strip per clip and mode under
+``out/video_real/`` (input, per-frame, ours, and both outputs' frame differences ×4), and with
+``--docs-strip`` the README's strip.
+
+    flock /tmp/heavy.lock python benchmarks/video_real.py                       # instant + wct + photo
+    flock /tmp/heavy.lock python benchmarks/video_real.py --modes gatys          # 16 frames at 384 px
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from receipts import write_results  # noqa: E402
+from video_measures import e_warp, ghosting, moving_edges, seam_flicker, still_flicker  # noqa: E402
+
+CLIPS = ROOT / "benchmarks" / "clips"
+STYLES = ROOT / "src" / "styleforge" / "assets" / "styles"
+
+
+def mode_args(mode: str) -> list[str]:
+    return {"instant": ["--instant", "starry_night"],
+            "wct": ["--instant", str(STYLES / "starry_night.jpg")],
+            "photo": ["--photo-style", str(STYLES / "udnie.jpg")],
+            "gatys": ["--style", "starry_night", "--size", "384", "--iterations", "30", "--warm-iterations", "10",
+                      "--seed", "0"]}[mode]
+
+
+def painting(mode: str) -> Path:
+    return STYLES / ("udnie.jpg" if mode == "photo" else "starry_night.jpg")
+
+
+class PerFrame:
+    """A stylizer run frame by frame: its colour pass / map fitted on each frame anew."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner, self.name, self.uses_hint = inner, "per-frame:" + inner.name, False
+
+    def __call__(self, frame: np.ndarray, hint: Any) -> np.ndarray:
+        if hasattr(self.inner, "set_clip_state"):
+            self.inner.set_clip_state(None)  # photo: fit this frame's map; instant: per-frame palette
+        return self.inner(frame, None)
+
+
+def per_frame_stylizer(mode: str) -> Any:
+    from styleforge.video.stylizers import GatysStylizer, InstantStylizer, PhotoStylizer
+
+    if mode == "instant":
+        return InstantStylizer("starry_night")
+    if mode == "wct":
+        return InstantStylizer(str(STYLES / "starry_night.jpg"))
+    if mode == "photo":
+        return PhotoStylizer(str(STYLES / "udnie.jpg"))
+    from styleforge.transfer.gatys import GatysConfig
+
+    return GatysStylizer(["starry_night"], GatysConfig(iterations=30, image_size=384, seed=0))
+
+
+def decode(path: Path, size: tuple[int, int] | None = None, n: int | None = None) -> list[np.ndarray]:
+    from styleforge.video.container import read_frames
+
+    out = []
+    for f in read_frames(path, size=size):
+        out.append(f)
+        if n is not None and len(out) >= n:
+            break
+    return out
+
+
+def label(img: np.ndarray, text: str) -> Image.Image:
+    im = Image.fromarray(img)
+    d = ImageDraw.Draw(im)
+    d.rectangle((0, 0, 6 * len(text) + 6, 12), fill=(0, 0, 0))
+    d.text((3, 0), text, fill=(255, 255, 255))
+    return im
+
+
+def diff(outs: list[np.ndarray], t: int) -> np.ndarray:
+    d = np.abs(outs[t].astype(np.int16) - outs[t - 1].astype(np.int16)).mean(-1) * 4
+    return np.clip(d, 0, 255).astype(np.uint8)[..., None].repeat(3, -1)
+
+
+def strip(frames: list[np.ndarray], base: list[np.ndarray], ours: list[np.ndarray], title: str, path: Path,
+          width: int = 320) -> None:
+    n = len(ours)
+    picks = [max(1, round(n * q)) for q in (0.2, 0.45, 0.7)]
+    h0, w0 = frames[0].shape[:2]
+    h = round(h0 * width / w0)
+    rows = [("input", frames), ("per-frame", base), ("ours", ours)]
+    sheet = Image.new("RGB", (width * (len(picks) + 1), h * 3), "white")
+    for r, (name, outs) in enumerate(rows):
+        for c, t in enumerate(picks):
+            sheet.paste(label(outs[t], f"{name} t={t}" if c else f"{title}: {name} t={t}").resize((width, h)),
+                        (c * width, r * h))
+        if r:
+            sheet.paste(label(diff(outs, picks[1]), "|o_t - o_t-1| x4").resize((width, h)), (len(picks) * width, r * h))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sheet.save(path, quality=82)
+
+
+def run_clip(clip: Path, mode: str, tmp: Path, losses: Any, args: argparse.Namespace) -> dict[str, Any]:
+    from styleforge.video.container import probe
+    from styleforge.video.pipeline import VideoOptions, render_video
+
+    info = probe(clip)
+    extra: list[str] = []
+    n = None
+    if mode == "gatys":
+        n = args.gatys_frames
+        extra = ["--duration", f"{(n + 0.5) / float(info.fps):.4f}"]
+    out = tmp / f"{clip.stem}-{mode}.mp4"
+    cmd = [str(Path(sys.executable).parent / "styleforge"), "video", str(clip), *mode_args(mode), *extra,
+           "-o", str(out)]
+    env = {**os.environ, "OMP_WAIT_POLICY": "PASSIVE"}
+    load0 = os.getloadavg()[0]
+    t = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    wall = time.perf_counter() - t
+    if proc.returncode:
+        raise SystemExit(f"{' '.join(cmd)} failed: {proc.stderr[-2000:]}")
+    ours = decode(out)
+    size = (ours[0].shape[1], ours[0].shape[0])
+    base_path = tmp / f"{clip.stem}-{mode}-base.mp4"
+    opts = VideoOptions(size=384 if mode == "gatys" else None, consistency=0.0,
+                        duration=(n + 0.5) / float(info.fps) if n else None)
+    render_video(clip, base_path, PerFrame(per_frame_stylizer(mode)), opts, audio=False)
+    base = decode(base_path)
+    frames = decode(clip, size=size, n=len(ours))
+    k = min(len(frames), len(base), len(ours))
+    frames, base, ours = frames[:k], base[:k], ours[:k]
+    flows: list[Any] = []
+    sf_b, sf_o = still_flicker(frames, base), still_flicker(frames, ours)
+    ew_b, ew_o = e_warp(frames, base, flows=flows), e_warp(frames, ours, flows=flows)
+    style = np.asarray(Image.open(painting(mode)).convert("RGB"))
+    st_b, ct_b = losses(base, frames, style, mode)
+    st_o, ct_o = losses(ours, frames, style, mode)
+    me_b, me_o = moving_edges(frames, base), moving_edges(frames, ours)
+    res = {
+        "frames": k, "size": f"{size[0]}x{size[1]}", "command": " ".join(["styleforge", "video", clip.name,
+                                                                            *mode_args(mode), *extra, "-o", "out.mp4"]),
+        "still_flicker": {"per_frame": round(sf_b, 3), "ours": round(sf_o, 3), "ratio": round(sf_o / sf_b, 3)},
+        "e_warp_farneback": {"per_frame": round(ew_b, 6), "ours": round(ew_o, 6), "ratio": round(ew_o / ew_b, 3)},
+        "style_loss": {"per_frame": round(st_b, 4), "ours": round(st_o, 4), "ratio": round(st_o / st_b, 3)},
+        "content_loss_ratio": round(ct_o / ct_b, 3),
+        "moving_edges": {"per_frame": round(me_b, 4), "ours": round(me_o, 4), "ratio": round(me_o / me_b, 3)},
+        "ghosting": round(ghosting(frames, ours, base), 3),
+        "frames_per_second": round(k / wall, 2), "wall_s": round(wall, 2),
+        "load_before": round(load0, 2),
+    }
+    strip(frames, base, ours, f"{clip.stem} {mode}", ROOT / "out" / "video_real" / f"{clip.stem}_{mode}.jpg")
+    if args.docs_strip and mode == "instant" and clip.stem == "people_still":
+        strip(frames, base, ours, "people_still", args.docs_strip, width=256)
+    print(f"{clip.stem:14s} {mode:8s} still {sf_b:6.2f} → {sf_o:6.2f} ({sf_o / sf_b:.2f}×)  E_warp "
+          f"{ew_o / ew_b:.2f}×  style {st_o / st_b:.3f}×  edges {me_o / me_b:.3f}×  ghost {res['ghosting']:.3f}  "
+          f"{k / wall:.2f} frames/s ({k} frames {size[0]}×{size[1]}, {wall:.1f} s, load {load0:.1f})", flush=True)
+    return res
+
+
+def seams(clip: Path, tmp: Path) -> dict[str, Any]:
+    """Two overlapping chunks of one clip, joined: flicker on the seam frames against the clip's median."""
+    from styleforge.video.chunks import chunk_ranges
+    from video_measures import flicker_series
+
+    sf = str(Path(sys.executable).parent / "styleforge")
+    from styleforge.video.container import probe
+
+    total = probe(clip).frames
+    parts = []
+    for i, (a, b) in enumerate(chunk_ranges(total, 2, 8)):
+        p = tmp / f"seam{i}.mp4"
+        subprocess.run([sf, "video", str(clip), "--instant", "starry_night", "--frames", f"{a}:{b}", "-o", str(p)],
+                       check=True, env={**os.environ, "OMP_WAIT_POLICY": "PASSIVE"})
+        parts.append(p)
+    joined = tmp / "joined.mp4"
+    subprocess.run([sf, "video", "join", *map(str, parts), "-o", str(joined)], check=True)
+    outs = decode(joined)
+    cut = chunk_ranges(total, 2, 8)[1][0]
+    worst, median = seam_flicker(outs, list(range(cut, chunk_ranges(total, 2, 8)[0][1] + 1)))
+    series = flicker_series(outs)
+    print(f"seams {clip.stem}: {len(outs)} frames, overlap frames {cut}…{chunk_ranges(total, 2, 8)[0][1] - 1}; "
+          f"worst seam flicker {worst:.2f} vs median {median:.2f} ({worst / median:.2f}×)")
+    return {"frames": len(outs), "worst_seam_flicker": round(worst, 3), "median_flicker": round(median, 3),
+            "ratio": round(worst / median, 3), "series_max": round(max(series), 3)}
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--clips", nargs="+", default=["people_still", "moving_camera", "face"])
+    p.add_argument("--modes", nargs="+", default=["instant", "wct", "photo"])
+    p.add_argument("--gatys-frames", type=int, default=16)
+    p.add_argument("--docs-strip", type=Path, default=None)
+    p.add_argument("--name", default="video_real", help="results file name (benchmarks/results/NAME.json)")
+    p.add_argument("--no-seams", action="store_true")
+    args = p.parse_args()
+    from video import Losses
+
+    losses = Losses()
+    figures: dict[str, Any] = {"per_clip": {}}
+    path = ROOT / "benchmarks" / "results" / f"{args.name}.json"
+    if path.is_file():  # keep the other modes' figures of an earlier run
+        figures = json.loads(path.read_text()).get("figures", figures)
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in args.clips:
+            clip = CLIPS / f"{name}.mp4"
+            for mode in args.modes:
+                figures["per_clip"].setdefault(name, {})[mode] = run_clip(clip, mode, Path(tmp), losses, args)
+        if not args.no_seams:
+            figures["seams"] = seams(CLIPS / "people_still.mp4", Path(tmp))
+    figures["internal_resolution"] = "none: the networks run at the output size"
+    print(f"wrote {write_results(args.name, figures, threads=os.cpu_count() or 1)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
