@@ -236,11 +236,13 @@ class EfficientNetLite0Features(nn.Module):
         layer = self.convs[name]
         assert isinstance(layer, nn.Conv2d) and layer.bias is not None
         if w.shape != layer.weight.shape:
-            raise StyleforgeError(f"EfficientNet-Lite0 weight {key} has shape {tuple(w.shape)}, expected {tuple(layer.weight.shape)}")
+            raise StyleforgeError(
+                f"EfficientNet-Lite0 weight {key} has shape {tuple(w.shape)}, expected {tuple(layer.weight.shape)}"
+            )
         layer.weight.data.copy_(w)
         layer.bias.data.copy_(b)
 
-    def train(self, mode: bool = True) -> "EfficientNetLite0Features":  # always frozen
+    def train(self, mode: bool = True) -> EfficientNetLite0Features:  # always frozen
         return super().train(False)
 
     def valid_layers(self) -> list[str]:

@@ -44,8 +44,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..errors import InputError, StyleforgeError, suggest
 from ..cache import cache_dir
+from ..errors import InputError, StyleforgeError, suggest
 
 log = logging.getLogger(__name__)
 
@@ -155,7 +155,7 @@ class VGGFeatures(nn.Module):
         self.requires_grad_(False)
         self.eval()
 
-    def train(self, mode: bool = True) -> "VGGFeatures":  # always frozen
+    def train(self, mode: bool = True) -> VGGFeatures:  # always frozen
         return super().train(False)
 
     def valid_layers(self) -> list[str]:
@@ -275,7 +275,7 @@ def _rename_torchvision(sd: dict[str, torch.Tensor], arch: str) -> dict[str, tor
     if len(idx) != len(names):
         raise StyleforgeError(f"expected {len(names)} conv layers for {arch}, found {len(idx)}")
     out = {}
-    for i, name in zip(idx, names):
+    for i, name in zip(idx, names, strict=True):
         out[f"{name}.weight"] = sd[f"features.{i}.weight"].float()
         out[f"{name}.bias"] = sd[f"features.{i}.bias"].float()
     return out

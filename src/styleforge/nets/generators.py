@@ -236,16 +236,27 @@ class ResnetGenerator(_FitMixin, nn.Module):
     ) -> None:
         super().__init__()
         if upsample not in UPSAMPLES:
-            raise InputError(f"unknown upsample {upsample!r}{suggest(upsample, UPSAMPLES)}; choose from: {', '.join(UPSAMPLES)}")
+            raise InputError(
+                f"unknown upsample {upsample!r}{suggest(upsample, UPSAMPLES)}; choose from: {', '.join(UPSAMPLES)}"
+            )
         self.name = f"resnet_{n_blocks}blocks"
         self.multiple, self.pad_to_fit = 4, pad_to_fit
         make_norm, bias = norm_layer(norm), conv_bias(norm)
         pad, p = _pad(padding, 3)
-        layers: list[nn.Module] = [*pad, nn.Conv2d(input_nc, ngf, 7, padding=p, bias=bias), make_norm(ngf), nn.ReLU(True)]
+        layers: list[nn.Module] = [
+            *pad,
+            nn.Conv2d(input_nc, ngf, 7, padding=p, bias=bias),
+            make_norm(ngf),
+            nn.ReLU(True),
+        ]
         aa = upsample == "antialias"
         for i in range(2):
             c = ngf * 2**i
-            layers += [nn.Conv2d(c, c * 2, 3, stride=1 if aa else 2, padding=1, bias=bias), make_norm(c * 2), nn.ReLU(True)]
+            layers += [
+                nn.Conv2d(c, c * 2, 3, stride=1 if aa else 2, padding=1, bias=bias),
+                make_norm(c * 2),
+                nn.ReLU(True),
+            ]
             if aa:
                 layers.append(BlurDownsample(c * 2))
         dim = ngf * 4
@@ -258,7 +269,11 @@ class ResnetGenerator(_FitMixin, nn.Module):
                 layers += [BlurUpsample(c), nn.Conv2d(c, c // 2, 3, padding=1, bias=bias)]
             else:
                 pad1, p1 = _pad(padding, 1)
-                layers += [nn.Upsample(scale_factor=2, mode="nearest"), *pad1, nn.Conv2d(c, c // 2, 3, padding=p1, bias=bias)]
+                layers += [
+                    nn.Upsample(scale_factor=2, mode="nearest"),
+                    *pad1,
+                    nn.Conv2d(c, c // 2, 3, padding=p1, bias=bias),
+                ]
             layers += [make_norm(c // 2), nn.ReLU(True)]
         pad, p = _pad(padding, 3)
         layers += [*pad, nn.Conv2d(ngf, output_nc, 7, padding=p), nn.Tanh()]
