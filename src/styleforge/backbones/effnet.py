@@ -193,8 +193,11 @@ class EfficientNetLite0Features(nn.Module):
         last = max(layers, key=all_names.index) if layers and not classifier else all_names[-1]
         self.names: list[str] = all_names[: all_names.index(last) + 1]
         self.blur = blur
-        self.register_buffer("_blur_kernel", (torch.tensor([1.0, 2.0, 1.0]).outer(torch.tensor([1.0, 2.0, 1.0])) / 16)
-                             .expand(3, 1, 3, 3).contiguous(), persistent=False)
+        self.register_buffer(
+            "_blur_kernel",
+            (torch.tensor([1.0, 2.0, 1.0]).outer(torch.tensor([1.0, 2.0, 1.0])) / 16).expand(3, 1, 3, 3).contiguous(),
+            persistent=False,
+        )
         sd = load_effnet_weights() if pretrained else None
 
         self.convs = nn.ModuleDict()

@@ -22,8 +22,9 @@ class NLayerDiscriminator(nn.Module):
         torch.Size([1, 1, 6, 6])
     """
 
-    def __init__(self, input_nc: int, *, ndf: int = 64, n_layers: int = 3, norm: str = "instance",
-                 antialias: bool = False) -> None:
+    def __init__(
+        self, input_nc: int, *, ndf: int = 64, n_layers: int = 3, norm: str = "instance", antialias: bool = False
+    ) -> None:
         """``antialias``: CUT's variant, stride-1 convolutions each followed by a blurred ×½."""
         super().__init__()
         from .generators import BlurDownsample

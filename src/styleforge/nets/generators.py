@@ -182,8 +182,9 @@ class BlurUpsample(nn.Module):
         self.register_buffer("filt", (_binomial(4) * 4).expand(channels, 1, 4, 4).clone(), persistent=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = F.conv_transpose2d(F.pad(x, (1, 1, 1, 1), mode="replicate"), self.filt.to(x.dtype), stride=2, padding=2,
-                               groups=x.shape[1])
+        y = F.conv_transpose2d(
+            F.pad(x, (1, 1, 1, 1), mode="replicate"), self.filt.to(x.dtype), stride=2, padding=2, groups=x.shape[1]
+        )
         return y[:, :, 1:-1, 1:-1]
 
 
