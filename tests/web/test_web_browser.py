@@ -207,6 +207,7 @@ UNLABELLED = """() => [...document.querySelectorAll('input, select, textarea, bu
 
 def _open_tab(pg, tab: str) -> None:
     """Click a tab, through the "More tabs" menu where a phone hides it there."""
+    pg.locator("[role=tablist] button").first.wait_for(state="visible")
     target = pg.locator(f"[role=tablist] button[data-tab-id={tab}]")
     if target.count() and target.first.is_visible():
         target.first.click()
