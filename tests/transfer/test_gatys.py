@@ -59,7 +59,7 @@ def test_multiscale_runs_every_stage(images, net):
     cfg = small(scales=(0.5, 1.0), iterations=3, image_size=256)
     c2 = torch.nn.functional.interpolate(c, scale_factor=4, mode="bilinear")
     r = stylize_tensor(
-        c2, [s], cfg, net=net, callback=lambda st, i, l, im: seen.append((st.index, tuple(im.shape[-2:])))
+        c2, [s], cfg, net=net, callback=lambda st, i, loss, im: seen.append((st.index, tuple(im.shape[-2:])))
     )
     assert {x[0] for x in seen} == {0, 1} and seen[0][1] == (96, 128) and seen[-1][1] == (192, 256)
     assert r.image.shape == c2.shape
@@ -249,7 +249,7 @@ def test_amp_dtype_follows_the_cpu(monkeypatch):
 
 
 def test_bf16_loss_and_gradient_close_to_fp32(bundled, net):
-    from styleforge.transfer.gatys import layer_setup, _Objective
+    from styleforge.transfer.gatys import _Objective, layer_setup
 
     c, s = bundled
     cfg = GatysConfig(image_size=64)

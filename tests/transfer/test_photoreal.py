@@ -9,8 +9,8 @@ from PIL import Image
 
 from styleforge.cli.main import main
 from styleforge.errors import InputError
-from styleforge.transfer.photoreal import PhotoConfig, photo_transfer
 from styleforge.transfer.gatys import GatysConfig
+from styleforge.transfer.photoreal import PhotoConfig, photo_transfer
 from styleforge.transfer.segmentation import NAMES, PALETTE, check_mask_size, pair_masks, parse_mask
 
 
@@ -18,7 +18,7 @@ def colour_mask(names: list[str], h: int = 24, w: int = 36, noise: float = 0.0) 
     """Vertical stripes of the given DPST colours, with an anti-aliased (blended) border."""
     arr = np.zeros((h, w, 3))
     edges = np.linspace(0, w, len(names) + 1).round().astype(int)
-    for name, a, b in zip(names, edges[:-1], edges[1:]):
+    for name, a, b in zip(names, edges[:-1], edges[1:], strict=True):
         arr[:, a:b] = PALETTE[name]
     for b in edges[1:-1]:  # blend across each border, as a resized mask would
         arr[:, b] = (arr[:, b - 1] + arr[:, b + 1]) / 2
@@ -205,7 +205,7 @@ def test_segment_color_transfer_matches_each_region_mean():
     sm[0][..., :6, :] = 1
     sm[1][..., 6:, :] = 1
     out = segment_color_transfer(content, style, cm, sm)
-    for c, s in zip(cm, sm):
+    for c, s in zip(cm, sm, strict=True):
         mo = (out * c).sum((2, 3)) / c.sum()
         ms = (style * s).sum((2, 3)) / s.sum()
         assert torch.allclose(mo, ms, atol=0.02)

@@ -20,7 +20,7 @@ from ..backbones import build_backbone
 from ..errors import InputError
 from ..losses import content_loss, masked_gram_matrix, mrf_loss, style_loss, tv_loss
 from .config import DoodleConfig, GatysConfig
-from .gatys import StageInfo, StylizeResult, optimise_stage, resize_bilinear, pick_device
+from .gatys import StageInfo, StylizeResult, optimise_stage, pick_device, resize_bilinear
 
 
 def map_to_channels(

@@ -27,6 +27,7 @@ import logging
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from typing import cast
 
 import torch
 import torch.nn.functional as F
@@ -92,7 +93,7 @@ def plan_stages(cfg: GatysConfig, content_hw: tuple[int, int]) -> list[StageInfo
     if len(counts) != len(scales):
         raise InputError(f"--scale-iterations has {len(counts)} values for {len(scales)} scales")
     planned = []
-    for s, n_it in zip(scales, counts):
+    for s, n_it in zip(scales, counts, strict=True):
         long_side = round(cfg.image_size * s)
         if long_side < 128 and s != scales[-1]:
             continue
@@ -128,7 +129,7 @@ def resize_bilinear(x: torch.Tensor, size: Sequence[int]) -> torch.Tensor:
 
 def _weighted_sum(weights: Sequence[float], tensors: Sequence[torch.Tensor]) -> torch.Tensor:
     out = weights[0] * tensors[0]
-    for w, t in zip(weights[1:], tensors[1:]):
+    for w, t in zip(weights[1:], tensors[1:], strict=True):
         out = out + w * t
     return out
 
@@ -142,7 +143,7 @@ def layer_setup(cfg: GatysConfig, net: nn.Module) -> tuple[list[str], list[str],
     else:
         style_layers = list(cfg.style_layers or DEFAULT_LAYERS[family][1])
     if hasattr(net, "default_layers") and cfg.content_layers is None and cfg.style_layers is None:
-        defaults: tuple[Sequence[str], Sequence[str]] = getattr(net, "default_layers")
+        defaults = cast(tuple[Sequence[str], Sequence[str]], net.default_layers)
         content_layers, style_layers = list(defaults[0]), list(defaults[1])
     if cfg.style_layer_weights is not None:
         if len(cfg.style_layer_weights) != len(style_layers):
@@ -194,7 +195,7 @@ class _Objective:
             per_chain: list[dict[tuple[str, str], torch.Tensor]] = []
             tmasks = list(style_target_masks or [None] * len(styles))
             seen: dict[int, dict[str, torch.Tensor]] = {}  # the same style tensor is run once
-            for s, tm in zip(styles, tmasks):
+            for s, tm in zip(styles, tmasks, strict=True):
                 sf = seen[id(s)] if id(s) in seen else seen.setdefault(id(s), self.features(s, style_layers))
                 if tm is None:
                     per_style.append({k: gram_matrix(v, shift=self.shift) for k, v in sf.items()})
@@ -205,7 +206,7 @@ class _Objective:
                     if not self.chains:
                         self.chains = [
                             (a, b)
-                            for a, b in zip(style_layers, style_layers[1:])
+                            for a, b in zip(style_layers, style_layers[1:], strict=False)
                             if sf[a].shape[-2:] == sf[b].shape[-2:]
                         ]
                     per_chain.append({(a, b): chain_gram(sf[a], sf[b], shift=self.shift) for a, b in self.chains})
@@ -244,9 +245,9 @@ class _Objective:
         feats = self.features(image, self.layers)
         c_loss = sum(content_loss(feats[k], self.content_targets[k]) for k in self.content_layers)
         s_loss = image.new_zeros(())
-        for w, k in zip(self.layer_weights, self.style_layers):
+        for w, k in zip(self.layer_weights, self.style_layers, strict=True):
             if self.masked:
-                for i, (tgt, mask) in enumerate(zip(self.style_targets, self.masks)):
+                for i, (tgt, mask) in enumerate(zip(self.style_targets, self.masks, strict=True)):
                     if mask is None:
                         continue
                     g = masked_gram_matrix(feats[k], mask, shift=self.shift)
@@ -382,7 +383,7 @@ def stylize_tensor(
             if style_target_masks is not None:
                 tmasks_s = [
                     None if m is None else resize_bilinear(m.to(device), tuple(st.shape[-2:]))
-                    for m, st in zip(style_target_masks, s_s)
+                    for m, st in zip(style_target_masks, s_s, strict=True)
                 ]
             masks_s = (
                 None

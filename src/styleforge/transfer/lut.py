@@ -152,7 +152,7 @@ def read_cube(path: str | os.PathLike[str]) -> Lut3D:
         raise InputError(f"{p}: every table row must have three numbers (R G B)")
     if not np.isfinite(data).all():
         raise InputError(f"{p}: the table has non-finite values")
-    if any(a >= b for a, b in zip(dmin, dmax)):
+    if any(a >= b for a, b in zip(dmin, dmax, strict=True)):
         raise InputError(f"{p}: DOMAIN_MIN must be below DOMAIN_MAX")
     return Lut3D(data.reshape(size, size, size, 3), title, dmin, dmax)
 

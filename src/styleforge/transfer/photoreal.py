@@ -81,7 +81,7 @@ def segment_color_transfer(
     x = content[0].reshape(3, -1).double()
     y = style[0].reshape(3, -1).double()
     out = torch.zeros_like(x)
-    for cm, sm in zip(cms, sms):
+    for cm, sm in zip(cms, sms, strict=True):
         wc = cm.reshape(-1).double().to(x.device)
         ws = sm.reshape(-1).double().to(y.device)
         if wc.sum() < 1 or ws.sum() < 1:
