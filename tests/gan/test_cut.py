@@ -22,9 +22,9 @@ def _nce_float64(q: list[list[list[float]]], k: list[list[list[float]]], tau: fl
     −log( e^{q·k⁺/τ} / (e^{q·k⁺/τ} + Σ_{j≠i} e^{q·k_j/τ} + e^{−10/τ}) ), the last term being
     the reference's masked self-pair."""
     out = []
-    for qb, kb in zip(q, k):
+    for qb, kb in zip(q, k, strict=True):
         for i, qi in enumerate(qb):
-            dot = [sum(a * b for a, b in zip(qi, kj)) for kj in kb]
+            dot = [sum(a * b for a, b in zip(qi, kj, strict=True)) for kj in kb]
             terms = [dot[i] / tau] + [dot[j] / tau for j in range(len(kb)) if j != i] + [-10.0 / tau]
             m = max(terms)
             out.append(-(terms[0] - m - math.log(sum(math.exp(t - m) for t in terms))))
@@ -101,7 +101,7 @@ def test_one_step_updates_g_d_and_f(mode: str) -> None:
     assert set(out) == {"D_real", "D_fake", "G_GAN", "NCE"} | ({"NCE_Y"} if mode == "cut" else set())
     assert all(torch.isfinite(v) for v in out.values())
     for k, n in m.networks.items():
-        assert any(not torch.equal(a, b) for a, b in zip(before[k], n.parameters())), k
+        assert any(not torch.equal(a, b) for a, b in zip(before[k], n.parameters(), strict=True)), k
     assert set(m.visuals(batch)) == {"real_A", "fake_B", "real_B"} | ({"idt_B"} if mode == "cut" else set())
 
 

@@ -117,12 +117,12 @@ def test_train_step_equals_the_reference_algorithm(norm, fuse):
             losses.append(m.train_step(b, ctx) if step == "ours" else _reference_step(m, b, ctx))
         results.append((m, losses))
     (m1, l1), (m2, l2) = results
-    for a, b in zip(l1, l2):
+    for a, b in zip(l1, l2, strict=True):
         assert set(a) == set(b)
         for k in a:
             assert torch.allclose(a[k], b[k], rtol=1e-10, atol=1e-12), k
     for k in m1.networks:
-        for p, q in zip(m1.networks[k].parameters(), m2.networks[k].parameters()):
+        for p, q in zip(m1.networks[k].parameters(), m2.networks[k].parameters(), strict=True):
             # atol: conv biases before a norm have a zero gradient, numerically ~1e-10
             assert torch.allclose(p, q, rtol=1e-7, atol=1e-8), k
 
@@ -139,7 +139,7 @@ def test_train_step_updates_all_four_networks_and_freezes_D_only_during_the_G_st
     assert set(out) == {"G_A", "G_B", "cycle_A", "cycle_B", "idt_A", "idt_B", "D_A", "D_B"}
     assert all(torch.isfinite(v) and v.dim() == 0 and not v.requires_grad for v in out.values())
     for k, n in m.networks.items():
-        changed = sum(not torch.equal(a, p) for a, p in zip(before[k], n.parameters()))
+        changed = sum(not torch.equal(a, p) for a, p in zip(before[k], n.parameters(), strict=True))
         assert changed == len(before[k]), k
     assert seen == {"D_A": [False, True], "D_B": [False, True]}  # frozen for G, trainable for its own update
     assert all(p.requires_grad for k in ("D_A", "D_B") for p in m.networks[k].parameters())

@@ -43,7 +43,7 @@ def test_train_step_finite_losses_changes_all_networks_and_restores_requires_gra
     assert set(out) == {"D_real", "D_fake", "G_L1", "G_GAN"}
     assert all(torch.isfinite(v) for v in out.values())
     for k, n in m.networks.items():
-        changed = sum(not torch.equal(a, p) for a, p in zip(before[k], n.parameters()))
+        changed = sum(not torch.equal(a, p) for a, p in zip(before[k], n.parameters(), strict=True))
         assert changed == len(before[k]), k
     assert all(p.requires_grad for p in m.networks["D"].parameters())
 

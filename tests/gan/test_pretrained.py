@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from styleforge.errors import InputError
 from styleforge.download import download
+from styleforge.errors import InputError
 from styleforge.gan.pretrained import (
     PRETRAINED,
     Pretrained,

@@ -32,9 +32,9 @@ from __future__ import annotations
 __all__ = ["CUT", "CUTConfig", "PatchSampler", "patch_nce_loss", "sample_patches"]
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import torch
 import torch.nn.functional as F
@@ -106,7 +106,7 @@ class PatchSampler(nn.Module):
         ids: Sequence[torch.Tensor] | None = None,
     ) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
         sampled, used = sample_patches(feats, num_patches, ids)
-        return [_l2(mlp(x)) for mlp, x in zip(self.mlps, sampled)], used
+        return [_l2(mlp(x)) for mlp, x in zip(self.mlps, sampled, strict=True)], used
 
 
 @dataclass(frozen=True)
@@ -226,7 +226,8 @@ class CUT:
     def nce(self, G: nn.Module, Fnet: nn.Module, src: torch.Tensor, tgt: torch.Tensor, flipped: bool) -> torch.Tensor:
         """λ_NCE · mean over layers of the mean PatchNCE between ``tgt = G(src)`` and ``src``."""
         c = self.config
-        enc = getattr(_plain(G), "features")  # the generator's encoder (layer indices → features)
+        # the generator's encoder (layer indices → features)
+        enc = cast(Callable[[torch.Tensor, Sequence[int]], list[torch.Tensor]], _plain(G).features)
         feat_q = enc(tgt, c.nce_layers)
         if flipped:
             feat_q = [torch.flip(f, [3]) for f in feat_q]

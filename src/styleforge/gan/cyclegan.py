@@ -316,13 +316,13 @@ class CycleGAN:
                     pred_real, pred_fake = D(real), D(fake)
                 l_real = gan_loss(to_float32(pred_real), True, c.gan_mode)
                 l_fake = gan_loss(to_float32(pred_fake), False, c.gan_mode)
-                l = 0.5 * (l_real + l_fake)
+                loss_dn = 0.5 * (l_real + l_fake)
                 if c.gan_mode == "wgangp":
                     gp = gradient_penalty(self.networks[name], real, fake, weight=c.lambda_gp)
-                    l = l + gp
+                    loss_dn = loss_dn + gp
                     out[f"D_{tag}_gp"] = gp.detach()
-            out[f"D_{tag}"] = l.detach()
-            loss_d = loss_d + l
+            out[f"D_{tag}"] = loss_dn.detach()
+            loss_d = loss_d + loss_dn
         ctx.backward(loss_d)
         ctx.step(opt_d)
         return out

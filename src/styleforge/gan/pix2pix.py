@@ -107,7 +107,7 @@ def frozen(net: nn.Module) -> Iterator[None]:
     try:
         yield
     finally:
-        for p, f in zip(net.parameters(), flags):
+        for p, f in zip(net.parameters(), flags, strict=True):
             p.requires_grad_(f)
 
 

@@ -21,9 +21,9 @@ from __future__ import annotations
 __all__ = ["ReferenceLayout", "from_reference", "infer_layout", "is_reference_state", "to_reference"]
 
 import re
-from typing import Any
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import nn
