@@ -37,7 +37,7 @@ def test_detections_equal_mediapipe(face_models, face_fixture, name, backend):
     assert net.net.backend == backend
     dets = net(img)
     assert len(dets) == len(ref["det_scores"]) >= 1
-    for d, box, kp, score in zip(dets, ref["det_boxes"], ref["det_keypoints"], ref["det_scores"]):
+    for d, box, kp, score in zip(dets, ref["det_boxes"], ref["det_keypoints"], ref["det_scores"], strict=True):
         np.testing.assert_allclose(d.box, box, atol=2e-3)
         np.testing.assert_allclose(d.keypoints, kp, atol=2e-3)
         assert d.score == pytest.approx(float(score), abs=5e-3)

@@ -90,9 +90,9 @@ def test_transfer_moves_lipstick_and_shadow_onto_every_face(face_models, face_fi
     ref = prepare_reference(made_up, det)
     out, faces = transfer(target, [ref], MakeupSpec(strength={"lips": 1.0, "eyes": 1.0}), detector=det)
     assert len(faces) == 2 and out.shape == target.shape
-    for before, after in zip(_region_means(target, faces, "lips"), _region_means(out, faces, "lips")):
+    for before, after in zip(_region_means(target, faces, "lips"), _region_means(out, faces, "lips"), strict=True):
         assert after[1] - before[1] > 10  # redder lips (Lab a*)
-    for before, after in zip(_region_means(target, faces, "eyes"), _region_means(out, faces, "eyes")):
+    for before, after in zip(_region_means(target, faces, "eyes"), _region_means(out, faces, "eyes"), strict=True):
         assert before[2] - after[2] > 5  # bluer lids (Lab b* down)
     assert np.array_equal(out[:8], target[:8]) and np.array_equal(out[:, 236:262], target[:, 236:262])  # outside faces
 

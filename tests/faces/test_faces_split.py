@@ -7,13 +7,13 @@ from styleforge.faces.split import split_groups
 
 def test_same_seed_same_split_regardless_of_order():
     groups = [f"photo{i:03d}" for i in range(50)]
-    a = dict(zip(groups, split_groups(groups, 0.2, seed=7)))
+    a = dict(zip(groups, split_groups(groups, 0.2, seed=7), strict=True))
     shuffled = groups[:]
     random.Random(1).shuffle(shuffled)
-    b = dict(zip(shuffled, split_groups(shuffled, 0.2, seed=7)))
+    b = dict(zip(shuffled, split_groups(shuffled, 0.2, seed=7), strict=True))
     assert a == b
     assert sum(v == "test" for v in a.values()) == 10
-    c = dict(zip(groups, split_groups(groups, 0.2, seed=8)))
+    c = dict(zip(groups, split_groups(groups, 0.2, seed=8), strict=True))
     assert c != a
 
 
@@ -22,7 +22,7 @@ def test_faces_of_one_photo_stay_together():
     for seed in range(10):
         sides = split_groups(groups, 0.4, seed)
         by = {}
-        for g, s in zip(groups, sides):
+        for g, s in zip(groups, sides, strict=True):
             by.setdefault(g, set()).add(s)
         assert all(len(v) == 1 for v in by.values())
         assert "test" in sides and "train" in sides

@@ -2,7 +2,6 @@ import json
 import shutil
 
 import cv2
-
 import numpy as np
 import pytest
 import torch
@@ -78,8 +77,9 @@ def test_makeup_no_face_writes_nothing(cli, scripted, tmp_path, capsys, sample_f
 
 
 def test_loader_engine_checkpoint_and_safetensors(tmp_path):
-    from styleforge import nets
     from safetensors.torch import save_file
+
+    from styleforge import nets
 
     cfg = {"netG": "resnet_6blocks", "ngf": 8, "norm": "instance", "input_nc": 3, "output_nc": 3}
     g_a = nets.build_generator("resnet_6blocks", 3, 3, ngf=8, generator=torch.Generator().manual_seed(1))

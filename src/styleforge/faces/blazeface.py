@@ -62,8 +62,9 @@ ANCHORS = ssd_anchors()
 def decode(
     raw_boxes: np.ndarray, raw_scores: np.ndarray, threshold: float = 0.5
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(896, 16)`` regressors and ``(896,)`` logits → ``(boxes (K, 4) xmin ymin w h, keypoints (K, 6, 2), scores (K,))``
-    in the 128-px tensor's relative coordinates, for the anchors scoring at least ``threshold``."""
+    """``(896, 16)`` regressors and ``(896,)`` logits →
+    ``(boxes (K, 4) xmin ymin w h, keypoints (K, 6, 2), scores (K,))`` in the 128-px tensor's
+    relative coordinates, for the anchors scoring at least ``threshold``."""
     scores = (1.0 / (1.0 + np.exp(-np.clip(raw_scores.astype(np.float64), -100.0, 100.0)))).astype(np.float32)
     keep = scores >= threshold
     r = raw_boxes[keep] / SIZE

@@ -99,7 +99,7 @@ class FaceMesh:
             return []
         crops = np.stack([self.crop(image, r) for r in rois])
         pts, pres = self.run(crops)
-        return [(self.project(p, r), float(q)) for p, r, q in zip(pts, rois, pres)]
+        return [(self.project(p, r), float(q)) for p, r, q in zip(pts, rois, pres, strict=True)]
 
 
 def _box(points: np.ndarray) -> tuple[int, int, int, int]:
@@ -132,7 +132,7 @@ class MeshDetector:
         dets = self.detector(image)[: self.max_faces]
         rois = [roi_from_detection(d, h, w) for d in dets]
         faces = []
-        for d, (pts, pres) in zip(dets, self.mesh(image, rois)):
+        for d, (pts, pres) in zip(dets, self.mesh(image, rois), strict=True):
             if pres < self.presence:
                 continue
             a = pts[list(RIGHT_EYE), :2].mean(0)

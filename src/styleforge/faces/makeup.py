@@ -147,7 +147,10 @@ def parse_strength(text: str | float | None, regions: Sequence[str] = REGIONS) -
 def guided_filter(guide: np.ndarray, src: np.ndarray, radius: int, eps: float) -> np.ndarray:
     """He et al.'s guided filter (gray guide): edge-preserving smoothing of ``src``."""
     k = (2 * radius + 1, 2 * radius + 1)
-    box = lambda x: cv2.boxFilter(x, -1, k, borderType=cv2.BORDER_REFLECT)
+
+    def box(x: np.ndarray) -> np.ndarray:
+        return cv2.boxFilter(x, -1, k, borderType=cv2.BORDER_REFLECT)
+
     mi, ms = box(guide), box(src)
     cov = box(guide * src) - mi * ms
     var = box(guide * guide) - mi * mi

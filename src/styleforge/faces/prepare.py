@@ -307,11 +307,11 @@ def prepare_dataset(
                     f"{sum(1 for r in rs if r.face >= 0)} faces found, 0 kept ({why})"
                 )
 
-        for ab, cls in zip("AB", spec.classes):
+        for ab, cls in zip("AB", spec.classes, strict=True):
             mine = [(r, c) for r, c in survivors if r.cls == cls]
             sides = split_groups([r.source for r, _ in mine], spec.test_ratio, spec.seed)
             taken: set[str] = set()
-            for (row, crop), side in zip(mine, sides):
+            for (row, crop), side in zip(mine, sides, strict=True):
                 folder = f"{side}{ab}"
                 (stage / folder).mkdir(exist_ok=True)
                 stem = Path(row.source).with_suffix("").as_posix().split("/", 1)[1].replace("/", "__")

@@ -6,8 +6,9 @@ Contours are MediaPipe's (``face_mesh_connections.py``, Apache-2.0) as closed in
 * ``eyes`` — eye shadow: from the upper lash line to the lower edge of the brow, plus a thin band
   under the lower lash line, minus the eye opening (eyeball, iris);
 * ``brows`` — the two brow polygons, slightly grown (the mesh's brow contour is thin);
-* ``skin`` — the face oval (its top raised toward the hairline) minus the eye openings, brows and lips (the eyelids are skin too: the
-  eye-shadow layer is added on top of the foundation layer there).
+* ``skin`` — the face oval (its top raised toward the hairline) minus the eye openings, brows
+  and lips (the eyelids are skin too: the eye-shadow layer is added on top of the foundation
+  layer there).
 
 Masks are float32 in [0, 1], drawn with 1/16-px accuracy and feathered with a Gaussian whose
 sigma is a fraction of the inter-ocular distance (IOD), so a lipstick edge is soft by a pixel or
@@ -125,7 +126,10 @@ def region_masks(
     """
     p = landmarks[:, :2].astype(np.float64)
     d = inter_ocular(landmarks)
-    pick = lambda idx: p[list(idx)]
+
+    def pick(idx: Iterable[int]) -> np.ndarray:
+        return p[list(idx)]
+
     openings = _poly(shape, [pick(RIGHT_EYE), pick(LEFT_EYE)])
     mouth = _poly(shape, [pick(LIPS_INNER)])
     out: dict[str, np.ndarray] = {}

@@ -174,6 +174,6 @@ class TfliteNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
         env: dict[int, torch.Tensor] = {self.inputs[0]: x}
-        for m, (ins, out) in zip(self.ops, self.wiring):
+        for m, (ins, out) in zip(self.ops, self.wiring, strict=True):
             env[out] = m(*(env[i] for i in ins))
         return tuple(env[o].permute(0, 2, 3, 1) if env[o].dim() == 4 else env[o] for o in self.outputs)

@@ -31,7 +31,10 @@ from ..download import sha256
 from ..errors import InputError
 
 WHEEL = "mediapipe==0.10.21"
-FETCH_HINT = "the face models are not installed: run `styleforge weights fetch faces` once (downloads the mediapipe 0.10.21 wheel, 36 MB)"
+FETCH_HINT = (
+    "the face models are not installed: run `styleforge weights fetch faces` once "
+    "(downloads the mediapipe 0.10.21 wheel, 36 MB)"
+)
 
 
 @dataclass(frozen=True)
