@@ -193,8 +193,8 @@ class AdaINNet(nn.Module):
         else:
             w = list(weights) if weights is not None else [1.0] * len(stats)
             total = sum(w)
-            mean = sum(wi / total * s[0] for wi, s in zip(w, stats))
-            std = sum(wi / total * s[1] for wi, s in zip(w, stats))
+            mean = sum(wi / total * s[0] for wi, s in zip(w, stats, strict=True))
+            std = sum(wi / total * s[1] for wi, s in zip(w, stats, strict=True))
             t = adain(f_c, mean, std)  # type: ignore[arg-type]
         t = alpha * t + (1 - alpha) * f_c
         return self.decoder(t, size=(content.shape[-2], content.shape[-1])).clamp(0, 1)

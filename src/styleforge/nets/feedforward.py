@@ -14,7 +14,8 @@ Two sizes are registered in :data:`TRANSFORMER_CONFIGS`:
   that a training of a few hundred steps keeps the photo's structure;
 * ``fast`` — the built-in models' network: 16-32-48 channels, a tapered
   decoder (16 then 8 channels) and 5×5 outer kernels, 2.85 G MACs (5.7 GFLOPs,
-  0.09× ``johnson``; ``benchmarks/model_flops.py``) at 512×384 (0.08–0.10 s on 2 CPU cores, faster than Magenta's 26-style net).
+  0.09× ``johnson``; ``benchmarks/model_flops.py``) at 512×384 (0.08–0.10 s on 2 CPU cores,
+  faster than Magenta's 26-style net).
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ class TransformerConfig:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict[str, object]) -> "TransformerConfig":
+    def from_dict(cls, d: dict[str, object]) -> TransformerConfig:
         g: dict[str, Any] = dict(d)
         c1, c2, c3 = (int(c) for c in g.get("channels", (32, 64, 128)))
         up = g.get("up_channels")

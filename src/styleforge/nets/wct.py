@@ -365,7 +365,7 @@ class WCTNet(nn.Module):
         """
         out: dict[str, StyleStats] = {}
         for size in dict.fromkeys(self.sizes):
-            levels = sorted({lv for lv, s in zip(self.levels, self.sizes) if s == size})
+            levels = sorted({lv for lv, s in zip(self.levels, self.sizes, strict=True) if s == size})
             long_side = min(size or max(style.shape[-2:]), max(style.shape[-2:]))  # shrunk, never enlarged
             img = _resize_long_side(style, max(16, round(long_side * scale)))
             for lv, f in self._enc(img, levels).items():
@@ -388,7 +388,7 @@ class WCTNet(nn.Module):
         H, W = content.shape[-2:]
         x = content
         w = list(weights) if weights is not None else [1.0] * len(stats)
-        for lv, size in zip(self.levels, self.sizes):
+        for lv, size in zip(self.levels, self.sizes, strict=True):
             key = self._key(lv, size)
             x = _fit_long_side(x, size, (H, W))
             f = self._enc(x, [lv])[lv]
