@@ -11,6 +11,7 @@ from __future__ import annotations
 
 __all__ = ["REFINE_BACKBONE", "MAX_REFINE", "refine", "style_image_for"]
 
+import dataclasses
 from pathlib import Path
 
 from PIL import Image
@@ -56,7 +57,6 @@ def refine(
     if iterations == 0:
         return image
     size = max(image.size)
-    extra = {} if style_weight is None else {"style_weight": style_weight}
     cfg = GatysConfig(
         image_size=max(32, size),
         iterations=iterations,
@@ -64,8 +64,9 @@ def refine(
         init="image",
         backbone=backbone,
         device="cpu",
-        **extra,
-    )  # type: ignore[arg-type]
+    )
+    if style_weight is not None:
+        cfg = dataclasses.replace(cfg, style_weight=style_weight)
     content = pil_to_tensor(photo.convert("RGB").resize(image.size, Image.Resampling.LANCZOS))
     styles = [pil_to_tensor(resize_max_side(style.convert("RGB"), size))]
     result = stylize_tensor(content, styles, cfg, init_image=pil_to_tensor(image.convert("RGB")))

@@ -28,7 +28,7 @@ from torch import nn
 
 from ..backbones import build_backbone
 from ..losses import gram_matrix, tv_loss
-from ..nets.adain import ENCODER_LAYERS, DECODER_CONFIGS, Decoder, adain, feature_stats
+from ..nets.adain import DECODER_CONFIGS, ENCODER_LAYERS, Decoder, adain, feature_stats
 from ..nets.feedforward import TRANSFORMER_CONFIGS, TransformerNet
 
 
@@ -112,7 +112,8 @@ class PerStyleModel:
             from ..errors import InputError, suggest
 
             raise InputError(
-                f"unknown --arch {cfg.arch!r}{suggest(cfg.arch, TRANSFORMER_CONFIGS)}; choose {', '.join(TRANSFORMER_CONFIGS)}"
+                f"unknown --arch {cfg.arch!r}{suggest(cfg.arch, TRANSFORMER_CONFIGS)}; "
+                f"choose {', '.join(TRANSFORMER_CONFIGS)}"
             )
         self.cfg, self.style_name = cfg, style_name
         self.net = TransformerNet(TRANSFORMER_CONFIGS[cfg.arch])
