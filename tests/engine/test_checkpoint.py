@@ -1,6 +1,5 @@
-import torch
-
 import pytest
+import torch
 
 from styleforge.engine import export_safetensors, find_latest, load_checkpoint, load_safetensors, save_checkpoint
 from styleforge.engine.checkpoint import get_rng_state, prune_checkpoints, set_rng_state

@@ -65,7 +65,9 @@ def test_two_ranks_end_with_identical_weights(tmp_path):
             assert torch.equal(v, r1["nets"][net][k]), f"{net}.{k} differs between ranks"
         init[net] = v
     # The ranks trained on different images (their pools differ) and the weights moved.
-    assert not all(torch.equal(x, y) for x, y in zip(r0["pools"]["A"]["images"], r1["pools"]["A"]["images"]))
+    assert not all(
+        torch.equal(x, y) for x, y in zip(r0["pools"]["A"]["images"], r1["pools"]["A"]["images"], strict=True)
+    )
     ckpt = load_checkpoint(sorted((out / "checkpoints").glob("ckpt_*.pt"))[-1])
     assert ckpt["step"] == 4 and len(ckpt["extra_state"]) == 2  # 4 items / 2 ranks × 2 epochs; one pool set per rank
     first = load_checkpoint(sorted((out / "checkpoints").glob("ckpt_*.pt"))[0])

@@ -58,5 +58,7 @@ def test_killed_run_resumes_to_the_same_weights_and_pools(tmp_path):
         for k, v in a["nets"][net].items():
             assert torch.equal(v, b["nets"][net][k]), (net, k)
     for side in ("A", "B"):
-        assert all(torch.equal(x, y) for x, y in zip(a["pools"][side]["images"], b["pools"][side]["images"]))
+        assert all(
+            torch.equal(x, y) for x, y in zip(a["pools"][side]["images"], b["pools"][side]["images"], strict=True)
+        )
         assert torch.equal(a["pools"][side]["generator"], b["pools"][side]["generator"])

@@ -9,7 +9,7 @@ def _lrs(policy, epochs, **kw):
     opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
     s = make_scheduler(opt, policy, **kw)
     out = []
-    for e in range(epochs):
+    for _ in range(epochs):
         out.append(opt.param_groups[0]["lr"])
         s.step(1.0) if policy == "plateau" else s.step()
     return out

@@ -13,13 +13,13 @@ import argparse
 import os
 
 import torch
+from tiny_train import Slow  # this script's folder is on sys.path
 
 from styleforge.data.transforms import PairedTransform
 from styleforge.data.unaligned import UnalignedDataset
 from styleforge.engine import TrainConfig, fit
 from styleforge.gan.cut import CUT, CUTConfig
 from styleforge.gan.cyclegan import CycleGAN, CycleGANConfig
-from tiny_train import Slow  # this script's folder is on sys.path
 
 
 def main() -> None:

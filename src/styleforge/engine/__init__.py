@@ -67,4 +67,4 @@ from .checkpoint import export_safetensors, find_latest, load_checkpoint, load_s
 from .distributed import DistEnv
 from .report import HtmlReport, image_grid
 from .schedules import make_scheduler
-from .trainer import FitResult, SeededSampler, StepContext, TrainConfig, TrainableModel, fit, mix_seed
+from .trainer import FitResult, SeededSampler, StepContext, TrainableModel, TrainConfig, fit, mix_seed
