@@ -74,9 +74,16 @@ class Cluster:
 
     def worker(self) -> None:
         log = (self.workdir / f"w{len(self.procs)}.log").open("wb")
-        self.procs.append(subprocess.Popen([sys.executable, "-m", "styleforge", "worker", "--broker", self.broker],
-                                           cwd=self.workdir, env=self.env, stdout=log, stderr=subprocess.STDOUT,
-                                           start_new_session=True))
+        self.procs.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "styleforge", "worker", "--broker", self.broker],
+                cwd=self.workdir,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        )
 
     def stop(self) -> None:
         for p in self.procs:
@@ -87,8 +94,9 @@ class Cluster:
 
 
 def submit(c: httpx.Client, mode: str, options: str, seed: int = 0) -> str:
-    r = c.post("/v1/jobs", data={"mode": mode, "options": options},
-               files={"content": ("p.png", photo(seed), "image/png")})
+    r = c.post(
+        "/v1/jobs", data={"mode": mode, "options": options}, files={"content": ("p.png", photo(seed), "image/png")}
+    )
     r.raise_for_status()
     return str(r.json()["id"])
 
@@ -110,8 +118,15 @@ def burst(url: str, n: int) -> list[float]:
     for t in threads:
         t.join()
     with httpx.Client(base_url=url, timeout=60) as c:
-        jobs = [wait_for(lambda i=i: (lambda j: j if j["state"] in ("done", "failed") else None)(job(c, i)), 300,
-                         "a fast job", 0.1) for i in ids]
+        jobs = [
+            wait_for(
+                lambda i=i: (lambda j: j if j["state"] in ("done", "failed") else None)(job(c, i)),
+                300,
+                "a fast job",
+                0.1,
+            )
+            for i in ids
+        ]
     lost = [j for j in jobs if j["state"] != "done"]
     if lost:
         raise SystemExit(f"{len(lost)} jobs failed: {lost[:2]}")
@@ -132,12 +147,20 @@ def kill_trial(url: str, broker: str, iterations: int) -> dict[str, float]:
         os.kill(child, signal.SIGKILL)
         killed = time.time()
         again = wait_for(lambda: (lambda j: j if j["runs"] >= 2 else None)(job(c, jid)), 900, "a second run", 0.05)
-        done = wait_for(lambda: (lambda j: j if j["state"] in ("done", "failed") else None)(job(c, jid)), 900,
-                        "the job to finish", 0.1)
+        done = wait_for(
+            lambda: (lambda j: j if j["state"] in ("done", "failed") else None)(job(c, jid)),
+            900,
+            "the job to finish",
+            0.1,
+        )
         dup = redis.Redis.from_url(broker).hget(f"sf:job:{jid}", "duplicates")
-        return {"restarted_after_s": round(again["started"] - killed, 2),
-                "done_after_s": round(done["finished"] - killed, 2), "runs": done["runs"], "state": done["state"],
-                "duplicate_results": int(dup or 0)}
+        return {
+            "restarted_after_s": round(again["started"] - killed, 2),
+            "done_after_s": round(done["finished"] - killed, 2),
+            "runs": done["runs"],
+            "state": done["state"],
+            "duplicate_results": int(dup or 0),
+        }
 
 
 def main() -> None:
@@ -149,8 +172,22 @@ def main() -> None:
     args = ap.parse_args()
     port = free_port()
     tmp = Path(tempfile.mkdtemp(prefix="sf-bench-"))
-    rs = subprocess.Popen([shutil.which("redis-server") or "redis-server", "--port", str(port), "--bind", "127.0.0.1",
-                           "--save", "", "--appendonly", "no", "--dir", str(tmp)], stdout=subprocess.DEVNULL)
+    rs = subprocess.Popen(
+        [
+            shutil.which("redis-server") or "redis-server",
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(tmp),
+        ],
+        stdout=subprocess.DEVNULL,
+    )
     broker = f"redis://127.0.0.1:{port}/0"
     base_env = {**os.environ, "OMP_NUM_THREADS": "1", "OMP_WAIT_POLICY": "PASSIVE", "PYTHONUNBUFFERED": "1"}
     figures: dict[str, Any] = {}
@@ -160,8 +197,9 @@ def main() -> None:
         config = ServiceConfig(broker)
         store = JobStore(config)
         fport = free_port()
-        server = uvicorn.Server(uvicorn.Config(create_server(config), host="127.0.0.1", port=fport,
-                                               log_level="warning", access_log=False))
+        server = uvicorn.Server(
+            uvicorn.Config(create_server(config), host="127.0.0.1", port=fport, log_level="warning", access_log=False)
+        )
         threading.Thread(target=server.run, daemon=True).start()
         url = f"http://127.0.0.1:{fport}"
         wait_for(lambda: server.started, 10, "the front end")
@@ -177,8 +215,15 @@ def main() -> None:
         with httpx.Client(base_url=url, timeout=60) as c:
             for _ in range(args.rounds):  # interleaved: the machine's other load hits both alike
                 i = burst(url, args.jobs)
-                heavy = [submit(c, "artistic", f'{{"style": "starry_night", "size": 64, "iterations": '
-                                               f'{args.heavy_iterations}}}', k) for k in range(2)]
+                heavy = [
+                    submit(
+                        c,
+                        "artistic",
+                        f'{{"style": "starry_night", "size": 64, "iterations": {args.heavy_iterations}}}',
+                        k,
+                    )
+                    for k in range(2)
+                ]
                 wait_for(lambda h=heavy: all(job(c, x)["progress"] > 0 for x in h), 120, "heavy jobs", 0.1)
                 b = burst(url, args.jobs)
                 overlapped = overlapped and all(job(c, h)["state"] == "running" for h in heavy)
@@ -186,14 +231,23 @@ def main() -> None:
                     c.delete(f"/v1/jobs/{h}")
                 idle += i
                 busy += b
-                rounds.append({"idle_p95_s": pct(i, 95), "with_2_heavy_p95_s": pct(b, 95),
-                               "load_average": round(os.getloadavg()[0], 2)})
+                rounds.append(
+                    {
+                        "idle_p95_s": pct(i, 95),
+                        "with_2_heavy_p95_s": pct(b, 95),
+                        "load_average": round(os.getloadavg()[0], 2),
+                    }
+                )
                 print(rounds[-1], flush=True)
-        figures["load"] = {"jobs": args.jobs, "rounds": rounds, "image": "64x48", "workers": 2,
-                           "idle": {"p50_s": pct(idle, 50), "p95_s": pct(idle, 95)},
-                           "with_2_heavy": {"p50_s": pct(busy, 50), "p95_s": pct(busy, 95),
-                                            "heavy_ran_throughout": overlapped},
-                           "p95_ratio": round(pct(busy, 95) / pct(idle, 95), 2)}
+        figures["load"] = {
+            "jobs": args.jobs,
+            "rounds": rounds,
+            "image": "64x48",
+            "workers": 2,
+            "idle": {"p50_s": pct(idle, 50), "p95_s": pct(idle, 95)},
+            "with_2_heavy": {"p50_s": pct(busy, 50), "p95_s": pct(busy, 95), "heavy_ran_throughout": overlapped},
+            "p95_ratio": round(pct(busy, 95) / pct(idle, 95), 2),
+        }
         print(figures["load"], flush=True)
 
         trials = []
@@ -202,14 +256,23 @@ def main() -> None:
             print(trials[-1], flush=True)
             cluster.worker()
             wait_for(lambda: live_workers(store)["heavy"] >= 2, 120, "a replacement worker", 0.3)
-        figures["redelivery_lease"] = {"lease_s": config.lease_s, "reap_interval_s": config.reap_interval_s,
-                                       "bound_s": config.redelivery_bound_s, "trials": trials,
-                                       "max_restart_s": max(t["restarted_after_s"] for t in trials)}
+        figures["redelivery_lease"] = {
+            "lease_s": config.lease_s,
+            "reap_interval_s": config.reap_interval_s,
+            "bound_s": config.redelivery_bound_s,
+            "trials": trials,
+            "max_restart_s": max(t["restarted_after_s"] for t in trials),
+        }
 
         cluster.stop()
         store.redis.flushdb()
-        celery_env = {**base_env, "STYLEFORGE_REAP_INTERVAL_S": "100000", "STYLEFORGE_LEASE_S": "1",
-                      "STYLEFORGE_FAST_TIMEOUT_S": "10", "STYLEFORGE_HEAVY_TIMEOUT_S": "20"}
+        celery_env = {
+            **base_env,
+            "STYLEFORGE_REAP_INTERVAL_S": "100000",
+            "STYLEFORGE_LEASE_S": "1",
+            "STYLEFORGE_FAST_TIMEOUT_S": "10",
+            "STYLEFORGE_HEAVY_TIMEOUT_S": "20",
+        }
         cluster.env = celery_env
         cluster.worker()
         cluster.worker()
@@ -217,9 +280,12 @@ def main() -> None:
         vt = ServiceConfig(broker, lease_s=1, fast_timeout_s=10, heavy_timeout_s=20).visibility_timeout_s
         t = kill_trial(url, broker, 150)
         print("celery only", t, flush=True)
-        figures["redelivery_celery_only"] = {"visibility_timeout_s": vt, "trial": t,
-                                             "note": "reaper off: kombu restores unacked messages older than the "
-                                             "visibility timeout (checked every 10 s by a live worker)"}
+        figures["redelivery_celery_only"] = {
+            "visibility_timeout_s": vt,
+            "trial": t,
+            "note": "reaper off: kombu restores unacked messages older than the "
+            "visibility timeout (checked every 10 s by a live worker)",
+        }
         server.should_exit = True
     finally:
         cluster.stop()

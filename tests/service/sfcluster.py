@@ -29,8 +29,12 @@ pytest.importorskip("redis")
 #: The lease and reap interval of the test cluster: a dead worker's job is queued again within LEASE_S + REAP_S.
 LEASE_S = 3.0
 REAP_S = 0.5
-KEYS = {"k-alice-0123456789abcdef": "alice", "k-bob-0123456789abcdefgh": "bob", "k-carol-0123456789abcdef": "carol",
-        "k-load-0123456789abcdefgh": "load"}
+KEYS = {
+    "k-alice-0123456789abcdef": "alice",
+    "k-bob-0123456789abcdefgh": "bob",
+    "k-carol-0123456789abcdef": "carol",
+    "k-load-0123456789abcdefgh": "load",
+}
 
 
 def free_port() -> int:
@@ -81,8 +85,11 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Redis]:
         pytest.skip("redis-server is not installed (make redis installs it)")
     port = free_port()
     d = tmp_path_factory.mktemp("redis")
-    proc = subprocess.Popen([exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                             "--dir", str(d)], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(d)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+    )
     import redis
 
     r = redis.Redis(port=port)
@@ -109,9 +116,25 @@ class Cluster:
 
     def start_worker(self) -> subprocess.Popen[bytes]:
         log = self.workdir / f"worker{len(self.workers)}.log"
-        proc = subprocess.Popen([sys.executable, "-m", "styleforge", "worker", "--broker", self.redis.url,
-                                 "--queues", "fast,heavy", "--loglevel", "INFO"], cwd=self.workdir, env=self.env,
-                                stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "styleforge",
+                "worker",
+                "--broker",
+                self.redis.url,
+                "--queues",
+                "fast,heavy",
+                "--loglevel",
+                "INFO",
+            ],
+            cwd=self.workdir,
+            env=self.env,
+            stdout=log.open("wb"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         self.workers.append(proc)
         self.logs.append(log)
         return proc
@@ -131,9 +154,15 @@ class Cluster:
 def cluster(redis_server: Redis, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     """Two workers, each with a fast and a heavy node, in a working directory of their own."""
     workdir = tmp_path_factory.mktemp("elsewhere")
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "OMP_WAIT_POLICY": "PASSIVE", "STYLEFORGE_LEASE_S": str(LEASE_S),
-           "STYLEFORGE_REAP_INTERVAL_S": str(REAP_S), "PYTHONUNBUFFERED": "1",
-           "STYLEFORGE_CACHE": str(tmp_path_factory.getbasetemp() / "sf-cache")}
+    env = {
+        **os.environ,
+        "OMP_NUM_THREADS": "1",
+        "OMP_WAIT_POLICY": "PASSIVE",
+        "STYLEFORGE_LEASE_S": str(LEASE_S),
+        "STYLEFORGE_REAP_INTERVAL_S": str(REAP_S),
+        "PYTHONUNBUFFERED": "1",
+        "STYLEFORGE_CACHE": str(tmp_path_factory.getbasetemp() / "sf-cache"),
+    }
     c = Cluster(redis_server, workdir, env)
     for _ in range(2):
         c.start_worker()
@@ -165,8 +194,9 @@ class FrontEnd:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         app = create_server(self.config, ApiAuth(KEYS))
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
-                                                    access_log=False))
+        self.server = uvicorn.Server(
+            uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", access_log=False)
+        )
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.thread.start()
         wait_for(lambda: self.server.started, 10, "the front end")
@@ -196,12 +226,16 @@ def front_ends(redis_server: Redis) -> Iterator[Callable[..., FrontEnd]]:
 
 
 def submit(c: Any, mode: str, options: str = "{}", **files: bytes) -> Any:
-    return c.post("/v1/jobs", data={"mode": mode, "options": options},
-                  files={k: (f"{k}.png", v, "image/png") for k, v in files.items()})
+    return c.post(
+        "/v1/jobs",
+        data={"mode": mode, "options": options},
+        files={k: (f"{k}.png", v, "image/png") for k, v in files.items()},
+    )
 
 
-def wait_job(c: Any, job_id: str, timeout: float = 60,
-             states: tuple[str, ...] = ("done", "failed", "cancelled")) -> Any:
+def wait_job(
+    c: Any, job_id: str, timeout: float = 60, states: tuple[str, ...] = ("done", "failed", "cancelled")
+) -> Any:
     def finished() -> Any:
         j = c.get(f"/v1/jobs/{job_id}").json()
         return j if j["state"] in states else None

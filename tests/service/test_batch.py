@@ -46,8 +46,14 @@ def test_a_submitted_batch_is_collected_not_resubmitted(cluster: Any, tmp_path: 
     out = tmp_path / "out"
     config = ServiceConfig(cluster.redis.url)
     store = JobStore(config)
-    batch = Batch(store, make_app(config), "instant", {"style": "the_scream", "strength": 1.0, "size": 1024,
-                                                        "original_colors": False}, {}, out)
+    batch = Batch(
+        store,
+        make_app(config),
+        "instant",
+        {"style": "the_scream", "strength": 1.0, "size": 1024, "original_colors": False},
+        {},
+        out,
+    )
     files = sorted(src.iterdir())
     batch.run(files[:1], progress=False)
     ids_before = set(store.jobs_of(batch.owner))
@@ -59,11 +65,24 @@ def test_a_submitted_batch_is_collected_not_resubmitted(cluster: Any, tmp_path: 
     assert len(set(store.jobs_of(batch.owner)) - ids_before) == 1  # only p1 was submitted
 
 
-@pytest.mark.parametrize("cmd", [
-    ["stylize", "{src}", "--style", "starry_night", "--iterations", "3", "--image-size", "64",
-     "--backbone", "effnet-lite0"],
-    ["photo", "{src}", "{style}", "--image-size", "64"],
-])
+@pytest.mark.parametrize(
+    "cmd",
+    [
+        [
+            "stylize",
+            "{src}",
+            "--style",
+            "starry_night",
+            "--iterations",
+            "3",
+            "--image-size",
+            "64",
+            "--backbone",
+            "effnet-lite0",
+        ],
+        ["photo", "{src}", "{style}", "--image-size", "64"],
+    ],
+)
 def test_stylize_and_photo_batches(cluster: Any, tmp_path: Path, cmd: list[str]) -> None:
     src = photos(tmp_path / "in", 1)
     style = tmp_path / "style.png"
@@ -78,8 +97,21 @@ def test_bad_batch_requests(cluster: Any, tmp_path: Path, capsys: Any) -> None:
     src = photos(tmp_path / "in", 1)
     assert main(["instant", str(src), "--style", "nope", "-o", str(tmp_path / "o"), "--broker", cluster.redis.url]) == 2
     assert "unknown style 'nope'" in capsys.readouterr().err
-    assert main(["instant", str(src), "--style", "starry_night", "-o", str(tmp_path / "o.png"),
-                 "--broker", cluster.redis.url]) == 2
+    assert (
+        main(
+            [
+                "instant",
+                str(src),
+                "--style",
+                "starry_night",
+                "-o",
+                str(tmp_path / "o.png"),
+                "--broker",
+                cluster.redis.url,
+            ]
+        )
+        == 2
+    )
     assert "output folder" in capsys.readouterr().err
 
 
@@ -97,14 +129,26 @@ def test_remote_job_runs_like_a_page_job(cluster: Any) -> None:
     store, app = JobStore(config), make_app(config)
     content = Image.open(io.BytesIO(png()))
     seen: list[tuple[float, str]] = []
-    job = RemoteJob(store, app, "user:page", "artistic", {"style": "starry_night", "size": 64, "iterations": 150},
-                    {"content": content})
+    job = RemoteJob(
+        store,
+        app,
+        "user:page",
+        "artistic",
+        {"style": "starry_night", "size": 64, "iterations": 150},
+        {"content": content},
+    )
     out = job(on_progress=lambda f, m, _p: seen.append((f, m)))
     assert out.size == (64, 48) and store.get(job.job_id).owner == "user:page"
     assert any(0 < f < 1 and "step" in m for f, m in seen), seen
     stop = threading.Event()
-    long = RemoteJob(store, app, "user:page", "artistic", {"style": "starry_night", "size": 64, "iterations": 1000},
-                     {"content": content})
+    long = RemoteJob(
+        store,
+        app,
+        "user:page",
+        "artistic",
+        {"style": "starry_night", "size": 64, "iterations": 1000},
+        {"content": content},
+    )
     threading.Timer(3.0, stop.set).start()
     with pytest.raises(JobStopped):
         long(should_stop=stop.is_set)

@@ -42,9 +42,16 @@ def test_page_jobs_run_on_workers(remote: redis.Redis) -> None:
     before = set(page_jobs(remote))
     photo = Image.open(io.BytesIO(png())).convert("RGB")
     seen: list[tuple[float, str]] = []
-    res = modes.artistic(photo, [("starry_night", 1.0)], size=64, preset="fast", iterations=3,
-                         on_progress=lambda f, m, p: seen.append((f, m)), should_stop=lambda: False,
-                         deadline=time.monotonic() + 120)
+    res = modes.artistic(
+        photo,
+        [("starry_night", 1.0)],
+        size=64,
+        preset="fast",
+        iterations=3,
+        on_progress=lambda f, m, p: seen.append((f, m)),
+        should_stop=lambda: False,
+        deadline=time.monotonic() + 120,
+    )
     assert isinstance(res, modes.ModeResult) and res.image.size == (64, 48)
     assert res.command.startswith("styleforge stylize") and "×" in res.info  # the page's own texts, from the worker
     assert seen  # progress reached the page
@@ -61,8 +68,15 @@ def test_cancel_and_local_only_calls(remote: redis.Redis, tmp_path: Any) -> None
     stop = threading.Event()
     threading.Timer(3.0, stop.set).start()
     with pytest.raises(JobCancelled):
-        modes.artistic(photo, [("starry_night", 1.0)], size=64, preset="fast", iterations=1000,
-                       should_stop=stop.is_set, deadline=time.monotonic() + 120)
+        modes.artistic(
+            photo,
+            [("starry_night", 1.0)],
+            size=64,
+            preset="fast",
+            iterations=1000,
+            should_stop=stop.is_set,
+            deadline=time.monotonic() + 120,
+        )
     cancelled = [h for h in page_jobs(remote).values() if h[b"state"] == b"cancelled"]
     assert cancelled
     before = set(page_jobs(remote))

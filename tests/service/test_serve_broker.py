@@ -21,9 +21,27 @@ def served(cluster: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[s
     port = free_port()
     log = tmp_path_factory.mktemp("serve") / "serve.log"
     env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "styleforge", "serve", "--port", str(port), "--broker",
-                             cluster.redis.url, "--auth", "alice:pw-alice", "--api-key", f"bob:{BOB_KEY}",
-                             "--max-jobs-per-client", "1"], env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "styleforge",
+            "serve",
+            "--port",
+            str(port),
+            "--broker",
+            cluster.redis.url,
+            "--auth",
+            "alice:pw-alice",
+            "--api-key",
+            f"bob:{BOB_KEY}",
+            "--max-jobs-per-client",
+            "1",
+        ],
+        env=env,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
     url = f"http://127.0.0.1:{port}"
 
     def up() -> bool:
@@ -77,8 +95,10 @@ def test_api_in_the_page_server_with_its_logins(served: str, front_ends: Any) ->
 
 def test_the_page_queue_counts_the_clients_jobs_on_the_broker(served: str) -> None:
     """--max-jobs-per-client 1: alice's API job on the queue makes the page's Gradio queue refuse her (429)."""
-    with httpx.Client(base_url=served, timeout=30) as page, \
-            httpx.Client(base_url=served, timeout=30, auth=("alice", "pw-alice")) as api:
+    with (
+        httpx.Client(base_url=served, timeout=30) as page,
+        httpx.Client(base_url=served, timeout=30, auth=("alice", "pw-alice")) as api,
+    ):
         assert page.post("/login", data={"username": "alice", "password": "pw-alice"}).status_code == 200
         deps = page.get("/config").json()["dependencies"]
         heavy = next(d["id"] for d in deps if d.get("api_name") == "artistic")  # the Artistic tab's Run
@@ -108,8 +128,13 @@ def test_the_page_runs_its_jobs_on_the_workers(served: str, cluster: Any) -> Non
         fn = next(d["id"] for d in page.get("/config").json()["dependencies"] if d.get("api_name") == "instant")
         up = page.post("/gradio_api/upload", files=[("files", ("photo.png", png((96, 64))))])
         photo = {"path": up.json()[0], "orig_name": "photo.png", "meta": {"_type": "gradio.FileData"}}
-        body = {"data": [photo, "starry_night", None, 1.0, False], "fn_index": fn, "session_hash": "svc-page",
-                "event_data": None, "trigger_id": None}
+        body = {
+            "data": [photo, "starry_night", None, 1.0, False],
+            "fn_index": fn,
+            "session_hash": "svc-page",
+            "event_data": None,
+            "trigger_id": None,
+        }
         assert page.post("/gradio_api/queue/join", json=body).status_code == 200
         final = None
         with page.stream("GET", "/gradio_api/queue/data", params={"session_hash": "svc-page"}) as stream:

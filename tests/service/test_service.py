@@ -191,8 +191,12 @@ def test_load_fast_jobs_not_starved_by_heavy(cluster: Any, front_ends: Any) -> N
         for _ in range(2):
             idle += _latencies(c, _burst(fe, 50), 120)
             heavy_ids = [submit(c, "artistic", heavy(300), content=png(seed=k)).json()["id"] for k in range(2)]
-            wait_for(lambda ids=heavy_ids: all(c.get(f"/v1/jobs/{h}").json()["progress"] > 0 for h in ids),
-                     60, "both heavy jobs to optimise", 0.1)
+            wait_for(
+                lambda ids=heavy_ids: all(c.get(f"/v1/jobs/{h}").json()["progress"] > 0 for h in ids),
+                60,
+                "both heavy jobs to optimise",
+                0.1,
+            )
             before = [c.get(f"/v1/jobs/{h}").json()["progress"] for h in heavy_ids]
             busy += _latencies(c, _burst(fe, 50), 120)
             after = [c.get(f"/v1/jobs/{h}").json() for h in heavy_ids]
@@ -201,9 +205,11 @@ def test_load_fast_jobs_not_starved_by_heavy(cluster: Any, front_ends: Any) -> N
             for h in heavy_ids:
                 c.delete(f"/v1/jobs/{h}")
     p50i, p95i, p50b, p95b = _p(idle, 50), _p(idle, 95), _p(busy, 50), _p(busy, 95)
-    print(f"\nload: 2 x 50 instant jobs (64 px) idle p50 {p50i:.2f} s p95 {p95i:.2f} s; "
-          f"with 2 heavy jobs running p50 {p50b:.2f} s p95 {p95b:.2f} s (heavy states after each burst: {still}); "
-          f"load average {os.getloadavg()[0]:.2f}")
+    print(
+        f"\nload: 2 x 50 instant jobs (64 px) idle p50 {p50i:.2f} s p95 {p95i:.2f} s; "
+        f"with 2 heavy jobs running p50 {p50b:.2f} s p95 {p95b:.2f} s (heavy states after each burst: {still}); "
+        f"load average {os.getloadavg()[0]:.2f}"
+    )
     assert still.count("running") >= 3  # the heavy jobs really overlapped the bursts
     assert p95b <= 2 * p95i, (p95i, p95b)
 
@@ -230,8 +236,12 @@ def test_sigterm_drains_and_a_restarted_front_end_finds_the_job(cluster: Any, fr
     with again.client() as c:
         done = wait_job(c, jid, 90)
         assert done["state"] == "done" and done["runs"] == 1, done  # finished where it ran, not redelivered
-    wait_for(lambda: not os.path.exists(f"/proc/{main}") or open(f"/proc/{main}/stat").read().split()[2] == "Z",
-             30, "the drained node to exit", 0.2)
+    wait_for(
+        lambda: not os.path.exists(f"/proc/{main}") or open(f"/proc/{main}/stat").read().split()[2] == "Z",
+        30,
+        "the drained node to exit",
+        0.2,
+    )
     cluster.start_worker()  # back to two heavy nodes for the next test
     wait_for(lambda: cluster.live()["heavy"] >= 2, 60, "a new worker", 0.3)
 
@@ -242,8 +252,14 @@ def test_killed_worker_job_finishes_once_elsewhere(cluster: Any, front_ends: Any
     fe = front_ends()
     with fe.client() as c:
         jid = submit(c, "artistic", heavy(80), content=png()).json()["id"]
-        job = wait_for(lambda: (lambda j: j if j["state"] == "running" and j["progress"] > 0 else None)(
-            c.get(f"/v1/jobs/{jid}").json()), 60, "the job to run", 0.1)
+        job = wait_for(
+            lambda: (lambda j: j if j["state"] == "running" and j["progress"] > 0 else None)(
+                c.get(f"/v1/jobs/{jid}").json()
+            ),
+            60,
+            "the job to run",
+            0.1,
+        )
         import redis
 
         r = redis.Redis.from_url(fe.config.broker)
@@ -251,12 +267,18 @@ def test_killed_worker_job_finishes_once_elsewhere(cluster: Any, front_ends: Any
         os.kill(main, 9)
         os.kill(child, 9)
         killed = time.time()
-        again = wait_for(lambda: (lambda j: j if j["runs"] >= 2 else None)(c.get(f"/v1/jobs/{jid}").json()),
-                         LEASE_S + REAP_S + 10, "the job to run again", 0.05)
+        again = wait_for(
+            lambda: (lambda j: j if j["runs"] >= 2 else None)(c.get(f"/v1/jobs/{jid}").json()),
+            LEASE_S + REAP_S + 10,
+            "the job to run again",
+            0.05,
+        )
         redelivery = again["started"] - killed
         done = wait_job(c, jid, 120)
-        print(f"\nredelivery after SIGKILL: {redelivery:.2f} s (bound {LEASE_S + REAP_S:g} s + pick-up); "
-              f"job {job['mode']} finished {done['finished'] - killed:.2f} s after the kill")
+        print(
+            f"\nredelivery after SIGKILL: {redelivery:.2f} s (bound {LEASE_S + REAP_S:g} s + pick-up); "
+            f"job {job['mode']} finished {done['finished'] - killed:.2f} s after the kill"
+        )
         assert done["state"] == "done" and done["runs"] == 2 and done["attempts"] == 2, done
         assert int(r.hget(f"sf:job:{jid}", "finished_by").decode().rsplit(":", 1)[1]) != child
         assert r.hget(f"sf:job:{jid}", "duplicates") is None  # written once
@@ -271,12 +293,23 @@ def test_blend_of_two_styles_and_fast_photo_with_masks(cluster: Any, front_ends:
     buf = io.BytesIO()
     half.save(buf, format="PNG")
     with fe.client() as c:
-        blend = submit(c, "artistic", '{"styles": ["starry_night", "@style2"], "weights": [1, 3], "size": 64, '
-                       '"iterations": 3}', content=png(), style2=png(seed=3))
-        look = c.post("/v1/jobs", data={"mode": "photo", "options": "{}"}, files={
-            "content": ("c.png", png(), "image/png"), "style": ("s.png", png(seed=4), "image/png"),
-            "content_mask": ("m.png", buf.getvalue(), "image/png"),
-            "style_mask": ("n.png", buf.getvalue(), "image/png")})
+        blend = submit(
+            c,
+            "artistic",
+            '{"styles": ["starry_night", "@style2"], "weights": [1, 3], "size": 64, "iterations": 3}',
+            content=png(),
+            style2=png(seed=3),
+        )
+        look = c.post(
+            "/v1/jobs",
+            data={"mode": "photo", "options": "{}"},
+            files={
+                "content": ("c.png", png(), "image/png"),
+                "style": ("s.png", png(seed=4), "image/png"),
+                "content_mask": ("m.png", buf.getvalue(), "image/png"),
+                "style_mask": ("n.png", buf.getvalue(), "image/png"),
+            },
+        )
         for r in (blend, look):
             assert r.status_code == 202, r.text
             j = wait_job(c, r.json()["id"], 90)

@@ -69,8 +69,11 @@ def web_models(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (root / "tiny").mkdir(parents=True)
     cfg = Pix2PixConfig(netG="unet_32", ngf=4, lambda_gan=0.0, dropout=False)
     model = Pix2Pix(cfg, generator=torch.Generator().manual_seed(1))
-    export_safetensors(model.networks["G"].state_dict(), root / "tiny" / "p2p.safetensors",
-                       metadata={"kind": "pix2pix", "network": "G", "model_config": dataclasses.asdict(cfg)})
+    export_safetensors(
+        model.networks["G"].state_dict(),
+        root / "tiny" / "p2p.safetensors",
+        metadata={"kind": "pix2pix", "network": "G", "model_config": dataclasses.asdict(cfg)},
+    )
     torch.export.save(torch.export.export(_Warm(), (torch.zeros(1, 3, 256, 256),)), str(root / "warm.pt2"))
     (base / "secret.pt").write_bytes(b"not for the page")
     return root
@@ -86,13 +89,23 @@ def instant_models(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("instant")
     torch.manual_seed(3)
     tcfg = TransformerConfig(channels=(4, 8, 16), n_residual=1)
-    export_safetensors(TransformerNet(tcfg).state_dict(), root / "tiny.safetensors",
-                       metadata={"kind": "instant", "model_config": {"net": tcfg.to_dict()}})
+    export_safetensors(
+        TransformerNet(tcfg).state_dict(),
+        root / "tiny.safetensors",
+        metadata={"kind": "instant", "model_config": {"net": tcfg.to_dict()}},
+    )
     dcfg = DecoderConfig(widths=(16, 8, 4))
-    export_safetensors(Decoder(dcfg).state_dict(), root / "decoder.safetensors",
-                       metadata={"kind": "adain", "model_config": {"net": dcfg.to_dict()}})
-    manifest = {"models": {"tiny_scream": {"file": "tiny.safetensors", "kind": "instant", "style": "the_scream"},
-                           "adain": {"file": "decoder.safetensors", "kind": "adain"}}}
+    export_safetensors(
+        Decoder(dcfg).state_dict(),
+        root / "decoder.safetensors",
+        metadata={"kind": "adain", "model_config": {"net": dcfg.to_dict()}},
+    )
+    manifest = {
+        "models": {
+            "tiny_scream": {"file": "tiny.safetensors", "kind": "instant", "style": "the_scream"},
+            "adain": {"file": "decoder.safetensors", "kind": "adain"},
+        }
+    }
     (root / "manifest.json").write_text(json.dumps(manifest))
     return root
 
@@ -101,10 +114,12 @@ def instant_models(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def web_settings(web_models: Path, instant_models: Path) -> Any:
     from styleforge.web import Limits, WebSettings
 
-    limits = Limits(max_upload_mb=1.0, max_pixels=2_000_000, max_side=512, job_timeout_s=120.0,
-                    concurrency=1, max_queue=64)
-    return WebSettings(port=free_port(), models_dir=web_models, limits=limits, instant_models=instant_models,
-                       fast_concurrency=2)
+    limits = Limits(
+        max_upload_mb=1.0, max_pixels=2_000_000, max_side=512, job_timeout_s=120.0, concurrency=1, max_queue=64
+    )
+    return WebSettings(
+        port=free_port(), models_dir=web_models, limits=limits, instant_models=instant_models, fast_concurrency=2
+    )
 
 
 @contextlib.contextmanager
@@ -138,8 +153,14 @@ def auth_settings(web_settings: Any) -> Any:
     from styleforge.web.auth import Accounts
 
     return dataclasses.replace(
-        web_settings, port=free_port(), accounts=Accounts.from_options([f"{u}:{p}" for u, p in USERS.items()]),
-        trusted_proxies=("127.0.0.1",), max_jobs_per_client=1, max_heavy_per_hour=2, login_delay_s=0.2)
+        web_settings,
+        port=free_port(),
+        accounts=Accounts.from_options([f"{u}:{p}" for u, p in USERS.items()]),
+        trusted_proxies=("127.0.0.1",),
+        max_jobs_per_client=1,
+        max_heavy_per_hour=2,
+        login_delay_s=0.2,
+    )
 
 
 @pytest.fixture(scope="session")
@@ -190,8 +211,7 @@ class GradioHTTP:
         img.save(buf, format="PNG")
         return self.upload(buf.getvalue(), name)
 
-    def call(self, api_name: str, data: list[Any], *, timeout: float = 240.0,
-             on_message: Any = None) -> CallResult:
+    def call(self, api_name: str, data: list[Any], *, timeout: float = 240.0, on_message: Any = None) -> CallResult:
         """Join the queue and follow the event stream to its end.
 
         ``on_message(msg, body)`` sees every message as it arrives (``body``
@@ -199,17 +219,25 @@ class GradioHTTP:
         """
         t0 = time.monotonic()
         session = uuid.uuid4().hex
-        body = {"data": data, "fn_index": self.fn[api_name], "session_hash": session,
-                "event_data": None, "trigger_id": None}
+        body = {
+            "data": data,
+            "fn_index": self.fn[api_name],
+            "session_hash": session,
+            "event_data": None,
+            "trigger_id": None,
+        }
         r = self.http.post(f"{self.base}/gradio_api/queue/join", json=body)
         if r.status_code != 200:
-            detail = r.json().get("detail") if r.headers.get("content-type", "").startswith("application/json") else None
+            detail = (
+                r.json().get("detail") if r.headers.get("content-type", "").startswith("application/json") else None
+            )
             return CallResult(False, None, f"HTTP {r.status_code}: {detail or r.text}", seconds=time.monotonic() - t0)
         event_id = r.json()["event_id"]
         body["event_id"] = event_id
         messages: list[dict[str, Any]] = []
-        with self.http.stream("GET", f"{self.base}/gradio_api/queue/data",
-                              params={"session_hash": session}, timeout=timeout) as stream:
+        with self.http.stream(
+            "GET", f"{self.base}/gradio_api/queue/data", params={"session_hash": session}, timeout=timeout
+        ) as stream:
             for line in stream.iter_lines():
                 if not line.startswith("data:"):
                     continue

@@ -17,8 +17,16 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 REPO = Path(__file__).resolve().parents[2]
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-dev-shm-usage"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
 
 
 def main() -> int:
@@ -59,7 +67,8 @@ def main() -> int:
             t0 = time.monotonic()
             page.locator(f"#{tab}-run").click()
             page.wait_for_function(
-                f"() => {{ const e = document.querySelector('#{tab}-info'); return e && e.innerText.includes('Done'); }}")
+                f"() => {{ const e = document.querySelector('#{tab}-info'); return e && e.innerText.includes('Done'); }}"
+            )
             print(f"result after {time.monotonic() - t0:.1f} s")
             page.evaluate("window.scrollTo(0, 0)")
             time.sleep(1.0)

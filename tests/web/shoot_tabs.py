@@ -22,8 +22,16 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 REPO = Path(__file__).resolve().parents[2]
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-dev-shm-usage"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
 TABS = ("Instant", "Artistic", "Photo", "Translate", "Makeup", "Video")
 VIEWPORTS = ((1280, 800), (390, 844))
 
@@ -59,8 +67,10 @@ def paint(page: Any, photo: Path, outdir: Path, size: str) -> None:
     box = page.locator("#artistic-size input[type=number]")
     box.fill("320")
     box.press("Enter")
-    running = ("() => { const e = document.querySelector('#artistic-info'); return e && /step [1-9].*left/"
-               ".test(e.innerText) && document.querySelector('#artistic-result img'); }")
+    running = (
+        "() => { const e = document.querySelector('#artistic-info'); return e && /step [1-9].*left/"
+        ".test(e.innerText) && document.querySelector('#artistic-result img'); }"
+    )
     for state in ("cancelled", "done"):
         page.locator("#artistic-run").click()
         page.wait_for_function(running, timeout=120_000)
@@ -71,8 +81,9 @@ def paint(page: Any, photo: Path, outdir: Path, size: str) -> None:
             page.locator("#artistic-cancel").click()
             page.wait_for_function("() => document.querySelector('#artistic-info').innerText.includes('Cancelled')")
         else:
-            page.wait_for_function("() => document.querySelector('#artistic-info').innerText.includes('Done')",
-                                   timeout=600_000)
+            page.wait_for_function(
+                "() => document.querySelector('#artistic-info').innerText.includes('Done')", timeout=600_000
+            )
         time.sleep(1.0)
         page.locator("#artistic-info").scroll_into_view_if_needed()
         shoot(page, outdir / f"artistic_{state}_{size}.jpg")

@@ -64,12 +64,15 @@ def test_set_password_adds_replaces_and_keeps_other_lines(tmp_path):
     assert verify_password("two", accounts["bob"])
 
 
-@pytest.mark.parametrize("text, message", [
-    ("ann:hunter2\n", "line 1: not a password hash"),
-    ("# c\nann\n", "line 2: expected user:hash"),
-    ("bad user:scrypt$16384$8$1$AAAA$AAAA\n", "bad user name"),
-    ("# nobody\n", "has no accounts"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("ann:hunter2\n", "line 1: not a password hash"),
+        ("# c\nann\n", "line 2: expected user:hash"),
+        ("bad user:scrypt$16384$8$1$AAAA$AAAA\n", "bad user name"),
+        ("# nobody\n", "has no accounts"),
+    ],
+)
 def test_bad_accounts_files_are_one_line_errors(tmp_path, text, message):
     f = tmp_path / "users.txt"
     f.write_text(text)
@@ -119,8 +122,19 @@ def test_client_address_trusts_forwarded_for_only_from_the_proxy():
         parse_networks(["proxy.example"])
 
 
-@pytest.mark.parametrize("host, loop", [("127.0.0.1", True), ("localhost", True), ("::1", True), ("127.0.1.1", True),
-                                        ("0.0.0.0", False), ("::", False), ("192.168.1.5", False), ("myhost", False)])
+@pytest.mark.parametrize(
+    "host, loop",
+    [
+        ("127.0.0.1", True),
+        ("localhost", True),
+        ("::1", True),
+        ("127.0.1.1", True),
+        ("0.0.0.0", False),
+        ("::", False),
+        ("192.168.1.5", False),
+        ("myhost", False),
+    ],
+)
 def test_is_loopback(host, loop):
     assert is_loopback(host) is loop
 
@@ -156,8 +170,17 @@ def _all_routes(app) -> list[tuple[str, str]]:
     return sorted(set(out))
 
 
-PUBLIC = {"/", "/login", "/login/", "/favicon.ico", "/robots.txt", "/theme.css", "/gradio_api/startup-events",
-          "/assets/x", "/static/x"}
+PUBLIC = {
+    "/",
+    "/login",
+    "/login/",
+    "/favicon.ico",
+    "/robots.txt",
+    "/theme.css",
+    "/gradio_api/startup-events",
+    "/assets/x",
+    "/static/x",
+}
 
 
 def test_no_route_answers_without_a_login(auth_server):
@@ -184,8 +207,16 @@ def test_no_route_answers_without_a_login(auth_server):
     assert "artistic" not in page and "named_endpoints" not in page
 
 
-@pytest.mark.parametrize("path", ["/assets/../config", "/static/%2e%2e/%2e%2e/gradio_api/info", "//config",
-                                  "/assets/../gradio_api/file=/etc/passwd", "/config?next=/assets/x"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/assets/../config",
+        "/static/%2e%2e/%2e%2e/gradio_api/info",
+        "//config",
+        "/assets/../gradio_api/file=/etc/passwd",
+        "/config?next=/assets/x",
+    ],
+)
 def test_no_way_round_the_guard_through_the_public_prefixes(auth_server, path):
     import socket
 
@@ -238,8 +269,12 @@ def test_failed_logins_wait_longer_each_time_even_in_parallel(auth_server, auth_
 
     def attempt(password, client="203.0.113.77"):
         start = time.monotonic()
-        r = httpx.post(f"{url}/login", data={"username": "bob", "password": password},
-                       headers={"X-Forwarded-For": client}, timeout=60)
+        r = httpx.post(
+            f"{url}/login",
+            data={"username": "bob", "password": password},
+            headers={"X-Forwarded-For": client},
+            timeout=60,
+        )
         return r.status_code, time.monotonic() - start, time.monotonic() - t0
 
     with ThreadPoolExecutor(3) as pool:

@@ -27,8 +27,16 @@ from styleforge.web import modes
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*(no_silent_downcasting|copy keyword).*")
 
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-dev-shm-usage"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
 TIMEOUT_MS = 120_000
 
 
@@ -67,8 +75,12 @@ def page(browser, web_server):
     pg.wait_for_selector("text=styleforge")
     yield pg
     context.close()
-    outside = [u for u in pg.requests if urllib.parse.urlparse(u).hostname not in ("127.0.0.1", None)  # type: ignore[attr-defined]
-               and not u.startswith(("data:", "blob:"))]
+    outside = [
+        u
+        for u in pg.requests
+        if urllib.parse.urlparse(u).hostname not in ("127.0.0.1", None)  # type: ignore[attr-defined]
+        and not u.startswith(("data:", "blob:"))
+    ]
     assert not outside, f"the page fetched from outside 127.0.0.1: {outside[:5]}"
     assert pg.requests, "no request recorded"  # type: ignore[attr-defined]
 
@@ -82,8 +94,10 @@ def _set_number(pg, elem_id: str, value: int) -> None:
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
     box, slider = pg.locator(f"#{elem_id} input[type=number]"), pg.locator(f"#{elem_id} input[type=range]")
-    check = (f"() => {{ const r = document.querySelector('#{elem_id} input[type=range]');"
-             f" return !!r && r.value === '{value}'; }}")
+    check = (
+        f"() => {{ const r = document.querySelector('#{elem_id} input[type=range]');"
+        f" return !!r && r.value === '{value}'; }}"
+    )
     for _ in range(3):
         box.fill(str(value))
         box.press("Enter")
@@ -98,7 +112,8 @@ def _set_number(pg, elem_id: str, value: int) -> None:
 def _wait_done(pg, prefix: str) -> None:
     pg.wait_for_function(
         f"() => {{ const e = document.querySelector('#{prefix}-info'); return e && e.innerText.includes('Done'); }}",
-        timeout=TIMEOUT_MS)
+        timeout=TIMEOUT_MS,
+    )
 
 
 def _result(pg, prefix: str) -> Image.Image:
@@ -180,11 +195,13 @@ def test_cancel_stops_the_job(sized_page):
     page.locator("#artistic-run").click()
     page.wait_for_function(  # a progress line with stage, percentage and time left, and the live picture
         "() => { const e = document.querySelector('#artistic-info'); return e && /step \\d+.*%.*left.*elapsed/"
-        ".test(e.innerText) && document.querySelector('#artistic-result img'); }")
+        ".test(e.innerText) && document.querySelector('#artistic-result img'); }"
+    )
     assert any(t.name == "styleforge-job" for t in threading.enumerate())
     page.locator("#artistic-cancel").click()
-    page.wait_for_function("() => document.querySelector('#artistic-info').innerText.includes('Cancelled')",
-                           timeout=20_000)
+    page.wait_for_function(
+        "() => document.querySelector('#artistic-info').innerText.includes('Cancelled')", timeout=20_000
+    )
     t0 = time.monotonic()
     while any(t.name == "styleforge-job" for t in threading.enumerate()):
         assert time.monotonic() - t0 < 10, "the optimisation kept running after Cancel"
@@ -196,8 +213,14 @@ def test_cancel_stops_the_job(sized_page):
 
 VIEWPORTS = {"desktop": (1280, 800), "phone": (390, 844)}
 #: Each tab's main button (what a first visit should find without scrolling).
-MAIN = {"instant": "instant-run", "artistic": "artistic-run", "photo": "photo-run", "translate": "translate-run",
-        "makeup": "makeup-transfer", "video": "video-run"}
+MAIN = {
+    "instant": "instant-run",
+    "artistic": "artistic-run",
+    "photo": "photo-run",
+    "translate": "translate-run",
+    "makeup": "makeup-transfer",
+    "video": "video-run",
+}
 UNLABELLED = """() => [...document.querySelectorAll('input, select, textarea, button')].filter(el => el.offsetParent
   && el.type !== 'hidden' && el.type !== 'file' && !((el.labels && [...el.labels].some(l => l.innerText.trim()))
   || el.getAttribute('aria-label') || el.getAttribute('aria-labelledby')
@@ -229,8 +252,11 @@ def sized_page(request, browser, web_server):
     pg.wait_for_selector("text=styleforge")
     yield pg, (w, h)
     context.close()
-    outside = [u for u in seen if urllib.parse.urlparse(u).hostname not in ("127.0.0.1", None)
-               and not u.startswith(("data:", "blob:"))]
+    outside = [
+        u
+        for u in seen
+        if urllib.parse.urlparse(u).hostname not in ("127.0.0.1", None) and not u.startswith(("data:", "blob:"))
+    ]
     assert seen and not outside, f"the page fetched from outside 127.0.0.1: {outside[:5]}"
 
 
@@ -275,16 +301,19 @@ def test_a_bad_upload_is_explained_in_the_tab(page, tab, tmp_path):
     _open_tab(page, tab)
     page.locator(f"{box} input[type=file]").set_input_files(str(fake))
     status = page.locator(f"#{tab}-upload-status")
-    page.wait_for_function(f"() => document.querySelector('#{tab}-upload-status')?.innerText.includes({words!r})",
-                           timeout=30_000)
+    page.wait_for_function(
+        f"() => document.querySelector('#{tab}-upload-status')?.innerText.includes({words!r})", timeout=30_000
+    )
     text = status.inner_text()
     assert name in text and "Traceback" not in text and "/tmp" not in text and "Error" not in text, text
     if tab == "artistic":  # a 1×1 photo is refused at once, and again on Paint, in the tab's words
         dot = tmp_path / "dot.png"
         Image.new("RGB", (1, 1), (9, 9, 9)).save(dot)
         page.locator("#artistic-content input[type=file]").set_input_files(str(dot))
-        page.wait_for_function("() => document.querySelector('#artistic-upload-status')?.innerText"
-                               ".includes('only 1×1 pixels')", timeout=30_000)
+        page.wait_for_function(
+            "() => document.querySelector('#artistic-upload-status')?.innerText.includes('only 1×1 pixels')",
+            timeout=30_000,
+        )
 
 
 def test_login_then_a_job_and_the_per_client_cap_in_the_browser(browser, auth_server, tmp_path):
@@ -322,7 +351,8 @@ def test_login_then_a_job_and_the_per_client_cap_in_the_browser(browser, auth_se
         _set_number(pg, "artistic-steps", 500)
         pg.locator("#artistic-run").click()
         pg.wait_for_function(
-            "() => { const e = document.querySelector('#artistic-info'); return e && e.innerText.includes('Running'); }")
+            "() => { const e = document.querySelector('#artistic-info'); return e && e.innerText.includes('Running'); }"
+        )
         pg.get_by_role("tab", name="Instant").click()
         pg.locator("#instant-run").click()
         pg.get_by_text("you already have 1 job waiting or running").first.wait_for(timeout=30_000)
@@ -350,5 +380,8 @@ def test_makeup_by_example_in_the_browser(page, face_models, tmp_path):
     out = _result(page, "makeup")
     assert out.size == Image.open(fixtures / "two_faces.jpg").size
     cmd = page.locator("#makeup-cmd textarea").input_value()
-    assert cmd == "styleforge makeup transfer two_faces.jpg --reference astronaut.jpg --regions lips,eyes,brows -o result.png"
+    assert (
+        cmd
+        == "styleforge makeup transfer two_faces.jpg --reference astronaut.jpg --regions lips,eyes,brows -o result.png"
+    )
     assert "2 faces" in page.locator("#makeup-info").inner_text()

@@ -25,14 +25,39 @@ def _photo(w: int, h: int, seed: int = 0) -> Image.Image:
     return Image.fromarray(arr.astype(np.uint8))
 
 
-ARTISTIC_DEFAULTS = dict(s1="starry_night", w1=1.0, s2="(none)", w2=1.0, s3="(none)", w3=1.0, own=None,
-                         preset="fast", size=64, strength=1.0, colors=False, steps=3)
+ARTISTIC_DEFAULTS = dict(
+    s1="starry_night",
+    w1=1.0,
+    s2="(none)",
+    w2=1.0,
+    s3="(none)",
+    w3=1.0,
+    own=None,
+    preset="fast",
+    size=64,
+    strength=1.0,
+    colors=False,
+    steps=3,
+)
 
 
 def artistic_data(content, **kw):
     a = {**ARTISTIC_DEFAULTS, **kw}
-    return [content, a["s1"], a["w1"], a["s2"], a["w2"], a["s3"], a["w3"], a["own"], a["preset"],
-            a["size"], a["strength"], a["colors"], a["steps"]]
+    return [
+        content,
+        a["s1"],
+        a["w1"],
+        a["s2"],
+        a["w2"],
+        a["s3"],
+        a["w3"],
+        a["own"],
+        a["preset"],
+        a["size"],
+        a["strength"],
+        a["colors"],
+        a["steps"],
+    ]
 
 
 def message(res) -> str:
@@ -60,8 +85,10 @@ def test_artistic_streams_progress_and_previews(api):
     out = api.image(image)
     assert out.size == (64, 48) and out.format == "PNG"
     assert info.startswith("Done: 64×48")
-    assert command.startswith("styleforge stylize street.png --style starry_night --style the_scream "
-                              "--style-blend-weights 1,0.5 --image-size 64 --iterations 4")
+    assert command.startswith(
+        "styleforge stylize street.png --style starry_night --style the_scream "
+        "--style-blend-weights 1,0.5 --image-size 64 --iterations 4"
+    )
     assert res.of("process_generating"), "no streamed preview"
     lines = [m["output"]["data"][1] for m in res.of("process_generating") if m.get("output", {}).get("data")]
     assert any("%" in str(x) and "elapsed" in str(x) for x in lines), lines[:3]
@@ -78,8 +105,10 @@ def test_instant_over_http(api, web_settings):
     assert res.success and "--style INSTANT_MODELS/tiny.safetensors" in res.output[2], res.output
     res = api.call("instant", [photo, "my style (upload)", own, 0.7, True])
     assert res.success, res.error
-    assert ("--style mine.png --adain-decoder INSTANT_MODELS/decoder.safetensors --strength 0.7 --original-colors"
-            in res.output[2])
+    assert (
+        "--style mine.png --adain-decoder INSTANT_MODELS/decoder.safetensors --strength 0.7 --original-colors"
+        in res.output[2]
+    )
 
 
 def test_translate_and_makeup(api, sample_face):
@@ -104,19 +133,47 @@ def test_translate_and_makeup(api, sample_face):
 def test_photo_over_http(api):
     if "photo" not in api.fn:
         pytest.fail("the photo engine is part of the package: its endpoint must exist")
-    res = api.call("photo", [api.upload_image(_photo(80, 60), "in.png"), api.upload_image(_photo(50, 50, 3), "look.png"),
-                             None, None, 64, 1.0])
+    res = api.call(
+        "photo",
+        [
+            api.upload_image(_photo(80, 60), "in.png"),
+            api.upload_image(_photo(50, 50, 3), "look.png"),
+            None,
+            None,
+            64,
+            1.0,
+        ],
+    )
     assert res.success, res.error
     assert api.image(res.output[0]).size == (64, 48)
     assert res.output[2] == "styleforge photo in.png look.png --image-size 64 --save-look look.cube -o result.png"
     assert res.output[3] is not None  # the look, for download
-    res = api.call("photo_dpst", [api.upload_image(_photo(80, 60, 7), "in.png"),
-                                  api.upload_image(_photo(50, 50, 8), "look.png"), None, None, "fast", 64, 2])
+    res = api.call(
+        "photo_dpst",
+        [
+            api.upload_image(_photo(80, 60, 7), "in.png"),
+            api.upload_image(_photo(50, 50, 8), "look.png"),
+            None,
+            None,
+            "fast",
+            64,
+            2,
+        ],
+    )
     assert res.success, res.error
     assert res.output[2].startswith("styleforge photo in.png look.png --method dpst --image-size 64 --iterations 2")
     half = api.upload_image(Image.new("RGB", (80, 60), (255, 255, 255)), "m.png")
-    res = api.call("photo", [api.upload_image(_photo(80, 60), "in.png"), api.upload_image(_photo(50, 50, 3), "look.png"),
-                             half, None, 64, 1.0])
+    res = api.call(
+        "photo",
+        [
+            api.upload_image(_photo(80, 60), "in.png"),
+            api.upload_image(_photo(50, 50, 3), "look.png"),
+            half,
+            None,
+            64,
+            1.0,
+        ],
+    )
     assert "both masks" in message(res)
 
 
@@ -148,16 +205,22 @@ def test_no_checkpoint_outside_models(api, name):
 
 
 def test_no_file_outside_the_upload_folder(api, web_models):
-    for path in ("/etc/passwd", str(web_models / "warm.pt2"), str(web_models.parent / "secret.pt"),
-                 f"{api.upload_image(_photo(8, 8))['path']}/../../../../etc/passwd"):
+    for path in (
+        "/etc/passwd",
+        str(web_models / "warm.pt2"),
+        str(web_models.parent / "secret.pt"),
+        f"{api.upload_image(_photo(8, 8))['path']}/../../../../etc/passwd",
+    ):
         forged = {"path": path, "orig_name": "x.png", "meta": {"_type": "gradio.FileData"}}
         res = api.call("artistic", artistic_data(forged))
         assert "root:" not in message(res)
     # nothing from --models (or beside it) is downloadable
     for path in ("/etc/passwd", str(web_models / "warm.pt2"), str(web_models.parent / "secret.pt")):
-        for url in (f"{api.base}/gradio_api/file={path}",
-                    f"{api.base}/gradio_api/file={urllib.parse.quote(path, safe='')}",
-                    f"{api.base}/gradio_api/file=..%2F..%2F..%2F..%2F..{path}"):
+        for url in (
+            f"{api.base}/gradio_api/file={path}",
+            f"{api.base}/gradio_api/file={urllib.parse.quote(path, safe='')}",
+            f"{api.base}/gradio_api/file=..%2F..%2F..%2F..%2F..{path}",
+        ):
             r = api.http.get(url)
             assert r.status_code in (400, 403, 404), (url, r.status_code)
             assert b"root:" not in r.content and b"not for the page" not in r.content
@@ -182,8 +245,9 @@ def test_api_cancel_stops_the_optimisation(api):
         if msg.get("msg") == "process_generating" and "step" in str(data[1]) and not cancelled:
             assert _job_threads() == 1
             cancelled.append(time.monotonic())
-            r = api.http.post(f"{api.base}/gradio_api/cancel",
-                              json={k: body[k] for k in ("session_hash", "fn_index", "event_id")})
+            r = api.http.post(
+                f"{api.base}/gradio_api/cancel", json={k: body[k] for k in ("session_hash", "fn_index", "event_id")}
+            )
             assert r.status_code == 200
 
     res = api.call("artistic", artistic_data(photo, size=128, steps=500), on_message=cancel_on_first_progress)
@@ -240,7 +304,10 @@ def test_makeup_by_example_over_http(api, face_models, face_fixture):
     res = api.call("makeup_transfer", [face, ref, ["lips", "eyes"], 0.9])
     assert res.success, res.error
     assert api.image(res.output[0]).size == (target.shape[1], target.shape[0]) and "2 faces" in res.output[1]
-    assert res.output[2] == "styleforge makeup transfer two.png --reference ref.png --regions lips,eyes --strength 0.9 -o result.png"
+    assert (
+        res.output[2]
+        == "styleforge makeup transfer two.png --reference ref.png --regions lips,eyes --strength 0.9 -o result.png"
+    )
     res = api.call("makeup_remove", [face, None, ["lips"], 1.0])
     assert res.success, res.error
     wall = api.upload_image(Image.new("RGB", (120, 90), (90, 90, 90)), "wall.png")

@@ -10,7 +10,14 @@ import pytest
 from PIL import Image
 
 from styleforge.errors import InputError
-from styleforge.web.limits import JobTimeout, Limits, list_checkpoints, open_upload, resolve_checkpoint, run_with_deadline
+from styleforge.web.limits import (
+    JobTimeout,
+    Limits,
+    list_checkpoints,
+    open_upload,
+    resolve_checkpoint,
+    run_with_deadline,
+)
 
 
 def _png(path: Path, w: int, h: int, mode: str = "RGB") -> Path:

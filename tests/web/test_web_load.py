@@ -27,17 +27,26 @@ def test_concurrent_requests_each_get_their_own_result(api, web_settings):
     fast_mode = "instant"
     fast_inputs = [_photo(48 + 4 * i, 36 + 3 * i, seed=i) for i in range(N_FAST)]  # at least 32 px a side
     styles = ["tiny_scream", "starry_night"]  # a per-style network and AdaIN, alternating
-    fast_data = [[api.upload_image(im, f"p{i}.png"), styles[i % 2], None, 1.0, False]
-                 for i, im in enumerate(fast_inputs)]
-    expected_fast = [modes.instant(im, style=styles[i % 2], size=web_settings.limits.max_side,
-                                   models=web_settings.instant_models).image for i, im in enumerate(fast_inputs)]
+    fast_data = [
+        [api.upload_image(im, f"p{i}.png"), styles[i % 2], None, 1.0, False] for i, im in enumerate(fast_inputs)
+    ]
+    expected_fast = [
+        modes.instant(
+            im, style=styles[i % 2], size=web_settings.limits.max_side, models=web_settings.instant_models
+        ).image
+        for i, im in enumerate(fast_inputs)
+    ]
 
     art_inputs = [_photo(64, 48, seed=100), _photo(48, 64, seed=101), _photo(64, 64, seed=102)]
     art_styles = ["starry_night", "the_scream", "shipwreck"]
-    art_data = [artistic_data(api.upload_image(im, f"a{i}.png"), s1=s, steps=3)
-                for i, (im, s) in enumerate(zip(art_inputs, art_styles))]
-    expected_art = [modes.artistic(im, [(s, 1.0)], size=64, preset="fast", iterations=3).image
-                    for im, s in zip(art_inputs, art_styles)]
+    art_data = [
+        artistic_data(api.upload_image(im, f"a{i}.png"), s1=s, steps=3)
+        for i, (im, s) in enumerate(zip(art_inputs, art_styles))
+    ]
+    expected_art = [
+        modes.artistic(im, [(s, 1.0)], size=64, preset="fast", iterations=3).image
+        for im, s in zip(art_inputs, art_styles)
+    ]
 
     jobs = [(fast_mode, d) for d in fast_data] + [("artistic", d) for d in art_data]
     t0 = time.monotonic()
@@ -68,7 +77,9 @@ def test_concurrent_requests_each_get_their_own_result(api, web_settings):
     assert max(art_ranks) >= 1, art_ranks
     assert max(fast_ranks + art_ranks) < N_FAST + N_ARTISTIC
 
-    print(f"\n{N_FAST} {fast_mode} + {N_ARTISTIC} artistic requests: {wall:.1f} s wall; "
-          f"slowest {fast_mode} {max(r.seconds for r in fast_res):.1f} s, "
-          f"slowest artistic {max(r.seconds for r in art_res):.1f} s; max queue position {max(fast_ranks + art_ranks)}")
+    print(
+        f"\n{N_FAST} {fast_mode} + {N_ARTISTIC} artistic requests: {wall:.1f} s wall; "
+        f"slowest {fast_mode} {max(r.seconds for r in fast_res):.1f} s, "
+        f"slowest artistic {max(r.seconds for r in art_res):.1f} s; max queue position {max(fast_ranks + art_ranks)}"
+    )
     assert wall < 150, f"load test took {wall:.0f} s"

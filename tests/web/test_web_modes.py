@@ -32,8 +32,15 @@ def test_availability_names_every_mode():
 
 def test_artistic_progress_previews_and_command():
     seen: list[tuple[float, str, Image.Image | None]] = []
-    res = modes.artistic(_photo(), [("starry_night", 1.0)], size=64, preset="fast", iterations=3,
-                         on_progress=lambda f, m, p: seen.append((f, m, p)), preview_every=0.0)
+    res = modes.artistic(
+        _photo(),
+        [("starry_night", 1.0)],
+        size=64,
+        preset="fast",
+        iterations=3,
+        on_progress=lambda f, m, p: seen.append((f, m, p)),
+        preview_every=0.0,
+    )
     assert res.image.size == (64, 48)
     fracs = [f for f, _, _ in seen]
     assert fracs == sorted(fracs) and fracs[-1] == pytest.approx(1.0) and len(fracs) == 3
@@ -51,9 +58,17 @@ def test_artistic_command_reproduces_the_result(tmp_path, monkeypatch):
     _photo(72, 56).save(content)
     own_style = tmp_path / "mine.png"
     _photo(40, 40).transpose(Image.Transpose.ROTATE_90).save(own_style)
-    res = modes.artistic(Image.open(content), [("the_scream", 0.7), (Image.open(own_style), 0.3)], size=64,
-                         preset="fast", iterations=4, strength=2.0, original_colors=True,
-                         content_label="photo.png", style_labels=["the_scream", "mine.png"])
+    res = modes.artistic(
+        Image.open(content),
+        [("the_scream", 0.7), (Image.open(own_style), 0.3)],
+        size=64,
+        preset="fast",
+        iterations=4,
+        strength=2.0,
+        original_colors=True,
+        content_label="photo.png",
+        style_labels=["the_scream", "mine.png"],
+    )
     assert "--style-blend-weights 0.7,0.3" in res.command and "--style-weight 200" in res.command
     assert "--original-colors" in res.command
     monkeypatch.chdir(tmp_path)
@@ -97,8 +112,11 @@ def pix2pix_weights(tmp_path_factory) -> Path:
     cfg = Pix2PixConfig(netG="unet_32", ngf=4, lambda_gan=0.0, dropout=False)
     model = Pix2Pix(cfg, generator=torch.Generator().manual_seed(1))
     path = tmp_path_factory.mktemp("models") / "tiny_p2p.safetensors"
-    export_safetensors(model.networks["G"].state_dict(), path,
-                       metadata={"kind": "pix2pix", "network": "G", "model_config": dataclasses.asdict(cfg)})
+    export_safetensors(
+        model.networks["G"].state_dict(),
+        path,
+        metadata={"kind": "pix2pix", "network": "G", "model_config": dataclasses.asdict(cfg)},
+    )
     return path
 
 
@@ -147,13 +165,25 @@ def test_photo_with_masks_progress_and_command():
     stop = Image.new("RGB", (40, 40), (255, 255, 255))
     stop.paste((0, 0, 255), (0, 0, 40, 20))
     seen: list[float] = []
-    res = modes.photo(content, style, content_mask=top, style_mask=stop, size=64, iterations=2, smoothing="fast",
-                      on_progress=lambda f, m, p: seen.append(f), content_label="in.png", style_label="look.png",
-                      mask_labels=("in_mask.png", "look_mask.png"))
+    res = modes.photo(
+        content,
+        style,
+        content_mask=top,
+        style_mask=stop,
+        size=64,
+        iterations=2,
+        smoothing="fast",
+        on_progress=lambda f, m, p: seen.append(f),
+        content_label="in.png",
+        style_label="look.png",
+        mask_labels=("in_mask.png", "look_mask.png"),
+    )
     assert res.image.size == (64, 48)
     assert seen == sorted(seen) and seen[-1] == pytest.approx(1.0)
-    assert res.command == ("styleforge photo in.png look.png --method dpst --content-mask in_mask.png "
-                           "--style-mask look_mask.png --image-size 64 --iterations 2 --smooth fast --seed 0 -o result.png")
+    assert res.command == (
+        "styleforge photo in.png look.png --method dpst --content-mask in_mask.png "
+        "--style-mask look_mask.png --image-size 64 --iterations 2 --smooth fast --seed 0 -o result.png"
+    )
     with pytest.raises(InputError, match="both masks"):
         modes.photo(content, style, content_mask=top, size=64, iterations=1)
     with pytest.raises(InputError, match="smoothing"):
@@ -170,11 +200,22 @@ def test_photo_fast_with_and_without_masks_gives_a_look(tmp_path):
     top.paste((0, 0, 255), (0, 0, 96, 32))
     stop = Image.new("RGB", (40, 40), (255, 255, 255))
     stop.paste((0, 0, 255), (0, 0, 40, 20))
-    res = modes.photo_fast(content, style, content_mask=top, style_mask=stop, size=64, content_label="in.png",
-                           style_label="look.png", mask_labels=("m.png", "s.png"), look_dir=tmp_path)
+    res = modes.photo_fast(
+        content,
+        style,
+        content_mask=top,
+        style_mask=stop,
+        size=64,
+        content_label="in.png",
+        style_label="look.png",
+        mask_labels=("m.png", "s.png"),
+        look_dir=tmp_path,
+    )
     assert res.image.size == (64, 43)
-    assert res.command == ("styleforge photo in.png look.png --content-mask m.png --style-mask s.png "
-                           "--image-size 64 --save-look look.cube -o result.png")
+    assert res.command == (
+        "styleforge photo in.png look.png --content-mask m.png --style-mask s.png "
+        "--image-size 64 --save-look look.cube -o result.png"
+    )
     assert read_cube(res.file).size == 33
     plain = modes.photo_fast(content, style, size=1000, look_dir=tmp_path)  # no masks: automatic; never enlarged
     assert plain.image.size == (96, 64) and plain.file == tmp_path / "look.cube"
@@ -192,12 +233,14 @@ def test_instant_per_style_and_own_style(instant_models):
 
     img = _photo(90, 60)
     res = modes.instant(img, style="tiny_scream", size=64, strength=0.5, models=instant_models)
-    want = stylize_instant(img, load_instant([str(instant_models / "tiny.safetensors")]),
-                           InstantOptions(strength=0.5, size=64))
+    want = stylize_instant(
+        img, load_instant([str(instant_models / "tiny.safetensors")]), InstantOptions(strength=0.5, size=64)
+    )
     assert res.image.size == (64, 43)
     assert np.array_equal(np.asarray(res.image), np.asarray(want))
-    assert res.command == ("styleforge instant photo.jpg --style INSTANT_MODELS/tiny.safetensors --strength 0.5 "
-                           "--size 64 -o result.png")
+    assert res.command == (
+        "styleforge instant photo.jpg --style INSTANT_MODELS/tiny.safetensors --strength 0.5 --size 64 -o result.png"
+    )
 
     painting = modes.instant(img, style="starry_night", models=instant_models, original_colors=True)
     assert painting.image.size == (90, 60)  # not shrunk: smaller than the size limit
@@ -228,8 +271,10 @@ def test_instant_polish_and_builtin_wct_for_own_style(instant_models):
 
 def test_unavailable_modes_say_so():
     avail = modes.availability()
-    for mode, call in (("instant", lambda: modes.instant(_photo(), style="starry_night")),
-                       ("photo", lambda: modes.photo(_photo(), _photo()))):
+    for mode, call in (
+        ("instant", lambda: modes.instant(_photo(), style="starry_night")),
+        ("photo", lambda: modes.photo(_photo(), _photo())),
+    ):
         if avail[mode] is None:
             continue  # landed: covered by its own tests below
         with pytest.raises(modes.ModeUnavailable, match="not available in this install"):
@@ -242,10 +287,15 @@ def test_makeup_by_example_needs_no_model(face_models, face_fixture):
     from styleforge.faces.regions import region_masks
 
     m = region_masks(ref["mesh"][0][:, :2] * (w, h), (h, w), ("lips",))["lips"][..., None]
-    made_up = Image.fromarray(np.clip(img * (1 - 0.8 * m) + 0.8 * m * np.array([200, 20, 40]) + 0.5, 0, 255).astype(np.uint8))
+    made_up = Image.fromarray(
+        np.clip(img * (1 - 0.8 * m) + 0.8 * m * np.array([200, 20, 40]) + 0.5, 0, 255).astype(np.uint8)
+    )
     target = Image.fromarray(face_fixture("two_faces")[0])
     res = modes.makeup_by_example(target, made_up, regions=["lips"], strength=0.8, reference_label="red.png")
-    assert res.command == "styleforge makeup transfer photo.jpg --reference red.png --regions lips --strength 0.8 -o result.png"
+    assert (
+        res.command
+        == "styleforge makeup transfer photo.jpg --reference red.png --regions lips --strength 0.8 -o result.png"
+    )
     assert res.info.startswith("2 faces") and res.image.size == target.size
     assert np.abs(np.asarray(res.image).astype(int) - np.asarray(target).astype(int)).max() > 20
     removed = modes.makeup_by_example(made_up, None, action="remove", regions=["lips"])

@@ -29,8 +29,9 @@ def test_translate_with_a_cached_pretrained_model(tmp_path: Path, monkeypatch: p
     monkeypatch.setenv("STYLEFORGE_CACHE", str(tmp_path))
     (tmp_path / "pretrained").mkdir()
     torch.save(randomise(RefResnet(3, 3, 4, 6), 11).state_dict(), tmp_path / "pretrained" / "style_monet.pth")
-    res = modes.translate(Image.new("RGB", (40, 30), (90, 120, 200)), None, checkpoint_label="", pretrained="style_monet",
-                          size=64)
+    res = modes.translate(
+        Image.new("RGB", (40, 30), (90, 120, 200)), None, checkpoint_label="", pretrained="style_monet", size=64
+    )
     assert res.image.size == (40, 30)
     assert res.command == "styleforge translate photo.jpg --pretrained style_monet -o out/"
     assert (tmp_path / "pretrained" / "sha256.json").is_file() and os.listdir(tmp_path / "pretrained")

@@ -66,8 +66,11 @@ def _cap_holds_while_another_client_is_served(a, b, demo):
             box["body"] = body
             running.set()
 
-    th = threading.Thread(target=lambda: box.setdefault(
-        "res", a.call("artistic", artistic_data(photo, size=128, steps=500), on_message=on_message)))
+    th = threading.Thread(
+        target=lambda: box.setdefault(
+            "res", a.call("artistic", artistic_data(photo, size=128, steps=500), on_message=on_message)
+        )
+    )
     th.start()
     try:
         assert running.wait(120), "the long job did not start"
@@ -79,8 +82,10 @@ def _cap_holds_while_another_client_is_served(a, b, demo):
         assert th.is_alive(), "the first client's job ended before the second client was served"
     finally:
         if "body" in box:
-            a.http.post(f"{a.base}/gradio_api/cancel",
-                        json={k: box["body"][k] for k in ("session_hash", "fn_index", "event_id")})
+            a.http.post(
+                f"{a.base}/gradio_api/cancel",
+                json={k: box["body"][k] for k in ("session_hash", "fn_index", "event_id")},
+            )
         th.join(60)
     _wait_idle(demo)
     assert a.call("instant", small).success  # the slot is free again
@@ -110,8 +115,9 @@ def test_caps_per_login_while_another_user_is_served(auth_server):
 def test_without_login_the_client_is_its_address_via_the_trusted_proxy(web_settings):
     from conftest import GradioHTTP, free_port, serving
 
-    settings = dataclasses.replace(web_settings, port=free_port(), trusted_proxies=("127.0.0.1",),
-                                   max_jobs_per_client=1)
+    settings = dataclasses.replace(
+        web_settings, port=free_port(), trusted_proxies=("127.0.0.1",), max_jobs_per_client=1
+    )
     with serving(settings) as (url, demo):
         a = GradioHTTP(url, headers={"X-Forwarded-For": "203.0.113.5"})
         b = GradioHTTP(url, headers={"X-Forwarded-For": "203.0.113.6"})

@@ -36,8 +36,13 @@ def test_bad_options_exit_2(argv, message, capsys):
 
 
 def test_host_0000_without_login_exits_2_from_the_shell():
-    proc = subprocess.run([sys.executable, "-m", "styleforge.cli.main", "serve", "--host", "0.0.0.0"],
-                          capture_output=True, text=True, timeout=120, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "styleforge.cli.main", "serve", "--host", "0.0.0.0"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert proc.returncode == 2 and proc.stdout == ""
     assert proc.stderr.count("\n") == 1 and "--no-auth" in proc.stderr and "--auth" in proc.stderr
 
@@ -57,11 +62,14 @@ def test_settings_login_and_per_client_defaults(tmp_path):
     assert plain.accounts is None and plain.max_jobs_per_client == 0 and plain.max_heavy_per_hour == 0
     shared = settings("--host", "0.0.0.0", "--no-auth")
     assert shared.accounts is None and (shared.max_jobs_per_client, shared.max_heavy_per_hour) == (
-        EXPOSED_MAX_JOBS, EXPOSED_MAX_HEAVY)
+        EXPOSED_MAX_JOBS,
+        EXPOSED_MAX_HEAVY,
+    )
     users = tmp_path / "users.txt"
     assert main(["serve", "passwd", str(users), "bob"]) == 0  # reads the password from stdin (not a tty)
-    s = settings("--auth", "ann:pw", "--auth-file", str(users), "--trusted-proxy", "127.0.0.1",
-                 "--max-heavy-per-hour", "0")
+    s = settings(
+        "--auth", "ann:pw", "--auth-file", str(users), "--trusted-proxy", "127.0.0.1", "--max-heavy-per-hour", "0"
+    )
     assert len(s.accounts) == 2 and s.accounts.verify("ann", "pw") and s.accounts.verify("bob", "hunter two")
     assert s.trusted_proxies == ("127.0.0.1/32",)
     assert (s.max_jobs_per_client, s.max_heavy_per_hour) == (EXPOSED_MAX_JOBS, 0)
@@ -94,9 +102,24 @@ def test_serve_command_serves_the_page(tmp_path, web_models):
     need_gradio()
     port = free_port()
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "styleforge.cli.main", "serve", "--port", str(port),
-                             "--models", str(web_models), "--max-upload-mb", "2"],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "styleforge.cli.main",
+            "serve",
+            "--port",
+            str(port),
+            "--models",
+            str(web_models),
+            "--max-upload-mb",
+            "2",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
     try:
         deadline = time.monotonic() + 90
         while True:

@@ -51,9 +51,17 @@ def ctx(web_settings):
 def files(tmp_path_factory, web_settings) -> dict[str, Path]:
     """The CLI's bad inputs, as uploads: text named .jpg, 1×1, huge, 16-bit PNG, CMYK JPEG, fake and long clips."""
     d = tmp_path_factory.mktemp("uploads")
-    out = {"good": d / "in20.jpg", "text": d / "holiday.jpg", "tiny": d / "dot.png", "huge": d / "wide.png",
-           "png16": d / "deep.png", "cmyk": d / "print.jpg", "fake_mp4": d / "film.mp4", "long_mp4": d / "long.mp4",
-           "clip": d / "clip.mp4"}
+    out = {
+        "good": d / "in20.jpg",
+        "text": d / "holiday.jpg",
+        "tiny": d / "dot.png",
+        "huge": d / "wide.png",
+        "png16": d / "deep.png",
+        "cmyk": d / "print.jpg",
+        "fake_mp4": d / "film.mp4",
+        "long_mp4": d / "long.mp4",
+        "clip": d / "clip.mp4",
+    }
     _photo().save(out["good"], quality=95)
     out["text"].write_text("Dear diary, this is not a picture.\n" * 20)
     Image.new("RGB", (1, 1), (200, 30, 30)).save(out["tiny"])
@@ -170,8 +178,11 @@ def _tab_call(tab: str, ctx: Any, photo: str) -> tuple[Any, ...]:
     if tab == "instant":
         return _last(instant.handlers(ctx)["run"](photo, "tiny_scream", None, 1.0, False))
     if tab == "artistic":
-        return _last(artistic.handlers(ctx)["run"](photo, "starry_night", 1.0, "(none)", 1.0, "(none)", 1.0, None,
-                                                    "fast", 64, 1.0, False, 1, _request()))
+        return _last(
+            artistic.handlers(ctx)["run"](
+                photo, "starry_night", 1.0, "(none)", 1.0, "(none)", 1.0, None, "fast", 64, 1.0, False, 1, _request()
+            )
+        )
     if tab == "photo":
         return _last(photo_tab.handlers(ctx)["run"](photo, photo, None, None, 64, 1.0))
     if tab == "photo_dpst":
@@ -206,10 +217,15 @@ def test_uploads_are_checked_when_they_arrive(case, ctx, files):
     assert (msg == "") if expected is None else (expected in msg), msg
 
 
-@pytest.mark.parametrize("case, expected", [("fake_mp4", "is not a video we can read"),
-                                            ("text", "is not a video we can read"),
-                                            ("long_mp4", "takes clips up to"),
-                                            ("clip", None)])
+@pytest.mark.parametrize(
+    "case, expected",
+    [
+        ("fake_mp4", "is not a video we can read"),
+        ("text", "is not a video we can read"),
+        ("long_mp4", "takes clips up to"),
+        ("clip", None),
+    ],
+)
 def test_video_tab_checks_clips_at_upload_and_on_run(case, expected, ctx, files, tmp_path):
     from styleforge.web.tabs import video
 
@@ -241,10 +257,14 @@ def test_errors_never_show_paths_flags_or_class_names():
     from styleforge.errors import InputError
     from styleforge.web.common import page_message
 
-    assert page_message(InputError("the clip is 14.0 s long; the limit is 10 s (use --start/--duration)")) == \
-        "The clip is 14.0 s long; the limit is 10 s"
-    assert (page_message(InputError("input /tmp/gradio/abc123/film.mp4 is not a video"))
-            == "Input 'film.mp4' is not a video")
+    assert (
+        page_message(InputError("the clip is 14.0 s long; the limit is 10 s (use --start/--duration)"))
+        == "The clip is 14.0 s long; the limit is 10 s"
+    )
+    assert (
+        page_message(InputError("input /tmp/gradio/abc123/film.mp4 is not a video"))
+        == "Input 'film.mp4' is not a video"
+    )
     msg = page_message(RuntimeError("max_pool2d: output size is too small at /work/x.py"))
     assert "RuntimeError" not in msg and "/" not in msg and "try again" in msg
 
@@ -281,8 +301,11 @@ def test_downloads_are_named_pngs_with_the_command_and_no_exif(ctx, files, tmp_p
     exif[0x8825] = {1: "N", 2: (48.0, 31.0, 12.0)}  # GPS
     _photo().save(photo, exif=exif.tobytes())
     assert Image.open(photo).getexif().get(0x010F) == "PhoneMaker"
-    out = _last(artistic.handlers(ctx)["run"](str(photo), "the_scream", 1.0, "(none)", 1.0, "(none)", 1.0, None,
-                                              "fast", 64, 1.0, False, 2, _request()))
+    out = _last(
+        artistic.handlers(ctx)["run"](
+            str(photo), "the_scream", 1.0, "(none)", 1.0, "(none)", 1.0, None, "fast", 64, 1.0, False, 2, _request()
+        )
+    )
     assert "Done" in _message(out)
     path, command = Path(out[0]), out[2]
     assert path.name == "in20_the_scream.png"
@@ -315,8 +338,22 @@ def test_cancel_ends_in_a_clear_cancelled_state(tab, ctx, files, tmp_path):
 
     if tab == "artistic":
         h = artistic.handlers(ctx)
-        gen = h["run"](str(files["good"]), "starry_night", 1.0, "(none)", 1.0, "(none)", 1.0, None, "balanced", 128,
-                       1.0, False, 500, _request(tab))
+        gen = h["run"](
+            str(files["good"]),
+            "starry_night",
+            1.0,
+            "(none)",
+            1.0,
+            "(none)",
+            1.0,
+            None,
+            "balanced",
+            128,
+            1.0,
+            False,
+            500,
+            _request(tab),
+        )
     elif tab == "photo_dpst":
         h = photo.handlers(ctx)
         gen = h["run_dpst"](str(files["good"]), str(files["cmyk"]), None, None, "fast", 128, 500, _request(tab))
@@ -382,8 +419,22 @@ def _eta_error(seen: list[tuple[float, tuple[Any, ...]]]) -> float:
 def test_artistic_live_picture_progress_line_and_honest_estimate(ctx, files):
     from styleforge.web.tabs import artistic
 
-    gen = artistic.handlers(ctx)["run"](str(files["good"]), "starry_night", 1.0, "(none)", 1.0, "(none)", 1.0, None,
-                                        "balanced", 192, 1.0, False, 0, _request("live"))  # VGG16's schedule
+    gen = artistic.handlers(ctx)["run"](
+        str(files["good"]),
+        "starry_night",
+        1.0,
+        "(none)",
+        1.0,
+        "(none)",
+        1.0,
+        None,
+        "balanced",
+        192,
+        1.0,
+        False,
+        0,
+        _request("live"),
+    )  # VGG16's schedule
     seen = _drive(gen)
     assert "Done" in seen[-1][1][1]
     _check_live(seen)
@@ -396,8 +447,9 @@ def test_video_live_frames_and_honest_estimate(ctx, tmp_path):
     from styleforge.web.tabs import video
 
     clip = write_clip(tmp_path / "walk.mp4", pan_frames(95, size=(320, 240), step=1))  # 9.5 s at 10 fps
-    seen = _drive(video.handlers(ctx, tmp_path)["run"](str(clip), "instant", "starry_night", None, 320, 0.5,
-                                                      _request("v")))
+    seen = _drive(
+        video.handlers(ctx, tmp_path)["run"](str(clip), "instant", "starry_night", None, 320, 0.5, _request("v"))
+    )
     assert "Done" in seen[-1][1][1]
     _check_live(seen)
     err = _eta_error(seen)
@@ -447,16 +499,24 @@ def test_eta_with_a_fake_clock():
     assert eta.remaining(0.05) is None  # the first report only starts the rate
     now[0] += 9.0  # 0.45 of the work in 9 s: 20 s for all of it
     assert eta.remaining(0.5) == pytest.approx(10.0)
-    assert progress_line("scale 2/3, step 4/40", 0.5, eta.elapsed(), 10.0) == \
-        "Running · scale 2/3, step 4/40 · 50 % · about 10 s left · 14 s elapsed"
+    assert (
+        progress_line("scale 2/3, step 4/40", 0.5, eta.elapsed(), 10.0)
+        == "Running · scale 2/3, step 4/40 · 50 % · about 10 s left · 14 s elapsed"
+    )
 
 
 def test_dpst_stage_labels_do_not_restart():
     from styleforge.web import modes
 
     msgs: list[str] = []
-    modes.photo(_photo(64, 48), _photo(48, 48, 4), size=64, iterations=2, smoothing="off",
-                on_progress=lambda f, m, p: msgs.append(m))
+    modes.photo(
+        _photo(64, 48),
+        _photo(48, 48, 4),
+        size=64,
+        iterations=2,
+        smoothing="off",
+        on_progress=lambda f, m, p: msgs.append(m),
+    )
     phases = [m.split(" (")[0] for m in msgs]
     assert phases[0] == "painting" and phases[-1] == "photo realism", msgs
     first_real = phases.index("photo realism")

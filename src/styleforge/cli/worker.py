@@ -19,11 +19,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "fast = instant styles, photo looks, makeup; heavy = Gatys and deep photo style optimisations. "
         "SIGTERM (Ctrl-C) lets running jobs finish first. Needs `pip install styleforge[service]`.",
     )
-    p.add_argument("--broker", required=True, metavar="URL",
-                   help="redis://[:PASSWORD@]HOST:PORT/DB (the same as the front end's --broker)")
+    p.add_argument(
+        "--broker",
+        required=True,
+        metavar="URL",
+        help="redis://[:PASSWORD@]HOST:PORT/DB (the same as the front end's --broker)",
+    )
     p.add_argument("--queues", default="fast,heavy", help="job classes to run: fast, heavy or fast,heavy (default)")
-    p.add_argument("--concurrency", type=int, default=None, metavar="N",
-                   help="processes per class (default 1 each)")
+    p.add_argument("--concurrency", type=int, default=None, metavar="N", help="processes per class (default 1 each)")
     p.add_argument("--loglevel", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     p.set_defaults(func=run)
 

@@ -73,8 +73,9 @@ def options_from_args(mode: str, args: Any) -> tuple[dict[str, Any], dict[str, b
     options: dict[str, Any] = {}
     inputs: dict[str, bytes] = {}
     if mode == "instant":
-        _style(_one(getattr(args, "instant", None) or getattr(args, "style", None), "--style"), "style", inputs,
-               options)
+        _style(
+            _one(getattr(args, "instant", None) or getattr(args, "style", None), "--style"), "style", inputs, options
+        )
         options["strength"] = float(getattr(args, "strength", 1.0))
         size = getattr(args, "size", None)
         if size:
@@ -228,9 +229,19 @@ class RemoteJob:
         max_bytes: the largest input (default: the queue's upload limit).
     """
 
-    def __init__(self, store: JobStore, app: Any, owner: str, mode: str, options: dict[str, Any],
-                 images: dict[str, Any], *, poll_s: float = 0.2, cls: str | None = None,
-                 max_bytes: int | None = None) -> None:
+    def __init__(
+        self,
+        store: JobStore,
+        app: Any,
+        owner: str,
+        mode: str,
+        options: dict[str, Any],
+        images: dict[str, Any],
+        *,
+        poll_s: float = 0.2,
+        cls: str | None = None,
+        max_bytes: int | None = None,
+    ) -> None:
         from .modes import PAGE
 
         self.store, self.app, self.owner, self.mode, self.poll_s = store, app, owner, mode, poll_s

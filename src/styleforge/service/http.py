@@ -60,11 +60,15 @@ class ApiAuth:
         required: refuse anonymous callers (401).
     """
 
-    def __init__(self, api_keys: Mapping[str, str] | None = None, *,
-                 verify_password: Callable[[str, str], Awaitable[bool]] | None = None,
-                 cookie_user: Callable[[Mapping[str, Any]], str | None] | None = None,
-                 client_address: Callable[[Mapping[str, Any]], str] | None = None,
-                 required: bool = False) -> None:
+    def __init__(
+        self,
+        api_keys: Mapping[str, str] | None = None,
+        *,
+        verify_password: Callable[[str, str], Awaitable[bool]] | None = None,
+        cookie_user: Callable[[Mapping[str, Any]], str | None] | None = None,
+        client_address: Callable[[Mapping[str, Any]], str] | None = None,
+        required: bool = False,
+    ) -> None:
         self._keys = {_digest(k): u for k, u in (api_keys or {}).items()}
         self.verify_password, self.cookie_user = verify_password, cookie_user
         self.client_address = client_address or (lambda scope: str((scope.get("client") or ("unknown",))[0]))
@@ -77,8 +81,10 @@ class ApiAuth:
         for v in values:
             user, sep, key = v.partition(":")
             if not sep or not user or len(key) < 16:
-                raise InputError("--api-key takes USER:KEY with a key of at least 16 characters "
-                                 "(make one with: python -c 'import secrets; print(secrets.token_urlsafe(24))')")
+                raise InputError(
+                    "--api-key takes USER:KEY with a key of at least 16 characters "
+                    "(make one with: python -c 'import secrets; print(secrets.token_urlsafe(24))')"
+                )
             out[key] = user
         return out
 
@@ -107,8 +113,11 @@ class ApiAuth:
             if user is not None:
                 return f"user:{user}"
         if self.required:
-            raise ApiError(401, "log in: an API key (Authorization: Bearer KEY) or the page's user name and "
-                           "password (HTTP Basic)", {"WWW-Authenticate": 'Bearer, Basic realm="styleforge"'})
+            raise ApiError(
+                401,
+                "log in: an API key (Authorization: Bearer KEY) or the page's user name and password (HTTP Basic)",
+                {"WWW-Authenticate": 'Bearer, Basic realm="styleforge"'},
+            )
         return f"ip:{self.client_address(request.scope)}"
 
 
@@ -122,16 +131,29 @@ Client = Annotated[str, Depends(_caller)]
 
 
 def _job_json(job: Job, base: str) -> dict[str, Any]:
-    out = {"id": job.id, "mode": job.mode, "class": job.cls, "state": job.state, "progress": round(job.progress, 4),
-           "message": job.message, "created": job.created, "started": job.started, "finished": job.finished,
-           "runs": job.runs, "attempts": job.attempts, "error": job.error or None, "result_url": None}
+    out = {
+        "id": job.id,
+        "mode": job.mode,
+        "class": job.cls,
+        "state": job.state,
+        "progress": round(job.progress, 4),
+        "message": job.message,
+        "created": job.created,
+        "started": job.started,
+        "finished": job.finished,
+        "runs": job.runs,
+        "attempts": job.attempts,
+        "error": job.error or None,
+        "result_url": None,
+    }
     if job.state == "done" and job.result_bytes:
         out["result_url"] = f"{base}/jobs/{job.id}/result"
     return out
 
 
-def create_api(config: ServiceConfig, auth: ApiAuth | None = None, *, store: JobStore | None = None,
-               celery: Any = None) -> Any:
+def create_api(
+    config: ServiceConfig, auth: ApiAuth | None = None, *, store: JobStore | None = None, celery: Any = None
+) -> Any:
     """The API as a FastAPI app to mount at ``/v1``."""
     from .quota import RedisQuota
     from .tasks import enqueue, make_app
@@ -139,12 +161,16 @@ def create_api(config: ServiceConfig, auth: ApiAuth | None = None, *, store: Job
     auth = auth or ApiAuth()
     store = store or JobStore(config)
     app_celery = celery or make_app(config)
-    quota = RedisQuota(store.redis, config.prefix, config.max_jobs_per_client, config.max_heavy_per_hour,
-                       config.ttl_s)
-    api = FastAPI(title="styleforge API", version="1",
-                  description="Submit style-transfer jobs, poll them, fetch the results. Jobs run on the workers of "
-                  "the queue (`styleforge worker`). Errors are JSON `{\"error\": ...}`.",
-                  docs_url="/docs", redoc_url=None, openapi_url="/openapi.json")
+    quota = RedisQuota(store.redis, config.prefix, config.max_jobs_per_client, config.max_heavy_per_hour, config.ttl_s)
+    api = FastAPI(
+        title="styleforge API",
+        version="1",
+        description="Submit style-transfer jobs, poll them, fetch the results. Jobs run on the workers of "
+        'the queue (`styleforge worker`). Errors are JSON `{"error": ...}`.',
+        docs_url="/docs",
+        redoc_url=None,
+        openapi_url="/openapi.json",
+    )
     limit = config.max_upload_bytes
     max_body = limit * len({n for r, o in INPUTS.values() for n in r + o}) + FORM_SLACK
 
@@ -188,29 +214,40 @@ def create_api(config: ServiceConfig, auth: ApiAuth | None = None, *, store: Job
     def base(request: Request) -> str:
         return str(request.scope.get("root_path", "")).rstrip("/")
 
-    @api.post("/jobs", status_code=202, summary="Submit a job",
-              responses={400: {}, 401: {}, 413: {}, 429: {}, 503: {}})
-    def submit(request: Request, client: Client,
-               mode: Annotated[str, Form(description="instant, photo, artistic or makeup")],
-               content: Annotated[UploadFile, File(description="the photo")],
-               options: Annotated[str, Form(description='JSON, e.g. {"style": "starry_night", "size": 512}')] = "{}",
-               style: Annotated[UploadFile | None, File(description="a style image (instant, artistic, photo)")] = None,
-               reference: Annotated[UploadFile | None, File(description="a made-up face (makeup transfer)")] = None,
-               style2: Annotated[UploadFile | None, File(description="artistic blends: more style images, named "
-                                                         "@style2… in the styles option")] = None,
-               style3: Annotated[UploadFile | None, File()] = None,
-               style4: Annotated[UploadFile | None, File()] = None,
-               content_mask: Annotated[UploadFile | None, File(description="photo: colour mask of the photo")] = None,
-               style_mask: Annotated[UploadFile | None, File(description="photo: colour mask of the style")] = None,
-               ) -> Any:
+    @api.post("/jobs", status_code=202, summary="Submit a job", responses={400: {}, 401: {}, 413: {}, 429: {}, 503: {}})
+    def submit(
+        request: Request,
+        client: Client,
+        mode: Annotated[str, Form(description="instant, photo, artistic or makeup")],
+        content: Annotated[UploadFile, File(description="the photo")],
+        options: Annotated[str, Form(description='JSON, e.g. {"style": "starry_night", "size": 512}')] = "{}",
+        style: Annotated[UploadFile | None, File(description="a style image (instant, artistic, photo)")] = None,
+        reference: Annotated[UploadFile | None, File(description="a made-up face (makeup transfer)")] = None,
+        style2: Annotated[
+            UploadFile | None,
+            File(description="artistic blends: more style images, named @style2… in the styles option"),
+        ] = None,
+        style3: Annotated[UploadFile | None, File()] = None,
+        style4: Annotated[UploadFile | None, File()] = None,
+        content_mask: Annotated[UploadFile | None, File(description="photo: colour mask of the photo")] = None,
+        style_mask: Annotated[UploadFile | None, File(description="photo: colour mask of the style")] = None,
+    ) -> Any:
         try:
             opts = json.loads(options)
         except json.JSONDecodeError as e:
             raise ApiError(400, f"options is not JSON ({e.msg} at character {e.pos})") from None
         if not isinstance(opts, dict):
             raise ApiError(400, "options must be a JSON object")
-        given = {"content": content, "style": style, "reference": reference, "style2": style2, "style3": style3,
-                 "style4": style4, "content_mask": content_mask, "style_mask": style_mask}
+        given = {
+            "content": content,
+            "style": style,
+            "reference": reference,
+            "style2": style2,
+            "style3": style3,
+            "style4": style4,
+            "content_mask": content_mask,
+            "style_mask": style_mask,
+        }
         files = {n: f for n, f in given.items() if f is not None}
         try:
             opts = check(mode, opts, files)
@@ -238,8 +275,9 @@ def create_api(config: ServiceConfig, auth: ApiAuth | None = None, *, store: Job
             store.delete_owner_job(client, job_id)
             raise BrokerDown(f"the job queue is not reachable ({e.__class__.__name__}); try again later") from None
         url = f"{base(request)}/jobs/{job_id}"
-        return JSONResponse({"id": job_id, "state": "queued", "class": cls, "url": url}, status_code=202,
-                            headers={"Location": url})
+        return JSONResponse(
+            {"id": job_id, "state": "queued", "class": cls, "url": url}, status_code=202, headers={"Location": url}
+        )
 
     @api.get("/jobs", summary="Your jobs")
     def mine(request: Request, client: Client) -> Any:
@@ -250,8 +288,12 @@ def create_api(config: ServiceConfig, auth: ApiAuth | None = None, *, store: Job
     def status(job_id: str, request: Request, client: Client) -> Any:
         return _job_json(own(job_id, client), base(request))
 
-    @api.get("/jobs/{job_id}/result", summary="The result (PNG)", response_class=Response,
-             responses={200: {"content": {"image/png": {}}}, 403: {}, 404: {}, 409: {}, 410: {}})
+    @api.get(
+        "/jobs/{job_id}/result",
+        summary="The result (PNG)",
+        response_class=Response,
+        responses={200: {"content": {"image/png": {}}}, 403: {}, 404: {}, 409: {}, 410: {}},
+    )
     def result(job_id: str, client: Client) -> Any:
         job = own(job_id, client)
         if job.state != "done":
@@ -259,11 +301,11 @@ def create_api(config: ServiceConfig, auth: ApiAuth | None = None, *, store: Job
         data = store.result(job_id)
         if data is None:
             raise ApiError(410, "the result was deleted or has expired")
-        return Response(data, media_type="image/png",
-                        headers={"Content-Disposition": f'attachment; filename="{job_id}.png"'})
+        return Response(
+            data, media_type="image/png", headers={"Content-Disposition": f'attachment; filename="{job_id}.png"'}
+        )
 
-    @api.delete("/jobs/{job_id}", summary="Cancel a job and delete its images and result",
-                responses={403: {}, 404: {}})
+    @api.delete("/jobs/{job_id}", summary="Cancel a job and delete its images and result", responses={403: {}, 404: {}})
     def cancel(job_id: str, client: Client) -> Any:
         own(job_id, client)
         state = store.cancel(job_id)
@@ -293,8 +335,9 @@ def health_routes(config: ServiceConfig, store: JobStore) -> list[Any]:
         try:
             workers = await run_in_threadpool(live_workers, store)
         except BrokerDown as e:
-            return JSONResponse({"status": "unavailable", "error": str(e)}, status_code=503,
-                                headers={"Retry-After": "10"})
+            return JSONResponse(
+                {"status": "unavailable", "error": str(e)}, status_code=503, headers={"Retry-After": "10"}
+            )
         return JSONResponse({"status": "ready", "workers": workers})
 
     return [Route("/healthz", healthz, methods=["GET"]), Route("/readyz", readyz, methods=["GET"])]

@@ -65,16 +65,32 @@ INPUTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 # option → (type, default, low, high) for numbers; (type, default, choices or None) for strings;
 # (list, default, most items, item type) for lists.
 OPTIONS: dict[str, dict[str, Any]] = {
-    "instant": {"style": (str, None, None), "strength": (float, 1.0, 0.0, 1.0), "size": (int, 1024, 16, 2048),
-                "original_colors": (bool, False), "refine": (int, 0, 0, 200)},
-    "photo": {"method": (str, "fast", ("fast", "dpst")), "strength": (float, 1.0, 0.0, 1.0),
-              "size": (int, 1024, 64, 2048), "iterations": (int, 100, 1, 1000),
-              "smoothing": (str, "fast", ("off", "fast", "exact")), "seed": (int, 0, 0, 2**31 - 1)},
-    "artistic": {"style": (str, None, None), "styles": (list, None, 4, str), "weights": (list, None, 4, float),
-                 "size": (int, 384, 64, 1024), "iterations": (int, 100, 1, 1000),
-                 "backbone": (str, "effnet-lite0", ("effnet-lite0", "vgg16-offline")),
-                 "strength": (float, 1.0, 0.01, 10.0), "original_colors": (bool, False),
-                 "seed": (int, 0, 0, 2**31 - 1)},
+    "instant": {
+        "style": (str, None, None),
+        "strength": (float, 1.0, 0.0, 1.0),
+        "size": (int, 1024, 16, 2048),
+        "original_colors": (bool, False),
+        "refine": (int, 0, 0, 200),
+    },
+    "photo": {
+        "method": (str, "fast", ("fast", "dpst")),
+        "strength": (float, 1.0, 0.0, 1.0),
+        "size": (int, 1024, 64, 2048),
+        "iterations": (int, 100, 1, 1000),
+        "smoothing": (str, "fast", ("off", "fast", "exact")),
+        "seed": (int, 0, 0, 2**31 - 1),
+    },
+    "artistic": {
+        "style": (str, None, None),
+        "styles": (list, None, 4, str),
+        "weights": (list, None, 4, float),
+        "size": (int, 384, 64, 1024),
+        "iterations": (int, 100, 1, 1000),
+        "backbone": (str, "effnet-lite0", ("effnet-lite0", "vgg16-offline")),
+        "strength": (float, 1.0, 0.01, 10.0),
+        "original_colors": (bool, False),
+        "seed": (int, 0, 0, 2**31 - 1),
+    },
     "makeup": {"action": (str, "remove", ("remove", "transfer")), "strength": (float, 1.0, 0.0, 1.0)},
 }
 
@@ -122,8 +138,11 @@ def check(mode: str, options: Mapping[str, Any], inputs: Mapping[str, Any]) -> d
             value = float(value)
         elif kind is list:
             item = s[3]
-            ok = (lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)) if item is float else (
-                lambda v: isinstance(v, str))
+            ok = (
+                (lambda v: isinstance(v, (int, float)) and not isinstance(v, bool))
+                if item is float
+                else (lambda v: isinstance(v, str))
+            )
             if not isinstance(value, list) or not 1 <= len(value) <= s[2] or not all(ok(v) for v in value):
                 raise InputError(f"{name} must be a list of 1 to {s[2]} {'numbers' if item is float else 'strings'}")
             value = [float(v) for v in value] if item is float else list(value)
@@ -221,8 +240,15 @@ def warm(modes: tuple[str, ...] = ("instant",)) -> None:
 
 
 # ---------------------------------------------------------------------------------- runs
-def run(mode: str, options: Mapping[str, Any], inputs: Mapping[str, bytes], *, max_pixels: int,
-        progress: Progress | None = None, should_stop: StopCheck | None = None) -> Output:
+def run(
+    mode: str,
+    options: Mapping[str, Any],
+    inputs: Mapping[str, bytes],
+    *,
+    max_pixels: int,
+    progress: Progress | None = None,
+    should_stop: StopCheck | None = None,
+) -> Output:
     """Run one job; returns its :class:`Output`."""
     images = {name: decode_image(data, name, max_pixels) for name, data in inputs.items()}
     report = progress or (lambda f, m: None)
@@ -231,7 +257,8 @@ def run(mode: str, options: Mapping[str, Any], inputs: Mapping[str, bytes], *, m
         return _page(options, images, report, stop)
     opts = check(mode, options, images)
     out = {"instant": _instant, "photo": _photo, "artistic": _artistic, "makeup": _makeup}[mode](
-        images, opts, report, stop)
+        images, opts, report, stop
+    )
     return Output(png_bytes(out))
 
 
@@ -272,8 +299,9 @@ def _instant(images: dict[str, Any], o: dict[str, Any], report: Progress, stop: 
 
     content = images["content"]
     shrink = max(content.size) > o["size"]
-    opts = InstantOptions(strength=o["strength"], original_colors=o["original_colors"],
-                          size=o["size"] if shrink else None)
+    opts = InstantOptions(
+        strength=o["strength"], original_colors=o["original_colors"], size=o["size"] if shrink else None
+    )
     entry = builtin_models().get(o["style"] or "")
     if "style" not in images and entry is not None and entry.kind == "instant":
         model = cached(("instant", o["style"]), lambda: load_instant([str(o["style"])]))
@@ -314,8 +342,14 @@ def _photo(images: dict[str, Any], o: dict[str, Any], report: Progress, stop: St
         cfg = FastConfig(strength=o["strength"])
         cfg.validate()
         c = resize_max_side(content, min(o["size"], max(content.size)))
-        maps = prepare_masks(c, style, images.get("content_mask"), images.get("style_mask"), work_size=cfg.work_size,
-                             what=("content mask", "style mask"))
+        maps = prepare_masks(
+            c,
+            style,
+            images.get("content_mask"),
+            images.get("style_mask"),
+            work_size=cfg.work_size,
+            what=("content mask", "style mask"),
+        )
         cl, sl = maps if maps is not None else (None, None)
         report(0.1, "matching the look")
         fast = fast_transfer(c, style, cfg, content_labels=cl, style_labels=sl, auto=True, look=False)
@@ -337,8 +371,15 @@ def _photo(images: dict[str, Any], o: dict[str, Any], report: Progress, stop: St
         sseg = check_mask_size(images["style_mask"], s.size, what="style mask")
     total = sum(st.iterations for st in plan_stages(g, (c.height, c.width))) + o["iterations"]
     net = cached(("backbone", g.backbone), lambda: _backbone(g.backbone))
-    res = photo_transfer(pil_to_tensor(c), pil_to_tensor(s), pcfg, content_seg=cseg, style_seg=sseg, net=net,
-                         callback=_steps(total, report, stop))
+    res = photo_transfer(
+        pil_to_tensor(c),
+        pil_to_tensor(s),
+        pcfg,
+        content_seg=cseg,
+        style_seg=sseg,
+        net=net,
+        callback=_steps(total, report, stop),
+    )
     return tensor_to_pil(res.image)
 
 
@@ -367,20 +408,31 @@ def _artistic(images: dict[str, Any], o: dict[str, Any], report: Progress, stop:
     from ..transfer.gatys import GatysConfig, plan_stages, stylize_tensor
 
     names = o["styles"] or ["@style" if "style" in images else o["style"]]
-    styles = [images[n[1:]] if n.startswith("@") else load_image(builtin_styles()[n], what="style image")
-              for n in names]
+    styles = [
+        images[n[1:]] if n.startswith("@") else load_image(builtin_styles()[n], what="style image") for n in names
+    ]
     weights = o["weights"] or [1.0] * len(styles)
     scales = (1.0,) if o["backbone"] == "effnet-lite0" else (0.25, 0.5, 1.0)
-    cfg = GatysConfig(image_size=o["size"], iterations=o["iterations"], scales=scales, backbone=o["backbone"],
-                      style_weight=100.0 * o["strength"], original_colors=o["original_colors"], seed=o["seed"],
-                      style_blend_weights=tuple(weights) if len(styles) > 1 else None, amp="auto", scale_detail=1.0)
+    cfg = GatysConfig(
+        image_size=o["size"],
+        iterations=o["iterations"],
+        scales=scales,
+        backbone=o["backbone"],
+        style_weight=100.0 * o["strength"],
+        original_colors=o["original_colors"],
+        seed=o["seed"],
+        style_blend_weights=tuple(weights) if len(styles) > 1 else None,
+        amp="auto",
+        scale_detail=1.0,
+    )
     cfg.validate(len(styles))
     content = resize_max_side(images["content"], cfg.image_size)
     stages = plan_stages(cfg, (content.height, content.width))
     net = cached(("backbone", cfg.backbone), lambda: _backbone(cfg.backbone))
     style_t = [pil_to_tensor(resize_max_side(s, cfg.image_size)) for s in styles]
-    result = stylize_tensor(pil_to_tensor(content), style_t, cfg,
-                            net=net, callback=_steps(sum(s.iterations for s in stages), report, stop))
+    result = stylize_tensor(
+        pil_to_tensor(content), style_t, cfg, net=net, callback=_steps(sum(s.iterations for s in stages), report, stop)
+    )
     return tensor_to_pil(result.image)
 
 

@@ -27,11 +27,16 @@ for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
 end
 """
 
-_COUNT = _PRUNE + """
+_COUNT = (
+    _PRUNE
+    + """
 return redis.call('SCARD', KEYS[1])
 """
+)
 
-_ADMIT = _PRUNE.replace("ARGV[1]", "ARGV[6]") + """
+_ADMIT = (
+    _PRUNE.replace("ARGV[1]", "ARGV[6]")
+    + """
 local n = redis.call('SCARD', KEYS[1])
 local max_jobs = tonumber(ARGV[2])
 if max_jobs > 0 and n >= max_jobs then return {1, n, '0'} end
@@ -52,6 +57,7 @@ if ARGV[1] ~= '' then
 end
 return {0, n + 1, '0'}
 """
+)
 
 
 @dataclass(frozen=True)
@@ -70,8 +76,15 @@ class RedisQuota:
         prefix: the deployment's key prefix (job records are ``PREFIX:job:ID``).
     """
 
-    def __init__(self, redis: Any, prefix: str, max_jobs: int = 0, max_heavy_per_hour: int = 0,
-                 ttl_s: int = 3600, clock: Any = time.time) -> None:
+    def __init__(
+        self,
+        redis: Any,
+        prefix: str,
+        max_jobs: int = 0,
+        max_heavy_per_hour: int = 0,
+        ttl_s: int = 3600,
+        clock: Any = time.time,
+    ) -> None:
         self.redis, self.prefix = redis, prefix
         self.max_jobs, self.max_heavy_per_hour, self.ttl_s, self.clock = max_jobs, max_heavy_per_hour, ttl_s, clock
         self._admit = redis.register_script(_ADMIT)
@@ -88,18 +101,34 @@ class RedisQuota:
         (the page's in-process jobs, which have no record here).
         """
         member = job_id or f"page:{secrets.token_hex(8)}"
-        res = self._admit(keys=[f"{self.prefix}:active:{client}", f"{self.prefix}:heavy:{client}"],
-                          args=[job_id, self.max_jobs, self.max_heavy_per_hour, "1" if cls == HEAVY else "0",
-                                f"{self.clock():.3f}", self.prefix, self.ttl_s, member])
+        res = self._admit(
+            keys=[f"{self.prefix}:active:{client}", f"{self.prefix}:heavy:{client}"],
+            args=[
+                job_id,
+                self.max_jobs,
+                self.max_heavy_per_hour,
+                "1" if cls == HEAVY else "0",
+                f"{self.clock():.3f}",
+                self.prefix,
+                self.ttl_s,
+                member,
+            ],
+        )
         code, n = int(res[0]), int(res[1])
         if code == 1:
-            return Refusal(f"you already have {n} job{'s' * (n != 1)} waiting or running (at most {self.max_jobs} "
-                           "per client); wait for one to finish, then try again", 5)
+            return Refusal(
+                f"you already have {n} job{'s' * (n != 1)} waiting or running (at most {self.max_jobs} "
+                "per client); wait for one to finish, then try again",
+                5,
+            )
         if code == 2:
             wait = max(1, math.ceil(HOUR_S - (self.clock() - float(res[2]))))
-            return Refusal(f"you have started {n} heavy jobs in the last hour (at most {self.max_heavy_per_hour} per "
-                           f"client); the next one is possible in {max(1, round(wait / 60))} min — fast jobs are not "
-                           "limited", wait)
+            return Refusal(
+                f"you have started {n} heavy jobs in the last hour (at most {self.max_heavy_per_hour} per "
+                f"client); the next one is possible in {max(1, round(wait / 60))} min — fast jobs are not "
+                "limited",
+                wait,
+            )
         return None
 
     def active_jobs(self, client: str) -> int:

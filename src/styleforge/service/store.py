@@ -77,11 +77,24 @@ class Job:
             v = s(k)
             return float(v) if v else None
 
-        return cls(id=job_id, owner=s("owner"), mode=s("mode"), cls=s("cls"), options=json.loads(s("options", "{}")),
-                   state=s("state", "queued"), progress=float(s("progress", "0")), message=s("message"),
-                   created=float(s("created", "0")), started=f("started"), finished=f("finished"),
-                   runs=int(s("runs", "0")), attempts=int(s("attempts", "1")), error=s("error"), worker=s("worker"),
-                   result_bytes=int(s("result_bytes", "0")))
+        return cls(
+            id=job_id,
+            owner=s("owner"),
+            mode=s("mode"),
+            cls=s("cls"),
+            options=json.loads(s("options", "{}")),
+            state=s("state", "queued"),
+            progress=float(s("progress", "0")),
+            message=s("message"),
+            created=float(s("created", "0")),
+            started=f("started"),
+            finished=f("finished"),
+            runs=int(s("runs", "0")),
+            attempts=int(s("attempts", "1")),
+            error=s("error"),
+            worker=s("worker"),
+            result_bytes=int(s("result_bytes", "0")),
+        )
 
 
 # A worker takes a job: only a queued job, only when no live lease holds it.
@@ -171,11 +184,24 @@ class JobStore:
 
         self.config = config
         t = config.connect_timeout_s
-        self.redis = redis.Redis.from_url(config.broker, socket_connect_timeout=t, socket_timeout=max(t, 5.0),
-                                          health_check_interval=30, retry_on_timeout=False)
-        self._scripts = {name: self.redis.register_script(src) for name, src in
-                         (("start", _START), ("beat", _BEAT), ("finish", _FINISH), ("fail", _FAIL),
-                          ("reap", _REAP), ("cancel", _CANCEL))}
+        self.redis = redis.Redis.from_url(
+            config.broker,
+            socket_connect_timeout=t,
+            socket_timeout=max(t, 5.0),
+            health_check_interval=30,
+            retry_on_timeout=False,
+        )
+        self._scripts = {
+            name: self.redis.register_script(src)
+            for name, src in (
+                ("start", _START),
+                ("beat", _BEAT),
+                ("finish", _FINISH),
+                ("fail", _FAIL),
+                ("reap", _REAP),
+                ("cancel", _CANCEL),
+            )
+        }
 
     # ------------------------------------------------------------------ keys
     def key(self, *parts: str) -> str:
@@ -188,16 +214,19 @@ class JobStore:
         try:
             yield
         except (redis.ConnectionError, redis.TimeoutError) as e:
-            raise BrokerDown(f"the job queue (Redis at {redact(self.config.broker)}) is not reachable: "
-                             f"{e.__class__.__name__}; try again later") from None
+            raise BrokerDown(
+                f"the job queue (Redis at {redact(self.config.broker)}) is not reachable: "
+                f"{e.__class__.__name__}; try again later"
+            ) from None
 
     def ping(self) -> bool:
         with self.guard():
             return bool(self.redis.ping())
 
     # ------------------------------------------------------------------ front end
-    def create(self, job_id: str, owner: str, mode: str, cls: str, options: Mapping[str, Any],
-               inputs: Mapping[str, bytes]) -> None:
+    def create(
+        self, job_id: str, owner: str, mode: str, cls: str, options: Mapping[str, Any], inputs: Mapping[str, bytes]
+    ) -> None:
         """Store a new queued job and its inputs (all expiring after the TTL)."""
         ttl = self.config.ttl_s
         now = f"{time.time():.3f}"
@@ -205,10 +234,22 @@ class JobStore:
             p = self.redis.pipeline(transaction=True)
             for name, data in inputs.items():
                 p.set(self.key("in", job_id, name), data, ex=ttl)
-            p.hset(self.key("job", job_id), mapping={
-                "owner": owner, "mode": mode, "cls": cls, "options": json.dumps(dict(options)), "state": "queued",
-                "progress": "0", "message": "queued", "created": now, "runs": "0", "attempts": "1",
-                "inputs": ",".join(inputs)})
+            p.hset(
+                self.key("job", job_id),
+                mapping={
+                    "owner": owner,
+                    "mode": mode,
+                    "cls": cls,
+                    "options": json.dumps(dict(options)),
+                    "state": "queued",
+                    "progress": "0",
+                    "message": "queued",
+                    "created": now,
+                    "runs": "0",
+                    "attempts": "1",
+                    "inputs": ",".join(inputs),
+                },
+            )
             p.expire(self.key("job", job_id), ttl)
             p.sadd(self.key("owner", owner), job_id)
             p.expire(self.key("owner", owner), ttl)
@@ -244,8 +285,10 @@ class JobStore:
         """Forget a job's inputs and result (the record stays, marked, until it expires)."""
         with self.guard():
             names = text(self.redis.hget(self.key("job", job_id), "inputs") or b"").split(",")
-            keys = [self.key("in", job_id, n) for n in names if n] + [self.key("out", job_id),
-                                                                     self.key("out", job_id, "file")]
+            keys = [self.key("in", job_id, n) for n in names if n] + [
+                self.key("out", job_id),
+                self.key("out", job_id, "file"),
+            ]
             p = self.redis.pipeline(transaction=True)
             p.delete(*keys)
             p.hset(self.key("job", job_id), mapping={"result_bytes": "0", "deleted": "1"})
@@ -280,23 +323,36 @@ class JobStore:
     def start(self, job_id: str, worker: str) -> str:
         """Take a job: ``started``, or why not (``leased``: a live worker runs it; a final state; ``gone``)."""
         with self.guard():
-            return text(self._scripts["start"](
-                keys=[self.key("job", job_id), self.key("lease", job_id), self.key("running")],
-                args=[worker, int(self.config.lease_s * 1000), f"{time.time():.3f}", self.config.ttl_s, job_id],
-            ))
+            return text(
+                self._scripts["start"](
+                    keys=[self.key("job", job_id), self.key("lease", job_id), self.key("running")],
+                    args=[worker, int(self.config.lease_s * 1000), f"{time.time():.3f}", self.config.ttl_s, job_id],
+                )
+            )
 
     def beat(self, job_id: str, worker: str) -> str:
         """Renew the lease: ``running``, ``cancelled``, or ``lost`` (the lease lapsed and the job moved on)."""
         with self.guard():
-            return text(self._scripts["beat"](keys=[self.key("job", job_id), self.key("lease", job_id)],
-                                         args=[worker, int(self.config.lease_s * 1000)]))
+            return text(
+                self._scripts["beat"](
+                    keys=[self.key("job", job_id), self.key("lease", job_id)],
+                    args=[worker, int(self.config.lease_s * 1000)],
+                )
+            )
 
     def progress(self, job_id: str, fraction: float, message: str) -> None:
         with self.guard():
             self.redis.hset(self.key("job", job_id), mapping={"progress": f"{fraction:.4f}", "message": message[:200]})
 
-    def finish(self, job_id: str, worker: str, png: bytes, *, meta: Mapping[str, str] | None = None,
-               file: tuple[str, bytes] | None = None) -> str:
+    def finish(
+        self,
+        job_id: str,
+        worker: str,
+        png: bytes,
+        *,
+        meta: Mapping[str, str] | None = None,
+        file: tuple[str, bytes] | None = None,
+    ) -> str:
         """Store the result once: ``done``; ``duplicate`` when another run stored it first; ``cancelled``.
 
         ``meta``: short text kept in the record (the page's command line and info); ``file``: one more
@@ -305,11 +361,25 @@ class JobStore:
         with self.guard():
             if file is not None:
                 self.redis.set(self.key("out", job_id, "file"), file[1], ex=self.config.ttl_s)
-            return text(self._scripts["finish"](
-                keys=[self.key("job", job_id), self.key("lease", job_id), self.key("out", job_id), self.key("running")],
-                args=[worker, png, self.config.ttl_s, f"{time.time():.3f}", job_id, json.dumps(dict(meta or {})),
-                      file[0] if file is not None else ""],
-            ))
+            return text(
+                self._scripts["finish"](
+                    keys=[
+                        self.key("job", job_id),
+                        self.key("lease", job_id),
+                        self.key("out", job_id),
+                        self.key("running"),
+                    ],
+                    args=[
+                        worker,
+                        png,
+                        self.config.ttl_s,
+                        f"{time.time():.3f}",
+                        job_id,
+                        json.dumps(dict(meta or {})),
+                        file[0] if file is not None else "",
+                    ],
+                )
+            )
 
     def result_file(self, job_id: str) -> tuple[str, bytes] | None:
         """The job's extra output file ``(name, bytes)``, if it has one."""
@@ -323,10 +393,12 @@ class JobStore:
 
     def fail(self, job_id: str, worker: str, error: str) -> str:
         with self.guard():
-            return text(self._scripts["fail"](
-                keys=[self.key("job", job_id), self.key("lease", job_id), self.key("running")],
-                args=[worker, error[:500], f"{time.time():.3f}", job_id],
-            ))
+            return text(
+                self._scripts["fail"](
+                    keys=[self.key("job", job_id), self.key("lease", job_id), self.key("running")],
+                    args=[worker, error[:500], f"{time.time():.3f}", job_id],
+                )
+            )
 
     def fast_started(self, job_id: str) -> None:
         """A fast job runs (heavy jobs pause for it: :meth:`fast_pressure`); forgotten after the fast time limit."""

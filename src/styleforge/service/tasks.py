@@ -53,15 +53,22 @@ def make_app(config: ServiceConfig) -> Any:
     app = Celery("styleforge", broker=config.broker, backend=config.broker, set_as_current=False)
     transport = {"visibility_timeout": int(config.visibility_timeout_s)}
     app.conf.update(
-        task_serializer="json", result_serializer="json", accept_content=["json"], result_accept_content=["json"],
-        task_acks_late=True, task_reject_on_worker_lost=True, worker_prefetch_multiplier=1,
+        task_serializer="json",
+        result_serializer="json",
+        accept_content=["json"],
+        result_accept_content=["json"],
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
         task_queues=[Queue(FAST, Exchange(FAST), routing_key=FAST), Queue(HEAVY, Exchange(HEAVY), routing_key=HEAVY)],
         task_default_queue=FAST,
-        broker_transport_options=transport, result_backend_transport_options=transport,
+        broker_transport_options=transport,
+        result_backend_transport_options=transport,
         result_expires=config.ttl_s,
         broker_connection_timeout=config.connect_timeout_s,
         broker_connection_retry_on_startup=True,
-        redis_socket_connect_timeout=config.connect_timeout_s, redis_socket_timeout=10,
+        redis_socket_connect_timeout=config.connect_timeout_s,
+        redis_socket_timeout=10,
         task_publish_retry_policy={"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5},
         worker_hijack_root_logger=False,
         worker_send_task_events=False,
@@ -156,16 +163,25 @@ def execute(config: ServiceConfig, job_id: str) -> str:
     else:
         should_stop = _yielding(store, beat.stop)
     try:
-        out = modes.run(job.mode, job.options, inputs, max_pixels=config.max_pixels,  # type: ignore[arg-type]
-                        progress=progress, should_stop=should_stop)
+        out = modes.run(
+            job.mode,
+            job.options,
+            inputs,
+            max_pixels=config.max_pixels,  # type: ignore[arg-type]
+            progress=progress,
+            should_stop=should_stop,
+        )
         if beat.stop.is_set() and beat.state != "running":
             return beat.state
         outcome = store.finish(job_id, me, out.png, meta=out.meta, file=out.file)
     except modes.JobStopped:
         outcome = beat.state
     except SoftTimeLimitExceeded:
-        outcome = store.fail(job_id, me, f"the job ran past its {config.timeout(job.cls):g} s limit; "
-                             "try a smaller image or fewer iterations")
+        outcome = store.fail(
+            job_id,
+            me,
+            f"the job ran past its {config.timeout(job.cls):g} s limit; try a smaller image or fewer iterations",
+        )
     except StyleforgeError as e:
         outcome = store.fail(job_id, me, str(e))
     except MemoryError:

@@ -52,8 +52,14 @@ def _warm(queues: Sequence[str]) -> None:
                 modes.cached(("instant", name), functools.partial(load_instant, [name]))
 
 
-def run_node(config: ServiceConfig, queue: str, *, concurrency: int | None = None, name: str | None = None,
-             loglevel: str = "INFO") -> int:
+def run_node(
+    config: ServiceConfig,
+    queue: str,
+    *,
+    concurrency: int | None = None,
+    name: str | None = None,
+    loglevel: str = "INFO",
+) -> int:
     """Run one Celery worker node for ``queue`` in this process (returns when it stops)."""
     from celery.signals import worker_process_init
 
@@ -76,16 +82,34 @@ def run_node(config: ServiceConfig, queue: str, *, concurrency: int | None = Non
             log.exception("warming up")
 
     start_reaper(app, config, node, [queue])
-    print(f"styleforge: worker {node} on {redact(config.broker)} queue {queue}, {n} process(es); "
-          f"jobs of a dead worker come back within {config.redelivery_bound_s:g} s", flush=True)
-    argv = ["worker", "-Q", queue, "-c", str(n), "--pool", "prefork", "-n", node, "--loglevel", loglevel,
-            "--without-gossip", "--without-mingle", "--without-heartbeat"]
+    print(
+        f"styleforge: worker {node} on {redact(config.broker)} queue {queue}, {n} process(es); "
+        f"jobs of a dead worker come back within {config.redelivery_bound_s:g} s",
+        flush=True,
+    )
+    argv = [
+        "worker",
+        "-Q",
+        queue,
+        "-c",
+        str(n),
+        "--pool",
+        "prefork",
+        "-n",
+        node,
+        "--loglevel",
+        loglevel,
+        "--without-gossip",
+        "--without-mingle",
+        "--without-heartbeat",
+    ]
     app.worker_main(argv)
     return 0
 
 
-def run_worker(config: ServiceConfig, queues: Sequence[str], *, concurrency: int | None = None,
-               loglevel: str = "INFO") -> int:
+def run_worker(
+    config: ServiceConfig, queues: Sequence[str], *, concurrency: int | None = None, loglevel: str = "INFO"
+) -> int:
     """``styleforge worker``: one node here, or one child process per class (SIGTERM is passed on)."""
     if len(queues) == 1:
         return run_node(config, queues[0], concurrency=concurrency, loglevel=loglevel)
@@ -95,8 +119,18 @@ def run_worker(config: ServiceConfig, queues: Sequence[str], *, concurrency: int
     env = {**os.environ, **{f"STYLEFORGE_{k.upper()}": str(v) for k, v in vars(config).items()}}
     children = []
     for q in queues:
-        cmd = [sys.executable, "-m", "styleforge", "worker", "--broker", config.broker, "--queues", q,
-               "--loglevel", loglevel]
+        cmd = [
+            sys.executable,
+            "-m",
+            "styleforge",
+            "worker",
+            "--broker",
+            config.broker,
+            "--queues",
+            q,
+            "--loglevel",
+            loglevel,
+        ]
         if concurrency:
             cmd += ["--concurrency", str(concurrency)]
         children.append(subprocess.Popen(cmd, env=env))

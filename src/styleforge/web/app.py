@@ -30,8 +30,9 @@ def create_app(settings: WebSettings | None = None) -> Any:
     settings = settings or WebSettings()
     ctx = make_context(settings)
     with gr.Blocks(title="styleforge", delete_cache=(600, 3600), analytics_enabled=False) as demo:
-        gr.Markdown("## styleforge · upload a photo, pick a style, get a picture — all on this machine",
-                    elem_id="sf-title")
+        gr.Markdown(
+            "## styleforge · upload a photo, pick a style, get a picture — all on this machine", elem_id="sf-title"
+        )
         with gr.Tabs():
             for module, title in TABS:
                 with gr.Tab(title, id=module):

@@ -100,8 +100,9 @@ def verify_password(password: str, encoded: str) -> bool:
         if parts[0] == "scrypt":
             n, r, p = (int(x) for x in parts[1:4])
             want = _unb64(parts[5])
-            got = hashlib.scrypt(password.encode(), salt=_unb64(parts[4]), n=n, r=r, p=p, dklen=len(want),
-                                 maxmem=256 * n * r * p + 2**20)
+            got = hashlib.scrypt(
+                password.encode(), salt=_unb64(parts[4]), n=n, r=r, p=p, dklen=len(want), maxmem=256 * n * r * p + 2**20
+            )
         else:
             want = _unb64(parts[3])
             got = hashlib.pbkdf2_hmac("sha256", password.encode(), _unb64(parts[2]), int(parts[1]), len(want))
@@ -121,7 +122,9 @@ def read_accounts_file(path: str | os.PathLike[str]) -> dict[str, str]:
     try:
         text = p.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise InputError(f"--auth-file {p} does not exist (create it with `styleforge serve passwd {p} USER`)") from None
+        raise InputError(
+            f"--auth-file {p} does not exist (create it with `styleforge serve passwd {p} USER`)"
+        ) from None
     except (OSError, UnicodeDecodeError) as e:
         raise InputError(f"--auth-file {p} cannot be read ({e.__class__.__name__})") from None
     accounts: dict[str, str] = {}
@@ -137,8 +140,9 @@ def read_accounts_file(path: str | os.PathLike[str]) -> dict[str, str]:
         try:
             _check_hash(encoded)
         except ValueError:
-            raise InputError(f"{where}: not a password hash (write entries with `styleforge serve passwd "
-                             f"{p} {user}`)") from None
+            raise InputError(
+                f"{where}: not a password hash (write entries with `styleforge serve passwd {p} {user}`)"
+            ) from None
         if user in accounts:
             raise InputError(f"{where}: user {user!r} appears twice")
         accounts[user] = encoded
@@ -232,7 +236,9 @@ def parse_networks(values: Iterable[str], option: str = "--trusted-proxy") -> tu
         try:
             out.append(ipaddress.ip_network(v.strip(), strict=False))
         except ValueError:
-            raise InputError(f"{option} takes an IP address or network (e.g. 127.0.0.1 or 10.0.0.0/8), got {v!r}") from None
+            raise InputError(
+                f"{option} takes an IP address or network (e.g. 127.0.0.1 or 10.0.0.0/8), got {v!r}"
+            ) from None
     return tuple(out)
 
 
@@ -281,8 +287,14 @@ class LoginThrottle:
     Attempts from one address are taken one at a time, so parallel guesses queue behind the delay.
     """
 
-    def __init__(self, base_s: float = 0.5, max_s: float = 30.0, forget_s: float = 900.0,
-                 max_clients: int = 10_000, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        base_s: float = 0.5,
+        max_s: float = 30.0,
+        forget_s: float = 900.0,
+        max_clients: int = 10_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.base_s, self.max_s, self.forget_s, self.max_clients = base_s, max_s, forget_s, max_clients
         self.clock = clock
         self._failures: OrderedDict[str, tuple[int, float]] = OrderedDict()
@@ -330,8 +342,9 @@ class LoginThrottle:
 
 #: Paths the login page itself needs (exact), and prefixes of its static files.
 #: (What Chromium fetches for the login page; ``startup-events`` is Gradio's own start-up call.)
-PUBLIC_PATHS = frozenset({"/", "/login", "/login/", "/favicon.ico", "/robots.txt", "/theme.css",
-                          "/gradio_api/startup-events"})
+PUBLIC_PATHS = frozenset(
+    {"/", "/login", "/login/", "/favicon.ico", "/robots.txt", "/theme.css", "/gradio_api/startup-events"}
+)
 PUBLIC_PREFIXES = ("/assets/", "/static/")
 LOGIN_PATHS = frozenset({"/login", "/login/"})
 #: The job API (``serve --broker``) and the health probes: they answer for themselves (API keys, HTTP Basic
@@ -411,7 +424,7 @@ class LoginGuard:
     @staticmethod
     def _path(scope: Mapping[str, Any]) -> str:
         path, root = scope.get("path", ""), scope.get("root_path", "")
-        return path[len(root):] or "/" if root and path.startswith(root) else path
+        return path[len(root) :] or "/" if root and path.startswith(root) else path
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] not in ("http", "websocket"):
@@ -425,15 +438,24 @@ class LoginGuard:
             return await self.app(scope, receive, send)
         if scope["type"] == "http" and path == "/":
             return await self.app(scope, receive, _without_api_info(send))
-        if scope["type"] == "http" and (path in PUBLIC_PATHS or (
-                path.startswith(PUBLIC_PREFIXES) and ".." not in path.split("/"))):
+        if scope["type"] == "http" and (
+            path in PUBLIC_PATHS or (path.startswith(PUBLIC_PREFIXES) and ".." not in path.split("/"))
+        ):
             return await self.app(scope, receive, send)
         if scope["type"] == "websocket":
             return await send({"type": "websocket.close", "code": 1008})
         body = json.dumps({"detail": NOT_LOGGED_IN}).encode()
-        await send({"type": "http.response.start", "status": 401,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                                (b"cache-control", b"no-store")]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 401,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"cache-control", b"no-store"),
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": body})
 
     async def _login(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -466,7 +488,13 @@ def login_options(settings: Any) -> dict[str, Any]:
         return {}
     from starlette.middleware import Middleware
 
-    guard = Middleware(LoginGuard, trusted=parse_networks(settings.trusted_proxies),
-                       throttle=LoginThrottle(base_s=settings.login_delay_s))
-    return {"auth": settings.accounts.verify_async, "auth_message": LOGIN_MESSAGE,
-            "app_kwargs": {"middleware": [guard]}}
+    guard = Middleware(
+        LoginGuard,
+        trusted=parse_networks(settings.trusted_proxies),
+        throttle=LoginThrottle(base_s=settings.login_delay_s),
+    )
+    return {
+        "auth": settings.accounts.verify_async,
+        "auth_message": LOGIN_MESSAGE,
+        "app_kwargs": {"middleware": [guard]},
+    }

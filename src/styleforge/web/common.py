@@ -162,8 +162,10 @@ def check_image(path: str | None, limits: Limits, *, what: str = "photo", min_si
     """An upload → RGB image, or one :class:`InputError` in the page's words (type, bytes, pixels, tiny)."""
     img = open_upload(path, limits, what=what)
     if min(img.size) < min_side:
-        raise InputError(f"the {what} '{label_of(path)}' is only {img.width}×{img.height} pixels; "
-                         f"use one at least {min_side} pixels on each side")
+        raise InputError(
+            f"the {what} '{label_of(path)}' is only {img.width}×{img.height} pixels; "
+            f"use one at least {min_side} pixels on each side"
+        )
     return img
 
 
@@ -278,8 +280,9 @@ def run_job(
 
     def worker() -> None:
         try:
-            events.put(JobEvent("done", 1.0, result=fn(on_progress=on_progress, should_stop=cancel.is_set,
-                                                        deadline=deadline)))
+            events.put(
+                JobEvent("done", 1.0, result=fn(on_progress=on_progress, should_stop=cancel.is_set, deadline=deadline))
+            )
         except BaseException as e:  # noqa: BLE001 - handed to the consumer
             events.put(e)
 
@@ -430,13 +433,23 @@ def lenient(component: Any) -> Any:
     return component
 
 
-def photo_input(ctx: Context, label: str, elem_id: str, status: Any | None = None, *, what: str = "photo",
-                sources: tuple[str, ...] = ("upload", "clipboard"), height: int | str = 240) -> Any:
+def photo_input(
+    ctx: Context,
+    label: str,
+    elem_id: str,
+    status: Any | None = None,
+    *,
+    what: str = "photo",
+    sources: tuple[str, ...] = ("upload", "clipboard"),
+    height: int | str = 240,
+) -> Any:
     """An image upload checked as soon as it arrives: a bad file is removed and ``status`` says why."""
     kinds: Any = list(sources)
-    box = lenient(gr.Image(label=label, type="filepath", image_mode=None, sources=kinds, elem_id=elem_id,
-                           height=height))
+    box = lenient(
+        gr.Image(label=label, type="filepath", image_mode=None, sources=kinds, elem_id=elem_id, height=height)
+    )
     if status is not None:
+
         def on_upload(path: str | None) -> tuple[Any, str]:
             msg = check_upload(path, ctx.limits, what=what)
             return (None if msg else gr.update()), msg
@@ -448,10 +461,22 @@ def photo_input(ctx: Context, label: str, elem_id: str, status: Any | None = Non
 def result_column(prefix: str, *, height: int | str = 360) -> tuple[Any, Any, Any]:
     """The Result image (a named PNG to download), the status line and the equivalent command."""
     info = gr.Markdown(elem_id=f"{prefix}-info", elem_classes="sf-status")
-    img = gr.Image(label="Result", type="filepath", interactive=False, buttons=["download", "fullscreen"],
-                   elem_id=f"{prefix}-result", height=height)
-    cmd = gr.Textbox(label="Same result from the command line", interactive=False, buttons=["copy"],
-                     elem_id=f"{prefix}-cmd", elem_classes="sf-cmd", lines=2)
+    img = gr.Image(
+        label="Result",
+        type="filepath",
+        interactive=False,
+        buttons=["download", "fullscreen"],
+        elem_id=f"{prefix}-result",
+        height=height,
+    )
+    cmd = gr.Textbox(
+        label="Same result from the command line",
+        interactive=False,
+        buttons=["copy"],
+        elem_id=f"{prefix}-cmd",
+        elem_classes="sf-cmd",
+        lines=2,
+    )
     return img, info, cmd
 
 
@@ -460,9 +485,15 @@ def unavailable(reason: str | None) -> None:
     gr.Markdown(f"**Not available in this install.** {reason}.", elem_classes="sf-unavailable")
 
 
-def job_updates(ctx: Context, work_fn: Callable[..., Any], request: Any,
-                finish: Callable[[Any], tuple[Any, ...]], *, clock: Callable[[], float] = time.monotonic,
-                extra: int = 0) -> Iterator[tuple[Any, ...]]:
+def job_updates(
+    ctx: Context,
+    work_fn: Callable[..., Any],
+    request: Any,
+    finish: Callable[[Any], tuple[Any, ...]],
+    *,
+    clock: Callable[[], float] = time.monotonic,
+    extra: int = 0,
+) -> Iterator[tuple[Any, ...]]:
     """A long job as the page's updates ``(result, status, command, *extra)``.
 
     The live picture goes into the Result box at most every second, beside one status line
@@ -506,8 +537,13 @@ def job_updates(ctx: Context, work_fn: Callable[..., Any], request: Any,
     except JobCancelled:
         yield (None, "**Cancelled.** Nothing was kept.", "", *keep)
     except JobTimeout:
-        yield (None, f"⚠ This picture took longer than the {ctx.limits.job_timeout_s:g} s limit and was "
-                     "stopped; try a smaller size or the fast preset.", "", *keep)
+        yield (
+            None,
+            f"⚠ This picture took longer than the {ctx.limits.job_timeout_s:g} s limit and was "
+            "stopped; try a smaller size or the fast preset.",
+            "",
+            *keep,
+        )
     except StyleforgeError as e:
         yield (None, f"⚠ {page_message(e)}", "", *keep)
     except Exception as e:  # noqa: BLE001 - never a traceback on the page
@@ -524,8 +560,11 @@ def cancel_handler(ctx: Context, extra: int = 0) -> Callable[..., tuple[Any, ...
     def cancel(request: gr.Request) -> tuple[Any, ...]:
         n = ctx.jobs.cancel(ctx.session(request))
         msg = "**Cancelled.** Nothing was kept." if n else "Nothing to cancel."
-        return (None, msg, "", *((gr.update(),) * extra)) if n else (gr.update(), msg, gr.update(),
-                                                                     *((gr.update(),) * extra))
+        return (
+            (None, msg, "", *((gr.update(),) * extra))
+            if n
+            else (gr.update(), msg, gr.update(), *((gr.update(),) * extra))
+        )
 
     return cancel
 
@@ -560,13 +599,22 @@ def in_tab(extra: int = 0) -> Callable[[Callable[..., Any]], Callable[..., Any]]
 
 def style_gallery(ctx: Context, items: list[tuple[str, str]], elem_id: str, selected: int | None) -> Any:
     """All styles as wrapping thumbnails, the selected one highlighted (no sideways scrolling)."""
-    return gr.Gallery(value=items, label="Style: click one", columns=4, height="auto", allow_preview=False,
-                      selected_index=selected, elem_id=elem_id, elem_classes="sf-gallery", buttons=[],
-                      show_label=True)
+    return gr.Gallery(
+        value=items,
+        label="Style: click one",
+        columns=4,
+        height="auto",
+        allow_preview=False,
+        selected_index=selected,
+        elem_id=elem_id,
+        elem_classes="sf-gallery",
+        buttons=[],
+        show_label=True,
+    )
 
 
 def own_style_input(ctx: Context, elem_id: str, status: Any) -> Any:
-    """"Add your own style": an image upload that joins the gallery as the selection."""
+    """ "Add your own style": an image upload that joins the gallery as the selection."""
     box = photo_input(ctx, "Add your own style", elem_id, None, what="style image", sources=("upload",), height=110)
     box.min_width = 120  # beside the style box, even on a phone
     return box
@@ -582,7 +630,11 @@ def join_gallery(ctx: Context, items: list[tuple[str, str]]) -> Callable[..., tu
         msg = check_upload(path, ctx.limits, what="style image")
         if msg:
             return gr.update(), gr.update(), msg, None
-        return (gr.update(value=[*items, (path, OWN)], selected_index=len(items)), OWN,
-                f"Your style '{label_of(path)}' is selected.", gr.update())
+        return (
+            gr.update(value=[*items, (path, OWN)], selected_index=len(items)),
+            OWN,
+            f"Your style '{label_of(path)}' is selected.",
+            gr.update(),
+        )
 
     return joined

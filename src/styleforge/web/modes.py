@@ -193,14 +193,19 @@ def _arbitrary_files(models: Path | None) -> list[Path]:
     from ..instant.models import builtin_models
 
     def ranked(entries: dict[str, Any]) -> list[Path]:
-        return [e.file for e in sorted((e for e in entries.values() if e.kind in ARBITRARY_KINDS),
-                                       key=lambda e: -ARBITRARY_KINDS.index(e.kind))]
+        return [
+            e.file
+            for e in sorted(
+                (e for e in entries.values() if e.kind in ARBITRARY_KINDS), key=lambda e: -ARBITRARY_KINDS.index(e.kind)
+            )
+        ]
 
     return ranked(builtin_models()) + (ranked(builtin_models(Path(models))) if models is not None else [])
 
 
-def _instant_model(style: str | None, style_image: Image.Image | None, label: str,
-                   models: Path | None) -> tuple[Any, Path | None]:
+def _instant_model(
+    style: str | None, style_image: Image.Image | None, label: str, models: Path | None
+) -> tuple[Any, Path | None]:
     """The model for a request, and the arbitrary-style weights it uses (``None``: a per-style network)."""
     from ..instant import InstantModel, load_instant
     from ..instant.models import load_arbitrary_net
@@ -220,8 +225,9 @@ def _instant_model(style: str | None, style_image: Image.Image | None, label: st
         style_image = _builtin_style(str(style))
     decoders = _arbitrary_files(models)
     if not decoders:
-        raise InputError("your own style needs an arbitrary-style network, and none is installed; "
-                         "pick a style from the gallery")
+        raise InputError(
+            "your own style needs an arbitrary-style network, and none is installed; pick a style from the gallery"
+        )
     f = decoders[-1]
     # one loaded network (encoder and decoders) shared by every request
     adain = _NETS.get(("arbitrary", str(f), f.stat().st_mtime_ns), lambda: load_arbitrary_net(f)[0])
@@ -261,11 +267,13 @@ def instant(
     t0 = time.perf_counter()
     img = content.convert("RGB")
     shrink = max(img.size) > int(size)
-    opts = InstantOptions(strength=float(strength), original_colors=bool(original_colors),
-                          size=int(size) if shrink else None)
+    opts = InstantOptions(
+        strength=float(strength), original_colors=bool(original_colors), size=int(size) if shrink else None
+    )
     opts.validate(1)
-    model, decoder = _instant_model(style, None if style_image is None else style_image.convert("RGB"), style_label,
-                                    models)
+    model, decoder = _instant_model(
+        style, None if style_image is None else style_image.convert("RGB"), style_label, models
+    )
     painting = style_image
     if refine and painting is None:  # the gallery style's painting
         painting = _builtin_style(instant_styles(models)[str(style)])
@@ -378,8 +386,10 @@ def step_callback(
             raise JobTimeout("the job took too long")
         key = (stage.index, stage.count)
         prev, prev_step = last[0], last_step[0]
-        restarted = (key == prev and step < prev_step) or (prev != (-1, -1) and (
-            stage.index < prev[0] or (key != prev and stage.index == 0 and prev[0] == prev[1] - 1)))
+        restarted = (key == prev and step < prev_step) or (
+            prev != (-1, -1)
+            and (stage.index < prev[0] or (key != prev and stage.index == 0 and prev[0] == prev[1] - 1))
+        )
         if restarted:
             phase[0] += 1  # a new run started (DPST's second phase)
         last[0], last_step[0] = key, step
@@ -451,10 +461,16 @@ def artistic(
         raise InputError("iterations must be between 1 and 1000")
     base = artistic_config(preset)
     cfg = artistic_config(
-        preset, iterations=iterations, image_size=int(size), seed=seed, device=device,
+        preset,
+        iterations=iterations,
+        image_size=int(size),
+        seed=seed,
+        device=device,
         style_weight=base.style_weight * strength,
         style_blend_weights=tuple(weights) if len(styles) > 1 else None,
-        original_colors=bool(original_colors), **(config or {}))
+        original_colors=bool(original_colors),
+        **(config or {}),
+    )
     cfg.validate(len(styles))
     t0 = time.perf_counter()
     content_img = resize_max_side(content.convert("RGB"), cfg.image_size)
@@ -551,8 +567,12 @@ def photo(
         raise InputError("upload both masks (photo and style), or neither")
     if iterations is not None and not 1 <= int(iterations) <= 1000:
         raise InputError("iterations must be between 1 and 1000")
-    options: dict[str, Any] = {"image_size": int(size), "seed": seed, "device": device,
-                               "smooth": "none" if smoothing == "off" else smoothing}
+    options: dict[str, Any] = {
+        "image_size": int(size),
+        "seed": seed,
+        "device": device,
+        "smooth": "none" if smoothing == "off" else smoothing,
+    }
     if iterations is not None:
         options["iterations"] = int(iterations)
     cfg = photo_config(**{**options, **(config or {})})
@@ -562,15 +582,30 @@ def photo(
     t0 = time.perf_counter()
     c_img = resize_max_side(content.convert("RGB"), g.image_size)
     s_img = resize_max_side(style.convert("RGB"), g.image_size)
-    maps = prepare_masks(c_img, s_img, content_mask, style_mask, auto=True, tolerance=cfg.mask_tolerance,
-                         what=("photo mask", "style mask"))
+    maps = prepare_masks(
+        c_img,
+        s_img,
+        content_mask,
+        style_mask,
+        auto=True,
+        tolerance=cfg.mask_tolerance,
+        what=("photo mask", "style mask"),
+    )
     cseg, sseg = maps if maps is not None else (None, None)
     painting = plan_stages(g, (c_img.height, c_img.width))
     realism = StageInfo(0, 1, (c_img.height, c_img.width), cfg.stage2())
-    callback = step_callback([*painting, realism], on_progress, should_stop, deadline, preview_every,
-                              phases=("painting", "photo realism"))
-    res = photo_transfer(pil_to_tensor(c_img), pil_to_tensor(s_img), cfg, content_seg=cseg, style_seg=sseg,
-                         net=_gatys_net(g.backbone, device), callback=callback)
+    callback = step_callback(
+        [*painting, realism], on_progress, should_stop, deadline, preview_every, phases=("painting", "photo realism")
+    )
+    res = photo_transfer(
+        pil_to_tensor(c_img),
+        pil_to_tensor(s_img),
+        cfg,
+        content_seg=cseg,
+        style_seg=sseg,
+        net=_gatys_net(g.backbone, device),
+        callback=callback,
+    )
     out = tensor_to_pil(res.image)
     cmd = ["styleforge", "photo", content_label, style_label, "--method", "dpst"]
     if content_mask is not None:
@@ -619,8 +654,9 @@ def photo_fast(
     t0 = time.perf_counter()
     c_img = resize_max_side(content.convert("RGB"), min(int(size), max(content.size)))
     s_img = style.convert("RGB")
-    maps = prepare_masks(c_img, s_img, content_mask, style_mask, work_size=cfg.work_size,
-                         what=("photo mask", "style mask"))
+    maps = prepare_masks(
+        c_img, s_img, content_mask, style_mask, work_size=cfg.work_size, what=("photo mask", "style mask")
+    )
     cl, sl = maps if maps is not None else (None, None)
     res = fast_transfer(c_img, s_img, cfg, content_labels=cl, style_labels=sl, auto=True)
     out = Image.fromarray(np.asarray(res.image))
@@ -658,12 +694,15 @@ def pretrained_choice(name: str | None) -> str | None:
 
     return resolve(name).name
 
+
 def _translator(path: Path, direction: str | None) -> Any:
     from ..gan.loading import load_translator
 
     stamp = path.stat().st_mtime_ns
-    return _NETS.get(("translate", str(path), stamp, direction),
-                     lambda: (load_translator(path, direction=direction), threading.Lock()))
+    return _NETS.get(
+        ("translate", str(path), stamp, direction),
+        lambda: (load_translator(path, direction=direction), threading.Lock()),
+    )
 
 
 def translate(
@@ -701,8 +740,12 @@ def translate(
         img = resize_max_side(img, int(size))
     with lock:  # one call at a time per loaded network (modules with buffers are not re-entrant)
         out = tensor_to_pil(tr(img, "cpu"))
-    cmd = ["styleforge", "translate", content_label,
-           *(["--pretrained", pretrained] if pretrained else ["--checkpoint", f"MODELS/{checkpoint_label}"])]
+    cmd = [
+        "styleforge",
+        "translate",
+        content_label,
+        *(["--pretrained", pretrained] if pretrained else ["--checkpoint", f"MODELS/{checkpoint_label}"]),
+    ]
     if shrink:
         cmd += ["--size", str(size)]
     if direction:
@@ -736,8 +779,10 @@ def makeup(
     t0 = time.perf_counter()
     direction = "AtoB" if action == "add" else "BtoA"
     stamp = checkpoint.stat().st_mtime_ns
-    tr, lock = _NETS.get(("makeup", str(checkpoint), stamp, direction),
-                         lambda: (load_translator(checkpoint, direction), threading.Lock()))
+    tr, lock = _NETS.get(
+        ("makeup", str(checkpoint), stamp, direction),
+        lambda: (load_translator(checkpoint, direction), threading.Lock()),
+    )
     with lock:
         new, faces = apply_to_image(np.asarray(content.convert("RGB")), tr, ApplySpec(strength=float(strength)))
     if not faces:

@@ -62,8 +62,9 @@ def _minutes(seconds: float) -> str:
 class ClientQuota:
     """Per-client admission: ``max_jobs`` waiting/running, ``max_heavy_per_hour`` heavy starts (0 = no limit)."""
 
-    def __init__(self, max_jobs: int = 0, max_heavy_per_hour: int = 0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, max_jobs: int = 0, max_heavy_per_hour: int = 0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.max_jobs, self.max_heavy_per_hour, self.clock = max_jobs, max_heavy_per_hour, clock
         self._heavy: dict[str, deque[float]] = {}
 
@@ -82,15 +83,19 @@ class ClientQuota:
     def refusal(self, client: str, kind: str, queued: int) -> str | None:
         """Why ``client`` may not add a ``kind`` job now (it has ``queued`` waiting or running), or None."""
         if self.max_jobs and queued >= self.max_jobs:
-            return (f"you already have {queued} job{'s' * (queued != 1)} waiting or running (at most "
-                    f"{self.max_jobs} per visitor here); please wait for one to finish, then try again")
+            return (
+                f"you already have {queued} job{'s' * (queued != 1)} waiting or running (at most "
+                f"{self.max_jobs} per visitor here); please wait for one to finish, then try again"
+            )
         if kind == HEAVY and self.max_heavy_per_hour:
             recent = self._recent(client)
             if len(recent) >= self.max_heavy_per_hour:
                 wait = HOUR_S - (self.clock() - recent[0])
-                return (f"you have started {len(recent)} optimisation jobs in the last hour (at most "
-                        f"{self.max_heavy_per_hour} per visitor here); the next one is possible in "
-                        f"{_minutes(wait)} — the fast tabs (Instant, Translate, Makeup) are not limited")
+                return (
+                    f"you have started {len(recent)} optimisation jobs in the last hour (at most "
+                    f"{self.max_heavy_per_hour} per visitor here); the next one is possible in "
+                    f"{_minutes(wait)} — the fast tabs (Instant, Translate, Makeup) are not limited"
+                )
         return None
 
     def admitted(self, client: str, kind: str) -> None:

@@ -32,8 +32,13 @@ from . import modes
 from .limits import JobCancelled, JobTimeout
 
 #: The page's job functions that run on workers, and their job class.
-PAGE_FUNCTIONS: dict[str, str] = {"artistic": HEAVY, "photo": HEAVY, "photo_fast": FAST, "instant": FAST,
-                                  "makeup_by_example": FAST}
+PAGE_FUNCTIONS: dict[str, str] = {
+    "artistic": HEAVY,
+    "photo": HEAVY,
+    "photo_fast": FAST,
+    "instant": FAST,
+    "makeup_by_example": FAST,
+}
 #: Arguments naming this server's files: a call with one of them set runs here.
 LOCAL_ARGS = ("models", "look_dir")
 #: Arguments for this process only (the worker has its own device; previews are not sent).
@@ -61,8 +66,9 @@ def _encode(value: Any, images: dict[str, Image.Image]) -> Any:
     raise _Local(type(value).__name__)
 
 
-def _remote(name: str, cls: str, original: Callable[..., Any], store: Any, app: Any,
-            fast_timeout_s: float) -> Callable[..., Any]:
+def _remote(
+    name: str, cls: str, original: Callable[..., Any], store: Any, app: Any, fast_timeout_s: float
+) -> Callable[..., Any]:
     from ..service.client import RemoteJob
     from ..service.modes import PAGE, JobStopped
 
@@ -82,8 +88,16 @@ def _remote(name: str, cls: str, original: Callable[..., Any], store: Any, app: 
         except _Local:
             return original(*args, **kwargs)
         job_cls = HEAVY if name == "instant" and given.get("refine") else cls
-        job = RemoteJob(store, app, "page", PAGE, {"fn": name, "kwargs": encoded}, dict(images), cls=job_cls,
-                        max_bytes=MAX_INPUT_BYTES)
+        job = RemoteJob(
+            store,
+            app,
+            "page",
+            PAGE,
+            {"fn": name, "kwargs": encoded},
+            dict(images),
+            cls=job_cls,
+            max_bytes=MAX_INPUT_BYTES,
+        )
         progress = (lambda f, m, p: on_progress(f, m, p)) if on_progress is not None else None
         try:
             image = job(on_progress=progress, should_stop=should_stop, deadline=deadline)

@@ -42,8 +42,9 @@ def check_clip(clip: Path, max_seconds: float, *, label: str = "clip.mp4") -> fl
     if not info.frames and not info.duration:
         raise InputError(f"'{label}' holds no video frames")
     if info.duration and info.duration > max_seconds + 1e-6:
-        raise InputError(f"'{label}' is {info.duration:.1f} s long; this page takes clips up to {max_seconds:g} s, "
-                         "so trim it first")
+        raise InputError(
+            f"'{label}' is {info.duration:.1f} s long; this page takes clips up to {max_seconds:g} s, so trim it first"
+        )
     return float(info.duration or 0.0)
 
 
@@ -54,11 +55,22 @@ class VideoResult:
     info: str = ""
 
 
-def video_job(clip: Path, out_dir: Path, *, mode: str, style: str, size: int = 384, consistency: float = 0.5,
-              max_seconds: float = 10.0, clip_label: str = "clip.mp4", style_label: str | None = None,
-              preview_every: float = 1.0,
-              on_progress: Callable[[float, str, Any], None] | None = None,
-              should_stop: Callable[[], bool] | None = None, deadline: float | None = None) -> VideoResult:
+def video_job(
+    clip: Path,
+    out_dir: Path,
+    *,
+    mode: str,
+    style: str,
+    size: int = 384,
+    consistency: float = 0.5,
+    max_seconds: float = 10.0,
+    clip_label: str = "clip.mp4",
+    style_label: str | None = None,
+    preview_every: float = 1.0,
+    on_progress: Callable[[float, str, Any], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    deadline: float | None = None,
+) -> VideoResult:
     """Stylise ``clip`` into ``out_dir`` (one new file); raise :class:`JobCancelled` / :class:`JobTimeout`."""
     from ..video.pipeline import VideoOptions, render_video
     from ..video.stylizers import make_stylizer
@@ -102,13 +114,21 @@ def video_job(clip: Path, out_dir: Path, *, mode: str, style: str, size: int = 3
 
     t0 = time.perf_counter()
     try:
-        res = render_video(clip, out, factory, VideoOptions(size=size, consistency=consistency),
-                           on_frame=on_frame, max_seconds=max_seconds)
+        res = render_video(
+            clip,
+            out,
+            factory,
+            VideoOptions(size=size, consistency=consistency),
+            on_frame=on_frame,
+            max_seconds=max_seconds,
+        )
     finally:  # a cancelled job leaves nothing behind on the server
         for p in out_dir.glob(out.stem + ".partial.*"):
             p.unlink(missing_ok=True)
     cons = "--no-consistency" if consistency == 0 else (f"--consistency {consistency:g}" if consistency != 0.5 else "")
-    cmd = " ".join(x for x in ("styleforge video", shlex.quote(clip_label), flag, f"--size {size}", cons,
-                               "-o out.mp4") if x)
-    return VideoResult(str(out), cmd, f"{res.frames} frames in {time.perf_counter() - t0:.1f} s "
-                                      f"({res.frames_per_second:.1f} frames/s)")
+    cmd = " ".join(
+        x for x in ("styleforge video", shlex.quote(clip_label), flag, f"--size {size}", cons, "-o out.mp4") if x
+    )
+    return VideoResult(
+        str(out), cmd, f"{res.frames} frames in {time.perf_counter() - t0:.1f} s ({res.frames_per_second:.1f} frames/s)"
+    )

@@ -6,5 +6,11 @@ from __future__ import annotations
 __all__ = ["TABS"]
 
 #: (module name, tab title), in page order.
-TABS = (("instant", "Instant"), ("artistic", "Artistic"), ("photo", "Photo"), ("translate", "Translate"),
-        ("makeup", "Makeup"), ("video", "Video"))
+TABS = (
+    ("instant", "Instant"),
+    ("artistic", "Artistic"),
+    ("photo", "Photo"),
+    ("translate", "Translate"),
+    ("makeup", "Makeup"),
+    ("video", "Video"),
+)

@@ -32,9 +32,22 @@ from ..common import (
 def handlers(ctx: Context) -> dict[str, Any]:
     settings, limits = ctx.settings, ctx.limits
 
-    def run(content: str | None, s1: str, w1: float, s2: str, w2: float, s3: str, w3: float, own: str | None,
-            preset: str, size: float, strength: float, keep_colors: bool, steps: float,
-            request: gr.Request) -> Iterator[tuple[Any, ...]]:
+    def run(
+        content: str | None,
+        s1: str,
+        w1: float,
+        s2: str,
+        w2: float,
+        s3: str,
+        w3: float,
+        own: str | None,
+        preset: str,
+        size: float,
+        strength: float,
+        keep_colors: bool,
+        steps: float,
+        request: gr.Request,
+    ) -> Iterator[tuple[Any, ...]]:
         try:
             img = check_image(content, limits, what="photo")
             picked: list[tuple[str | Image.Image, float]] = []
@@ -61,14 +74,29 @@ def handlers(ctx: Context) -> dict[str, Any]:
             return
 
         def job(**kw: Any) -> modes.ModeResult:
-            return modes.artistic(img, picked, size=int(size), preset=preset, strength=float(strength),
-                                  original_colors=bool(keep_colors), iterations=int(steps) or None,
-                                  content_label=label_of(content), style_labels=labels, device=settings.device, **kw)
+            return modes.artistic(
+                img,
+                picked,
+                size=int(size),
+                preset=preset,
+                strength=float(strength),
+                original_colors=bool(keep_colors),
+                iterations=int(steps) or None,
+                content_label=label_of(content),
+                style_labels=labels,
+                device=settings.device,
+                **kw,
+            )
 
         def finish(res: modes.ModeResult) -> tuple[Any, ...]:
-            path = save_png(res.image, ctx.downloads(), photo=label_of(content), mode="artistic",
-                            style="+".join(labels) if len(labels) < 3 else f"{labels[0]}+{len(labels) - 1}",
-                            command=res.command)
+            path = save_png(
+                res.image,
+                ctx.downloads(),
+                photo=label_of(content),
+                mode="artistic",
+                style="+".join(labels) if len(labels) < 3 else f"{labels[0]}+{len(labels) - 1}",
+                command=res.command,
+            )
             return path, f"Done: {res.info}", res.command
 
         yield from job_updates(ctx, job, request, finish)
@@ -89,17 +117,29 @@ def build(ctx: Context) -> None:
             content = photo_input(ctx, "Your photo", "artistic-content", status)
             gallery = style_gallery(ctx, items, "artistic-gallery", names.index(first) if first in names else None)
             with gr.Row():
-                s1 = gr.Dropdown([*names, OWN], value=first, label="Style", elem_id="artistic-style1", scale=2,
-                                 min_width=120)
+                s1 = gr.Dropdown(
+                    [*names, OWN], value=first, label="Style", elem_id="artistic-style1", scale=2, min_width=120
+                )
                 own = own_style_input(ctx, "artistic-own", status)
             with gr.Row():
                 go = gr.Button("Paint", variant="primary", elem_id="artistic-run")
                 stop = gr.Button("Cancel", variant="stop", elem_id="artistic-cancel")
             with gr.Row():
-                preset = gr.Radio(list(modes.ARTISTIC_PRESETS), value="fast", label="Quality / speed",
-                                  info="fast: EfficientNet preview · balanced/best: VGG16", elem_id="artistic-preset")
-                size = gr.Slider(64, limits.max_side, value=min(384, limits.max_side), step=32,
-                                 label="Size (long side, px)", elem_id="artistic-size")
+                preset = gr.Radio(
+                    list(modes.ARTISTIC_PRESETS),
+                    value="fast",
+                    label="Quality / speed",
+                    info="fast: EfficientNet preview · balanced/best: VGG16",
+                    elem_id="artistic-preset",
+                )
+                size = gr.Slider(
+                    64,
+                    limits.max_side,
+                    value=min(384, limits.max_side),
+                    step=32,
+                    label="Size (long side, px)",
+                    elem_id="artistic-size",
+                )
             with gr.Accordion("Blend styles", open=False):
                 w1 = gr.Slider(0.0, 1.0, value=1.0, step=0.05, label="Weight of the style above", elem_id="artistic-w1")
                 with gr.Row():
@@ -111,8 +151,9 @@ def build(ctx: Context) -> None:
             with gr.Accordion("Advanced", open=False):
                 strength = gr.Slider(0.1, 5.0, value=1.0, step=0.1, label="Style strength", elem_id="artistic-strength")
                 colors = gr.Checkbox(label="Keep original colours", value=False, elem_id="artistic-colors")
-                steps = gr.Slider(0, 500, value=0, step=1, label="Steps per scale (0 = the preset's)",
-                                  elem_id="artistic-steps")
+                steps = gr.Slider(
+                    0, 500, value=0, step=1, label="Steps per scale (0 = the preset's)", elem_id="artistic-steps"
+                )
         with gr.Column():
             out, info, cmd = result_column("artistic")
 
@@ -124,8 +165,19 @@ def build(ctx: Context) -> None:
 
     gallery.select(picked, None, s1, api_visibility="private", queue=False, show_progress="hidden")
     s1.input(chosen, s1, gallery, api_visibility="private", queue=False, show_progress="hidden")
-    own.upload(join_gallery(ctx, items), own, [gallery, s1, status, own], api_visibility="private", queue=False,
-               show_progress="hidden")
-    evt = go.click(h["run"], [content, s1, w1, s2, w2, s3, w3, own, preset, size, strength, colors, steps],
-                   [out, info, cmd], api_name="artistic", **ctx.heavy)
+    own.upload(
+        join_gallery(ctx, items),
+        own,
+        [gallery, s1, status, own],
+        api_visibility="private",
+        queue=False,
+        show_progress="hidden",
+    )
+    evt = go.click(
+        h["run"],
+        [content, s1, w1, s2, w2, s3, w3, own, preset, size, strength, colors, steps],
+        [out, info, cmd],
+        api_name="artistic",
+        **ctx.heavy,
+    )
     stop.click(h["cancel"], None, [out, info, cmd], cancels=[evt], api_visibility="private", queue=False)

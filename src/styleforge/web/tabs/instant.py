@@ -26,27 +26,49 @@ from ..common import (
 def gallery_items(ctx: Context) -> list[tuple[str, str]]:
     """``(thumbnail, instant style name)`` for every style the tab offers."""
     thumb_of = {n: p for p, n in ctx.thumbs}
-    return [(thumb_of[painting], name) for name, painting in modes.instant_styles(ctx.settings.instant_models).items()
-            if painting in thumb_of]
+    return [
+        (thumb_of[painting], name)
+        for name, painting in modes.instant_styles(ctx.settings.instant_models).items()
+        if painting in thumb_of
+    ]
 
 
 def handlers(ctx: Context) -> dict[str, Any]:
     settings, limits = ctx.settings, ctx.limits
 
     @in_tab()
-    def run(content: str | None, style: str | None, own: str | None, strength: float, keep_colors: bool,
-            refine: int = 0) -> tuple[Any, str, str]:
+    def run(
+        content: str | None, style: str | None, own: str | None, strength: float, keep_colors: bool, refine: int = 0
+    ) -> tuple[Any, str, str]:
         img = check_image(content, limits, what="photo")
         use_own = style == OWN
         if use_own and not own:
             raise modes.InputError("add your own style image first, or pick a style in the gallery")
         own_img = check_image(own, limits, what="style image") if use_own else None
-        res = fast_job(ctx, lambda: modes.instant(
-            img, style=None if use_own else style, style_image=own_img, style_label=label_of(own, "style.jpg"),
-            strength=float(strength), original_colors=bool(keep_colors), content_label=label_of(content),
-            size=limits.max_side, models=settings.instant_models, device=settings.device, refine=refine))
-        path = save_png(res.image, ctx.downloads(), photo=label_of(content), mode="instant",
-                        style=label_of(own) if use_own else style, command=res.command)
+        res = fast_job(
+            ctx,
+            lambda: modes.instant(
+                img,
+                style=None if use_own else style,
+                style_image=own_img,
+                style_label=label_of(own, "style.jpg"),
+                strength=float(strength),
+                original_colors=bool(keep_colors),
+                content_label=label_of(content),
+                size=limits.max_side,
+                models=settings.instant_models,
+                device=settings.device,
+                refine=refine,
+            ),
+        )
+        path = save_png(
+            res.image,
+            ctx.downloads(),
+            photo=label_of(content),
+            mode="instant",
+            style=label_of(own) if use_own else style,
+            command=res.command,
+        )
         return path, f"Done: {res.info}", res.command
 
     def polish(*args: Any) -> tuple[Any, str, str]:
@@ -70,8 +92,9 @@ def build(ctx: Context) -> None:
             content = photo_input(ctx, "Your photo", "instant-content", status)
             gallery = style_gallery(ctx, items, "instant-gallery", names.index(first) if first in names else None)
             with gr.Row():
-                style = gr.Dropdown([*names, OWN], value=first, label="Style", elem_id="instant-style", scale=2,
-                                    min_width=120)
+                style = gr.Dropdown(
+                    [*names, OWN], value=first, label="Style", elem_id="instant-style", scale=2, min_width=120
+                )
                 own = own_style_input(ctx, "instant-own", status)
             with gr.Row():
                 go = gr.Button("Stylise", variant="primary", elem_id="instant-run")
@@ -90,9 +113,16 @@ def build(ctx: Context) -> None:
 
     gallery.select(picked, None, style, api_visibility="private", queue=False, show_progress="hidden")
     style.input(chosen, style, gallery, api_visibility="private", queue=False, show_progress="hidden")
-    own.upload(join_gallery(ctx, items), own, [gallery, style, status, own], api_visibility="private", queue=False,
-               show_progress="hidden")
+    own.upload(
+        join_gallery(ctx, items),
+        own,
+        [gallery, style, status, own],
+        api_visibility="private",
+        queue=False,
+        show_progress="hidden",
+    )
     inputs = [content, style, own, strength, colors]
     go.click(h["run"], inputs, [out, info, cmd], api_name="instant", **ctx.fast)
-    polish.click(h["polish"], inputs, [out, info, cmd], api_name="instant_polish",
-                 **{**ctx.heavy, "show_progress": "minimal"})  # seconds, no live picture: Gradio's own timer
+    polish.click(
+        h["polish"], inputs, [out, info, cmd], api_name="instant_polish", **{**ctx.heavy, "show_progress": "minimal"}
+    )  # seconds, no live picture: Gradio's own timer

@@ -41,8 +41,9 @@ def handlers(ctx: Context) -> dict[str, Any]:
     settings, limits = ctx.settings, ctx.limits
 
     @in_tab()
-    def run(content: str | None, ckpt: str | None, direction: str, size: float,
-            pre: str | None = None) -> tuple[Any, str, str]:
+    def run(
+        content: str | None, ckpt: str | None, direction: str, size: float, pre: str | None = None
+    ) -> tuple[Any, str, str]:
         pre = modes.pretrained_choice(pre)
         if not pre and not ckpt:
             raise modes.InputError("pick a published model (or one of this server's models)")
@@ -50,12 +51,27 @@ def handlers(ctx: Context) -> dict[str, Any]:
             raise modes.InputError("this server has no models of its own; pick a published model")
         path = None if pre else resolve_checkpoint(settings.models_dir, ckpt)
         img = check_image(content, limits, what="image")
-        res = fast_job(ctx, lambda: modes.translate(
-            img, path, checkpoint_label=str(ckpt), direction=None if direction == "auto" else direction,
-            size=min(int(size), limits.max_side), content_label=label_of(content), device=settings.device,
-            pretrained=pre))
-        path_out = save_png(res.image, ctx.downloads(), photo=label_of(content), mode="translate",
-                            style=pre or label_of(ckpt, "model"), command=res.command)
+        res = fast_job(
+            ctx,
+            lambda: modes.translate(
+                img,
+                path,
+                checkpoint_label=str(ckpt),
+                direction=None if direction == "auto" else direction,
+                size=min(int(size), limits.max_side),
+                content_label=label_of(content),
+                device=settings.device,
+                pretrained=pre,
+            ),
+        )
+        path_out = save_png(
+            res.image,
+            ctx.downloads(),
+            photo=label_of(content),
+            mode="translate",
+            style=pre or label_of(ckpt, "model"),
+            command=res.command,
+        )
         return path_out, f"Done: {res.info}", res.command
 
     return {"run": run}
@@ -72,17 +88,26 @@ def build(ctx: Context) -> None:
             content = photo_input(ctx, "Your image", "translate-content", status, what="image")
             published = modes.pretrained_names()
             own = list_checkpoints(ctx.settings.models_dir)  # without models of its own, a published one leads
-            pre = gr.Dropdown([modes.NO_PRETRAINED, *published],
-                              value=modes.NO_PRETRAINED if own or not published else published[0],
-                              elem_id="translate-pretrained",
-                              label="Published model (downloaded once; used instead of the server's model)")
+            pre = gr.Dropdown(
+                [modes.NO_PRETRAINED, *published],
+                value=modes.NO_PRETRAINED if own or not published else published[0],
+                elem_id="translate-pretrained",
+                label="Published model (downloaded once; used instead of the server's model)",
+            )
             go = gr.Button("Translate", variant="primary", elem_id="translate-run")
             ckpt = model_picker(ctx, "…or one of this server's models", "translate-model")
             with gr.Row():
-                direction = gr.Radio(["auto", "AtoB", "BtoA"], value="auto", label="Direction",
-                                     elem_id="translate-direction")
-                size = gr.Slider(64, ctx.limits.max_side, value=min(512, ctx.limits.max_side), step=32,
-                                 label="Size (long side, px)", elem_id="translate-size")
+                direction = gr.Radio(
+                    ["auto", "AtoB", "BtoA"], value="auto", label="Direction", elem_id="translate-direction"
+                )
+                size = gr.Slider(
+                    64,
+                    ctx.limits.max_side,
+                    value=min(512, ctx.limits.max_side),
+                    step=32,
+                    label="Size (long side, px)",
+                    elem_id="translate-size",
+                )
         with gr.Column():
             out, info, cmd = result_column("translate")
     go.click(h["run"], [content, ckpt, direction, size, pre], [out, info, cmd], api_name="translate", **ctx.fast)

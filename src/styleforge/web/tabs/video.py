@@ -33,8 +33,9 @@ MODE_HELP = {
 def handlers(ctx: Context, out_dir: Path) -> dict[str, Any]:
     limits = ctx.limits
 
-    def run(clip: str | None, mode: str, style: str | None, own: str | None, size: float, cons: float,
-            request: gr.Request) -> Iterator[tuple[Any, ...]]:
+    def run(
+        clip: str | None, mode: str, style: str | None, own: str | None, size: float, cons: float, request: gr.Request
+    ) -> Iterator[tuple[Any, ...]]:
         try:
             if not clip:
                 raise InputError("upload a clip first")
@@ -52,9 +53,18 @@ def handlers(ctx: Context, out_dir: Path) -> dict[str, Any]:
             return
 
         def job(**kw: Any) -> VideoResult:
-            return video_job(Path(clip), out_dir, mode=mode, style=style_arg, size=int(size), consistency=float(cons),
-                             max_seconds=limits.max_video_seconds, clip_label=label_of(clip, "clip.mp4"),
-                             style_label=style_label, **kw)
+            return video_job(
+                Path(clip),
+                out_dir,
+                mode=mode,
+                style=style_arg,
+                size=int(size),
+                consistency=float(cons),
+                max_seconds=limits.max_video_seconds,
+                clip_label=label_of(clip, "clip.mp4"),
+                style_label=style_label,
+                **kw,
+            )
 
         def finish(res: VideoResult) -> tuple[Any, ...]:
             return None, f"Done: {res.info}", res.command, res.image
@@ -82,17 +92,35 @@ def build(ctx: Context) -> None:
     with gr.Row():
         with gr.Column():
             status = gr.Markdown(elem_id="video-upload-status", elem_classes="sf-status")
-            clip = gr.Video(label=f"Your clip (up to {max_s:g} s)", sources=["upload"], elem_id="video-clip",
-                            height=220)
+            clip = gr.Video(
+                label=f"Your clip (up to {max_s:g} s)", sources=["upload"], elem_id="video-clip", height=220
+            )
             with gr.Row():
-                mode = gr.Radio(list(MODES), value="instant", label="Mode", info=" · ".join(MODE_HELP.values()),
-                                elem_id="video-mode")
+                mode = gr.Radio(
+                    list(MODES),
+                    value="instant",
+                    label="Mode",
+                    info=" · ".join(MODE_HELP.values()),
+                    elem_id="video-mode",
+                )
             with gr.Row():
-                style = gr.Dropdown([*choices, OWN], value=first,
-                                    label="Style (a painting; in photo mode, its colours)", elem_id="video-style",
-                                    scale=2, min_width=120)
-                own = photo_input(ctx, "Your own style image or photo", "video-own", status, what="style image",
-                                  sources=("upload",), height=110)
+                style = gr.Dropdown(
+                    [*choices, OWN],
+                    value=first,
+                    label="Style (a painting; in photo mode, its colours)",
+                    elem_id="video-style",
+                    scale=2,
+                    min_width=120,
+                )
+                own = photo_input(
+                    ctx,
+                    "Your own style image or photo",
+                    "video-own",
+                    status,
+                    what="style image",
+                    sources=("upload",),
+                    height=110,
+                )
                 own.min_width = 120
             with gr.Row():
                 go = gr.Button("Stylise video", variant="primary", elem_id="video-run")
@@ -100,15 +128,28 @@ def build(ctx: Context) -> None:
                 stop = gr.Button("Cancel", variant="stop", elem_id="video-cancel")
             with gr.Row():
                 size = gr.Slider(64, 720, value=384, step=16, label="Size (long side, px)", elem_id="video-size")
-                cons = gr.Slider(0.0, 0.9, value=0.5, step=0.05, label="Consistency (0 = each frame alone)",
-                                 elem_id="video-consistency")
+                cons = gr.Slider(
+                    0.0,
+                    0.9,
+                    value=0.5,
+                    step=0.05,
+                    label="Consistency (0 = each frame alone)",
+                    elem_id="video-consistency",
+                )
         with gr.Column():
             info = gr.Markdown(elem_id="video-info", elem_classes="sf-status")
-            live = gr.Image(label="Live picture (the latest frame)", interactive=False, buttons=[], height=220,
-                            elem_id="video-live")
+            live = gr.Image(
+                label="Live picture (the latest frame)", interactive=False, buttons=[], height=220, elem_id="video-live"
+            )
             out = gr.Video(label="Result", interactive=False, elem_id="video-result")
-            cmd = gr.Textbox(label="Same result from the command line", interactive=False, elem_id="video-cmd",
-                             elem_classes="sf-cmd", lines=2, buttons=["copy"])
+            cmd = gr.Textbox(
+                label="Same result from the command line",
+                interactive=False,
+                elem_id="video-cmd",
+                elem_classes="sf-cmd",
+                lines=2,
+                buttons=["copy"],
+            )
 
     def own_selected(path: str | None) -> Any:
         return OWN if path and not check_upload(path, ctx.limits, what="style image") else gr.update()
