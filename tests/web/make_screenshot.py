@@ -67,7 +67,8 @@ def main() -> int:
             t0 = time.monotonic()
             page.locator(f"#{tab}-run").click()
             page.wait_for_function(
-                f"() => {{ const e = document.querySelector('#{tab}-info'); return e && e.innerText.includes('Done'); }}"
+                f"() => {{ const e = document.querySelector('#{tab}-info'); "
+                "return e && e.innerText.includes('Done'); }"
             )
             print(f"result after {time.monotonic() - t0:.1f} s")
             page.evaluate("window.scrollTo(0, 0)")

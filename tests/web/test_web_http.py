@@ -262,6 +262,7 @@ def test_job_timeout_and_temp_files_cleaned(web_settings):
     from dataclasses import replace
 
     from conftest import GradioHTTP, free_port
+
     from styleforge.web import create_app, launch
 
     settings = replace(web_settings, port=free_port(), limits=replace(web_settings.limits, job_timeout_s=1.0))

@@ -13,10 +13,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
-from PIL import Image
+from test_web_http import _photo, artistic_data
 
 from styleforge.web import modes
-from test_web_http import _photo, artistic_data
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*(no_silent_downcasting|copy keyword).*")
 
@@ -41,11 +40,11 @@ def test_concurrent_requests_each_get_their_own_result(api, web_settings):
     art_styles = ["starry_night", "the_scream", "shipwreck"]
     art_data = [
         artistic_data(api.upload_image(im, f"a{i}.png"), s1=s, steps=3)
-        for i, (im, s) in enumerate(zip(art_inputs, art_styles))
+        for i, (im, s) in enumerate(zip(art_inputs, art_styles, strict=True))
     ]
     expected_art = [
         modes.artistic(im, [(s, 1.0)], size=64, preset="fast", iterations=3).image
-        for im, s in zip(art_inputs, art_styles)
+        for im, s in zip(art_inputs, art_styles, strict=True)
     ]
 
     jobs = [(fast_mode, d) for d in fast_data] + [("artistic", d) for d in art_data]
@@ -59,11 +58,11 @@ def test_concurrent_requests_each_get_their_own_result(api, web_settings):
     assert len(results) == N_FAST + N_ARTISTIC
     for i, r in enumerate(results):
         assert r.success, (i, r.error)
-    for i, (r, want) in enumerate(zip(fast_res, expected_fast)):
+    for i, (r, want) in enumerate(zip(fast_res, expected_fast, strict=True)):
         got = np.asarray(api.image(r.output[0]).convert("RGB"), np.int16)
         assert got.shape == np.asarray(want).shape, i
         assert np.abs(got - np.asarray(want, np.int16)).max() <= 2, f"{fast_mode} request {i} got another result"
-    for i, (r, want) in enumerate(zip(art_res, expected_art)):
+    for i, (r, want) in enumerate(zip(art_res, expected_art, strict=True)):
         got = np.asarray(api.image(r.output[0]).convert("RGB"), np.float32)
         assert got.shape == np.asarray(want).shape, i
         assert np.abs(got - np.asarray(want, np.float32)).mean() < 2.0, f"artistic job {i} got another result"

@@ -26,7 +26,7 @@ def test_availability_names_every_mode():
     avail = modes.availability()
     assert set(avail) == set(modes.MODES)
     assert avail["artistic"] is None  # Gatys is part of every install
-    for mode, reason in avail.items():
+    for _mode, reason in avail.items():
         assert reason is None or "not available in this install" in reason
 
 

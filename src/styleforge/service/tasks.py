@@ -139,8 +139,9 @@ def execute(config: ServiceConfig, job_id: str) -> str:
         return taken
     job = store.get(job_id)
     names = (store.field(job_id, "inputs") or "").split(",")
-    inputs = {n: store.input(job_id, n) for n in names if n}
-    if job is None or any(v is None for v in inputs.values()):
+    stored = {n: store.input(job_id, n) for n in names if n}
+    inputs = {n: v for n, v in stored.items() if v is not None}
+    if job is None or len(inputs) != len(stored):
         return store.fail(job_id, me, "the job's images expired or were deleted before it ran")
     beat = Heartbeat(store, job_id, me)
     beat.start()
@@ -167,7 +168,7 @@ def execute(config: ServiceConfig, job_id: str) -> str:
             job.mode,
             job.options,
             inputs,
-            max_pixels=config.max_pixels,  # type: ignore[arg-type]
+            max_pixels=config.max_pixels,
             progress=progress,
             should_stop=should_stop,
         )
