@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
 from styleforge.cli.main import main
@@ -174,7 +173,7 @@ def test_bad_input(case, tmp_path, capsys):
         args[1] = str(tmp_path / "missing.jpg")
     rc, err = _run(args, capsys)
     assert rc == 2
-    lines = [l for l in err.strip().splitlines() if l.strip()]
+    lines = [line for line in err.strip().splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("styleforge: error:"), err
     assert expect in lines[0]
     assert "Traceback" not in err

@@ -62,7 +62,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--detector",
         choices=("haar", "mesh"),
         default="haar",
-        help="haar: OpenCV cascades; mesh: BlazeFace + face mesh, eyes from the landmarks (needs `weights fetch faces`)",
+        help="haar: OpenCV cascades; mesh: BlazeFace + face mesh, eyes from the landmarks "
+        "(needs `weights fetch faces`)",
     )
     q.add_argument("--workers", type=int, default=0, help="processes (default: one per core; 1 with --detector mesh)")
     q.add_argument("--overwrite", action="store_true", help="replace a different dataset already in OUT_DIR")

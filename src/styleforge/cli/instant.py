@@ -212,7 +212,7 @@ def run_with_args(content: list[str], styles: list[str], output: str, args: argp
 
         images = [load_image(resolve_image(str(f), kind="content"), what="content image") for f in files]
         rest: list[tuple[Path, Path]] = []
-        for f, img, target in zip(files, images, targets):
+        for f, img, target in zip(files, images, targets, strict=True):
             if not lite.handles(img, args.size):  # tiny or huge (tiled): the full path
                 rest.append((f, target))
                 continue
@@ -267,7 +267,7 @@ def _run_full(
     )
     images = [load_input(str(f), kind="content", what="content image") for f in files]
     painting = load_input(str(refine_style), what="style image") if refine_style is not None else None
-    for f, img, target in zip(files, images, targets):
+    for img, target in zip(images, targets, strict=True):
         mask = load_mask(args.mask, img.size, what="mask") if args.mask else None
         t0 = time.perf_counter()
         out = stylize_instant(img, model, opts, mask=mask, refine=args.refine if painting else 0, refine_style=painting)

@@ -91,7 +91,7 @@ def run_apply(args: argparse.Namespace) -> int:
             raise InputError(f"{src} is not an image (unrecognised format)") from None
     if not single_file:
         out.mkdir(exist_ok=True)
-    for src, dst in zip(inputs, targets):
+    for src, dst in zip(inputs, targets, strict=True):
         img = np.asarray(load_image(src, what="image"))
         save_image(Image.fromarray(apply_look(look, img, strength=args.strength)), dst)
         log.info("wrote %s", dst)

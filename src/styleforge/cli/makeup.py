@@ -96,14 +96,14 @@ def _write(photos: list[Path], targets: list[Path], out: Path, results: list) ->
 
     from ..io import save_image
 
-    missing = [p for p, (_, faces) in zip(photos, results) if not faces]
+    missing = [p for p, (_, faces) in zip(photos, results, strict=True) if not faces]
     if len(photos) == 1 and missing:
         raise InputError(
             f"no face found in {photos[0]} (only frontal faces with visible eyes are detected); nothing written"
         )
     if len(targets) > 1 or not out.suffix:
         out.mkdir(parents=True, exist_ok=True)
-    for p, t, (new, faces) in zip(photos, targets, results):
+    for p, t, (new, faces) in zip(photos, targets, results, strict=True):
         if not faces:
             print(f"{p}: no face found; nothing written", file=sys.stderr)
             continue
@@ -152,7 +152,7 @@ def run(args: argparse.Namespace) -> int:
     detector = MeshDetector()  # one line naming `styleforge weights fetch faces` when the models are absent
     refs = [
         prepare_reference(img, detector, weight=w, name=f"reference {r}")
-        for img, w, r in zip(ref_images, weights, args.reference)
+        for img, w, r in zip(ref_images, weights, args.reference, strict=True)
     ]
     results = []
     for img in images:

@@ -31,7 +31,8 @@ def run(args: argparse.Namespace) -> int:
         import tflite  # noqa: F401
     except ImportError:
         raise InputError(
-            "converting the face models needs the 'tflite' parser: pip install 'styleforge[faces]' (or pip install tflite)"
+            "converting the face models needs the 'tflite' parser: "
+            "pip install 'styleforge[faces]' (or pip install tflite)"
         ) from None
     from ..faces.runtime import export_all
     from ..faces.weights import fetch_faces
