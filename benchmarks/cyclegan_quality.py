@@ -218,12 +218,13 @@ def main() -> None:
             ga = ((G_A(a * 2 - 1) + 1) / 2).clamp(0, 1)
             fta = ((G_B(ta * 2 - 1) + 1) / 2).clamp(0, 1)
             fga = ((G_B(ga * 2 - 1) + 1) / 2).clamp(0, 1)
-            for k, (x, y) in zip(rows, ((a, ta), (ga, ta), (fta, a), (fga, a))):
+            for k, (x, y) in zip(rows, ((a, ta), (ga, ta), (fta, a), (fga, a)), strict=True):
                 rows[k].append((float(psnr(x, y)), float(ssim(x, y))))  # zip stops at CUT's two rows
             if i < 4:
                 grid_rows.append(torch.cat([a, ga, ta, ta, fta, a] if two_way else [a, ga, ta], 3))
     print(
-        f"\n{args.model}; held-out photos: {len(test)}, {args.size}×{args.size}; T = hue {args.degrees:g}° + gamma {args.gamma:g}; "
+        f"\n{args.model}; held-out photos: {len(test)}, {args.size}×{args.size}; "
+        f"T = hue {args.degrees:g}° + gamma {args.gamma:g}; "
         f"{args.netG} ngf {args.ngf}, {args.train_size} px crops, lr {args.lr:g}, identity {args.lambda_identity:g}"
     )
     print(f"{'comparison':24s} {'PSNR dB':>8s} {'SSIM':>6s}")
@@ -235,7 +236,8 @@ def main() -> None:
     base = figures["identity: T(a) vs a"]
     for k in [k for k in ("G(a) vs T(a)", "F(T(a)) vs a") if k in figures]:
         print(
-            f"{k}: {figures[k]['psnr'] - base['psnr']:+.2f} dB, SSIM {figures[k]['ssim'] - base['ssim']:+.3f} vs identity"
+            f"{k}: {figures[k]['psnr'] - base['psnr']:+.2f} dB, "
+            f"SSIM {figures[k]['ssim'] - base['ssim']:+.3f} vs identity"
         )
     grid = torch.cat(grid_rows, 2)
     Path(args.grid).parent.mkdir(parents=True, exist_ok=True)

@@ -76,7 +76,7 @@ def bench_detection(files: list[Path], images: list[np.ndarray]) -> None:
         found = fp = 0
         missed: list[str] = []
         t = time.perf_counter()
-        for f, img in zip(files, images):
+        for f, img in zip(files, images, strict=True):
             g = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY)
             if eq:
                 g = cv2.equalizeHist(g)
@@ -154,7 +154,8 @@ def bench_alignment(images: list[np.ndarray]) -> list[tuple[np.ndarray, object, 
     print(f"| aligned crops | {len(a)} / {len(b)} | {a.mean():.2f} | {a.max():.2f} |")
     print(
         f"\nre-detected eye centres sit {np.mean(pos_err):.3f} (mean) / {np.max(pos_err):.3f} (max) eye distances "
-        f"from their targets; {lost} perturbed photos lost a face or an eye (the Haar cascades are upright-only, ±15° at best)."
+        f"from their targets; {lost} perturbed photos lost a face or an eye "
+        "(the Haar cascades are upright-only, ±15° at best)."
     )
     return kept
 
@@ -214,7 +215,7 @@ def bench_dedupe(files: list[Path], images: list[np.ndarray]) -> None:
     spec = AlignSpec()
     origin, crop_h, whole_h, face_h = [], [], [], []
     alias = {b: a for a, b in KNOWN_DUPLICATES}
-    for f, img in zip(files, images):
+    for f, img in zip(files, images, strict=True):
         for v in [img, *_variants(img, rng)]:
             faces = [fc for fc in det(v) if fc.eyes_found == 2]
             if not faces:
@@ -231,9 +232,12 @@ def bench_dedupe(files: list[Path], images: list[np.ndarray]) -> None:
         "original (listed first), as prepare does\n"
     )
     print("| hash | max Hamming | precision | recall |\n|---|---:|---:|---:|")
-    for name, hs, thrs in (("pHash whole photo, 64 bit (baseline)", whole_h, (8, 10, 12)),
-                           ("pHash aligned crop, 64 bit", crop_h, (8, 10, 12)),
-                           ("face_hash: aligned crop + context square, 128 bit (shipped)", face_h, (18, 20, 22, 24))):  # fmt: skip
+    hashes = (
+        ("pHash whole photo, 64 bit (baseline)", whole_h, (8, 10, 12)),
+        ("pHash aligned crop, 64 bit", crop_h, (8, 10, 12)),
+        ("face_hash: aligned crop + context square, 128 bit (shipped)", face_h, (18, 20, 22, 24)),
+    )
+    for name, hs, thrs in hashes:
         for thr in thrs:
             pred = set()
             for g in duplicate_groups(hs, thr):
@@ -290,7 +294,7 @@ def bench_mesh(files: list[Path], images: list[np.ndarray]) -> None:
         ms = (time.perf_counter() - t) / len(images) * 1000
         found = 0
         missed: list[str] = []
-        for f, img, r in zip(files, images, res):
+        for f, img, r in zip(files, images, res, strict=True):
             n, m = _face_found([fc.box for fc in r], f, img.shape)
             found += n
             missed += m
@@ -301,7 +305,7 @@ def bench_mesh(files: list[Path], images: list[np.ndarray]) -> None:
         print(f"| {n} | {fo} | {ms:.1f} | {mi} |")
     print(f"\nmesh vs Haar: {rows[1][1]} vs {rows[0][1]} faces, {rows[1][2] / rows[0][2]:.2f}× the time")
     errs = []
-    for img, rh, rm in zip(images, *results.values()):
+    for img, rh, rm in zip(images, *results.values(), strict=True):
         hs = [fc for fc in rh if fc.eyes_found == 2 and is_main(fc.box, img.shape)]
         ms_ = [fc for fc in rm if is_main(fc.box, img.shape)] or rm[:1]
         if hs and ms_:
@@ -394,9 +398,9 @@ def makeup_sheets(
     det = MeshDetector()
     prepared = [prepare_reference(r, det) for r in refs]
     rows = []
-    for name, img in zip(names, no_makeup):
+    for name, img in zip(names, no_makeup, strict=True):
         row = [_square(img, tile)]
-        for r, ref in zip(refs, prepared):
+        for r, ref in zip(refs, prepared, strict=True):
             out, faces = transfer(img, [ref], MakeupSpec(), detector=det)
             row += [_square(r, tile), _square(out, tile)]
         rows.append(np.concatenate(row, 1))
@@ -449,7 +453,7 @@ def main() -> int:
             contact_sheet(kept, args.sheet)
     if args.part in ("all", "mesh"):
         bench_mesh(files, images)
-        no_makeup = [(f.name, img) for f, img in zip(files, images) if f.parent.name == "no_makeup"]
+        no_makeup = [(f.name, img) for f, img in zip(files, images, strict=True) if f.parent.name == "no_makeup"]
         refs = [load(DATA / "makeup" / n) for n in MAKEUP_REFS]
         bench_makeup_speed([img for _, img in no_makeup], refs)
         makeup_sheets(

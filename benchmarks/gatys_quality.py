@@ -102,7 +102,9 @@ def main() -> None:
     sheet = Image.new("RGB", (width, 24 + len(rows) * 206), "white")
     d = ImageDraw.Draw(sheet)
     x = 0
-    for label, tile in zip(("content", "style", "styleforge (VGG16 offline)", "neural-style (VGG19)"), rows[0]):
+    for label, tile in zip(
+        ("content", "style", "styleforge (VGG16 offline)", "neural-style (VGG19)"), rows[0], strict=False
+    ):
         d.text((x + 4, 6), label, fill="black")
         x += tile.width + 6
     for i, r in enumerate(rows):

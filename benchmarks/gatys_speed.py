@@ -191,7 +191,7 @@ def _sheet(rows: list[list[Path]], labels: list[str], path: Path, height: int = 
     sheet = Image.new("RGB", (width, 18 + len(tiles) * (height + 4)), "white")
     draw = ImageDraw.Draw(sheet)
     x = 0
-    for lab, im in zip(labels, tiles[0]):
+    for lab, im in zip(labels, tiles[0], strict=False):
         draw.text((x + 4, 3), lab, fill="black")
         x += im.width + 4
     for r, row in enumerate(tiles):
@@ -254,7 +254,8 @@ def multi_section(base: dict, size_opt: list[str], n: int) -> None:
         reach = next((t for t, ls in mt if ls <= l_s), None)
         ratio = f"{reach:.1f} s = {reach / t_s:.2f}× (goal ≤ 0.30)" if reach is not None else "not reached"
         print(
-            f"  single-scale after {k:4d} evaluations: {t_s:6.1f} s, style {l_s:.4g}; multi-scale reaches it after {ratio}"
+            f"  single-scale after {k:4d} evaluations: {t_s:6.1f} s, style {l_s:.4g}; "
+            f"multi-scale reaches it after {ratio}"
         )
 
 
@@ -325,13 +326,15 @@ def main() -> None:
             elif old is not None:
                 print(
                     f"  old default {old['schedule']} fp32: {old['wall']:7.1f} s wall {old['cpu']:7.1f} s CPU "
-                    f"(load {old['load']:.1f}), peak {old['peak_rss_mb']:.0f} MB; metric content {mo[0]:.0f} style {mo[1]:.0f}"
+                    f"(load {old['load']:.1f}), peak {old['peak_rss_mb']:.0f} MB; "
+                    f"metric content {mo[0]:.0f} style {mo[1]:.0f}"
                 )
             else:
                 print(f"  old default (cached result): metric content {mo[0]:.0f} style {mo[1]:.0f}")
             print(
                 f"  new default {new['schedule']} amp auto: {new['wall']:7.1f} s wall {new['cpu']:7.1f} s CPU "
-                f"(load {new['load']:.1f}), peak {new['peak_rss_mb']:.0f} MB; metric content {mn[0]:.0f} style {mn[1]:.0f}"
+                f"(load {new['load']:.1f}), peak {new['peak_rss_mb']:.0f} MB; "
+                f"metric content {mn[0]:.0f} style {mn[1]:.0f}"
             )
             cpu_ratio = new["cpu"] / old["cpu"] if old is not None else float("nan")
             if not args.no_old:
@@ -385,7 +388,8 @@ def main() -> None:
                 parts.append(f"{n}@{side}px {end - prev:.1f} s")
                 prev = end
             print(
-                f"[{cname}__{sname}] {args.schedule_args} --scale-iterations {sched}: {r['wall']:.1f} s wall {r['cpu']:.1f} s CPU "
+                f"[{cname}__{sname}] {args.schedule_args} --scale-iterations {sched}: "
+                f"{r['wall']:.1f} s wall {r['cpu']:.1f} s CPU "
                 f"({', '.join(parts)}; {_load()}); metric content {mc:.0f} style {ms:.1f}",
                 flush=True,
             )

@@ -68,7 +68,8 @@ def main() -> None:
         m = {k: statistics.median(v) for k, v in times.items()}
         print(
             f"{name:32s} fp32 {m['fp32']:.3f} s  bf16 {m['bf16']:.3f} s  fp32 ÷ bf16 = {m['fp32'] / m['bf16']:.2f}×  "
-            f"(per rep fp32 {' '.join(f'{t:.2f}' for t in times['fp32'])}; bf16 {' '.join(f'{t:.2f}' for t in times['bf16'])})"
+            f"(per rep fp32 {' '.join(f'{t:.2f}' for t in times['fp32'])}; "
+            f"bf16 {' '.join(f'{t:.2f}' for t in times['bf16'])})"
         )
     print(f"load average {os.getloadavg()[0]:.1f} at the end")
 

@@ -147,7 +147,8 @@ def _gpu_section() -> None:
             net(x)
         torch.cuda.synchronize()
     print(
-        f"\nGPU ({torch.cuda.get_device_name()}): {8 * n / (time.perf_counter() - t):.0f} images/s at 1024×768, fp16, batch 8"
+        f"\nGPU ({torch.cuda.get_device_name()}): {8 * n / (time.perf_counter() - t):.0f} images/s at 1024×768, "
+        "fp16, batch 8"
     )
 
 
@@ -193,7 +194,8 @@ def main() -> int:
             r = json.loads(proc.stdout.strip().splitlines()[-1])
             results[(c, size)] = r
             print(
-                f"{c:11s} {size:5d} {r['median_s']:9.3f} {r['min_s']:7.3f} {r['peak_mb']:8.0f}  {os.getloadavg()[0]:.1f}",
+                f"{c:11s} {size:5d} {r['median_s']:9.3f} {r['min_s']:7.3f} "
+                f"{r['peak_mb']:8.0f}  {os.getloadavg()[0]:.1f}",
                 flush=True,
             )
     print("\nratios (time, median; < 1 = styleforge faster; stl-arb-cached = stl-arb minus its style encoding):")

@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import os
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -75,7 +76,7 @@ def main() -> None:
     for w, h in [(512, 384), (1024, 768)]:
         c = image(f"input/in{args.case}.jpg", (w, h))
         M.clear_cache()
-        lap, tw, tc = timed(lambda: M.matting_laplacian(c))
+        lap, tw, tc = timed(partial(M.matting_laplacian, c))
         base = lc * (w * h) / (64 * 48)
         mb = (lap.data.nbytes + lap.indices.nbytes + lap.indptr.nbytes) / 2**20
         rows.append(
@@ -83,7 +84,8 @@ def main() -> None:
                 f"Laplacian {w}×{h}",
                 tw,
                 tc,
-                f"nnz {lap.nnz / 1e6:.1f}M, CSR {mb:.0f} MiB, peak estimate {M.laplacian_nbytes(h, w) / 2**20:.0f} MiB; "
+                f"nnz {lap.nnz / 1e6:.1f}M, CSR {mb:.0f} MiB, "
+                f"peak estimate {M.laplacian_nbytes(h, w) / 2**20:.0f} MiB; "
                 f"per-window loop ≈ {base:.0f} s CPU → {base / tc:.0f}× faster",
             )
         )
@@ -109,22 +111,22 @@ def main() -> None:
     rows.append(("local affine 800×533 (DPST post-process)", tw, tc, "f_radius 7, f_edge 0.05"))
 
     if args.fast:
-        from styleforge.transfer.fastphoto import FastConfig, fast_transfer
         from styleforge.io import resize_max_side
+        from styleforge.transfer.fastphoto import FastConfig, fast_transfer
 
         big = load_image(DATA / f"input/in{args.case}.jpg")
         st = load_image(DATA / f"style/tar{args.case}.jpg")
         for long_side in (1024, 4000):
             img = big.resize((long_side, round(long_side * big.size[1] / big.size[0])), resample=3)
-            res, tw, tc = timed(lambda: fast_transfer(img, st, FastConfig()))
+            res, tw, tc = timed(partial(fast_transfer, img, st, FastConfig()))
             parts = ", ".join(f"{k} {v:.1f}" for k, v in res.timings.items() if k != "total")
             rows.append((f"fast photo {img.size[0]}×{img.size[1]} (auto masks)", tw, tc, f"{parts} s"))
 
     if args.photo_iterations > 0:
+        from styleforge.io import resize_max_side
         from styleforge.transfer.gatys import GatysConfig, stylize_tensor
         from styleforge.transfer.photoreal import PhotoConfig, photo_transfer
         from styleforge.transfer.segmentation import load_mask_image
-        from styleforge.io import resize_max_side
 
         ci = resize_max_side(load_image(DATA / f"input/in{args.case}.jpg"), args.photo_size)
         si = resize_max_side(load_image(DATA / f"style/tar{args.case}.jpg"), args.photo_size)

@@ -91,7 +91,7 @@ def receipt(name: str, figures: dict[str, Any], *, threads: int, command: str | 
         "schema": SCHEMA,
         "name": name,
         "command": command or command_line(),
-        "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "date": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         "git_commit": _git("rev-parse", "HEAD") or "unknown",
         "git_dirty": bool(dirty) if dirty is not None else None,
         "cpu": cpu_name(),

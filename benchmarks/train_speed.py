@@ -202,9 +202,9 @@ def cut_child(variant: str, size: int, iters: int, warmup: int, device: str, amp
         feat_k = G.features(src, c.nce_layers)  # with a graph, detached inside the loss
         k_pool, ids = Fn(feat_k, c.num_patches)
         q_pool, _ = Fn(feat_q, c.num_patches, ids)
-        return sum(patch_nce_loss(q, k, c.nce_T).mean() * c.lambda_nce for q, k in zip(q_pool, k_pool)) / len(
-            c.nce_layers
-        )
+        return sum(
+            patch_nce_loss(q, k, c.nce_T).mean() * c.lambda_nce for q, k in zip(q_pool, k_pool, strict=True)
+        ) / len(c.nce_layers)
 
     def naive_step() -> None:  # models/cut_model.py: optimize_parameters
         real_a, real_b = batch["A"].to(dev), batch["B"].to(dev)
@@ -257,12 +257,14 @@ def cut_main(args: argparse.Namespace) -> None:
         base = rows.get(v.replace("_ours", "_naive")) if v.endswith("_ours") and not v.startswith("cg") else None
         vs = f"{base['s_per_it'] / r['s_per_it']:.2f}×" if base else "-"
         print(
-            f"{v:14s} {r['s_per_it']:7.3f} {1 / r['s_per_it']:6.2f} {r['peak_rss_gb']:7.2f}GB {vs:>9s}  {CUT_VARIANTS[v]}"
+            f"{v:14s} {r['s_per_it']:7.3f} {1 / r['s_per_it']:6.2f} {r['peak_rss_gb']:7.2f}GB "
+            f"{vs:>9s}  {CUT_VARIANTS[v]}"
         )
     if "fastcut_ours" in rows and "cg_ours" in rows:
         ratio = rows["cg_ours"]["s_per_it"] / rows["fastcut_ours"]["s_per_it"]
         print(
-            f"\nFastCUT / CycleGAN it/s (both ours, this run): {ratio:.2f}× (goal ≥ 2×); load now {os.getloadavg()[0]:.1f}"
+            f"\nFastCUT / CycleGAN it/s (both ours, this run): {ratio:.2f}× (goal ≥ 2×); "
+            f"load now {os.getloadavg()[0]:.1f}"
         )
     if torch.cuda.is_available():
         print("\nGPU (channels_last):")
@@ -289,7 +291,8 @@ def cyclegan_main(args: argparse.Namespace) -> None:
         vs_naive = f"{base['s_per_it'] / r['s_per_it']:.2f}×" if base else "-"
         vs_ref = f"{ref[0] / r['s_per_it']:.2f}×" if ref else "-"
         print(
-            f"{v:16s} {r['s_per_it']:7.3f} {1 / r['s_per_it']:6.2f} {r['peak_rss_gb']:7.2f}GB {vs_naive:>9s} {vs_ref:>13s}  {CG_VARIANTS[v]}"
+            f"{v:16s} {r['s_per_it']:7.3f} {1 / r['s_per_it']:6.2f} {r['peak_rss_gb']:7.2f}GB {vs_naive:>9s} "
+            f"{vs_ref:>13s}  {CG_VARIANTS[v]}"
         )
     if ref:
         print(
@@ -417,13 +420,15 @@ def main() -> None:
                 rows[v] = {**r, "peak_rss_gb": max(r["peak_rss_gb"], rows.get(v, r)["peak_rss_gb"])}
     base = rows.get("naive")
     print(
-        f"\n{'variant':20s} {'s/it':>7s} {'it/s':>6s} {'peak RSS':>9s} {'vs naive':>9s} {'vs quoted 1.09':>14s}  description"
+        f"\n{'variant':20s} {'s/it':>7s} {'it/s':>6s} {'peak RSS':>9s} {'vs naive':>9s} "
+        f"{'vs quoted 1.09':>14s}  description"
     )
     for v, r in rows.items():
         vs_naive = f"{base['s_per_it'] / r['s_per_it']:.2f}×" if base else "-"
         vs_ref = f"{REFERENCE_S_PER_IT / r['s_per_it']:.2f}×" if args.size == 256 else "-"
         print(
-            f"{v:20s} {r['s_per_it']:7.3f} {1 / r['s_per_it']:6.2f} {r['peak_rss_gb']:7.2f}GB {vs_naive:>9s} {vs_ref:>13s}  {VARIANTS[v]}"
+            f"{v:20s} {r['s_per_it']:7.3f} {1 / r['s_per_it']:6.2f} {r['peak_rss_gb']:7.2f}GB {vs_naive:>9s} "
+            f"{vs_ref:>13s}  {VARIANTS[v]}"
         )
     if args.size == 256:
         print(

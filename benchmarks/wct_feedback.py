@@ -108,7 +108,8 @@ def main(argv: list[str] | None = None) -> int:
     for name, r in ratios.items():
         print(
             f"  {name:28s} median content {statistics.median(x[0] for x in r):.3f}×  style "
-            f"{statistics.median(x[1] for x in r):.3f}×  (geometric mean style {statistics.geometric_mean(x[1] for x in r):.3f}×)"
+            f"{statistics.median(x[1] for x in r):.3f}×  "
+            f"(geometric mean style {statistics.geometric_mean(x[1] for x in r):.3f}×)"
         )
     print(f"contact sheet: {iq.contact_sheet(rows, args.sheet)}")
     return 0
