@@ -17,6 +17,7 @@ from __future__ import annotations
 __all__ = [
     "CODECS",
     "FrameWriter",
+    "check_complete",
     "keyframe_packets",
     "VideoInfo",
     "check_video_output",
@@ -138,6 +139,7 @@ def read_frames(
     every: int = 1,
     skip: int = 0,
     tolerant: bool = False,
+    threaded: bool = True,
 ) -> Iterator[np.ndarray]:
     """Decoded ``(H, W, 3)`` uint8 RGB frames, resized to ``size`` ``(w, h)``.
 
@@ -155,7 +157,8 @@ def read_frames(
         raise InputError(f"{path} is not a video ({getattr(e, 'strerror', None) or e})") from None
     with c:
         vs = c.streams.video[0]
-        vs.thread_type = "AUTO"
+        if threaded:  # (a seek into a frame-threaded decoder can hang: one-frame reads go without)
+            vs.thread_type = "AUTO"
         fps = float(vs.average_rate or vs.guessed_rate or 25)
         eps = 0.5 / fps
         if start > 0:
@@ -421,3 +424,25 @@ def read_comment(path: str | os.PathLike[str]) -> str | None:
             return c.metadata.get("comment")
     except (av.FFmpegError, OSError):
         return None
+
+
+def check_complete(path: str | os.PathLike[str], *, what: str = "input") -> None:
+    """Refuse a truncated file: fewer video packets in it than its header says (demux only, no decoding)."""
+    av = _av()
+    try:
+        with av.open(str(path)) as c:
+            vs = c.streams.video[0]
+            want = int(vs.frames or 0)
+            if not want:
+                return  # the container does not say (MKV, WebM, raw streams): decoding will tell
+            have = 0
+            try:
+                for pkt in c.demux(vs):
+                    if pkt.size:
+                        have += 1
+            except av.FFmpegError:
+                pass
+    except (av.FFmpegError, IndexError):
+        return  # probe() has already said what is wrong
+    if have < want:
+        raise InputError(f"{what} {path} is truncated: it holds {have} of the {want} frames its header lists")

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError
-from .container import FrameWriter, check_video_output, finalize, frame_size, probe, read_frames
+from .container import FrameWriter, check_complete, check_video_output, finalize, frame_size, probe, read_frames
 from .stylizers import Stylizer, make_stylizer
 from .temporal import TemporalBlender
 
@@ -162,11 +162,11 @@ def clip_samples(video: Path, size: tuple[int, int], start: float, seconds: floa
     out: list[np.ndarray] = []
     for j in range(k):
         t = start + (j + 0.5) / k * seconds if seconds > 0 else start
-        frame = next(read_frames(video, size=size, start=t, tolerant=True), None)
-        if frame is not None:
-            out.append(frame)
-    if not out:
-        frame = next(read_frames(video, size=size, start=start), None)
+        frames = read_frames(video, size=size, start=t, tolerant=True, threaded=False)
+        try:
+            frame = next(frames, None)
+        finally:
+            frames.close()  # closes the container now, in this thread (a decoder left to the GC can hang)
         if frame is not None:
             out.append(frame)
     return out
@@ -235,6 +235,7 @@ def render_video(
     options.validate()
     src = Path(video)
     info = probe(src)
+    check_complete(src)
     out = check_video_output(output)
     if src.resolve() == out.resolve():
         raise InputError(f"the output {out} would overwrite the input")
