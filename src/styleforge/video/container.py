@@ -402,7 +402,7 @@ def finalize(video: Path, output: Path, *, audio_from: Path | None = None, start
                             log.info("audio %s cannot go into MP4 as is: dropped (use an .mkv output to keep it)",
                                      astream.codec_context.name)
                         else:
-                            if start > 0 and astream.time_base is not None:
+                            if start > 0 and astream.time_base is not None and ain is not None:
                                 ain.seek(int(start / astream.time_base), stream=astream, backward=True)
                             aout = out.add_stream_from_template(astream)
                             sources.append(((t, 1, i, pkt) for i, (t, pkt) in

@@ -11,6 +11,7 @@ from __future__ import annotations
 __all__ = ["dis_flow", "flow_pair", "gray", "reliable_mask", "warp", "warp_error"]
 
 import threading
+from typing import Any
 
 import cv2
 import numpy as np
@@ -19,12 +20,12 @@ _PRESETS = {"ultrafast": 0, "fast": 1, "medium": 2}
 _LOCAL = threading.local()
 
 
-def _dis(preset: str) -> cv2.DISOpticalFlow:
+def _dis(preset: str) -> Any:
     cache = getattr(_LOCAL, "dis", None)
     if cache is None:
         cache = _LOCAL.dis = {}
     if preset not in cache:
-        cache[preset] = cv2.DISOpticalFlow_create(_PRESETS[preset])
+        cache[preset] = cv2.DISOpticalFlow_create(_PRESETS[preset])  # type: ignore[attr-defined]
     return cache[preset]
 
 

@@ -17,7 +17,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -163,6 +163,7 @@ def clip_samples(video: Path, size: tuple[int, int], start: float, seconds: floa
     for j in range(k):
         t = start + (j + 0.5) / k * seconds if seconds > 0 else start
         frames = read_frames(video, size=size, start=t, tolerant=True, threaded=False)
+        assert isinstance(frames, Generator)
         try:
             frame = next(frames, None)
         finally:
@@ -284,7 +285,7 @@ def render_video(
     if old is not None:
         diff = [k for k in recipe if old.get(k) != recipe[k]]
         if "options" in diff:
-            o_old = old.get("options") if isinstance(old.get("options"), dict) else {}
+            o_old: dict[str, Any] = old["options"] if isinstance(old.get("options"), dict) else {}
             diff[diff.index("options")] = ", ".join(f"--{k.replace('_', '-')}" for k in recipe["options"]
                                                     if o_old.get(k) != recipe["options"][k]) or "options"
         if diff:
@@ -298,7 +299,7 @@ def render_video(
             st.set_clip_state(old["clip_state"])  # type: ignore[attr-defined]
         elif getattr(st, "fits_clip", True):
             samples = clip_samples(src, size, options.start, clip or (total / float(fps_out)), options.fit_frames)
-            recipe["clip_state"] = st.fit_clip(samples)  # type: ignore[attr-defined]
+            recipe["clip_state"] = st.fit_clip(samples)
         timings["fit"] = time.perf_counter() - t0
     blender = options.blender(st)
     done = 0
@@ -330,7 +331,7 @@ def render_video(
                 work.unlink(missing_ok=True)
                 writer = FrameWriter(partial, size[0], size[1], fps_out, codec=codec_name, crf=crf)
             work = partial
-            recipe["clip_state"] = old.get("clip_state") if old else None
+            recipe["clip_state"] = old.get("clip_state") if old is not None else None
             frames = source(done)
             log.info("resuming %s after %d frames (copied)", partial, done)
         else:

@@ -376,8 +376,9 @@ def make_stylizer(*, instant: str | list[str] | None = None, style: str | list[s
         return InstantStylizer(value, **kw)
     if mode == "style":
         return GatysStylizer([value] if isinstance(value, str) else list(value), **kw)
+    one = value if isinstance(value, str) else value[0]
     if mode == "look":
-        return LookStylizer(value, **kw)
+        return LookStylizer(one, **kw)
     if mode == "photo_style":
-        return PhotoStylizer(value, **kw)
-    return TranslatorStylizer(value, **kw)
+        return PhotoStylizer(one, **kw)
+    return TranslatorStylizer(one, **kw)

@@ -56,7 +56,9 @@ def camera_clip(photo: np.ndarray, motion: str, n: int = 24, size: tuple[int, in
     w, h = size
     ph, pw = photo.shape[:2]
     ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
-    frames, flows, masks = [], [], []
+    frames: list[np.ndarray] = []
+    flows: list[np.ndarray | None] = []
+    masks: list[np.ndarray | None] = []
     prev = None
     for i in range(n):
         s, ox, oy = _camera(motion, i / max(1, n - 1), (pw, ph), (w, h))
@@ -91,7 +93,9 @@ def object_clip(photo: np.ndarray, n: int = 24, size: tuple[int, int] = (256, 16
     yy, xx = np.mgrid[-r: r + 1, -r: r + 1]
     disc = (xx**2 + yy**2) <= r * r
     ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
-    frames, flows, masks = [], [], []
+    frames: list[np.ndarray] = []
+    flows: list[np.ndarray | None] = []
+    masks: list[np.ndarray | None] = []
     prev_c = None
     for i in range(n):
         t = i / max(1, n - 1)

@@ -81,7 +81,7 @@ def blend_detail(stylized: np.ndarray, warped: np.ndarray, mask: np.ndarray, str
         gain = np.clip(np.sqrt(np.clip(target, 0, None) / np.maximum(e[..., 2], 1e-8)), 1.0, max_gain)
         bands.append(gain[..., None] * det)
         cur = low
-        w = cv2.resize(w, (low.shape[1], low.shape[0]), interpolation=cv2.INTER_AREA)
+        w = np.asarray(cv2.resize(w, (low.shape[1], low.shape[0]), interpolation=cv2.INTER_AREA), np.float32)
     out = cur[..., :3] + w[..., None] * (cur[..., 3:] - cur[..., :3])
     for band in reversed(bands):
         out = cv2.pyrUp(out, dstsize=(band.shape[1], band.shape[0])) + band
