@@ -82,7 +82,7 @@ def test_interrupt_leaves_a_playable_partial_and_resume_copies_it(tmp_path: Path
     resumed = list(read_frames(out))
     fresh = list(stylize_frames(pan_frames(30), Tint(), opts))
     assert len(resumed) == 30
-    assert max(np.abs(a.astype(int) - b).mean() for a, b in zip(resumed, fresh)) < 6  # codec loss only
+    assert max(np.abs(a.astype(int) - b).mean() for a, b in zip(resumed, fresh, strict=True)) < 6  # codec loss only
 
 
 def test_frames_renders_a_range_with_its_audio(tmp_path: Path, make_clip) -> None:  # noqa: ANN001
@@ -91,7 +91,7 @@ def test_frames_renders_a_range_with_its_audio(tmp_path: Path, make_clip) -> Non
     got = list(read_frames(tmp_path / "part.mp4"))
     want = list(stylize_frames(pan_frames(12)[4:9], Tint(), VideoOptions(consistency=0)))
     assert res.frames == 5 and len(got) == 5 and probe(tmp_path / "part.mp4").has_audio
-    assert max(np.abs(a.astype(int) - b).mean() for a, b in zip(got, want)) < 6
+    assert max(np.abs(a.astype(int) - b).mean() for a, b in zip(got, want, strict=True)) < 6
     with pytest.raises(InputError, match="beyond"):
         render_video(clip, tmp_path / "p2.mp4", Tint(), VideoOptions(frames=(40, 50)))
 

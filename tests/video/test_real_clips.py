@@ -12,15 +12,13 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 CLIPS = REPO / "benchmarks" / "clips"
 sys.path.insert(0, str(REPO / "benchmarks"))
 
-from video_measures import seam_flicker  # noqa: E402
-
 from styleforge.video.container import probe, read_frames  # noqa: E402
+from video_measures import seam_flicker  # noqa: E402
 
 
 def styleforge(*args: str, **kw: object) -> subprocess.CompletedProcess[str]:
@@ -117,7 +115,8 @@ def test_two_chunks_joined_with_the_audio_and_no_seam(tmp_path: Path) -> None:
     parts = []
     for i, rng in enumerate(("0:44", "36:80")):
         p = tmp_path / f"part{i}.mp4"
-        res = styleforge("video", str(clip), "--instant", "starry_night", "--size", "192", "--frames", rng, "-o", str(p))
+        res = styleforge("video", str(clip), "--instant", "starry_night", "--size", "192", "--frames", rng,
+                         "-o", str(p))
         assert res.returncode == 0, res.stderr
         parts.append(p)
     assert [sum(1 for _ in read_frames(p)) for p in parts] == [44, 44]

@@ -74,7 +74,7 @@ def join_chunks(chunks: list[Path], output: str | os.PathLike[str], *, audio: bo
     def same(r: dict[str, Any]) -> dict[str, Any]:
         return {**r, "options": {k: v for k, v in r["options"].items() if k != "frames"}}
 
-    for a, c, r in parts[1:]:
+    for _a, c, r in parts[1:]:
         if same(r) != same(base):
             diff = [k for k in same(base) if same(base).get(k) != same(r).get(k)]
             raise InputError(f"{c} was made from another clip or with other settings ({', '.join(diff)}) than "
@@ -83,7 +83,7 @@ def join_chunks(chunks: list[Path], output: str | os.PathLike[str], *, audio: bo
     for a, c, _ in parts:
         n = sum(1 for _ in read_frames(c, tolerant=True))
         ends.append(a + n)
-    for (a, c, _), prev_end in zip(parts[1:], ends):
+    for (a, c, _), prev_end in zip(parts[1:], ends[:-1], strict=True):
         if a > prev_end:
             raise InputError(f"frames {prev_end}…{a - 1} are missing between the chunks (before {c})")
     info = probe(parts[0][1], what="chunk")
