@@ -73,7 +73,9 @@ class Losses:
     def _t(self, img: np.ndarray):  # noqa: ANN202
         return self.torch.from_numpy(img.astype(np.float32) / 255).permute(2, 0, 1)[None]
 
-    def __call__(self, outs: list[np.ndarray], frames: list[np.ndarray], style: np.ndarray, key: str) -> tuple[float, float]:
+    def __call__(
+        self, outs: list[np.ndarray], frames: list[np.ndarray], style: np.ndarray, key: str
+    ) -> tuple[float, float]:
         from styleforge.losses import content_loss, gram_matrix, style_loss
 
         torch = self.torch
@@ -86,7 +88,7 @@ class Losses:
                 self.targets[(key, side)] = {k: gram_matrix(v) for k, v in sf.items()}
             tgt = self.targets[(key, side)]
             sl, cl = [], []
-            for o, f in zip(outs[:: max(1, len(outs) // 6)], frames[:: max(1, len(outs) // 6)]):
+            for o, f in zip(outs[:: max(1, len(outs) // 6)], frames[:: max(1, len(outs) // 6)], strict=True):
                 of = self.net(self._t(o), self.c_layers + self.s_layers)
                 ff = self.net(self._t(f), self.c_layers)
                 sl.append(float(sum(style_loss(gram_matrix(of[k]), tgt[k]) for k in self.s_layers)))  # type: ignore[index]
@@ -134,21 +136,29 @@ def diff_image(outs: list[np.ndarray], clip: Clip, t: int) -> np.ndarray:
 def quality(args: argparse.Namespace, photos: list[Path]) -> list[list[Image.Image]]:
     losses = Losses()
     rows: list[list[Image.Image]] = []
-    print(f"\n== consistency: E_warp with the exact flow ({args.frames} frames of {args.clip_size[0]}×{args.clip_size[1]}; "
-          f"consistency {args.consistency}) ==")
-    print(f"{'mode':8s} {'clip':26s} {'E_warp per-frame':>16s} {'consistent':>10s} {'ratio':>6s} "
-          f"{'style ratio':>11s} {'content ratio':>13s}")
+    print(
+        f"\n== consistency: E_warp with the exact flow "
+        f"({args.frames} frames of {args.clip_size[0]}×{args.clip_size[1]}; "
+        f"consistency {args.consistency}) =="
+    )
+    print(
+        f"{'mode':8s} {'clip':26s} {'E_warp per-frame':>16s} {'consistent':>10s} {'ratio':>6s} "
+        f"{'style ratio':>11s} {'content ratio':>13s}"
+    )
     summary: dict[str, dict[str, list[float]]] = {}
     for mode in args.modes:
         stylizer = make_stylizer(mode, args)
         sty = style_image(mode, args)
         n_frames = args.gatys_frames if mode == "gatys" else args.frames
-        for photo in (photos[: args.gatys_photos] if mode == "gatys" else photos):
+        for photo in photos[: args.gatys_photos] if mode == "gatys" else photos:
             img = load(photo)
-            for motion in (args.motions if mode != "gatys" else args.gatys_motions):
+            for motion in args.motions if mode != "gatys" else args.gatys_motions:
                 # Gatys: the first frames of the same clip (same motion per frame as the other modes)
-                clip = object_clip(img, args.frames, tuple(args.clip_size)) if motion == "object" else \
-                    camera_clip(img, motion, args.frames, tuple(args.clip_size))
+                clip = (
+                    object_clip(img, args.frames, tuple(args.clip_size))
+                    if motion == "object"
+                    else camera_clip(img, motion, args.frames, tuple(args.clip_size))
+                )
                 clip = Clip(clip.name, clip.frames[:n_frames], clip.flows[:n_frames], clip.masks[:n_frames])
                 # the baseline is plain per-frame stylisation (Gatys: no warm start, no temporal loss)
                 hint = stylizer.uses_hint
@@ -160,21 +170,32 @@ def quality(args: argparse.Namespace, photos: list[Path]) -> list[list[Image.Ima
                 sb, cb = losses(base, clip.frames, sty, mode)
                 sc, cc = losses(cons, clip.frames, sty, mode)
                 name = f"{photo.stem}/{motion}"
-                print(f"{mode:8s} {name:26s} {eb:16.5f} {ec:10.5f} {ec / max(eb, 1e-9):6.2f} {sc / sb:11.3f} {cc / cb:13.3f}",
-                      flush=True)
+                print(
+                    f"{mode:8s} {name:26s} {eb:16.5f} {ec:10.5f} {ec / max(eb, 1e-9):6.2f} "
+                    f"{sc / sb:11.3f} {cc / cb:13.3f}",
+                    flush=True,
+                )
                 s = summary.setdefault(mode, {"ratio": [], "style": [], "content": []})
                 s["ratio"].append(ec / max(eb, 1e-9))
                 s["style"].append(sc / sb)
                 s["content"].append(cc / cb)
                 t = len(clip.frames) // 2
-                rows.append([label(clip.frames[t], f"{mode} {name}"), label(base[t], f"per-frame E={eb:.4f}"),
-                             label(cons[t], f"consistent E={ec:.4f}"), label(diff_image(base, clip, t), "|o-warp| x4"),
-                             label(diff_image(cons, clip, t), "|o-warp| x4")])
+                rows.append(
+                    [
+                        label(clip.frames[t], f"{mode} {name}"),
+                        label(base[t], f"per-frame E={eb:.4f}"),
+                        label(cons[t], f"consistent E={ec:.4f}"),
+                        label(diff_image(base, clip, t), "|o-warp| x4"),
+                        label(diff_image(cons, clip, t), "|o-warp| x4"),
+                    ]
+                )
     print("\nmedians per mode (goal: E_warp ratio ≤ 0.5, style ratio ≤ 1.1):")
     for mode, s in summary.items():
-        print(f"  {mode:8s} E_warp ratio {statistics.median(s['ratio']):.2f} (worst {max(s['ratio']):.2f})  "
-              f"style ratio {statistics.median(s['style']):.3f} (worst {max(s['style']):.3f})  "
-              f"content ratio {statistics.median(s['content']):.3f}")
+        print(
+            f"  {mode:8s} E_warp ratio {statistics.median(s['ratio']):.2f} (worst {max(s['ratio']):.2f})  "
+            f"style ratio {statistics.median(s['style']):.3f} (worst {max(s['style']):.3f})  "
+            f"content ratio {statistics.median(s['content']):.3f}"
+        )
     return rows
 
 
@@ -194,8 +215,10 @@ def write_clip(path: Path, frames: list[np.ndarray], fps: int = 25) -> None:
 
 def speed(args: argparse.Namespace, photo: Path) -> None:
     img = load(photo)
-    print(f"\n== speed: render_video end to end (decode, flow, stylise, encode), {args.speed_frames} frames; "
-          f"torch/onnxruntime threads = {os.cpu_count()} ==")
+    print(
+        f"\n== speed: render_video end to end (decode, flow, stylise, encode), {args.speed_frames} frames; "
+        f"torch/onnxruntime threads = {os.cpu_count()} =="
+    )
     with tempfile.TemporaryDirectory() as tmp:
         for label_, size in (("480p", (854, 480)), ("720p", (1280, 720))):
             clip = camera_clip(img, "pan", args.speed_frames, size)
@@ -209,9 +232,12 @@ def speed(args: argparse.Namespace, photo: Path) -> None:
                     cpu = time.process_time()
                     res = render_video(src, out, stylizer, VideoOptions(consistency=k))
                     cpu = (time.process_time() - cpu) / res.frames
-                    print(f"  {mode:8s} {label_} consistency {k:.1f}: {res.frames_per_second:6.1f} frames/s "
-                          f"({res.seconds:.1f} s; CPU {cpu * 1000:.0f} ms/frame → ≤ {2 / cpu:.1f} frames/s on 2 idle "
-                          f"cores; load {load_before:.1f} → {os.getloadavg()[0]:.1f})", flush=True)
+                    print(
+                        f"  {mode:8s} {label_} consistency {k:.1f}: {res.frames_per_second:6.1f} frames/s "
+                        f"({res.seconds:.1f} s; CPU {cpu * 1000:.0f} ms/frame → ≤ {2 / cpu:.1f} frames/s on 2 idle "
+                        f"cores; load {load_before:.1f} → {os.getloadavg()[0]:.1f})",
+                        flush=True,
+                    )
 
 
 def gatys_speed(args: argparse.Namespace, photo: Path) -> None:
@@ -237,10 +263,12 @@ def gatys_speed(args: argparse.Namespace, photo: Path) -> None:
         b(f, g)
         times.append(time.perf_counter() - t)
     warm = statistics.median(times[1:])
-    print(f"\n== Gatys speed at {args.gatys_size[0]}×{args.gatys_size[1]}, {args.gatys_iterations} iterations "
-          f"(3 scales) ==\n  one image {one:.1f} s; first video frame {times[0]:.1f} s; each later frame "
-          f"(warm start, 1 scale, {g.warm_iterations} iterations + flow) median {warm:.1f} s = "
-          f"{warm / one:.2f}× one image (goal ≤ 0.33); load {la:.1f} → {os.getloadavg()[0]:.1f}")
+    print(
+        f"\n== Gatys speed at {args.gatys_size[0]}×{args.gatys_size[1]}, {args.gatys_iterations} iterations "
+        f"(3 scales) ==\n  one image {one:.1f} s; first video frame {times[0]:.1f} s; each later frame "
+        f"(warm start, 1 scale, {g.warm_iterations} iterations + flow) median {warm:.1f} s = "
+        f"{warm / one:.2f}× one image (goal ≤ 0.33); load {la:.1f} → {os.getloadavg()[0]:.1f}"
+    )
 
 
 def strip(args: argparse.Namespace) -> None:
@@ -260,7 +288,9 @@ def strip(args: argparse.Namespace) -> None:
     for r, (outs, name) in enumerate(((base, "per-frame"), (cons, "consistent"))):
         for c, t in enumerate(picks):
             sheet.paste(label(outs[t], f"{name} t={t}"), (c * w, r * h))
-        sheet.paste(label(diff_image(outs, clip, picks[-1]), f"E_warp {e_warp(outs, clip):.4f}"), (len(picks) * w, r * h))
+        sheet.paste(
+            label(diff_image(outs, clip, picks[-1]), f"E_warp {e_warp(outs, clip):.4f}"), (len(picks) * w, r * h)
+        )
     args.strip.parent.mkdir(parents=True, exist_ok=True)
     sheet.save(args.strip, quality=85)
     print(f"wrote {args.strip} ({args.strip.stat().st_size // 1024} KB)")

@@ -18,8 +18,17 @@ not the method's own.  Every function takes ``(H, W, 3)`` uint8 RGB frames.
 
 from __future__ import annotations
 
-__all__ = ["e_warp", "edge_score", "farneback", "flicker_series", "ghosting", "motion_mask", "moving_edges",
-           "seam_flicker", "still_flicker"]
+__all__ = [
+    "e_warp",
+    "edge_score",
+    "farneback",
+    "flicker_series",
+    "ghosting",
+    "motion_mask",
+    "moving_edges",
+    "seam_flicker",
+    "still_flicker",
+]
 
 from collections.abc import Sequence
 
@@ -36,7 +45,7 @@ def still_flicker(inputs: Sequence[np.ndarray], outputs: Sequence[np.ndarray], *
     levels on every channel, pooled over the clip; 0 when no pixel qualifies."""
     total, count = 0.0, 0
     for t in range(1, min(len(inputs), len(outputs))):
-        still = (np.abs(inputs[t].astype(np.int16) - inputs[t - 1].astype(np.int16)).max(-1) < threshold)
+        still = np.abs(inputs[t].astype(np.int16) - inputs[t - 1].astype(np.int16)).max(-1) < threshold
         n = int(still.sum())
         if n == 0:
             continue
@@ -48,8 +57,10 @@ def still_flicker(inputs: Sequence[np.ndarray], outputs: Sequence[np.ndarray], *
 
 def flicker_series(outputs: Sequence[np.ndarray]) -> list[float]:
     """Mean ``|o_t − o_{t−1}|`` (0–255) of each frame against the one before (the first: 0)."""
-    return [0.0] + [float(np.abs(outputs[t].astype(np.int16) - outputs[t - 1].astype(np.int16)).mean())
-                    for t in range(1, len(outputs))]
+    return [0.0] + [
+        float(np.abs(outputs[t].astype(np.int16) - outputs[t - 1].astype(np.int16)).mean())
+        for t in range(1, len(outputs))
+    ]
 
 
 def seam_flicker(outputs: Sequence[np.ndarray], seams: Sequence[int]) -> tuple[float, float]:

@@ -49,11 +49,23 @@ STYLES = ROOT / "src" / "styleforge" / "assets" / "styles"
 
 
 def mode_args(mode: str) -> list[str]:
-    return {"instant": ["--instant", "starry_night"],
-            "wct": ["--instant", str(STYLES / "starry_night.jpg")],
-            "photo": ["--photo-style", str(STYLES / "udnie.jpg")],
-            "gatys": ["--style", "starry_night", "--size", "384", "--iterations", "30", "--warm-iterations", "10",
-                      "--seed", "0"]}[mode]
+    return {
+        "instant": ["--instant", "starry_night"],
+        "wct": ["--instant", str(STYLES / "starry_night.jpg")],
+        "photo": ["--photo-style", str(STYLES / "udnie.jpg")],
+        "gatys": [
+            "--style",
+            "starry_night",
+            "--size",
+            "384",
+            "--iterations",
+            "30",
+            "--warm-iterations",
+            "10",
+            "--seed",
+            "0",
+        ],
+    }[mode]
 
 
 def painting(mode: str) -> Path:
@@ -110,8 +122,9 @@ def diff(outs: list[np.ndarray], t: int) -> np.ndarray:
     return np.clip(d, 0, 255).astype(np.uint8)[..., None].repeat(3, -1)
 
 
-def strip(frames: list[np.ndarray], base: list[np.ndarray], ours: list[np.ndarray], title: str, path: Path,
-          width: int = 320) -> None:
+def strip(
+    frames: list[np.ndarray], base: list[np.ndarray], ours: list[np.ndarray], title: str, path: Path, width: int = 320
+) -> None:
     n = len(ours)
     picks = [max(1, round(n * q)) for q in (0.2, 0.45, 0.7)]
     h0, w0 = frames[0].shape[:2]
@@ -120,8 +133,10 @@ def strip(frames: list[np.ndarray], base: list[np.ndarray], ours: list[np.ndarra
     sheet = Image.new("RGB", (width * (len(picks) + 1), h * 3), "white")
     for r, (name, outs) in enumerate(rows):
         for c, t in enumerate(picks):
-            sheet.paste(label(outs[t], f"{name} t={t}" if c else f"{title}: {name} t={t}").resize((width, h)),
-                        (c * width, r * h))
+            sheet.paste(
+                label(outs[t], f"{name} t={t}" if c else f"{title}: {name} t={t}").resize((width, h)),
+                (c * width, r * h),
+            )
         if r:
             sheet.paste(label(diff(outs, picks[1]), "|o_t - o_t-1| x4").resize((width, h)), (len(picks) * width, r * h))
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -139,8 +154,15 @@ def run_clip(clip: Path, mode: str, tmp: Path, losses: Any, args: argparse.Names
         n = args.gatys_frames
         extra = ["--duration", f"{(n + 0.5) / float(info.fps):.4f}"]
     out = tmp / f"{clip.stem}-{mode}.mp4"
-    cmd = [str(Path(sys.executable).parent / "styleforge"), "video", str(clip), *mode_args(mode), *extra,
-           "-o", str(out)]
+    cmd = [
+        str(Path(sys.executable).parent / "styleforge"),
+        "video",
+        str(clip),
+        *mode_args(mode),
+        *extra,
+        "-o",
+        str(out),
+    ]
     env = {**os.environ, "OMP_WAIT_POLICY": "PASSIVE"}
     load0 = os.getloadavg()[0]
     t = time.perf_counter()
@@ -151,8 +173,9 @@ def run_clip(clip: Path, mode: str, tmp: Path, losses: Any, args: argparse.Names
     ours = decode(out)
     size = (ours[0].shape[1], ours[0].shape[0])
     base_path = tmp / f"{clip.stem}-{mode}-base.mp4"
-    opts = VideoOptions(size=384 if mode == "gatys" else None, consistency=0.0,
-                        duration=(n + 0.5) / float(info.fps) if n else None)
+    opts = VideoOptions(
+        size=384 if mode == "gatys" else None, consistency=0.0, duration=(n + 0.5) / float(info.fps) if n else None
+    )
     render_video(clip, base_path, PerFrame(per_frame_stylizer(mode)), opts, audio=False)
     base = decode(base_path)
     frames = decode(clip, size=size, n=len(ours))
@@ -166,23 +189,28 @@ def run_clip(clip: Path, mode: str, tmp: Path, losses: Any, args: argparse.Names
     st_o, ct_o = losses(ours, frames, style, mode)
     me_b, me_o = moving_edges(frames, base), moving_edges(frames, ours)
     res = {
-        "frames": k, "size": f"{size[0]}x{size[1]}", "command": " ".join(["styleforge", "video", clip.name,
-                                                                            *mode_args(mode), *extra, "-o", "out.mp4"]),
+        "frames": k,
+        "size": f"{size[0]}x{size[1]}",
+        "command": " ".join(["styleforge", "video", clip.name, *mode_args(mode), *extra, "-o", "out.mp4"]),
         "still_flicker": {"per_frame": round(sf_b, 3), "ours": round(sf_o, 3), "ratio": round(sf_o / sf_b, 3)},
         "e_warp_farneback": {"per_frame": round(ew_b, 6), "ours": round(ew_o, 6), "ratio": round(ew_o / ew_b, 3)},
         "style_loss": {"per_frame": round(st_b, 4), "ours": round(st_o, 4), "ratio": round(st_o / st_b, 3)},
         "content_loss_ratio": round(ct_o / ct_b, 3),
         "moving_edges": {"per_frame": round(me_b, 4), "ours": round(me_o, 4), "ratio": round(me_o / me_b, 3)},
         "ghosting": round(ghosting(frames, ours, base), 3),
-        "frames_per_second": round(k / wall, 2), "wall_s": round(wall, 2),
+        "frames_per_second": round(k / wall, 2),
+        "wall_s": round(wall, 2),
         "load_before": round(load0, 2),
     }
     strip(frames, base, ours, f"{clip.stem} {mode}", ROOT / "out" / "video_real" / f"{clip.stem}_{mode}.jpg")
     if args.docs_strip and mode == "instant" and clip.stem == "people_still":
         strip(frames, base, ours, "people_still", args.docs_strip, width=256)
-    print(f"{clip.stem:14s} {mode:8s} still {sf_b:6.2f} → {sf_o:6.2f} ({sf_o / sf_b:.2f}×)  E_warp "
-          f"{ew_o / ew_b:.2f}×  style {st_o / st_b:.3f}×  edges {me_o / me_b:.3f}×  ghost {res['ghosting']:.3f}  "
-          f"{k / wall:.2f} frames/s ({k} frames {size[0]}×{size[1]}, {wall:.1f} s, load {load0:.1f})", flush=True)
+    print(
+        f"{clip.stem:14s} {mode:8s} still {sf_b:6.2f} → {sf_o:6.2f} ({sf_o / sf_b:.2f}×)  E_warp "
+        f"{ew_o / ew_b:.2f}×  style {st_o / st_b:.3f}×  edges {me_o / me_b:.3f}×  ghost {res['ghosting']:.3f}  "
+        f"{k / wall:.2f} frames/s ({k} frames {size[0]}×{size[1]}, {wall:.1f} s, load {load0:.1f})",
+        flush=True,
+    )
     return res
 
 
@@ -198,8 +226,11 @@ def seams(clip: Path, tmp: Path) -> dict[str, Any]:
     parts = []
     for i, (a, b) in enumerate(chunk_ranges(total, 2, 8)):
         p = tmp / f"seam{i}.mp4"
-        subprocess.run([sf, "video", str(clip), "--instant", "starry_night", "--frames", f"{a}:{b}", "-o", str(p)],
-                       check=True, env={**os.environ, "OMP_WAIT_POLICY": "PASSIVE"})
+        subprocess.run(
+            [sf, "video", str(clip), "--instant", "starry_night", "--frames", f"{a}:{b}", "-o", str(p)],
+            check=True,
+            env={**os.environ, "OMP_WAIT_POLICY": "PASSIVE"},
+        )
         parts.append(p)
     joined = tmp / "joined.mp4"
     subprocess.run([sf, "video", "join", *map(str, parts), "-o", str(joined)], check=True)
@@ -207,10 +238,17 @@ def seams(clip: Path, tmp: Path) -> dict[str, Any]:
     cut = chunk_ranges(total, 2, 8)[1][0]
     worst, median = seam_flicker(outs, list(range(cut, chunk_ranges(total, 2, 8)[0][1] + 1)))
     series = flicker_series(outs)
-    print(f"seams {clip.stem}: {len(outs)} frames, overlap frames {cut}…{chunk_ranges(total, 2, 8)[0][1] - 1}; "
-          f"worst seam flicker {worst:.2f} vs median {median:.2f} ({worst / median:.2f}×)")
-    return {"frames": len(outs), "worst_seam_flicker": round(worst, 3), "median_flicker": round(median, 3),
-            "ratio": round(worst / median, 3), "series_max": round(max(series), 3)}
+    print(
+        f"seams {clip.stem}: {len(outs)} frames, overlap frames {cut}…{chunk_ranges(total, 2, 8)[0][1] - 1}; "
+        f"worst seam flicker {worst:.2f} vs median {median:.2f} ({worst / median:.2f}×)"
+    )
+    return {
+        "frames": len(outs),
+        "worst_seam_flicker": round(worst, 3),
+        "median_flicker": round(median, 3),
+        "ratio": round(worst / median, 3),
+        "series_max": round(max(series), 3),
+    }
 
 
 def main() -> int:

@@ -6,9 +6,8 @@ scikit-image's sample images (dev extra) and images made here.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import os
+from pathlib import Path
 
 import pytest
 import torch

@@ -22,7 +22,9 @@ print("dynamo" if "torch._dynamo" in sys.modules else "no-dynamo")
 
 
 def _probe(setup: str) -> str:
-    out = subprocess.run([sys.executable, "-c", _PROBE.format(setup=setup)], capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-c", _PROBE.format(setup=setup)], capture_output=True, text=True, timeout=120
+    )
     assert out.returncode == 0, out.stderr[-500:]
     return out.stdout.strip()
 

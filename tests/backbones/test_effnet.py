@@ -42,8 +42,11 @@ def test_classifies_sample_photos(classifier, name, classes) -> None:  # noqa: A
 @pytest.mark.realdata
 @pytest.mark.parametrize(
     ("name", "classes"),
-    [("DmitryUlyanov__zebra_GT.jpg", {ZEBRA}), ("DmitryUlyanov__tiger.jpg", {SNOW_LEOPARD}),
-     ("DmitryUlyanov__monkey.jpg", {GUENON, PATAS})],
+    [
+        ("DmitryUlyanov__zebra_GT.jpg", {ZEBRA}),
+        ("DmitryUlyanov__tiger.jpg", {SNOW_LEOPARD}),
+        ("DmitryUlyanov__monkey.jpg", {GUENON, PATAS}),
+    ],
 )
 def test_classifies_real_photos(classifier, shared_data, name, classes) -> None:  # noqa: ANN001
     probs = classifier.logits(_photo(shared_data, name)).softmax(1)[0]
@@ -59,7 +62,9 @@ def test_tf_same_padding_is_what_the_weights_expect(classifier, shared_data, mon
     p_same = float(classifier.logits(x).softmax(1)[0, ZEBRA])
 
     def symmetric(self, h):  # noqa: ANN001, ANN202 - PyTorch-style padding k // 2 on every side
-        return torch.nn.functional.conv2d(h, self.weight, self.bias, self.stride, self.kernel_size[0] // 2, 1, self.groups)
+        return torch.nn.functional.conv2d(
+            h, self.weight, self.bias, self.stride, self.kernel_size[0] // 2, 1, self.groups
+        )
 
     monkeypatch.setattr(effnet._SameConv, "forward", symmetric)
     p_sym = float(classifier.logits(x).softmax(1)[0, ZEBRA])

@@ -83,7 +83,7 @@ def test_check_video_output(tmp_path: Path) -> None:
     assert check_video_output(tmp_path / "ok.mkv") == tmp_path / "ok.mkv"
 
 
-KILLED = r'''
+KILLED = r"""
 import os, sys
 import numpy as np
 from fractions import Fraction
@@ -94,7 +94,7 @@ w = FrameWriter(sys.argv[1], 64, 48, Fraction(10), codec=sys.argv[3])
 for f in pan_frames(8):
     w.write(f)
 os._exit(9)  # killed: no close(), no trailer
-'''
+"""
 
 
 @pytest.mark.parametrize("codec", ["auto", "mpeg4"])

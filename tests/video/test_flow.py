@@ -2,13 +2,11 @@ from __future__ import annotations
 
 import numpy as np
 from PIL import Image
+from videoclips import pan_frames
 
 from styleforge.assets import resolve_image
-
 from styleforge.video.flow import dis_flow, flow_pair, gray, reliable_mask, warp, warp_error
 from styleforge.video.synthetic import camera_clip, object_clip
-
-from videoclips import pan_frames
 
 
 def test_dis_flow_finds_a_known_shift_and_warp_undoes_it() -> None:

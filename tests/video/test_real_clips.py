@@ -23,8 +23,9 @@ from video_measures import seam_flicker  # noqa: E402
 
 def styleforge(*args: str, **kw: object) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "OMP_NUM_THREADS": "1", "OMP_WAIT_POLICY": "PASSIVE"}
-    return subprocess.run([sys.executable, "-m", "styleforge", *args], capture_output=True, text=True, env=env,
-                          timeout=300, **kw)  # type: ignore[call-overload]
+    return subprocess.run(
+        [sys.executable, "-m", "styleforge", *args], capture_output=True, text=True, env=env, timeout=300, **kw
+    )  # type: ignore[call-overload]
 
 
 def packets(path: Path) -> list[bytes]:
@@ -47,8 +48,9 @@ def test_sigkill_then_resume_copies_the_finished_frames(tmp_path: Path) -> None:
     partial, recipe = tmp_path / "out.partial.mp4", tmp_path / "out.partial.json"
     args = ["video", str(clip), "--instant", "starry_night", "--size", "192", "-o", str(out)]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "OMP_WAIT_POLICY": "PASSIVE"}
-    proc = subprocess.Popen([sys.executable, "-m", "styleforge", *args], env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "styleforge", *args], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     deadline = time.monotonic() + 240
     try:
         while time.monotonic() < deadline:
@@ -93,8 +95,9 @@ def test_bad_input_one_line_exit_2_nothing_written(tmp_path: Path) -> None:
     data = (CLIPS / "people_still.mp4").read_bytes()
     trunc = tmp_path / "truncated.mp4"
     trunc.write_bytes(data[: len(data) * 4 // 10])
-    assert "truncated" in one_line_error(styleforge("video", str(trunc), "--instant", "starry_night",
-                                                    "-o", str(tmp_path / "a.mp4")))
+    assert "truncated" in one_line_error(
+        styleforge("video", str(trunc), "--instant", "starry_night", "-o", str(tmp_path / "a.mp4"))
+    )
     audio = tmp_path / "audio_only.m4a"
     with av.open(str(audio), "w", format="mp4") as c:  # a clip without a video stream
         s = c.add_stream("aac", rate=8000)
@@ -103,10 +106,21 @@ def test_bad_input_one_line_exit_2_nothing_written(tmp_path: Path) -> None:
         f.sample_rate, f.pts = 8000, 0
         for p in [*s.encode(f), *s.encode(None)]:
             c.mux(p)
-    assert "no video stream" in one_line_error(styleforge("video", str(audio), "--instant", "starry_night",
-                                                          "-o", str(tmp_path / "b.mp4")))
-    assert "--frames" in one_line_error(styleforge("video", str(CLIPS / "face.mp4"), "--instant", "starry_night",
-                                                   "--frames", "9:3", "-o", str(tmp_path / "c.mp4")))
+    assert "no video stream" in one_line_error(
+        styleforge("video", str(audio), "--instant", "starry_night", "-o", str(tmp_path / "b.mp4"))
+    )
+    assert "--frames" in one_line_error(
+        styleforge(
+            "video",
+            str(CLIPS / "face.mp4"),
+            "--instant",
+            "starry_night",
+            "--frames",
+            "9:3",
+            "-o",
+            str(tmp_path / "c.mp4"),
+        )
+    )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["audio_only.m4a", "truncated.mp4"]
 
 
@@ -115,8 +129,9 @@ def test_two_chunks_joined_with_the_audio_and_no_seam(tmp_path: Path) -> None:
     parts = []
     for i, rng in enumerate(("0:44", "36:80")):
         p = tmp_path / f"part{i}.mp4"
-        res = styleforge("video", str(clip), "--instant", "starry_night", "--size", "192", "--frames", rng,
-                         "-o", str(p))
+        res = styleforge(
+            "video", str(clip), "--instant", "starry_night", "--size", "192", "--frames", rng, "-o", str(p)
+        )
         assert res.returncode == 0, res.stderr
         parts.append(p)
     assert [sum(1 for _ in read_frames(p)) for p in parts] == [44, 44]
@@ -130,8 +145,22 @@ def test_two_chunks_joined_with_the_audio_and_no_seam(tmp_path: Path) -> None:
     assert worst <= 1.5 * median, (worst, median)
     # a chunk of another clip (or other settings) is refused: one line, exit 2
     other = tmp_path / "other.mp4"
-    assert styleforge("video", str(CLIPS / "face.mp4"), "--instant", "starry_night", "--size", "192",
-                      "--frames", "0:5", "-o", str(other)).returncode == 0
+    assert (
+        styleforge(
+            "video",
+            str(CLIPS / "face.mp4"),
+            "--instant",
+            "starry_night",
+            "--size",
+            "192",
+            "--frames",
+            "0:5",
+            "-o",
+            str(other),
+        ).returncode
+        == 0
+    )
     assert "another clip or with other settings" in one_line_error(
-        styleforge("video", "join", str(parts[0]), str(other), "-o", str(tmp_path / "bad.mp4")))
+        styleforge("video", "join", str(parts[0]), str(other), "-o", str(tmp_path / "bad.mp4"))
+    )
     assert not (tmp_path / "bad.mp4").exists()

@@ -86,8 +86,11 @@ def test_checkpoint_goes_through_load_translator(tmp_path: Path) -> None:
     cfg = Pix2PixConfig(netG="unet_32", ngf=4, lambda_gan=0.0, dropout=False)
     model = Pix2Pix(cfg, generator=torch.Generator().manual_seed(1))
     path = tmp_path / "g.safetensors"
-    export_safetensors(model.networks["G"].state_dict(), path,
-                       metadata={"kind": "pix2pix", "network": "G", "model_config": dataclasses.asdict(cfg)})
+    export_safetensors(
+        model.networks["G"].state_dict(),
+        path,
+        metadata={"kind": "pix2pix", "network": "G", "model_config": dataclasses.asdict(cfg)},
+    )
     frame = pan_frames(1, (64, 48))[0]
     out = TranslatorStylizer(str(path))(frame, None)
     want = load_translator(path).tensor(torch.from_numpy(frame.astype(np.float32) / 255).permute(2, 0, 1)[None])

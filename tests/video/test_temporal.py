@@ -3,13 +3,12 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
+from videoclips import pan_frames
 
 from styleforge.errors import InputError
 from styleforge.video.flow import warp_error
-from styleforge.video.temporal import TemporalBlender, blend, blend_detail
 from styleforge.video.synthetic import camera_clip
-
-from videoclips import pan_frames
+from styleforge.video.temporal import TemporalBlender, blend, blend_detail
 
 
 def flicker(seed: int = 0):  # noqa: ANN201

@@ -29,8 +29,21 @@ def test_instant_video_with_audio(tmp_path: Path, make_clip, capsys) -> None:  #
 def test_look_size_every_and_no_consistency(tmp_path: Path, make_clip, capsys) -> None:  # noqa: ANN001
     lines = ["LUT_3D_SIZE 2"] + [f"{1 - r} {1 - g} {1 - b}" for b in (0, 1) for g in (0, 1) for r in (0, 1)]
     (tmp_path / "negative.cube").write_text("\n".join(lines) + "\n")
-    code, err = run(capsys, str(make_clip()), "--look", str(tmp_path / "negative.cube"), "--size", "32",
-                    "--every", "2", "--no-consistency", "--codec", "mpeg4", "-o", str(tmp_path / "neg.mkv"))
+    code, err = run(
+        capsys,
+        str(make_clip()),
+        "--look",
+        str(tmp_path / "negative.cube"),
+        "--size",
+        "32",
+        "--every",
+        "2",
+        "--no-consistency",
+        "--codec",
+        "mpeg4",
+        "-o",
+        str(tmp_path / "neg.mkv"),
+    )
     assert code == 0, err
     frames = list(read_frames(tmp_path / "neg.mkv"))
     assert len(frames) == 4 and frames[0].shape == (24, 32, 3)
@@ -47,8 +60,10 @@ def test_folder_of_clips(tmp_path: Path, capsys) -> None:  # noqa: ANN001
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.mp4", "b.mp4"]
 
 
-@pytest.mark.parametrize("case", ["text", "image", "audio_only", "zero_length", "missing_dir", "output_is_dir",
-                                  "two_modes", "no_mode", "bad_size"])
+@pytest.mark.parametrize(
+    "case",
+    ["text", "image", "audio_only", "zero_length", "missing_dir", "output_is_dir", "two_modes", "no_mode", "bad_size"],
+)
 def test_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path: Path, make_clip, capsys, case: str) -> None:  # noqa: ANN001
     import av
     from PIL import Image
@@ -106,7 +121,21 @@ def test_torchrun_ranks_split_a_folder_of_clips(tmp_path: Path, capsys, monkeypa
 
 def test_gatys_video_end_to_end(tmp_path: Path, make_clip, capsys) -> None:  # noqa: ANN001
     clip = make_clip(frames=pan_frames(3))
-    code, err = run(capsys, str(clip), "--style", "starry_night", "--backbone", "effnet-lite0", "--iterations", "3",
-                    "--scales", "none", "--size", "64", "-o", str(tmp_path / "g.mp4"))
+    code, err = run(
+        capsys,
+        str(clip),
+        "--style",
+        "starry_night",
+        "--backbone",
+        "effnet-lite0",
+        "--iterations",
+        "3",
+        "--scales",
+        "none",
+        "--size",
+        "64",
+        "-o",
+        str(tmp_path / "g.mp4"),
+    )
     assert code == 0, err
     assert probe(tmp_path / "g.mp4").frames == 3

@@ -17,8 +17,14 @@ def test_video_job_writes_the_clip_and_names_the_command(tmp_path: Path) -> None
     clip = write_clip(tmp_path / "clip.mp4", pan_frames(6))
     (tmp_path / "out").mkdir()
     seen: list[float] = []
-    res = video_job(clip, tmp_path / "out", mode="instant", style="starry_night", size=64,
-                    on_progress=lambda f, msg, img: seen.append(f))
+    res = video_job(
+        clip,
+        tmp_path / "out",
+        mode="instant",
+        style="starry_night",
+        size=64,
+        on_progress=lambda f, msg, img: seen.append(f),
+    )
     assert probe(res.image).frames == 6 and seen[-1] == 1.0
     assert res.command == "styleforge video clip.mp4 --instant starry_night --size 64 -o out.mp4"
 
@@ -29,8 +35,14 @@ def test_cancel_stops_and_leaves_nothing(tmp_path: Path) -> None:
     out.mkdir()
     calls = []
     with pytest.raises(JobCancelled):
-        video_job(clip, out, mode="photo", style="starry_night", size=64,
-                  should_stop=lambda: calls.append(1) or len(calls) > 2)
+        video_job(
+            clip,
+            out,
+            mode="photo",
+            style="starry_night",
+            size=64,
+            should_stop=lambda: calls.append(1) or len(calls) > 2,
+        )
     assert list(out.iterdir()) == []
 
 

@@ -40,7 +40,9 @@ def pan_frames(n: int = 8, size: tuple[int, int] = (64, 48), step: int = 2) -> l
     w, h = size
     big_w = w + step * n + 8
     yy, xx = np.mgrid[0:h, 0:big_w].astype(np.float32)
-    tex = np.stack([np.sin(xx / 7.0) * 0.4 + 0.5, np.cos(yy / 6.0 + xx / 11.0) * 0.4 + 0.5,
-                    np.sin((xx + yy) / 13.0) * 0.3 + 0.5], -1)
+    tex = np.stack(
+        [np.sin(xx / 7.0) * 0.4 + 0.5, np.cos(yy / 6.0 + xx / 11.0) * 0.4 + 0.5, np.sin((xx + yy) / 13.0) * 0.3 + 0.5],
+        -1,
+    )
     tex = (tex * 255).astype(np.uint8)
-    return [np.ascontiguousarray(tex[:, i * step: i * step + w]) for i in range(n)]
+    return [np.ascontiguousarray(tex[:, i * step : i * step + w]) for i in range(n)]

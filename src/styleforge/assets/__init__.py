@@ -26,7 +26,7 @@ def resolve_image(name_or_path: str, *, kind: str = "style") -> Path:
         return p
     if key in table:
         return table[key]
-    if any(ch in name_or_path for ch in "/\\.") :
+    if any(ch in name_or_path for ch in "/\\."):
         raise InputError(f"{kind} image not found: {name_or_path}")
     raise InputError(
         f"unknown built-in {kind} {name_or_path!r}{suggest(key, table)}; "

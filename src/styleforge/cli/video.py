@@ -43,38 +43,73 @@ def add_parser(sub: Any) -> None:
     from .stylize import add_gatys_options
 
     p = sub.add_parser(
-        "video", help="stylise a video clip with any mode, without flicker (optical-flow consistency)",
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
+        "video",
+        help="stylise a video clip with any mode, without flicker (optical-flow consistency)",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("input", nargs="+", metavar="INPUT",
-                   help="video file, or a folder of clips (then -o is a folder); 'join CHUNK…' joins chunks")
+    p.add_argument(
+        "input",
+        nargs="+",
+        metavar="INPUT",
+        help="video file, or a folder of clips (then -o is a folder); 'join CHUNK…' joins chunks",
+    )
     p.add_argument("-o", "--output", required=True, help="output video (.mp4, .mkv, .mov) or folder")
     m = p.add_argument_group("mode (exactly one)")
-    m.add_argument("--instant", metavar="STYLE", help="instant style: built-in model, trained weights, or any image (AdaIN)")
-    m.add_argument("--style", action="append", metavar="STYLE", help="Gatys optimisation with this painting (repeatable)")
+    m.add_argument(
+        "--instant", metavar="STYLE", help="instant style: built-in model, trained weights, or any image (AdaIN)"
+    )
+    m.add_argument(
+        "--style", action="append", metavar="STYLE", help="Gatys optimisation with this painting (repeatable)"
+    )
     m.add_argument("--look", metavar="LOOK.cube", help="a 3-D LUT look (.cube)")
-    m.add_argument("--photo-style", metavar="PHOTO", help="another photo's colours (one affine colour map for the clip)")
-    m.add_argument("--checkpoint", metavar="G", help="a pix2pix / CycleGAN / makeup generator (or its training checkpoint)")
+    m.add_argument(
+        "--photo-style", metavar="PHOTO", help="another photo's colours (one affine colour map for the clip)"
+    )
+    m.add_argument(
+        "--checkpoint", metavar="G", help="a pix2pix / CycleGAN / makeup generator (or its training checkpoint)"
+    )
     m.add_argument("--direction", choices=("AtoB", "BtoA"), help="which generator of a CycleGAN checkpoint")
     v = p.add_argument_group("video")
-    v.add_argument("--size", type=int, default=None,
-                   help="long side of the output in pixels (default: the input's; 512 for --style)")
+    v.add_argument(
+        "--size",
+        type=int,
+        default=None,
+        help="long side of the output in pixels (default: the input's; 512 for --style)",
+    )
     v.add_argument("--start", type=float, default=0.0, help="start at this many seconds")
     v.add_argument("--duration", type=float, default=None, help="this many seconds only")
     v.add_argument("--every", type=int, default=1, help="stylise every N-th frame (a quick preview at fps/N)")
-    v.add_argument("--consistency", type=float, default=0.5,
-                   help="temporal consistency strength in [0, 1) (default %(default)s)")
+    v.add_argument(
+        "--consistency", type=float, default=0.5, help="temporal consistency strength in [0, 1) (default %(default)s)"
+    )
     v.add_argument("--no-consistency", action="store_true", help="plain per-frame stylisation (flickers)")
-    v.add_argument("--hold", type=float, default=0.95,
-                   help="weight of the previous output where the input did not change (default %(default)s; "
-                        "0: --consistency everywhere)")
-    v.add_argument("--frames", metavar="A:B", default=None,
-                   help="render the kept frames A … B−1 only (a chunk for 'styleforge video join')")
-    v.add_argument("--overlap", type=int, default=8,
-                   help="frames shared by neighbouring chunks under torchrun (default %(default)s)")
+    v.add_argument(
+        "--hold",
+        type=float,
+        default=0.95,
+        help="weight of the previous output where the input did not change (default %(default)s; "
+        "0: --consistency everywhere)",
+    )
+    v.add_argument(
+        "--frames",
+        metavar="A:B",
+        default=None,
+        help="render the kept frames A … B−1 only (a chunk for 'styleforge video join')",
+    )
+    v.add_argument(
+        "--overlap",
+        type=int,
+        default=8,
+        help="frames shared by neighbouring chunks under torchrun (default %(default)s)",
+    )
     v.add_argument("--flow-size", type=int, default=640, help="long side for the optical flow (default %(default)s)")
-    v.add_argument("--codec", choices=("auto", "h264", "openh264", "mpeg4"), default="auto",
-                   help="auto = H.264 (libx264), falling back to openh264 or MPEG-4")
+    v.add_argument(
+        "--codec",
+        choices=("auto", "h264", "openh264", "mpeg4"),
+        default="auto",
+        help="auto = H.264 (libx264), falling back to openh264 or MPEG-4",
+    )
     v.add_argument("--crf", type=int, default=18, help="H.264 quality (lower = better; default %(default)s)")
     v.add_argument("--no-audio", action="store_true", help="drop the input's audio")
     v.add_argument("--resume", action="store_true", help="continue OUT.partial.mp4 from its last finished frame")
@@ -84,9 +119,15 @@ def add_parser(sub: Any) -> None:
     i.add_argument("--backend", choices=("auto", "torch", "onnx"), default="auto")
     i.add_argument("--threads", type=int, default=None, help="CPU threads (default: all cores)")
     g = p.add_argument_group("Gatys video (Ruder et al.)")
-    g.add_argument("--warm-iterations", type=int, default=None,
-                   help="evaluations per frame after the first, warm-started (default --iterations / 3)")
-    g.add_argument("--temporal-weight", type=float, default=2e3, help="weight of the temporal loss (default %(default)g)")
+    g.add_argument(
+        "--warm-iterations",
+        type=int,
+        default=None,
+        help="evaluations per frame after the first, warm-started (default --iterations / 3)",
+    )
+    g.add_argument(
+        "--temporal-weight", type=float, default=2e3, help="weight of the temporal loss (default %(default)g)"
+    )
     g.add_argument("--style-scale", type=float, default=1.0)
     add_gatys_options(p)
     p.set_defaults(func=run, image_size=None)
@@ -100,7 +141,11 @@ def _stylizer_factory(args: argparse.Namespace) -> Any:
 
         args.image_size = args.size or args.image_size or 512
         cfg = gatys_config_from_args(args, style_scale=args.style_scale)
-        kw: dict[str, Any] = {"cfg": cfg, "warm_iterations": args.warm_iterations, "temporal_weight": args.temporal_weight}
+        kw: dict[str, Any] = {
+            "cfg": cfg,
+            "warm_iterations": args.warm_iterations,
+            "temporal_weight": args.temporal_weight,
+        }
     elif args.instant:
         kw = {"strength": args.strength, "backend": args.backend, "threads": args.threads}
     elif args.look or args.photo_style:
@@ -108,8 +153,9 @@ def _stylizer_factory(args: argparse.Namespace) -> Any:
     else:
         kw = {"direction": args.direction, "device": args.device}
     # Check the mode's arguments now (one line), build the model only after the inputs are checked.
-    make_stylizer_args = dict(instant=args.instant, style=args.style, look=args.look, photo_style=args.photo_style,
-                              checkpoint=args.checkpoint)
+    make_stylizer_args = dict(
+        instant=args.instant, style=args.style, look=args.look, photo_style=args.photo_style, checkpoint=args.checkpoint
+    )
     given = [k for k, v in make_stylizer_args.items() if v]
     if len(given) != 1:
         raise InputError("give exactly one of --instant, --style, --look, --photo-style or --checkpoint")
@@ -158,7 +204,9 @@ def _join(args: argparse.Namespace) -> int:
     return 0
 
 
-def _rank_chunk(args: argparse.Namespace, src: Path, out: Path, options: Any, rank: int, world: int) -> tuple[Any, Path]:
+def _rank_chunk(
+    args: argparse.Namespace, src: Path, out: Path, options: Any, rank: int, world: int
+) -> tuple[Any, Path]:
     """torchrun on one clip: this rank's overlapping range and chunk file (beside OUT)."""
     from dataclasses import replace
 
@@ -180,10 +228,16 @@ def run(args: argparse.Namespace) -> int:
     if args.input[0] == "join" and not Path("join").exists():
         return _join(args)
     size = args.size or ((args.image_size or 512) if args.style else None)  # --image-size: --size for Gatys
-    options = VideoOptions(size=size, start=args.start,
-                           duration=args.duration, every=args.every,
-                           consistency=0.0 if args.no_consistency else args.consistency, flow_size=args.flow_size,
-                           hold=args.hold, frames=_parse_frames(args.frames))
+    options = VideoOptions(
+        size=size,
+        start=args.start,
+        duration=args.duration,
+        every=args.every,
+        consistency=0.0 if args.no_consistency else args.consistency,
+        flow_size=args.flow_size,
+        hold=args.hold,
+        frames=_parse_frames(args.frames),
+    )
     options.validate()
     factory = _stylizer_factory(args)
     jobs = _jobs(args)
@@ -195,7 +249,9 @@ def run(args: argparse.Namespace) -> int:
         if options.frames is not None:
             raise InputError("--frames and torchrun both choose the frames: give one of them")
         options, chunk = _rank_chunk(args, jobs[0][0], jobs[0][1], options, rank, world)
-        chunked = [jobs[0][1].with_name(f"{jobs[0][1].stem}.chunk{r}of{world}{jobs[0][1].suffix}") for r in range(world)]
+        chunked = [
+            jobs[0][1].with_name(f"{jobs[0][1].stem}.chunk{r}of{world}{jobs[0][1].suffix}") for r in range(world)
+        ]
         jobs = [(jobs[0][0], chunk)]
     stylizer: list[Any] = []
 
@@ -206,17 +262,34 @@ def run(args: argparse.Namespace) -> int:
 
     for src, out in jobs:
         try:
-            res = render_video(src, out, make, options, codec=args.codec, crf=args.crf, resume=args.resume,
-                               audio=not args.no_audio, progress=not args.quiet and sys.stderr.isatty(),
-                               max_seconds=args.max_seconds)
+            res = render_video(
+                src,
+                out,
+                make,
+                options,
+                codec=args.codec,
+                crf=args.crf,
+                resume=args.resume,
+                audio=not args.no_audio,
+                progress=not args.quiet and sys.stderr.isatty(),
+                max_seconds=args.max_seconds,
+            )
         except KeyboardInterrupt:
             partial = partial_paths(out)[0]
             if partial.exists():
-                print(f"styleforge: interrupted; the frames so far are in {partial} (it plays); "
-                      f"add --resume to continue", file=sys.stderr)
+                print(
+                    f"styleforge: interrupted; the frames so far are in {partial} (it plays); add --resume to continue",
+                    file=sys.stderr,
+                )
             return 130
-        log.info("wrote %s (%d frames at %.3g fps; %.1f frames/s%s)", out, res.frames, res.fps_out,
-                 res.frames_per_second, f", resumed after {res.resumed_from}" if res.resumed_from else "")
+        log.info(
+            "wrote %s (%d frames at %.3g fps; %.1f frames/s%s)",
+            out,
+            res.frames,
+            res.fps_out,
+            res.frames_per_second,
+            f", resumed after {res.resumed_from}" if res.resumed_from else "",
+        )
     if chunked and rank == 0:  # wait for the other ranks' chunks (a shared folder), then join
         import time
 

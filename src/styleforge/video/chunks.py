@@ -32,8 +32,10 @@ def chunk_ranges(total: int, parts: int, overlap: int = 8) -> list[tuple[int, in
     parts = min(parts, total)
     cuts = [round(i * total / parts) for i in range(parts + 1)]
     lo, hi = overlap // 2, overlap - overlap // 2
-    return [(max(0, cuts[i] - (lo if i else 0)), min(total, cuts[i + 1] + (hi if i < parts - 1 else 0)))
-            for i in range(parts)]
+    return [
+        (max(0, cuts[i] - (lo if i else 0)), min(total, cuts[i + 1] + (hi if i < parts - 1 else 0)))
+        for i in range(parts)
+    ]
 
 
 def read_chunk(path: Path) -> dict[str, Any]:
@@ -43,7 +45,7 @@ def read_chunk(path: Path) -> dict[str, Any]:
     if not comment.startswith("styleforge:"):
         raise InputError(f"{path} was not written by styleforge video (no recipe in it): cannot join it")
     try:
-        recipe = json.loads(comment[len("styleforge:"):])
+        recipe = json.loads(comment[len("styleforge:") :])
     except ValueError:
         raise InputError(f"{path}: its recipe is unreadable") from None
     if not isinstance(recipe, dict) or "options" not in recipe:
@@ -53,12 +55,14 @@ def read_chunk(path: Path) -> dict[str, Any]:
 
 def crossfade(a: np.ndarray, b: np.ndarray, weight: float) -> np.ndarray:
     """``(1 − weight)·a + weight·b`` of two uint8 frames, rounded (pure)."""
-    return np.clip(a.astype(np.float32) + weight * (b.astype(np.float32) - a.astype(np.float32)) + 0.5, 0,
-                   255).astype(np.uint8)
+    return np.clip(a.astype(np.float32) + weight * (b.astype(np.float32) - a.astype(np.float32)) + 0.5, 0, 255).astype(
+        np.uint8
+    )
 
 
-def join_chunks(chunks: list[Path], output: str | os.PathLike[str], *, audio: bool = True,
-                codec: str = "auto", crf: int = 18) -> tuple[Path, list[int]]:
+def join_chunks(
+    chunks: list[Path], output: str | os.PathLike[str], *, audio: bool = True, codec: str = "auto", crf: int = 18
+) -> tuple[Path, list[int]]:
     """Join chunk files into ``output`` (atomic), with the input's audio → (output, first frame of each seam)."""
     out = check_video_output(output)
     if len(chunks) < 1:
@@ -77,8 +81,10 @@ def join_chunks(chunks: list[Path], output: str | os.PathLike[str], *, audio: bo
     for _a, c, r in parts[1:]:
         if same(r) != same(base):
             diff = [k for k in same(base) if same(base).get(k) != same(r).get(k)]
-            raise InputError(f"{c} was made from another clip or with other settings ({', '.join(diff)}) than "
-                             f"{parts[0][1]}: cannot join them")
+            raise InputError(
+                f"{c} was made from another clip or with other settings ({', '.join(diff)}) than "
+                f"{parts[0][1]}: cannot join them"
+            )
     ends = []
     for a, c, _ in parts:
         n = sum(1 for _ in read_frames(c, tolerant=True))
@@ -113,10 +119,16 @@ def join_chunks(chunks: list[Path], output: str | os.PathLike[str], *, audio: bo
         writer.close()
         has_audio = audio and src.is_file() and probe(src).has_audio
         start = float(opts.get("start") or 0.0) + parts[0][0] * int(opts.get("every") or 1) / float(
-            probe(src).fps if src.is_file() else fps_out)
-        finalize(tmp, out, audio_from=src if has_audio else None, start=start,
-                 duration=writer.count / float(Fraction(fps_out)),
-                 comment="styleforge:" + json.dumps({**base, "options": {**opts, "frames": None}}, separators=(",", ":")))
+            probe(src).fps if src.is_file() else fps_out
+        )
+        finalize(
+            tmp,
+            out,
+            audio_from=src if has_audio else None,
+            start=start,
+            duration=writer.count / float(Fraction(fps_out)),
+            comment="styleforge:" + json.dumps({**base, "options": {**opts, "frames": None}}, separators=(",", ":")),
+        )
     finally:
         writer.close()
         tmp.unlink(missing_ok=True)

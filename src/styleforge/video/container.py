@@ -49,8 +49,22 @@ log = logging.getLogger("styleforge")
 CODECS = ("auto", "h264", "openh264", "mpeg4")
 #: Containers the final output may use.
 OUTPUT_EXTENSIONS = (".mp4", ".mkv", ".mov", ".m4v")
-_IMAGE_FORMATS = ("image2", "png_pipe", "jpeg_pipe", "bmp_pipe", "webp_pipe", "tiff_pipe", "gif", "apng",
-                  "ppm_pipe", "pgm_pipe", "svg_pipe", "qoi_pipe", "j2k_pipe", "jpegxl_pipe")
+_IMAGE_FORMATS = (
+    "image2",
+    "png_pipe",
+    "jpeg_pipe",
+    "bmp_pipe",
+    "webp_pipe",
+    "tiff_pipe",
+    "gif",
+    "apng",
+    "ppm_pipe",
+    "pgm_pipe",
+    "svg_pipe",
+    "qoi_pipe",
+    "j2k_pipe",
+    "jpegxl_pipe",
+)
 _FRAGMENTED = "frag_keyframe+empty_moov+default_base_moof+frag_every_frame"
 
 
@@ -111,8 +125,16 @@ def probe(path: str | os.PathLike[str], *, what: str = "input") -> VideoInfo:
         else:
             duration = 0.0
         frames = int(vs.frames or round(duration * fps))
-        return VideoInfo(p, vs.codec_context.width, vs.codec_context.height, fps, duration, frames,
-                         bool(c.streams.audio), vs.codec_context.name)
+        return VideoInfo(
+            p,
+            vs.codec_context.width,
+            vs.codec_context.height,
+            fps,
+            duration,
+            frames,
+            bool(c.streams.audio),
+            vs.codec_context.name,
+        )
 
 
 def frame_size(width: int, height: int, size: int | None) -> tuple[int, int]:
@@ -177,7 +199,9 @@ def read_frames(
             except av.FFmpegError as e:
                 if tolerant:
                     return
-                raise InputError(f"{path}: decoding failed after {n} frames ({getattr(e, 'strerror', None) or e})") from None
+                raise InputError(
+                    f"{path}: decoding failed after {n} frames ({getattr(e, 'strerror', None) or e})"
+                ) from None
             t = (frame.time if frame.time is not None else t0 + n / fps) - t0
             if t < start - eps:
                 continue
@@ -208,8 +232,12 @@ def pick_codec(codec: str = "auto") -> str:
         return codec
     if codec not in CODECS:
         raise InputError(f"unknown --codec {codec!r}; choose {', '.join(CODECS)}")
-    wanted = {"auto": ["libx264", "libopenh264", "mpeg4"], "h264": ["libx264", "libopenh264"],
-              "openh264": ["libopenh264"], "mpeg4": ["mpeg4"]}[codec]
+    wanted = {
+        "auto": ["libx264", "libopenh264", "mpeg4"],
+        "h264": ["libx264", "libopenh264"],
+        "openh264": ["libopenh264"],
+        "mpeg4": ["mpeg4"],
+    }[codec]
     for name in wanted:
         if codec_available(name):
             if codec == "auto" and name != "libx264":
@@ -244,15 +272,25 @@ class FrameWriter:
     encoded by a fresh encoder with the same settings (its first frame a keyframe).
     """
 
-    def __init__(self, path: str | os.PathLike[str], width: int, height: int, fps: Fraction, *,
-                 codec: str = "auto", crf: int = 18, template: Any = None) -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        width: int,
+        height: int,
+        fps: Fraction,
+        *,
+        codec: str = "auto",
+        crf: int = 18,
+        template: Any = None,
+    ) -> None:
         av = _av()
         self.path = Path(path)
         self.codec = pick_codec(codec)
         self.fps = Fraction(fps)
         self.count = 0
-        self.container = av.open(str(self.path), "w", format="mp4",
-                                 options={"movflags": _FRAGMENTED, "flush_packets": "1"})
+        self.container = av.open(
+            str(self.path), "w", format="mp4", options={"movflags": _FRAGMENTED, "flush_packets": "1"}
+        )
         opts: dict[str, str] = {}
         if self.codec == "libx264":
             opts = {"crf": str(crf), "preset": "veryfast", "tune": "zerolatency"}
@@ -371,8 +409,15 @@ def _packets(container: Any, stream: Any, start: float, end: float | None) -> It
         yield t - start, pkt
 
 
-def finalize(video: Path, output: Path, *, audio_from: Path | None = None, start: float = 0.0,
-             duration: float | None = None, comment: str | None = None) -> Path:
+def finalize(
+    video: Path,
+    output: Path,
+    *,
+    audio_from: Path | None = None,
+    start: float = 0.0,
+    duration: float | None = None,
+    comment: str | None = None,
+) -> Path:
     """Remux ``video`` (our fragmented file) into ``output`` with the audio of ``audio_from``
     between ``start`` and ``start + duration`` (stream copy); written atomically.  Audio that
     an MP4 cannot hold as is (PCM) is left out with a note (an ``.mkv`` output keeps it)."""
@@ -399,14 +444,17 @@ def finalize(video: Path, output: Path, *, audio_from: Path | None = None, start
                     aout = None
                     if astream is not None:
                         if fmt == "mp4" and astream.codec_context.name.startswith("pcm_"):
-                            log.info("audio %s cannot go into MP4 as is: dropped (use an .mkv output to keep it)",
-                                     astream.codec_context.name)
+                            log.info(
+                                "audio %s cannot go into MP4 as is: dropped (use an .mkv output to keep it)",
+                                astream.codec_context.name,
+                            )
                         else:
                             if start > 0 and astream.time_base is not None and ain is not None:
                                 ain.seek(int(start / astream.time_base), stream=astream, backward=True)
                             aout = out.add_stream_from_template(astream)
-                            sources.append(((t, 1, i, pkt) for i, (t, pkt) in
-                                            enumerate(_packets(ain, astream, start, end))))
+                            sources.append(
+                                ((t, 1, i, pkt) for i, (t, pkt) in enumerate(_packets(ain, astream, start, end)))
+                            )
                     for _t, kind, _i, pkt in heapq.merge(*sources, key=lambda x: (x[0], x[1], x[2])):
                         pkt.stream = vout if kind == 0 else aout
                         out.mux(pkt)

@@ -75,8 +75,15 @@ def warp(img: np.ndarray, flow: np.ndarray, *, cubic: bool = True) -> np.ndarray
     return cv2.remap(img, xs + flow[..., 0], ys + flow[..., 1], interp, borderMode=cv2.BORDER_REPLICATE)
 
 
-def reliable_mask(backward: np.ndarray, forward: np.ndarray, *, boundary: float = 0.05, soften: int = 3,
-                  frames: tuple[np.ndarray, np.ndarray] | None = None, photometric: float = 32.0) -> np.ndarray:
+def reliable_mask(
+    backward: np.ndarray,
+    forward: np.ndarray,
+    *,
+    boundary: float = 0.05,
+    soften: int = 3,
+    frames: tuple[np.ndarray, np.ndarray] | None = None,
+    photometric: float = 32.0,
+) -> np.ndarray:
     """Where the backward flow (cur → prev) can be trusted: ``(H, W)`` float32 in [0, 1].
 
     Sundaram et al.'s forward–backward check (as used by Ruder et al.): following the

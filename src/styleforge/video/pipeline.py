@@ -69,16 +69,26 @@ class VideoOptions:
 
     def blender(self, stylizer: Stylizer) -> TemporalBlender:
         """The consistency pass these options ask for."""
-        return TemporalBlender(self.consistency, flow_size=self.flow_size, preset=self.flow_preset,
-                               needs_hint=stylizer.uses_hint, hold=self.hold if self.consistency > 0 else 0.0)
+        return TemporalBlender(
+            self.consistency,
+            flow_size=self.flow_size,
+            preset=self.flow_preset,
+            needs_hint=stylizer.uses_hint,
+            hold=self.hold if self.consistency > 0 else 0.0,
+        )
 
 
 def _to_uint8(x: np.ndarray) -> np.ndarray:
     return (np.clip(x, 0, 1) * 255 + 0.5).astype(np.uint8)
 
 
-def stylize_frames(frames: Iterable[np.ndarray], stylizer: Stylizer, options: VideoOptions = VideoOptions(), *,
-                   blender: TemporalBlender | None = None) -> Iterator[np.ndarray]:
+def stylize_frames(
+    frames: Iterable[np.ndarray],
+    stylizer: Stylizer,
+    options: VideoOptions = VideoOptions(),
+    *,
+    blender: TemporalBlender | None = None,
+) -> Iterator[np.ndarray]:
     """Stylise ``(H, W, 3)`` uint8 RGB frames one by one → ``(H, W, 3)`` uint8 RGB frames."""
     options.validate()
     if blender is None:
@@ -134,15 +144,24 @@ class RenderResult:
         return done / self.seconds if self.seconds > 0 else 0.0
 
 
-def _recipe(video: Path, stylizer: Stylizer, options: VideoOptions, size: tuple[int, int], codec: str,
-            crf: int) -> dict[str, Any]:
+def _recipe(
+    video: Path, stylizer: Stylizer, options: VideoOptions, size: tuple[int, int], codec: str, crf: int
+) -> dict[str, Any]:
     """Everything that changes the pictures (compared on ``--resume``; kept in the output's comment)."""
     st = video.stat()
     opts = asdict(options)
     opts["frames"] = list(options.frames) if options.frames else None
-    recipe = {"input": str(video.resolve()), "input_size": st.st_size, "input_mtime": int(st.st_mtime),
-              "mode": stylizer.name, "settings": getattr(stylizer, "settings", {}), "frame_size": list(size),
-              "codec": codec, "crf": crf if codec == "libx264" else None, "options": opts}
+    recipe = {
+        "input": str(video.resolve()),
+        "input_size": st.st_size,
+        "input_mtime": int(st.st_mtime),
+        "mode": stylizer.name,
+        "settings": getattr(stylizer, "settings", {}),
+        "frame_size": list(size),
+        "codec": codec,
+        "crf": crf if codec == "libx264" else None,
+        "options": opts,
+    }
     return json.loads(json.dumps(recipe))  # as it reads back from the file (tuples → lists)
 
 
@@ -153,7 +172,9 @@ def _read_recipe(recipe_path: Path, partial: Path) -> dict[str, Any]:
             raise ValueError
         return data
     except (OSError, ValueError):
-        raise InputError(f"cannot resume: {recipe_path} is missing or unreadable; delete {partial} to start over") from None
+        raise InputError(
+            f"cannot resume: {recipe_path} is missing or unreadable; delete {partial} to start over"
+        ) from None
 
 
 def clip_samples(video: Path, size: tuple[int, int], start: float, seconds: float, k: int) -> list[np.ndarray]:
@@ -259,16 +280,20 @@ def render_video(
         total = (last_kept or total) - first_kept
 
     def source(skip: int) -> Iterator[np.ndarray]:
-        frames = read_frames(src, size=size, start=options.start, duration=options.duration, every=options.every,
-                             skip=first_kept + skip)
+        frames = read_frames(
+            src, size=size, start=options.start, duration=options.duration, every=options.every, skip=first_kept + skip
+        )
         return itertools.islice(frames, None if last_kept is None else max(0, last_kept - first_kept - skip))
 
     frames = source(0)
     try:
         first = next(frames)
     except StopIteration:
-        raise InputError(f"{src} has no video frames" + (f" after {options.start:g} s" if options.start else "")
-                         + (" in that --frames range" if options.frames else "")) from None
+        raise InputError(
+            f"{src} has no video frames"
+            + (f" after {options.start:g} s" if options.start else "")
+            + (" in that --frames range" if options.frames else "")
+        ) from None
     partial, recipe_path = partial_paths(out)
     if partial.exists() and not resume:
         raise InputError(f"{partial} exists from an interrupted run: add --resume to continue it, or delete it")
@@ -286,11 +311,15 @@ def render_video(
         diff = [k for k in recipe if old.get(k) != recipe[k]]
         if "options" in diff:
             o_old: dict[str, Any] = old["options"] if isinstance(old.get("options"), dict) else {}
-            diff[diff.index("options")] = ", ".join(f"--{k.replace('_', '-')}" for k in recipe["options"]
-                                                    if o_old.get(k) != recipe["options"][k]) or "options"
+            diff[diff.index("options")] = (
+                ", ".join(f"--{k.replace('_', '-')}" for k in recipe["options"] if o_old.get(k) != recipe["options"][k])
+                or "options"
+            )
         if diff:
-            raise InputError(f"cannot resume {partial}: it was made with other settings ({', '.join(diff)}); "
-                             f"use the same options or delete it to start over")
+            raise InputError(
+                f"cannot resume {partial}: it was made with other settings ({', '.join(diff)}); "
+                f"use the same options or delete it to start over"
+            )
     timings = {"fit": 0.0}
     t0 = time.perf_counter()
     # the clip-level colour pass: fitted once on frames drawn across the whole clip, kept with the recipe
@@ -311,8 +340,9 @@ def render_video(
     try:
         if resume:
             copied_from, packets = keyframe_packets(partial)
-            writer = FrameWriter(work, size[0], size[1], fps_out, codec=codec_name, crf=crf,
-                                 template=copied_from.streams.video[0])
+            writer = FrameWriter(
+                work, size[0], size[1], fps_out, codec=codec_name, crf=crf, template=copied_from.streams.video[0]
+            )
             for pkt in packets:
                 writer.copy(pkt)
             copied_from.close()
@@ -349,8 +379,10 @@ def render_video(
         def motion_of(frame: np.ndarray) -> Any:
             return blender.motion(frame) if flowing else None
 
-        with ThreadPoolExecutor(1, thread_name_prefix="styleforge-flow") as flow_pool, \
-                ThreadPoolExecutor(1, thread_name_prefix="styleforge-encode") as enc_pool:
+        with (
+            ThreadPoolExecutor(1, thread_name_prefix="styleforge-flow") as flow_pool,
+            ThreadPoolExecutor(1, thread_name_prefix="styleforge-encode") as enc_pool,
+        ):
             it = _prefetch(frames)
             ahead: list[tuple[np.ndarray, Future[Any]]] = []
             writes: list[Future[Any]] = []
@@ -391,8 +423,14 @@ def render_video(
         result.frames = done
     writer.close()
     audio_start = options.start + first_kept * options.every / float(info.fps)
-    finalize(partial, out, audio_from=src if audio and info.has_audio else None, start=audio_start,
-             duration=writer.count / float(fps_out), comment="styleforge:" + json.dumps(recipe, separators=(",", ":")))
+    finalize(
+        partial,
+        out,
+        audio_from=src if audio and info.has_audio else None,
+        start=audio_start,
+        duration=writer.count / float(fps_out),
+        comment="styleforge:" + json.dumps(recipe, separators=(",", ":")),
+    )
     partial.unlink(missing_ok=True)
     recipe_path.unlink(missing_ok=True)
     result.seconds = time.perf_counter() - t0

@@ -85,12 +85,23 @@ class InstantStylizer:
 
     uses_hint = False
 
-    def __init__(self, style: str | list[str], *, strength: float = 1.0, backend: str = "auto",
-                 threads: int | None = None, adain_decoder: str | None = None) -> None:
+    def __init__(
+        self,
+        style: str | list[str],
+        *,
+        strength: float = 1.0,
+        backend: str = "auto",
+        threads: int | None = None,
+        adain_decoder: str | None = None,
+    ) -> None:
         styles = [style] if isinstance(style, str) else list(style)
         self.name = "instant:" + "+".join(Path(s).stem for s in styles)
-        self.settings = {"styles": [_identity(s) for s in styles], "strength": strength, "backend": backend,
-                         "adain_decoder": _identity(adain_decoder) if adain_decoder else None}
+        self.settings = {
+            "styles": [_identity(s) for s in styles],
+            "strength": strength,
+            "backend": backend,
+            "adain_decoder": _identity(adain_decoder) if adain_decoder else None,
+        }
         self.strength = strength
         self.threads = threads
         self._palette: Any = None  # the painting's statistics (instant.palette.Palette)
@@ -194,8 +205,9 @@ class GatysStylizer:
 
     uses_hint = True
 
-    def __init__(self, styles: list[str], cfg: Any = None, *, warm_iterations: int | None = None,
-                 temporal_weight: float = 2e3) -> None:
+    def __init__(
+        self, styles: list[str], cfg: Any = None, *, warm_iterations: int | None = None, temporal_weight: float = 2e3
+    ) -> None:
         from ..io import load_input
         from ..transfer.gatys import GatysConfig
 
@@ -204,11 +216,18 @@ class GatysStylizer:
         self.name = "gatys:" + "+".join(Path(s).stem for s in styles)
         from dataclasses import asdict
 
-        self.settings = {"styles": [_identity(s) for s in styles], "warm_iterations": warm_iterations,
-                         "temporal_weight": temporal_weight,
-                         "cfg": {k: v for k, v in asdict(self.cfg).items() if k not in ("device", "threads", "progress")}}
+        self.settings = {
+            "styles": [_identity(s) for s in styles],
+            "warm_iterations": warm_iterations,
+            "temporal_weight": temporal_weight,
+            "cfg": {k: v for k, v in asdict(self.cfg).items() if k not in ("device", "threads", "progress")},
+        }
         self.style_images = [load_input(s, what="style image") for s in styles]
-        self.warm_iterations = warm_iterations if warm_iterations is not None else max(1, (self.cfg.iterations or sum(self.cfg.stage_iterations())) // 3)
+        self.warm_iterations = (
+            warm_iterations
+            if warm_iterations is not None
+            else max(1, (self.cfg.iterations or sum(self.cfg.stage_iterations())) // 3)
+        )
         self.temporal_weight = temporal_weight
         self._net: Any = None
         self._styles: Any = None
@@ -225,8 +244,9 @@ class GatysStylizer:
             device = pick_device(self.cfg.device)
             probe = build_backbone(self.cfg.backbone, layers=(), pooling=self.cfg.pooling, weights=self.cfg.weights)
             c, s, _ = layer_setup(self.cfg, probe)
-            self._net = build_backbone(self.cfg.backbone, layers=c + s, pooling=self.cfg.pooling,
-                                       weights=self.cfg.weights, device=device)
+            self._net = build_backbone(
+                self.cfg.backbone, layers=c + s, pooling=self.cfg.pooling, weights=self.cfg.weights, device=device
+            )
         if side != self._side:
             target = round(side * self.cfg.style_scale)
             self._styles = [pil_to_tensor(resize_max_side(im, target)) for im in self.style_images]
@@ -241,7 +261,9 @@ class GatysStylizer:
         self._setup(max(frame.shape[:2]))
         content = torch.from_numpy(_to_float(frame).transpose(2, 0, 1).copy())[None]
         if hint is None:
-            res = stylize_tensor(content, self._styles, replace(self.cfg, image_size=max(frame.shape[:2])), net=self._net)
+            res = stylize_tensor(
+                content, self._styles, replace(self.cfg, image_size=max(frame.shape[:2])), net=self._net
+            )
         else:
             warped = torch.from_numpy(hint.warped.transpose(2, 0, 1).copy())[None]
             mask = torch.from_numpy(hint.mask)[None, None]
@@ -254,8 +276,9 @@ class GatysStylizer:
                     m = F.interpolate(m, size=image.shape[-2:], mode="bilinear", align_corners=False)
                 return {"temporal": w * (m * (image - tgt) ** 2).mean()}
 
-            cfg = replace(self.cfg, image_size=max(frame.shape[:2]), scales=(1.0,), init="image",
-                          iterations=self.warm_iterations)
+            cfg = replace(
+                self.cfg, image_size=max(frame.shape[:2]), scales=(1.0,), init="image", iterations=self.warm_iterations
+            )
             init = mask * warped + (1 - mask) * content  # where the flow fails: the frame, not a ghost of the last
             res = stylize_tensor(content, self._styles, cfg, net=self._net, init_image=init, extra_loss=temporal)
         if res.interrupted:
@@ -298,8 +321,12 @@ class PhotoStylizer:
         """Fit the colour map on frames drawn across the clip (every chunk gets the same map)."""
         if not samples:
             return None
-        small = [cv2.resize(_to_float(f), (max(1, f.shape[1] // 4), max(1, f.shape[0] // 4)),
-                            interpolation=cv2.INTER_AREA).reshape(-1, 3) for f in samples]
+        small = [
+            cv2.resize(
+                _to_float(f), (max(1, f.shape[1] // 4), max(1, f.shape[0] // 4)), interpolation=cv2.INTER_AREA
+            ).reshape(-1, 3)
+            for f in samples
+        ]
         a, b = affine_color_map(np.concatenate(small), self.style)
         state = {"a": a.round(7).tolist(), "b": b.round(7).tolist()}
         self.set_clip_state(state)
@@ -362,15 +389,28 @@ class TranslatorStylizer:
         return _fit(y[0].permute(1, 2, 0).numpy().astype(np.float32), frame)
 
 
-def make_stylizer(*, instant: str | list[str] | None = None, style: str | list[str] | None = None,
-                  look: str | None = None, photo_style: str | None = None, checkpoint: str | None = None,
-                  **kw: Any) -> Stylizer:
+def make_stylizer(
+    *,
+    instant: str | list[str] | None = None,
+    style: str | list[str] | None = None,
+    look: str | None = None,
+    photo_style: str | None = None,
+    checkpoint: str | None = None,
+    **kw: Any,
+) -> Stylizer:
     """One stylizer from exactly one mode argument (``kw`` go to its constructor)."""
-    given = {k: v for k, v in dict(instant=instant, style=style, look=look, photo_style=photo_style,
-                                   checkpoint=checkpoint).items() if v}
+    given = {
+        k: v
+        for k, v in dict(
+            instant=instant, style=style, look=look, photo_style=photo_style, checkpoint=checkpoint
+        ).items()
+        if v
+    }
     if len(given) != 1:
-        raise InputError("give exactly one of --instant, --style, --look, --photo-style or --checkpoint"
-                         + (f" (got {', '.join('--' + k.replace('_', '-') for k in given)})" if given else ""))
+        raise InputError(
+            "give exactly one of --instant, --style, --look, --photo-style or --checkpoint"
+            + (f" (got {', '.join('--' + k.replace('_', '-') for k in given)})" if given else "")
+        )
     mode, value = next(iter(given.items()))
     if mode == "instant":
         return InstantStylizer(value, **kw)

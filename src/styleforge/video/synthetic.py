@@ -63,9 +63,15 @@ def camera_clip(photo: np.ndarray, motion: str, n: int = 24, size: tuple[int, in
     for i in range(n):
         s, ox, oy = _camera(motion, i / max(1, n - 1), (pw, ph), (w, h))
         m = np.array([[s, 0, ox], [0, s, oy]], np.float32)
-        frames.append(cv2.warpAffine(photo, m, (w, h), flags=cv2.INTER_AREA | cv2.WARP_INVERSE_MAP
-                                     if s > 1 else cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-                                     borderMode=cv2.BORDER_REFLECT))
+        frames.append(
+            cv2.warpAffine(
+                photo,
+                m,
+                (w, h),
+                flags=cv2.INTER_AREA | cv2.WARP_INVERSE_MAP if s > 1 else cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                borderMode=cv2.BORDER_REFLECT,
+            )
+        )
         if prev is None:
             flows.append(None)
             masks.append(None)
@@ -87,10 +93,13 @@ def object_clip(photo: np.ndarray, n: int = 24, size: tuple[int, int] = (256, 16
     ph, pw = photo.shape[:2]
     k = max(1, min(ph, pw) // (6 * r))
     cy, cx = ph // 2, pw // 2
-    sprite = cv2.resize(photo[cy - 3 * r * k // 2: cy + 3 * r * k // 2, cx - 3 * r * k // 2: cx + 3 * r * k // 2],
-                        (2 * r + 1, 2 * r + 1), interpolation=cv2.INTER_AREA)
+    sprite = cv2.resize(
+        photo[cy - 3 * r * k // 2 : cy + 3 * r * k // 2, cx - 3 * r * k // 2 : cx + 3 * r * k // 2],
+        (2 * r + 1, 2 * r + 1),
+        interpolation=cv2.INTER_AREA,
+    )
     sprite = np.ascontiguousarray(sprite[:, ::-1])  # mirrored: not the background's own texture
-    yy, xx = np.mgrid[-r: r + 1, -r: r + 1]
+    yy, xx = np.mgrid[-r : r + 1, -r : r + 1]
     disc = (xx**2 + yy**2) <= r * r
     ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
     frames: list[np.ndarray] = []
@@ -102,7 +111,7 @@ def object_clip(photo: np.ndarray, n: int = 24, size: tuple[int, int] = (256, 16
         c = (round(r + 4 + t * (w - 2 * r - 8)), round(h / 2 + 0.2 * h * math.sin(2 * math.pi * t)))
         f = bg.copy()
         y0, x0 = c[1] - r, c[0] - r
-        region = f[y0: y0 + 2 * r + 1, x0: x0 + 2 * r + 1]
+        region = f[y0 : y0 + 2 * r + 1, x0 : x0 + 2 * r + 1]
         region[disc] = sprite[disc]
         on = ((xs - c[0]) ** 2 + (ys - c[1]) ** 2) <= r * r
         frames.append(f)

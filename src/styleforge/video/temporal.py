@@ -50,8 +50,15 @@ def _smooth(x: np.ndarray, sigma: float) -> np.ndarray:
     return cv2.GaussianBlur(x, (0, 0), sigma, borderType=cv2.BORDER_REFLECT)
 
 
-def blend_detail(stylized: np.ndarray, warped: np.ndarray, mask: np.ndarray, strength: float, *,
-                 levels: int = 3, max_gain: float = 3.0) -> np.ndarray:
+def blend_detail(
+    stylized: np.ndarray,
+    warped: np.ndarray,
+    mask: np.ndarray,
+    strength: float,
+    *,
+    levels: int = 3,
+    max_gain: float = 3.0,
+) -> np.ndarray:
     """:func:`blend` that keeps the texture's contrast (pure, float32).
 
     Averaging two renderings whose brush strokes do not line up exactly lowers the local
@@ -75,8 +82,12 @@ def blend_detail(stylized: np.ndarray, warped: np.ndarray, mask: np.ndarray, str
         det_s, det_w = cur[..., :3] - up[..., :3], cur[..., 3:] - up[..., 3:]
         wl = w[..., None]
         det = det_s + wl * (det_w - det_s)
-        e = cv2.boxFilter(np.stack([(det_s**2).sum(-1), (det_w**2).sum(-1), (det**2).sum(-1)], -1), -1, (7, 7),
-                          borderType=cv2.BORDER_REFLECT)
+        e = cv2.boxFilter(
+            np.stack([(det_s**2).sum(-1), (det_w**2).sum(-1), (det**2).sum(-1)], -1),
+            -1,
+            (7, 7),
+            borderType=cv2.BORDER_REFLECT,
+        )
         target = e[..., 0] + w * (e[..., 1] - e[..., 0])
         gain = np.clip(np.sqrt(np.clip(target, 0, None) / np.maximum(e[..., 2], 1e-8)), 1.0, max_gain)
         bands.append(gain[..., None] * det)
@@ -98,7 +109,9 @@ def still_weight(cur: np.ndarray, prev: np.ndarray, *, tau: float = 3.0) -> np.n
     return np.clip(2.0 - d / tau, 0.0, 1.0)
 
 
-def hold_weight(mask: np.ndarray, residual: np.ndarray, strength: float, hold: float, *, noise: float = 6.0) -> np.ndarray:
+def hold_weight(
+    mask: np.ndarray, residual: np.ndarray, strength: float, hold: float, *, noise: float = 6.0
+) -> np.ndarray:
     """Blending weight per pixel: ``m · max(k, hold · exp(−(r / noise)²))`` (pure).
 
     ``residual`` is ``|cur − warp(prev)|`` of the input (levels, blurred): where the warped input
@@ -126,8 +139,16 @@ class TemporalBlender:
     Flow, masks and weights are computed at ``flow_size`` (long side) and upsampled.
     """
 
-    def __init__(self, strength: float = 0.5, *, flow_size: int | None = 640, preset: str = "fast",
-                 needs_hint: bool = False, keep_detail: bool = True, hold: float = 0.0) -> None:
+    def __init__(
+        self,
+        strength: float = 0.5,
+        *,
+        flow_size: int | None = 640,
+        preset: str = "fast",
+        needs_hint: bool = False,
+        keep_detail: bool = True,
+        hold: float = 0.0,
+    ) -> None:
         if not 0.0 <= strength < 1.0:
             from ..errors import InputError
 
@@ -158,7 +179,9 @@ class TemporalBlender:
         return cv2.resize(g, (max(8, round(w * k)), max(8, round(h * k))), interpolation=cv2.INTER_AREA)
 
     def motion(self, frame: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-        """(backward flow, reliability mask, blending weight), at the frame's size, against the previous frame; updates it.
+        """(backward flow, reliability mask, blending weight) at the frame's size, against the previous frame.
+
+        Updates the previous frame.
 
         Pure in the inputs apart from the stored previous frame: it may run ahead of the stylizer
         (another thread), since it needs the input frames only.
@@ -175,8 +198,9 @@ class TemporalBlender:
             fwd *= moving
         mask = reliable_mask(back, fwd, frames=(g, prev))
         if self.strength > 0:
-            residual = cv2.GaussianBlur(cv2.absdiff(g.astype(np.float32), warp(prev.astype(np.float32), back,
-                                                                              cubic=False)), (0, 0), 1.5)
+            residual = cv2.GaussianBlur(
+                cv2.absdiff(g.astype(np.float32), warp(prev.astype(np.float32), back, cubic=False)), (0, 0), 1.5
+            )
             weight = hold_weight(mask, residual, self.strength, self.hold)
         else:
             weight = mask * 0
@@ -190,8 +214,12 @@ class TemporalBlender:
             mask = cv2.resize(mask, (w, h), interpolation=cv2.INTER_LINEAR)
         return back, mask, weight
 
-    def __call__(self, frame: np.ndarray, stylize: StylizeFn, motion: tuple[np.ndarray, np.ndarray, np.ndarray] | None | str = "now"
-                 ) -> np.ndarray:
+    def __call__(
+        self,
+        frame: np.ndarray,
+        stylize: StylizeFn,
+        motion: tuple[np.ndarray, np.ndarray, np.ndarray] | None | str = "now",
+    ) -> np.ndarray:
         """Stylise ``frame`` (``(H, W, 3)`` uint8) → ``(H, W, 3)`` float32 in [0, 1]
         (``motion``: :meth:`motion` of this frame, computed ahead; ``"now"``: compute it here)."""
         if not self.active or getattr(stylize, "per_pixel", False):  # a colour map cannot add flicker
@@ -205,7 +233,15 @@ class TemporalBlender:
         out = np.clip(stylize(frame, hint), 0, 1).astype(np.float32, copy=False)
         if hint is not None and self.strength > 0:
             mix = blend_detail if self.keep_detail else blend
-            out = np.clip(mix(out, hint.warped, hint.weight if hint.weight is not None else hint.mask,
-                              1.0 if hint.weight is not None else self.strength), 0, 1)
+            out = np.clip(
+                mix(
+                    out,
+                    hint.warped,
+                    hint.weight if hint.weight is not None else hint.mask,
+                    1.0 if hint.weight is not None else self.strength,
+                ),
+                0,
+                1,
+            )
         self.prev_out = out
         return out
