@@ -40,21 +40,8 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
-RESULTS = REPO / "benchmarks" / "results"
-REQUIRED = (
-    "schema",
-    "name",
-    "command",
-    "date",
-    "git_commit",
-    "git_dirty",
-    "cpu",
-    "threads",
-    "load_average",
-    "python",
-    "torch",
-    "figures",
-)
+sys.path.insert(0, str(REPO / "benchmarks"))
+from receipts import REQUIRED, RESULTS  # noqa: E402  (the schema lives in one place)
 
 FIG = re.compile(
     r"<!-- fig(?P<opt>\?)? (?P<name>[\w.-]+):(?P<path>[^\s>]+)(?: (?P<fmt>[^>]*?))? -->"
