@@ -135,3 +135,27 @@ def test_saved_files_get_the_usual_permissions(tmp_path):
 
     w = export_safetensors({"x": __import__("torch").zeros(2)}, tmp_path / "w.safetensors", metadata={})
     assert stat.S_IMODE(w.stat().st_mode) == 0o666 & ~_UMASK
+
+
+def test_the_pixel_limit_is_not_set_through_pillows_global(tmp_path, monkeypatch):
+    """Each call checks its own limit; Pillow's process-wide MAX_IMAGE_PIXELS stays as it is.
+
+    Setting the global per call raced between the web page's threads and could leave it lowered,
+    so that later uploads of ordinary photos were refused as unreadable.
+    """
+    path = tmp_path / "p.png"
+    Image.new("RGB", (40, 30)).save(path)
+    before = Image.MAX_IMAGE_PIXELS
+    seen = []
+    real_open = Image.open
+
+    def spy(*args, **kwargs):
+        seen.append(Image.MAX_IMAGE_PIXELS)
+        return real_open(*args, **kwargs)
+
+    monkeypatch.setattr(Image, "open", spy)
+    assert load_image(path, max_pixels=2000).size == (40, 30)
+    with pytest.raises(InputError, match="too large"):
+        load_image(path, max_pixels=1000)
+    assert seen and all(v == before for v in seen)
+    assert Image.MAX_IMAGE_PIXELS == before

@@ -85,19 +85,16 @@ def _open(path: str | os.PathLike[str], what: str, max_pixels: int) -> Image.Ima
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            old = Image.MAX_IMAGE_PIXELS
-            Image.MAX_IMAGE_PIXELS = max_pixels
-            try:
-                img = Image.open(p)
-                w, h = img.size
-                if w * h > max_pixels:
-                    raise InputError(
-                        f"{what} {p} is too large ({w}×{h} = {w * h / 1e6:.0f} MP; "
-                        f"the limit is {max_pixels / 1e6:.0f} MP)"
-                    )
-                img.load()
-            finally:
-                Image.MAX_IMAGE_PIXELS = old
+            # Pillow's own bomb check (its global MAX_IMAGE_PIXELS) stays as it is: setting that global
+            # per call raced between threads (the web page decodes uploads concurrently) and could leave
+            # it lowered for everyone.  ``max_pixels`` is checked here, from the header, before decoding.
+            img = Image.open(p)
+            w, h = img.size
+            if w * h > max_pixels:
+                raise InputError(
+                    f"{what} {p} is too large ({w}×{h} = {w * h / 1e6:.0f} MP; the limit is {max_pixels / 1e6:.0f} MP)"
+                )
+            img.load()
     except InputError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
