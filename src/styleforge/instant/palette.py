@@ -29,8 +29,10 @@ __all__ = [
     "apply_palette",
     "encode",
     "graph_encoder",
+    "moments",
     "palette_from_painting",
     "pass_maps",
+    "sym_power",
     "blas_threads",
     "single_threaded_blas",
 ]
@@ -130,14 +132,14 @@ def _sample(h: int, w: int, max_samples: int) -> tuple[np.ndarray, np.ndarray]:
     return np.divmod(np.random.default_rng(0).integers(0, h * w, max_samples), w)
 
 
-def _sym_power(cov: np.ndarray, power: float) -> np.ndarray:
+def sym_power(cov: np.ndarray, power: float) -> np.ndarray:
     """``cov^power`` with the eigenvalue floor of :func:`styleforge.nets.wct.wct_affine`."""
     vals, vecs = np.linalg.eigh(cov.astype(np.float64) + _EPS * np.eye(cov.shape[0]))
     vals = np.maximum(vals, vals.max() * 1e-5 + _EPS)
     return (vecs * vals**power) @ vecs.T
 
 
-def _moments(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def moments(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Mean and (biased) covariance of ``(N, C)`` rows (float32 products, float64 results)."""
     mean = rows.mean(axis=0, dtype=np.float64)
     c = rows - mean.astype(np.float32)
@@ -198,8 +200,8 @@ def encode(
 def _stats(img: np.ndarray, p: Palette, max_samples: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """RGB and relu1_1 (mean, covariance) of ``img`` (on :func:`_sample`'s pixels)."""
     ys, xs = _sample(img.shape[0], img.shape[1], max_samples)
-    rm, rc = _moments(img[ys, xs])
-    fm, fc = _moments(encode(img, p, ys, xs))
+    rm, rc = moments(img[ys, xs])
+    fm, fc = moments(encode(img, p, ys, xs))
     return rm, rc, fm, fc
 
 
@@ -222,7 +224,7 @@ def palette_from_painting(
         rm, rc, fm, fc = _stats(painting, p, max_samples)
     rc32, fc32 = rc.astype(np.float32), fc.astype(np.float32)
     with single_threaded_blas():
-        roots = _sym_power(rc32, 0.5), _sym_power(fc32, 0.5)
+        roots = sym_power(rc32, 0.5), sym_power(fc32, 0.5)
     return Palette(
         rm.astype(np.float32),
         rc32,
@@ -261,13 +263,13 @@ def _pass_maps(img: np.ndarray, p: Palette, max_samples: int) -> tuple[np.ndarra
     h, w = img.shape[:2]
     # 1. RGB mean and covariance → the painting's
     ys, xs = _sample(h, w, max_samples)
-    rm, rc = _moments(img[ys, xs])
-    rgb_root = p.rgb_root if p.rgb_root is not None else _sym_power(p.rgb_cov, 0.5)
-    a = rgb_root @ _sym_power(rc, -0.5)
+    rm, rc = moments(img[ys, xs])
+    rgb_root = p.rgb_root if p.rgb_root is not None else sym_power(p.rgb_cov, 0.5)
+    a = rgb_root @ sym_power(rc, -0.5)
     x = ((img.reshape(-1, 3) - rm) @ a.T + p.rgb_mean).astype(np.float32).clip(0, 1).reshape(h, w, 3)
     # 2. relu1_1 whitening and colouring, folded into the decoder: t = A f + b
     _, _, fm, fc = _stats(x, p, max_samples)
-    A = (p.feat_root if p.feat_root is not None else _sym_power(p.feat_cov, 0.5)) @ _sym_power(fc, -0.5)
+    A = (p.feat_root if p.feat_root is not None else sym_power(p.feat_cov, 0.5)) @ sym_power(fc, -0.5)
     b = p.feat_mean - A @ fm
     dec = p.dec_w.astype(np.float64)  # (3, 64, 3, 3)
     weight = np.einsum("ojkl,ji->oikl", dec, A) * _IN_SCALE

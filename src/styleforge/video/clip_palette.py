@@ -23,24 +23,10 @@ from typing import Any
 
 import numpy as np
 
-from ..instant.palette import Palette, encode
+from ..instant.palette import Palette, encode, moments, sym_power
 
 _IN_SCALE = 0.01  # the relu1_1 decoder's input scale (styleforge.nets.wct.ReconDecoder.IN_SCALE)
-_EPS = 1e-5
 _SAMPLES_PER_FRAME = 1 << 13
-
-
-def _sym_power(cov: np.ndarray, power: float) -> np.ndarray:
-    vals, vecs = np.linalg.eigh(np.asarray(cov, np.float64) + _EPS * np.eye(cov.shape[0]))
-    vals = np.maximum(vals, vals.max() * 1e-5 + _EPS)
-    return (vecs * vals**power) @ vecs.T
-
-
-def _moments(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    rows = rows.astype(np.float64)
-    mean = rows.mean(0)
-    c = rows - mean
-    return mean, c.T @ c / max(1, len(rows))
 
 
 @dataclass(frozen=True)
@@ -73,17 +59,17 @@ def fit_clip_palette(outputs: Sequence[np.ndarray], p: Palette, *, seed: int = 0
         idx = rng.integers(0, h * w, min(h * w, _SAMPLES_PER_FRAME))
         picks.append(np.divmod(idx, w))
     rows = np.concatenate([y[ys, xs] for y, (ys, xs) in zip(outputs, picks, strict=True)])
-    rm, rc = _moments(rows)
-    rgb_root = p.rgb_root if getattr(p, "rgb_root", None) is not None else _sym_power(p.rgb_cov, 0.5)
-    a = rgb_root @ _sym_power(rc, -0.5)
+    rm, rc = moments(np.asarray(rows, np.float64))
+    rgb_root = p.rgb_root if getattr(p, "rgb_root", None) is not None else sym_power(p.rgb_cov, 0.5)
+    a = rgb_root @ sym_power(rc, -0.5)
     b = p.rgb_mean.astype(np.float64) - a @ rm
     feats = []
     for y, (ys, xs) in zip(outputs, picks, strict=True):
         x = np.clip(y.astype(np.float64) @ a.T + b, 0, 1).astype(np.float32)
         feats.append(encode(x, p, ys, xs))
-    fm, fc = _moments(np.concatenate(feats))
-    feat_root = p.feat_root if getattr(p, "feat_root", None) is not None else _sym_power(p.feat_cov, 0.5)
-    c = feat_root @ _sym_power(fc, -0.5)
+    fm, fc = moments(np.concatenate(feats).astype(np.float64))
+    feat_root = p.feat_root if getattr(p, "feat_root", None) is not None else sym_power(p.feat_cov, 0.5)
+    c = feat_root @ sym_power(fc, -0.5)
     d = p.feat_mean.astype(np.float64) - c @ fm
     return ClipPalette(a, b, c, d)
 
