@@ -27,6 +27,7 @@ __all__ = [
     "in_tab",
     "job_updates",
     "join_gallery",
+    "wire_style_gallery",
     "label_of",
     "lenient",
     "make_context",
@@ -638,3 +639,21 @@ def join_gallery(ctx: Context, items: list[tuple[str, str]]) -> Callable[..., tu
         )
 
     return joined
+
+
+def wire_style_gallery(
+    ctx: Context, items: list[tuple[str, str]], names: list[str], gallery: Any, choice: Any, own: Any, status: Any
+) -> None:
+    """One way to pick a style: a click on the gallery sets ``choice``, a new ``choice`` highlights its
+    thumbnail, and an own-style upload joins the gallery as the selection (:func:`join_gallery`)."""
+
+    def picked(evt: gr.SelectData) -> str:
+        return OWN if evt.index >= len(names) else names[evt.index]
+
+    def chosen(name: str | None) -> Any:
+        return gr.update(selected_index=names.index(name) if name in names else (len(names) if name == OWN else None))
+
+    quiet: dict[str, Any] = {"api_visibility": "private", "queue": False, "show_progress": "hidden"}
+    gallery.select(picked, None, choice, **quiet)
+    choice.input(chosen, choice, gallery, **quiet)
+    own.upload(join_gallery(ctx, items), own, [gallery, choice, status, own], **quiet)

@@ -17,7 +17,6 @@ from ..common import (
     check_image,
     gr,
     job_updates,
-    join_gallery,
     label_of,
     own_style_input,
     page_message,
@@ -26,6 +25,7 @@ from ..common import (
     save_png,
     style_gallery,
     unavailable,
+    wire_style_gallery,
 )
 
 
@@ -157,22 +157,7 @@ def build(ctx: Context) -> None:
         with gr.Column():
             out, info, cmd = result_column("artistic")
 
-    def picked(evt: gr.SelectData) -> str:
-        return OWN if evt.index >= len(names) else names[evt.index]
-
-    def chosen(name: str | None) -> Any:
-        return gr.update(selected_index=names.index(name) if name in names else (len(names) if name == OWN else None))
-
-    gallery.select(picked, None, s1, api_visibility="private", queue=False, show_progress="hidden")
-    s1.input(chosen, s1, gallery, api_visibility="private", queue=False, show_progress="hidden")
-    own.upload(
-        join_gallery(ctx, items),
-        own,
-        [gallery, s1, status, own],
-        api_visibility="private",
-        queue=False,
-        show_progress="hidden",
-    )
+    wire_style_gallery(ctx, items, names, gallery, s1, own, status)
     evt = go.click(
         h["run"],
         [content, s1, w1, s2, w2, s3, w3, own, preset, size, strength, colors, steps],

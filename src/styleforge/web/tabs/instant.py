@@ -12,7 +12,6 @@ from ..common import (
     fast_job,
     gr,
     in_tab,
-    join_gallery,
     label_of,
     own_style_input,
     photo_input,
@@ -20,6 +19,7 @@ from ..common import (
     save_png,
     style_gallery,
     unavailable,
+    wire_style_gallery,
 )
 
 
@@ -105,22 +105,7 @@ def build(ctx: Context) -> None:
         with gr.Column():
             out, info, cmd = result_column("instant")
 
-    def picked(evt: gr.SelectData) -> str:
-        return OWN if evt.index >= len(names) else names[evt.index]
-
-    def chosen(name: str | None) -> Any:
-        return gr.update(selected_index=names.index(name) if name in names else (len(names) if name == OWN else None))
-
-    gallery.select(picked, None, style, api_visibility="private", queue=False, show_progress="hidden")
-    style.input(chosen, style, gallery, api_visibility="private", queue=False, show_progress="hidden")
-    own.upload(
-        join_gallery(ctx, items),
-        own,
-        [gallery, style, status, own],
-        api_visibility="private",
-        queue=False,
-        show_progress="hidden",
-    )
+    wire_style_gallery(ctx, items, names, gallery, style, own, status)
     inputs = [content, style, own, strength, colors]
     go.click(h["run"], inputs, [out, info, cmd], api_name="instant", **ctx.fast)
     polish.click(
