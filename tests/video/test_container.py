@@ -117,3 +117,27 @@ def test_finalize_keeps_audio_and_duration(tmp_path: Path, make_clip) -> None:  
     info = probe(out)
     assert info.has_audio and abs(info.duration - 0.8) < 0.06 and info.fps == 10
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temporary left
+
+
+def test_ffmpeg_log_stays_off_so_closing_a_threaded_decoder_cannot_deadlock(make_clip) -> None:  # noqa: ANN001
+    """A log level routes FFmpeg's decoder threads through a GIL-taking callback: closing a
+    frame-threaded decoder mid-stream then hung CI's ``--resume`` and ``--frames`` runs."""
+    import threading
+
+    import av
+
+    av.logging.set_level(av.logging.FATAL)  # as the video module once did (or another library may)
+    clip = make_clip()
+    frames = read_frames(clip)
+    assert next(frames).ndim == 3 and av.logging.get_level() is None
+    done: list[bool] = []
+
+    def abandon() -> None:
+        next(frames)
+        frames.close()  # type: ignore[attr-defined]  # mid-stream
+        done.append(True)
+
+    th = threading.Thread(target=abandon, daemon=True)
+    th.start()
+    th.join(60)
+    assert done == [True]

@@ -73,7 +73,11 @@ def _av() -> Any:
         import av
     except ImportError:  # pragma: no cover - the extra is missing
         raise InputError("video needs PyAV: pip install 'styleforge[video]' (or pip install av)") from None
-    av.logging.set_level(av.logging.FATAL)  # our own one-line errors say what went wrong
+    # FFmpeg's log stays off (PyAV's default): our own one-line errors say what went wrong. A level
+    # (even FATAL) routes FFmpeg's decoder threads through a Python callback that takes the GIL, and
+    # closing a frame-threaded decoder mid-stream then deadlocks (PyAV issues 751/909).
+    if av.logging.get_level() is not None:
+        av.logging.set_level(None)
     return av
 
 

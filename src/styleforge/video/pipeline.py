@@ -13,6 +13,7 @@ from __future__ import annotations
 
 __all__ = ["RenderResult", "VideoOptions", "partial_paths", "render_video", "stylize_frames", "stylize_video"]
 
+import itertools
 import json
 import logging
 import os
@@ -211,6 +212,10 @@ def _prefetch(frames: Iterator[np.ndarray], depth: int = 4) -> Iterator[np.ndarr
             q.put(("end", None))
         except BaseException as e:  # handed to the consumer
             q.put(("error", e))
+        finally:
+            close = getattr(frames, "close", None)
+            if close is not None:
+                close()  # the decoder is closed in this thread, now
 
     th = threading.Thread(target=work, daemon=True, name="styleforge-decode")
     th.start()
@@ -251,7 +256,6 @@ def render_video(
     ``on_frame(done, total, frame)`` is called after each written frame (raise to stop:
     the partial file stays, playable and resumable).  ``max_seconds`` refuses longer clips.
     """
-    import itertools
     from concurrent.futures import Future, ThreadPoolExecutor
 
     options.validate()
@@ -279,11 +283,14 @@ def render_video(
     if options.frames:
         total = (last_kept or total) - first_kept
 
-    def source(skip: int) -> Iterator[np.ndarray]:
+    def source(skip: int) -> Generator[np.ndarray, None, None]:
         frames = read_frames(
             src, size=size, start=options.start, duration=options.duration, every=options.every, skip=first_kept + skip
         )
-        return itertools.islice(frames, None if last_kept is None else max(0, last_kept - first_kept - skip))
+        try:
+            yield from itertools.islice(frames, None if last_kept is None else max(0, last_kept - first_kept - skip))
+        finally:
+            frames.close()  # type: ignore[attr-defined]  # the decoder is closed now, not left to the GC
 
     frames = source(0)
     try:
@@ -349,8 +356,7 @@ def render_video(
             copied_from = None
             done = result.resumed_from = writer.count
             if done:
-                last = next(itertools.islice(read_frames(partial, tolerant=True), done - 1, None), None)
-                prev_in = next(itertools.islice(source(0), done - 1, None), None)
+                last, prev_in = _nth(read_frames(partial, tolerant=True), done - 1), _nth(source(0), done - 1)
                 if last is not None and prev_in is not None:
                     blender.seed(prev_in, last)
             if writer.count:
@@ -362,6 +368,7 @@ def render_video(
                 writer = FrameWriter(partial, size[0], size[1], fps_out, codec=codec_name, crf=crf)
             work = partial
             recipe["clip_state"] = old.get("clip_state") if old is not None else None
+            frames.close()
             frames = source(done)
             log.info("resuming %s after %d frames (copied)", partial, done)
         else:
@@ -437,6 +444,16 @@ def render_video(
     return result
 
 
-def _chain(first: np.ndarray, rest: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
+def _nth(frames: Iterator[np.ndarray], k: int) -> np.ndarray | None:
+    """The ``k``-th frame (or None); the iterator is closed either way."""
+    try:
+        return next(itertools.islice(frames, k, None), None)
+    finally:
+        close = getattr(frames, "close", None)
+        if close is not None:
+            close()
+
+
+def _chain(first: np.ndarray, rest: Iterator[np.ndarray]) -> Generator[np.ndarray, None, None]:
     yield first
     yield from rest
