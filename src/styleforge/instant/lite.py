@@ -17,6 +17,7 @@ from __future__ import annotations
 __all__ = [
     "PALETTE_GRAPH",
     "LiteRunner",
+    "PassRunner",
     "onnx_file_for",
     "onnxruntime_available",
     "palette_conv_runner",
@@ -104,6 +105,75 @@ def palette_conv_runner(threads: int | None = None) -> Any:
     return run
 
 
+#: Rows of the pass graph per run: about this many pixels (its 64-channel features stay near the cache,
+#: and a large image never holds them whole).
+PASS_STRIP_PIXELS = 1 << 17
+#: Rows each strip reads beyond its own (the pass's two 3×3 convolutions: one row each).
+_PASS_HALO = 2
+
+
+def pass_graph_file(enc_w: Any, enc_b: Any) -> Path:
+    """The cached pass graph (:mod:`.graphs`) for this ``conv1_1``, built (atomically) on first use."""
+    from .graphs import PASS_GRAPH_VERSION, build_pass_graph
+
+    h = hashlib.sha256(enc_w.tobytes() + enc_b.tobytes()).hexdigest()[:16]
+    path = cache_dir() / "onnx" / f"palette-pass-v{PASS_GRAPH_VERSION}-{h}.onnx"
+    if not path.is_file():
+        build_pass_graph(path, enc_w, enc_b)
+    return path
+
+
+class PassRunner:
+    """The palette pass (:mod:`.palette`) on a network's ``(1, 3, H, W)`` output: the closed forms from
+    the sampled statistics in numpy, every per-pixel step in one onnxruntime graph (row strips)."""
+
+    def __init__(self, palette: Palette, threads: int | None = None) -> None:
+        from .palette import graph_encoder
+
+        self.palette = palette
+        self.session = ort_session(pass_graph_file(*graph_encoder(palette)), threads)
+
+    @classmethod
+    def create(cls, palette: Palette, threads: int | None = None) -> PassRunner | None:
+        """A runner, or ``None`` when its graph cannot be built or opened (the numpy pass is used instead)."""
+        import logging
+
+        try:
+            return cls(palette, threads)
+        except Exception as e:  # no onnx package, read-only cache, …
+            logging.getLogger(__name__).debug("palette pass graph unavailable (%s: %s)", type(e).__name__, e)
+            return None
+
+    def __call__(self, y: Any, *, strip_pixels: int = PASS_STRIP_PIXELS) -> Any:
+        """``y`` ``(1, 3, H, W)`` float32 in [0, 1] (H, W ≥ 3) → the pass's output, same shape."""
+        import numpy as np
+
+        from .graphs import proj_from_dec
+        from .palette import pass_closed_forms
+
+        y = np.ascontiguousarray(y, dtype=np.float32)
+        h, w = y.shape[-2:]
+        a, c, dec_w, dec_b = pass_closed_forms(y, self.palette)
+        feed = {
+            "rgb_w": a[:, :, None, None],
+            "rgb_b": c,
+            "proj": proj_from_dec(dec_w),
+            "dec_b": dec_b.reshape(1, 3, 1, 1),
+        }
+        rows = max(8, strip_pixels // max(1, w))
+        if rows >= h:
+            return self.session.run(None, {"y": y, **feed})[0]
+        out = np.empty_like(y)
+        for r0 in range(0, h, rows):
+            r1 = min(h, r0 + rows)
+            lo, hi = max(0, r0 - _PASS_HALO), min(h, r1 + _PASS_HALO)
+            if hi - lo < 3:  # a last strip too thin to reflect: widen it upwards
+                lo = max(0, hi - 3)
+            part = self.session.run(None, {"y": np.ascontiguousarray(y[:, :, lo:hi]), **feed})[0]
+            out[:, :, r0:r1] = part[:, :, r0 - lo : r1 - lo]
+        return out
+
+
 class LiteRunner:
     """Stylise PIL images with one per-style ONNX network; same pixels as the full path."""
 
@@ -111,7 +181,8 @@ class LiteRunner:
         self.session = ort_session(onnx_path, threads)
         self.input_name = self.session.get_inputs()[0].name
         self.palette = palette  # the palette pass after the network (None: none)
-        self.palette_convs = palette_conv_runner(threads) if palette is not None else None
+        self.pass_runner = PassRunner.create(palette, threads) if palette is not None else None
+        self.palette_convs = palette_conv_runner(threads) if palette is not None and self.pass_runner is None else None
 
     @staticmethod
     def handles(image: Image.Image, size: int | None) -> bool:
@@ -137,7 +208,9 @@ class LiteRunner:
             y = pil_to_array(array_to_pil(y).resize(image.size, Image.Resampling.BICUBIC))
         else:
             y = self.session.run(None, {self.input_name: x})[0].clip(0, 1)
-        if self.palette is not None:
+        if self.palette is not None and self.pass_runner is not None and min(y.shape[-2:]) >= 3:
+            y = self.pass_runner(y)
+        elif self.palette is not None:
             from .palette import apply_palette
 
             big = y.shape[-1] * y.shape[-2] > PALETTE_ORT_MAX_PIXELS

@@ -31,6 +31,7 @@ __all__ = [
     "graph_encoder",
     "moments",
     "palette_from_painting",
+    "pass_closed_forms",
     "pass_maps",
     "sym_power",
     "blas_threads",
@@ -275,6 +276,81 @@ def _pass_maps(img: np.ndarray, p: Palette, max_samples: int) -> tuple[np.ndarra
     weight = np.einsum("ojkl,ji->oikl", dec, A) * _IN_SCALE
     bias = p.dec_b + _IN_SCALE * dec.sum(axis=(2, 3)) @ b
     return x, weight.astype(np.float32), bias.astype(np.float32)
+
+
+@lru_cache(maxsize=8)
+def _neighbour_index(h: int, w: int, max_samples: int) -> np.ndarray:
+    """Flat indices ``(N, 9)`` of the reflection-padded 3×3 neighbourhoods (tap-major) of
+    :func:`_sample`'s pixels: what :func:`_patches` reads from :func:`_caffe`'s padded copy."""
+    ys, xs = _sample(h, w, max_samples)
+
+    def reflect(i: np.ndarray, n: int) -> np.ndarray:
+        i = np.abs(i)
+        return np.where(i >= n, 2 * n - 2 - i, i)
+
+    rows = [reflect(ys + d - 1, h) * w for d in range(3)]
+    cols = [reflect(xs + d - 1, w) for d in range(3)]
+    idx = np.stack([rows[t // 3] + cols[t % 3] for t in range(9)], axis=1)
+    idx.flags.writeable = False
+    return idx
+
+
+def pass_closed_forms(
+    y: np.ndarray, p: Palette, max_samples: int = MAX_SAMPLES
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`pass_maps` from the sampled pixels alone, for the network's output ``y`` ``(1, 3, H, W)``.
+
+    Returns the RGB map ``x = clip(a y + c, 0, 1)`` as ``a`` ``(3, 3)`` and ``c`` ``(3,)``, and the
+    decoder's weights ``(3, 64, 3, 3)`` and bias ``(3,)`` (as :func:`pass_maps`).  Nothing is computed
+    at full size: the relu1_1 statistics of ``x`` come from ``y``'s reflection-padded neighbourhoods
+    of the sampled pixels, mapped and clipped there (the values :func:`pass_maps` reads from its
+    full-size ``x``).  The full-size work (the map, both convolutions) is the runtime graph's
+    (:class:`styleforge.instant.lite.PassRunner`).  Needs ``H``, ``W`` ≥ 2.
+    """
+    with single_threaded_blas():
+        return _pass_closed_forms(y, p, max_samples)
+
+
+def _pass_closed_forms(
+    y: np.ndarray, p: Palette, max_samples: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    h, w = y.shape[-2:]
+    planes = y.reshape(3, h * w)
+    idx = _neighbour_index(h, w, max_samples)  # (N, 9); tap 4 is the pixel itself
+    # 1. RGB mean and covariance → the painting's
+    rm, rc = moments(planes[:, idx[:, 4]].T)
+    rgb_root = p.rgb_root if p.rgb_root is not None else sym_power(p.rgb_cov, 0.5)
+    a = rgb_root @ sym_power(rc, -0.5)
+    c = p.rgb_mean - a @ rm
+    # 2. relu1_1 statistics of the mapped image, on the neighbourhoods of the same pixels
+    a32, c32 = a.astype(np.float32), c.astype(np.float32)
+    nb = planes[:, idx].transpose(1, 2, 0).reshape(-1, 3)  # (N·9, 3)
+    x = np.clip(nb @ a32.T + c32, 0.0, 1.0)  # pass_maps' x there (in float32)
+    enc_w, enc_b = _graph_encoder_cached(p)
+    f = x.reshape(-1, 27) @ enc_w
+    f += enc_b
+    fm, fc = moments(np.maximum(f, 0.0, out=f))
+    A = (p.feat_root if p.feat_root is not None else sym_power(p.feat_cov, 0.5)) @ sym_power(fc, -0.5)
+    b = p.feat_mean - A @ fm
+    dec = p.dec_w.astype(np.float64)
+    weight = np.einsum("ojkl,ji->oikl", dec, A) * _IN_SCALE
+    bias = p.dec_b + _IN_SCALE * dec.sum(axis=(2, 3)) @ b
+    return a32, c32, weight.astype(np.float32), bias.astype(np.float32)
+
+
+def _graph_encoder_cached(p: Palette) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`graph_encoder` as a ``(27, 64)`` matrix over tap-major RGB patches, and its bias (kept per palette)."""
+    key = id(p.enc_w)
+    hit = _ENC_CACHE.get(key)
+    if hit is None or hit[0] is not p.enc_w:
+        w, b = graph_encoder(p)
+        hit = (p.enc_w, np.ascontiguousarray(w.transpose(2, 3, 1, 0).reshape(27, -1)), b)
+        _ENC_CACHE.clear()
+        _ENC_CACHE[key] = hit
+    return hit[1], hit[2]
+
+
+_ENC_CACHE: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
 
 
 def apply_palette(
