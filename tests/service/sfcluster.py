@@ -76,8 +76,52 @@ class Redis:
         return f"redis://127.0.0.1:{self.port}/0"
 
 
+#: The one Redis and the one cluster of a test run, shared by the service and the web tests (each
+#: fixture that asks holds a reference; the last to let go stops them).
+_SHARED: dict[str, Any] = {}
+_REFS: dict[str, int] = {}
+
+
+def _shared(name: str, start: Callable[[], Iterator[Any]]) -> Iterator[Any]:
+    if name not in _SHARED:
+        gen = start()
+        _SHARED[name] = (next(gen), gen)
+        _REFS[name] = 0
+    _REFS[name] += 1
+    try:
+        yield _SHARED[name][0]
+    finally:
+        _REFS[name] -= 1
+        if _REFS[name] == 0:
+            _, gen = _SHARED.pop(name)
+            next(gen, None)
+
+
+def shared_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Redis]:
+    """The run's redis-server (started by the first fixture that needs it)."""
+    return _shared("redis", lambda: _start_redis(tmp_path_factory))
+
+
+def shared_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    """The run's two workers on :func:`shared_redis` (started by the first fixture that needs them)."""
+
+    def start() -> Iterator[Cluster]:
+        redis_refs = shared_redis(tmp_path_factory)
+        r = next(redis_refs)
+        try:
+            yield from _start_cluster(r, tmp_path_factory)
+        finally:
+            next(redis_refs, None)
+
+    return _shared("cluster", start)
+
+
 @pytest.fixture(scope="session")
 def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Redis]:
+    yield from shared_redis(tmp_path_factory)
+
+
+def _start_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Redis]:
     exe = shutil.which("redis-server")
     if exe is None:
         if os.environ.get("CI"):
@@ -153,6 +197,10 @@ class Cluster:
 @pytest.fixture(scope="session")
 def cluster(redis_server: Redis, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     """Two workers, each with a fast and a heavy node, in a working directory of their own."""
+    yield from shared_cluster(tmp_path_factory)
+
+
+def _start_cluster(redis_server: Redis, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     workdir = tmp_path_factory.mktemp("elsewhere")
     env = {
         **os.environ,
@@ -162,6 +210,7 @@ def cluster(redis_server: Redis, tmp_path_factory: pytest.TempPathFactory) -> It
         "STYLEFORGE_REAP_INTERVAL_S": str(REAP_S),
         "PYTHONUNBUFFERED": "1",
         "STYLEFORGE_CACHE": str(tmp_path_factory.getbasetemp() / "sf-cache"),
+        "STYLEFORGE_FILE_CACHE": str(workdir / "files"),  # the workers' copies of the files jobs name
     }
     c = Cluster(redis_server, workdir, env)
     for _ in range(2):

@@ -16,8 +16,9 @@ from styleforge.service.modes import check
 def test_job_classes() -> None:
     assert job_class("instant", {}) == FAST and job_class("photo", {"method": "fast"}) == FAST
     assert job_class("photo", {"method": "dpst"}) == HEAVY and job_class("artistic", {}) == HEAVY
+    assert job_class("video", {}) == HEAVY  # a clip: many frames, at the heavy class's priority
     with pytest.raises(InputError, match="unknown mode"):
-        job_class("video", {})
+        job_class("oil", {})
 
 
 def test_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:

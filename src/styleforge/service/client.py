@@ -215,9 +215,11 @@ class RemoteJob:
     """One job on the queue, run like an in-process job of the page (``serve --broker``).
 
     ``RemoteJob(store, app, owner, mode, options, images)(on_progress=, should_stop=, deadline=)``
-    submits the job, reports its progress as ``on_progress(fraction, message, None)``, cancels it
+    submits the job, reports its progress as ``on_progress(fraction, message, preview)`` (``preview``:
+    the worker's latest live picture when a new one came, else None), cancels it
     when ``should_stop()`` turns true (raising :class:`.modes.JobStopped`) or the ``deadline``
-    (``time.monotonic()``) passes, and returns the result as a PIL image.  A failed job raises
+    (``time.monotonic()``) passes, and returns the result as a PIL image (or, for a result that is not a
+    PNG — a video job's MP4 — its bytes; :attr:`media_type` says which).  A failed job raises
     :class:`~styleforge.errors.InputError` with the worker's message.
 
     After the call, :attr:`meta` holds the job's short texts (the page's ``command`` and ``info``)
@@ -252,6 +254,7 @@ class RemoteJob:
         self.job_id: str | None = None
         self.meta: dict[str, str] = {}
         self.file: tuple[str, bytes] | None = None
+        self.media_type = "image/png"
 
     def __call__(self, *, on_progress: Any = None, should_stop: Any = None, deadline: float | None = None) -> Any:
         from PIL import Image
@@ -268,6 +271,7 @@ class RemoteJob:
         self.store.create(job_id, self.owner, self.mode, cls, self.options, self.inputs)
         enqueue(self.app, config, job_id, cls)
         last = (-1.0, "")
+        previews = 0
         while True:
             job = self.store.get(job_id)
             if job is None:
@@ -276,9 +280,12 @@ class RemoteJob:
                 result = self.store.result(job_id)
                 if result is None:
                     raise InputError("the result expired before it was collected")
+                self.meta, self.file = self.store.meta(job_id), self.store.result_file(job_id)
+                self.media_type = self.meta.pop("media_type", "image/png")
+                if self.media_type != "image/png":
+                    return result
                 img = Image.open(io.BytesIO(result))
                 img.load()
-                self.meta, self.file = self.store.meta(job_id), self.store.result_file(job_id)
                 return img
             if job.state == "failed":
                 raise InputError(job.error or "the job failed")
@@ -288,10 +295,28 @@ class RemoteJob:
                 self.store.cancel(job_id)
                 raise JobStopped("cancelled" if deadline is None or time.monotonic() <= deadline else "timed out")
             now = (job.progress, job.message if job.state == "running" else f"waiting for a worker ({job.state})")
-            if on_progress is not None and now != last:
-                on_progress(job.progress, now[1], None)
+            preview = None
+            if on_progress is not None and job.previews != previews:
+                previews = job.previews
+                preview = _image(self.store.preview(job_id))
+            if on_progress is not None and (now != last or preview is not None):
+                on_progress(job.progress, now[1], preview)
                 last = now
             time.sleep(self.poll_s)
+
+
+def _image(data: bytes | None) -> Any:
+    """A live picture's bytes → PIL image (None when missing or unreadable)."""
+    from PIL import Image, UnidentifiedImageError
+
+    if not data:
+        return None
+    try:
+        img = Image.open(io.BytesIO(data))
+        img.load()
+        return img.convert("RGB")
+    except (UnidentifiedImageError, OSError):
+        return None
 
 
 def _png(img: Any) -> bytes:

@@ -15,11 +15,11 @@ from ..errors import InputError
 FAST = "fast"
 HEAVY = "heavy"
 #: Mode → its class when the options do not say otherwise (see :func:`job_class`).
-MODES: dict[str, str] = {"instant": FAST, "photo": FAST, "artistic": HEAVY, "makeup": FAST}
+MODES: dict[str, str] = {"instant": FAST, "photo": FAST, "artistic": HEAVY, "makeup": FAST, "video": HEAVY}
 
 
 def job_class(mode: str, options: Mapping[str, Any]) -> str:
-    """``fast`` (one forward pass, a look, makeup) or ``heavy`` (an optimisation: Gatys, deep photo style)."""
+    """``fast`` (one forward pass, a look, makeup) or ``heavy`` (an optimisation: Gatys, deep photo style; video)."""
     if mode not in MODES:
         raise InputError(f"unknown mode {mode!r}; choose from {', '.join(MODES)}")
     if mode == "photo" and options.get("method") == "dpst":
@@ -52,6 +52,9 @@ class ServiceConfig:
         max_jobs_per_client: jobs one client may have waiting or running (0: no limit).
         max_heavy_per_hour: heavy jobs one client may start per hour (0: no limit).
         connect_timeout_s: a Redis that does not answer within this is "down" (HTTP 503).
+        max_video_seconds: the longest clip of a ``video`` job (checked by the worker from the header).
+        max_file_bytes: the largest file a page job sends through Redis (a clip, a model of
+            ``--models``) and the largest result a job stores (a stylised clip).
     """
 
     broker: str = "redis://127.0.0.1:6379/0"
@@ -66,13 +69,15 @@ class ServiceConfig:
     max_jobs_per_client: int = 0
     max_heavy_per_hour: int = 0
     connect_timeout_s: float = 2.0
+    max_video_seconds: float = 30.0
+    max_file_bytes: int = 256 * 1024 * 1024
 
     def __post_init__(self) -> None:
         if not self.broker.startswith(("redis://", "rediss://", "unix://")):
             raise InputError(f"--broker must be a redis:// URL (redis://HOST:PORT/DB), got {redact(self.broker)!r}")
         if self.lease_s < 1 or self.reap_interval_s <= 0 or self.ttl_s < 60:
             raise InputError("lease must be ≥ 1 s, the reap interval positive and the TTL at least 60 s")
-        if self.max_upload_bytes <= 0 or self.max_pixels <= 0:
+        if self.max_upload_bytes <= 0 or self.max_pixels <= 0 or self.max_file_bytes <= 0:
             raise InputError("upload limits must be positive")
 
     def timeout(self, cls: str) -> float:

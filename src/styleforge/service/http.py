@@ -218,10 +218,10 @@ def create_api(
     def submit(
         request: Request,
         client: Client,
-        mode: Annotated[str, Form(description="instant, photo, artistic or makeup")],
-        content: Annotated[UploadFile, File(description="the photo")],
+        mode: Annotated[str, Form(description="instant, photo, artistic, makeup or video")],
+        content: Annotated[UploadFile, File(description="the photo (video: the clip, MP4/WebM/MOV)")],
         options: Annotated[str, Form(description='JSON, e.g. {"style": "starry_night", "size": 512}')] = "{}",
-        style: Annotated[UploadFile | None, File(description="a style image (instant, artistic, photo)")] = None,
+        style: Annotated[UploadFile | None, File(description="a style image (instant, artistic, photo, video)")] = None,
         reference: Annotated[UploadFile | None, File(description="a made-up face (makeup transfer)")] = None,
         style2: Annotated[
             UploadFile | None,
@@ -290,9 +290,9 @@ def create_api(
 
     @api.get(
         "/jobs/{job_id}/result",
-        summary="The result (PNG)",
+        summary="The result (PNG; MP4 for a video job)",
         response_class=Response,
-        responses={200: {"content": {"image/png": {}}}, 403: {}, 404: {}, 409: {}, 410: {}},
+        responses={200: {"content": {"image/png": {}, "video/mp4": {}}}, 403: {}, 404: {}, 409: {}, 410: {}},
     )
     def result(job_id: str, client: Client) -> Any:
         job = own(job_id, client)
@@ -301,8 +301,10 @@ def create_api(
         data = store.result(job_id)
         if data is None:
             raise ApiError(410, "the result was deleted or has expired")
+        media = store.meta(job_id).get("media_type", "image/png")
+        ext = {"image/png": "png", "video/mp4": "mp4"}.get(media, "bin")
         return Response(
-            data, media_type="image/png", headers={"Content-Disposition": f'attachment; filename="{job_id}.png"'}
+            data, media_type=media, headers={"Content-Disposition": f'attachment; filename="{job_id}.{ext}"'}
         )
 
     @api.delete("/jobs/{job_id}", summary="Cancel a job and delete its images and result", responses={403: {}, 404: {}})

@@ -21,8 +21,10 @@ from typing import Any
 from ..errors import InputError, StyleforgeError, suggest
 from .config import MODES
 
-#: Progress callback of a running job: (fraction in [0, 1], message).
-Progress = Callable[[float, str], None]
+#: Progress callback of a running job: (fraction in [0, 1], message[, live picture]).
+Progress = Callable[..., None]
+#: A page job's file (``{"sha": SHA256, "name": NAME}``) → a local path on the worker.
+FileFetch = Callable[[Mapping[str, Any]], Path]
 #: Polled by optimisations: True stops the job.
 StopCheck = Callable[[], bool]
 
@@ -33,11 +35,12 @@ class JobStopped(StyleforgeError):
 
 @dataclass
 class Output:
-    """What a job leaves: the picture (PNG), short text (``command``, ``info``) and maybe one file."""
+    """What a job leaves: the picture (PNG; a video's MP4), short text (``command``, ``info``), maybe one file."""
 
     png: bytes
     meta: dict[str, str] = field(default_factory=dict)
     file: tuple[str, bytes] | None = None
+    media_type: str = "image/png"
 
 
 #: The mode of the page's own jobs (``serve --broker``): options ``{"fn": NAME, "kwargs": {...}}``, where
@@ -60,7 +63,10 @@ INPUTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "photo": (("content", "style"), ("content_mask", "style_mask")),
     "artistic": (("content",), ("style", "style2", "style3", "style4")),
     "makeup": (("content",), ("reference",)),
+    "video": (("content",), ("style",)),
 }
+#: Inputs that are not images (a video job's clip): kept as bytes.
+NOT_IMAGES = {"video": ("content",)}
 
 # option → (type, default, low, high) for numbers; (type, default, choices or None) for strings;
 # (list, default, most items, item type) for lists.
@@ -92,6 +98,13 @@ OPTIONS: dict[str, dict[str, Any]] = {
         "seed": (int, 0, 0, 2**31 - 1),
     },
     "makeup": {"action": (str, "remove", ("remove", "transfer")), "strength": (float, 1.0, 0.0, 1.0)},
+    "video": {
+        "method": (str, "instant", ("instant", "photo", "gatys")),
+        "style": (str, None, None),
+        "size": (int, 384, 64, 720),
+        "consistency": (float, 0.5, 0.0, 0.9),
+        "iterations": (int, 40, 1, 500),
+    },
 }
 
 
@@ -162,10 +175,12 @@ def check(mode: str, options: Mapping[str, Any], inputs: Mapping[str, Any]) -> d
         raise InputError(f"{mode} takes no image named {', '.join(extra)} (it takes: {', '.join(required + optional)})")
     if mode == "artistic" and out["styles"] is not None:
         _check_styles(out, inputs)
-    elif mode in ("instant", "artistic") and "style" not in inputs:
+    elif mode in ("instant", "artistic", "video") and "style" not in inputs:
         from ..assets import builtin_styles
 
         known = _instant_styles() if mode == "instant" else list(builtin_styles())
+        if mode == "video":
+            known = list(dict.fromkeys([*(_instant_styles() if out["method"] == "instant" else []), *known]))
         if not out["style"]:
             raise InputError(f"{mode} needs a style: the option style (one of {', '.join(known)}) or a style image")
         if out["style"] not in known:
@@ -248,40 +263,62 @@ def run(
     max_pixels: int,
     progress: Progress | None = None,
     should_stop: StopCheck | None = None,
+    files: FileFetch | None = None,
+    max_video_seconds: float = 30.0,
 ) -> Output:
-    """Run one job; returns its :class:`Output`."""
-    images = {name: decode_image(data, name, max_pixels) for name, data in inputs.items()}
-    report = progress or (lambda f, m: None)
+    """Run one job; returns its :class:`Output`.
+
+    ``files`` fetches the files a page job names (``{"$file": {"sha", "name"}}``) to this worker.
+    """
+    raw = NOT_IMAGES.get(mode, ())
+    images = {name: decode_image(data, name, max_pixels) for name, data in inputs.items() if name not in raw}
+    report = progress or (lambda f, m, p=None: None)
     stop = should_stop or (lambda: False)
     if mode == PAGE:
-        return _page(options, images, report, stop)
-    opts = check(mode, options, images)
+        return _page(options, images, report, stop, files)
+    opts = check(mode, options, {**images, **{n: inputs[n] for n in raw if n in inputs}})
+    if mode == "video":
+        return _video(inputs["content"], images, opts, report, stop, max_video_seconds)
     out = {"instant": _instant, "photo": _photo, "artistic": _artistic, "makeup": _makeup}[mode](
         images, opts, report, stop
     )
     return Output(png_bytes(out))
 
 
-def _resolve(value: Any, images: Mapping[str, Any]) -> Any:
+def _resolve(value: Any, images: Mapping[str, Any], files: FileFetch | None) -> Any:
     if isinstance(value, dict):
         if set(value) == {"$image"}:
             return images[value["$image"]]
-        return {k: _resolve(v, images) for k, v in value.items()}
+        if set(value) == {"$file"}:
+            if files is None:
+                raise InputError("this job names a file, but the worker has no way to fetch it")
+            return files(value["$file"])
+        return {k: _resolve(v, images, files) for k, v in value.items()}
     if isinstance(value, list):
-        return [_resolve(v, images) for v in value]
+        return [_resolve(v, images, files) for v in value]
     return value
 
 
-def _page(options: Mapping[str, Any], images: Mapping[str, Any], report: Progress, stop: StopCheck) -> Output:
-    """One of the page's jobs, by its registered function (the same code as in the page's own process)."""
+def _page(
+    options: Mapping[str, Any],
+    images: Mapping[str, Any],
+    report: Progress,
+    stop: StopCheck,
+    files: FileFetch | None = None,
+) -> Output:
+    """One of the page's jobs, by its registered function (the same code as in the page's own process).
+
+    The function returns an object with ``image`` (a PIL image; or the result's bytes, with
+    ``media_type`` and ``name``), ``command``, ``info`` and ``file`` (a path or None).
+    """
     name = str(options.get("fn", ""))
     fn = PAGE_FUNCTIONS.get(name)
     if fn is None:
         raise InputError(f"this worker cannot run the page's {name!r} jobs (start workers with `styleforge worker`)")
-    kwargs = _resolve(dict(options.get("kwargs", {})), images)
+    kwargs = _resolve(dict(options.get("kwargs", {})), images, files)
     params = inspect.signature(fn).parameters
     if "on_progress" in params:
-        kwargs["on_progress"] = lambda fraction, message, _preview=None: report(fraction, message)
+        kwargs["on_progress"] = lambda fraction, message, preview=None: report(fraction, message, preview)
     if "should_stop" in params:
         kwargs["should_stop"] = stop
     res = fn(**kwargs)
@@ -289,7 +326,11 @@ def _page(options: Mapping[str, Any], images: Mapping[str, Any], report: Progres
     if getattr(res, "file", None):
         path = Path(res.file)
         file = (path.name, path.read_bytes())
-    return Output(png_bytes(res.image), {"command": str(res.command), "info": str(res.info)}, file)
+    meta = {"command": str(res.command), "info": str(res.info)}
+    if isinstance(res.image, bytes):
+        meta["name"] = str(getattr(res, "name", "result"))
+        return Output(res.image, meta, file, str(getattr(res, "media_type", "application/octet-stream")))
+    return Output(png_bytes(res.image), meta, file)
 
 
 def _instant(images: dict[str, Any], o: dict[str, Any], report: Progress, stop: StopCheck) -> Any:
@@ -456,3 +497,75 @@ def _makeup(images: dict[str, Any], o: dict[str, Any], report: Progress, stop: S
     if not faces:
         raise InputError("no face found in this photo: use a photo with a clear, frontal face")
     return Image.fromarray(new)
+
+
+def _video(
+    clip: bytes,
+    images: dict[str, Any],
+    o: dict[str, Any],
+    report: Progress,
+    stop: StopCheck,
+    max_seconds: float,
+) -> Output:
+    """A clip through an instant style, a photo's look or Gatys (as ``styleforge video``): an MP4."""
+    import shlex
+    import tempfile
+    import time
+
+    from ..video.container import probe
+    from ..video.pipeline import VideoOptions, render_video
+    from ..video.stylizers import make_stylizer
+
+    with tempfile.TemporaryDirectory(prefix="styleforge-video-") as tmp:
+        d = Path(tmp)
+        src = d / "clip"
+        src.write_bytes(clip)
+        try:
+            info = probe(src, what="clip")
+        except InputError:
+            raise InputError("the content upload is not a video we can read (use an MP4, WebM or MOV clip)") from None
+        if info.duration and info.duration > max_seconds + 1e-6:
+            raise InputError(f"the clip is {info.duration:.1f} s long; clips up to {max_seconds:g} s are taken")
+        style = str(o["style"])
+        if "style" in images:
+            style = str(d / "style.png")
+            images["style"].save(style)
+        size = o["size"]
+        if o["method"] == "gatys":
+            from ..transfer.config import gatys_config
+
+            size = min(size, 512)
+            cfg = gatys_config(image_size=size, iterations=o["iterations"], backbone="effnet-lite0", seed=0)
+            factory: Callable[[], Any] = lambda: make_stylizer(style=[style], cfg=cfg)  # noqa: E731
+            flag = f"--style {shlex.quote(style)} --backbone effnet-lite0 --iterations {o['iterations']}"
+        elif o["method"] == "instant":
+            factory = lambda: make_stylizer(instant=style)  # noqa: E731
+            flag = f"--instant {shlex.quote(style)}"
+        else:
+            factory = lambda: make_stylizer(photo_style=style)  # noqa: E731
+            flag = f"--photo-style {shlex.quote(style)}"
+        if "style" in images:
+            flag = flag.replace(shlex.quote(style), "style.png")
+
+        def on_frame(done: int, total: int, frame: Any) -> None:
+            if stop():
+                raise JobStopped("cancelled")
+            report(done / total if total else 0.0, f"frame {done}/{total or '?'}")
+
+        out = d / "out.mp4"
+        t0 = time.perf_counter()
+        res = render_video(
+            src,
+            out,
+            factory,
+            VideoOptions(size=size, consistency=o["consistency"]),
+            on_frame=on_frame,
+            max_seconds=max_seconds,
+        )
+        cons = f" --consistency {o['consistency']:g}" if o["consistency"] != 0.5 else ""
+        meta = {
+            "command": f"styleforge video clip.mp4 {flag} --size {size}{cons} -o out.mp4",
+            "info": f"{res.frames} frames in {time.perf_counter() - t0:.1f} s",
+            "name": "result.mp4",
+        }
+        return Output(out.read_bytes(), meta, media_type="video/mp4")

@@ -4,7 +4,9 @@ Keys (``P`` is :attr:`ServiceConfig.prefix`)::
 
     P:job:ID         hash   owner, mode, class, options (JSON), state, progress, message, runs, …
     P:in:ID:NAME     bytes  an input image as uploaded (``content``, ``style``, ``reference``)
-    P:out:ID         bytes  the result (PNG), written once: ``SET NX``
+    P:out:ID         bytes  the result (PNG; a video job's MP4), written once: ``SET NX``
+    P:preview:ID     bytes  the latest live picture of a running job (JPEG; the page shows it)
+    P:file:SHA256    bytes  a file a page job needs (a clip, a model of ``--models``), by content
     P:lease:ID       str    the worker running the job; renewed by its heartbeat, lapses when it dies
     P:running        set    jobs in state ``running`` (what the reaper scans)
     P:owner:CLIENT   set    a client's jobs (for deletion on request and the per-client limits)
@@ -66,6 +68,7 @@ class Job:
     error: str
     worker: str
     result_bytes: int
+    previews: int = 0
 
     @classmethod
     def from_hash(cls, job_id: str, h: Mapping[Any, Any]) -> Job:
@@ -94,6 +97,7 @@ class Job:
             error=s("error"),
             worker=s("worker"),
             result_bytes=int(s("result_bytes", "0")),
+            previews=int(s("previews", "0")),
         )
 
 
@@ -288,6 +292,7 @@ class JobStore:
             keys = [self.key("in", job_id, n) for n in names if n] + [
                 self.key("out", job_id),
                 self.key("out", job_id, "file"),
+                self.key("preview", job_id),
             ]
             p = self.redis.pipeline(transaction=True)
             p.delete(*keys)
@@ -340,9 +345,38 @@ class JobStore:
                 )
             )
 
-    def progress(self, job_id: str, fraction: float, message: str) -> None:
+    def progress(self, job_id: str, fraction: float, message: str, preview: bytes | None = None) -> None:
+        """A running job's progress; ``preview``: its live picture (JPEG), counted in ``previews``."""
         with self.guard():
-            self.redis.hset(self.key("job", job_id), mapping={"progress": f"{fraction:.4f}", "message": message[:200]})
+            p = self.redis.pipeline(transaction=True)
+            p.hset(self.key("job", job_id), mapping={"progress": f"{fraction:.4f}", "message": message[:200]})
+            if preview is not None:
+                p.set(self.key("preview", job_id), preview, ex=self.config.ttl_s)
+                p.hincrby(self.key("job", job_id), "previews", 1)
+            p.execute()
+
+    def preview(self, job_id: str) -> bytes | None:
+        """The latest live picture of a job (JPEG), if its worker sent one."""
+        return self._bytes(self.key("preview", job_id))
+
+    # ------------------------------------------------------------------ files by content
+    def put_file(self, sha: str, data: bytes) -> None:
+        """Keep a file a page job needs (a clip, a checkpoint) under its SHA-256, once; it expires after the TTL."""
+        from ..errors import InputError
+
+        if len(data) > self.config.max_file_bytes:
+            raise InputError(f"the file is too large for the job queue (at most {self.config.max_file_bytes} bytes)")
+        with self.guard():
+            if not self.redis.set(self.key("file", sha), data, nx=True, ex=self.config.ttl_s):
+                self.redis.expire(self.key("file", sha), self.config.ttl_s)
+
+    def has_file(self, sha: str) -> bool:
+        """Whether file ``sha`` is stored (its expiry is renewed: a job is about to need it)."""
+        with self.guard():
+            return bool(self.redis.expire(self.key("file", sha), self.config.ttl_s))
+
+    def file(self, sha: str) -> bytes | None:
+        return self._bytes(self.key("file", sha))
 
     def finish(
         self,

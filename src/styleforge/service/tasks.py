@@ -19,11 +19,17 @@ from __future__ import annotations
 
 __all__ = ["TASK", "Heartbeat", "enqueue", "execute", "make_app", "reap_once", "worker_id"]
 
+import functools
+import hashlib
+import io
 import logging
 import os
 import socket
+import tempfile
 import threading
 import time
+from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from ..errors import StyleforgeError
@@ -147,12 +153,12 @@ def execute(config: ServiceConfig, job_id: str) -> str:
     beat.start()
     last = [0.0]
 
-    def progress(fraction: float, message: str) -> None:
+    def progress(fraction: float, message: str, preview: Any = None) -> None:
         now = time.monotonic()
-        if now - last[0] >= PROGRESS_EVERY_S:
+        if now - last[0] >= PROGRESS_EVERY_S or preview is not None:
             last[0] = now
             try:
-                store.progress(job_id, fraction, message)
+                store.progress(job_id, fraction, message, _jpeg(preview) if preview is not None else None)
             except BrokerDown:
                 pass
 
@@ -171,10 +177,15 @@ def execute(config: ServiceConfig, job_id: str) -> str:
             max_pixels=config.max_pixels,
             progress=progress,
             should_stop=should_stop,
+            files=functools.partial(fetch_file, store),
+            max_video_seconds=config.max_video_seconds,
         )
         if beat.stop.is_set() and beat.state != "running":
             return beat.state
-        outcome = store.finish(job_id, me, out.png, meta=out.meta, file=out.file)
+        if len(out.png) > config.max_file_bytes:
+            raise StyleforgeError(f"the result is too large for the job queue ({len(out.png)} bytes)")
+        meta = {**out.meta, "media_type": out.media_type} if out.media_type != "image/png" else out.meta
+        outcome = store.finish(job_id, me, out.png, meta=meta, file=out.file)
     except modes.JobStopped:
         outcome = beat.state
     except SoftTimeLimitExceeded:
@@ -196,6 +207,49 @@ def execute(config: ServiceConfig, job_id: str) -> str:
             store.fast_ended(job_id)
     log.info("job %s (%s) %s", job_id, job.mode, outcome)
     return outcome
+
+
+#: The live picture a running job sends (JPEG, at most this many pixels on its long side).
+PREVIEW_SIDE = 512
+
+
+def _jpeg(image: Any) -> bytes | None:
+    """A live picture (PIL image) → small JPEG bytes (None when it is not an image)."""
+    try:
+        img = image.convert("RGB")
+        img.thumbnail((PREVIEW_SIDE, PREVIEW_SIDE))
+        buf = io.BytesIO()
+        img.save(buf, format="JPEG", quality=85)
+        return buf.getvalue()
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
+def file_cache() -> Path:
+    """This worker's copies of the files page jobs name (by SHA-256): a model is fetched once."""
+    d = Path(os.environ.get("STYLEFORGE_FILE_CACHE") or Path(tempfile.gettempdir()) / f"styleforge-files-{os.getuid()}")
+    d.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return d
+
+
+def fetch_file(store: JobStore, ref: Mapping[str, Any]) -> Path:
+    """A page job's file ``{"sha": SHA256, "name": NAME}`` as a local path (from Redis, checked, cached)."""
+    sha, name = str(ref.get("sha", "")), Path(str(ref.get("name", "file"))).name or "file"
+    if len(sha) != 64 or not all(c in "0123456789abcdef" for c in sha):
+        raise StyleforgeError("the job names a file by a malformed digest")
+    path = file_cache() / sha / name
+    if path.is_file():
+        return path
+    data = store.file(sha)
+    if data is None:
+        raise StyleforgeError("a file of this job expired or was deleted before it ran; try again")
+    if hashlib.sha256(data).hexdigest() != sha:
+        raise StyleforgeError("a file of this job arrived damaged; try again")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    part = path.with_name(f".{name}.{os.getpid()}.part")
+    part.write_bytes(data)
+    os.replace(part, path)
+    return path
 
 
 def _yielding(store: JobStore, stop: threading.Event) -> Any:

@@ -1,16 +1,20 @@
 """The page's jobs on the queue (``styleforge serve --broker``).
 
 With a broker, :func:`install` makes the page's job functions in :mod:`.modes` (``artistic``,
-``photo``, ``photo_fast``, ``instant``, ``makeup_by_example``) submit their call to the queue and
-wait for it, instead of running here: the tabs and the page's one job interface
-(:func:`.common.run_job`) are unchanged — progress reaches the status line, Cancel and the time
-limit cancel the queued job, a failure is the worker's message.  On the worker, ``styleforge
-worker`` registers the same functions (:func:`register_on_worker`), so a picture is computed by the
-same code either way; the arguments travel as JSON (images as PNG inputs in Redis), never pickled.
+``photo``, ``photo_fast``, ``instant``, ``makeup_by_example``, ``translate``, ``makeup``) and the
+Video tab's :func:`.video_tab.video_job` submit their call to the queue and wait for it, instead of
+running here: the tabs and the page's one job interface (:func:`.common.run_job`) are unchanged —
+progress and the live picture reach the page, Cancel and the time limit cancel the queued job, a
+failure is the worker's message.  On the worker, ``styleforge worker`` registers the same functions
+(:func:`register_on_worker`), so a picture is computed by the same code either way; the arguments
+travel as JSON (images as PNG inputs in Redis), never pickled.
 
-Calls that name a folder of this server (``models=``: ``--instant-models``) and the modes that
-need this server's checkpoints (Translate, Makeup with a model) or the video tab stay in this
-process: the workers do not have those files.
+Files travel through Redis too, never a shared path: a clip, an uploaded style image and a model
+of ``--models`` (a :class:`~pathlib.Path` argument) are stored once under their SHA-256 (bounded
+by :attr:`~styleforge.service.ServiceConfig.max_file_bytes`, expiring) and each worker keeps a
+copy, so a model is fetched and loaded once per worker.  A video's result (MP4) comes back the same
+way.  Calls that name a folder of this server (``models=``: ``--instant-models``), or a file over
+the bound, stay in this process.
 """
 
 from __future__ import annotations
@@ -18,18 +22,24 @@ from __future__ import annotations
 __all__ = ["PAGE_FUNCTIONS", "install", "register_on_worker"]
 
 import functools
+import hashlib
 import inspect
+import logging
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType, SimpleNamespace
 from typing import Any
 
 from PIL import Image
 
 from ..service.config import FAST, HEAVY
-from . import modes
+from . import modes, video_tab
 from .limits import JobCancelled, JobTimeout
+
+log = logging.getLogger("styleforge.web")
 
 #: The page's job functions that run on workers, and their job class.
 PAGE_FUNCTIONS: dict[str, str] = {
@@ -38,11 +48,16 @@ PAGE_FUNCTIONS: dict[str, str] = {
     "photo_fast": FAST,
     "instant": FAST,
     "makeup_by_example": FAST,
+    "translate": FAST,
+    "makeup": FAST,
+    "video_job": HEAVY,
 }
-#: Arguments naming this server's files: a call with one of them set runs here.
+#: The module each page function lives in (its attribute is what the tabs call).
+HOMES: dict[str, ModuleType] = {"video_job": video_tab}
+#: Arguments naming this server's folders: a call with one of them set runs here.
 LOCAL_ARGS = ("models", "look_dir")
-#: Arguments for this process only (the worker has its own device; previews are not sent).
-DROPPED_ARGS = ("device", "preview_every", "on_progress", "should_stop", "deadline")
+#: Arguments for this process only (the worker has its own device and its own output folder).
+DROPPED_ARGS = ("device", "preview_every", "on_progress", "should_stop", "deadline", "out_dir")
 #: Inputs of a page job may be larger than an API upload (PNG of a large photo).
 MAX_INPUT_BYTES = 256 * 2**20
 
@@ -51,16 +66,50 @@ class _Local(Exception):
     """This call cannot travel (a file path, an unknown object): run it here."""
 
 
-def _encode(value: Any, images: dict[str, Image.Image]) -> Any:
-    """Arguments → JSON, images replaced by ``{"$image": NAME}`` (the image goes to ``images``)."""
+def _home(name: str) -> ModuleType:
+    return HOMES.get(name, modes)
+
+
+_DIGESTS: dict[tuple[str, int, int], str] = {}
+_DIGEST_LOCK = threading.Lock()
+
+
+def _digest(path: Path) -> str:
+    """SHA-256 of a file, remembered per (path, size, mtime): a model is hashed once."""
+    st = path.stat()
+    key = (str(path), st.st_size, st.st_mtime_ns)
+    with _DIGEST_LOCK:
+        if key in _DIGESTS:
+            return _DIGESTS[key]
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    with _DIGEST_LOCK:
+        _DIGESTS[key] = h.hexdigest()
+    return h.hexdigest()
+
+
+def _encode(value: Any, images: dict[str, Image.Image], files: dict[str, Path], max_file_bytes: int) -> Any:
+    """Arguments → JSON: images replaced by ``{"$image": NAME}`` (the image goes to ``images``), files by
+    ``{"$file": {"sha": SHA256, "name": NAME}}`` (the path goes to ``files``)."""
     if isinstance(value, Image.Image):
         name = f"in{len(images)}"
         images[name] = value
         return {"$image": name}
+    if isinstance(value, Path):
+        if not value.is_file():
+            raise _Local("a folder")
+        if value.stat().st_size > max_file_bytes:
+            log.warning("%s is larger than the queue's file limit: this job runs in the server's process", value.name)
+            raise _Local("a large file")
+        sha = _digest(value)
+        files[sha] = value
+        return {"$file": {"sha": sha, "name": value.name}}
     if isinstance(value, (list, tuple)):
-        return [_encode(v, images) for v in value]
+        return [_encode(v, images, files, max_file_bytes) for v in value]
     if isinstance(value, dict):
-        return {str(k): _encode(v, images) for k, v in value.items()}
+        return {str(k): _encode(v, images, files, max_file_bytes) for k, v in value.items()}
     if value is None or isinstance(value, (str, int, float, bool)):
         return value
     raise _Local(type(value).__name__)
@@ -83,10 +132,16 @@ def _remote(
         on_progress, should_stop = given.get("on_progress"), given.get("should_stop")
         deadline = given.get("deadline") or time.monotonic() + fast_timeout_s
         images: dict[str, Image.Image] = {}
+        files: dict[str, Path] = {}
         try:
-            encoded = _encode({k: v for k, v in given.items() if k not in DROPPED_ARGS}, images)
+            encoded = _encode(
+                {k: v for k, v in given.items() if k not in DROPPED_ARGS}, images, files, store.config.max_file_bytes
+            )
         except _Local:
             return original(*args, **kwargs)
+        for sha, path in files.items():  # each file once in Redis, whoever needs it next
+            if not store.has_file(sha):
+                store.put_file(sha, path.read_bytes())
         job_cls = HEAVY if name == "instant" and given.get("refine") else cls
         job = RemoteJob(
             store,
@@ -105,6 +160,13 @@ def _remote(
             if "timed out" in str(e):
                 raise JobTimeout("the job took too long") from None
             raise JobCancelled("cancelled") from None
+        if isinstance(image, bytes):  # a video: written where the page keeps its results
+            folder = Path(given.get("out_dir") or tempfile.mkdtemp(prefix="styleforge-video-"))
+            out = folder / Path(job.meta.get("name") or "result.mp4").name
+            part = out.with_name(f".{out.name}.part")
+            part.write_bytes(image)
+            part.replace(out)
+            return video_tab.VideoResult(str(out), job.meta.get("command", ""), job.meta.get("info", ""))
         file = None
         if job.file is not None:
             file = Path(tempfile.mkdtemp(prefix="styleforge-look-")) / Path(job.file[0]).name
@@ -124,15 +186,36 @@ def install(settings: Any, config: Any) -> Callable[[], None]:
     from ..service.tasks import make_app
 
     store, app = JobStore(config), make_app(config)
-    saved = {name: getattr(modes, name) for name in PAGE_FUNCTIONS}
+    saved = {name: getattr(_home(name), name) for name in PAGE_FUNCTIONS}
     for name, cls in PAGE_FUNCTIONS.items():
-        setattr(modes, name, _remote(name, cls, saved[name], store, app, settings.limits.fast_timeout_s + 30))
+        fn = _remote(name, cls, saved[name], store, app, settings.limits.fast_timeout_s + 30)
+        setattr(_home(name), name, fn)
 
     def uninstall() -> None:
         for name, fn in saved.items():
-            setattr(modes, name, fn)
+            setattr(_home(name), name, fn)
 
     return uninstall
+
+
+def _video_on_worker(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """The Video tab's job on a worker: rendered into a folder of its own, returned as MP4 bytes."""
+
+    @functools.wraps(fn)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        with tempfile.TemporaryDirectory(prefix="styleforge-video-") as d:
+            res = fn(*args, out_dir=Path(d), **kwargs)
+            path = Path(res.image)
+            return SimpleNamespace(
+                image=path.read_bytes(),
+                name=path.name,
+                media_type="video/mp4",
+                command=res.command,
+                info=res.info,
+                file=None,
+            )
+
+    return run
 
 
 def register_on_worker() -> None:
@@ -140,5 +223,6 @@ def register_on_worker() -> None:
     from ..service.modes import register_page
 
     for name in PAGE_FUNCTIONS:
-        fn = getattr(modes, name)
-        register_page(name, getattr(fn, "__wrapped_remote__", fn))
+        fn = getattr(_home(name), name)
+        fn = getattr(fn, "__wrapped_remote__", fn)
+        register_page(name, _video_on_worker(fn) if name == "video_job" else fn)

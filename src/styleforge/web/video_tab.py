@@ -60,7 +60,7 @@ def video_job(
     out_dir: Path,
     *,
     mode: str,
-    style: str,
+    style: str | Path,
     size: int = 384,
     consistency: float = 0.5,
     max_seconds: float = 10.0,
@@ -71,10 +71,14 @@ def video_job(
     should_stop: Callable[[], bool] | None = None,
     deadline: float | None = None,
 ) -> VideoResult:
-    """Stylise ``clip`` into ``out_dir`` (one new file); raise :class:`JobCancelled` / :class:`JobTimeout`."""
+    """Stylise ``clip`` into ``out_dir`` (one new file); raise :class:`JobCancelled` / :class:`JobTimeout`.
+
+    ``style``: a style's name, or the path of an uploaded style image.
+    """
     from ..video.pipeline import VideoOptions, render_video
     from ..video.stylizers import make_stylizer
 
+    style = str(style)
     if mode not in MODES:
         raise InputError(f"unknown video mode {mode!r}; choose {', '.join(MODES)}")
     if not 0 <= consistency < 1:

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from ...errors import InputError, StyleforgeError
-from .. import modes
+from .. import modes, video_tab
 from ..common import (
     OWN,
     Context,
@@ -21,7 +21,7 @@ from ..common import (
     photo_input,
     unavailable,
 )
-from ..video_tab import MODES, VideoResult, check_clip, video_job
+from ..video_tab import MODES, VideoResult, check_clip
 
 MODE_HELP = {
     "instant": "instant: a painting's style, seconds",
@@ -42,18 +42,19 @@ def handlers(ctx: Context, out_dir: Path) -> dict[str, Any]:
             check_clip(Path(clip), limits.max_video_seconds, label=label_of(clip, "clip.mp4"))
             if not style:
                 raise InputError("pick a style")
-            style_arg, style_label = style, None
+            style_arg: str | Path = style
+            style_label = None
             if style == OWN:
                 if not own:
                     raise InputError("add your own style image first, or pick a style")
                 check_image(own, limits, what="style image")
-                style_arg, style_label = str(own), label_of(own, "style.jpg")
+                style_arg, style_label = Path(own), label_of(own, "style.jpg")
         except StyleforgeError as e:
             yield None, f"⚠ {page_message(e)}", "", gr.update()
             return
 
-        def job(**kw: Any) -> VideoResult:
-            return video_job(
+        def job(**kw: Any) -> VideoResult:  # video_tab.video_job: with --broker, a job on the queue (web.remote)
+            return video_tab.video_job(
                 Path(clip),
                 out_dir,
                 mode=mode,
