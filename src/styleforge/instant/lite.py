@@ -69,18 +69,20 @@ def onnx_file_for(weights: Path, kind: str = "instant") -> Path:
     return cache_dir() / "onnx" / f"{kind}-{weights_hash(weights)}.onnx"
 
 
-_SESSIONS: dict[tuple[str, int], Any] = {}
+_SESSIONS: dict[tuple[str, int, bool], Any] = {}
 
 
-def ort_session(path: Path, threads: int | None = None) -> Any:
-    """A cached onnxruntime CPU session for an ONNX file."""
+def ort_session(path: Path, threads: int | None = None, *, layout: bool = True) -> Any:
+    """A cached onnxruntime CPU session for an ONNX file (``layout=False``: no NCHWc layout transform)."""
     import onnxruntime as ort
 
     n = threads or os.cpu_count() or 1
-    key = (str(path), n)
+    key = (str(path), n, layout)
     if key not in _SESSIONS:
         opts = ort.SessionOptions()
-        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        opts.graph_optimization_level = (
+            ort.GraphOptimizationLevel.ORT_ENABLE_ALL if layout else ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED
+        )
         opts.intra_op_num_threads = n
         opts.log_severity_level = 3
         # no busy-waiting after a run: the numpy palette pass right after it needs the same cores
@@ -131,7 +133,7 @@ class PassRunner:
         from .palette import graph_encoder
 
         self.palette = palette
-        self.session = ort_session(pass_graph_file(*graph_encoder(palette)), threads)
+        self.session = ort_session(pass_graph_file(*graph_encoder(palette)), threads, layout=False)
 
     @classmethod
     def create(cls, palette: Palette, threads: int | None = None) -> PassRunner | None:
