@@ -324,11 +324,13 @@ def _cli_section(size: int, reps: int, threads: int) -> dict[str, float]:
         }
         walls: dict[str, float] = {}
         todo = {n: c for n, c in cmds.items() if Path(c[0]).exists() or shutil.which(Path(c[0]).name) is not None}
+        # as installed: bytecode cached (pip compiles the peer's at install; the uncounted first run writes ours)
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
         times: dict[str, list[float]] = {n: [] for n in todo}
         for _ in range(reps + 1):  # interleaved, so a change of load falls on every command alike
             for name, cmd in list(todo.items()):
                 t = time.perf_counter()
-                proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO)
+                proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, env=env)
                 times[name].append(time.perf_counter() - t)
                 if proc.returncode != 0:
                     print(f"\n{name} command failed: {proc.stderr.strip()[-200:]}")

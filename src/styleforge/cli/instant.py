@@ -165,9 +165,9 @@ def run_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def _lite_runner(styles: list[str], args: argparse.Namespace) -> Any:
-    """The torch-free runner (:mod:`styleforge.instant.lite`) when it gives the same picture, else ``None``."""
-    if (
+def _lite_eligible(styles: list[str], args: argparse.Namespace) -> bool:
+    """Whether the options allow the torch-free runner (it may still be missing: :func:`_lite_runner`)."""
+    return not (
         len(styles) != 1
         or args.backend == "torch"
         or args.mask
@@ -177,11 +177,45 @@ def _lite_runner(styles: list[str], args: argparse.Namespace) -> Any:
         or args.tile
         or args.adain_decoder
         or getattr(args, "refine", 0)
-    ):
+    )
+
+
+def _lite_runner(styles: list[str], args: argparse.Namespace) -> Any:
+    """The torch-free runner (:mod:`styleforge.instant.lite`) when it gives the same picture, else ``None``."""
+    if not _lite_eligible(styles, args):
         return None
     from ..instant.fastpath import lite_runner_for
 
     return lite_runner_for(styles[0], threads=args.threads, palette=args.palette)
+
+
+def _load_in_background(files: list[Path], size: int | None) -> Any:
+    """Decode (and shrink to ``size``) the photos on a second thread while the runner is set up
+    (PIL and onnxruntime release the GIL); returns a function that joins and returns them (or raises)."""
+    import threading
+
+    from ..assets import resolve_image
+    from ..io import load_image, resize_max_side
+
+    done: dict[str, Any] = {}
+
+    def work() -> None:
+        try:
+            images = [load_image(resolve_image(str(f), kind="content"), what="content image") for f in files]
+            done["images"] = [resize_max_side(im, size) if size else im for im in images]
+        except BaseException as e:  # re-raised on the main thread
+            done["error"] = e
+
+    t = threading.Thread(target=work, daemon=True)
+    t.start()
+
+    def result() -> list[Any]:
+        t.join()
+        if "error" in done:
+            raise done["error"]
+        return list(done["images"])
+
+    return result
 
 
 def run_with_args(content: list[str], styles: list[str], output: str, args: argparse.Namespace) -> int:
@@ -205,12 +239,12 @@ def run_with_args(content: list[str], styles: list[str], output: str, args: argp
     opts.validate(len(styles))
     refine_style = _refine_style(styles, args)
     files, targets = content_targets(content, output)
+    pending = _load_in_background(files, args.size) if _lite_eligible(styles, args) else None
     lite = _lite_runner(styles, args)
-    if lite is not None:  # one per-style ONNX network: no torch import at all (≈1.3 s saved)
-        from ..assets import resolve_image
-        from ..io import load_image, save_image
+    if lite is not None and pending is not None:  # one per-style ONNX network: no torch import (≈1.3 s saved)
+        from ..io import save_image
 
-        images = [load_image(resolve_image(str(f), kind="content"), what="content image") for f in files]
+        images = pending()  # already shrunk to --size: the runner's own resize is then a no-op
         rest: list[tuple[Path, Path]] = []
         for f, img, target in zip(files, images, targets, strict=True):
             if not lite.handles(img, args.size):  # tiny or huge (tiled): the full path
