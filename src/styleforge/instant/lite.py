@@ -6,7 +6,9 @@ the same picture as the full one: onnxruntime installed, one per-style model wit
 an ONNX file (shipped beside the built-in weights, or exported earlier into the
 cache), and no AdaIN, mask, original colours or tiling.  Anything else goes
 through :func:`styleforge.instant.stylize_instant`.  The palette pass
-(:mod:`styleforge.instant.palette`) is numpy too, so it runs here as well.
+(:mod:`styleforge.instant.palette`) runs here as well: its closed forms in numpy from
+sampled pixels, its per-pixel work as one onnxruntime graph (:class:`PassRunner`,
+:mod:`styleforge.instant.graphs`, built into the cache on first use; without it, the numpy pass).
 
 The ONNX file of a weights file is ``<weights>.onnx`` when it sits beside it (the
 built-in models), else ``$STYLEFORGE_CACHE/onnx/<kind>-<sha256[:16]>.onnx``.
