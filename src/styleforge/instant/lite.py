@@ -111,7 +111,7 @@ def palette_conv_runner(threads: int | None = None) -> Any:
 
 #: Rows of the pass graph per run: about this many pixels (its 64-channel features stay near the cache,
 #: and a large image never holds them whole).
-PASS_STRIP_PIXELS = 1 << 17
+PASS_STRIP_PIXELS = 1 << 18
 #: Rows each strip reads beyond its own (the pass's two 3×3 convolutions: one row each).
 _PASS_HALO = 2
 
