@@ -63,18 +63,28 @@ def test_the_graph_gives_the_numpy_pass_pixels_whole_and_in_strips(
 
 
 @pytest.mark.parametrize("size", [256, 1024])
-def test_the_torch_free_path_gives_todays_torch_pixels(palette: object, size: int) -> None:
+def test_the_torch_free_path_gives_todays_torch_pixels(
+    palette: object, size: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
     torch = pytest.importorskip("torch")
     from styleforge.instant import InstantOptions, load_instant, stylize_instant
 
     torch.set_num_threads(2)
     photo = resize_max_side(Image.open(BUILTIN_CONTENT["tubingen"]).convert("RGB"), size)
+    with monkeypatch.context() as m:  # today's torch path: the numpy pass (convolutions in the older graph)
+        m.setattr(PassRunner, "create", classmethod(lambda cls, *a, **k: None))
+        refs = {}
+        for style in ("starry_night", "the_scream"):
+            model = load_instant([style], backend="torch")
+            refs[style] = np.asarray(stylize_instant(photo, model, InstantOptions(tile=0, backend="torch")), np.int16)
     for style in ("starry_night", "the_scream"):
         lite = lite_runner_for(style, threads=2)
         assert lite is not None and lite.pass_runner is not None  # the graph, not the fallback
         ours = np.asarray(lite(photo), np.int16)
-        model = load_instant([style], backend="torch")
-        ref = np.asarray(stylize_instant(photo, model, InstantOptions(tile=0, backend="torch")), np.int16)
+        ref = refs[style]
+        model = load_instant([style], backend="torch")  # and the torch path with the pass graph now
+        full = np.asarray(stylize_instant(photo, model, InstantOptions(tile=0, backend="torch")), np.int16)
+        assert np.abs(full - ref).max() <= 2
         assert ours.shape == ref.shape
         assert np.abs(ours - ref).max() <= 2, (style, np.abs(ours - ref).max())
         assert np.abs(ours - ref).mean() < 0.05

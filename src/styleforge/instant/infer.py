@@ -281,6 +281,21 @@ def tiled(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, tile: int
     return out / acc.clamp_min(1e-8)
 
 
+def _palette_pass(y: torch.Tensor, palette: Palette) -> torch.Tensor:
+    """The palette pass on ``(1, 3, H, W)`` in [0, 1]: the onnxruntime pass graph (:class:`.lite.PassRunner`)
+    when onnxruntime and the graph are there, else the numpy pass (its convolutions through the older
+    onnxruntime graph up to :data:`.lite.PALETTE_ORT_MAX_PIXELS`)."""
+    from .lite import PALETTE_ORT_MAX_PIXELS, PassRunner, palette_conv_runner
+
+    H, W = y.shape[-2:]
+    threads = torch.get_num_threads()
+    runner = PassRunner.create(palette, threads) if onnxruntime_available() and min(H, W) >= 3 else None
+    if runner is not None:
+        return torch.from_numpy(runner(y.contiguous().numpy()))
+    convs = palette_conv_runner(threads) if H * W <= PALETTE_ORT_MAX_PIXELS else None
+    return torch.from_numpy(apply_palette(y[0].permute(1, 2, 0).numpy(), palette, runner=convs)).permute(2, 0, 1)[None]
+
+
 def stylize_instant(
     image: Image.Image | torch.Tensor | str | Path,
     model: InstantModel,
@@ -337,10 +352,7 @@ def stylize_instant(
         y = model.run(x, run_opts, mask)
     y = y.clamp(0, 1)
     if palette is not None:  # on the whole image (statistics of the stitched tiles, no seams)
-        from .lite import PALETTE_ORT_MAX_PIXELS, palette_conv_runner
-
-        convs = palette_conv_runner(torch.get_num_threads()) if H * W <= PALETTE_ORT_MAX_PIXELS else None
-        y = torch.from_numpy(apply_palette(y[0].permute(1, 2, 0).numpy(), palette, runner=convs)).permute(2, 0, 1)[None]
+        y = _palette_pass(y, palette)
         if opts.strength < 1:
             y = opts.strength * y + (1 - opts.strength) * x
     if opts.original_colors:
