@@ -51,9 +51,17 @@ OLD_DEFAULT = {
     "amp": "none",
     "scale_detail": 0.0,
 }  # before issue 13: 300 evaluations per scale, fp32, plain upsampling
+#: The code of the default before issue 25 (160, 80, 40 evaluations, NCHW fp32 passes): section 0
+#: (``--compare``) runs that commit's own ``src`` (``git archive``) against today's default.
+BEFORE_25_REF = "5a7f898"
+COMPARE_PAIRS = "tubingen:starry_night,golden_gate:the_scream,chicago:composition_vii,asset/tubingen:asset/udnie"
+NS_STYLE = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 
 
 def _find(folder: Path, stem: str) -> Path:
+    if stem.startswith("asset/"):  # a committed asset (src/styleforge/assets/{content,styles})
+        folder = Path(__file__).resolve().parents[1] / "src" / "styleforge" / "assets" / folder.name
+        stem = stem.removeprefix("asset/")
     hits = sorted(folder.glob(stem + ".*"))
     if not hits:
         raise SystemExit(f"no image {stem}.* in {folder}")
@@ -99,6 +107,138 @@ class Metric:
             return pil_to_tensor(resize_max_side(load_image(p), METRIC_SIZE))
 
         return independent_losses(self.net, t(output), t(content), t(style))
+
+
+class NeuralStyleLosses:
+    """Content and style losses as neural-style defines them, on the optimiser's own backbone.
+
+    At the output's size (the style at the same long side): content = MSE of relu4_2 features,
+    style = Σ over relu1_1…relu5_1 of the MSE of Gram matrices F Fᵀ / (C·H·W); max pooling, caffe
+    input, unweighted (neural-style's ``-content_weight``/``-style_weight`` scale both results alike).
+    VGG-19's weights cannot be fetched offline: this is the offline VGG16 the optimiser uses.
+    """
+
+    def __init__(self) -> None:
+        from styleforge.backbones import build_backbone
+
+        self.net = build_backbone("vgg16-offline", layers=[*NS_STYLE, "relu4_2"], pooling="max")
+
+    def __call__(self, output: Path, content: Path, style: Path) -> tuple[float, float]:
+        import torch
+
+        from styleforge.io import load_image, pil_to_tensor, resize_max_side
+        from styleforge.losses import content_loss, gram_matrix, style_loss
+
+        out = pil_to_tensor(load_image(output))
+        side = max(out.shape[-2:])
+        c = pil_to_tensor(resize_max_side(load_image(content), side))
+        s = pil_to_tensor(resize_max_side(load_image(style), side))
+        with torch.no_grad():
+            fo = self.net(out, [*NS_STYLE, "relu4_2"])
+            fc = self.net(c, ["relu4_2"])
+            fs = self.net(s, list(NS_STYLE))
+            cl = float(content_loss(fo["relu4_2"], fc["relu4_2"]))
+            sl = float(sum(style_loss(gram_matrix(fo[k]), gram_matrix(fs[k])) for k in NS_STYLE))
+        return cl, sl
+
+
+def _median(xs: list[float]) -> float:
+    xs = sorted(xs)
+    n = len(xs)
+    return xs[n // 2] if n % 2 else (xs[n // 2 - 1] + xs[n // 2]) / 2
+
+
+def compare_section(args: argparse.Namespace, metric: Metric) -> None:
+    """Section 0: the issue-25 default against the one before it, per pair, in the same run.
+
+    Each pair runs both (before: the default of commit ``--before-ref``, its ``src`` extracted with
+    ``git archive``; after: this checkout's CLI default, or ``--candidate`` options) in fresh
+    processes, seed 0, and scores both outputs with neural-style's losses at 512 px
+    (:class:`NeuralStyleLosses`) and with the independent metric.  ``--write`` records the figures
+    in ``benchmarks/results/gatys_speed.json``.
+    """
+    ns = NeuralStyleLosses()
+    res = Path(args.results) / "compare"
+    before_src = res / f"src-{args.before_ref}"
+    if not (before_src / "styleforge").is_dir():
+        before_src.mkdir(parents=True, exist_ok=True)
+        repo = Path(__file__).resolve().parents[1]
+        tar = subprocess.run(
+            ["git", "archive", args.before_ref, "src/styleforge"], cwd=repo, capture_output=True, check=True
+        ).stdout
+        subprocess.run(["tar", "-x", "--strip-components=1", "-C", str(before_src)], input=tar, check=True)
+    size_opt = ["--image-size", str(args.size)]
+    cand = args.candidate.split()
+    pairs: dict[str, dict] = {}
+    print(
+        f"compare: before = commit {args.before_ref}'s default vs after {' '.join(cand) or 'the default'} — "
+        f"{args.size} px, {args.threads} threads, {_load()}",
+        flush=True,
+    )
+    for cname, sname in (p.split(":") for p in args.compare_pairs.split(",")):
+        content, style = _find(DATA / "content", cname), _find(DATA / "styles", sname)
+        tag = f"{cname}__{sname}".replace("/", "-")
+        base = {"content": str(content), "style": str(style), "threads": args.threads, "kind": "gatys"}
+        before_png, before_json = res / "before" / f"{tag}.png", res / "before" / f"{tag}.json"
+        if args.reuse_old and before_json.exists():
+            before = json.loads(before_json.read_text())
+        else:
+            before = run({**base, "argv": size_opt, "save": str(before_png)}, src=before_src)
+            before_json.parent.mkdir(parents=True, exist_ok=True)
+            before_json.write_text(json.dumps(before))
+        after_png = res / ("after" + "".join(ch for ch in args.candidate if ch.isalnum())) / f"{tag}.png"
+        after = run({**base, "argv": [*size_opt, *cand], "save": str(after_png)})
+        nb, na = ns(before_png, content, style), ns(after_png, content, style)
+        mb, ma = metric(before_png, content, style), metric(after_png, content, style)
+        row = {
+            "before": {"wall_s": before["wall"], "cpu_s": before["cpu"], "load": before["load"],
+                       "schedule": before["schedule"], "evaluations": before["evaluations"],
+                       "ns_content": nb[0], "ns_style": nb[1], "metric_content": mb[0], "metric_style": mb[1]},
+            "after": {"wall_s": after["wall"], "cpu_s": after["cpu"], "load": after["load"],
+                      "schedule": after["schedule"], "evaluations": after["evaluations"], "stages": after["stages"],
+                      "ns_content": na[0], "ns_style": na[1], "metric_content": ma[0], "metric_style": ma[1]},
+            "ratio": {"wall": after["wall"] / before["wall"], "cpu": after["cpu"] / before["cpu"],
+                      "ns_content": na[0] / nb[0], "ns_style": na[1] / nb[1],
+                      "metric_content": ma[0] / mb[0], "metric_style": ma[1] / mb[1]},
+        }  # fmt: skip
+        pairs[tag] = row
+        r = row["ratio"]
+        print(
+            f"[{tag}] before {before['schedule']} {before['wall']:.1f} s wall {before['cpu']:.1f} s CPU "
+            f"(load {before['load']:.2f}) | after {after['schedule']} {after['evaluations']} evaluations "
+            f"{after['wall']:.1f} s wall {after['cpu']:.1f} s CPU (load {after['load']:.2f}) | after/before: "
+            f"wall {r['wall']:.2f}× neural-style content {r['ns_content']:.3f}× style {r['ns_style']:.3f}× "
+            f"metric content {r['metric_content']:.3f}× style {r['metric_style']:.3f}× (goal ≤ 1.10)",
+            flush=True,
+        )
+    med = {k: _median([p["ratio"][k] for p in pairs.values()]) for k in next(iter(pairs.values()))["ratio"]}
+    walls = {w: _median([p[w]["wall_s"] for p in pairs.values()]) for w in ("before", "after")}
+    loads = [p[w]["load"] for p in pairs.values() for w in ("before", "after")]
+    print(
+        f"median over {len(pairs)} pairs: before {walls['before']:.1f} s, after {walls['after']:.1f} s (goal ≤ 60 s); "
+        + ", ".join(f"{k} {v:.3f}×" for k, v in med.items())
+        + f"; worst ns style {max(p['ratio']['ns_style'] for p in pairs.values()):.3f}×, "
+        f"worst ns content {max(p['ratio']['ns_content'] for p in pairs.values()):.3f}×; "
+        f"load {min(loads):.2f}–{max(loads):.2f}",
+        flush=True,
+    )
+    if args.write:
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from receipts import write_results
+
+        figures = {
+            "size": args.size,
+            "seed": 0,
+            "before": f"the default of commit {args.before_ref} (its own src)",
+            "after_options": args.candidate or "the default",
+            "losses": "neural-style's (vgg16-offline, max pooling, at the output size) and the independent "
+            "metric (VGG16 average pooling, 384 px)",
+            "load_per_run": [min(loads), max(loads)],
+            "median_wall_s": walls,
+            "median_ratio": med,
+            "pairs": pairs,
+        }
+        print(f"wrote {write_results('gatys_speed', figures, threads=args.threads)}")
 
 
 # --------------------------------------------------------------------------- child processes
@@ -171,8 +311,11 @@ def _child(spec: dict) -> dict:
     return out
 
 
-def run(spec: dict) -> dict:
-    p = subprocess.run([sys.executable, __file__, "--child", json.dumps(spec)], capture_output=True, text=True)
+def run(spec: dict, src: Path | None = None) -> dict:
+    """Run one child; ``src``: import styleforge from that source tree instead of the checkout."""
+    env = {**os.environ, "PYTHONPATH": str(src)} if src is not None else None
+    cmd = [sys.executable, __file__, "--child", json.dumps(spec)]
+    p = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if p.returncode != 0:
         raise RuntimeError(p.stderr[-2000:])
     return json.loads(p.stdout.strip().splitlines()[-1])
@@ -284,10 +427,22 @@ def main() -> None:
     ap.add_argument("--reuse-old", action="store_true", help="reuse cached old-default results (minutes each)")
     ap.add_argument("--no-old", action="store_true", help="run the new default only (no ratios)")
     ap.add_argument("--sheet", default="out/gatys_speed/sheet.jpg")
+    ap.add_argument(
+        "--compare",
+        action="store_true",
+        help="section 0 only: today's default against the one before issue 25 on --compare-pairs",
+    )
+    ap.add_argument("--compare-pairs", default=COMPARE_PAIRS, help="content:style stems; asset/NAME: a committed asset")
+    ap.add_argument("--before-ref", default=BEFORE_25_REF, help="commit whose default is 'before' (--compare)")
+    ap.add_argument("--candidate", default="", help="stylize options of the 'after' run (default: none)")
+    ap.add_argument("--write", action="store_true", help="write benchmarks/results/gatys_speed.json (--compare)")
     ap.add_argument("--child", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
         print(json.dumps(_child(json.loads(args.child))))
+        return
+    if args.compare:
+        compare_section(args, Metric())
         return
 
     import torch

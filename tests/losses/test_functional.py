@@ -73,3 +73,18 @@ def test_mrf_loss_zero_on_own_patches_and_positive_otherwise():
     assert mrf_loss(f, patches).item() == pytest.approx(0.0, abs=1e-10)
     other = torch.randn(1, 4, 6, 6)
     assert mrf_loss(other, patches).item() > 0.1
+
+
+@pytest.mark.parametrize("shift", [0.0, -1.0])
+def test_gram_reads_channels_last_features_alike(shift):
+    # the CPU passes hand the Gram channels-last features: same Gram and gradient as NCHW
+    x = torch.rand(2, 8, 5, 7, dtype=torch.float64)
+    a = x.clone().requires_grad_(True)
+    b = x.clone().contiguous(memory_format=torch.channels_last).requires_grad_(True)
+    assert not b.is_contiguous()
+    ga, gb = gram_matrix(a, shift=shift), gram_matrix(b, shift=shift)
+    torch.testing.assert_close(ga, gb)
+    w = torch.rand_like(ga)
+    (ga * w).sum().backward()
+    (gb * w).sum().backward()
+    torch.testing.assert_close(a.grad, b.grad)

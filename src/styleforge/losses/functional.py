@@ -36,10 +36,20 @@ def gram_matrix(features: torch.Tensor, *, shift: float = 0.0) -> torch.Tensor:
                  [0.5000, 0.5000]]])
     """
     n, c, h, w = features.shape
+    if features.dim() == 4 and c > 1 and not features.is_contiguous() and _channels_last(features):
+        # channels-last features (the CPU passes' layout): Fᵀ F of the (N, HW, C) view, no copy
+        f = features.permute(0, 2, 3, 1).reshape(n, h * w, c)
+        if shift:
+            f = f + shift
+        return torch.bmm(f.transpose(1, 2), f) / (c * h * w)
     f = features.reshape(n, c, h * w)
     if shift:
         f = f + shift
     return torch.bmm(f, f.transpose(1, 2)) / (c * h * w)
+
+
+def _channels_last(x: torch.Tensor) -> bool:
+    return x.is_contiguous(memory_format=torch.channels_last)
 
 
 def masked_gram_matrix(features: torch.Tensor, mask: torch.Tensor, *, shift: float = 0.0) -> torch.Tensor:

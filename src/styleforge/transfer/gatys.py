@@ -41,6 +41,9 @@ from .config import DEFAULT_FINAL_ITERATIONS, GatysConfig, default_scale_iterati
 
 log = logging.getLogger(__name__)
 
+#: fp32 backbone passes on the CPU take channels-last input (see :meth:`_Objective.features`).
+CPU_CHANNELS_LAST = True
+
 
 @dataclass
 class StageInfo:
@@ -233,8 +236,14 @@ class _Objective:
         self.tv_scale = scales.get("tv", 1.0)
 
     def features(self, x: torch.Tensor, layers: Sequence[str]) -> dict[str, torch.Tensor]:
-        """Backbone features in fp32; with ``amp`` the convolutions run in that dtype (channels-last)."""
+        """Backbone features in fp32; with ``amp`` the convolutions run in that dtype (channels-last).
+
+        fp32 passes on the CPU run channels-last too (:data:`CPU_CHANNELS_LAST`): oneDNN's
+        convolutions skip their layout reorders; the Gram matrices read that layout as it is.
+        """
         if self.amp is None:
+            if CPU_CHANNELS_LAST and x.device.type == "cpu":
+                x = x.contiguous(memory_format=torch.channels_last)
             return self.net(x, layers)
         with torch.autocast(x.device.type, dtype=self.amp):
             feats = self.net(x.contiguous(memory_format=torch.channels_last), layers)
