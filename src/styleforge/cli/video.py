@@ -105,6 +105,14 @@ def add_parser(sub: Any) -> None:
     )
     v.add_argument("--flow-size", type=int, default=640, help="long side for the optical flow (default %(default)s)")
     v.add_argument(
+        "--keyframes",
+        type=int,
+        default=None,
+        metavar="N",
+        help="stylise one frame in N and carry the others along the optical flow "
+        "(default: 2 for --instant, else 1 = every frame)",
+    )
+    v.add_argument(
         "--codec",
         choices=("auto", "h264", "openh264", "mpeg4"),
         default="auto",
@@ -237,6 +245,7 @@ def run(args: argparse.Namespace) -> int:
         flow_size=args.flow_size,
         hold=args.hold,
         frames=_parse_frames(args.frames),
+        keyframes=args.keyframes,
     )
     options.validate()
     factory = _stylizer_factory(args)

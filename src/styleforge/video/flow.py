@@ -61,18 +61,40 @@ def flow_pair(cur: np.ndarray, prev: np.ndarray, **kw: object) -> tuple[np.ndarr
     return dis_flow(cur, prev, **kw), dis_flow(prev, cur, **kw)  # type: ignore[arg-type]
 
 
+_GRIDS: dict[tuple[int, int], np.ndarray] = {}
+
+
+def _grid2(h: int, w: int) -> np.ndarray:
+    """Pixel coordinates, ``(H, W, 2)`` float32 (x, y) (cached per size, read-only)."""
+    g = _GRIDS.get((h, w))
+    if g is None:
+        g = np.empty((h, w, 2), np.float32)
+        g[..., 0] = np.arange(w, dtype=np.float32)
+        g[..., 1] = np.arange(h, dtype=np.float32)[:, None]
+        g.flags.writeable = False
+        if len(_GRIDS) > 16:
+            _GRIDS.clear()
+        _GRIDS[(h, w)] = g
+    return g
+
+
 def _grid(h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
-    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
-    return xs, ys
+    g = _grid2(h, w)
+    return g[..., 0], g[..., 1]
 
 
 def warp(img: np.ndarray, flow: np.ndarray, *, cubic: bool = True) -> np.ndarray:
     """Sample ``img`` at ``p + flow(p)`` (bicubic, borders replicated): ``img`` brought into
     the frame the flow starts from.  Bicubic blurs less than bilinear when warps repeat."""
     h, w = flow.shape[:2]
-    xs, ys = _grid(h, w)
     interp = cv2.INTER_CUBIC if cubic else cv2.INTER_LINEAR
-    return cv2.remap(img, xs + flow[..., 0], ys + flow[..., 1], interp, borderMode=cv2.BORDER_REPLICATE)
+    return _remap(img, _grid2(h, w) + flow, interp)
+
+
+def _remap(img: np.ndarray, at: np.ndarray, interp: int = cv2.INTER_LINEAR) -> np.ndarray:
+    """``img`` sampled at the ``(H, W, 2)`` float32 coordinates ``at`` (borders replicated)."""
+    out = cv2.remap(img, at, None, interp, borderMode=cv2.BORDER_REPLICATE)  # type: ignore[call-overload]
+    return np.asarray(out)
 
 
 def reliable_mask(
@@ -83,6 +105,7 @@ def reliable_mask(
     soften: int = 3,
     frames: tuple[np.ndarray, np.ndarray] | None = None,
     photometric: float = 32.0,
+    residual: np.ndarray | None = None,
 ) -> np.ndarray:
     """Where the backward flow (cur → prev) can be trusted: ``(H, W)`` float32 in [0, 1].
 
@@ -90,27 +113,35 @@ def reliable_mask(
     backward flow and then the forward flow must come back, ``|b + f(p + b)|² ≤
     0.01 (|b|² + |f(p + b)|²) + 0.5``; motion boundaries (``|∇b|² > 0.01 |b|² + 0.002``)
     and points that leave the frame are unreliable too.  ``soften`` blurs the binary mask's
-    edges over that many pixels so blending leaves no seams.
+    edges over that many pixels so blending leaves no seams.  ``frames`` ``(cur, prev)`` (gray) or
+    ``residual`` (``|cur − warp(prev, backward)|``, levels, if already computed) add a photometric check.
     """
     h, w = backward.shape[:2]
-    f_at = warp(forward, backward, cubic=False)
+    at = _grid2(h, w) + backward  # where each pixel comes from
+    f_at = _remap(forward, at)
     s = backward + f_at
-    ok = (s**2).sum(-1) <= 0.01 * ((backward**2).sum(-1) + (f_at**2).sum(-1)) + 0.5
-    gx = cv2.Sobel(backward, cv2.CV_32F, 1, 0, ksize=1) / 2  # central differences
-    gy = cv2.Sobel(backward, cv2.CV_32F, 0, 1, ksize=1) / 2
-    grad = (gx**2).sum(-1) + (gy**2).sum(-1)
-    ok &= grad <= 0.01 * (backward**2).sum(-1) + boundary
-    if frames is not None:  # the flow must also explain the pixels: |cur − warp(prev)| ≤ photometric (0–255)
+    b2 = _sq(backward)
+    ok = _sq(s) <= 0.01 * (b2 + _sq(f_at)) + 0.5
+    gx = cv2.Sobel(backward, cv2.CV_32F, 1, 0, ksize=1, scale=0.5)  # central differences
+    gy = cv2.Sobel(backward, cv2.CV_32F, 0, 1, ksize=1, scale=0.5)
+    ok &= _sq(gx) + _sq(gy) <= 0.01 * b2 + boundary
+    if residual is None and frames is not None:
         cur, prev = frames
-        ok &= np.abs(cur.astype(np.float32) - warp(prev.astype(np.float32), backward, cubic=False)) <= photometric
-    xs, ys = _grid(h, w)
-    px, py = xs + backward[..., 0], ys + backward[..., 1]
-    ok &= (px >= 0) & (px <= w - 1) & (py >= 0) & (py <= h - 1)
+        prev_at = _remap(prev.astype(np.float32), at)
+        residual = np.abs(cur.astype(np.float32) - prev_at)
+    if residual is not None:  # the flow must also explain the pixels: |cur − warp(prev)| ≤ photometric (0–255)
+        ok &= residual <= photometric
+    ok &= (at[..., 0] >= 0) & (at[..., 0] <= w - 1) & (at[..., 1] >= 0) & (at[..., 1] <= h - 1)
     m = ok.astype(np.float32)
     if soften > 0:
         m = cv2.erode(m, np.ones((3, 3), np.uint8))
         m = cv2.blur(m, (2 * soften + 1, 2 * soften + 1))
     return m
+
+
+def _sq(v: np.ndarray) -> np.ndarray:
+    """``|v|²`` of an ``(H, W, 2)`` field → ``(H, W)``."""
+    return np.einsum("ijk,ijk->ij", v, v)
 
 
 def warp_error(cur: np.ndarray, prev: np.ndarray, backward: np.ndarray, mask: np.ndarray) -> float:

@@ -47,6 +47,7 @@ class VideoOptions:
     hold: float = 0.95  # weight of the previous output where the warped input matches (0: plain k)
     frames: tuple[int, int] | None = None  # render kept frames a … b−1 only (a chunk); None: all
     fit_frames: int = 4  # frames drawn across the whole clip to fit a clip-level colour pass
+    keyframes: int | None = None  # stylise one frame in N, carry the others along the flow; None: the mode's
 
     def validate(self) -> None:
         if self.size is not None and not 16 <= self.size <= 4096:
@@ -67,6 +68,22 @@ class VideoOptions:
             raise InputError(f"--frames must be A:B with 0 ≤ A < B, got {self.frames[0]}:{self.frames[1]}")
         if not 1 <= self.fit_frames <= 64:
             raise InputError(f"fit_frames must be between 1 and 64, got {self.fit_frames}")
+        if self.keyframes is not None and not 1 <= self.keyframes <= 8:
+            raise InputError(f"--keyframes must be between 1 and 8, got {self.keyframes}")
+
+    def key_every(self, stylizer: Stylizer) -> int:
+        """One frame in how many is stylised: ``keyframes``, else the mode's default (its
+        ``keyframes`` attribute: 2 for the instant styles; 1 for the rest, and without consistency)."""
+        if self.consistency <= 0 or getattr(stylizer, "per_pixel", False):
+            return 1
+        if self.keyframes is not None:
+            if self.keyframes > 1 and stylizer.uses_hint:
+                raise InputError(
+                    f"--keyframes {self.keyframes}: {stylizer.name} stylises each frame from the previous output; "
+                    "use --keyframes 1"
+                )
+            return self.keyframes
+        return 1 if stylizer.uses_hint else int(getattr(stylizer, "keyframes", 1))
 
     def blender(self, stylizer: Stylizer) -> TemporalBlender:
         """The consistency pass these options ask for."""
@@ -94,8 +111,24 @@ def stylize_frames(
     options.validate()
     if blender is None:
         blender = options.blender(stylizer)
-    for frame in frames:
-        yield _to_uint8(blender(frame, stylizer))
+    every = options.key_every(stylizer)
+    flowing = blender.active and not getattr(stylizer, "per_pixel", False)
+    items = ((f, blender.motion(f, both=every > 1) if flowing else None, last) for f, last in _lookahead(frames))
+    for out in blender.render(items, stylizer, every):
+        yield _to_uint8(out)
+
+
+def _lookahead(frames: Iterable[Any]) -> Iterator[tuple[Any, bool]]:
+    """``(item, is_last)`` pairs."""
+    it = iter(frames)
+    try:
+        cur = next(it)
+    except StopIteration:
+        return
+    for nxt in it:
+        yield cur, False
+        cur = nxt
+    yield cur, True
 
 
 def stylize_video(
@@ -310,7 +343,12 @@ def render_video(
     if callable(stylizer) and not hasattr(stylizer, "uses_hint"):
         stylizer = stylizer()
     st: Stylizer = stylizer  # type: ignore[assignment]
+    from dataclasses import replace
+
     from .container import keyframe_packets, pick_codec
+
+    every = options.key_every(st)
+    options = replace(options, keyframes=every)  # the recipe records what was used
 
     codec_name = pick_codec(codec)
     recipe = _recipe(src, st, options, size, codec_name, crf)
@@ -384,23 +422,29 @@ def render_video(
         flowing = blender.active and not getattr(st, "per_pixel", False)
 
         def motion_of(frame: np.ndarray) -> Any:
-            return blender.motion(frame) if flowing else None
+            return blender.motion(frame, both=every > 1) if flowing else None
 
         with (
             ThreadPoolExecutor(1, thread_name_prefix="styleforge-flow") as flow_pool,
             ThreadPoolExecutor(1, thread_name_prefix="styleforge-encode") as enc_pool,
         ):
             it = _prefetch(frames)
-            ahead: list[tuple[np.ndarray, Future[Any]]] = []
+
+            def items() -> Iterator[tuple[np.ndarray, Any, bool]]:
+                """(frame, its motion, last?): the flow runs two frames ahead in its own thread."""
+                ahead: list[tuple[np.ndarray, Future[Any]]] = []
+                for f in itertools.islice(it, 2):
+                    ahead.append((f, flow_pool.submit(motion_of, f)))
+                while ahead:
+                    frame, fut = ahead.pop(0)
+                    nxt = next(it, None)
+                    if nxt is not None:
+                        ahead.append((nxt, flow_pool.submit(motion_of, nxt)))
+                    yield frame, fut.result(), not ahead
+
             writes: list[Future[Any]] = []
-            for f in itertools.islice(it, 2):
-                ahead.append((f, flow_pool.submit(motion_of, f)))
-            while ahead:
-                frame, fut = ahead.pop(0)
-                nxt = next(it, None)
-                if nxt is not None:
-                    ahead.append((nxt, flow_pool.submit(motion_of, nxt)))
-                img = _to_uint8(blender(frame, st, motion=fut.result()))
+            for out_f in blender.render(items(), st, every):
+                img = _to_uint8(out_f)
                 while len(writes) >= 2:
                     writes.pop(0).result()
                 writes.append(enc_pool.submit(writer.write, img))

@@ -81,9 +81,13 @@ class InstantStylizer:
     the palette pass fitted once per clip (:mod:`.clip_palette`; :meth:`fit_clip` /
     :meth:`set_clip_state`), so the colours do not follow each frame's content.  Before a fit
     (a single image, a webcam) the pass takes each frame's statistics, as ``styleforge instant``.
+
+    In a video one frame in ``keyframes`` (2) is stylised, the others are carried along the optical
+    flow (:meth:`.temporal.TemporalBlender.render`; ``--keyframes 1`` stylises every frame).
     """
 
     uses_hint = False
+    keyframes = 2
 
     def __init__(
         self,

@@ -20,9 +20,19 @@ previous output is kept in float, so 8-bit rounding does not accumulate either.
 
 from __future__ import annotations
 
-__all__ = ["Hint", "TemporalBlender", "blend", "blend_detail", "hold_weight", "still_weight"]
+__all__ = [
+    "Hint",
+    "Motion",
+    "TemporalBlender",
+    "blend",
+    "blend_detail",
+    "confidence",
+    "hold_weight",
+    "propagate",
+    "still_weight",
+]
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 import cv2
@@ -38,6 +48,65 @@ class Hint:
     warped: np.ndarray  # previous output warped into this frame, (H, W, 3) float32 in [0, 1]
     mask: np.ndarray  # (H, W) float32 in [0, 1]: where the flow is reliable
     weight: np.ndarray | None = None  # (H, W) blending weight of the consistency pass (None: strength · mask)
+
+
+@dataclass
+class Motion:
+    """What the consistency pass knows about a frame against the one before it, at the frame's size.
+
+    ``carry``, ``fwd``, ``fwd_conf``, ``res_b``, ``res_f`` are there only for keyframes
+    (:meth:`TemporalBlender.render` with ``every > 1``).
+    """
+
+    back: np.ndarray  # (H, W, 2) flow cur → prev
+    mask: np.ndarray  # (H, W) where ``back`` is reliable
+    weight: np.ndarray  # (H, W) blending weight of a stylised frame
+    carry: np.ndarray | None = None  # (H, W) confidence that warp(previous output, back) is this frame's
+    fwd: np.ndarray | None = None  # (H, W, 2) flow prev → cur, on the previous frame's pixels
+    fwd_conf: np.ndarray | None = None  # (H, W) on the previous frame: confidence that warp(this, fwd) is it
+    res_b: np.ndarray | None = None  # (H, W) |cur − warp(prev, back)| (levels, blurred)
+    res_f: np.ndarray | None = None  # (H, W) on the previous frame: |prev − warp(cur, fwd)|
+
+    def __iter__(self) -> Iterator[np.ndarray]:  # back, mask, weight = motion
+        return iter((self.back, self.mask, self.weight))
+
+
+def confidence(mask: np.ndarray, residual: np.ndarray, *, tau: float = 10.0) -> np.ndarray:
+    """How far a warp can stand in for a frame: ``m · clip(2 − r/τ, 0, 1)`` (pure): full where the
+    flow is reliable and the warped input matches within ``τ`` levels, none beyond ``2τ``."""
+    return (mask * np.clip(2.0 - residual / np.float32(tau), 0.0, 1.0)).astype(np.float32, copy=False)
+
+
+def propagate(
+    carried: np.ndarray,
+    carry: np.ndarray,
+    filled: np.ndarray | None,
+    fill: np.ndarray | None,
+    res_b: np.ndarray | None = None,
+    res_f: np.ndarray | None = None,
+    *,
+    noise: float = 24.0,
+) -> np.ndarray:
+    """A frame between keyframes, made of warps only (pure, float32).
+
+    ``carried``: the previous output warped into this frame (confidence ``carry``); ``filled``:
+    the next keyframe's stylisation warped back into it (confidence ``fill``).  The carried
+    picture wins where it is reliable (still areas stay exactly still); elsewhere the next
+    keyframe's (what the previous output could not show: uncovered background, a person walking
+    in); where neither is reliable, whichever warped input matches better (``res_b``/``res_f``).
+    """
+    a = carry[..., None]
+    if filled is None or fill is None:
+        return carried
+    if res_b is not None and res_f is not None:
+        eb = np.exp(-((res_b / np.float32(noise)) ** 2)) + np.float32(1e-3)
+        ef = np.exp(-((res_f / np.float32(noise)) ** 2)) + np.float32(1e-3)
+        pick = (eb / (eb + ef))[..., None]
+        fallback = filled + pick * (carried - filled)
+    else:
+        fallback = 0.5 * (filled + carried)
+    x = fallback + fill[..., None] * (filled - fallback)
+    return (x + a * (carried - x)).astype(np.float32, copy=False)
 
 
 def blend(stylized: np.ndarray, warped: np.ndarray, mask: np.ndarray, strength: float) -> np.ndarray:
@@ -70,33 +139,39 @@ def blend_detail(
     the two inputs agree (a still clip) every gain is exactly 1 and the pyramid gives the
     input back: nothing drifts.
     """
-    w = (strength * mask).astype(np.float32)
-    cur = np.concatenate([stylized.astype(np.float32), warped.astype(np.float32)], -1)  # one filter call for two
+    w = (np.float32(strength) * mask).astype(np.float32, copy=False)
+    a = np.ascontiguousarray(stylized, np.float32)
+    b = np.ascontiguousarray(warped, np.float32)
     bands: list[np.ndarray] = []
     for _ in range(levels):
-        h, wd = cur.shape[:2]
+        h, wd = a.shape[:2]
         if min(h, wd) < 8:
             break
-        low = cv2.pyrDown(cur)
-        up = cv2.pyrUp(low, dstsize=(wd, h))
-        det_s, det_w = cur[..., :3] - up[..., :3], cur[..., 3:] - up[..., 3:]
-        wl = w[..., None]
-        det = det_s + wl * (det_w - det_s)
-        e = cv2.boxFilter(
-            np.stack([(det_s**2).sum(-1), (det_w**2).sum(-1), (det**2).sum(-1)], -1),
+        la, lb = cv2.pyrDown(a), cv2.pyrDown(b)
+        det_s = cv2.subtract(a, cv2.pyrUp(la, dstsize=(wd, h)))
+        det_w = cv2.subtract(b, cv2.pyrUp(lb, dstsize=(wd, h)))
+        det = det_s + w[..., None] * (det_w - det_s)
+        e = cv2.boxFilter(  # local energies of the two bands and of their blend, over 7×7 pixels
+            cv2.merge([cv2.transform(x * x, _ONES) for x in (det_s, det_w, det)]),
             -1,
             (7, 7),
             borderType=cv2.BORDER_REFLECT,
         )
-        target = e[..., 0] + w * (e[..., 1] - e[..., 0])
-        gain = np.clip(np.sqrt(np.clip(target, 0, None) / np.maximum(e[..., 2], 1e-8)), 1.0, max_gain)
-        bands.append(gain[..., None] * det)
-        cur = low
-        w = np.asarray(cv2.resize(w, (low.shape[1], low.shape[0]), interpolation=cv2.INTER_AREA), np.float32)
-    out = cur[..., :3] + w[..., None] * (cur[..., 3:] - cur[..., :3])
+        e_s, e_w, e_b = cv2.split(e)
+        target = e_s + w * (e_w - e_s)
+        gain = np.sqrt(np.maximum(target, 0) / np.maximum(e_b, 1e-8))
+        np.clip(gain, 1.0, max_gain, out=gain)
+        det *= gain[..., None]
+        bands.append(det)
+        a, b = np.asarray(la, np.float32), np.asarray(lb, np.float32)
+        w = np.asarray(cv2.resize(w, (la.shape[1], la.shape[0]), interpolation=cv2.INTER_AREA), np.float32)
+    out = a + w[..., None] * (b - a)
     for band in reversed(bands):
         out = cv2.pyrUp(out, dstsize=(band.shape[1], band.shape[0])) + band
     return out
+
+
+_ONES = np.ones((1, 3), np.float32)  # cv2.transform with it: the sum over the 3 channels
 
 
 StylizeFn = Callable[[np.ndarray, "Hint | None"], np.ndarray]
@@ -178,13 +253,12 @@ class TemporalBlender:
         k = self.flow_size / max(h, w)
         return cv2.resize(g, (max(8, round(w * k)), max(8, round(h * k))), interpolation=cv2.INTER_AREA)
 
-    def motion(self, frame: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-        """(backward flow, reliability mask, blending weight) at the frame's size, against the previous frame.
+    def motion(self, frame: np.ndarray, *, both: bool = False) -> Motion | None:
+        """:class:`Motion` of ``frame`` against the previous frame, at the frame's size (``None``
+        for the first one); ``both``: also the forward direction (keyframes).
 
-        Updates the previous frame.
-
-        Pure in the inputs apart from the stored previous frame: it may run ahead of the stylizer
-        (another thread), since it needs the input frames only.
+        Updates the previous frame.  Pure in the inputs apart from the stored previous frame: it
+        may run ahead of the stylizer (another thread), since it needs the input frames only.
         """
         g = self._small(gray(frame))
         prev, self.prev_gray = self.prev_gray, g
@@ -196,29 +270,44 @@ class TemporalBlender:
             moving = (1.0 - still)[..., None]
             back *= moving
             fwd *= moving
-        mask = reliable_mask(back, fwd, frames=(g, prev))
+        g32, p32 = g.astype(np.float32), prev.astype(np.float32)
+        raw_b = cv2.absdiff(g32, warp(p32, back, cubic=False))
+        mask = reliable_mask(back, fwd, residual=raw_b)
+        residual = cv2.GaussianBlur(raw_b, (0, 0), 1.5)
         if self.strength > 0:
-            residual = cv2.GaussianBlur(
-                cv2.absdiff(g.astype(np.float32), warp(prev.astype(np.float32), back, cubic=False)), (0, 0), 1.5
-            )
             weight = hold_weight(mask, residual, self.strength, self.hold)
         else:
             weight = mask * 0
         h, w = frame.shape[:2]
+        m = Motion(back, mask, weight)
+        if both:
+            raw_f = cv2.absdiff(p32, warp(g32, fwd, cubic=False))
+            res_f = cv2.GaussianBlur(raw_f, (0, 0), 1.5)
+            m.carry = confidence(mask, residual)
+            m.fwd, m.fwd_conf = fwd, confidence(reliable_mask(fwd, back, residual=raw_f), res_f)
+            m.res_b, m.res_f = residual, res_f
         if (g.shape[1], g.shape[0]) != (w, h):
             sx, sy = w / g.shape[1], h / g.shape[0]
-            back = cv2.resize(back, (w, h), interpolation=cv2.INTER_LINEAR)
-            back[..., 0] *= sx
-            back[..., 1] *= sy
-            weight = cv2.resize(weight, (w, h), interpolation=cv2.INTER_LINEAR)
-            mask = cv2.resize(mask, (w, h), interpolation=cv2.INTER_LINEAR)
-        return back, mask, weight
+
+            def up(x: np.ndarray | None, flow: bool = False) -> np.ndarray | None:
+                if x is None:
+                    return None
+                y = cv2.resize(x, (w, h), interpolation=cv2.INTER_LINEAR)
+                if flow:
+                    y[..., 0] *= sx
+                    y[..., 1] *= sy
+                return y
+
+            m = Motion(
+                *(up(x, flow=k in ("back", "fwd")) for k, x in vars(m).items())  # type: ignore[arg-type]
+            )
+        return m
 
     def __call__(
         self,
         frame: np.ndarray,
         stylize: StylizeFn,
-        motion: tuple[np.ndarray, np.ndarray, np.ndarray] | None | str = "now",
+        motion: Motion | tuple[np.ndarray, np.ndarray, np.ndarray] | None | str = "now",
     ) -> np.ndarray:
         """Stylise ``frame`` (``(H, W, 3)`` uint8) → ``(H, W, 3)`` float32 in [0, 1]
         (``motion``: :meth:`motion` of this frame, computed ahead; ``"now"``: compute it here)."""
@@ -226,11 +315,21 @@ class TemporalBlender:
             return np.clip(stylize(frame, None), 0, 1).astype(np.float32, copy=False)
         if isinstance(motion, str):
             motion = self.motion(frame)
+        return self._key(frame, stylize, motion)
+
+    def _key(
+        self,
+        frame: np.ndarray,
+        stylize: StylizeFn,
+        motion: Motion | tuple[np.ndarray, np.ndarray, np.ndarray] | None,
+        stylized: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """A stylised frame blended with the previous output (``stylized``: already stylised, no hint)."""
         hint = None
         if motion is not None and self.prev_out is not None and self.prev_out.shape[:2] == frame.shape[:2]:
             back, mask, weight = motion
             hint = Hint(warp(self.prev_out, back), mask, weight)
-        out = np.clip(stylize(frame, hint), 0, 1).astype(np.float32, copy=False)
+        out = stylized if stylized is not None else np.clip(stylize(frame, hint), 0, 1).astype(np.float32, copy=False)
         if hint is not None and self.strength > 0:
             mix = blend_detail if self.keep_detail else blend
             out = np.clip(
@@ -245,3 +344,60 @@ class TemporalBlender:
             )
         self.prev_out = out
         return out
+
+    def render(
+        self, items: Iterable[tuple[np.ndarray, Motion | None, bool]], stylize: StylizeFn, every: int = 1
+    ) -> Iterator[np.ndarray]:
+        """Outputs of ``(frame, motion, last)`` in order, stylising one frame in ``every`` (keyframes).
+
+        With ``every > 1`` (motions computed with ``both=True``), the frames between two keyframes
+        are not stylised: each is :func:`propagate`'d from the previous output (carried along the
+        backward flow) and the *next* keyframe's stylisation (warped back along the forward flows),
+        then the keyframe is blended with the last of them as usual.  The first and last frames and
+        any frame without motion are keyframes.  A mode that uses the previous output
+        (``uses_hint``) cannot be stylised ahead of it: every frame is then a keyframe.
+        """
+        per_pixel = getattr(stylize, "per_pixel", False)
+        if every <= 1 or not self.active or per_pixel or getattr(stylize, "uses_hint", False):
+            for frame, motion, _ in items:
+                yield self(frame, stylize, motion)
+            return
+        pending: list[tuple[np.ndarray, Motion]] = []
+        for frame, motion, last in items:
+            key = last or motion is None or motion.carry is None or self.prev_out is None
+            if not key and motion is not None and len(pending) < every - 1:
+                pending.append((frame, motion))
+                continue
+            stylized = np.clip(stylize(frame, None), 0, 1).astype(np.float32, copy=False)
+            if pending:
+                yield from self._between(pending, stylized, motion)
+                pending = []
+            yield self._key(frame, stylize, motion, stylized)
+
+    def _between(
+        self, pending: list[tuple[np.ndarray, Motion]], stylized: np.ndarray, nxt: Motion | None
+    ) -> Iterator[np.ndarray]:
+        """The frames ``pending`` before a keyframe stylised as ``stylized`` (whose motion is ``nxt``)."""
+        fills: list[tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None]] = []
+        f_img: np.ndarray | None = stylized
+        f_conf: np.ndarray | None = None
+        f_res: np.ndarray | None = None
+        for _, m in reversed(pending):  # the keyframe's picture, warped back one frame at a time
+            if nxt is None or nxt.fwd is None or nxt.fwd_conf is None or f_img is None:
+                f_img = f_conf = f_res = None
+            else:
+                f_img = warp(f_img, nxt.fwd)
+                f_conf = nxt.fwd_conf if f_conf is None else nxt.fwd_conf * warp(f_conf, nxt.fwd, cubic=False)
+                f_res = (
+                    nxt.res_f
+                    if f_res is None or nxt.res_f is None
+                    else np.maximum(nxt.res_f, warp(f_res, nxt.fwd, cubic=False))
+                )
+            fills.append((f_img, f_conf, f_res))
+            nxt = m
+        fills.reverse()
+        for (_, m), (f_img, f_conf, f_res) in zip(pending, fills, strict=True):
+            assert self.prev_out is not None and m.carry is not None
+            out = propagate(warp(self.prev_out, m.back), m.carry, f_img, f_conf, m.res_b, f_res)
+            self.prev_out = np.clip(out, 0, 1)
+            yield self.prev_out

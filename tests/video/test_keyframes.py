@@ -1,0 +1,98 @@
+"""Keyframes: one frame in N stylised, the others carried along the flow (TemporalBlender.render)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from videoclips import pan_frames
+
+from styleforge.errors import InputError
+from styleforge.video.pipeline import VideoOptions, stylize_frames
+from styleforge.video.temporal import TemporalBlender, propagate
+
+
+class Counting:
+    """A deterministic 'stylisation' that counts its calls and flickers (a new tint per call)."""
+
+    name = "counting"
+    uses_hint = False
+    keyframes = 2
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __call__(self, frame: np.ndarray, hint: object) -> np.ndarray:
+        self.calls += 1
+        x = frame.astype(np.float32) / 255
+        return np.clip(x * (0.8 + 0.05 * (self.calls % 3)), 0, 1)
+
+
+def test_propagate_takes_the_carried_picture_where_reliable_else_the_next_keyframe() -> None:
+    carried = np.zeros((2, 2, 3), np.float32)
+    filled = np.ones((2, 2, 3), np.float32)
+    carry = np.array([[1, 0], [0, 0.5]], np.float32)
+    fill = np.array([[1, 1], [0, 1]], np.float32)
+    out = propagate(carried, carry, filled, fill)
+    assert np.allclose(out[..., 0], [[0, 1], [0.5, 0.5]])  # neither reliable, no residuals: half of each
+    assert np.array_equal(propagate(carried, carry, None, None), carried)
+
+
+@pytest.mark.parametrize("every", [2, 3])
+def test_only_keyframes_are_stylised_and_every_frame_comes_out(every: int) -> None:
+    frames = pan_frames(9)
+    st = Counting()
+    outs = list(stylize_frames(frames, st, VideoOptions(flow_size=None, keyframes=every)))
+    assert len(outs) == 9 and all(o.shape == frames[0].shape and o.dtype == np.uint8 for o in outs)
+    # keyframes: 0, every, 2·every, … and the last frame
+    keys = set(range(0, 9, every)) | {8}
+    assert st.calls == len(keys)
+
+
+def test_the_default_comes_from_the_mode_and_one_means_every_frame() -> None:
+    frames = pan_frames(6)
+    st = Counting()
+    list(stylize_frames(frames, st, VideoOptions(flow_size=None)))  # the mode's default: 2
+    assert st.calls == 4  # frames 0, 2, 4, 5
+    st = Counting()
+    list(stylize_frames(frames, st, VideoOptions(flow_size=None, keyframes=1)))
+    assert st.calls == 6
+    st = Counting()
+    list(stylize_frames(frames, st, VideoOptions(flow_size=None, consistency=0)))  # per-frame: all
+    assert st.calls == 6
+
+
+def test_a_still_clip_does_not_flicker_between_keyframes() -> None:
+    frames = [pan_frames(1)[0]] * 7
+    b = TemporalBlender(0.5, flow_size=None, hold=0.95)
+    st = Counting()
+    items = [(f, b.motion(f, both=True), i == 6) for i, f in enumerate(frames)]
+    outs = list(b.render(items, st, every=2))
+    assert len(outs) == 7
+    for t in (1, 3, 5):  # carried frames: the previous output, unchanged
+        assert np.abs(outs[t] - outs[t - 1]).max() < 1e-3
+
+
+def test_a_moving_clip_between_keyframes_follows_the_motion() -> None:
+    """A carried frame is the previous output moved with the picture, not left in place (no trail)."""
+    frames = pan_frames(5, (96, 64), step=2)
+    b = TemporalBlender(0.5, flow_size=None, hold=0.95)
+    st = lambda f, hint: f.astype(np.float32) / 255  # noqa: E731  (identity: the output should be the input)
+    items = [(f, b.motion(f, both=True), i == 4) for i, f in enumerate(frames)]
+    outs = list(b.render(items, st, every=2))
+    inner = (slice(8, -8), slice(8, -8))
+    for t in (1, 3):
+        err = np.abs(outs[t][inner] - frames[t][inner] / 255).mean()
+        stale = np.abs(outs[t - 1][inner] - frames[t][inner] / 255).mean()
+        assert err < 0.3 * stale
+
+
+def test_keyframes_are_refused_for_a_mode_that_needs_the_previous_output() -> None:
+    class Hinted(Counting):
+        name = "hinted"
+        uses_hint = True
+
+    with pytest.raises(InputError, match="--keyframes"):
+        VideoOptions(keyframes=2).key_every(Hinted())
+    assert VideoOptions().key_every(Hinted()) == 1
+    with pytest.raises(InputError, match="--keyframes"):
+        VideoOptions(keyframes=0).validate()
