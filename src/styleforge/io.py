@@ -188,6 +188,13 @@ def tensor_to_pil(x: torch.Tensor) -> Image.Image:
     return array_to_pil(x.detach().float().cpu().numpy())
 
 
+def _extensions(ext: str) -> dict[str, str]:
+    """Pillow's extension → format table, with every plugin loaded only when ``ext`` is not one of the
+    common formats (``Image.registered_extensions`` imports all ~40 plugins: ≈ 30 ms of a 0.5 s command)."""
+    Image.preinit()  # BMP, GIF, JPEG, PPM, PNG
+    return Image.EXTENSION if ext in Image.EXTENSION else Image.registered_extensions()
+
+
 def check_output_path(path: str | os.PathLike[str]) -> Path:
     """Check that ``path`` can be written: its folder exists and its format is known."""
     p = Path(path)
@@ -197,7 +204,7 @@ def check_output_path(path: str | os.PathLike[str]) -> Path:
     if p.is_dir():
         raise InputError(f"output path is a folder: {p}")
     ext = p.suffix.lower()
-    if ext not in Image.registered_extensions():
+    if ext not in _extensions(ext):
         raise InputError(f"unknown output image format {ext or '(none)'!r} for {p}; use .png or .jpg")
     return p
 
@@ -226,7 +233,7 @@ def save_image(img: Image.Image | torch.Tensor, path: str | os.PathLike[str], **
     p = check_output_path(path)
     if not isinstance(img, Image.Image):
         img = tensor_to_pil(img)
-    fmt = Image.registered_extensions()[p.suffix.lower()]
+    fmt = _extensions(p.suffix.lower())[p.suffix.lower()]
     if fmt == "JPEG":
         kwargs.setdefault("quality", 95)
     with atomic_path(p) as tmp:

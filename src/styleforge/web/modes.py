@@ -247,6 +247,7 @@ def instant(
     content_label: str = "photo.jpg",
     device: str = "cpu",
     refine: int = 0,
+    style_scale: float | None = None,
 ) -> ModeResult:
     """Feed-forward stylisation: an instant style by name, or any style image (WCT / AdaIN).
 
@@ -256,6 +257,7 @@ def instant(
         style: a name of :func:`instant_styles` (ignored when ``style_image`` is given).
         size: the photo is shrunk to this long side when larger.
         models: an extra folder of instant models (``manifest.json`` + weights).
+        style_scale: stroke size (``--style-scale``); ``None``: the library's default.
     """
     _require("instant")
     if not instant_styles(models):
@@ -267,8 +269,12 @@ def instant(
     t0 = time.perf_counter()
     img = content.convert("RGB")
     shrink = max(img.size) > int(size)
+    scale = InstantOptions().style_scale if style_scale is None else float(style_scale)
     opts = InstantOptions(
-        strength=float(strength), original_colors=bool(original_colors), size=int(size) if shrink else None
+        strength=float(strength),
+        original_colors=bool(original_colors),
+        size=int(size) if shrink else None,
+        style_scale=scale,
     )
     opts.validate(1)
     model, decoder = _instant_model(
@@ -293,6 +299,8 @@ def instant(
         cmd += ["--strength", f"{strength:g}"]
     if original_colors:
         cmd.append("--original-colors")
+    if scale != InstantOptions().style_scale:
+        cmd += ["--style-scale", f"{scale:g}"]
     if shrink:
         cmd += ["--size", str(size)]
     if refine:

@@ -33,12 +33,26 @@ def gallery_items(ctx: Context) -> list[tuple[str, str]]:
     ]
 
 
+def stroke_size_range() -> tuple[float, float, float]:
+    """The stroke-size slider's ``(minimum, maximum, default)``: the library's (``--style-scale``,
+    :class:`~styleforge.instant.options.InstantOptions`), as the CLI and the API take them."""
+    from ...instant.options import MAX_STYLE_SCALE, MIN_STYLE_SCALE, InstantOptions
+
+    return MIN_STYLE_SCALE, MAX_STYLE_SCALE, InstantOptions().style_scale
+
+
 def handlers(ctx: Context) -> dict[str, Any]:
     settings, limits = ctx.settings, ctx.limits
 
     @in_tab()
     def run(
-        content: str | None, style: str | None, own: str | None, strength: float, keep_colors: bool, refine: int = 0
+        content: str | None,
+        style: str | None,
+        own: str | None,
+        strength: float,
+        keep_colors: bool,
+        style_scale: float | None = None,
+        refine: int = 0,
     ) -> tuple[Any, str, str]:
         img = check_image(content, limits, what="photo")
         use_own = style == OWN
@@ -59,6 +73,7 @@ def handlers(ctx: Context) -> dict[str, Any]:
                 models=settings.instant_models,
                 device=settings.device,
                 refine=refine,
+                style_scale=None if style_scale is None else float(style_scale),
             ),
         )
         path = save_png(
@@ -102,11 +117,20 @@ def build(ctx: Context) -> None:
             with gr.Accordion("Options", open=False):
                 strength = gr.Slider(0.0, 1.0, value=1.0, step=0.05, label="Strength", elem_id="instant-strength")
                 colors = gr.Checkbox(label="Keep original colours", value=False, elem_id="instant-colors")
+                lo, hi, default = stroke_size_range()
+                scale = gr.Slider(
+                    lo,
+                    hi,
+                    value=default,
+                    step=0.25,
+                    label="Stroke size (2 = strokes twice as large)",
+                    elem_id="instant-style-scale",
+                )
         with gr.Column():
             out, info, cmd = result_column("instant")
 
     wire_style_gallery(ctx, items, names, gallery, style, own, status)
-    inputs = [content, style, own, strength, colors]
+    inputs = [content, style, own, strength, colors, scale]
     go.click(h["run"], inputs, [out, info, cmd], api_name="instant", **ctx.fast)
     polish.click(
         h["polish"], inputs, [out, info, cmd], api_name="instant_polish", **{**ctx.heavy, "show_progress": "minimal"}
