@@ -143,6 +143,81 @@ def web_server(web_settings: Any) -> Any:
         yield server
 
 
+@dataclass
+class Served:
+    """A page for the browser tests: in this process as it is, or as ``styleforge serve --broker``."""
+
+    url: str
+    demo: Any
+    settings: Any
+    service: Any = None  # the job queue's ServiceConfig (None: the page runs its jobs in-process)
+
+    def __iter__(self) -> Iterator[Any]:  # ``url, demo = served`` as with web_server
+        return iter((self.url, self.demo))
+
+    @contextlib.contextmanager
+    def jobs_routed(self) -> Iterator[None]:
+        """While a test runs: with a broker, the page's jobs go to the queue (``serve --broker`` does it for good)."""
+        if self.service is None:
+            yield
+            return
+        from styleforge.web.remote import install
+
+        uninstall = install(self.settings, self.service)
+        try:
+            yield
+        finally:
+            uninstall()
+
+
+@pytest.fixture(scope="session")
+def web_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """Redis on a free loopback port and two ``styleforge worker`` processes in another working directory
+    (tests/service/sfcluster.py: the same cluster as the service tests' in one run)."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "service"))
+    import sfcluster
+
+    yield from sfcluster.shared_cluster(tmp_path_factory)
+
+
+@contextlib.contextmanager
+def serving_broker(settings: Any, broker: str) -> Iterator[Served]:
+    """The page as ``styleforge serve --broker URL`` runs it (its jobs on the workers, the API at /v1), here."""
+    need_gradio()
+    from styleforge.cli.serve import _service_config, attach_api
+    from styleforge.web import create_app, launch
+
+    s = dataclasses.replace(settings, port=free_port(), broker=broker)
+    service = _service_config(s)
+    demo = create_app(s)
+    app, url = launch(demo, s, block=False)
+    attach_api(app, s, service, {})
+    try:
+        yield Served(url.rstrip("/"), demo, s, service)
+    finally:
+        demo.close()
+
+
+def served_page(request: pytest.FixtureRequest, settings_fixture: str, local_fixture: str) -> Iterator[Served]:
+    """``request.param``: "in-process" (the session's page of ``local_fixture``) or "broker" (a page on the queue)."""
+    settings = request.getfixturevalue(settings_fixture)
+    if request.param == "broker":
+        import redis
+
+        cluster = request.getfixturevalue("web_cluster")
+        r = redis.Redis.from_url(cluster.redis.url)
+        before = set(r.scan_iter(match="sf:job:*"))
+        with serving_broker(settings, cluster.redis.url) as served:
+            yield served
+        new = [k for k in set(r.scan_iter(match="sf:job:*")) - before if r.hget(k, "mode") == b"page"]
+        assert new, "the page on the broker sent no job to the queue"
+    else:
+        url, demo = request.getfixturevalue(local_fixture)
+        yield Served(url, demo, settings)
+
+
 #: Accounts of the login-protected test server (``auth_server``).
 USERS = {"ann": "apple-pie", "bob": "blue-sky", "carol": "cold-tea"}
 

@@ -5,6 +5,13 @@ Python package (the dev extra).  Where Chromium is missing the tests skip —
 except in CI (``CI`` set), where they fail, so a broken install never passes
 silently.  Every request the page makes is recorded: none may leave 127.0.0.1.
 
+Every test runs twice: against the page in this process, and against the same page as ``styleforge
+serve --broker redis://…`` runs it — its jobs on two ``styleforge worker`` processes in another
+working directory, with Redis on a free loopback port (tests/service/sfcluster.py; skipped without
+``redis-server``, failed in CI).  The assertions are the same (results, progress and the live picture,
+Cancel, errors, downloads, the per-client cap); at the end the broker's page must have had its jobs
+done by the workers.
+
 Set ``STYLEFORGE_SCREENSHOT_DIR`` to keep the screenshots (``web.png``).
 """
 
@@ -20,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import served_page
 from PIL import Image
 
 from styleforge.assets import BUILTIN_CONTENT, builtin_styles
@@ -38,6 +46,38 @@ CHROMIUM_ARGS = [
     "--disable-dev-shm-usage",
 ]
 TIMEOUT_MS = 120_000
+#: Where the page's jobs run: in the server's process, or on the workers of a job queue.
+SERVERS = ("in-process", "broker")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Each test against both servers (one page server per kind for the module)."""
+    for name in ("served", "auth_served"):
+        if name in metafunc.fixturenames:
+            metafunc.parametrize(name, SERVERS, indirect=True, scope="module")
+
+
+@pytest.fixture(scope="module")
+def served(request):
+    """The page (``url, demo``), in-process or on the queue."""
+    yield from served_page(request, "web_settings", "web_server")
+
+
+@pytest.fixture(scope="module")
+def auth_served(request):
+    """The page with a login, in-process or on the queue."""
+    yield from served_page(request, "auth_settings", "auth_server")
+
+
+@pytest.fixture(autouse=True)
+def _jobs_routed(request):
+    """Under the broker, the page's job functions go to the queue while the test runs."""
+    for name in ("served", "auth_served"):
+        if name in request.fixturenames:
+            with request.getfixturevalue(name).jobs_routed():
+                yield
+            return
+    yield
 
 
 def _chromium() -> str:
@@ -64,8 +104,8 @@ def browser():
 
 
 @pytest.fixture()
-def page(browser, web_server):
-    url, _demo = web_server
+def page(browser, served):
+    url, _demo = served
     context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
     pg = context.new_page()
     pg.set_default_timeout(TIMEOUT_MS)
@@ -241,14 +281,14 @@ def _open_tab(pg, tab: str) -> None:
 
 
 @pytest.fixture(params=list(VIEWPORTS))
-def sized_page(request, browser, web_server):
+def sized_page(request, browser, served):
     w, h = VIEWPORTS[request.param]
     context = browser.new_context(viewport={"width": w, "height": h})
     pg = context.new_page()
     pg.set_default_timeout(30_000)
     seen: list[str] = []
     pg.on("request", lambda r: seen.append(r.url))
-    pg.goto(web_server[0])
+    pg.goto(served.url)
     pg.wait_for_selector("text=styleforge")
     yield pg, (w, h)
     context.close()
@@ -316,10 +356,10 @@ def test_a_bad_upload_is_explained_in_the_tab(page, tab, tmp_path):
         )
 
 
-def test_login_then_a_job_and_the_per_client_cap_in_the_browser(browser, auth_server, tmp_path):
+def test_login_then_a_job_and_the_per_client_cap_in_the_browser(browser, auth_served, tmp_path):
     from conftest import USERS
 
-    url, _demo = auth_server
+    url, _demo = auth_served
     photo = tmp_path / "street.png"
     Image.fromarray((np.indices((96, 128)).sum(0) % 256).astype(np.uint8)).convert("RGB").save(photo)
     context = browser.new_context(viewport={"width": 1400, "height": 1000})

@@ -35,6 +35,7 @@ from typing import Any
 
 from PIL import Image
 
+from ..errors import InputError
 from ..service.config import FAST, HEAVY
 from . import modes, video_tab
 from .limits import JobCancelled, JobTimeout
@@ -58,6 +59,8 @@ HOMES: dict[str, ModuleType] = {"video_job": video_tab}
 LOCAL_ARGS = ("models", "look_dir")
 #: Arguments for this process only (the worker has its own device and its own output folder).
 DROPPED_ARGS = ("device", "preview_every", "on_progress", "should_stop", "deadline", "out_dir")
+#: How a worker words a failure that is a bug (:func:`styleforge.service.tasks.execute`).
+INTERNAL = "internal error ("
 #: Inputs of a page job may be larger than an API upload (PNG of a large photo).
 MAX_INPUT_BYTES = 256 * 2**20
 
@@ -160,6 +163,10 @@ def _remote(
             if "timed out" in str(e):
                 raise JobTimeout("the job took too long") from None
             raise JobCancelled("cancelled") from None
+        except InputError as e:
+            if str(e).startswith(INTERNAL):  # a bug on the worker: the page's apology, as for one here
+                raise RuntimeError(str(e)) from None
+            raise
         if isinstance(image, bytes):  # a video: written where the page keeps its results
             folder = Path(given.get("out_dir") or tempfile.mkdtemp(prefix="styleforge-video-"))
             out = folder / Path(job.meta.get("name") or "result.mp4").name
