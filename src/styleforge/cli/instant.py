@@ -189,6 +189,44 @@ def _lite_runner(styles: list[str], args: argparse.Namespace) -> Any:
     return lite_runner_for(styles[0], threads=args.threads, palette=args.palette)
 
 
+def _wct_eligible(styles: list[str], args: argparse.Namespace) -> bool:
+    """Whether the options allow the torch-free WCT runner (:mod:`styleforge.instant.wctlite`):
+    one style image, the built-in WCT decoders, and none of the options it does not implement."""
+    return not (
+        len(styles) != 1
+        or args.backend == "torch"
+        or args.mask
+        or args.style_weights
+        or getattr(args, "original_colors", False)
+        or args.tile
+        or args.adain_decoder
+        or getattr(args, "refine", 0)
+        or getattr(args, "arbitrary", "auto") not in ("auto", "wct")
+    )
+
+
+def _wct_runner(styles: list[str], args: argparse.Namespace) -> tuple[Any, Path] | None:
+    """``(runner, style image path)`` for a style image on the torch-free WCT path, else ``None``
+    (a per-style network, another arbitrary method, no onnxruntime, or the VGG16 cache not written yet)."""
+    if not _wct_eligible(styles, args):
+        return None
+    from ..assets import resolve_image
+    from ..instant.models import builtin_models, weights_for
+
+    if weights_for(styles[0]) is not None:
+        return None
+    if getattr(args, "arbitrary", "auto") == "auto" and not any(e.kind == "wct" for e in builtin_models().values()):
+        return None  # auto = AdaIN without the WCT weights
+    try:
+        style = resolve_image(styles[0], kind="style")
+    except InputError:
+        return None  # the full path reports it
+    from ..instant.wctlite import wct_runner_for
+
+    runner = wct_runner_for(threads=args.threads)
+    return None if runner is None else (runner, style)
+
+
 def _load_in_background(files: list[Path], size: int | None) -> Any:
     """Decode (and shrink to ``size``) the photos on a second thread while the runner is set up
     (PIL and onnxruntime release the GIL); returns a function that joins and returns them (or raises)."""
@@ -257,7 +295,42 @@ def run_with_args(content: list[str], styles: list[str], output: str, args: argp
         if not rest:
             return 0
         files, targets = [f for f, _ in rest], [t for _, t in rest]
+    elif lite is None and _wct_eligible(styles, args):
+        files, targets = _run_wct_lite(files, targets, styles, args, opts)
+        if not files:
+            return 0
     return _run_full(files, targets, styles, opts, args, refine_style)
+
+
+def _run_wct_lite(
+    files: list[Path], targets: list[Path], styles: list[str], args: argparse.Namespace, opts: Any
+) -> tuple[list[Path], list[Path]]:
+    """A style image through the torch-free WCT runner (no torch import); returns the photos it left
+    to the full path (all of them when the runner is unavailable, tiny or huge ones otherwise)."""
+    import time
+
+    from ..instant.lite import LiteRunner
+
+    found = _wct_runner(styles, args)
+    if found is None:
+        return files, targets
+    runner, style_file = found
+    from ..assets import resolve_image
+    from ..io import load_image, save_image
+
+    painting = load_image(style_file, what="style image")
+    alpha = args.alpha if args.alpha is not None else args.strength
+    images = [load_image(resolve_image(str(f), kind="content"), what="content image") for f in files]  # all, first
+    rest: list[tuple[Path, Path]] = []
+    for f, img, target in zip(files, images, targets, strict=True):
+        if not LiteRunner.handles(img, args.size):
+            rest.append((f, target))
+            continue
+        t0 = time.perf_counter()
+        out = runner(img, painting, style_file=style_file, strength=alpha, size=args.size, style_scale=opts.style_scale)
+        save_image(out, target)
+        log.info("wrote %s (%dx%d, %.2f s, WCT onnxruntime)", target, out.width, out.height, time.perf_counter() - t0)
+    return [f for f, _ in rest], [t for _, t in rest]
 
 
 def _refine_style(styles: list[str], args: argparse.Namespace) -> Path | None:

@@ -1,0 +1,175 @@
+"""The torch-free WCT path (:mod:`styleforge.instant.wctlite`): same pictures as the torch WCT path."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from styleforge.assets import BUILTIN_CONTENT, builtin_styles
+from styleforge.backbones.vgg import load_vgg_weights
+from styleforge.instant import InstantOptions, load_instant, stylize_instant, wctlite
+from styleforge.nets import wct as torch_wct
+
+pytest.importorskip("onnxruntime")
+pytest.importorskip("onnx")
+
+SHARED = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
+
+
+@pytest.fixture(scope="module")
+def runner() -> wctlite.WCTRunner:
+    load_vgg_weights.cache_clear()
+    load_vgg_weights("vgg16-offline")  # the converted VGG16 the runner reads (any torch run writes it)
+    r = wctlite.wct_runner_for(threads=2)
+    assert r is not None
+    return r
+
+
+@pytest.mark.parametrize("mode", ["aa", "bicubic", "bilinear"])
+@pytest.mark.parametrize(("n_in", "n_out"), [(384, 288), (512, 217), (288, 384), (37, 100), (54, 53)])
+def test_resize_matrices_are_torchs(mode: str, n_in: int, n_out: int) -> None:
+    if mode == "aa" and n_out > n_in:
+        pytest.skip("antialiasing only shrinks here")
+    x = torch.rand(1, 2, 9, n_in)
+    kw = {"antialias": True, "mode": "bilinear"} if mode == "aa" else {"mode": mode}
+    want = F.interpolate(x, size=(9, n_out), align_corners=False, **kw)[0]
+    got = x[0].numpy() @ wctlite.resize_matrix(n_in, n_out, mode).T
+    assert np.abs(got - want.numpy()).max() < 5e-5  # torch computes its weights in float32
+
+
+def test_the_numpy_maths_is_the_torch_maths() -> None:
+    g = torch.Generator().manual_seed(0)
+    f = torch.randn(1, 32, 300, 290, generator=g).relu()  # above MAX_SAMPLES: the strided sample
+    s = torch.randn(1, 32, 40, 50, generator=g) * 2 + 1
+    own_t, style_t = torch_wct.covariance_stats(f), torch_wct.covariance_stats(s)
+    own_n, style_n = wctlite.covariance_stats(f.numpy()), wctlite.covariance_stats(s.numpy())
+    assert np.allclose(own_n[1], own_t.cov.numpy(), rtol=1e-4, atol=1e-5)
+    assert np.allclose(own_n[0], own_t.mean.numpy(), atol=1e-6)
+    for alpha in (1.0, 0.6):
+        a_t, b_t = torch_wct.wct_affine(own_t, style_t, alpha=alpha)
+        root = wctlite.sym_power(style_n[1], 0.5, 1e-5)
+        a_n, b_n = wctlite.wct_affine(own_n, style_n[0], root, alpha=alpha)
+        assert np.abs(a_n - a_t.numpy()).max() < 2e-3 * np.abs(a_t.numpy()).max()
+        assert np.abs(b_n - b_t.numpy()).max() < 2e-3 * np.abs(b_t.numpy()).max()
+
+
+def _torch_output(photo: Image.Image, style: Path, opts: InstantOptions) -> np.ndarray:
+    torch.set_num_threads(2)
+    model = load_instant([str(style)], backend="torch")
+    return np.asarray(stylize_instant(photo, model, opts), np.int16)
+
+
+def _lite_output(r: wctlite.WCTRunner, photo: Image.Image, style: Path, opts: InstantOptions) -> np.ndarray:
+    alpha = opts.alpha if opts.alpha is not None else opts.strength
+    out = r(
+        photo,
+        Image.open(style).convert("RGB"),
+        style_file=style,
+        strength=alpha,
+        size=opts.size,
+        style_scale=opts.style_scale,
+    )
+    return np.asarray(out, np.int16)
+
+
+@pytest.mark.parametrize("painting", ["starry_night", "the_scream", "composition_vii"])
+def test_the_runner_gives_the_torch_picture_at_512(runner: wctlite.WCTRunner, painting: str) -> None:
+    photo = Image.open(BUILTIN_CONTENT["tubingen"]).convert("RGB")
+    style = builtin_styles()[painting]
+    opts = InstantOptions(size=512, tile=0)
+    want, got = _torch_output(photo, style, opts), _lite_output(runner, photo, style, opts)
+    assert want.shape == got.shape
+    assert np.abs(want - got).max() <= 2  # ≤ 2/255 on uint8
+
+
+def test_alpha_and_style_scale_match_too(runner: wctlite.WCTRunner) -> None:
+    photo = Image.open(BUILTIN_CONTENT["tubingen"]).convert("RGB").crop((0, 0, 301, 203))  # odd sizes
+    style = builtin_styles()["udnie"]
+    for opts in (InstantOptions(size=300, alpha=0.6, tile=0), InstantOptions(size=257, style_scale=1.5, tile=0)):
+        want, got = _torch_output(photo, style, opts), _lite_output(runner, photo, style, opts)
+        assert np.abs(want - got).max() <= 2, opts
+
+
+@pytest.mark.realdata
+def test_shared_photos_and_paintings_match(runner: wctlite.WCTRunner) -> None:
+    photos = ["content/golden_gate.jpg", "more/content/NVlabs__000000000139.jpg"]
+    paintings = ["styles/la_muse.jpg", "styles/shipwreck.jpg"]
+    for p in photos:
+        photo = Image.open(SHARED / p).convert("RGB")
+        for s in paintings:
+            opts = InstantOptions(size=512, tile=0)
+            want, got = _torch_output(photo, SHARED / s, opts), _lite_output(runner, photo, SHARED / s, opts)
+            assert np.abs(want - got).max() <= 2, (p, s)
+
+
+def test_style_statistics_are_cached_on_disk(runner: wctlite.WCTRunner, tmp_path: Path) -> None:
+    style = tmp_path / "painting.png"
+    Image.open(builtin_styles()["the_scream"]).convert("RGB").resize((200, 160)).save(style)
+    arr = np.asarray(Image.open(style), np.float32).transpose(2, 0, 1)[None] / 255
+    first = runner.stats_for(style, arr, 1.25)
+    files = list((wctlite.cache_dir() / "wct-stats").glob(f"*-{runner.key}-1.25.npz"))
+    assert files
+    runner._stats.clear()
+    again = runner.stats_for(style, np.zeros_like(arr), 1.25)  # read back from disk, not recomputed
+    assert first.keys() == again.keys()
+    for k in first:
+        assert np.array_equal(first[k][1], again[k][1])
+
+
+def _cli(argv: list[str], env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    code = (
+        "import sys; from styleforge.cli.main import main; "
+        f"rc = main({argv!r}); print('RC', rc, 'TORCH', 'torch' in sys.modules)"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "OMP_NUM_THREADS": "1", **(env or {})},
+    )
+
+
+def test_the_wct_command_imports_no_torch(runner: wctlite.WCTRunner, tmp_path: Path) -> None:
+    load_vgg_weights.cache_clear()
+    load_vgg_weights("vgg16-offline")  # into this test's cache, which the subprocess reads
+    style = str(builtin_styles()["the_scream"])
+    base = ["instant", str(BUILTIN_CONTENT["tubingen"]), "--style", style, "--size", "256", "--threads", "1"]
+    fast = _cli([*base, "-o", str(tmp_path / "fast.png")])
+    assert "RC 0 TORCH False" in fast.stdout, fast.stderr[-2000:]
+    full = _cli([*base, "--backend", "torch", "-o", str(tmp_path / "full.png")])
+    assert "RC 0 TORCH True" in full.stdout, full.stderr[-2000:]
+    a, b = (np.asarray(Image.open(tmp_path / n), np.int16) for n in ("fast.png", "full.png"))
+    assert a.shape == b.shape and np.abs(a - b).max() <= 2
+
+
+def test_without_onnxruntime_the_command_falls_back_to_torch(
+    runner: wctlite.WCTRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = importlib.util.find_spec
+
+    def no_ort(name: str, *a: object, **k: object):  # noqa: ANN202
+        return None if name == "onnxruntime" else real(name, *a, **k)
+
+    monkeypatch.setattr(importlib.util, "find_spec", no_ort)
+    assert wctlite.wct_runner_for(threads=1) is None
+    from styleforge.cli.main import main
+
+    out = tmp_path / "o.png"
+    style = str(builtin_styles()["the_scream"])
+    assert main(["instant", str(BUILTIN_CONTENT["tubingen"]), "--style", style, "--size", "96", "-o", str(out)]) == 0
+    assert Image.open(out).size == (96, 72)
+
+
+def test_a_cold_cache_takes_the_torch_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STYLEFORGE_CACHE", str(tmp_path))  # no converted VGG16 weights yet
+    assert wctlite.wct_runner_for(threads=1) is None
