@@ -229,7 +229,8 @@ def compare_section(args: argparse.Namespace, metric: Metric) -> None:
         figures = {
             "size": args.size,
             "seed": 0,
-            "before": f"the default of commit {args.before_ref} (its own src)",
+            "before": f"the default of commit {args.before_ref} (its own src)"
+            + (", timed in an earlier run (cached; its load is per pair)" if args.reuse_old else ", same run"),
             "after_options": args.candidate or "the default",
             "losses": "neural-style's (vgg16-offline, max pooling, at the output size) and the independent "
             "metric (VGG16 average pooling, 384 px)",
