@@ -340,3 +340,16 @@ class GradioHTTP:
 @pytest.fixture(scope="session")
 def api(web_server: Any) -> GradioHTTP:
     return GradioHTTP(web_server[0])
+
+
+@pytest.fixture(scope="module")
+def served(request: pytest.FixtureRequest) -> Iterator[Served]:
+    """The page (``url, demo``), in-process or on the queue: parametrised by the test module
+    (``"in-process"`` / ``"broker"``, indirect)."""
+    yield from served_page(request, "web_settings", "web_server")
+
+
+@pytest.fixture(scope="module")
+def auth_served(request: pytest.FixtureRequest) -> Iterator[Served]:
+    """The page with a login, in-process or on the queue (parametrised like :func:`served`)."""
+    yield from served_page(request, "auth_settings", "auth_server")

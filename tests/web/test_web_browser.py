@@ -27,7 +27,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import served_page
 from PIL import Image
 
 from styleforge.assets import BUILTIN_CONTENT, builtin_styles
@@ -55,18 +54,6 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     for name in ("served", "auth_served"):
         if name in metafunc.fixturenames:
             metafunc.parametrize(name, SERVERS, indirect=True, scope="module")
-
-
-@pytest.fixture(scope="module")
-def served(request):
-    """The page (``url, demo``), in-process or on the queue."""
-    yield from served_page(request, "web_settings", "web_server")
-
-
-@pytest.fixture(scope="module")
-def auth_served(request):
-    """The page with a login, in-process or on the queue."""
-    yield from served_page(request, "auth_settings", "auth_server")
 
 
 @pytest.fixture(autouse=True)
