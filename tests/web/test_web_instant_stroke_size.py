@@ -39,8 +39,11 @@ def test_the_page_shows_the_slider(web_settings: Any) -> None:
         MAX_STYLE_SCALE,
         InstantOptions().style_scale,
     )
-    clicks = [d for d in demo.fns.values() if d.api_name == "instant"]
+    clicks = [d for d in demo.fns.values() if d.api_name == "instant_page"]
     assert clicks and slider in clicks[0].inputs  # wired to the Stylise button
+    # the API's "instant" keeps its five inputs (earlier Gradio-client callers)
+    api = [d for d in demo.fns.values() if d.api_name == "instant"]
+    assert api and slider not in api[0].inputs and len(api[0].inputs) == 5
 
 
 def test_the_stroke_size_reaches_the_run_and_the_command(

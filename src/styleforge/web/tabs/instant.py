@@ -130,8 +130,17 @@ def build(ctx: Context) -> None:
             out, info, cmd = result_column("instant")
 
     wire_style_gallery(ctx, items, names, gallery, style, own, status)
-    inputs = [content, style, own, strength, colors, scale]
-    go.click(h["run"], inputs, [out, info, cmd], api_name="instant", **ctx.fast)
+    inputs = [content, style, own, strength, colors]
+    # the page sends the stroke size too; the API's "instant" / "instant_polish" keep their five inputs
+    # (Gradio-client callers of earlier versions), through events of a hidden button
+    go.click(h["run"], [*inputs, scale], [out, info, cmd], api_name="instant_page", **ctx.fast)
     polish.click(
-        h["polish"], inputs, [out, info, cmd], api_name="instant_polish", **{**ctx.heavy, "show_progress": "minimal"}
+        h["polish"],
+        [*inputs, scale],
+        [out, info, cmd],
+        api_name="instant_polish_page",
+        **{**ctx.heavy, "show_progress": "minimal"},
     )  # seconds, no live picture: Gradio's own timer
+    api = gr.Button(visible=False, elem_id="instant-api")
+    api.click(h["run"], inputs, [out, info, cmd], api_name="instant", **ctx.fast)
+    api.click(h["polish"], inputs, [out, info, cmd], api_name="instant_polish", **ctx.heavy)
