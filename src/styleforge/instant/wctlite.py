@@ -206,13 +206,23 @@ def _model(nodes: list[Any], inputs: list[Any], output: Any, inits: list[Any], n
     return model
 
 
+def _save(model: Any, path: Path) -> Path:
+    """Check ``model`` and write it to ``path`` atomically."""
+    import onnx
+
+    from ..io import atomic_path
+
+    onnx.checker.check_model(model)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path) as tmp:
+        onnx.save(model, str(tmp))
+    return path
+
+
 def build_encoder_graph(path: Path, vgg: dict[str, np.ndarray], level: str) -> Path:
     """``x`` (1, 3, H, W) RGB in [0, 1] → ``f`` VGG16 features at ``level`` (reflection padding,
     max pooling; the caffe normalisation first), written atomically."""
-    import onnx
     from onnx import TensorProto, helper, numpy_helper
-
-    from ..io import atomic_path
 
     f32 = TensorProto.FLOAT
     inits = [
@@ -257,20 +267,13 @@ def build_encoder_graph(path: Path, vgg: dict[str, np.ndarray], level: str) -> P
         inits,
         f"styleforge_wct_encoder_{level}",
     )
-    onnx.checker.check_model(model)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(path) as tmp:
-        onnx.save(model, str(tmp))
-    return path
+    return _save(model, path)
 
 
 def build_decoder_graph(path: Path, sd: dict[str, np.ndarray], level: str) -> Path:
     """``f`` features, ``w0``, ``b0`` (the first convolution, an input: the WCT map and
     ``IN_SCALE`` are folded into it) → RGB, unclamped (the torch decoder before its size fix)."""
-    import onnx
     from onnx import TensorProto, helper, numpy_helper
-
-    from ..io import atomic_path
 
     f32 = TensorProto.FLOAT
     layers = _decoder_layers(sd, level)
@@ -320,11 +323,7 @@ def build_decoder_graph(path: Path, sd: dict[str, np.ndarray], level: str) -> Pa
         inits,
         f"styleforge_wct_decoder_{level}",
     )
-    onnx.checker.check_model(model)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(path) as tmp:
-        onnx.save(model, str(tmp))
-    return path
+    return _save(model, path)
 
 
 # --------------------------------------------------------------------------------------------
