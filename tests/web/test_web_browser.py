@@ -34,16 +34,8 @@ from styleforge.web import modes
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*(no_silent_downcasting|copy keyword).*")
 
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
-]
+from chromium_args import CHROMIUM_ARGS  # noqa: E402
+
 TIMEOUT_MS = 120_000
 #: Where the page's jobs run: in the server's process, or on the workers of a job queue.
 SERVERS = ("in-process", "broker")
