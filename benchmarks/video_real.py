@@ -153,6 +153,7 @@ def run_clip(clip: Path, mode: str, tmp: Path, losses: Any, args: argparse.Names
     if mode == "gatys":
         n = args.gatys_frames
         extra = ["--duration", f"{(n + 0.5) / float(info.fps):.4f}"]
+    extra += args.video_args.split() if args.video_args else []
     out = tmp / f"{clip.stem}-{mode}.mp4"
     cmd = [
         str(Path(sys.executable).parent / "styleforge"),
@@ -216,7 +217,7 @@ def run_clip(clip: Path, mode: str, tmp: Path, losses: Any, args: argparse.Names
 
 def seams(clip: Path, tmp: Path) -> dict[str, Any]:
     """Two overlapping chunks of one clip, joined: flicker on the seam frames against the clip's median."""
-    from styleforge.video.chunks import chunk_ranges
+    from styleforge.video.chunks import OVERLAP, chunk_ranges
     from video_measures import flicker_series
 
     sf = str(Path(sys.executable).parent / "styleforge")
@@ -224,7 +225,7 @@ def seams(clip: Path, tmp: Path) -> dict[str, Any]:
 
     total = probe(clip).frames
     parts = []
-    for i, (a, b) in enumerate(chunk_ranges(total, 2, 8)):
+    for i, (a, b) in enumerate(chunk_ranges(total, 2, OVERLAP)):
         p = tmp / f"seam{i}.mp4"
         subprocess.run(
             [sf, "video", str(clip), "--instant", "starry_night", "--frames", f"{a}:{b}", "-o", str(p)],
@@ -235,11 +236,11 @@ def seams(clip: Path, tmp: Path) -> dict[str, Any]:
     joined = tmp / "joined.mp4"
     subprocess.run([sf, "video", "join", *map(str, parts), "-o", str(joined)], check=True)
     outs = decode(joined)
-    cut = chunk_ranges(total, 2, 8)[1][0]
-    worst, median = seam_flicker(outs, list(range(cut, chunk_ranges(total, 2, 8)[0][1] + 1)))
+    cut = chunk_ranges(total, 2, OVERLAP)[1][0]
+    worst, median = seam_flicker(outs, list(range(cut, chunk_ranges(total, 2, OVERLAP)[0][1] + 1)))
     series = flicker_series(outs)
     print(
-        f"seams {clip.stem}: {len(outs)} frames, overlap frames {cut}…{chunk_ranges(total, 2, 8)[0][1] - 1}; "
+        f"seams {clip.stem}: {len(outs)} frames, overlap frames {cut}…{chunk_ranges(total, 2, OVERLAP)[0][1] - 1}; "
         f"worst seam flicker {worst:.2f} vs median {median:.2f} ({worst / median:.2f}×)"
     )
     return {
@@ -259,6 +260,7 @@ def main() -> int:
     p.add_argument("--docs-strip", type=Path, default=None)
     p.add_argument("--name", default="video_real", help="results file name (benchmarks/results/NAME.json)")
     p.add_argument("--no-seams", action="store_true")
+    p.add_argument("--video-args", default="", help="more options for every styleforge video run (recorded)")
     args = p.parse_args()
     from video import Losses
 

@@ -40,6 +40,7 @@ VIDEO_EXTENSIONS = (".mp4", ".mkv", ".mov", ".m4v", ".avi", ".webm", ".mpg", ".m
 
 
 def add_parser(sub: Any) -> None:
+    from ..video.defaults import OVERLAP
     from .stylize import add_gatys_options
 
     p = sub.add_parser(
@@ -100,7 +101,7 @@ def add_parser(sub: Any) -> None:
     v.add_argument(
         "--overlap",
         type=int,
-        default=8,
+        default=OVERLAP,
         help="frames shared by neighbouring chunks under torchrun (default %(default)s)",
     )
     v.add_argument("--flow-size", type=int, default=640, help="long side for the optical flow (default %(default)s)")

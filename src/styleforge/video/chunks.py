@@ -11,7 +11,7 @@ hides the seam), encodes the result and adds the input's audio.  :func:`chunk_ra
 
 from __future__ import annotations
 
-__all__ = ["chunk_ranges", "join_chunks", "read_chunk"]
+__all__ = ["OVERLAP", "chunk_ranges", "join_chunks", "read_chunk"]
 
 import json
 import os
@@ -23,9 +23,10 @@ import numpy as np
 
 from ..errors import InputError
 from .container import FrameWriter, check_video_output, finalize, pick_codec, probe, read_comment, read_frames
+from .defaults import OVERLAP
 
 
-def chunk_ranges(total: int, parts: int, overlap: int = 8) -> list[tuple[int, int]]:
+def chunk_ranges(total: int, parts: int, overlap: int = OVERLAP) -> list[tuple[int, int]]:
     """``parts`` ranges ``[a, b)`` covering ``0 … total−1``, neighbours sharing ``overlap`` frames (pure)."""
     if total < 1 or parts < 1:
         raise InputError(f"cannot split {total} frames into {parts} chunks")

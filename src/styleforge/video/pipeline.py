@@ -92,6 +92,7 @@ class VideoOptions:
             flow_size=self.flow_size,
             preset=self.flow_preset,
             needs_hint=stylizer.uses_hint,
+            keep_detail=not getattr(stylizer, "per_pixel", False),
             hold=self.hold if self.consistency > 0 else 0.0,
         )
 
@@ -112,7 +113,7 @@ def stylize_frames(
     if blender is None:
         blender = options.blender(stylizer)
     every = options.key_every(stylizer)
-    flowing = blender.active and not getattr(stylizer, "per_pixel", False)
+    flowing = blender.active
     items = ((f, blender.motion(f, both=every > 1) if flowing else None, last) for f, last in _lookahead(frames))
     for out in blender.render(items, stylizer, every):
         yield _to_uint8(out)
@@ -419,7 +420,7 @@ def render_video(
             from tqdm.auto import tqdm
 
             bar = tqdm(total=total or None, initial=done, unit="frame", dynamic_ncols=True, desc=out.name)
-        flowing = blender.active and not getattr(st, "per_pixel", False)
+        flowing = blender.active
 
         def motion_of(frame: np.ndarray) -> Any:
             return blender.motion(frame, both=every > 1) if flowing else None

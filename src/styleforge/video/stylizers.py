@@ -48,7 +48,7 @@ log = logging.getLogger("styleforge")
 class Stylizer(Protocol):
     name: str
     uses_hint: bool  # whether it wants the previous output (computed even with --no-consistency)
-    # (optional) per_pixel = True: a fixed per-pixel colour map, left out of the consistency pass
+    # (optional) per_pixel = True: a fixed per-pixel colour map (plain blending, no keyframes)
 
     def __call__(self, frame: np.ndarray, hint: Hint | None) -> np.ndarray: ...
 
@@ -314,7 +314,7 @@ class PhotoStylizer:
     """Another photo's look: one affine colour map, fitted on the first frame, for the whole clip."""
 
     uses_hint = False
-    per_pixel = True  # the same colour map on every frame: no flicker to remove (no blending)
+    per_pixel = True  # the same colour map on every frame: blended plainly (no strokes), no keyframes
 
     def __init__(self, photo: str, *, strength: float = 1.0) -> None:
         from ..io import load_input, resize_max_side
@@ -357,7 +357,7 @@ class LookStylizer:
     """A ``.cube`` look applied to every frame."""
 
     uses_hint = False
-    per_pixel = True  # the same colour map on every frame: no flicker to remove (no blending)
+    per_pixel = True  # the same colour map on every frame: blended plainly (no strokes), no keyframes
 
     def __init__(self, cube: str, *, strength: float = 1.0) -> None:
         from ..transfer.lut import read_cube

@@ -26,6 +26,7 @@ __all__ = [
     "TemporalBlender",
     "blend",
     "blend_detail",
+    "carry_detail",
     "confidence",
     "hold_weight",
     "propagate",
@@ -33,7 +34,7 @@ __all__ = [
 ]
 
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -174,6 +175,46 @@ def blend_detail(
 _ONES = np.ones((1, 3), np.float32)  # cv2.transform with it: the sum over the 3 channels
 
 
+def _band_energy(det: np.ndarray) -> np.ndarray:
+    """Local energy of a 3-channel band over 7×7 pixels (the sum over the channels)."""
+    return np.asarray(cv2.boxFilter(cv2.transform(det * det, _ONES), -1, (7, 7), borderType=cv2.BORDER_REFLECT))
+
+
+def carry_detail(img: np.ndarray, flow: np.ndarray, *, levels: int = 3, max_gain: float = 3.0) -> np.ndarray:
+    """``warp(img, flow)`` whose strokes keep the contrast they had in ``img`` (pure, float32).
+
+    Resampling at sub-pixel positions changes the bands' contrast a little (bicubic weights
+    fade the finest band and ring in the next); carried along the flow frame after frame (a
+    moving camera, keyframes) the strokes fade or ring.  Here each
+    band of a Laplacian pyramid of the warped picture is rescaled so that its local energy
+    (7×7 pixels of its level) is the energy ``img`` had at the pixel the flow points to.
+    Where the flow is zero the warp is exact and every gain is 1: still areas stay still.
+    """
+    out = warp(img, flow)
+    if not np.any(flow):
+        return out
+    a = np.ascontiguousarray(img, np.float32)
+    b = np.ascontiguousarray(out, np.float32)
+    fl = np.ascontiguousarray(flow, np.float32)
+    bands: list[np.ndarray] = []
+    for _ in range(levels):
+        h, wd = a.shape[:2]
+        if min(h, wd) < 8:
+            break
+        la, lb = cv2.pyrDown(a), cv2.pyrDown(b)
+        det_a = cv2.subtract(a, cv2.pyrUp(la, dstsize=(wd, h)))
+        det_b = cv2.subtract(b, cv2.pyrUp(lb, dstsize=(wd, h)))
+        target = warp(_band_energy(det_a), fl, cubic=False)
+        gain = np.sqrt((np.maximum(target, 0) + 1e-8) / (_band_energy(det_b) + 1e-8))
+        np.clip(gain, 1.0 / max_gain, max_gain, out=gain)
+        bands.append(det_b * gain[..., None])
+        a, b = np.asarray(la, np.float32), np.asarray(lb, np.float32)
+        fl = np.asarray(cv2.resize(fl, (la.shape[1], la.shape[0]), interpolation=cv2.INTER_AREA), np.float32) * 0.5
+    for band in reversed(bands):
+        b = cv2.pyrUp(b, dstsize=(band.shape[1], band.shape[0])) + band
+    return b
+
+
 StylizeFn = Callable[[np.ndarray, "Hint | None"], np.ndarray]
 
 
@@ -265,14 +306,24 @@ class TemporalBlender:
         if prev is None or prev.shape != g.shape:
             return None
         back, fwd = flow_pair(g, prev, max_side=None, preset=self.preset)
-        still = still_weight(g, prev)
+        g32, p32 = g.astype(np.float32), prev.astype(np.float32)
+        raw_b = cv2.absdiff(g32, warp(p32, back, cubic=False))
+        mask = reliable_mask(back, fwd, residual=raw_b)  # whether the flow DIS found can be trusted
+        if both:
+            raw_f = cv2.absdiff(p32, warp(g32, fwd, cubic=False))
+            mask_f = reliable_mask(fwd, back, residual=raw_f)
         if self.hold > 0:
+            # still pixels get zero motion, which is exact: they are reliable whatever DIS found there
+            # (checking the zeroed field instead would see motion boundaries around every still patch)
+            still = still_weight(g, prev)
             moving = (1.0 - still)[..., None]
             back *= moving
             fwd *= moving
-        g32, p32 = g.astype(np.float32), prev.astype(np.float32)
-        raw_b = cv2.absdiff(g32, warp(p32, back, cubic=False))
-        mask = reliable_mask(back, fwd, residual=raw_b)
+            mask = np.maximum(mask, still)
+            raw_b = cv2.absdiff(g32, warp(p32, back, cubic=False))
+            if both:
+                mask_f = np.maximum(mask_f, still)
+                raw_f = cv2.absdiff(p32, warp(g32, fwd, cubic=False))
         residual = cv2.GaussianBlur(raw_b, (0, 0), 1.5)
         if self.strength > 0:
             weight = hold_weight(mask, residual, self.strength, self.hold)
@@ -281,10 +332,9 @@ class TemporalBlender:
         h, w = frame.shape[:2]
         m = Motion(back, mask, weight)
         if both:
-            raw_f = cv2.absdiff(p32, warp(g32, fwd, cubic=False))
             res_f = cv2.GaussianBlur(raw_f, (0, 0), 1.5)
             m.carry = confidence(mask, residual)
-            m.fwd, m.fwd_conf = fwd, confidence(reliable_mask(fwd, back, residual=raw_f), res_f)
+            m.fwd, m.fwd_conf = fwd, confidence(mask_f, res_f)
             m.res_b, m.res_f = residual, res_f
         if (g.shape[1], g.shape[0]) != (w, h):
             sx, sy = w / g.shape[1], h / g.shape[0]
@@ -311,7 +361,7 @@ class TemporalBlender:
     ) -> np.ndarray:
         """Stylise ``frame`` (``(H, W, 3)`` uint8) → ``(H, W, 3)`` float32 in [0, 1]
         (``motion``: :meth:`motion` of this frame, computed ahead; ``"now"``: compute it here)."""
-        if not self.active or getattr(stylize, "per_pixel", False):  # a colour map cannot add flicker
+        if not self.active:
             return np.clip(stylize(frame, None), 0, 1).astype(np.float32, copy=False)
         if isinstance(motion, str):
             motion = self.motion(frame)
@@ -328,7 +378,7 @@ class TemporalBlender:
         hint = None
         if motion is not None and self.prev_out is not None and self.prev_out.shape[:2] == frame.shape[:2]:
             back, mask, weight = motion
-            hint = Hint(warp(self.prev_out, back), mask, weight)
+            hint = Hint(self._carry(self.prev_out, back), mask, weight)
         out = stylized if stylized is not None else np.clip(stylize(frame, hint), 0, 1).astype(np.float32, copy=False)
         if hint is not None and self.strength > 0:
             mix = blend_detail if self.keep_detail else blend
@@ -345,6 +395,13 @@ class TemporalBlender:
         self.prev_out = out
         return out
 
+    def _carry(self, img: np.ndarray, flow: np.ndarray) -> np.ndarray:
+        """The previous output carried along ``flow``: with its strokes' contrast kept
+        (:func:`carry_detail`) unless it has none (a colour map)."""
+        if self.keep_detail:
+            return carry_detail(img, flow)
+        return warp(img, flow)
+
     def render(
         self, items: Iterable[tuple[np.ndarray, Motion | None, bool]], stylize: StylizeFn, every: int = 1
     ) -> Iterator[np.ndarray]:
@@ -357,8 +414,7 @@ class TemporalBlender:
         any frame without motion are keyframes.  A mode that uses the previous output
         (``uses_hint``) cannot be stylised ahead of it: every frame is then a keyframe.
         """
-        per_pixel = getattr(stylize, "per_pixel", False)
-        if every <= 1 or not self.active or per_pixel or getattr(stylize, "uses_hint", False):
+        if every <= 1 or not self.active or getattr(stylize, "uses_hint", False):
             for frame, motion, _ in items:
                 yield self(frame, stylize, motion)
             return
@@ -372,6 +428,10 @@ class TemporalBlender:
             if pending:
                 yield from self._between(pending, stylized, motion)
                 pending = []
+            if motion is not None:  # the held picture was carried over ``every`` frames with nothing fresh:
+                # weight^every keeps the memory (in frames) of --keyframes 1, so strokes are not averaged
+                # over twice as many frames
+                motion = replace(motion, weight=motion.weight**every)
             yield self._key(frame, stylize, motion, stylized)
 
     def _between(
@@ -398,6 +458,6 @@ class TemporalBlender:
         fills.reverse()
         for (_, m), (f_img, f_conf, f_res) in zip(pending, fills, strict=True):
             assert self.prev_out is not None and m.carry is not None
-            out = propagate(warp(self.prev_out, m.back), m.carry, f_img, f_conf, m.res_b, f_res)
+            out = propagate(self._carry(self.prev_out, m.back), m.carry, f_img, f_conf, m.res_b, f_res)
             self.prev_out = np.clip(out, 0, 1)
             yield self.prev_out
