@@ -73,8 +73,11 @@ def test_a_still_clip_does_not_flicker_between_keyframes() -> None:
 
 
 def test_a_moving_clip_between_keyframes_follows_the_motion() -> None:
-    """A carried frame is the previous output moved with the picture, not left in place (no trail)."""
-    frames = pan_frames(5, (96, 64), step=2)
+    """A carried frame is the previous output moved with the picture, not left in place (no trail).
+
+    Four pixels a frame: a pixel whose input changes by under 3 levels gets zero motion by design
+    (DIS's flow on flat areas is noise), which a smooth texture drifting slower than that shows."""
+    frames = pan_frames(5, (96, 64), step=4)
     b = TemporalBlender(0.5, flow_size=None, hold=0.95)
     st = lambda f, hint: f.astype(np.float32) / 255  # noqa: E731  (identity: the output should be the input)
     items = [(f, b.motion(f, both=True), i == 4) for i, f in enumerate(frames)]

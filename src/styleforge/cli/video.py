@@ -111,7 +111,7 @@ def add_parser(sub: Any) -> None:
         default=None,
         metavar="N",
         help="stylise one frame in N and carry the others along the optical flow "
-        "(default: 2 for --instant with an image (WCT/AdaIN), else 1 = every frame)",
+        "(default: 2 for --instant, else 1 = every frame)",
     )
     v.add_argument(
         "--codec",

@@ -73,7 +73,7 @@ class VideoOptions:
 
     def key_every(self, stylizer: Stylizer) -> int:
         """One frame in how many is stylised: ``keyframes``, else the mode's default (its
-        ``keyframes`` attribute: 2 for an image style (WCT/AdaIN); 1 for the rest, and without consistency)."""
+        ``keyframes`` attribute: 2 for instant styles; 1 for the rest, and without consistency)."""
         if self.consistency <= 0 or getattr(stylizer, "per_pixel", False):
             return 1
         if self.keyframes is not None:

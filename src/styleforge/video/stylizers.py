@@ -82,10 +82,8 @@ class InstantStylizer:
     :meth:`set_clip_state`), so the colours do not follow each frame's content.  Before a fit
     (a single image, a webcam) the pass takes each frame's statistics, as ``styleforge instant``.
 
-    In a video one frame in ``keyframes`` is stylised, the others are carried along the optical
-    flow (:meth:`.temporal.TemporalBlender.render`): 2 for WCT/AdaIN (any image as the style);
-    1 (every frame) for a per-style network, whose fine strokes lost contrast with 2 on the
-    moving-camera clip (style loss 1.49× the per-frame output's; ``--keyframes 2`` still asks for it).
+    In a video one frame in ``keyframes`` (2) is stylised, the others are carried along the optical
+    flow (:meth:`.temporal.TemporalBlender.render`; ``--keyframes 1`` stylises every frame).
     """
 
     uses_hint = False
@@ -116,8 +114,6 @@ class InstantStylizer:
         self.clip_state: dict[str, Any] | None = None
         self._lite = self._lite_runner(styles, backend, threads, adain_decoder)
         self._model: Any = None
-        if self._lite is not None:
-            self.keyframes = 1
         if self._lite is None:
             import torch
 
