@@ -278,8 +278,8 @@ def main() -> int:
             figures["seams"] = seams(CLIPS / "people_still.mp4", Path(tmp))
     figures["internal_resolution"] = (
         "none: the networks run at the output size (the optical flow at 640 px on the long side); "
-        "WCT (--instant IMAGE) stylises one frame in 2 (keyframes) and carries the others along the flow; "
-        "per-style networks stylise every frame (--keyframes 1, their default)"
+        "instant styles (per-style networks and WCT) stylise one frame in 2 (--keyframes 2, their default) "
+        "and carry the others along the flow; photo looks and Gatys every frame"
     )
     print(f"wrote {write_results(args.name, figures, threads=os.cpu_count() or 1)}")
     return 0
