@@ -120,6 +120,20 @@ def _smooth(x: np.ndarray, sigma: float) -> np.ndarray:
     return cv2.GaussianBlur(x, (0, 0), sigma, borderType=cv2.BORDER_REFLECT)
 
 
+def _split(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One level of a Laplacian pyramid: ``(x`` reduced to half size, ``x``'s finest band ``)``."""
+    h, w = x.shape[:2]
+    low = cv2.pyrDown(x)
+    return np.asarray(low, np.float32), cv2.subtract(x, cv2.pyrUp(low, dstsize=(w, h)))
+
+
+def _collapse(base: np.ndarray, bands: list[np.ndarray]) -> np.ndarray:
+    """The picture whose Laplacian pyramid is ``bands`` (finest first) over ``base``."""
+    for band in reversed(bands):
+        base = cv2.pyrUp(base, dstsize=(band.shape[1], band.shape[0])) + band
+    return base
+
+
 def blend_detail(
     stylized: np.ndarray,
     warped: np.ndarray,
@@ -145,12 +159,9 @@ def blend_detail(
     b = np.ascontiguousarray(warped, np.float32)
     bands: list[np.ndarray] = []
     for _ in range(levels):
-        h, wd = a.shape[:2]
-        if min(h, wd) < 8:
+        if min(a.shape[:2]) < 8:
             break
-        la, lb = cv2.pyrDown(a), cv2.pyrDown(b)
-        det_s = cv2.subtract(a, cv2.pyrUp(la, dstsize=(wd, h)))
-        det_w = cv2.subtract(b, cv2.pyrUp(lb, dstsize=(wd, h)))
+        (la, det_s), (lb, det_w) = _split(a), _split(b)
         det = det_s + w[..., None] * (det_w - det_s)
         e = cv2.boxFilter(  # local energies of the two bands and of their blend, over 7×7 pixels
             cv2.merge([cv2.transform(x * x, _ONES) for x in (det_s, det_w, det)]),
@@ -164,12 +175,9 @@ def blend_detail(
         np.clip(gain, 1.0, max_gain, out=gain)
         det *= gain[..., None]
         bands.append(det)
-        a, b = np.asarray(la, np.float32), np.asarray(lb, np.float32)
+        a, b = la, lb
         w = np.asarray(cv2.resize(w, (la.shape[1], la.shape[0]), interpolation=cv2.INTER_AREA), np.float32)
-    out = a + w[..., None] * (b - a)
-    for band in reversed(bands):
-        out = cv2.pyrUp(out, dstsize=(band.shape[1], band.shape[0])) + band
-    return out
+    return _collapse(a + w[..., None] * (b - a), bands)
 
 
 _ONES = np.ones((1, 3), np.float32)  # cv2.transform with it: the sum over the 3 channels
@@ -198,21 +206,16 @@ def carry_detail(img: np.ndarray, flow: np.ndarray, *, levels: int = 3, max_gain
     fl = np.ascontiguousarray(flow, np.float32)
     bands: list[np.ndarray] = []
     for _ in range(levels):
-        h, wd = a.shape[:2]
-        if min(h, wd) < 8:
+        if min(a.shape[:2]) < 8:
             break
-        la, lb = cv2.pyrDown(a), cv2.pyrDown(b)
-        det_a = cv2.subtract(a, cv2.pyrUp(la, dstsize=(wd, h)))
-        det_b = cv2.subtract(b, cv2.pyrUp(lb, dstsize=(wd, h)))
+        (la, det_a), (lb, det_b) = _split(a), _split(b)
         target = warp(_band_energy(det_a), fl, cubic=False)
         gain = np.sqrt((np.maximum(target, 0) + 1e-8) / (_band_energy(det_b) + 1e-8))
         np.clip(gain, 1.0 / max_gain, max_gain, out=gain)
         bands.append(det_b * gain[..., None])
-        a, b = np.asarray(la, np.float32), np.asarray(lb, np.float32)
+        a, b = la, lb
         fl = np.asarray(cv2.resize(fl, (la.shape[1], la.shape[0]), interpolation=cv2.INTER_AREA), np.float32) * 0.5
-    for band in reversed(bands):
-        b = cv2.pyrUp(b, dstsize=(band.shape[1], band.shape[0])) + band
-    return b
+    return _collapse(b, bands)
 
 
 StylizeFn = Callable[[np.ndarray, "Hint | None"], np.ndarray]
