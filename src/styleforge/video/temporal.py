@@ -193,9 +193,9 @@ def carry_detail(img: np.ndarray, flow: np.ndarray, *, levels: int = 3, max_gain
 
     Resampling at sub-pixel positions changes the bands' contrast a little (bicubic weights
     fade the finest band and ring in the next); carried along the flow frame after frame (a
-    moving camera, keyframes) the strokes fade or ring.  Here each
-    band of a Laplacian pyramid of the warped picture is rescaled so that its local energy
-    (7×7 pixels of its level) is the energy ``img`` had at the pixel the flow points to.
+    moving camera, keyframes) the strokes fade or ring.  Here each band of a Laplacian pyramid
+    of the warped picture is rescaled so that its local energy (7×7 pixels of its level) is the
+    energy ``img`` had at the pixel the flow points to (gains within ``[1/max_gain, max_gain]``).
     Where the flow is zero the warp is exact and every gain is 1: still areas stay still.
     """
     out = warp(img, flow)
@@ -321,8 +321,8 @@ class TemporalBlender:
             # Not DIS's flow there, nor its average around: on flat areas it is noise that the input
             # cannot refute, and carrying the strokes with it scrambles them (a real moving camera:
             # still-area flicker 1.0× and E_warp 0.86× the per-frame output's, against 0.19× and 0.50×;
-            # DIS's flow only for still pixels amid moving ones: 0.36× and 0.53×).
-            # all or nothing: a field scaled down by a soft weight would be a wrong motion
+            # DIS's flow only for still pixels amid moving ones: 0.36× and 0.53×).  All or nothing: a
+            # field scaled down by a soft weight would be a wrong motion.
             still = (still_weight(g, prev) >= 0.5).astype(np.float32)
             moving = (1.0 - still)[..., None]
             back *= moving
