@@ -411,7 +411,12 @@ class TemporalBlender:
         return warp(img, flow)
 
     def render(
-        self, items: Iterable[tuple[np.ndarray, Motion | None, bool]], stylize: StylizeFn, every: int = 1
+        self,
+        items: Iterable[tuple[np.ndarray, Motion | None, bool]],
+        stylize: StylizeFn,
+        every: int = 1,
+        *,
+        start: int = 0,
     ) -> Iterator[np.ndarray]:
         """Outputs of ``(frame, motion, last)`` in order, stylising one frame in ``every`` (keyframes).
 
@@ -419,7 +424,9 @@ class TemporalBlender:
         are not stylised: each is :func:`propagate`'d from the previous output (carried along the
         backward flow) and the *next* keyframe's stylisation (warped back along the forward flows),
         then the keyframe is blended with the last of them as usual.  The first and last frames and
-        any frame without motion are keyframes.  A mode that uses the previous output
+        any frame without motion are keyframes, and so is every frame whose index (counted from
+        ``start``, the index of the first item: a resumed run, a chunk) is a multiple of ``every``, so
+        a resumed run or a chunk stylises the frames the uninterrupted run does.  A mode that uses the previous output
         (``uses_hint``) cannot be stylised ahead of it: every frame is then a keyframe.
         """
         if every <= 1 or not self.active or getattr(stylize, "uses_hint", False):
@@ -427,9 +434,9 @@ class TemporalBlender:
                 yield self(frame, stylize, motion)
             return
         pending: list[tuple[np.ndarray, Motion]] = []
-        for frame, motion, last in items:
-            key = last or motion is None or motion.carry is None or self.prev_out is None
-            if not key and motion is not None and len(pending) < every - 1:
+        for i, (frame, motion, last) in enumerate(items, start):
+            key = last or motion is None or motion.carry is None or self.prev_out is None or i % every == 0
+            if not key and motion is not None:
                 pending.append((frame, motion))
                 continue
             stylized = np.clip(stylize(frame, None), 0, 1).astype(np.float32, copy=False)
