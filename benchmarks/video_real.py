@@ -216,38 +216,48 @@ def run_clip(clip: Path, mode: str, tmp: Path, losses: Any, args: argparse.Names
 
 
 def seams(clip: Path, tmp: Path) -> dict[str, Any]:
-    """Two overlapping chunks of one clip, joined: flicker on the seam frames against the clip's median."""
+    """Two overlapping chunks of one clip, joined: flicker on the seam frames against the clip's median,
+    and against the same frames of the clip rendered in one piece (what the seam adds)."""
     from styleforge.video.chunks import OVERLAP, chunk_ranges
+    from styleforge.video.container import probe
     from video_measures import flicker_series
 
     sf = str(Path(sys.executable).parent / "styleforge")
-    from styleforge.video.container import probe
-
+    env = {**os.environ, "OMP_WAIT_POLICY": "PASSIVE"}
     total = probe(clip).frames
+    ranges = chunk_ranges(total, 2, OVERLAP)
     parts = []
-    for i, (a, b) in enumerate(chunk_ranges(total, 2, OVERLAP)):
+    for i, (a, b) in enumerate([*ranges, (0, total)]):
         p = tmp / f"seam{i}.mp4"
-        subprocess.run(
-            [sf, "video", str(clip), "--instant", "starry_night", "--frames", f"{a}:{b}", "-o", str(p)],
-            check=True,
-            env={**os.environ, "OMP_WAIT_POLICY": "PASSIVE"},
-        )
+        cmd = [sf, "video", str(clip), "--instant", "starry_night", "--frames", f"{a}:{b}", "-o", str(p)]
+        subprocess.run(cmd, check=True, env=env, capture_output=True)
         parts.append(p)
+    whole = flicker_series(decode(parts.pop()))
     joined = tmp / "joined.mp4"
-    subprocess.run([sf, "video", "join", *map(str, parts), "-o", str(joined)], check=True)
+    subprocess.run([sf, "video", "join", *map(str, parts), "-o", str(joined)], check=True, capture_output=True)
     outs = decode(joined)
-    cut = chunk_ranges(total, 2, OVERLAP)[1][0]
-    worst, median = seam_flicker(outs, list(range(cut, chunk_ranges(total, 2, OVERLAP)[0][1] + 1)))
+    cut, end = ranges[1][0], ranges[0][1]
+    at = list(range(cut, end + 1))
+    worst, median = seam_flicker(outs, at)
     series = flicker_series(outs)
+    frames = [i for s_ in at for i in (s_, s_ + 1) if 0 < i < min(len(series), len(whole))]
+    whole_worst = max(whole[i] for i in frames)
+    added = max(series[i] - whole[i] for i in frames)
     print(
-        f"seams {clip.stem}: {len(outs)} frames, overlap frames {cut}…{chunk_ranges(total, 2, OVERLAP)[0][1] - 1}; "
-        f"worst seam flicker {worst:.2f} vs median {median:.2f} ({worst / median:.2f}×)"
+        f"seams {clip.stem}: {len(outs)} frames, overlap frames {cut}…{end - 1}; worst seam flicker {worst:.2f} "
+        f"vs median {median:.2f} ({worst / median:.2f}×); in one piece the same frames reach {whole_worst:.2f} "
+        f"({whole_worst / median:.2f}×); the seam adds at most {added:.2f} ({added / median:.2f}× the median)"
     )
     return {
         "frames": len(outs),
+        "overlap": OVERLAP,
         "worst_seam_flicker": round(worst, 3),
         "median_flicker": round(median, 3),
         "ratio": round(worst / median, 3),
+        "one_piece_worst_on_those_frames": round(whole_worst, 3),
+        "one_piece_ratio": round(whole_worst / median, 3),
+        "added_by_seam": round(added, 3),
+        "added_ratio": round(added / median, 3),
         "series_max": round(max(series), 3),
     }
 
@@ -260,6 +270,7 @@ def main() -> int:
     p.add_argument("--docs-strip", type=Path, default=None)
     p.add_argument("--name", default="video_real", help="results file name (benchmarks/results/NAME.json)")
     p.add_argument("--no-seams", action="store_true")
+    p.add_argument("--seams-only", action="store_true", help="only the chunks-and-join measure")
     p.add_argument("--video-args", default="", help="more options for every styleforge video run (recorded)")
     args = p.parse_args()
     from video import Losses
@@ -270,7 +281,7 @@ def main() -> int:
     if path.is_file():  # keep the other modes' figures of an earlier run
         figures = json.loads(path.read_text()).get("figures", figures)
     with tempfile.TemporaryDirectory() as tmp:
-        for name in args.clips:
+        for name in [] if args.seams_only else args.clips:
             clip = CLIPS / f"{name}.mp4"
             for mode in args.modes:
                 figures["per_clip"].setdefault(name, {})[mode] = run_clip(clip, mode, Path(tmp), losses, args)

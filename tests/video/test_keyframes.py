@@ -99,3 +99,21 @@ def test_keyframes_are_refused_for_a_mode_that_needs_the_previous_output() -> No
     assert VideoOptions().key_every(Hinted()) == 1
     with pytest.raises(InputError, match="--keyframes"):
         VideoOptions(keyframes=0).validate()
+
+
+@pytest.mark.parametrize("start", [0, 1, 4, 7])
+def test_keyframes_keep_their_place_in_a_resumed_run_or_a_chunk(start: int) -> None:
+    """A run that starts at frame ``start`` (``--resume``, ``--frames``) stylises the frames the whole run does."""
+    frames = pan_frames(12)
+    seen: list[int] = []
+
+    def st(frame: np.ndarray, hint: object) -> np.ndarray:
+        seen.append(next(i for i, f in enumerate(frames) if np.array_equal(f, frame)))
+        return frame.astype(np.float32) / 255
+
+    b = TemporalBlender(0.5, flow_size=None, hold=0.95)
+    b.seed(frames[start - 1] if start else frames[0], frames[start - 1] if start else frames[0])
+    b.motion(frames[start - 1] if start else frames[0])
+    items = [(frames[i], b.motion(frames[i], both=True), i == 11) for i in range(start, 12)]
+    list(b.render(items, st, every=2, start=start))
+    assert seen == [i for i in range(start, 12) if i % 2 == 0 or i == 11]

@@ -444,7 +444,7 @@ def render_video(
                     yield frame, fut.result(), not ahead
 
             writes: list[Future[Any]] = []
-            for out_f in blender.render(items(), st, every):
+            for out_f in blender.render(items(), st, every, start=first_kept + done):
                 img = _to_uint8(out_f)
                 while len(writes) >= 2:
                     writes.pop(0).result()

@@ -120,6 +120,20 @@ def _smooth(x: np.ndarray, sigma: float) -> np.ndarray:
     return cv2.GaussianBlur(x, (0, 0), sigma, borderType=cv2.BORDER_REFLECT)
 
 
+def _split(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One level of a Laplacian pyramid: ``(x`` reduced to half size, ``x``'s finest band ``)``."""
+    h, w = x.shape[:2]
+    low = cv2.pyrDown(x)
+    return np.asarray(low, np.float32), cv2.subtract(x, cv2.pyrUp(low, dstsize=(w, h)))
+
+
+def _collapse(base: np.ndarray, bands: list[np.ndarray]) -> np.ndarray:
+    """The picture whose Laplacian pyramid is ``bands`` (finest first) over ``base``."""
+    for band in reversed(bands):
+        base = cv2.pyrUp(base, dstsize=(band.shape[1], band.shape[0])) + band
+    return base
+
+
 def blend_detail(
     stylized: np.ndarray,
     warped: np.ndarray,
@@ -145,12 +159,9 @@ def blend_detail(
     b = np.ascontiguousarray(warped, np.float32)
     bands: list[np.ndarray] = []
     for _ in range(levels):
-        h, wd = a.shape[:2]
-        if min(h, wd) < 8:
+        if min(a.shape[:2]) < 8:
             break
-        la, lb = cv2.pyrDown(a), cv2.pyrDown(b)
-        det_s = cv2.subtract(a, cv2.pyrUp(la, dstsize=(wd, h)))
-        det_w = cv2.subtract(b, cv2.pyrUp(lb, dstsize=(wd, h)))
+        (la, det_s), (lb, det_w) = _split(a), _split(b)
         det = det_s + w[..., None] * (det_w - det_s)
         e = cv2.boxFilter(  # local energies of the two bands and of their blend, over 7×7 pixels
             cv2.merge([cv2.transform(x * x, _ONES) for x in (det_s, det_w, det)]),
@@ -164,12 +175,9 @@ def blend_detail(
         np.clip(gain, 1.0, max_gain, out=gain)
         det *= gain[..., None]
         bands.append(det)
-        a, b = np.asarray(la, np.float32), np.asarray(lb, np.float32)
+        a, b = la, lb
         w = np.asarray(cv2.resize(w, (la.shape[1], la.shape[0]), interpolation=cv2.INTER_AREA), np.float32)
-    out = a + w[..., None] * (b - a)
-    for band in reversed(bands):
-        out = cv2.pyrUp(out, dstsize=(band.shape[1], band.shape[0])) + band
-    return out
+    return _collapse(a + w[..., None] * (b - a), bands)
 
 
 _ONES = np.ones((1, 3), np.float32)  # cv2.transform with it: the sum over the 3 channels
@@ -185,9 +193,9 @@ def carry_detail(img: np.ndarray, flow: np.ndarray, *, levels: int = 3, max_gain
 
     Resampling at sub-pixel positions changes the bands' contrast a little (bicubic weights
     fade the finest band and ring in the next); carried along the flow frame after frame (a
-    moving camera, keyframes) the strokes fade or ring.  Here each
-    band of a Laplacian pyramid of the warped picture is rescaled so that its local energy
-    (7×7 pixels of its level) is the energy ``img`` had at the pixel the flow points to.
+    moving camera, keyframes) the strokes fade or ring.  Here each band of a Laplacian pyramid
+    of the warped picture is rescaled so that its local energy (7×7 pixels of its level) is the
+    energy ``img`` had at the pixel the flow points to (gains within ``[1/max_gain, max_gain]``).
     Where the flow is zero the warp is exact and every gain is 1: still areas stay still.
     """
     out = warp(img, flow)
@@ -198,21 +206,16 @@ def carry_detail(img: np.ndarray, flow: np.ndarray, *, levels: int = 3, max_gain
     fl = np.ascontiguousarray(flow, np.float32)
     bands: list[np.ndarray] = []
     for _ in range(levels):
-        h, wd = a.shape[:2]
-        if min(h, wd) < 8:
+        if min(a.shape[:2]) < 8:
             break
-        la, lb = cv2.pyrDown(a), cv2.pyrDown(b)
-        det_a = cv2.subtract(a, cv2.pyrUp(la, dstsize=(wd, h)))
-        det_b = cv2.subtract(b, cv2.pyrUp(lb, dstsize=(wd, h)))
+        (la, det_a), (lb, det_b) = _split(a), _split(b)
         target = warp(_band_energy(det_a), fl, cubic=False)
         gain = np.sqrt((np.maximum(target, 0) + 1e-8) / (_band_energy(det_b) + 1e-8))
         np.clip(gain, 1.0 / max_gain, max_gain, out=gain)
         bands.append(det_b * gain[..., None])
-        a, b = np.asarray(la, np.float32), np.asarray(lb, np.float32)
+        a, b = la, lb
         fl = np.asarray(cv2.resize(fl, (la.shape[1], la.shape[0]), interpolation=cv2.INTER_AREA), np.float32) * 0.5
-    for band in reversed(bands):
-        b = cv2.pyrUp(b, dstsize=(band.shape[1], band.shape[0])) + band
-    return b
+    return _collapse(b, bands)
 
 
 StylizeFn = Callable[[np.ndarray, "Hint | None"], np.ndarray]
@@ -318,8 +321,8 @@ class TemporalBlender:
             # Not DIS's flow there, nor its average around: on flat areas it is noise that the input
             # cannot refute, and carrying the strokes with it scrambles them (a real moving camera:
             # still-area flicker 1.0× and E_warp 0.86× the per-frame output's, against 0.19× and 0.50×;
-            # DIS's flow only for still pixels amid moving ones: 0.36× and 0.53×).
-            # all or nothing: a field scaled down by a soft weight would be a wrong motion
+            # DIS's flow only for still pixels amid moving ones: 0.36× and 0.53×).  All or nothing: a
+            # field scaled down by a soft weight would be a wrong motion.
             still = (still_weight(g, prev) >= 0.5).astype(np.float32)
             moving = (1.0 - still)[..., None]
             back *= moving
@@ -408,7 +411,12 @@ class TemporalBlender:
         return warp(img, flow)
 
     def render(
-        self, items: Iterable[tuple[np.ndarray, Motion | None, bool]], stylize: StylizeFn, every: int = 1
+        self,
+        items: Iterable[tuple[np.ndarray, Motion | None, bool]],
+        stylize: StylizeFn,
+        every: int = 1,
+        *,
+        start: int = 0,
     ) -> Iterator[np.ndarray]:
         """Outputs of ``(frame, motion, last)`` in order, stylising one frame in ``every`` (keyframes).
 
@@ -416,7 +424,9 @@ class TemporalBlender:
         are not stylised: each is :func:`propagate`'d from the previous output (carried along the
         backward flow) and the *next* keyframe's stylisation (warped back along the forward flows),
         then the keyframe is blended with the last of them as usual.  The first and last frames and
-        any frame without motion are keyframes.  A mode that uses the previous output
+        any frame without motion are keyframes, and so is every frame whose index (counted from
+        ``start``, the index of the first item: a resumed run, a chunk) is a multiple of ``every``, so
+        a resumed run or a chunk stylises the frames the uninterrupted run does.  A mode that uses the previous output
         (``uses_hint``) cannot be stylised ahead of it: every frame is then a keyframe.
         """
         if every <= 1 or not self.active or getattr(stylize, "uses_hint", False):
@@ -424,9 +434,9 @@ class TemporalBlender:
                 yield self(frame, stylize, motion)
             return
         pending: list[tuple[np.ndarray, Motion]] = []
-        for frame, motion, last in items:
-            key = last or motion is None or motion.carry is None or self.prev_out is None
-            if not key and motion is not None and len(pending) < every - 1:
+        for i, (frame, motion, last) in enumerate(items, start):
+            key = last or motion is None or motion.carry is None or self.prev_out is None or i % every == 0
+            if not key and motion is not None:
                 pending.append((frame, motion))
                 continue
             stylized = np.clip(stylize(frame, None), 0, 1).astype(np.float32, copy=False)
