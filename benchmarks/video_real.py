@@ -20,6 +20,7 @@ Outputs: ``benchmarks/results/video_real.json`` (receipts), a strip per clip and
 
     flock /tmp/heavy.lock python benchmarks/video_real.py                       # instant + wct + photo
     flock /tmp/heavy.lock python benchmarks/video_real.py --modes gatys          # 16 frames at 384 px
+    flock /tmp/heavy.lock python benchmarks/video_real.py --seams-only --name video_real_seams
 """
 
 from __future__ import annotations
