@@ -55,7 +55,8 @@ def page_jobs(r: redis.Redis, fn: str) -> dict[str, dict[bytes, bytes]]:
 def test_the_video_tab_runs_on_a_heavy_worker_and_its_clip_travels_through_redis(
     remote: redis.Redis, tmp_path: Path, cluster: Any
 ) -> None:
-    clip = write_clip(tmp_path / "holiday.mp4", pan_frames(6))
+    # 40 frames: the page polls every 0.2 s, and a clip of a few tiny frames can finish between two polls
+    clip = write_clip(tmp_path / "holiday.mp4", pan_frames(40, size=(96, 64)))
     style = tmp_path / "mine.png"
     Image.open(io.BytesIO(png((80, 64), seed=3))).save(style)
     out = tmp_path / "results"
@@ -66,7 +67,7 @@ def test_the_video_tab_runs_on_a_heavy_worker_and_its_clip_travels_through_redis
         out,
         mode="instant",
         style=style,  # an uploaded style image: a file of this server, sent through Redis as well
-        size=64,
+        size=96,
         clip_label="holiday.mp4",
         style_label="mine.png",
         on_progress=lambda f, m, p: seen.append((f, m, p)),
@@ -74,9 +75,9 @@ def test_the_video_tab_runs_on_a_heavy_worker_and_its_clip_travels_through_redis
         deadline=time.monotonic() + 120,
     )
     path = Path(res.image)
-    assert path.parent == out and path.suffix == ".mp4" and probe(path).frames == 6  # the result came back
-    assert res.command == "styleforge video holiday.mp4 --instant mine.png --size 64 -o out.mp4"
-    assert "6 frames" in res.info
+    assert path.parent == out and path.suffix == ".mp4" and probe(path).frames == 40  # the result came back
+    assert res.command == "styleforge video holiday.mp4 --instant mine.png --size 96 -o out.mp4"
+    assert "40 frames" in res.info
     assert seen and any(m.startswith("frame ") for _, m, _ in seen)  # progress reached the page
     jobs = page_jobs(remote, "video_job")
     assert len(jobs) == 1

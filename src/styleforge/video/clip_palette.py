@@ -10,15 +10,16 @@ colour), and then applied unchanged to every frame.  The fit is plain data
 
 The fixed pass needs no statistics per frame: the RGB map, then the instant package's two
 convolutions (``conv1_1`` + ReLU, the ``relu1_1`` decoder with the feature map folded in)
-through its onnxruntime graph.
+in one onnxruntime graph, shipped with the package (:data:`FIXED_PASS_GRAPH`).
 """
 
 from __future__ import annotations
 
-__all__ = ["ClipPalette", "FixedPalette", "fit_clip_palette"]
+__all__ = ["FIXED_PASS_GRAPH", "ClipPalette", "FixedPalette", "build_fixed_pass_graph", "fit_clip_palette"]
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -39,7 +40,7 @@ class ClipPalette:
     feat_b: np.ndarray  # (64,)
 
     def to_json(self) -> dict[str, Any]:
-        """Plain lists (rounded to 7 significant digits) for the partial file's recipe."""
+        """Plain lists (rounded to 7 decimals) for the partial file's recipe."""
         return {k: np.asarray(getattr(self, k)).round(7).tolist() for k in ("rgb_a", "rgb_b", "feat_a", "feat_b")}
 
     @classmethod
@@ -77,9 +78,10 @@ def fit_clip_palette(outputs: Sequence[np.ndarray], p: Palette, *, seed: int = 0
 class FixedPalette:
     """The pass with a clip's fixed maps: the RGB map, then the two convolutions (``conv1_1`` +
     ReLU, the decoder with the feature map folded in), all in one onnxruntime graph whose weights
-    are constants (:func:`fixed_pass_graph`: onnxruntime pre-packs them, ≈ 1.6× faster than the
-    instant package's graph, whose weights are inputs).  Without the ``onnx`` package: the RGB
-    map in numpy, then :func:`styleforge.instant.lite.palette_conv_runner`."""
+    are initialisers (:data:`FIXED_PASS_GRAPH`, shipped with zeros; this clip's weights replace them
+    when the session is made, so onnxruntime pre-packs them: ≈ 1.6× faster than the instant
+    package's graph, whose weights are inputs).  Without the shipped graph: the RGB map in numpy,
+    then :func:`styleforge.instant.lite.palette_conv_runner`."""
 
     def __init__(self, p: Palette, cp: ClipPalette, *, threads: int | None = None) -> None:
         from ..instant.palette import graph_encoder
@@ -92,14 +94,26 @@ class FixedPalette:
         self.rgb_b = cp.rgb_b.astype(np.float32)
         self.session: Any = None
         self.runner: Any = None
-        try:
-            self.session = _session(fixed_pass_graph(self), threads)
-        except ImportError:
+        if FIXED_PASS_GRAPH.is_file():
+            self.session, self._values = _session(FIXED_PASS_GRAPH.read_bytes(), threads, self.weights())
+        else:
             from ..instant.lite import palette_conv_runner
 
             self.runner = palette_conv_runner(threads)
             if self.runner is None:
                 raise RuntimeError("the palette pass's onnxruntime graph is not available") from None
+
+    def weights(self) -> dict[str, np.ndarray]:
+        """The graph's initialisers by name (float32, C-contiguous)."""
+        w = {
+            "rgb_w": self.rgb_a[:, :, None, None],
+            "rgb_b": self.rgb_b,
+            "enc_w": self.enc_w,
+            "enc_b": self.enc_b,
+            "dec_w": self.dec_w,
+            "dec_b": self.dec_b,
+        }
+        return {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in w.items()}
 
     def __call__(self, y: np.ndarray) -> np.ndarray:
         """``(1, 3, H, W)`` RGB in [0, 1] (the network's output) → the same, after the pass."""
@@ -110,27 +124,33 @@ class FixedPalette:
         return self.runner(np.ascontiguousarray(x, dtype=np.float32), self.enc_w, self.enc_b, self.dec_w, self.dec_b)
 
 
-def fixed_pass_graph(fp: FixedPalette, opset: int = 17) -> bytes:
-    """The fixed pass as a serialised ONNX model, weights as constants: ``y`` ``(1, 3, H, W)`` →
-    1×1 conv (the RGB map), clip to [0, 1], reflection pad, conv, ReLU, reflection pad, conv,
-    clip to [0, 1] — the instant package's palette graph (``build_palette_graph``) with the RGB map in front."""
-    import onnx  # noqa: F401  (ImportError: the numpy fallback)
+#: The fixed pass's graph, weights as zero initialisers (:func:`build_fixed_pass_graph`; a test rebuilds it).
+#: Shipped, so that a video never imports the ``onnx`` package (≈ 0.9 s of start-up: ``ml_dtypes``).
+FIXED_PASS_GRAPH = Path(__file__).resolve().parents[1] / "assets" / "video" / "clip_palette.onnx"
+#: The initialisers :class:`FixedPalette` fills in, and their shapes.
+WEIGHT_SHAPES = {
+    "rgb_w": (3, 3, 1, 1),
+    "rgb_b": (3,),
+    "enc_w": (64, 3, 3, 3),
+    "enc_b": (64,),
+    "dec_w": (3, 64, 3, 3),
+    "dec_b": (3,),
+}
+
+
+def build_fixed_pass_graph(path: Path, opset: int = 17) -> Path:
+    """Write the fixed pass as an ONNX model, its weights zero initialisers (:data:`WEIGHT_SHAPES`):
+    ``y`` ``(1, 3, H, W)`` → 1×1 conv (the RGB map), clip to [0, 1], reflection pad, conv, ReLU,
+    reflection pad, conv, clip to [0, 1] — the instant package's palette graph (``build_palette_graph``)
+    with the RGB map in front.  Needs the ``onnx`` package (development only)."""
+    import onnx
     from onnx import TensorProto, helper, numpy_helper
 
     def const(name: str, a: Any, dtype: Any = np.float32) -> Any:
         return numpy_helper.from_array(np.asarray(a, dtype), name)
 
-    inits = [
-        const("rgb_w", fp.rgb_a[:, :, None, None]),
-        const("rgb_b", fp.rgb_b),
-        const("enc_w", fp.enc_w),
-        const("enc_b", fp.enc_b),
-        const("dec_w", fp.dec_w),
-        const("dec_b", fp.dec_b),
-        const("pads", [0, 0, 1, 1, 0, 0, 1, 1], np.int64),
-        const("lo", 0.0),
-        const("hi", 1.0),
-    ]
+    inits = [const(k, np.zeros(shape)) for k, shape in WEIGHT_SHAPES.items()]
+    inits += [const("pads", [0, 0, 1, 1, 0, 0, 1, 1], np.int64), const("lo", 0.0), const("hi", 1.0)]
     nodes = [
         helper.make_node("Conv", ["y", "rgb_w", "rgb_b"], ["x0"]),
         helper.make_node("Clip", ["x0", "lo", "hi"], ["x"]),
@@ -151,17 +171,31 @@ def fixed_pass_graph(fp: FixedPalette, opset: int = 17) -> bytes:
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)], producer_name="styleforge")
     model.ir_version = 8
-    return bytes(model.SerializeToString())
+    onnx.checker.check_model(model)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    onnx.save(model, str(path))
+    return path
 
 
-def _session(model: bytes, threads: int | None) -> Any:
+def _session(model: bytes, threads: int | None, weights: dict[str, np.ndarray]) -> tuple[Any, list[Any]]:
+    """An onnxruntime session of ``model`` with ``weights`` in place of its initialisers of those names,
+    and the values it reads them from (in place: keep them as long as the session).
+
+    Graph optimisations stop at the "extended" level: at "all", onnxruntime 1.32 lays out the
+    convolution weights (NCHWc) from the model's own initialisers before the replacements take
+    effect, and the session then computes with the zeros (a test checks the pixels).  The
+    replaced weights are still constants, pre-packed like the model's own (same speed, measured).
+    """
     import os
 
     import onnxruntime as ort
 
     opts = ort.SessionOptions()
-    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED
     opts.intra_op_num_threads = threads or os.cpu_count() or 1
     opts.log_severity_level = 3
     opts.add_session_config_entry("session.intra_op.allow_spinning", "0")  # as the instant package's sessions
-    return ort.InferenceSession(model, opts, providers=["CPUExecutionProvider"])
+    values = [ort.OrtValue.ortvalue_from_numpy(w) for w in weights.values()]
+    for name, v in zip(weights, values, strict=True):
+        opts.add_initializer(name, v)
+    return ort.InferenceSession(model, opts, providers=["CPUExecutionProvider"]), values
