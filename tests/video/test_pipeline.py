@@ -117,3 +117,65 @@ def test_bad_inputs_write_nothing(tmp_path: Path, make_clip) -> None:  # noqa: A
     with pytest.raises(InputError, match="limit"):
         render_video(make_clip(), tmp_path / "o3.mp4", Tint(), max_seconds=0.5)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["clip.mp4", "empty.mkv", "empty.mp4"]
+
+
+class Recorder(Tint):
+    """Tint, noting which thread stylised each frame (by the frame's first pixel value)."""
+
+    keyframes = 2
+
+    def __init__(self, uses_hint: bool = False) -> None:
+        import threading
+
+        self.uses_hint = uses_hint
+        self.threads: list[str] = []
+        self._lock = threading.Lock()
+
+    def __call__(self, frame: np.ndarray, hint: object) -> np.ndarray:
+        import threading
+
+        with self._lock:
+            self.threads.append(threading.current_thread().name)
+        return super().__call__(frame, hint)
+
+
+def test_keyframes_are_stylised_ahead_in_their_own_thread_with_the_same_pixels(
+    tmp_path: Path,
+    make_clip,  # noqa: ANN001
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from styleforge.video.pipeline import StylizeAhead
+
+    clip = make_clip(frames=pan_frames(9))
+    ahead = Recorder()
+    res = render_video(clip, tmp_path / "a.mp4", ahead, VideoOptions(keyframes=2))
+    assert res.frames == 9
+    # frames 0, 2, 4, 6, 8 are keyframes (8: the last one): all made in the style thread
+    assert len(ahead.threads) == 5 and all(t.startswith("styleforge-style") for t in ahead.threads)
+    # a stylizer that wants the previous output is never run ahead
+    hinted = Recorder(uses_hint=True)
+    render_video(clip, tmp_path / "h.mp4", hinted, VideoOptions())
+    assert hinted.threads and not any(t.startswith("styleforge-style") for t in hinted.threads)
+    # the same pictures as stylising each keyframe when it is reached
+    from styleforge.video.container import FrameWriter
+
+    plain = FrameWriter(tmp_path / "plain.mp4", 64, 48, 10)
+    for f in stylize_frames(read_frames(clip), Tint(), VideoOptions(keyframes=2)):
+        plain.write(f)
+    plain.close()
+    made, want = list(read_frames(tmp_path / "a.mp4")), list(read_frames(tmp_path / "plain.mp4"))
+    assert len(made) == len(want) == 9
+    assert all(np.array_equal(m, w) for m, w in zip(made, want, strict=True))  # through the same encoder
+    # offered frames are taken from the thread; a frame not offered (or a copy of one) is stylised on the spot
+    st = Recorder()
+    with ThreadPoolExecutor(1, thread_name_prefix="styleforge-style") as pool:
+        a = StylizeAhead(st, pool, every=2, start=1)  # indices 1, 2, 3: only 2 is a keyframe
+        frames = pan_frames(3)
+        for f in frames:
+            a.offer(f)
+        out = a(frames[1], None)
+        again = a(frames[1].copy(), None)
+    assert np.array_equal(out, Tint()(frames[1], None)) and np.array_equal(again, out)
+    assert st.threads[0].startswith("styleforge-style") and st.threads[1] == "MainThread"
+    assert len(st.threads) == 2

@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -29,6 +29,9 @@ from ..errors import InputError
 from .container import FrameWriter, check_complete, check_video_output, finalize, frame_size, probe, read_frames
 from .stylizers import Stylizer, make_stylizer
 from .temporal import TemporalBlender
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 log = logging.getLogger("styleforge")
 
@@ -229,6 +232,35 @@ def clip_samples(video: Path, size: tuple[int, int], start: float, seconds: floa
     return out
 
 
+class StylizeAhead:
+    """A stylizer that runs ahead, in its own thread, on the frames that will be keyframes.
+
+    A stylizer that does not use the previous output (``uses_hint`` false) is a function of the
+    frame alone, so the network can work on the next keyframe while this thread carries and blends
+    the frames before it (2 cores: the two overlap instead of taking turns).  ``offer`` each frame
+    in order as it is read; a keyframe by index (``start + n`` a multiple of ``every``) is submitted.
+    Called like the stylizer: the result made ahead for that frame, or the stylizer's own result
+    (a frame that was not offered, or one that became a keyframe for another reason).
+    """
+
+    def __init__(self, st: Stylizer, pool: Any, every: int, start: int) -> None:
+        self.st, self.pool, self.every = st, pool, max(1, every)
+        self.uses_hint = bool(getattr(st, "uses_hint", False))
+        self.next_index = start
+        self.made: dict[int, tuple[np.ndarray, Future[np.ndarray]]] = {}
+
+    def offer(self, frame: np.ndarray) -> None:
+        i, self.next_index = self.next_index, self.next_index + 1
+        if not self.uses_hint and i % self.every == 0:
+            self.made[id(frame)] = (frame, self.pool.submit(self.st, frame, None))  # the frame: its id stays its own
+
+    def __call__(self, frame: np.ndarray, hint: Any) -> np.ndarray:
+        got = self.made.pop(id(frame), None)
+        if got is not None and got[0] is frame:
+            return got[1].result()
+        return self.st(frame, hint)
+
+
 def _prefetch(frames: Iterator[np.ndarray], depth: int = 4) -> Iterator[np.ndarray]:
     """Decode in a background thread (``depth`` frames ahead); errors are raised here, in order."""
     import queue
@@ -290,7 +322,7 @@ def render_video(
     ``on_frame(done, total, frame)`` is called after each written frame (raise to stop:
     the partial file stays, playable and resumable).  ``max_seconds`` refuses longer clips.
     """
-    from concurrent.futures import Future, ThreadPoolExecutor
+    from concurrent.futures import ThreadPoolExecutor
 
     options.validate()
     src = Path(video)
@@ -427,24 +459,29 @@ def render_video(
 
         with (
             ThreadPoolExecutor(1, thread_name_prefix="styleforge-flow") as flow_pool,
+            ThreadPoolExecutor(1, thread_name_prefix="styleforge-style") as style_pool,
             ThreadPoolExecutor(1, thread_name_prefix="styleforge-encode") as enc_pool,
         ):
             it = _prefetch(frames)
+            ahead_st = StylizeAhead(st, style_pool, every, first_kept + done)
 
             def items() -> Iterator[tuple[np.ndarray, Any, bool]]:
-                """(frame, its motion, last?): the flow runs two frames ahead in its own thread."""
+                """(frame, its motion, last?): the flow (and the keyframes' stylisation) run two frames
+                ahead, in their own threads."""
                 ahead: list[tuple[np.ndarray, Future[Any]]] = []
                 for f in itertools.islice(it, 2):
                     ahead.append((f, flow_pool.submit(motion_of, f)))
+                    ahead_st.offer(f)
                 while ahead:
                     frame, fut = ahead.pop(0)
                     nxt = next(it, None)
                     if nxt is not None:
                         ahead.append((nxt, flow_pool.submit(motion_of, nxt)))
+                        ahead_st.offer(nxt)
                     yield frame, fut.result(), not ahead
 
             writes: list[Future[Any]] = []
-            for out_f in blender.render(items(), st, every, start=first_kept + done):
+            for out_f in blender.render(items(), ahead_st, every, start=first_kept + done):
                 img = _to_uint8(out_f)
                 while len(writes) >= 2:
                     writes.pop(0).result()
