@@ -53,15 +53,15 @@ def _frames(n: int = 3, h: int = 36, w: int = 52, seed: int = 1) -> list[np.ndar
 
 
 def _reference(y: np.ndarray, p: Palette, cp: ClipPalette) -> np.ndarray:
-    """The pass as its docstring states it, in float64 torch: the RGB map, clip, conv1_1 (RGB weights) + ReLU,
-    the feature map ``t = C·f + d``, the decoder on ``IN_SCALE · t``, clip."""
+    """The pass as its docstring states it, in float64 torch: the RGB map, clip, reflection pad of 2, conv1_1
+    (RGB weights) + ReLU, the feature map ``t = C·f + d``, the decoder on ``IN_SCALE · t``, clip."""
     t64 = lambda a: torch.from_numpy(np.asarray(a, np.float64))  # noqa: E731
     enc_w, enc_b = graph_encoder(p)
     x = torch.einsum("ij,njhw->nihw", t64(cp.rgb_a), t64(y)) + t64(cp.rgb_b)[None, :, None, None]
     x = x.clamp(0, 1)
-    f = F.relu(F.conv2d(F.pad(x, (1, 1, 1, 1), mode="reflect"), t64(enc_w), t64(enc_b)))
+    f = F.relu(F.conv2d(F.pad(x, (2, 2, 2, 2), mode="reflect"), t64(enc_w), t64(enc_b)))  # one pixel beyond
     t = torch.einsum("ij,njhw->nihw", t64(cp.feat_a), f) + t64(cp.feat_b)[None, :, None, None]
-    o = F.conv2d(F.pad(_IN_SCALE * t, (1, 1, 1, 1), mode="reflect"), t64(p.dec_w), t64(p.dec_b))
+    o = F.conv2d(_IN_SCALE * t, t64(p.dec_w), t64(p.dec_b))
     return o.clamp(0, 1).numpy()
 
 

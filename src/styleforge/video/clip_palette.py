@@ -140,9 +140,12 @@ WEIGHT_SHAPES = {
 
 def build_fixed_pass_graph(path: Path, opset: int = 17) -> Path:
     """Write the fixed pass as an ONNX model, its weights zero initialisers (:data:`WEIGHT_SHAPES`):
-    ``y`` ``(1, 3, H, W)`` → 1×1 conv (the RGB map), clip to [0, 1], reflection pad, conv, ReLU,
-    reflection pad, conv, clip to [0, 1] — the instant package's palette graph (``build_palette_graph``)
-    with the RGB map in front.  Needs the ``onnx`` package (development only)."""
+    ``y`` ``(1, 3, H, W)`` → 1×1 conv (the RGB map), clip to [0, 1], reflection pad of 2, conv, ReLU,
+    conv, clip to [0, 1].  The instant package's palette graph (``build_palette_graph``) with the RGB
+    map in front, but padded once: the 3-channel input by 2 pixels instead of the 64-channel features
+    again (a copy of 100 MB at 854×480; the pass ≈ 15 % faster).  Inside the outer pixel ring the two
+    are the same; on the ring, the features come from the reflected input instead of being reflected.
+    Needs the ``onnx`` package (development only)."""
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
@@ -150,15 +153,14 @@ def build_fixed_pass_graph(path: Path, opset: int = 17) -> Path:
         return numpy_helper.from_array(np.asarray(a, dtype), name)
 
     inits = [const(k, np.zeros(shape)) for k, shape in WEIGHT_SHAPES.items()]
-    inits += [const("pads", [0, 0, 1, 1, 0, 0, 1, 1], np.int64), const("lo", 0.0), const("hi", 1.0)]
+    inits += [const("pads", [0, 0, 2, 2, 0, 0, 2, 2], np.int64), const("lo", 0.0), const("hi", 1.0)]
     nodes = [
         helper.make_node("Conv", ["y", "rgb_w", "rgb_b"], ["x0"]),
         helper.make_node("Clip", ["x0", "lo", "hi"], ["x"]),
         helper.make_node("Pad", ["x", "pads"], ["xp"], mode="reflect"),
         helper.make_node("Conv", ["xp", "enc_w", "enc_b"], ["f"], kernel_shape=[3, 3]),
         helper.make_node("Relu", ["f"], ["fr"]),
-        helper.make_node("Pad", ["fr", "pads"], ["fp"], mode="reflect"),
-        helper.make_node("Conv", ["fp", "dec_w", "dec_b"], ["o0"], kernel_shape=[3, 3]),
+        helper.make_node("Conv", ["fr", "dec_w", "dec_b"], ["o0"], kernel_shape=[3, 3]),
         helper.make_node("Clip", ["o0", "lo", "hi"], ["o"]),
     ]
     f = TensorProto.FLOAT
