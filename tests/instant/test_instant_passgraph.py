@@ -90,13 +90,39 @@ def test_the_torch_free_path_gives_todays_torch_pixels(
         assert np.abs(ours - ref).mean() < 0.05
 
 
-def test_a_cache_that_cannot_be_written_falls_back_to_the_numpy_pass(
-    palette: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_the_graph_ships_and_needs_no_cache_and_no_onnx_package(palette: object, tmp_path: Path) -> None:
+    import dataclasses
+
+    from styleforge.instant.graphs import build_pass_graph
+    from styleforge.instant.lite import PASS_GRAPH
+
+    pytest.importorskip("onnx")
+    assert build_pass_graph(tmp_path / "p.onnx").read_bytes() == PASS_GRAPH.read_bytes()  # what the builder makes
+    y = _net_output(40, 30)
+    np.save(tmp_path / "y.npy", y)
+    np.savez(tmp_path / "pal.npz", **{k: v for k, v in dataclasses.asdict(palette).items() if v is not None})  # type: ignore[call-overload]
+    code = (
+        "import sys, numpy as np\n"
+        "from styleforge.instant.lite import PassRunner\n"
+        "from styleforge.instant.palette import Palette\n"
+        "pal = Palette(**dict(np.load(sys.argv[1])))\n"
+        "np.save(sys.argv[3], PassRunner(pal, threads=1)(np.load(sys.argv[2])))\n"
+        "print(sorted(m for m in sys.modules if m == 'onnx' or m.startswith('onnx.')))\n"
+    )
     blocked = tmp_path / "file"
-    blocked.write_text("not a folder")
-    monkeypatch.setenv("STYLEFORGE_CACHE", str(blocked))  # cache_dir()/onnx cannot be made
-    assert PassRunner.create(palette, threads=1) is None  # type: ignore[arg-type]
+    blocked.write_text("not a folder")  # a cache where nothing can be written
+    res = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path / "pal.npz"), str(tmp_path / "y.npy"), str(tmp_path / "o.npy")],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "STYLEFORGE_CACHE": str(blocked)},
+        timeout=120,
+    )
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert res.stdout.strip().splitlines()[-1] == "[]"  # no onnx import
+    ours = np.load(tmp_path / "o.npy")[0].transpose(1, 2, 0)
+    ref = apply_palette(y[0].transpose(1, 2, 0), palette)  # type: ignore[arg-type]
+    assert np.abs(ours - ref).max() < 2e-4
 
 
 def test_the_instant_command_imports_no_other_command_and_no_torch(palette: object, tmp_path: Path) -> None:

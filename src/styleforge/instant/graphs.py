@@ -5,7 +5,10 @@ per-style network: everything of the palette pass (:mod:`.palette`) that works o
 The closed forms (the RGB map ``a``, ``c`` and the decoder ``dec_w``, ``dec_b``, from the sampled
 statistics, :func:`~styleforge.instant.palette.pass_closed_forms`) change with every photo, so
 they are inputs; VGG16's ``conv1_1`` is the same for every painting, so it is an initialiser
-(onnxruntime lays out and packs constant weights once, which it cannot do for inputs)::
+(onnxruntime packs constant weights once, which it cannot do for inputs).  The graph ships with
+the package (``assets/instant/palette_pass.onnx``) with ``conv1_1`` all zeros: the session puts
+the real weights in its place (:func:`styleforge.instant.lite.pass_session`), so no run needs the
+``onnx`` package or a cache to write to::
 
     y (1, 3, H, W) ─ 1×1 conv (a, c) ─ clip [0, 1] ─ reflect pad ─ conv1_1 ─ ReLU     (= the pass's x, relu1_1)
       ─ reshape (64, H·W) ─ MatMul proj (27, 64) ─ reshape (1, 27, H, W)            (the decoder per tap)
@@ -18,19 +21,20 @@ A direct 64→3 3×3 convolution with input weights went through a 576-wide im2c
 pixel (the pass cost 0.07 s at 512 px); a grouped one-hot convolution for the tap sum cost more
 than the slices.  :class:`~styleforge.instant.lite.PassRunner` opens it without onnxruntime's
 NCHWc layout (``ORT_ENABLE_EXTENDED``): the reorder of 64 full-size channels back for the MatMul
-cost more than the blocked convolution saved (26 vs 33 ms at 512 px, 2 threads).
+cost more than the blocked convolution saved (26 vs 33 ms at 512 px, 2 threads); the replaced
+``conv1_1`` needs that level too (see :func:`styleforge.instant.lite.session_with`).
 """
 
 from __future__ import annotations
 
-__all__ = ["PASS_GRAPH_VERSION", "build_pass_graph", "proj_from_dec"]
+__all__ = ["build_pass_graph", "proj_from_dec"]
 
 from pathlib import Path
 
 import numpy as np
 
-#: Changes whenever :func:`build_pass_graph` builds another graph (part of the cache key).
-PASS_GRAPH_VERSION = 2
+#: ``conv1_1``'s shapes in the graph (its weights and bias, zeros until a session replaces them).
+ENC_SHAPES = {"enc_w": (64, 3, 3, 3), "enc_b": (64,)}
 
 
 def proj_from_dec(dec_w: np.ndarray) -> np.ndarray:
@@ -38,19 +42,19 @@ def proj_from_dec(dec_w: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(dec_w.transpose(2, 3, 0, 1).reshape(27, dec_w.shape[1]), dtype=np.float32)
 
 
-def build_pass_graph(path: Path, enc_w: np.ndarray, enc_b: np.ndarray, opset: int = 17) -> Path:
-    """Write the pass graph with ``conv1_1`` ``enc_w`` ``(64, 3, 3, 3)`` (RGB in [0, 1],
-    :func:`~styleforge.instant.palette.graph_encoder`) and ``enc_b`` to ``path`` atomically."""
+def build_pass_graph(path: Path, opset: int = 17) -> Path:
+    """Write the pass graph to ``path`` atomically, ``conv1_1`` (``enc_w``, ``enc_b``: RGB in [0, 1],
+    :func:`~styleforge.instant.palette.graph_encoder`) as zero initialisers.  Needs the ``onnx`` package
+    (development only: the graph ships as ``assets/instant/palette_pass.onnx``, and a test rebuilds it)."""
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
     from ..io import atomic_path
 
     f = TensorProto.FLOAT
-    ch = int(enc_w.shape[0])
+    ch = ENC_SHAPES["enc_w"][0]
     inits = [
-        numpy_helper.from_array(np.ascontiguousarray(enc_w, dtype=np.float32), "enc_w"),
-        numpy_helper.from_array(np.ascontiguousarray(enc_b, dtype=np.float32), "enc_b"),
+        *(numpy_helper.from_array(np.zeros(shape, np.float32), name) for name, shape in ENC_SHAPES.items()),
         numpy_helper.from_array(np.array([0, 0, 1, 1, 0, 0, 1, 1], np.int64), "pads"),
         numpy_helper.from_array(np.array(0.0, np.float32), "lo"),
         numpy_helper.from_array(np.array(1.0, np.float32), "hi"),

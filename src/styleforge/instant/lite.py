@@ -8,7 +8,7 @@ cache), and no AdaIN, mask, original colours or tiling.  Anything else goes
 through :func:`styleforge.instant.stylize_instant`.  The palette pass
 (:mod:`styleforge.instant.palette`) runs here as well: its closed forms in numpy from
 sampled pixels, its per-pixel work as one onnxruntime graph (:class:`PassRunner`,
-:mod:`styleforge.instant.graphs`, built into the cache on first use; without it, the numpy pass).
+:mod:`styleforge.instant.graphs`, shipped; without onnxruntime, the numpy pass).
 
 The ONNX file of a weights file is ``<weights>.onnx`` when it sits beside it (the
 built-in models), else ``$STYLEFORGE_CACHE/onnx/<kind>-<sha256[:16]>.onnx``.
@@ -18,11 +18,15 @@ from __future__ import annotations
 
 __all__ = [
     "PALETTE_GRAPH",
+    "PASS_GRAPH",
     "LiteRunner",
     "PassRunner",
     "onnx_file_for",
     "onnxruntime_available",
     "palette_conv_runner",
+    "pass_session",
+    "run_pass",
+    "session_with",
     "weights_hash",
 ]
 
@@ -43,6 +47,8 @@ if TYPE_CHECKING:
 LITE_MAX_PIXELS = 2048 * 1536
 #: The palette pass's convolutions as ONNX (:func:`styleforge.instant.onnx.build_palette_graph`).
 PALETTE_GRAPH = Path(__file__).resolve().parents[1] / "assets" / "instant" / "palette.onnx"
+#: The palette pass's full-size work as ONNX, ``conv1_1`` zeros (:func:`styleforge.instant.graphs.build_pass_graph`).
+PASS_GRAPH = PALETTE_GRAPH.with_name("palette_pass.onnx")
 #: Above this many pixels the palette pass stays in numpy row strips (its 64-channel features, whole,
 #: would take 256 MB in onnxruntime).
 PALETTE_ORT_MAX_PIXELS = 1 << 20
@@ -116,15 +122,40 @@ PASS_STRIP_PIXELS = 1 << 18
 _PASS_HALO = 2
 
 
-def pass_graph_file(enc_w: Any, enc_b: Any) -> Path:
-    """The cached pass graph (:mod:`.graphs`) for this ``conv1_1``, built (atomically) on first use."""
-    from .graphs import PASS_GRAPH_VERSION, build_pass_graph
+def session_with(model: Path, threads: int | None, weights: dict[str, Any]) -> tuple[Any, list[Any]]:
+    """An onnxruntime CPU session of ``model`` with ``weights`` (name → float32 array) in place of its
+    initialisers of those names, and the values it reads them from (in place: keep them with it).
 
-    h = hashlib.sha256(enc_w.tobytes() + enc_b.tobytes()).hexdigest()[:16]
-    path = cache_dir() / "onnx" / f"palette-pass-v{PASS_GRAPH_VERSION}-{h}.onnx"
-    if not path.is_file():
-        build_pass_graph(path, enc_w, enc_b)
-    return path
+    Graph optimisations stop at the "extended" level: at "all", onnxruntime 1.32 lays out the
+    convolution weights (NCHWc) from the model's own initialisers before the replacements take
+    effect, and the session computes with those (tests check the pixels).  The replaced weights are
+    still constants, packed once like the model's own.
+    """
+    import numpy as np
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED
+    opts.intra_op_num_threads = threads or os.cpu_count() or 1
+    opts.log_severity_level = 3
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")  # as ort_session's
+    values = [ort.OrtValue.ortvalue_from_numpy(np.ascontiguousarray(w, dtype=np.float32)) for w in weights.values()]
+    for name, v in zip(weights, values, strict=True):
+        opts.add_initializer(name, v)
+    return ort.InferenceSession(str(model), opts, providers=["CPUExecutionProvider"]), values
+
+
+_PASS_SESSIONS: dict[tuple[str, int | None], tuple[Any, list[Any]]] = {}
+
+
+def pass_session(enc_w: Any, enc_b: Any, threads: int | None = None) -> Any:
+    """The shipped pass graph (:data:`PASS_GRAPH`) with this ``conv1_1`` (cached per weights and threads)."""
+    key = (hashlib.sha256(enc_w.tobytes() + enc_b.tobytes()).hexdigest(), threads)
+    if key not in _PASS_SESSIONS:
+        if len(_PASS_SESSIONS) > 4:
+            _PASS_SESSIONS.clear()
+        _PASS_SESSIONS[key] = session_with(PASS_GRAPH, threads, {"enc_w": enc_w, "enc_b": enc_b})
+    return _PASS_SESSIONS[key][0]
 
 
 class PassRunner:
@@ -135,16 +166,16 @@ class PassRunner:
         from .palette import graph_encoder
 
         self.palette = palette
-        self.session = ort_session(pass_graph_file(*graph_encoder(palette)), threads, layout=False)
+        self.session = pass_session(*graph_encoder(palette), threads)
 
     @classmethod
     def create(cls, palette: Palette, threads: int | None = None) -> PassRunner | None:
-        """A runner, or ``None`` when its graph cannot be built or opened (the numpy pass is used instead)."""
+        """A runner, or ``None`` when its graph cannot be opened (the numpy pass is used instead)."""
         import logging
 
         try:
             return cls(palette, threads)
-        except Exception as e:  # no onnx package, read-only cache, …
+        except Exception as e:  # no onnxruntime, a graph missing from the install, …
             logging.getLogger(__name__).debug("palette pass graph unavailable (%s: %s)", type(e).__name__, e)
             return None
 
@@ -156,7 +187,6 @@ class PassRunner:
         from .palette import pass_closed_forms
 
         y = np.ascontiguousarray(y, dtype=np.float32)
-        h, w = y.shape[-2:]
         a, c, dec_w, dec_b = pass_closed_forms(y, self.palette)
         feed = {
             "rgb_w": a[:, :, None, None],
@@ -164,18 +194,27 @@ class PassRunner:
             "proj": proj_from_dec(dec_w),
             "dec_b": dec_b.reshape(1, 3, 1, 1),
         }
-        rows = max(8, strip_pixels // max(1, w))
-        if rows >= h:
-            return self.session.run(None, {"y": y, **feed})[0]
-        out = np.empty_like(y)
-        for r0 in range(0, h, rows):
-            r1 = min(h, r0 + rows)
-            lo, hi = max(0, r0 - _PASS_HALO), min(h, r1 + _PASS_HALO)
-            if hi - lo < 3:  # a last strip too thin to reflect: widen it upwards
-                lo = max(0, hi - 3)
-            part = self.session.run(None, {"y": np.ascontiguousarray(y[:, :, lo:hi]), **feed})[0]
-            out[:, :, r0:r1] = part[:, :, r0 - lo : r1 - lo]
-        return out
+        return run_pass(self.session, y, feed, strip_pixels)
+
+
+def run_pass(session: Any, y: Any, feed: dict[str, Any], strip_pixels: int = PASS_STRIP_PIXELS) -> Any:
+    """The pass graph on ``y`` ``(1, 3, H, W)`` float32 (H, W ≥ 3) with the closed forms ``feed``, in row
+    strips of about ``strip_pixels`` (each reads :data:`_PASS_HALO` rows beyond its own)."""
+    import numpy as np
+
+    h, w = y.shape[-2:]
+    rows = max(8, strip_pixels // max(1, w))
+    if rows >= h:
+        return session.run(None, {"y": y, **feed})[0]
+    out = np.empty_like(y)
+    for r0 in range(0, h, rows):
+        r1 = min(h, r0 + rows)
+        lo, hi = max(0, r0 - _PASS_HALO), min(h, r1 + _PASS_HALO)
+        if hi - lo < 3:  # a last strip too thin to reflect: widen it upwards
+            lo = max(0, hi - 3)
+        part = session.run(None, {"y": np.ascontiguousarray(y[:, :, lo:hi]), **feed})[0]
+        out[:, :, r0:r1] = part[:, :, r0 - lo : r1 - lo]
+    return out
 
 
 class LiteRunner:

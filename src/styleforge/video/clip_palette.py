@@ -9,17 +9,16 @@ colour), and then applied unchanged to every frame.  The fit is plain data
 (:meth:`ClipPalette.to_json`): it goes into the partial file's recipe and comes back on ``--resume``.
 
 The fixed pass needs no statistics per frame: the RGB map, then the instant package's two
-convolutions (``conv1_1`` + ReLU, the ``relu1_1`` decoder with the feature map folded in)
-in one onnxruntime graph, shipped with the package (:data:`FIXED_PASS_GRAPH`).
+convolutions (``conv1_1`` + ReLU, the ``relu1_1`` decoder with the feature map folded in), in
+the instant package's pass graph, shipped with the package (no ``onnx`` import at run time).
 """
 
 from __future__ import annotations
 
-__all__ = ["FIXED_PASS_GRAPH", "ClipPalette", "FixedPalette", "build_fixed_pass_graph", "fit_clip_palette"]
+__all__ = ["ClipPalette", "FixedPalette", "fit_clip_palette"]
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -76,14 +75,15 @@ def fit_clip_palette(outputs: Sequence[np.ndarray], p: Palette, *, seed: int = 0
 
 
 class FixedPalette:
-    """The pass with a clip's fixed maps: the RGB map, then the two convolutions (``conv1_1`` +
-    ReLU, the decoder with the feature map folded in), all in one onnxruntime graph whose weights
-    are initialisers (:data:`FIXED_PASS_GRAPH`, shipped with zeros; this clip's weights replace them
-    when the session is made, so onnxruntime pre-packs them: ≈ 1.6× faster than the instant
-    package's graph, whose weights are inputs).  Without the shipped graph: the RGB map in numpy,
-    then :func:`styleforge.instant.lite.palette_conv_runner`."""
+    """The pass with a clip's fixed maps: the instant package's pass graph
+    (:func:`styleforge.instant.lite.pass_session`: the RGB map, ``conv1_1`` + ReLU, the decoder)
+    fed the clip's maps, the same for every frame (the feature map ``C·f + d`` folded into the
+    decoder's weights).  Without onnxruntime: the RGB map in numpy, then
+    :func:`styleforge.instant.lite.palette_conv_runner` (``None``: no pass)."""
 
     def __init__(self, p: Palette, cp: ClipPalette, *, threads: int | None = None) -> None:
+        from ..instant.graphs import proj_from_dec
+        from ..instant.lite import onnxruntime_available, pass_session
         from ..instant.palette import graph_encoder
 
         self.enc_w, self.enc_b = graph_encoder(p)
@@ -94,8 +94,14 @@ class FixedPalette:
         self.rgb_b = cp.rgb_b.astype(np.float32)
         self.session: Any = None
         self.runner: Any = None
-        if FIXED_PASS_GRAPH.is_file():
-            self.session, self._values = _session(FIXED_PASS_GRAPH.read_bytes(), threads, self.weights())
+        self.feed = {
+            "rgb_w": np.ascontiguousarray(self.rgb_a[:, :, None, None]),
+            "rgb_b": self.rgb_b,
+            "proj": proj_from_dec(self.dec_w),
+            "dec_b": self.dec_b.reshape(1, 3, 1, 1),
+        }
+        if onnxruntime_available():
+            self.session = pass_session(self.enc_w, self.enc_b, threads)
         else:
             from ..instant.lite import palette_conv_runner
 
@@ -103,101 +109,12 @@ class FixedPalette:
             if self.runner is None:
                 raise RuntimeError("the palette pass's onnxruntime graph is not available") from None
 
-    def weights(self) -> dict[str, np.ndarray]:
-        """The graph's initialisers by name (float32, C-contiguous)."""
-        w = {
-            "rgb_w": self.rgb_a[:, :, None, None],
-            "rgb_b": self.rgb_b,
-            "enc_w": self.enc_w,
-            "enc_b": self.enc_b,
-            "dec_w": self.dec_w,
-            "dec_b": self.dec_b,
-        }
-        return {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in w.items()}
-
     def __call__(self, y: np.ndarray) -> np.ndarray:
         """``(1, 3, H, W)`` RGB in [0, 1] (the network's output) → the same, after the pass."""
-        if self.session is not None:
-            return self.session.run(None, {"y": np.ascontiguousarray(y, dtype=np.float32)})[0]
+        if self.session is not None:  # 854×480 in one run (faster than strips); 1080p in four
+            from ..instant.lite import run_pass
+
+            return run_pass(self.session, np.ascontiguousarray(y, dtype=np.float32), self.feed, 1 << 19)
         _, c, h, w = y.shape
         x = (self.rgb_a @ y.reshape(3, -1) + self.rgb_b[:, None]).clip(0, 1).reshape(1, 3, h, w)
         return self.runner(np.ascontiguousarray(x, dtype=np.float32), self.enc_w, self.enc_b, self.dec_w, self.dec_b)
-
-
-#: The fixed pass's graph, weights as zero initialisers (:func:`build_fixed_pass_graph`; a test rebuilds it).
-#: Shipped, so that a video never imports the ``onnx`` package (≈ 0.9 s of start-up: ``ml_dtypes``).
-FIXED_PASS_GRAPH = Path(__file__).resolve().parents[1] / "assets" / "video" / "clip_palette.onnx"
-#: The initialisers :class:`FixedPalette` fills in, and their shapes.
-WEIGHT_SHAPES = {
-    "rgb_w": (3, 3, 1, 1),
-    "rgb_b": (3,),
-    "enc_w": (64, 3, 3, 3),
-    "enc_b": (64,),
-    "dec_w": (3, 64, 3, 3),
-    "dec_b": (3,),
-}
-
-
-def build_fixed_pass_graph(path: Path, opset: int = 17) -> Path:
-    """Write the fixed pass as an ONNX model, its weights zero initialisers (:data:`WEIGHT_SHAPES`):
-    ``y`` ``(1, 3, H, W)`` → 1×1 conv (the RGB map), clip to [0, 1], reflection pad of 2, conv, ReLU,
-    conv, clip to [0, 1].  The instant package's palette graph (``build_palette_graph``) with the RGB
-    map in front, but padded once: the 3-channel input by 2 pixels instead of the 64-channel features
-    again (a copy of 100 MB at 854×480; the pass ≈ 15 % faster).  Inside the outer pixel ring the two
-    are the same; on the ring, the features come from the reflected input instead of being reflected.
-    Needs the ``onnx`` package (development only)."""
-    import onnx
-    from onnx import TensorProto, helper, numpy_helper
-
-    def const(name: str, a: Any, dtype: Any = np.float32) -> Any:
-        return numpy_helper.from_array(np.asarray(a, dtype), name)
-
-    inits = [const(k, np.zeros(shape)) for k, shape in WEIGHT_SHAPES.items()]
-    inits += [const("pads", [0, 0, 2, 2, 0, 0, 2, 2], np.int64), const("lo", 0.0), const("hi", 1.0)]
-    nodes = [
-        helper.make_node("Conv", ["y", "rgb_w", "rgb_b"], ["x0"]),
-        helper.make_node("Clip", ["x0", "lo", "hi"], ["x"]),
-        helper.make_node("Pad", ["x", "pads"], ["xp"], mode="reflect"),
-        helper.make_node("Conv", ["xp", "enc_w", "enc_b"], ["f"], kernel_shape=[3, 3]),
-        helper.make_node("Relu", ["f"], ["fr"]),
-        helper.make_node("Conv", ["fr", "dec_w", "dec_b"], ["o0"], kernel_shape=[3, 3]),
-        helper.make_node("Clip", ["o0", "lo", "hi"], ["o"]),
-    ]
-    f = TensorProto.FLOAT
-    graph = helper.make_graph(
-        nodes,
-        "styleforge_clip_palette",
-        [helper.make_tensor_value_info("y", f, [1, 3, "H", "W"])],
-        [helper.make_tensor_value_info("o", f, [1, 3, "H", "W"])],
-        initializer=inits,
-    )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)], producer_name="styleforge")
-    model.ir_version = 8
-    onnx.checker.check_model(model)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    onnx.save(model, str(path))
-    return path
-
-
-def _session(model: bytes, threads: int | None, weights: dict[str, np.ndarray]) -> tuple[Any, list[Any]]:
-    """An onnxruntime session of ``model`` with ``weights`` in place of its initialisers of those names,
-    and the values it reads them from (in place: keep them as long as the session).
-
-    Graph optimisations stop at the "extended" level: at "all", onnxruntime 1.32 lays out the
-    convolution weights (NCHWc) from the model's own initialisers before the replacements take
-    effect, and the session then computes with the zeros (a test checks the pixels).  The
-    replaced weights are still constants, pre-packed like the model's own (same speed, measured).
-    """
-    import os
-
-    import onnxruntime as ort
-
-    opts = ort.SessionOptions()
-    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED
-    opts.intra_op_num_threads = threads or os.cpu_count() or 1
-    opts.log_severity_level = 3
-    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")  # as the instant package's sessions
-    values = [ort.OrtValue.ortvalue_from_numpy(w) for w in weights.values()]
-    for name, v in zip(weights, values, strict=True):
-        opts.add_initializer(name, v)
-    return ort.InferenceSession(model, opts, providers=["CPUExecutionProvider"]), values
