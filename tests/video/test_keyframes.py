@@ -117,3 +117,28 @@ def test_keyframes_keep_their_place_in_a_resumed_run_or_a_chunk(start: int) -> N
     items = [(frames[i], b.motion(frames[i], both=True), i == 11) for i in range(start, 12)]
     list(b.render(items, st, every=2, start=start))
     assert seen == [i for i in range(start, 12) if i % 2 == 0 or i == 11]
+
+
+@pytest.mark.parametrize(("every", "start"), [(2, 0), (2, 1), (3, 0), (3, 2)])
+def test_the_forward_direction_only_where_it_is_used_gives_the_same_frames(every: int, start: int) -> None:
+    """``needs_forward``: motions without the forward direction on the other frames change nothing."""
+    from styleforge.video.temporal import needs_forward
+
+    assert [needs_forward(i, 2) for i in range(4)] == [True, False, True, False]
+    assert [needs_forward(i, 3) for i in range(6)] == [True, False, True, True, False, True]
+    assert not needs_forward(4, 1)
+    frames = pan_frames(11, step=3)
+
+    def run(lean: bool) -> list[np.ndarray]:
+        b = TemporalBlender(0.5, flow_size=None, hold=0.95)
+        items = []
+        for i, f in enumerate(frames):
+            m = b.motion(f, both=True, forward=not lean or needs_forward(start + i, every))
+            items.append((f, m, i == len(frames) - 1))
+        if lean:  # the motions really are leaner on the frames that skip it
+            assert any(m is not None and m.fwd is None and m.carry is not None for _, m, _ in items)
+        return list(b.render(items, Counting(), every, start=start))
+
+    full, lean = run(False), run(True)
+    assert len(full) == len(lean) == 11
+    assert all(np.array_equal(a, b) for a, b in zip(full, lean, strict=True))

@@ -28,7 +28,7 @@ import numpy as np
 from ..errors import InputError
 from .container import FrameWriter, check_complete, check_video_output, finalize, frame_size, probe, read_frames
 from .stylizers import Stylizer, make_stylizer
-from .temporal import TemporalBlender
+from .temporal import TemporalBlender, needs_forward
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
@@ -454,8 +454,8 @@ def render_video(
             bar = tqdm(total=total or None, initial=done, unit="frame", dynamic_ncols=True, desc=out.name)
         flowing = blender.active
 
-        def motion_of(frame: np.ndarray) -> Any:
-            return blender.motion(frame, both=every > 1) if flowing else None
+        def motion_of(frame: np.ndarray, index: int) -> Any:
+            return blender.motion(frame, both=every > 1, forward=needs_forward(index, every)) if flowing else None
 
         with (
             ThreadPoolExecutor(1, thread_name_prefix="styleforge-flow") as flow_pool,
@@ -469,14 +469,15 @@ def render_video(
                 """(frame, its motion, last?): the flow (and the keyframes' stylisation) run two frames
                 ahead, in their own threads."""
                 ahead: list[tuple[np.ndarray, Future[Any]]] = []
+                index = itertools.count(first_kept + done)  # each frame's index in the clip (keyframes)
                 for f in itertools.islice(it, 2):
-                    ahead.append((f, flow_pool.submit(motion_of, f)))
+                    ahead.append((f, flow_pool.submit(motion_of, f, next(index))))
                     ahead_st.offer(f)
                 while ahead:
                     frame, fut = ahead.pop(0)
                     nxt = next(it, None)
                     if nxt is not None:
-                        ahead.append((nxt, flow_pool.submit(motion_of, nxt)))
+                        ahead.append((nxt, flow_pool.submit(motion_of, nxt, next(index))))
                         ahead_st.offer(nxt)
                     yield frame, fut.result(), not ahead
 

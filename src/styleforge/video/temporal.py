@@ -55,8 +55,8 @@ class Hint:
 class Motion:
     """What the consistency pass knows about a frame against the one before it, at the frame's size.
 
-    ``carry``, ``fwd``, ``fwd_conf``, ``res_b``, ``res_f`` are there only for keyframes
-    (:meth:`TemporalBlender.render` with ``every > 1``).
+    ``carry`` and ``res_b`` are there only with keyframes (:meth:`TemporalBlender.render` with
+    ``every > 1``), ``fwd``, ``fwd_conf`` and ``res_f`` only on the frames that need them (:func:`needs_forward`).
     """
 
     back: np.ndarray  # (H, W, 2) flow cur → prev
@@ -244,6 +244,13 @@ def hold_weight(
     return w.astype(np.float32, copy=False)
 
 
+def needs_forward(index: int, every: int) -> bool:
+    """Whether :meth:`TemporalBlender.render` warps a later keyframe back over the frame at ``index``
+    (its motion's forward direction): keyframes (``index`` a multiple of ``every``) and every frame
+    between two keyframes but the first (with ``--keyframes 2``: the keyframes only)."""
+    return every > 1 and index % every != 1
+
+
 class TemporalBlender:
     """Carries the previous frame and output from one call to the next.
 
@@ -297,9 +304,11 @@ class TemporalBlender:
         k = self.flow_size / max(h, w)
         return cv2.resize(g, (max(8, round(w * k)), max(8, round(h * k))), interpolation=cv2.INTER_AREA)
 
-    def motion(self, frame: np.ndarray, *, both: bool = False) -> Motion | None:
+    def motion(self, frame: np.ndarray, *, both: bool = False, forward: bool = True) -> Motion | None:
         """:class:`Motion` of ``frame`` against the previous frame, at the frame's size (``None``
-        for the first one); ``both``: also the forward direction (keyframes).
+        for the first one); ``both``: what :meth:`render` needs with keyframes (``carry``, ``res_b``)
+        and, unless ``forward`` is false, the forward direction too (``fwd``, ``fwd_conf``, ``res_f``:
+        used to warp a later keyframe back over this frame; :func:`needs_forward` says which frames).
 
         Updates the previous frame.  Pure in the inputs apart from the stored previous frame: it
         may run ahead of the stylizer (another thread), since it needs the input frames only.
@@ -312,7 +321,8 @@ class TemporalBlender:
         g32, p32 = g.astype(np.float32), prev.astype(np.float32)
         raw_b = cv2.absdiff(g32, warp(p32, back, cubic=False))
         mask = reliable_mask(back, fwd, residual=raw_b)  # whether the flow DIS found can be trusted
-        if both:
+        forward = both and forward
+        if forward:
             raw_f = cv2.absdiff(p32, warp(g32, fwd, cubic=False))
             mask_f = reliable_mask(fwd, back, residual=raw_f)
         if self.hold > 0:
@@ -329,7 +339,7 @@ class TemporalBlender:
             fwd *= moving
             mask = np.maximum(mask, still)
             raw_b = cv2.absdiff(g32, warp(p32, back, cubic=False))
-            if both:
+            if forward:
                 mask_f = np.maximum(mask_f, still)
                 raw_f = cv2.absdiff(p32, warp(g32, fwd, cubic=False))
         residual = cv2.GaussianBlur(raw_b, (0, 0), 1.5)
@@ -340,10 +350,10 @@ class TemporalBlender:
         h, w = frame.shape[:2]
         m = Motion(back, mask, weight)
         if both:
+            m.carry, m.res_b = confidence(mask, residual), residual
+        if forward:
             res_f = cv2.GaussianBlur(raw_f, (0, 0), 1.5)
-            m.carry = confidence(mask, residual)
-            m.fwd, m.fwd_conf = fwd, confidence(mask_f, res_f)
-            m.res_b, m.res_f = residual, res_f
+            m.fwd, m.fwd_conf, m.res_f = fwd, confidence(mask_f, res_f), res_f
         if (g.shape[1], g.shape[0]) != (w, h):
             sx, sy = w / g.shape[1], h / g.shape[0]
 
