@@ -78,12 +78,12 @@ class FixedPalette:
     """The pass with a clip's fixed maps: the instant package's pass graph
     (:func:`styleforge.instant.lite.pass_session`: the RGB map, ``conv1_1`` + ReLU, the decoder)
     fed the clip's maps, the same for every frame (the feature map ``C·f + d`` folded into the
-    decoder's weights).  Without onnxruntime: the RGB map in numpy, then
-    :func:`styleforge.instant.lite.palette_conv_runner` (``None``: no pass)."""
+    decoder's weights).  Needs onnxruntime, as the clip-level fit does
+    (:attr:`~styleforge.video.stylizers.InstantStylizer.fits_clip`)."""
 
     def __init__(self, p: Palette, cp: ClipPalette, *, threads: int | None = None) -> None:
         from ..instant.graphs import proj_from_dec
-        from ..instant.lite import onnxruntime_available, pass_session
+        from ..instant.lite import pass_session
         from ..instant.palette import graph_encoder
 
         self.enc_w, self.enc_b = graph_encoder(p)
@@ -92,29 +92,17 @@ class FixedPalette:
         self.dec_b = (p.dec_b.astype(np.float64) + _IN_SCALE * dec.sum(axis=(2, 3)) @ cp.feat_b).astype(np.float32)
         self.rgb_a = cp.rgb_a.astype(np.float32)
         self.rgb_b = cp.rgb_b.astype(np.float32)
-        self.session: Any = None
-        self.runner: Any = None
         self.feed = {
             "rgb_w": np.ascontiguousarray(self.rgb_a[:, :, None, None]),
             "rgb_b": self.rgb_b,
             "proj": proj_from_dec(self.dec_w),
             "dec_b": self.dec_b.reshape(1, 3, 1, 1),
         }
-        if onnxruntime_available():
-            self.session = pass_session(self.enc_w, self.enc_b, threads)
-        else:
-            from ..instant.lite import palette_conv_runner
-
-            self.runner = palette_conv_runner(threads)
-            if self.runner is None:
-                raise RuntimeError("the palette pass's onnxruntime graph is not available") from None
+        self.session = pass_session(self.enc_w, self.enc_b, threads)
 
     def __call__(self, y: np.ndarray) -> np.ndarray:
-        """``(1, 3, H, W)`` RGB in [0, 1] (the network's output) → the same, after the pass."""
-        if self.session is not None:  # 854×480 in one run (faster than strips); 1080p in four
-            from ..instant.lite import run_pass
+        """``(1, 3, H, W)`` RGB in [0, 1] (the network's output) → the same, after the pass
+        (854×480 in one run, faster than strips; 1080p in four)."""
+        from ..instant.lite import run_pass
 
-            return run_pass(self.session, np.ascontiguousarray(y, dtype=np.float32), self.feed, 1 << 19)
-        _, c, h, w = y.shape
-        x = (self.rgb_a @ y.reshape(3, -1) + self.rgb_b[:, None]).clip(0, 1).reshape(1, 3, h, w)
-        return self.runner(np.ascontiguousarray(x, dtype=np.float32), self.enc_w, self.enc_b, self.dec_w, self.dec_b)
+        return run_pass(self.session, np.ascontiguousarray(y, dtype=np.float32), self.feed, 1 << 19)
