@@ -170,10 +170,10 @@ def test_keyframes_are_stylised_ahead_in_their_own_thread_with_the_same_pixels(
     # offered frames are taken from the thread; a frame not offered (or a copy of one) is stylised on the spot
     st = Recorder()
     with ThreadPoolExecutor(1, thread_name_prefix="styleforge-style") as pool:
-        a = StylizeAhead(st, pool, every=2, start=1)  # indices 1, 2, 3: only 2 is a keyframe
+        a = StylizeAhead(st, pool, every=2)
         frames = pan_frames(3)
-        for f in frames:
-            a.offer(f)
+        for i, f in enumerate(frames, 1):  # indices 1, 2, 3: only 2 is a keyframe
+            a.offer(f, i)
         out = a(frames[1], None)
         again = a(frames[1].copy(), None)
     assert np.array_equal(out, Tint()(frames[1], None)) and np.array_equal(again, out)

@@ -24,6 +24,7 @@ __all__ = [
     "onnx_file_for",
     "onnxruntime_available",
     "palette_conv_runner",
+    "pass_feed",
     "pass_session",
     "run_pass",
     "session_with",
@@ -87,16 +88,23 @@ def ort_session(path: Path, threads: int | None = None, *, layout: bool = True) 
     n = threads or os.cpu_count() or 1
     key = (str(path), n, layout)
     if key not in _SESSIONS:
-        opts = ort.SessionOptions()
-        opts.graph_optimization_level = (
-            ort.GraphOptimizationLevel.ORT_ENABLE_ALL if layout else ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED
-        )
-        opts.intra_op_num_threads = n
-        opts.log_severity_level = 3
-        # no busy-waiting after a run: the numpy palette pass right after it needs the same cores
-        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        opts = _options(n, layout=layout)
         _SESSIONS[key] = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
     return _SESSIONS[key]
+
+
+def _options(threads: int | None, *, layout: bool) -> Any:
+    """The session options of every onnxruntime session here (``layout=False``: no NCHWc layout)."""
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    level = ort.GraphOptimizationLevel
+    opts.graph_optimization_level = level.ORT_ENABLE_ALL if layout else level.ORT_ENABLE_EXTENDED
+    opts.intra_op_num_threads = threads or os.cpu_count() or 1
+    opts.log_severity_level = 3
+    # no busy-waiting after a run: the numpy palette pass right after it needs the same cores
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    return opts
 
 
 def palette_conv_runner(threads: int | None = None) -> Any:
@@ -134,11 +142,7 @@ def session_with(model: Path, threads: int | None, weights: dict[str, Any]) -> t
     import numpy as np
     import onnxruntime as ort
 
-    opts = ort.SessionOptions()
-    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED
-    opts.intra_op_num_threads = threads or os.cpu_count() or 1
-    opts.log_severity_level = 3
-    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")  # as ort_session's
+    opts = _options(threads, layout=False)
     values = [ort.OrtValue.ortvalue_from_numpy(np.ascontiguousarray(w, dtype=np.float32)) for w in weights.values()]
     for name, v in zip(weights, values, strict=True):
         opts.add_initializer(name, v)
@@ -183,18 +187,25 @@ class PassRunner:
         """``y`` ``(1, 3, H, W)`` float32 in [0, 1] (H, W ≥ 3) → the pass's output, same shape."""
         import numpy as np
 
-        from .graphs import proj_from_dec
         from .palette import pass_closed_forms
 
         y = np.ascontiguousarray(y, dtype=np.float32)
-        a, c, dec_w, dec_b = pass_closed_forms(y, self.palette)
-        feed = {
-            "rgb_w": a[:, :, None, None],
-            "rgb_b": c,
-            "proj": proj_from_dec(dec_w),
-            "dec_b": dec_b.reshape(1, 3, 1, 1),
-        }
-        return run_pass(self.session, y, feed, strip_pixels)
+        return run_pass(self.session, y, pass_feed(*pass_closed_forms(y, self.palette)), strip_pixels)
+
+
+def pass_feed(a: Any, c: Any, dec_w: Any, dec_b: Any) -> dict[str, Any]:
+    """The pass graph's inputs from the closed forms: the RGB map ``a`` ``(3, 3)``, ``c`` ``(3,)`` and the
+    decoder ``dec_w`` ``(3, 64, 3, 3)``, ``dec_b`` ``(3,)`` (float32)."""
+    import numpy as np
+
+    from .graphs import proj_from_dec
+
+    return {
+        "rgb_w": np.ascontiguousarray(a[:, :, None, None], dtype=np.float32),
+        "rgb_b": np.asarray(c, dtype=np.float32),
+        "proj": proj_from_dec(dec_w),
+        "dec_b": np.asarray(dec_b, dtype=np.float32).reshape(1, 3, 1, 1),
+    }
 
 
 def run_pass(session: Any, y: Any, feed: dict[str, Any], strip_pixels: int = PASS_STRIP_PIXELS) -> Any:

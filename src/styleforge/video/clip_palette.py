@@ -82,23 +82,14 @@ class FixedPalette:
     (:attr:`~styleforge.video.stylizers.InstantStylizer.fits_clip`)."""
 
     def __init__(self, p: Palette, cp: ClipPalette, *, threads: int | None = None) -> None:
-        from ..instant.graphs import proj_from_dec
-        from ..instant.lite import pass_session
+        from ..instant.lite import pass_feed, pass_session
         from ..instant.palette import graph_encoder
 
-        self.enc_w, self.enc_b = graph_encoder(p)
         dec = p.dec_w.astype(np.float64)  # (3, 64, 3, 3)
-        self.dec_w = (np.einsum("ojkl,ji->oikl", dec, cp.feat_a) * _IN_SCALE).astype(np.float32)
-        self.dec_b = (p.dec_b.astype(np.float64) + _IN_SCALE * dec.sum(axis=(2, 3)) @ cp.feat_b).astype(np.float32)
-        self.rgb_a = cp.rgb_a.astype(np.float32)
-        self.rgb_b = cp.rgb_b.astype(np.float32)
-        self.feed = {
-            "rgb_w": np.ascontiguousarray(self.rgb_a[:, :, None, None]),
-            "rgb_b": self.rgb_b,
-            "proj": proj_from_dec(self.dec_w),
-            "dec_b": self.dec_b.reshape(1, 3, 1, 1),
-        }
-        self.session = pass_session(self.enc_w, self.enc_b, threads)
+        dec_w = np.einsum("ojkl,ji->oikl", dec, cp.feat_a) * _IN_SCALE
+        dec_b = p.dec_b.astype(np.float64) + _IN_SCALE * dec.sum(axis=(2, 3)) @ cp.feat_b
+        self.feed = pass_feed(cp.rgb_a, cp.rgb_b, dec_w, dec_b)
+        self.session = pass_session(*graph_encoder(p), threads)
 
     def __call__(self, y: np.ndarray) -> np.ndarray:
         """``(1, 3, H, W)`` RGB in [0, 1] (the network's output) → the same, after the pass

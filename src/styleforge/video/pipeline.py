@@ -28,7 +28,7 @@ import numpy as np
 from ..errors import InputError
 from .container import FrameWriter, check_complete, check_video_output, finalize, frame_size, probe, read_frames
 from .stylizers import Stylizer, make_stylizer
-from .temporal import TemporalBlender, needs_forward
+from .temporal import TemporalBlender, is_keyframe, needs_forward
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
@@ -238,27 +238,23 @@ class StylizeAhead:
     A stylizer that does not use the previous output (``uses_hint`` false) is a function of the
     frame alone, so the network can work on the next keyframe while this thread carries and blends
     the frames before it (2 cores: the two overlap instead of taking turns).  ``offer`` each frame
-    in order as it is read; a keyframe by index (``start + n`` a multiple of ``every``) is submitted.
-    Called like the stylizer: the result made ahead for that frame, or the stylizer's own result
-    (a frame that was not offered, or one that became a keyframe for another reason).
+    with its index in the clip as it is read; a keyframe by index (:func:`.temporal.is_keyframe`) is
+    submitted.  Called like the stylizer: the result made ahead for that frame, or the stylizer's own
+    result (a frame that was not offered, or one that became a keyframe for another reason).
     """
 
-    def __init__(self, st: Stylizer, pool: Any, every: int, start: int) -> None:
+    def __init__(self, st: Stylizer, pool: Any, every: int) -> None:
         self.st, self.pool, self.every = st, pool, max(1, every)
         self.uses_hint = bool(getattr(st, "uses_hint", False))
-        self.next_index = start
-        self.made: dict[int, tuple[np.ndarray, Future[np.ndarray]]] = {}
+        self.made: dict[int, tuple[np.ndarray, Future[np.ndarray]]] = {}  # by id; the frame keeps its id its own
 
-    def offer(self, frame: np.ndarray) -> None:
-        i, self.next_index = self.next_index, self.next_index + 1
-        if not self.uses_hint and i % self.every == 0:
-            self.made[id(frame)] = (frame, self.pool.submit(self.st, frame, None))  # the frame: its id stays its own
+    def offer(self, frame: np.ndarray, index: int) -> None:
+        if not self.uses_hint and is_keyframe(index, self.every):
+            self.made[id(frame)] = (frame, self.pool.submit(self.st, frame, None))
 
     def __call__(self, frame: np.ndarray, hint: Any) -> np.ndarray:
         got = self.made.pop(id(frame), None)
-        if got is not None and got[0] is frame:
-            return got[1].result()
-        return self.st(frame, hint)
+        return got[1].result() if got is not None else self.st(frame, hint)
 
 
 def _prefetch(frames: Iterator[np.ndarray], depth: int = 4) -> Iterator[np.ndarray]:
@@ -463,22 +459,23 @@ def render_video(
             ThreadPoolExecutor(1, thread_name_prefix="styleforge-encode") as enc_pool,
         ):
             it = _prefetch(frames)
-            ahead_st = StylizeAhead(st, style_pool, every, first_kept + done)
+            ahead_st = StylizeAhead(st, style_pool, every)
+            index = itertools.count(first_kept + done)  # each frame's index in the clip (keyframes)
+
+            def submit(f: np.ndarray) -> tuple[np.ndarray, Future[Any]]:
+                i = next(index)
+                ahead_st.offer(f, i)
+                return f, flow_pool.submit(motion_of, f, i)
 
             def items() -> Iterator[tuple[np.ndarray, Any, bool]]:
                 """(frame, its motion, last?): the flow (and the keyframes' stylisation) run two frames
                 ahead, in their own threads."""
-                ahead: list[tuple[np.ndarray, Future[Any]]] = []
-                index = itertools.count(first_kept + done)  # each frame's index in the clip (keyframes)
-                for f in itertools.islice(it, 2):
-                    ahead.append((f, flow_pool.submit(motion_of, f, next(index))))
-                    ahead_st.offer(f)
+                ahead = [submit(f) for f in itertools.islice(it, 2)]
                 while ahead:
                     frame, fut = ahead.pop(0)
                     nxt = next(it, None)
                     if nxt is not None:
-                        ahead.append((nxt, flow_pool.submit(motion_of, nxt, next(index))))
-                        ahead_st.offer(nxt)
+                        ahead.append(submit(nxt))
                     yield frame, fut.result(), not ahead
 
             writes: list[Future[Any]] = []

@@ -244,6 +244,12 @@ def hold_weight(
     return w.astype(np.float32, copy=False)
 
 
+def is_keyframe(index: int, every: int) -> bool:
+    """Whether the frame at ``index`` (counted from the clip's first kept frame) is stylised with
+    ``--keyframes every`` (:meth:`TemporalBlender.render` adds the first, the last, and frames without motion)."""
+    return index % every == 0
+
+
 def needs_forward(index: int, every: int) -> bool:
     """Whether :meth:`TemporalBlender.render` warps a later keyframe back over the frame at ``index``
     (its motion's forward direction): keyframes (``index`` a multiple of ``every``) and every frame
@@ -445,7 +451,7 @@ class TemporalBlender:
             return
         pending: list[tuple[np.ndarray, Motion]] = []
         for i, (frame, motion, last) in enumerate(items, start):
-            key = last or motion is None or motion.carry is None or self.prev_out is None or i % every == 0
+            key = last or motion is None or motion.carry is None or self.prev_out is None or is_keyframe(i, every)
             if not key and motion is not None:
                 pending.append((frame, motion))
                 continue
