@@ -55,17 +55,26 @@ def still_flicker(inputs: Sequence[np.ndarray], outputs: Sequence[np.ndarray], *
     return total / count if count else 0.0
 
 
-def flicker_series(outputs: Sequence[np.ndarray]) -> list[float]:
-    """Mean ``|o_t − o_{t−1}|`` (0–255) of each frame against the one before (the first: 0)."""
-    return [0.0] + [
-        float(np.abs(outputs[t].astype(np.int16) - outputs[t - 1].astype(np.int16)).mean())
-        for t in range(1, len(outputs))
-    ]
+def flicker_series(outputs: Sequence[np.ndarray], inputs: Sequence[np.ndarray] | None = None) -> list[float]:
+    """Mean ``|o_t − o_{t−1}|`` (0–255) of each frame against the one before (the first: 0); with
+    ``inputs``, over the pixels whose input changed by < 3 levels only (:func:`still_flicker`, frame by frame)."""
+    out = [0.0]
+    for t in range(1, len(outputs)):
+        d = np.abs(outputs[t].astype(np.int16) - outputs[t - 1].astype(np.int16))
+        if inputs is None:
+            out.append(float(d.mean()))
+            continue
+        still = np.abs(inputs[t].astype(np.int16) - inputs[t - 1].astype(np.int16)).max(-1) < 3
+        out.append(float(d.mean(-1)[still].mean()) if still.any() else 0.0)
+    return out
 
 
-def seam_flicker(outputs: Sequence[np.ndarray], seams: Sequence[int]) -> tuple[float, float]:
-    """(worst flicker on the frames ``seams`` and the one after each, median flicker of the clip)."""
-    series = flicker_series(outputs)
+def seam_flicker(
+    outputs: Sequence[np.ndarray], seams: Sequence[int], inputs: Sequence[np.ndarray] | None = None
+) -> tuple[float, float]:
+    """(worst flicker on the frames ``seams`` and the one after each, median flicker of the clip);
+    ``inputs``: the still-area flicker (:func:`flicker_series`)."""
+    series = flicker_series(outputs, inputs)
     at = [series[i] for s in seams for i in (s, s + 1) if 0 < i < len(series)]
     return (max(at) if at else 0.0), float(np.median(series[1:])) if len(series) > 1 else 0.0
 

@@ -24,10 +24,16 @@ from PIL import Image
 HERE = Path(__file__).resolve().parent
 MAX_SIDE = 768
 
-PHOTOS_REPO = ("IBM/MAX-Fast-Neural-Style-Transfer", "be6db0596d96c43bf971226e66479ef3fb55ec54",
-               "CC0 1.0 (Pexels; samples/README.md)")
-PAINTINGS_REPO = ("hi-space/image-style-transfer", "9de6e1ffc1358098abc7e3c1c6cd55ea3827b362",
-                  "public domain (the painter died before 1910; no repository licence)")
+PHOTOS_REPO = (
+    "IBM/MAX-Fast-Neural-Style-Transfer",
+    "be6db0596d96c43bf971226e66479ef3fb55ec54",
+    "CC0 1.0 (Pexels; samples/README.md)",
+)
+PAINTINGS_REPO = (
+    "hi-space/image-style-transfer",
+    "9de6e1ffc1358098abc7e3c1c6cd55ea3827b362",
+    "public domain (the painter died before 1910; no repository licence)",
+)
 ITEMS = [
     ("photos", "pexels_634010_beach_city", PHOTOS_REPO, "samples/beach-city.jpg"),
     ("photos", "pexels_7653_bridge", PHOTOS_REPO, "samples/bridge.jpg"),
@@ -44,8 +50,9 @@ def main(mirror_root: str) -> int:
     manifest = []
     for kind, name, (repo, commit, licence), path in ITEMS:
         git_dir = Path(mirror_root) / repo.replace("/", "+") / "repo"
-        blob = subprocess.run(["git", "--git-dir", str(git_dir), "show", f"{commit}:{path}"],
-                              capture_output=True, check=True).stdout
+        blob = subprocess.run(
+            ["git", "--git-dir", str(git_dir), "show", f"{commit}:{path}"], capture_output=True, check=True
+        ).stdout
         img = Image.open(io.BytesIO(blob)).convert("RGB")
         k = min(1.0, MAX_SIDE / max(img.size))
         if k < 1.0:
@@ -53,10 +60,19 @@ def main(mirror_root: str) -> int:
         out = HERE / kind / f"{name}.jpg"
         out.parent.mkdir(parents=True, exist_ok=True)
         img.save(out, quality=90)
-        manifest.append({"kind": kind[:-1], "file": f"{kind}/{name}.jpg", "repo": repo, "commit": commit,
-                         "path": path, "licence": licence,
-                         "source_sha256": hashlib.sha256(blob).hexdigest(),
-                         "sha256": hashlib.sha256(out.read_bytes()).hexdigest(), "size": list(img.size)})
+        manifest.append(
+            {
+                "kind": kind[:-1],
+                "file": f"{kind}/{name}.jpg",
+                "repo": repo,
+                "commit": commit,
+                "path": path,
+                "licence": licence,
+                "source_sha256": hashlib.sha256(blob).hexdigest(),
+                "sha256": hashlib.sha256(out.read_bytes()).hexdigest(),
+                "size": list(img.size),
+            }
+        )
     (HERE / "manifest.json").write_text(json.dumps({"max_side": MAX_SIDE, "images": manifest}, indent=2) + "\n")
     return 0
 

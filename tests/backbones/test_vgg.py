@@ -54,8 +54,10 @@ def test_offline_weights_are_real_imagenet_vgg16():
     assert stats["vgg16-offline"][1] > 0.85 and stats["random16"][1] < 0.7
     # Separates content: two crops of one photo are closer than two different photos.
     net = build_backbone("vgg16-offline", layers=["relu5_1"])
+
     def desc(img):
         return net(pil_to_tensor(img), ["relu5_1"])["relu5_1"].mean((2, 3))[0]
+
     a = resize_max_side(load_image(BUILTIN_CONTENT["tubingen"]), 224)
     b = resize_max_side(load_image(builtin_styles()["starry_night"]), 224)
     da, da2, db = desc(a.crop((0, 0, 180, 150))), desc(a.crop((40, 10, 220, 160))), desc(b)

@@ -141,3 +141,30 @@ def test_ffmpeg_log_stays_off_so_closing_a_threaded_decoder_cannot_deadlock(make
     th.start()
     th.join(60)
     assert done == [True]
+
+
+def _keyframes(path: Path) -> list[int]:
+    import av
+
+    with av.open(str(path)) as c:
+        return [i for i, p in enumerate(c.demux(c.streams.video[0])) if p.size and p.is_keyframe]
+
+
+@pytest.mark.parametrize("codec", ["auto", "mpeg4"])
+def test_keyframes_every_gop_seconds_and_after_checkpoint_seconds_of_work(tmp_path: Path, codec: str) -> None:
+    import time
+
+    base = np.random.default_rng(0).integers(0, 255, (48, 64, 3)).astype(np.uint8)
+
+    def write(pause: float = 0.0, **kw: float) -> list[int]:
+        out = tmp_path / "k.mp4"
+        with FrameWriter(out, 64, 48, Fraction(10), codec=codec, **kw) as w:
+            for i in range(40):
+                w.write(np.roll(base, i, 1))  # a slow pan: no scene cut
+                time.sleep(pause)
+        return _keyframes(out)
+
+    assert write() == [0]  # 4 s of video, quick work: no keyframe that would make still areas pulse
+    assert write(gop=1.0) == [0, 10, 20, 30]
+    keys = write(0.02, checkpoint=0.15)  # slow work: a keyframe once 0.15 s of it would be lost
+    assert len(keys) >= 3 and min(b - a for a, b in zip(keys[:-1], keys[1:], strict=True)) >= 7, keys

@@ -135,3 +135,36 @@ def test_carry_detail_is_exact_where_nothing_moves() -> None:
     flow[:20, :20] = 0.5  # a moving corner leaves the rest untouched
     out = carry_detail(img, flow)
     assert np.abs(out[48:, 64:] - img[48:, 64:]).max() < 1e-5
+
+
+class _Identity:
+    per_pixel = True
+
+    def __call__(self, frame: np.ndarray, hint: object) -> np.ndarray:
+        return frame.astype(np.float32) / 255
+
+
+def test_a_slow_fade_is_followed_within_the_noise_not_left_behind() -> None:
+    """The hold compares the input with what the output shows, not with the previous frame: a fade of
+    half a level a frame never exceeds the noise frame to frame, but it adds up."""
+    rng = np.random.default_rng(5)
+    still = rng.integers(40, 180, (48, 64, 3)).astype(np.float32)
+    frames = [np.clip(still + 0.5 * t + rng.normal(0, 1.0, still.shape), 0, 255).astype(np.uint8) for t in range(60)]
+    b = TemporalBlender(0.5, flow_size=None, hold=0.99, keep_detail=False)
+    outs = [b(f, _Identity()) for f in frames]
+    lag = [float((frames[t].astype(np.float32) / 255 - outs[t]).mean() * 255) for t in (20, 40, 59)]
+    assert max(lag) < 6, lag  # a held output that followed frame differences would lag by ≈ 50 levels
+
+
+def test_noise_that_steps_is_not_followed() -> None:
+    """A compressed clip's next I-frame re-draws the noise of a still scene (1–2 levels everywhere):
+    the held output does not take it in, now or over the frames after."""
+    rng = np.random.default_rng(6)
+    still = rng.integers(40, 180, (48, 64, 3)).astype(np.float32)
+    a, c = still + rng.integers(-2, 3, still.shape), still + rng.integers(-2, 3, still.shape)
+    frames = [np.clip(x, 0, 255).astype(np.uint8) for x in [a] * 10 + [c] * 10]
+    b = TemporalBlender(0.5, flow_size=None, hold=0.99, keep_detail=False)
+    outs = [b(f, _Identity()) for f in frames]
+    step = np.abs(frames[10].astype(np.float32) - frames[9]).mean() / 255
+    moved = np.abs(outs[-1] - outs[9]).mean()
+    assert moved < 0.15 * step, (moved, step)

@@ -40,7 +40,7 @@ VIDEO_EXTENSIONS = (".mp4", ".mkv", ".mov", ".m4v", ".avi", ".webm", ".mpg", ".m
 
 
 def add_parser(sub: Any) -> None:
-    from ..video.defaults import OVERLAP
+    from ..video.defaults import CHECKPOINT, CONSISTENCY, FLOW_SIZE, HOLD, OVERLAP
     from .stylize import add_gatys_options
 
     p = sub.add_parser(
@@ -82,13 +82,16 @@ def add_parser(sub: Any) -> None:
     v.add_argument("--duration", type=float, default=None, help="this many seconds only")
     v.add_argument("--every", type=int, default=1, help="stylise every N-th frame (a quick preview at fps/N)")
     v.add_argument(
-        "--consistency", type=float, default=0.5, help="temporal consistency strength in [0, 1) (default %(default)s)"
+        "--consistency",
+        type=float,
+        default=CONSISTENCY,
+        help="temporal consistency strength in [0, 1) (default %(default)s)",
     )
     v.add_argument("--no-consistency", action="store_true", help="plain per-frame stylisation (flickers)")
     v.add_argument(
         "--hold",
         type=float,
-        default=0.95,
+        default=HOLD,
         help="weight of the previous output where the input did not change (default %(default)s; "
         "0: --consistency everywhere)",
     )
@@ -104,7 +107,9 @@ def add_parser(sub: Any) -> None:
         default=OVERLAP,
         help="frames shared by neighbouring chunks under torchrun (default %(default)s)",
     )
-    v.add_argument("--flow-size", type=int, default=640, help="long side for the optical flow (default %(default)s)")
+    v.add_argument(
+        "--flow-size", type=int, default=FLOW_SIZE, help="long side for the optical flow (default %(default)s)"
+    )
     v.add_argument(
         "--keyframes",
         type=int,
@@ -120,6 +125,14 @@ def add_parser(sub: Any) -> None:
         help="auto = H.264 (libx264), falling back to openh264 or MPEG-4",
     )
     v.add_argument("--crf", type=int, default=18, help="H.264 quality (lower = better; default %(default)s)")
+    v.add_argument(
+        "--resume-every",
+        type=float,
+        default=CHECKPOINT,
+        metavar="SECONDS",
+        help="a point --resume can continue from at least every SECONDS of work: an encoder keyframe "
+        "(default %(default)g; more often makes the still parts of the picture pulse)",
+    )
     v.add_argument("--no-audio", action="store_true", help="drop the input's audio")
     v.add_argument("--resume", action="store_true", help="continue OUT.partial.mp4 from its last finished frame")
     v.add_argument("--max-seconds", type=float, default=None, help="refuse clips longer than this")
@@ -249,6 +262,8 @@ def run(args: argparse.Namespace) -> int:
         keyframes=args.keyframes,
     )
     options.validate()
+    if not args.resume_every > 0:
+        raise InputError(f"--resume-every must be a number of seconds > 0, got {args.resume_every:g}")
     factory = _stylizer_factory(args)
     jobs = _jobs(args)
     rank, world = int(os.environ.get("RANK", "0")), int(os.environ.get("WORLD_SIZE", "1"))
@@ -279,6 +294,7 @@ def run(args: argparse.Namespace) -> int:
                 options,
                 codec=args.codec,
                 crf=args.crf,
+                checkpoint=args.resume_every,
                 resume=args.resume,
                 audio=not args.no_audio,
                 progress=not args.quiet and sys.stderr.isatty(),

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError, StyleforgeError, suggest
+from ..video.defaults import CONSISTENCY
 from .config import MODES
 
 #: Progress callback of a running job: (fraction in [0, 1], message[, live picture]).
@@ -102,7 +103,7 @@ OPTIONS: dict[str, dict[str, Any]] = {
         "method": (str, "instant", ("instant", "photo", "gatys")),
         "style": (str, None, None),
         "size": (int, 384, 64, 720),
-        "consistency": (float, 0.5, 0.0, 0.9),
+        "consistency": (float, CONSISTENCY, 0.0, 0.9),
         "iterations": (int, 40, 1, 500),
     },
 }
@@ -562,7 +563,7 @@ def _video(
             on_frame=on_frame,
             max_seconds=max_seconds,
         )
-        cons = f" --consistency {o['consistency']:g}" if o["consistency"] != 0.5 else ""
+        cons = f" --consistency {o['consistency']:g}" if o["consistency"] != CONSISTENCY else ""
         meta = {
             "command": f"styleforge video clip.mp4 {flag} --size {size}{cons} -o out.mp4",
             "info": f"{res.frames} frames in {time.perf_counter() - t0:.1f} s",

@@ -32,6 +32,7 @@ __all__ = [
 import heapq
 import logging
 import os
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
@@ -42,6 +43,7 @@ import cv2
 import numpy as np
 
 from ..errors import InputError
+from .defaults import CHECKPOINT, GOP
 
 log = logging.getLogger("styleforge")
 
@@ -274,6 +276,10 @@ class FrameWriter:
     ``template``: a video stream of an earlier partial file (``--resume``): the new file's stream
     copies its codec parameters, :meth:`copy` muxes its packets unchanged, and new frames are
     encoded by a fresh encoder with the same settings (its first frame a keyframe).
+
+    Keyframes: one every ``gop`` seconds of video, and the next frame after ``checkpoint`` seconds
+    of work without one (``--resume`` cuts at the last keyframe).  Not one a second: every keyframe
+    re-codes the whole picture, and the parts that hold still pulse with it.
     """
 
     def __init__(
@@ -286,9 +292,12 @@ class FrameWriter:
         codec: str = "auto",
         crf: int = 18,
         template: Any = None,
+        gop: float = GOP,
+        checkpoint: float = CHECKPOINT,
     ) -> None:
         av = _av()
         self.path = Path(path)
+        self.checkpoint, self._key_at = checkpoint, time.monotonic()
         self.codec = pick_codec(codec)
         self.fps = Fraction(fps)
         self.count = 0
@@ -297,7 +306,7 @@ class FrameWriter:
         )
         opts: dict[str, str] = {}
         if self.codec == "libx264":
-            opts = {"crf": str(crf), "preset": "veryfast", "tune": "zerolatency"}
+            opts = {"crf": str(crf), "preset": "veryfast", "tune": "zerolatency", "forced-idr": "1"}
         if template is None:
             self.stream = self.container.add_stream(self.codec, rate=self.fps, options=opts)
             cc = self.encoder = self.stream.codec_context
@@ -310,13 +319,15 @@ class FrameWriter:
             cc.flags |= av.codec.context.Flags.global_header
         cc.width, cc.height = width, height
         cc.pix_fmt = "yuv420p"
-        cc.gop_size = max(1, round(float(self.fps)))  # a keyframe a second: --resume cuts there
+        cc.gop_size = max(1, round(float(self.fps) * gop))  # and one after `checkpoint` s of work: --resume cuts there
         if self.codec != "libx264":  # no CRF: a generous bit rate (≈ 0.15 bit per pixel per frame … ×2)
             cc.bit_rate = int(width * height * float(self.fps) * 0.3)
             cc.max_b_frames = 0
 
     def _mux(self, packets: Any) -> None:
         for packet in packets:
+            if packet.is_keyframe:
+                self._key_at = time.monotonic()
             if self.encoder is not self.stream.codec_context:
                 if self.codec in ("libx264", "libopenh264"):
                     packet = _length_prefixed(packet)
@@ -334,6 +345,9 @@ class FrameWriter:
         frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
         frame.pts = self.count
         frame.time_base = 1 / self.fps
+        if self.count and time.monotonic() - self._key_at >= self.checkpoint:
+            frame.pict_type = av.video.frame.PictureType.I  # a point --resume can cut at
+            self._key_at = time.monotonic()
         self._mux(self.encoder.encode(frame))
         self.count += 1
 

@@ -27,6 +27,7 @@ import numpy as np
 
 from ..errors import InputError
 from .container import FrameWriter, check_complete, check_video_output, finalize, frame_size, probe, read_frames
+from .defaults import CHECKPOINT, CONSISTENCY, FLOW_SIZE, GOP, HOLD
 from .stylizers import Stylizer, make_stylizer
 from .temporal import TemporalBlender, is_keyframe, needs_forward
 
@@ -44,10 +45,10 @@ class VideoOptions:
     start: float = 0.0  # seconds
     duration: float | None = None  # seconds; None: to the end
     every: int = 1  # stylise every N-th frame (the output keeps the duration at fps / N)
-    consistency: float = 0.5  # blending strength k; 0 = per-frame
-    flow_size: int | None = 640  # long side at which the optical flow is computed
+    consistency: float = CONSISTENCY  # blending strength k; 0 = per-frame
+    flow_size: int | None = FLOW_SIZE  # long side at which the optical flow is computed
     flow_preset: str = "fast"  # DIS preset: ultrafast, fast, medium
-    hold: float = 0.95  # weight of the previous output where the warped input matches (0: plain k)
+    hold: float = HOLD  # weight of the previous output where the input stays within the noise (0: plain k)
     frames: tuple[int, int] | None = None  # render kept frames a … b−1 only (a chunk); None: all
     fit_frames: int = 4  # frames drawn across the whole clip to fit a clip-level colour pass
     keyframes: int | None = None  # stylise one frame in N, carry the others along the flow; None: the mode's
@@ -311,10 +312,14 @@ def render_video(
     progress: bool = False,
     on_frame: Callable[[int, int, np.ndarray], None] | None = None,
     max_seconds: float | None = None,
+    gop: float = GOP,
+    checkpoint: float = CHECKPOINT,
 ) -> RenderResult:
     """Stylise ``video`` into ``output`` (see the module docstring).
 
     ``stylizer`` may be a factory, called only after every input has been checked.
+    The encoder makes a keyframe every ``gop`` seconds of video, and after ``checkpoint`` seconds
+    of work (:class:`~.container.FrameWriter`): ``--resume`` copies what comes before the last one.
     ``on_frame(done, total, frame)`` is called after each written frame (raise to stop:
     the partial file stays, playable and resumable).  ``max_seconds`` refuses longer clips.
     """
@@ -381,6 +386,7 @@ def render_video(
 
     codec_name = pick_codec(codec)
     recipe = _recipe(src, st, options, size, codec_name, crf)
+    enc: dict[str, Any] = {"codec": codec_name, "crf": crf, "gop": gop, "checkpoint": checkpoint}
     if old is not None:
         diff = [k for k in recipe if old.get(k) != recipe[k]]
         if "options" in diff:
@@ -414,9 +420,7 @@ def render_video(
     try:
         if resume:
             copied_from, packets = keyframe_packets(partial)
-            writer = FrameWriter(
-                work, size[0], size[1], fps_out, codec=codec_name, crf=crf, template=copied_from.streams.video[0]
-            )
+            writer = FrameWriter(work, size[0], size[1], fps_out, template=copied_from.streams.video[0], **enc)
             for pkt in packets:
                 writer.copy(pkt)
             copied_from.close()
@@ -432,7 +436,7 @@ def render_video(
             else:  # nothing before the first keyframe survived: start the file again
                 writer.close()
                 work.unlink(missing_ok=True)
-                writer = FrameWriter(partial, size[0], size[1], fps_out, codec=codec_name, crf=crf)
+                writer = FrameWriter(partial, size[0], size[1], fps_out, **enc)
             work = partial
             recipe["clip_state"] = old.get("clip_state") if old is not None else None
             frames.close()
@@ -442,7 +446,7 @@ def render_video(
             tmp = recipe_path.with_name(recipe_path.name + ".tmp")
             tmp.write_text(json.dumps(recipe, indent=1))
             os.replace(tmp, recipe_path)
-            writer = FrameWriter(work, size[0], size[1], fps_out, codec=codec_name, crf=crf)
+            writer = FrameWriter(work, size[0], size[1], fps_out, **enc)
             frames = _chain(first, frames)
         if progress:
             from tqdm.auto import tqdm

@@ -10,7 +10,7 @@ into the current frame by the *input*'s optical flow, where the flow is reliable
 band by band, keeping the strokes' local contrast (:func:`blend_detail`; a plain average of
 strokes that do not line up exactly would wash them out and raise the style loss).
 ``k`` (``--consistency``, default 0.5) is the strength, ``m_t`` the reliability mask; where the
-warped input matches within the noise the weight is ``--hold`` (default 0.95) instead of ``k``
+input stays within the noise of what the output shows the weight is ``--hold`` (default 0.99) instead of ``k``
 (:func:`hold_weight`), and pixels whose input did not change get zero motion.  The
 output is an exponentially weighted mean of the recent per-frame results carried along the
 motion: a frame ``j`` steps back weighs ``≤ holdʲ``, so nothing accumulates — a still or looping
@@ -229,18 +229,27 @@ def still_weight(cur: np.ndarray, prev: np.ndarray, *, tau: float = 3.0) -> np.n
 
 
 def hold_weight(
-    mask: np.ndarray, residual: np.ndarray, strength: float, hold: float, *, noise: float = 6.0
+    mask: np.ndarray,
+    residual: np.ndarray,
+    strength: float,
+    hold: float,
+    *,
+    noise: float = 6.0,
+    sharpness: float = 8.0,
 ) -> np.ndarray:
-    """Blending weight per pixel: ``m · max(k, hold · exp(−(r / noise)²))`` (pure).
+    """Blending weight per pixel: ``m · max(k, hold · exp(−(r / noise)^sharpness))`` (pure).
 
-    ``residual`` is ``|cur − warp(prev)|`` of the input (levels, blurred): where the warped input
-    matches within the sensor/compression noise the previous output is held with ``hold``;
-    where it does not (a person walking in, a flow error) the weight falls back to ``k`` and the
-    reliability mask ``m`` decides, so nothing trails behind moving things.
+    ``residual`` is how far the input moved away from what the held output shows (levels, blurred:
+    :meth:`TemporalBlender.motion`).  Within the sensor/compression noise the previous output is
+    held with the full ``hold`` — the top is flat (``sharpness`` 8), so the re-patterned noise of a
+    compressed clip's next I-frame (1–3 levels everywhere) does not let a fresh picture in; beyond
+    it (a person walking in, a flow error, a fade that has added up) the weight falls to ``k``
+    within a few levels and the reliability mask ``m`` decides, so nothing trails behind moving things.
     """
     w = np.float32(strength) * mask
     if hold > 0:
-        w = np.maximum(w, np.float32(hold) * mask * np.exp(-((residual / noise) ** 2)))
+        r = residual / np.float32(noise)
+        w = np.maximum(w, np.float32(hold) * mask * np.exp(-(r ** np.float32(sharpness))))
     return w.astype(np.float32, copy=False)
 
 
@@ -265,8 +274,9 @@ class TemporalBlender:
     * **still pixels get zero motion**: where the input did not change (:func:`still_weight`),
       DIS's flow (noisy on flat, noisy areas: walls, floors) is replaced by zero, so the
       previous output is not shifted by a pixel or two;
-    * **the held weight** (:func:`hold_weight`): where the warped input matches, the previous
-      output is kept with ``hold`` (default 0.95) instead of ``k``.
+    * **the held weight** (:func:`hold_weight`): where the input stays within the noise of what
+      the output shows (carried along the flow), the previous output is kept with ``hold``
+      (``--hold``, default 0.99) instead of ``k``.
 
     Flow, masks and weights are computed at ``flow_size`` (long side) and upsampled.
     """
@@ -293,6 +303,7 @@ class TemporalBlender:
         self.needs_hint, self.keep_detail, self.hold = needs_hint, keep_detail, hold
         self.prev_gray: np.ndarray | None = None
         self.prev_out: np.ndarray | None = None
+        self.shown: np.ndarray | None = None  # the input the held output shows (gray, flow size)
 
     @property
     def active(self) -> bool:
@@ -301,6 +312,7 @@ class TemporalBlender:
     def seed(self, frame: np.ndarray, output: np.ndarray) -> None:
         """Continue after ``frame`` whose output was ``output`` (``--resume``, a chunk's overlap)."""
         self.prev_gray = self._small(gray(frame))
+        self.shown = None  # the frame itself
         self.prev_out = output.astype(np.float32) / (255.0 if output.dtype == np.uint8 else 1.0)
 
     def _small(self, g: np.ndarray) -> np.ndarray:
@@ -349,7 +361,16 @@ class TemporalBlender:
                 mask_f = np.maximum(mask_f, still)
                 raw_f = cv2.absdiff(p32, warp(g32, fwd, cubic=False))
         residual = cv2.GaussianBlur(raw_b, (0, 0), 1.5)
-        if self.strength > 0:
+        if self.strength > 0 and self.hold > 0:
+            # held against the input the output shows, not against the previous frame: noise that
+            # steps (a compressed clip's next I-frame) is judged once, not followed 5 % a frame; a
+            # slow fade adds up until it exceeds the noise, so the output lags it by a few levels
+            # at most instead of drifting further behind (a fade of 0.5 levels a frame: ≈ 4 levels)
+            ref = self.shown if self.shown is not None and self.shown.shape == g32.shape else p32
+            ref = warp(ref, back, cubic=False)
+            weight = hold_weight(mask, cv2.GaussianBlur(cv2.absdiff(g32, ref), (0, 0), 1.5), self.strength, self.hold)
+            self.shown = ref + (1.0 - weight) * (g32 - ref)
+        elif self.strength > 0:
             weight = hold_weight(mask, residual, self.strength, self.hold)
         else:
             weight = mask * 0

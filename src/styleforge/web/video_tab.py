@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
+from ..video.defaults import CONSISTENCY
 from .limits import JobCancelled, JobTimeout
 
 MODES = ("instant", "photo", "gatys")
@@ -62,7 +63,7 @@ def video_job(
     mode: str,
     style: str | Path,
     size: int = 384,
-    consistency: float = 0.5,
+    consistency: float = CONSISTENCY,
     max_seconds: float = 10.0,
     clip_label: str = "clip.mp4",
     style_label: str | None = None,
@@ -129,7 +130,8 @@ def video_job(
     finally:  # a cancelled job leaves nothing behind on the server
         for p in out_dir.glob(out.stem + ".partial.*"):
             p.unlink(missing_ok=True)
-    cons = "--no-consistency" if consistency == 0 else (f"--consistency {consistency:g}" if consistency != 0.5 else "")
+    changed = consistency != CONSISTENCY
+    cons = "--no-consistency" if consistency == 0 else (f"--consistency {consistency:g}" if changed else "")
     cmd = " ".join(
         x for x in ("styleforge video", shlex.quote(clip_label), flag, f"--size {size}", cons, "-o out.mp4") if x
     )
