@@ -62,7 +62,18 @@ def test_folder_of_clips(tmp_path: Path, capsys) -> None:  # noqa: ANN001
 
 @pytest.mark.parametrize(
     "case",
-    ["text", "image", "audio_only", "zero_length", "missing_dir", "output_is_dir", "two_modes", "no_mode", "bad_size"],
+    [
+        "text",
+        "image",
+        "audio_only",
+        "zero_length",
+        "missing_dir",
+        "output_is_dir",
+        "two_modes",
+        "no_mode",
+        "bad_size",
+        "bad_resume_every",
+    ],
 )
 def test_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path: Path, make_clip, capsys, case: str) -> None:  # noqa: ANN001
     import av
@@ -101,6 +112,8 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path: Path, make_cl
         mode = []
     elif case == "bad_size":
         mode += ["--size", "4"]
+    elif case == "bad_resume_every":
+        mode += ["--resume-every", "0"]
     before = sorted(p.name for p in tmp_path.rglob("*"))
     code, err = run(capsys, str(src), *mode, "-o", str(out))
     assert code == 2
