@@ -57,6 +57,22 @@ def test_read_frames_start_duration_every_skip_and_size(make_clip) -> None:  # n
     assert np.abs(all_frames[5].astype(int) - orig[5]).mean() < 8  # the pixels survive the codec
 
 
+@pytest.mark.parametrize(("rotation", "turns"), [(-90, 3), (90, 1), (180, 2)])
+def test_a_rotated_clip_is_read_upright(make_clip, rotation: int, turns: int) -> None:  # noqa: ANN001
+    # a phone's portrait clip: landscape pictures and a display rotation; players show them turned
+    stored = pan_frames()
+    stored[0][:8, :8] = (255, 0, 0)  # a red corner, top left as stored
+    clip = make_clip(frames=stored, rotation=rotation)
+    info = probe(clip)
+    assert info.turns == turns
+    assert (info.width, info.height) == ((48, 64) if turns % 2 else (64, 48))
+    first = next(read_frames(clip))
+    assert first.shape[:2] == (info.height, info.width)
+    assert np.abs(first.astype(int) - np.rot90(stored[0], turns)).mean() < 8
+    small = next(read_frames(clip, size=frame_size(info.width, info.height, 32)))
+    assert small.shape[:2] == ((32, 24) if turns % 2 else (24, 32))
+
+
 def test_frame_size_is_even_and_keeps_the_aspect() -> None:
     assert frame_size(640, 480, None) == (640, 480)
     assert frame_size(641, 479, None) == (640, 478)

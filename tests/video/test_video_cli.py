@@ -26,6 +26,16 @@ def test_instant_video_with_audio(tmp_path: Path, make_clip, capsys) -> None:  #
     assert sorted(p.name for p in tmp_path.iterdir()) == ["clip.mp4", "out.mp4"]
 
 
+def test_a_phone_portrait_clip_comes_out_upright(tmp_path: Path, make_clip, capsys) -> None:  # noqa: ANN001
+    # stored landscape with a display rotation of -90 (as phones write): the picture is stylised
+    # upright and written upright, with no rotation left for a player to apply twice
+    clip = make_clip(rotation=-90)
+    code, err = run(capsys, str(clip), "--instant", "starry_night", "--size", "32", "-o", str(tmp_path / "out.mp4"))
+    assert code == 0, err
+    info = probe(tmp_path / "out.mp4")
+    assert (info.width, info.height, info.turns, info.frames) == (24, 32, 0, 8)
+
+
 def test_look_size_every_and_no_consistency(tmp_path: Path, make_clip, capsys) -> None:  # noqa: ANN001
     lines = ["LUT_3D_SIZE 2"] + [f"{1 - r} {1 - g} {1 - b}" for b in (0, 1) for g in (0, 1) for r in (0, 1)]
     (tmp_path / "negative.cube").write_text("\n".join(lines) + "\n")

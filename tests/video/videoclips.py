@@ -9,11 +9,15 @@ import av
 import numpy as np
 
 
-def write_clip(path: Path, frames: list[np.ndarray], *, fps: int = 10, audio: bool = False) -> Path:
+def write_clip(path: Path, frames: list[np.ndarray], *, fps: int = 10, audio: bool = False, rotation: int = 0) -> Path:
+    """``frames`` encoded to ``path``; ``rotation``: a display matrix's rotation (counter-clockwise
+    degrees, as a phone writes -90 for a portrait clip stored landscape)."""
     h, w = frames[0].shape[:2]
     with av.open(str(path), "w") as c:
         s = c.add_stream("mpeg4", rate=fps)
         s.width, s.height, s.pix_fmt = w, h, "yuv420p"
+        if rotation:
+            s.set_display_rotation(rotation)
         s.codec_context.bit_rate = 2_000_000
         a = c.add_stream("aac", rate=8000) if audio else None
         for i, f in enumerate(frames):

@@ -2,7 +2,9 @@
 
 * :func:`probe` checks a file up front (one :class:`~styleforge.errors.InputError` line for a
   missing file, a non-video, an image, a file without a video stream or without frames);
-* :func:`read_frames` decodes RGB frames with ``start`` / ``duration`` / ``every`` and a size;
+* :func:`read_frames` decodes RGB frames with ``start`` / ``duration`` / ``every`` and a size,
+  turned upright as a player shows them (a phone's portrait clip stores landscape pictures and a
+  rotation in its display matrix; the output is written upright, with none);
 * :class:`FrameWriter` encodes to a *fragmented* MP4 that is flushed after every frame, so
   a killed run leaves a playable file (all frames but the one being written);
 * :func:`finalize` remuxes that file with the input's audio into the final container,
@@ -95,6 +97,26 @@ class VideoInfo:
     frames: int  # estimate (stream header, else duration · fps)
     has_audio: bool
     codec: str
+    #: quarter turns (counter-clockwise, ``np.rot90``'s ``k``) that make the stored pictures upright;
+    #: ``width`` × ``height`` are the upright size
+    turns: int = 0
+
+
+def upright_turns(frame: Any) -> int:
+    """Quarter turns (``np.rot90``'s ``k``) that show a decoded frame as players do: its display
+    matrix's rotation (FFmpeg's counter-clockwise degrees; a phone's portrait clip says -90)."""
+    return round(float(getattr(frame, "rotation", 0) or 0) / 90) % 4
+
+
+def _first_frame_turns(c: Any, vs: Any) -> int:
+    """:func:`upright_turns` of the first frame (0 when none decodes: later checks say why)."""
+    av = _av()
+    try:
+        for frame in c.decode(vs):
+            return upright_turns(frame)
+    except (av.FFmpegError, ValueError):
+        pass
+    return 0
 
 
 def probe(path: str | os.PathLike[str], *, what: str = "input") -> VideoInfo:
@@ -131,16 +153,12 @@ def probe(path: str | os.PathLike[str], *, what: str = "input") -> VideoInfo:
         else:
             duration = 0.0
         frames = int(vs.frames or round(duration * fps))
-        return VideoInfo(
-            p,
-            vs.codec_context.width,
-            vs.codec_context.height,
-            fps,
-            duration,
-            frames,
-            bool(c.streams.audio),
-            vs.codec_context.name,
-        )
+        width, height = vs.codec_context.width, vs.codec_context.height
+        codec, has_audio = vs.codec_context.name, bool(c.streams.audio)
+        turns = _first_frame_turns(c, vs)
+        if turns % 2:
+            width, height = height, width
+        return VideoInfo(p, width, height, fps, duration, frames, has_audio, codec, turns)
 
 
 def frame_size(width: int, height: int, size: int | None) -> tuple[int, int]:
@@ -169,7 +187,7 @@ def read_frames(
     tolerant: bool = False,
     threaded: bool = True,
 ) -> Iterator[np.ndarray]:
-    """Decoded ``(H, W, 3)`` uint8 RGB frames, resized to ``size`` ``(w, h)``.
+    """Decoded ``(H, W, 3)`` uint8 RGB frames, upright (:func:`upright_turns`), resized to ``size`` ``(w, h)``.
 
     Frames before ``start`` seconds and from ``start + duration`` on are dropped, then only
     every ``every``-th frame is kept and the first ``skip`` kept frames are decoded but not
@@ -220,6 +238,9 @@ def read_frames(
             if kept <= skip:
                 continue
             rgb = frame.to_ndarray(format="rgb24")
+            turns = upright_turns(frame)
+            if turns:
+                rgb = np.ascontiguousarray(np.rot90(rgb, turns))
             yield _resized(rgb, size) if size is not None else rgb
 
 
