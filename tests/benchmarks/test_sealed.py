@@ -44,6 +44,18 @@ def test_manifest_hashes_match_the_committed_files() -> None:
         assert e["licence"] and e["repo"] and len(e["commit"]) == 40
 
 
+def test_sealed_clips_match_their_hashes_and_are_not_tuning_clips() -> None:
+    entries = json.loads((SEALED / "clips.json").read_text())["clips"]
+    assert len(entries) >= 3
+    tuning = {_sha(p) for p in (REPO / "benchmarks" / "clips").glob("*.mp4")}
+    assert tuning, "the tuning clips are missing"
+    for e in entries:
+        f = SEALED / e["file"]
+        assert _sha(f) == e["sha256"], f"{f} changed since the sealed clips were recorded"
+        assert _sha(f) not in tuning and e["source_sha256"] not in tuning
+        assert e["licence"] and e["repo"] and len(e["commit"]) == 40
+
+
 def _check_not_in(folder: Path) -> None:
     entries = _manifest()
     shas = {e["sha256"]: e["file"] for e in entries} | {e["source_sha256"]: e["file"] for e in entries}
