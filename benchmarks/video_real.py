@@ -21,6 +21,10 @@ Outputs: ``benchmarks/results/video_real.json`` (receipts), a strip per clip and
     flock /tmp/heavy.lock python benchmarks/video_real.py                       # instant + wct + photo
     flock /tmp/heavy.lock python benchmarks/video_real.py --modes gatys          # 16 frames at 384 px
     flock /tmp/heavy.lock python benchmarks/video_real.py --seams-only --name video_real_seams
+    flock /tmp/heavy.lock python benchmarks/video_real.py --sealed    # the sealed clips, ONCE
+
+``--sealed`` scores the clips of ``benchmarks/sealed/clips`` (``benchmarks/sealed/SOURCES.md``),
+which no setting was chosen by, into ``benchmarks/results/video_sealed.json`` (no seams).
 """
 
 from __future__ import annotations
@@ -46,6 +50,14 @@ from receipts import write_results  # noqa: E402
 from video_measures import e_warp, ghosting, moving_edges, seam_flicker, still_flicker  # noqa: E402
 
 CLIPS = ROOT / "benchmarks" / "clips"
+SEALED = ROOT / "benchmarks" / "sealed"
+
+
+def sealed_clips() -> list[Path]:
+    """The sealed clips, in ``benchmarks/sealed/clips.json``'s order."""
+    return [SEALED / e["file"] for e in json.loads((SEALED / "clips.json").read_text())["clips"]]
+
+
 STYLES = ROOT / "src" / "styleforge" / "assets" / "styles"
 
 
@@ -284,7 +296,16 @@ def main() -> int:
     p.add_argument("--no-seams", action="store_true")
     p.add_argument("--seams-only", action="store_true", help="only the chunks-and-join measure")
     p.add_argument("--video-args", default="", help="more options for every styleforge video run (recorded)")
+    p.add_argument(
+        "--sealed",
+        action="store_true",
+        help="score the sealed clips (benchmarks/sealed/clips) ONCE, at the end of an issue; "
+        "writes benchmarks/results/video_sealed.json (other --name to change), no seams",
+    )
     args = p.parse_args()
+    if args.sealed:
+        args.no_seams = True
+        args.name = "video_sealed" if args.name == "video_real" else args.name
     from video import Losses
 
     losses = Losses()
@@ -293,10 +314,10 @@ def main() -> int:
     if path.is_file():  # keep the other modes' figures of an earlier run
         figures = json.loads(path.read_text()).get("figures", figures)
     with tempfile.TemporaryDirectory() as tmp:
-        for name in [] if args.seams_only else args.clips:
-            clip = CLIPS / f"{name}.mp4"
+        clips = sealed_clips() if args.sealed else [CLIPS / f"{name}.mp4" for name in args.clips]
+        for clip in [] if args.seams_only else clips:
             for mode in args.modes:
-                figures["per_clip"].setdefault(name, {})[mode] = run_clip(clip, mode, Path(tmp), losses, args)
+                figures["per_clip"].setdefault(clip.stem, {})[mode] = run_clip(clip, mode, Path(tmp), losses, args)
         if not args.no_seams:
             figures["seams"] = seams(CLIPS / "people_still.mp4", Path(tmp))
     figures["internal_resolution"] = (
