@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import math
 import os
 import platform
 import shlex
@@ -104,16 +105,32 @@ def receipt(name: str, figures: dict[str, Any], *, threads: int, command: str | 
     }
 
 
+def strict(x: Any) -> Any:
+    """``x`` with every non-finite float (a measure that had nothing to measure) as ``None``:
+    JSON has no NaN."""
+    if isinstance(x, float):
+        return x if math.isfinite(x) else None
+    if isinstance(x, dict):
+        return {k: strict(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [strict(v) for v in x]
+    return x
+
+
 def write_results(
     name: str, figures: dict[str, Any], *, threads: int, command: str | None = None, directory: Path | None = None
 ) -> Path:
-    """Write ``<directory>/<name>.json`` atomically (temp file + rename); return its path."""
+    """Write ``<directory>/<name>.json`` atomically (temp file + rename); return its path.
+    Non-finite figures are written as ``null`` (strict JSON)."""
     directory = RESULTS if directory is None else Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"{name}.json"
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(
-        json.dumps(receipt(name, figures, threads=threads, command=command), indent=1, sort_keys=False) + "\n"
+        json.dumps(
+            strict(receipt(name, figures, threads=threads, command=command)), indent=1, sort_keys=False, allow_nan=False
+        )
+        + "\n"
     )
     os.replace(tmp, path)
     return path

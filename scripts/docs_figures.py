@@ -115,13 +115,16 @@ def lookup(node: Any, path: str, where: str, full: str | None = None) -> Any:
 
 
 def format_value(value: Any, fmt: str | None = None) -> str:
-    """One figure as text: ``fmt`` (a format string with ``{}``), else ints as they are, floats to 3 digits."""
+    """One figure as text: ``fmt`` (a format string with ``{}``), else ints as they are, floats to 3 digits;
+    ``None`` (a measure with nothing to measure, written ``null``) as "–"."""
+    if value is None:
+        return "–"
     if fmt:
         try:
             return fmt.format(value)
         except (ValueError, TypeError, IndexError, KeyError) as err:
             raise FigureError(f"format {fmt!r} does not fit {value!r}: {err}") from None
-    if isinstance(value, bool) or value is None:
+    if isinstance(value, bool):
         return str(value)
     if isinstance(value, int):
         return str(value)

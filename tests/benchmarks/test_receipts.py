@@ -33,6 +33,16 @@ def test_write_then_load_round_trips(tmp_path: Path) -> None:
         receipts.figure("demo", "speed.1024", tmp_path)
 
 
+def test_a_figure_with_nothing_to_measure_is_written_as_null(tmp_path: Path) -> None:
+    # (no moving pixels: a ratio of two NaNs) — strict JSON has no NaN
+    path = receipts.write_results(
+        "demo", {"edges": {"ratio": float("nan")}, "n": [1.5, float("inf")]}, threads=1, directory=tmp_path
+    )
+    assert "NaN" not in path.read_text() and "Infinity" not in path.read_text()
+    data = receipts.load_results("demo", tmp_path)
+    assert data["figures"] == {"edges": {"ratio": None}, "n": [1.5, None]}
+
+
 def test_a_file_without_the_schema_fields_is_refused(tmp_path: Path) -> None:
     (tmp_path / "old.json").write_text(json.dumps({"results": {"a": 1}}))
     with pytest.raises(ValueError, match="lacks schema"):
