@@ -31,6 +31,7 @@ __all__ = [
     "hold_weight",
     "propagate",
     "still_weight",
+    "verifiable",
 ]
 
 from collections.abc import Callable, Iterable, Iterator
@@ -228,16 +229,36 @@ def still_weight(cur: np.ndarray, prev: np.ndarray, *, tau: float = 3.0) -> np.n
     return np.clip(2.0 - d / tau, 0.0, 1.0)
 
 
+#: frames after a pixel stops moving during which it is not held (:meth:`TemporalBlender.motion`)
+SETTLE = 4
+
+
+def verifiable(g: np.ndarray, still: np.ndarray, *, noise: float = 6.0) -> np.ndarray:
+    """How far a pixel's motion can be checked by the input, ``(H, W)`` float32 in [0, 1] (pure).
+
+    1 where the pixel is ``still`` (its motion is zero, exactly).  Where it moves, the input's local
+    gradient (levels per pixel, ``g`` gray float32) over ``noise``: a flow that is one pixel off
+    changes the warped input by about the gradient, so on a flat, moving area (a plain wall behind a
+    fast, blurred hand) no residual can refute a wrong flow, and strokes carried along it would be
+    dragged across the wall and then held there.
+    """
+    gx = cv2.Sobel(g, cv2.CV_32F, 1, 0, ksize=3) / np.float32(8)
+    gy = cv2.Sobel(g, cv2.CV_32F, 0, 1, ksize=3) / np.float32(8)
+    grad = cv2.GaussianBlur(cv2.magnitude(gx, gy), (0, 0), 2.0)
+    return (still + (1.0 - still) * np.clip(grad / np.float32(noise), 0.0, 1.0)).astype(np.float32, copy=False)
+
+
 def hold_weight(
     mask: np.ndarray,
     residual: np.ndarray,
     strength: float,
-    hold: float,
+    hold: float | np.ndarray,
     *,
     noise: float = 6.0,
     sharpness: float = 8.0,
 ) -> np.ndarray:
-    """Blending weight per pixel: ``m · max(k, hold · exp(−(r / noise)^sharpness))`` (pure).
+    """Blending weight per pixel: ``m · max(k, hold · exp(−(r / noise)^sharpness))`` (pure; ``hold``
+    a number or a per-pixel map, e.g. scaled by :func:`verifiable`).
 
     ``residual`` is how far the input moved away from what the held output shows (levels, blurred:
     :meth:`TemporalBlender.motion`).  Within the sensor/compression noise the previous output is
@@ -247,9 +268,10 @@ def hold_weight(
     within a few levels and the reliability mask ``m`` decides, so nothing trails behind moving things.
     """
     w = np.float32(strength) * mask
-    if hold > 0:
+    h = np.asarray(hold, dtype=np.float32)
+    if np.any(h > 0):
         r = residual / np.float32(noise)
-        w = np.maximum(w, np.float32(hold) * mask * np.exp(-(r ** np.float32(sharpness))))
+        w = np.maximum(w, h * mask * np.exp(-(r ** np.float32(sharpness))))
     return w.astype(np.float32, copy=False)
 
 
@@ -276,7 +298,8 @@ class TemporalBlender:
       previous output is not shifted by a pixel or two;
     * **the held weight** (:func:`hold_weight`): where the input stays within the noise of what
       the output shows (carried along the flow), the previous output is kept with ``hold``
-      (``--hold``, default 0.99) instead of ``k``.
+      (``--hold``, default 0.99) instead of ``k``, in proportion to how well the input can check
+      the pixel's motion (:func:`verifiable`: fully where it is still or textured).
 
     Flow, masks and weights are computed at ``flow_size`` (long side) and upsampled.
     """
@@ -304,6 +327,7 @@ class TemporalBlender:
         self.prev_gray: np.ndarray | None = None
         self.prev_out: np.ndarray | None = None
         self.shown: np.ndarray | None = None  # the input the held output shows (gray, flow size)
+        self.age: np.ndarray | None = None  # frames since each pixel last moved (flow size)
 
     @property
     def active(self) -> bool:
@@ -313,6 +337,7 @@ class TemporalBlender:
         """Continue after ``frame`` whose output was ``output`` (``--resume``, a chunk's overlap)."""
         self.prev_gray = self._small(gray(frame))
         self.shown = None  # the frame itself
+        self.age = None  # settled
         self.prev_out = output.astype(np.float32) / (255.0 if output.dtype == np.uint8 else 1.0)
 
     def _small(self, g: np.ndarray) -> np.ndarray:
@@ -368,7 +393,14 @@ class TemporalBlender:
             # at most instead of drifting further behind (a fade of 0.5 levels a frame: ≈ 4 levels)
             ref = self.shown if self.shown is not None and self.shown.shape == g32.shape else p32
             ref = warp(ref, back, cubic=False)
-            weight = hold_weight(mask, cv2.GaussianBlur(cv2.absdiff(g32, ref), (0, 0), 1.5), self.strength, self.hold)
+            # held only where the motion can be checked (still pixels, or moving ones with texture),
+            # and not in the few frames after a pixel stops moving: what was carried there while it
+            # moved (strokes dragged along beside a fast hand) gives way to the fresh stylisation
+            # before it is held
+            age = self.age if self.age is not None and self.age.shape == g.shape else np.full(g.shape, SETTLE, np.int32)
+            self.age = age = np.where(still > 0.5, np.minimum(age + 1, SETTLE), 0).astype(np.int32)
+            hold = np.float32(self.hold) * np.where((age > 0) & (age < SETTLE), np.float32(0), verifiable(g32, still))
+            weight = hold_weight(mask, cv2.GaussianBlur(cv2.absdiff(g32, ref), (0, 0), 1.5), self.strength, hold)
             self.shown = ref + (1.0 - weight) * (g32 - ref)
         elif self.strength > 0:
             weight = hold_weight(mask, residual, self.strength, self.hold)
