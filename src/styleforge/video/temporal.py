@@ -229,8 +229,12 @@ def still_weight(cur: np.ndarray, prev: np.ndarray, *, tau: float = 3.0) -> np.n
     return np.clip(2.0 - d / tau, 0.0, 1.0)
 
 
-#: frames after a pixel stops moving during which it is not held (:meth:`TemporalBlender.motion`)
-SETTLE = 4
+#: for this many frames after a pixel stops moving it is held with at most ``SETTLE_HOLD``
+#: (:meth:`TemporalBlender.motion`): what was carried onto it gives way to the fresh stylisation.
+#: (Not held at all for 4 frames: the same on a wall a hand crossed, but a moving camera's pixels,
+#: which stop and start, flickered 0.29× the per-frame output's instead of 0.20×.)
+SETTLE = 8
+SETTLE_HOLD = 0.9
 
 
 def verifiable(g: np.ndarray, still: np.ndarray, *, noise: float = 6.0) -> np.ndarray:
@@ -394,12 +398,15 @@ class TemporalBlender:
             ref = self.shown if self.shown is not None and self.shown.shape == g32.shape else p32
             ref = warp(ref, back, cubic=False)
             # held only where the motion can be checked (still pixels, or moving ones with texture),
-            # and not in the few frames after a pixel stops moving: what was carried there while it
+            # and less in the frames after a pixel stops moving: what was carried there while it
             # moved (strokes dragged along beside a fast hand) gives way to the fresh stylisation
             # before it is held
             age = self.age if self.age is not None and self.age.shape == g.shape else np.full(g.shape, SETTLE, np.int32)
             self.age = age = np.where(still > 0.5, np.minimum(age + 1, SETTLE), 0).astype(np.int32)
-            hold = np.float32(self.hold) * np.where((age > 0) & (age < SETTLE), np.float32(0), verifiable(g32, still))
+            settling = (age > 0) & (age < SETTLE)
+            hold = np.where(
+                settling, np.float32(min(self.hold, SETTLE_HOLD)), np.float32(self.hold) * verifiable(g32, still)
+            )
             weight = hold_weight(mask, cv2.GaussianBlur(cv2.absdiff(g32, ref), (0, 0), 1.5), self.strength, hold)
             self.shown = ref + (1.0 - weight) * (g32 - ref)
         elif self.strength > 0:
