@@ -246,10 +246,15 @@ def verifiable(g: np.ndarray, still: np.ndarray, *, noise: float = 6.0) -> np.nd
     fast, blurred hand) no residual can refute a wrong flow, and strokes carried along it would be
     dragged across the wall and then held there.
     """
-    gx = cv2.Sobel(g, cv2.CV_32F, 1, 0, ksize=3) / np.float32(8)
-    gy = cv2.Sobel(g, cv2.CV_32F, 0, 1, ksize=3) / np.float32(8)
-    grad = cv2.GaussianBlur(cv2.magnitude(gx, gy), (0, 0), 2.0)
-    return (still + (1.0 - still) * np.clip(grad / np.float32(noise), 0.0, 1.0)).astype(np.float32, copy=False)
+    h, w = g.shape[:2]
+    # at half size (0.6 ms instead of 6.6 at 640×360: this runs on every frame, in the flow's thread)
+    small = cv2.resize(g, (max(1, w // 2), max(1, h // 2)), interpolation=cv2.INTER_AREA)
+    gx = cv2.Sobel(small, cv2.CV_32F, 1, 0, ksize=3)
+    gy = cv2.Sobel(small, cv2.CV_32F, 0, 1, ksize=3)
+    grad = cv2.resize(cv2.GaussianBlur(cv2.magnitude(gx, gy), (0, 0), 1.0), (w, h), interpolation=cv2.INTER_LINEAR)
+    # Sobel's 3×3 sums 8× the gradient, per small pixel: 16× the full-size levels per pixel
+    tex = np.clip(grad * np.float32(1 / (16 * noise)), 0.0, 1.0)
+    return (still + (1.0 - still) * tex).astype(np.float32, copy=False)
 
 
 def hold_weight(
