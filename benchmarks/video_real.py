@@ -51,14 +51,12 @@ from video_measures import e_warp, ghosting, moving_edges, seam_flicker, still_f
 
 CLIPS = ROOT / "benchmarks" / "clips"
 SEALED = ROOT / "benchmarks" / "sealed"
+STYLES = ROOT / "src" / "styleforge" / "assets" / "styles"
 
 
 def sealed_clips() -> list[Path]:
     """The sealed clips, in ``benchmarks/sealed/clips.json``'s order."""
     return [SEALED / e["file"] for e in json.loads((SEALED / "clips.json").read_text())["clips"]]
-
-
-STYLES = ROOT / "src" / "styleforge" / "assets" / "styles"
 
 
 def mode_args(mode: str) -> list[str]:

@@ -251,7 +251,9 @@ def verifiable(g: np.ndarray, still: np.ndarray, *, noise: float = 6.0) -> np.nd
     small = cv2.resize(g, (max(1, w // 2), max(1, h // 2)), interpolation=cv2.INTER_AREA)
     gx = cv2.Sobel(small, cv2.CV_32F, 1, 0, ksize=3)
     gy = cv2.Sobel(small, cv2.CV_32F, 0, 1, ksize=3)
-    grad = cv2.resize(cv2.GaussianBlur(cv2.magnitude(gx, gy), (0, 0), 1.0), (w, h), interpolation=cv2.INTER_LINEAR)
+    # np.sqrt, not cv2.magnitude: OpenCV's SIMD square root rounds differently with the arrays'
+    # alignment, and the same frames must give the same pictures (resume, chunks, keyframes ahead)
+    grad = cv2.resize(cv2.GaussianBlur(np.sqrt(gx * gx + gy * gy), (0, 0), 1.0), (w, h), interpolation=cv2.INTER_LINEAR)
     # Sobel's 3×3 sums 8× the gradient, per small pixel: 16× the full-size levels per pixel
     tex = np.clip(grad * np.float32(1 / (16 * noise)), 0.0, 1.0)
     return (still + (1.0 - still) * tex).astype(np.float32, copy=False)
