@@ -167,20 +167,26 @@ def _keyframes(path: Path) -> list[int]:
 
 
 @pytest.mark.parametrize("codec", ["auto", "mpeg4"])
-def test_keyframes_every_gop_seconds_and_after_checkpoint_seconds_of_work(tmp_path: Path, codec: str) -> None:
-    import time
+def test_keyframes_every_gop_seconds_and_after_checkpoint_seconds_of_work(
+    tmp_path: Path, codec: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import types
 
+    from styleforge.video import container
+
+    now = [0.0]  # the writer's clock: seconds of work, advanced by the test (the wall clock varies with load)
+    monkeypatch.setattr(container, "time", types.SimpleNamespace(monotonic=lambda: now[0]))
     base = np.random.default_rng(0).integers(0, 255, (48, 64, 3)).astype(np.uint8)
 
-    def write(pause: float = 0.0, **kw: float) -> list[int]:
+    def write(work: float = 0.0, **kw: float) -> list[int]:
         out = tmp_path / "k.mp4"
         with FrameWriter(out, 64, 48, Fraction(10), codec=codec, **kw) as w:
             for i in range(40):
                 w.write(np.roll(base, i, 1))  # a slow pan: no scene cut
-                time.sleep(pause)
+                now[0] += work
         return _keyframes(out)
 
     assert write() == [0]  # 4 s of video, quick work: no keyframe that would make still areas pulse
     assert write(gop=1.0) == [0, 10, 20, 30]
-    keys = write(0.02, checkpoint=0.15)  # slow work: a keyframe once 0.15 s of it would be lost
-    assert len(keys) >= 3 and min(b - a for a, b in zip(keys[:-1], keys[1:], strict=True)) >= 7, keys
+    # slow work (1/64 s a frame): a keyframe once 1/8 s of it would be lost, i.e. every 8 frames
+    assert write(1 / 64, checkpoint=1 / 8) == [0, 8, 16, 24, 32]
