@@ -12,6 +12,7 @@ from videoclips import pan_frames
 from styleforge.errors import InputError
 from styleforge.video.container import (
     FrameWriter,
+    audio_plan,
     check_video_output,
     finalize,
     frame_size,
@@ -133,6 +134,34 @@ def test_finalize_keeps_audio_and_duration(tmp_path: Path, make_clip) -> None:  
     info = probe(out)
     assert info.has_audio and abs(info.duration - 0.8) < 0.06 and info.fps == 10
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temporary left
+
+
+def test_audio_is_copied_where_players_play_it_else_encoded_to_aac() -> None:
+    assert audio_plan("mp4", "aac") == audio_plan("mp4", "opus") == audio_plan("mov", "pcm_s16le") == "copy"
+    assert audio_plan("matroska", "vorbis") == audio_plan("matroska", "pcm_s24le") == "copy"
+    assert audio_plan("mp4", "pcm_s16le") == audio_plan("mp4", "vorbis") == audio_plan("mov", "vorbis") == "aac"
+
+
+@pytest.mark.parametrize(("suffix", "codec"), [(".mp4", "aac"), (".mov", "pcm_s16le"), (".mkv", "pcm_s16le")])
+def test_a_cameras_pcm_audio_is_kept_in_every_output(tmp_path: Path, make_clip, suffix: str, codec: str) -> None:  # noqa: ANN001
+    """An ``.avi`` with PCM sound (old cameras, the issue's clip.avi): MP4 cannot hold PCM, so
+    its sound is encoded to AAC there, not dropped; MOV and Matroska keep it as it is."""
+    import av
+
+    src = make_clip("camera.avi", frames=pan_frames(10), audio="pcm_s16le")
+    part = tmp_path / "part.mp4"
+    with FrameWriter(part, 64, 48, Fraction(10)) as w:
+        for f in pan_frames(6):
+            w.write(f)
+    out = finalize(part, tmp_path / f"final{suffix}", audio_from=src, start=0.2, duration=0.6)
+    with av.open(str(out)) as c:
+        assert c.streams.audio[0].codec_context.name == codec
+        sound = np.concatenate([f.to_ndarray().astype(np.float64).ravel() for f in c.decode(audio=0)])
+    sound /= 32768.0 if codec.startswith("pcm") else 1.0
+    seconds, block = sound.size / 8000, 1024 / 8000  # AAC codes 1024 samples at a time, and primes one block
+    assert 0.6 - block < seconds < 0.6 + 2 * block, seconds  # the 0.6 s that go with the frames kept
+    assert 0.1 < np.sqrt(np.mean(sound**2)) < 0.2  # the tone (0.2 peak), not silence
+    assert len(list(read_frames(out))) == 6
 
 
 def test_ffmpeg_log_stays_off_so_closing_a_threaded_decoder_cannot_deadlock(make_clip) -> None:  # noqa: ANN001

@@ -9,9 +9,13 @@ import av
 import numpy as np
 
 
-def write_clip(path: Path, frames: list[np.ndarray], *, fps: int = 10, audio: bool = False, rotation: int = 0) -> Path:
-    """``frames`` encoded to ``path``; ``rotation``: a display matrix's rotation (counter-clockwise
-    degrees, as a phone writes -90 for a portrait clip stored landscape)."""
+def write_clip(
+    path: Path, frames: list[np.ndarray], *, fps: int = 10, audio: bool | str = False, rotation: int = 0
+) -> Path:
+    """``frames`` encoded to ``path`` (its suffix picks the container); ``audio``: a 440 Hz tone in
+    AAC (``True``) or in the codec named (``"pcm_s16le"``: a camera's ``.avi``); ``rotation``: a
+    display matrix's rotation (counter-clockwise degrees, as a phone writes -90 for a portrait
+    clip stored landscape)."""
     h, w = frames[0].shape[:2]
     with av.open(str(path), "w") as c:
         s = c.add_stream("mpeg4", rate=fps)
@@ -19,7 +23,7 @@ def write_clip(path: Path, frames: list[np.ndarray], *, fps: int = 10, audio: bo
         if rotation:
             s.set_display_rotation(rotation)
         s.codec_context.bit_rate = 2_000_000
-        a = c.add_stream("aac", rate=8000) if audio else None
+        a = c.add_stream("aac" if audio is True else audio, rate=8000, layout="mono") if audio else None
         for i, f in enumerate(frames):
             vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(f), format="rgb24")
             vf.pts, vf.time_base = i, Fraction(1, fps)
@@ -32,8 +36,10 @@ def write_clip(path: Path, frames: list[np.ndarray], *, fps: int = 10, audio: bo
             x = (0.2 * np.sin(np.arange(n) / 8000 * 2 * np.pi * 440)).astype(np.float32)[None]
             af = av.AudioFrame.from_ndarray(x, format="fltp", layout="mono")
             af.sample_rate, af.pts = 8000, 0
-            for p in a.encode(af):
-                c.mux(p)
+            to = av.AudioResampler(format=a.codec_context.format.name, layout="mono", rate=8000)
+            for f in [*to.resample(af), *to.resample(None)]:
+                for p in a.encode(f):
+                    c.mux(p)
             for p in a.encode(None):
                 c.mux(p)
     return path

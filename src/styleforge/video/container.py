@@ -23,6 +23,7 @@ __all__ = [
     "keyframe_packets",
     "VideoInfo",
     "check_video_output",
+    "audio_plan",
     "finalize",
     "frame_size",
     "pick_codec",
@@ -226,6 +227,8 @@ def read_frames(
                 raise InputError(
                     f"{path}: decoding failed after {n} frames ({getattr(e, 'strerror', None) or e})"
                 ) from None
+            if n == 0 and frame.time is not None:  # a stream that says it starts after its first frame
+                t0 = min(t0, frame.time)  # (Matroska, where the audio starts later): count from that frame
             t = (frame.time if frame.time is not None else t0 + n / fps) - t0
             if t < start - eps:
                 continue
@@ -448,6 +451,61 @@ def _packets(container: Any, stream: Any, start: float, end: float | None) -> It
         yield t - start, pkt
 
 
+#: Audio codecs each output container plays as they are (stream copy); others are encoded to AAC.
+_AUDIO_COPY = {
+    "mp4": {"aac", "mp3", "ac3", "eac3", "alac", "opus", "flac"},
+    "mov": {"aac", "mp3", "ac3", "eac3", "alac"},
+}
+
+
+def audio_plan(fmt: str, codec: str) -> str:
+    """``"copy"`` where the container ``fmt`` (``mp4``, ``mov``, ``matroska``) holds audio ``codec``
+    as players expect it, else ``"aac"`` (pure).  MP4 could be made to hold Vorbis, but players
+    other than FFmpeg's do not play it; MOV holds PCM; Matroska holds everything."""
+    if fmt == "matroska" or codec in _AUDIO_COPY.get(fmt, set()):
+        return "copy"
+    if fmt == "mov" and codec.startswith("pcm_"):
+        return "copy"
+    return "aac"
+
+
+def _aac(ain: Any, astream: Any, out: Any, start: float, end: float | None) -> tuple[Any, Iterator[tuple[float, Any]]]:
+    """An AAC stream in ``out`` and its packets: ``astream`` decoded in ``[start, end)`` seconds,
+    re-timed to start at 0, and encoded (the source's rate, up to 48 kHz; mono stays mono)."""
+    av = _av()
+    cc = astream.codec_context
+    rate = min(int(cc.sample_rate or 48000), 48000)
+    layout = "mono" if cc.channels == 1 else "stereo"
+    aout = out.add_stream("aac", rate=rate, layout=layout)
+    aout.bit_rate = 96_000 if layout == "mono" else 192_000
+    resampler = av.AudioResampler(format="fltp", layout=layout, rate=rate)
+
+    def packets() -> Iterator[tuple[float, Any]]:
+        n = 0
+
+        def encode(frames: list[Any]) -> Iterator[tuple[float, Any]]:
+            nonlocal n
+            for f in frames:
+                f.pts, f.time_base = n, Fraction(1, rate)
+                n += f.samples
+                yield from ((float(p.pts) / rate if p.pts is not None else 0.0, p) for p in aout.encode(f))
+
+        try:
+            for frame in ain.decode(astream):
+                t = frame.time
+                if t is None or t + frame.samples / frame.sample_rate <= start + 1e-6:
+                    continue
+                if end is not None and t >= end:
+                    break
+                yield from encode(resampler.resample(frame))
+        except av.FFmpegError:
+            pass  # a damaged audio tail: keep what decoded
+        yield from encode(resampler.resample(None))
+        yield from ((float(p.pts) / rate if p.pts is not None else 0.0, p) for p in aout.encode(None))
+
+    return aout, packets()
+
+
 def finalize(
     video: Path,
     output: Path,
@@ -458,8 +516,9 @@ def finalize(
     comment: str | None = None,
 ) -> Path:
     """Remux ``video`` (our fragmented file) into ``output`` with the audio of ``audio_from``
-    between ``start`` and ``start + duration`` (stream copy); written atomically.  Audio that
-    an MP4 cannot hold as is (PCM) is left out with a note (an ``.mkv`` output keeps it)."""
+    between ``start`` and ``start + duration``; written atomically.  The audio is copied where
+    the output's container plays it as it is (:func:`audio_plan`), else encoded to AAC (the PCM
+    of a camera's ``.avi`` or ``.mov``, the Vorbis of a ``.webm``)."""
     from ..io import atomic_path
 
     av = _av()
@@ -481,19 +540,15 @@ def finalize(
                     vout = out.add_stream_from_template(vstream)
                     sources = [((t, 0, i, pkt) for i, (t, pkt) in enumerate(_packets(vin, vstream, 0.0, None)))]
                     aout = None
-                    if astream is not None:
-                        if fmt == "mp4" and astream.codec_context.name.startswith("pcm_"):
-                            log.info(
-                                "audio %s cannot go into MP4 as is: dropped (use an .mkv output to keep it)",
-                                astream.codec_context.name,
-                            )
-                        else:
-                            if start > 0 and astream.time_base is not None and ain is not None:
-                                ain.seek(int(start / astream.time_base), stream=astream, backward=True)
+                    if astream is not None and ain is not None:
+                        if start > 0 and astream.time_base is not None:
+                            ain.seek(int(start / astream.time_base), stream=astream, backward=True)
+                        if audio_plan(fmt, astream.codec_context.name) == "copy":
                             aout = out.add_stream_from_template(astream)
-                            sources.append(
-                                ((t, 1, i, pkt) for i, (t, pkt) in enumerate(_packets(ain, astream, start, end)))
-                            )
+                            packets = _packets(ain, astream, start, end)
+                        else:
+                            aout, packets = _aac(ain, astream, out, start, end)
+                        sources.append(((t, 1, i, pkt) for i, (t, pkt) in enumerate(packets)))
                     for _t, kind, _i, pkt in heapq.merge(*sources, key=lambda x: (x[0], x[1], x[2])):
                         pkt.stream = vout if kind == 0 else aout
                         out.mux(pkt)
