@@ -136,6 +136,48 @@ def test_finalize_keeps_audio_and_duration(tmp_path: Path, make_clip) -> None:  
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temporary left
 
 
+def _variable_rate_clip(path: Path) -> Path:
+    """2 s at 30 frames/s, then 2 s at 15 (a phone in dim light); each frame a bar as long as its time."""
+    import av
+
+    times = [i / 30 for i in range(60)] + [2 + i / 15 for i in range(30)]
+    with av.open(str(path), "w") as c:
+        s = c.add_stream("mpeg4", rate=30)
+        s.width, s.height, s.pix_fmt = 160, 32, "yuv420p"
+        s.codec_context.time_base = Fraction(1, 600)
+        s.codec_context.bit_rate = 1_000_000
+        for t in times:
+            img = np.zeros((32, 160, 3), np.uint8)
+            img[:, : round(t / 4 * 160)] = 255
+            f = av.VideoFrame.from_ndarray(img, format="rgb24")
+            f.pts, f.time_base = round(t * 600), Fraction(1, 600)
+            for p in s.encode(f):
+                c.mux(p)
+        for p in s.encode(None):
+            c.mux(p)
+    return path
+
+
+def test_a_variable_rate_clip_is_read_on_its_full_rate_clock_in_time(tmp_path: Path) -> None:
+    """Played at its average rate (23 frames/s) the first half would run slow and the second fast,
+    the sound drifting by up to 0.6 s; on a 30 frames/s clock each frame stays until the next."""
+    clip = _variable_rate_clip(tmp_path / "phone.mp4")
+    assert probe(clip).fps == 30
+    frames = list(read_frames(clip))
+    assert 118 <= len(frames) <= 120  # 4 s at 30 frames/s (90 frames in the file)
+    shown = np.array([(f[16, :, 0] > 128).sum() / 160 * 4 for f in frames])  # the time each frame shows
+    assert np.abs(shown - np.arange(len(frames)) / 30).max() < 1.5 / 30  # within a frame and a half
+    later = list(read_frames(clip, start=2.5, duration=1.0))
+    assert len(later) == 30 and abs((later[0][16, :, 0] > 128).sum() / 160 * 4 - 2.5) < 1.5 / 30
+
+
+def test_a_constant_rate_clip_comes_out_frame_for_frame(make_clip) -> None:  # noqa: ANN001
+    frames = pan_frames(12)
+    got = list(read_frames(make_clip(frames=frames)))
+    assert len(got) == 12
+    assert max(np.abs(a.astype(int) - b).mean() for a, b in zip(got, frames, strict=True)) < 8
+
+
 def test_audio_is_copied_where_players_play_it_else_encoded_to_aac() -> None:
     assert audio_plan("mp4", "aac") == audio_plan("mp4", "opus") == audio_plan("mov", "pcm_s16le") == "copy"
     assert audio_plan("matroska", "vorbis") == audio_plan("matroska", "pcm_s24le") == "copy"

@@ -23,6 +23,7 @@ __all__ = [
     "keyframe_packets",
     "VideoInfo",
     "check_video_output",
+    "clock_rate",
     "audio_plan",
     "finalize",
     "frame_size",
@@ -120,6 +121,21 @@ def _first_frame_turns(c: Any, vs: Any) -> int:
     return 0
 
 
+def clock_rate(vs: Any) -> Fraction:
+    """The constant frame rate a video stream is read at (:func:`read_frames`) and written with.
+
+    A constant-rate clip's own.  A phone's clip often varies (it slows down in dim light, drops
+    frames): its average rate would play the fast parts slow and the slow parts fast, and the
+    sound would drift away from the pictures; the clip's full rate (FFmpeg's guess, when it is at
+    most twice the average) with each frame held until the next, as a player shows it, keeps both in time.
+    """
+    avg, guess = vs.average_rate, vs.guessed_rate
+    fps = Fraction(avg or guess or 25)
+    if avg and guess and avg < guess <= 2 * avg:
+        fps = Fraction(guess)
+    return fps if 0 < fps <= 1000 else Fraction(25)
+
+
 def probe(path: str | os.PathLike[str], *, what: str = "input") -> VideoInfo:
     """Open ``path`` and describe its first video stream, or raise one :class:`InputError` line."""
     av = _av()
@@ -144,16 +160,15 @@ def probe(path: str | os.PathLike[str], *, what: str = "input") -> VideoInfo:
         vs = c.streams.video[0]
         if not vs.codec_context.width or not vs.codec_context.height:
             raise InputError(f"{what} {p} has a video stream without a frame size")
-        fps = Fraction(vs.average_rate or vs.guessed_rate or 25)
-        if fps <= 0 or fps > 1000:
-            fps = Fraction(25)
+        fps = clock_rate(vs)
         if vs.duration is not None and vs.time_base is not None:
             duration = float(vs.duration * vs.time_base)
         elif c.duration is not None:
             duration = c.duration / 1e6
         else:
             duration = 0.0
-        frames = int(vs.frames or round(duration * fps))
+        variable = vs.average_rate is not None and fps != vs.average_rate
+        frames = int(round(duration * fps) if variable or not vs.frames else vs.frames)
         width, height = vs.codec_context.width, vs.codec_context.height
         codec, has_audio = vs.codec_context.name, bool(c.streams.audio)
         turns = _first_frame_turns(c, vs)
@@ -206,7 +221,7 @@ def read_frames(
         vs = c.streams.video[0]
         if threaded:  # (a seek into a frame-threaded decoder can hang: one-frame reads go without)
             vs.thread_type = "AUTO"
-        fps = float(vs.average_rate or vs.guessed_rate or 25)
+        fps = float(clock_rate(vs))
         eps = 0.5 / fps
         if start > 0:
             try:
@@ -215,21 +230,7 @@ def read_frames(
                 pass  # decode from the beginning instead
         t0 = float((vs.start_time or 0) * vs.time_base) if vs.time_base is not None else 0.0
         n = kept = 0
-        frames = c.decode(vs)
-        while True:
-            try:
-                frame = next(frames)
-            except StopIteration:
-                return
-            except av.FFmpegError as e:
-                if tolerant:
-                    return
-                raise InputError(
-                    f"{path}: decoding failed after {n} frames ({getattr(e, 'strerror', None) or e})"
-                ) from None
-            if n == 0 and frame.time is not None:  # a stream that says it starts after its first frame
-                t0 = min(t0, frame.time)  # (Matroska, where the audio starts later): count from that frame
-            t = (frame.time if frame.time is not None else t0 + n / fps) - t0
+        for frame, t in _on_the_clock(c.decode(vs), fps, t0, path, tolerant):
             if t < start - eps:
                 continue
             if duration is not None and t >= start + duration - eps:
@@ -245,6 +246,40 @@ def read_frames(
             if turns:
                 rgb = np.ascontiguousarray(np.rot90(rgb, turns))
             yield _resized(rgb, size) if size is not None else rgb
+
+
+def _on_the_clock(
+    frames: Iterator[Any], fps: float, t0: float, path: str | os.PathLike[str], tolerant: bool
+) -> Iterator[tuple[Any, float]]:
+    """Decoded frames on a constant clock → ``(frame, k / fps)`` for every tick ``k``: each frame
+    from the tick nearest its time until the next frame's, as a player shows it (a frame is
+    repeated where a variable-rate clip slows down, and dropped where two fall on one tick).  A
+    constant-rate clip's frames come one per tick, as they are.  ``t0``: the stream's start (a
+    first frame before it counts instead: a Matroska stream can say it starts when its audio does)."""
+    av = _av()
+    prev, last, decoded = None, -1, 0
+    while True:
+        try:
+            frame = next(frames)
+        except StopIteration:
+            return
+        except av.FFmpegError as e:
+            if tolerant:
+                return
+            raise InputError(
+                f"{path}: decoding failed after {decoded} frames ({getattr(e, 'strerror', None) or e})"
+            ) from None
+        if decoded == 0 and frame.time is not None:
+            t0 = min(t0, frame.time)
+        tick = round(((frame.time - t0) if frame.time is not None else decoded / fps) * fps)
+        decoded += 1
+        if tick <= last:
+            continue  # its tick is taken: a faster part of a variable-rate clip
+        if prev is not None:
+            for k in range(last + 1, tick):  # a slower part: the previous frame stays on screen
+                yield prev, k / fps
+        yield frame, tick / fps
+        prev, last = frame, tick
 
 
 def codec_available(name: str) -> bool:
