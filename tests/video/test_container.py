@@ -162,9 +162,11 @@ def test_a_variable_rate_clip_is_read_on_its_full_rate_clock_in_time(tmp_path: P
     """Played at its average rate (23 frames/s) the first half would run slow and the second fast,
     the sound drifting by up to 0.6 s; on a 30 frames/s clock each frame stays until the next."""
     clip = _variable_rate_clip(tmp_path / "phone.mp4")
-    assert probe(clip).fps == 30
+    info = probe(clip)
     frames = list(read_frames(clip))
     assert 118 <= len(frames) <= 120  # 4 s at 30 frames/s (90 frames in the file)
+    assert info.fps == 30 and info.frames == len(frames)  # chunks and --frames count on it: none lost
+    assert info.duration == len(frames) / 30
     shown = np.array([(f[16, :, 0] > 128).sum() / 160 * 4 for f in frames])  # the time each frame shows
     assert np.abs(shown - np.arange(len(frames)) / 30).max() < 1.5 / 30  # within a frame and a half
     later = list(read_frames(clip, start=2.5, duration=1.0))

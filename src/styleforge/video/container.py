@@ -167,14 +167,32 @@ def probe(path: str | os.PathLike[str], *, what: str = "input") -> VideoInfo:
             duration = c.duration / 1e6
         else:
             duration = 0.0
-        variable = vs.average_rate is not None and fps != vs.average_rate
-        frames = int(round(duration * fps) if variable or not vs.frames else vs.frames)
+        frames = int(vs.frames or round(duration * fps))
+        if vs.average_rate is not None and fps != vs.average_rate:  # a variable rate: count the clock's ticks
+            frames = _ticks(p, float(fps), float(vs.start_time * vs.time_base) if vs.start_time else 0.0) or frames
+            duration = frames / float(fps)
         width, height = vs.codec_context.width, vs.codec_context.height
         codec, has_audio = vs.codec_context.name, bool(c.streams.audio)
         turns = _first_frame_turns(c, vs)
         if turns % 2:
             width, height = height, width
         return VideoInfo(p, width, height, fps, duration, frames, has_audio, codec, turns)
+
+
+def _ticks(path: Path, fps: float, start: float) -> int:
+    """How many frames :func:`read_frames` gives of a variable-rate clip: the ticks of its clock
+    up to its last frame's (the packets' times; nothing decoded), or 0 when none has a time."""
+    av = _av()
+    times = []
+    try:
+        with av.open(str(path)) as c:
+            vs = c.streams.video[0]
+            for pkt in c.demux(vs):
+                if pkt.pts is not None and pkt.size:
+                    times.append(float(pkt.pts * vs.time_base))
+    except av.FFmpegError:
+        pass  # a damaged tail: the ticks up to it
+    return round((max(times) - min(start, *times)) * fps) + 1 if times else 0
 
 
 def frame_size(width: int, height: int, size: int | None) -> tuple[int, int]:
