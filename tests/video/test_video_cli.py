@@ -63,11 +63,13 @@ def test_look_size_every_and_no_consistency(tmp_path: Path, make_clip, capsys) -
 
 def test_folder_of_clips(tmp_path: Path, capsys) -> None:  # noqa: ANN001
     (tmp_path / "in").mkdir()
-    for name in ("a.mp4", "b.mkv"):
+    for name in ("a.mp4", "b.mkv", "c.mts"):  # c: a camcorder's MPEG transport stream (AVCHD)
         write_clip(tmp_path / "in" / name, pan_frames(4))
+    write_clip(tmp_path / "in" / "d.avi", pan_frames(4), audio="pcm_s16le")  # a camera's clip with its sound
     code, err = run(capsys, str(tmp_path / "in"), "--photo-style", "starry_night", "-o", str(tmp_path / "out"))
     assert code == 0, err
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.mp4", "b.mp4"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.mp4", "b.mp4", "c.mp4", "d.mp4"]
+    assert probe(tmp_path / "out" / "d.mp4").has_audio
 
 
 @pytest.mark.parametrize(

@@ -36,7 +36,24 @@ from ..errors import InputError
 
 log = logging.getLogger("styleforge")
 
-VIDEO_EXTENSIONS = (".mp4", ".mkv", ".mov", ".m4v", ".avi", ".webm", ".mpg", ".mpeg", ".wmv", ".flv", ".ts", ".gif")
+VIDEO_EXTENSIONS = (
+    ".mp4",
+    ".mkv",
+    ".mov",
+    ".m4v",
+    ".avi",
+    ".webm",
+    ".mpg",
+    ".mpeg",
+    ".wmv",
+    ".flv",
+    ".ts",
+    ".mts",
+    ".m2ts",
+    ".3gp",
+    ".ogv",
+    ".gif",
+)
 
 
 def add_parser(sub: Any) -> None:
