@@ -40,6 +40,8 @@ log = logging.getLogger("styleforge")
 
 def add_instant_options(p: argparse.ArgumentParser, *, with_original_colors: bool = True) -> None:
     """Test-time controls shared by ``instant`` and ``stylize --instant``."""
+    from ..instant.options import AUTO_TILE, AUTO_TILE_PIXELS, InstantOptions
+
     g = p.add_argument_group("instant styles")
     g.add_argument(
         "--strength",
@@ -56,21 +58,24 @@ def add_instant_options(p: argparse.ArgumentParser, *, with_original_colors: boo
         "--size",
         type=int,
         default=None,
-        help="long side of the output (default: the photo's size, at most 1024 for per-style nets)",
+        help="long side of the output (default: the photo's own)",
     )
     g.add_argument(
         "--tile",
         type=int,
         default=None,
-        help="process in tiles of this many pixels with overlap (default: automatic above 1536 px)",
+        help=f"process in tiles of this many pixels with overlap (default: tiles of {AUTO_TILE} px above "
+        f"{AUTO_TILE_PIXELS / 1e6:.1f} Mpixel)",
     )
-    g.add_argument("--overlap", type=int, default=64, help="tile overlap in pixels (default %(default)s)")
+    g.add_argument(
+        "--overlap", type=int, default=InstantOptions.overlap, help="tile overlap in pixels (default %(default)s)"
+    )
     g.add_argument(
         "--no-palette",
         dest="palette",
         action="store_false",
         help="one per-style network: skip the palette pass (its painting's colours and first-layer "
-        "statistics after the network, ≈ 0.1 s at 512 px)",
+        "statistics after the network; a quarter of the network's time)",
     )
     try:  # `stylize` already has Gatys' --style-scale (the same meaning): --instant then shares it
         g.add_argument(

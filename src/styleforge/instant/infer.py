@@ -36,12 +36,8 @@ from ..errors import InputError
 from .fastpath import load_palette, painting_for
 from .lite import onnxruntime_available
 from .models import builtin_models, load_arbitrary_net, load_transformer, weights_for
-from .options import InstantOptions, scaled_size
+from .options import AUTO_TILE, AUTO_TILE_PIXELS, InstantOptions, scaled_size
 from .palette import Palette, apply_palette
-
-#: Above this many pixels the image is processed in tiles unless ``tile`` says otherwise.
-AUTO_TILE_PIXELS = 2048 * 1536
-AUTO_TILE = 1024
 
 
 class _PerStyle:

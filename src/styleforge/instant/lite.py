@@ -40,12 +40,11 @@ from PIL import Image
 
 from ..cache import cache_dir
 from ..io import array_to_pil, pil_to_array, resize_max_side
+from .options import AUTO_TILE_PIXELS
 
 if TYPE_CHECKING:
     from .palette import Palette
 
-#: Above this many pixels the full path tiles the image (``infer.AUTO_TILE_PIXELS``).
-LITE_MAX_PIXELS = 2048 * 1536
 #: The palette pass's convolutions as ONNX (:func:`styleforge.instant.onnx.build_palette_graph`).
 PALETTE_GRAPH = Path(__file__).resolve().parents[1] / "assets" / "instant" / "palette.onnx"
 #: The palette pass's full-size work as ONNX, ``conv1_1`` zeros (:func:`styleforge.instant.graphs.build_pass_graph`).
@@ -245,7 +244,7 @@ class LiteRunner:
         if size is not None:
             k = size / max(w, h)
             w, h = max(1, round(w * k)), max(1, round(h * k))
-        return min(w, h) >= 16 and w * h <= LITE_MAX_PIXELS
+        return min(w, h) >= 16 and w * h <= AUTO_TILE_PIXELS  # above it the full path tiles the image
 
     def __call__(
         self, image: Image.Image, *, strength: float = 1.0, size: int | None = None, style_scale: float = 1.0

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-__all__ = ["MAX_SIZE", "MAX_STYLE_SCALE", "MIN_STYLE_SCALE", "InstantOptions", "scaled_size"]
+__all__ = [
+    "AUTO_TILE",
+    "AUTO_TILE_PIXELS",
+    "MAX_SIZE",
+    "MAX_STYLE_SCALE",
+    "MIN_STYLE_SCALE",
+    "InstantOptions",
+    "scaled_size",
+]
 
 from dataclasses import dataclass
 
@@ -10,6 +18,9 @@ from ..errors import InputError
 
 MAX_SIZE = 8192
 MIN_STYLE_SCALE, MAX_STYLE_SCALE = 0.25, 4.0
+#: Above this many pixels an image is processed in tiles of ``AUTO_TILE`` pixels unless ``tile`` says otherwise.
+AUTO_TILE_PIXELS = 2048 * 1536
+AUTO_TILE = 1024
 
 
 @dataclass(frozen=True)
