@@ -180,6 +180,52 @@ def test_a_constant_rate_clip_comes_out_frame_for_frame(make_clip) -> None:  # n
     assert max(np.abs(a.astype(int) - b).mean() for a, b in zip(got, frames, strict=True)) < 8
 
 
+_SWATCHES = np.array([(200, 30, 30), (30, 180, 40), (40, 60, 200)], np.uint8)  # red, green, blue
+
+
+def _swatches(w: int, h: int) -> np.ndarray:
+    return np.repeat(_SWATCHES, w // 3, axis=0)[None].repeat(h, axis=0)
+
+
+def _centres(img: np.ndarray) -> np.ndarray:
+    h, w = img.shape[:2]
+    return img[h // 2, [w // 6, w // 2, 5 * w // 6]].astype(int)
+
+
+def test_output_says_its_colour_matrix_so_players_show_the_colours_written(tmp_path: Path) -> None:
+    """Untagged, FFmpeg decodes BT.601 and an HD player BT.709: the green 25 levels apart."""
+    import av
+    from av.video.reformatter import Colorspace
+
+    out = tmp_path / "hd.mp4"
+    with FrameWriter(out, 1278, 720, Fraction(10), codec="mpeg4") as w:
+        w.write(_swatches(1278, 720))
+    with av.open(str(out)) as c:
+        cc = c.streams.video[0].codec_context
+        assert (cc.colorspace, cc.color_primaries, cc.color_trc) == (1, 1, 1)  # BT.709
+        frame = next(c.decode(video=0))
+        as_a_player_shows_it = frame.reformat(format="rgb24", src_colorspace=Colorspace.ITU709).to_ndarray()
+    assert np.abs(_centres(as_a_player_shows_it) - _SWATCHES).max() <= 4
+    assert np.abs(_centres(next(read_frames(out))) - _SWATCHES).max() <= 4
+
+
+def test_an_untagged_hd_clip_is_read_as_players_show_it(tmp_path: Path) -> None:
+    import av
+    from av.video.reformatter import Colorspace
+
+    clip = tmp_path / "camera.mp4"
+    with av.open(str(clip), "w") as c:  # BT.709 pictures, as an HD camera writes them, without the tag
+        s = c.add_stream("mpeg4", rate=10)
+        s.width, s.height, s.pix_fmt = 1278, 720, "yuv420p"
+        s.codec_context.bit_rate = 4_000_000
+        f = av.VideoFrame.from_ndarray(_swatches(1278, 720), format="rgb24")
+        f = f.reformat(format="yuv420p", dst_colorspace=Colorspace.ITU709)
+        f.colorspace, f.pts, f.time_base = 2, 0, Fraction(1, 10)
+        for p in [*s.encode(f), *s.encode(None)]:
+            c.mux(p)
+    assert np.abs(_centres(next(read_frames(clip))) - _SWATCHES).max() <= 4
+
+
 def test_audio_is_copied_where_players_play_it_else_encoded_to_aac() -> None:
     assert audio_plan("mp4", "aac") == audio_plan("mp4", "opus") == audio_plan("mov", "pcm_s16le") == "copy"
     assert audio_plan("matroska", "vorbis") == audio_plan("matroska", "pcm_s24le") == "copy"

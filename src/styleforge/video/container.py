@@ -71,6 +71,8 @@ _IMAGE_FORMATS = (
     "j2k_pipe",
     "jpegxl_pipe",
 )
+#: FFmpeg's AVColorSpace / primaries / transfer value for BT.709, "unspecified", and the limited (MPEG) range.
+_BT709, _UNSPECIFIED, _LIMITED = 1, 2, 1
 _FRAGMENTED = "frag_keyframe+empty_moov+default_base_moof+frag_every_frame"
 
 
@@ -259,11 +261,19 @@ def read_frames(
             kept += 1
             if kept <= skip:
                 continue
-            rgb = frame.to_ndarray(format="rgb24")
+            rgb = _rgb(frame)
             turns = upright_turns(frame)
             if turns:
                 rgb = np.ascontiguousarray(np.rot90(rgb, turns))
             yield _resized(rgb, size) if size is not None else rgb
+
+
+def _rgb(frame: Any) -> np.ndarray:
+    """A decoded frame as ``(H, W, 3)`` uint8 RGB with the colour matrix its stream says, and where it
+    says none, the one players assume: BT.709 from 720 lines up (HD), else BT.601 (FFmpeg's default)."""
+    if frame.colorspace == _UNSPECIFIED and min(frame.width, frame.height) >= 720 and frame.format.name != "rgb24":
+        return np.asarray(frame.reformat(format="rgb24", src_colorspace=_BT709).to_ndarray())
+    return np.asarray(frame.to_ndarray(format="rgb24"))
 
 
 def _on_the_clock(
@@ -396,6 +406,9 @@ class FrameWriter:
             cc.flags |= av.codec.context.Flags.global_header
         cc.width, cc.height = width, height
         cc.pix_fmt = "yuv420p"
+        # BT.709, said in the stream: untagged, FFmpeg reads BT.601 and players BT.709 (greens 25 levels apart)
+        cc.colorspace = cc.color_primaries = cc.color_trc = _BT709
+        cc.color_range = _LIMITED
         cc.gop_size = max(1, round(float(self.fps) * gop))  # and one after `checkpoint` s of work: --resume cuts there
         if self.codec != "libx264":  # no CRF: a generous bit rate (≈ 0.15 bit per pixel per frame … ×2)
             cc.bit_rate = int(width * height * float(self.fps) * 0.3)
@@ -419,7 +432,9 @@ class FrameWriter:
 
     def write(self, rgb: np.ndarray) -> None:
         av = _av()
-        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
+        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24").reformat(
+            format="yuv420p", dst_colorspace=_BT709
+        )
         frame.pts = self.count
         frame.time_base = 1 / self.fps
         if self.count and time.monotonic() - self._key_at >= self.checkpoint:
