@@ -250,7 +250,7 @@ def read_frames(
                 pass  # decode from the beginning instead
         t0 = float((vs.start_time or 0) * vs.time_base) if vs.time_base is not None else 0.0
         n = kept = 0
-        for frame, t in _on_the_clock(c.decode(vs), fps, t0, path, tolerant):
+        for frame, t in _on_the_clock(_deinterlaced(c.decode(vs), vs), fps, t0, path, tolerant):
             if t < start - eps:
                 continue
             if duration is not None and t >= start + duration - eps:
@@ -274,6 +274,44 @@ def _rgb(frame: Any) -> np.ndarray:
     if frame.colorspace == _UNSPECIFIED and min(frame.width, frame.height) >= 720 and frame.format.name != "rgb24":
         return np.asarray(frame.reformat(format="rgb24", src_colorspace=_BT709).to_ndarray())
     return np.asarray(frame.to_ndarray(format="rgb24"))
+
+
+def _deinterlaced(frames: Iterator[Any], vs: Any) -> Iterator[Any]:
+    """Decoded frames; an interlaced clip's (a camcorder's 1080i, broadcast) deinterlaced as players
+    do it (FFmpeg's yadif, one frame out per frame in, on the frames flagged interlaced), so its two
+    fields' combs are not painted as strokes.  A clip whose first frame is progressive passes as it is."""
+    av = _av()
+    graph = None
+    for frame in frames:
+        if graph is None:
+            if not frame.interlaced_frame:
+                yield frame
+                yield from frames
+                return
+            graph = av.filter.Graph()
+            chain = [
+                graph.add_buffer(template=vs),
+                graph.add("yadif", "mode=send_frame:parity=auto:deint=interlaced"),
+                graph.add("buffersink"),
+            ]
+            chain[0].link_to(chain[1])
+            chain[1].link_to(chain[2])
+            graph.configure()
+        graph.push(frame)
+        yield from _pulled(graph)
+    if graph is not None:
+        graph.push(None)
+        yield from _pulled(graph)
+
+
+def _pulled(graph: Any) -> Iterator[Any]:
+    """The frames a filter graph has ready."""
+    av = _av()
+    while True:
+        try:
+            yield graph.pull()
+        except (av.BlockingIOError, av.EOFError):
+            return
 
 
 def _on_the_clock(
