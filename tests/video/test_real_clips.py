@@ -42,6 +42,18 @@ def keyframes(path: Path) -> list[int]:
         return [i for i, p in enumerate(c.demux(c.streams.video[0])) if p.size and p.is_keyframe]
 
 
+def _written(partial: Path) -> tuple[int, int]:
+    """(frames, last keyframe) of a partial file being written; (0, 0) while its last fragment is torn.
+    Waiting for both, not for a number of frames: how many frames 0.1 s of work makes depends on the machine."""
+    import av
+
+    try:
+        keys = keyframes(partial)
+        return sum(1 for _ in read_frames(partial, tolerant=True)), keys[-1] if keys else 0
+    except (av.FFmpegError, IndexError):
+        return 0, 0
+
+
 def one_line_error(res: subprocess.CompletedProcess[str]) -> str:
     assert res.returncode == 2, res.stderr
     lines = [ln for ln in res.stderr.splitlines() if ln.strip()]
@@ -53,7 +65,7 @@ def test_sigkill_then_resume_copies_the_finished_frames(tmp_path: Path) -> None:
     clip = CLIPS / "people_still.mp4"  # 60 frames at 10 fps
     out = tmp_path / "out.mp4"
     partial, recipe = tmp_path / "out.partial.mp4", tmp_path / "out.partial.json"
-    args = ["video", str(clip), "--instant", "starry_night", "--size", "192", "--resume-every", "0.3", "-o", str(out)]
+    args = ["video", str(clip), "--instant", "starry_night", "--size", "192", "--resume-every", "0.1", "-o", str(out)]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "OMP_WAIT_POLICY": "PASSIVE"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "styleforge", *args], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
@@ -61,7 +73,8 @@ def test_sigkill_then_resume_copies_the_finished_frames(tmp_path: Path) -> None:
     deadline = time.monotonic() + 240
     try:
         while time.monotonic() < deadline:
-            if partial.exists() and sum(1 for _ in read_frames(partial, tolerant=True)) >= 24:
+            n, key = _written(partial) if partial.exists() else (0, 0)
+            if n >= 24 and key >= 6:  # 24 frames written, and a keyframe at 6 or later
                 break
             assert proc.poll() is None, "the run ended before it could be killed"
             time.sleep(0.05)
@@ -73,7 +86,7 @@ def test_sigkill_then_resume_copies_the_finished_frames(tmp_path: Path) -> None:
     assert kept["settings"]["styles"] == ["starry_night"] and kept["options"]["hold"] > 0
     assert kept["clip_state"]["palette"]["rgb_a"]  # the clip-level colour fit is kept with the recipe
     before = packets(partial)
-    cut = keyframes(partial)[-1]  # the last keyframe of the killed run: one at least every 0.3 s of work
+    cut = keyframes(partial)[-1]  # the last keyframe of the killed run: one at least every 0.1 s of work
     assert len(before) >= 24 and cut >= 6
     # every option that changes the pictures is checked: one line, exit 2, nothing lost
     for other in (["--hold", "0.5"], ["--strength", "0.8"], ["--crf", "23"], ["--flow-size", "320"]):
@@ -90,9 +103,12 @@ def test_sigkill_then_resume_copies_the_finished_frames(tmp_path: Path) -> None:
     fresh_out = tmp_path / "fresh.mp4"
     assert styleforge(*args[:-1], str(fresh_out)).returncode == 0
     fresh = list(read_frames(fresh_out))
-    # the resumed frames continue the picture: no jump at the cut beyond the uninterrupted run's change
+    # the resumed frames continue the picture: no jump at the cut beyond the uninterrupted run's change and
+    # the codec's error (the resumed run starts from the decoded picture; two encodings of the same frame
+    # lie this far apart at 192 px)
     jump = np.abs(frames[cut].astype(int) - frames[cut - 1]).mean()
-    assert jump <= 1.5 * np.abs(fresh[cut].astype(int) - fresh[cut - 1]).mean() + 2
+    codec = np.abs(frames[cut - 1].astype(int) - fresh[cut - 1]).mean()
+    assert jump <= 1.5 * np.abs(fresh[cut].astype(int) - fresh[cut - 1]).mean() + 2 + codec
     assert max(np.abs(a.astype(int) - b).mean() for a, b in zip(frames, fresh, strict=True)) < 6
 
 
