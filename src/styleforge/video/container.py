@@ -586,6 +586,9 @@ def _aac(ain: Any, astream: Any, out: Any, start: float, end: float | None) -> t
     aout.bit_rate = 96_000 if layout == "mono" else 192_000
     resampler = av.AudioResampler(format="fltp", layout=layout, rate=rate)
 
+    def timed(out: list[Any]) -> Iterator[tuple[float, Any]]:
+        return ((float(p.pts) / rate if p.pts is not None else 0.0, p) for p in out)
+
     def packets() -> Iterator[tuple[float, Any]]:
         n = 0
 
@@ -594,7 +597,7 @@ def _aac(ain: Any, astream: Any, out: Any, start: float, end: float | None) -> t
             for f in frames:
                 f.pts, f.time_base = n, Fraction(1, rate)
                 n += f.samples
-                yield from ((float(p.pts) / rate if p.pts is not None else 0.0, p) for p in aout.encode(f))
+                yield from timed(aout.encode(f))
 
         try:
             for frame in ain.decode(astream):
@@ -607,7 +610,7 @@ def _aac(ain: Any, astream: Any, out: Any, start: float, end: float | None) -> t
         except av.FFmpegError:
             pass  # a damaged audio tail: keep what decoded
         yield from encode(resampler.resample(None))
-        yield from ((float(p.pts) / rate if p.pts is not None else 0.0, p) for p in aout.encode(None))
+        yield from timed(aout.encode(None))
 
     return aout, packets()
 
