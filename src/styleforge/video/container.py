@@ -48,6 +48,7 @@ import numpy as np
 
 from ..errors import InputError
 from .defaults import CHECKPOINT, GOP
+from .hdr import is_hdr, to_sdr
 
 log = logging.getLogger("styleforge")
 
@@ -261,16 +262,21 @@ def read_frames(
             kept += 1
             if kept <= skip:
                 continue
-            rgb = _rgb(frame)
             turns = upright_turns(frame)
+            rgb = _rgb(frame, size if size is None or turns % 2 == 0 else (size[1], size[0]))
             if turns:
                 rgb = np.ascontiguousarray(np.rot90(rgb, turns))
             yield _resized(rgb, size) if size is not None else rgb
 
 
-def _rgb(frame: Any) -> np.ndarray:
+def _rgb(frame: Any, size: tuple[int, int] | None = None) -> np.ndarray:
     """A decoded frame as ``(H, W, 3)`` uint8 RGB with the colour matrix its stream says, and where it
-    says none, the one players assume: BT.709 from 720 lines up (HD), else BT.601 (FFmpeg's default)."""
+    says none, the one players assume: BT.709 from 720 lines up (HD), else BT.601 (FFmpeg's default).
+    An HDR frame (HLG, PQ) is mapped to the SDR picture a player shows for it (:func:`.hdr.to_sdr`),
+    resized to ``size`` ``(w, h)`` first (a fifth of the work for 1080p read at 854×480)."""
+    if is_hdr(frame.color_trc):
+        rgb16 = np.asarray(frame.to_ndarray(format="rgb48le"))
+        return to_sdr(_resized(rgb16, size) if size is not None else rgb16, int(frame.color_trc))
     if frame.colorspace == _UNSPECIFIED and min(frame.width, frame.height) >= 720 and frame.format.name != "rgb24":
         return np.asarray(frame.reformat(format="rgb24", src_colorspace=_BT709).to_ndarray())
     return np.asarray(frame.to_ndarray(format="rgb24"))
