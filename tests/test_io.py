@@ -159,3 +159,102 @@ def test_the_pixel_limit_is_not_set_through_pillows_global(tmp_path, monkeypatch
         load_image(path, max_pixels=1000)
     assert seen and all(v == before for v in seen)
     assert Image.MAX_IMAGE_PIXELS == before
+
+
+# --------------------------------------------------------------------------- colour profiles
+def _icc(rgb_xyz: list[tuple[float, float, float]], gamma: float, name: str) -> bytes:
+    """A matrix/TRC display profile (ICC v2): primaries as D50 XYZ (rXYZ, gXYZ, bXYZ), one gamma."""
+    import struct
+
+    def s15(v: float) -> bytes:
+        return struct.pack(">i", round(v * 65536))
+
+    def xyz(v: tuple[float, float, float]) -> bytes:
+        return b"XYZ \0\0\0\0" + b"".join(s15(c) for c in v)
+
+    curv = b"curv\0\0\0\0" + struct.pack(">IH", 1, round(gamma * 256)) + b"\0\0"
+    desc = name.encode() + b"\0"
+    tags = {
+        b"desc": b"desc\0\0\0\0" + struct.pack(">I", len(desc)) + desc + bytes(4 + 4 + 2 + 1 + 67),
+        b"wtpt": xyz((0.9642, 1.0, 0.8249)),
+        b"rXYZ": xyz(rgb_xyz[0]),
+        b"gXYZ": xyz(rgb_xyz[1]),
+        b"bXYZ": xyz(rgb_xyz[2]),
+        b"rTRC": curv,
+        b"gTRC": curv,
+        b"bTRC": curv,
+        b"cprt": b"text\0\0\0\0no copyright\0",
+    }
+    offset = 128 + 4 + 12 * len(tags)
+    table, data = b"", b""
+    for sig, body in tags.items():
+        body += bytes(-len(body) % 4)
+        table += sig + struct.pack(">II", offset + len(data), len(body))
+        data += body
+    size = offset + len(data)
+    header = (
+        struct.pack(">I", size) + b"lcms" + bytes([2, 0x10, 0, 0]) + b"mntrRGB XYZ " + bytes(12) + b"acsp"
+        + bytes(24) + struct.pack(">I", 0) + s15(0.9642) + s15(1.0) + s15(0.8249) + bytes(48)
+    )  # fmt: skip
+    return header + struct.pack(">I", len(tags)) + table + data
+
+
+#: sRGB's primaries adapted to D50 (its own ICC profile's rXYZ, gXYZ, bXYZ).
+SRGB_D50 = [(0.4361, 0.2225, 0.0139), (0.3851, 0.7169, 0.0971), (0.1431, 0.0606, 0.7141)]
+#: Display P3's (Apple's profile).
+P3_D50 = [(0.5151, 0.2412, -0.0011), (0.2920, 0.6922, 0.0419), (0.1571, 0.0666, 0.7841)]
+
+
+def _srgb_encode(lin: np.ndarray) -> np.ndarray:
+    lin = np.clip(lin, 0, 1)
+    return np.where(lin <= 0.0031308, 12.92 * lin, 1.055 * lin ** (1 / 2.4) - 0.055) * 255
+
+
+def test_a_linear_profile_is_shown_as_viewers_show_it(tmp_path):
+    """Values in a gamma-1.0 profile with sRGB's primaries: 128 is half the light, which sRGB writes as 188."""
+    img = Image.new("RGB", (8, 8), (128, 128, 128))
+    path = _save(img, tmp_path / "linear.png", icc_profile=_icc(SRGB_D50, 1.0, "linear RGB"))
+    got = np.asarray(load_image(path)).astype(float)
+    assert np.abs(got - _srgb_encode(np.array(128 / 255))).max() <= 1.5  # before: 128, read as sRGB
+
+
+def test_a_display_p3_photo_keeps_its_colours(tmp_path):
+    """A phone's Display P3 photo (here with gamma 2.2): its colours through P3 → XYZ → sRGB by hand."""
+    rng = np.random.default_rng(0)
+    px = rng.integers(40, 215, (16, 16, 3)).astype(np.uint8)
+    path = _save(Image.fromarray(px), tmp_path / "p3.jpg", quality=100, icc_profile=_icc(P3_D50, 2.2, "Display P3"))
+    decoded = np.asarray(Image.open(path).convert("RGB")).astype(float)  # the JPEG's own rounding
+    to_xyz, from_xyz = np.array(P3_D50).T, np.linalg.inv(np.array(SRGB_D50).T)
+    want = _srgb_encode((from_xyz @ to_xyz @ ((decoded / 255) ** 2.2).reshape(-1, 3).T).T).reshape(decoded.shape)
+    got = np.asarray(load_image(path)).astype(float)
+    inside = (want > 2).all(-1) & (want < 253).all(-1)  # sRGB can show these: compare them
+    assert inside.mean() > 0.5
+    assert np.abs(got - want)[inside].max() <= 3  # before: the P3 values as they were, 19 levels off
+    assert np.abs(decoded - want)[inside].max() > 10
+
+
+def test_an_srgb_or_broken_profile_leaves_the_values_as_they_are(tmp_path):
+    from PIL import ImageCms
+
+    img = Image.new("RGB", (8, 8), (200, 100, 50))
+    srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    for name, icc in (("srgb.png", srgb), ("broken.png", b"not a profile at all")):
+        assert load_image(_save(img, tmp_path / name, icc_profile=icc)).getpixel((0, 0)) == (200, 100, 50)
+
+
+def test_a_heic_phone_photo_opens_from_the_command_line_path(tmp_path):
+    pillow_heif = pytest.importorskip("pillow_heif", reason="pillow-heif is in the web and dev extras")
+    heic = tmp_path / "IMG_0001.HEIC"
+    pillow_heif.from_pillow(Image.new("RGB", (64, 48), (30, 140, 200))).save(str(heic), quality=95)
+    img = load_image(heic)
+    assert img.size == (64, 48) and np.abs(np.asarray(img).astype(int) - (30, 140, 200)).max() <= 6
+
+
+def test_without_pillow_heif_a_heic_photo_says_what_to_install(tmp_path, monkeypatch):
+    import styleforge.io as sio
+
+    monkeypatch.setattr(sio, "register_heif", lambda: False)
+    fake = tmp_path / "IMG_0002.HEIC"
+    fake.write_bytes(b"\0\0\0\x18ftypheic" + bytes(64))  # not readable without pillow-heif
+    with pytest.raises(InputError, match="pillow-heif"):
+        load_image(fake)

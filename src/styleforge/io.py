@@ -1,8 +1,10 @@
 """Image and file I/O: robust loading, tensor conversion, atomic writes.
 
 Everything that reads a user's image goes through :func:`load_image`, so every
-command shares the same handling of EXIF rotation, CMYK, alpha, 16-bit and
-grayscale images, and the same one-line errors for files that are not images.
+command shares the same handling of EXIF rotation, colour profiles (a phone's
+Display P3, a camera's Adobe RGB, a print CMYK: converted to sRGB, as viewers
+show them), HEIC phone photos, CMYK, alpha, 16-bit and grayscale images, and the
+same one-line errors for files that are not images.
 """
 
 from __future__ import annotations
@@ -19,16 +21,19 @@ __all__ = [
     "load_mask",
     "pil_to_array",
     "pil_to_tensor",
+    "register_heif",
     "resize_max_side",
     "save_image",
     "tensor_to_pil",
 ]
 
 import contextlib
+import io
 import os
 import tempfile
 import warnings
 from collections.abc import Iterator
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -40,7 +45,9 @@ from .errors import InputError
 if TYPE_CHECKING:  # torch is imported where tensors are made, so image I/O alone stays light
     import torch
 
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".gif")
+IMAGE_EXTENSIONS = (
+    ".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".gif", ".heic", ".heif", ".avif"
+)  # fmt: skip
 #: Largest image (in pixels) that is decoded at all: 8k × 8k.  Larger files are
 #: refused before decoding (decompression-bomb guard).
 MAX_PIXELS = 8192 * 8192
@@ -76,7 +83,53 @@ def _to_rgb(img: Image.Image, background: tuple[int, int, int] = (255, 255, 255)
     return img
 
 
+@lru_cache(maxsize=1)
+def register_heif() -> bool:
+    """Let PIL open HEIC/HEIF phone photos (pillow-heif, in the ``web`` extra); False without it."""
+    try:
+        import pillow_heif
+    except ImportError:
+        return False
+    pillow_heif.register_heif_opener()
+    return True
+
+
+def _to_srgb(img: Image.Image) -> Image.Image:
+    """``img`` converted from its embedded ICC profile to sRGB (relative colorimetric, as browsers and
+    viewers show it); as it is without a profile, with an sRGB one, or with one that lcms cannot read.
+
+    Read as sRGB, a phone's Display P3 photo lost saturation (its reds and greens lie outside sRGB's
+    values), a camera's Adobe RGB photo more, and a print CMYK file came out in Pillow's naive
+    inversion.  Alpha is kept.
+    """
+    icc = img.info.get("icc_profile")
+    if not icc or img.mode not in ("RGB", "RGBA", "CMYK", "L"):
+        return img
+    from PIL import ImageCms
+
+    try:
+        src = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        if "srgb" in (ImageCms.getProfileDescription(src) or "").lower().replace(" ", ""):
+            return img
+        base = img.convert("RGB") if img.mode == "RGBA" else img
+        out = ImageCms.profileToProfile(
+            base,
+            src,
+            ImageCms.createProfile("sRGB"),
+            renderingIntent=ImageCms.Intent.RELATIVE_COLORIMETRIC,
+            outputMode="RGB",
+        )
+    except (ImageCms.PyCMSError, OSError, ValueError):
+        return img  # a broken or unsupported profile: the values as they are
+    if out is None:
+        return img
+    if img.mode == "RGBA":
+        out.putalpha(img.getchannel("A"))
+    return out
+
+
 def _open(path: str | os.PathLike[str], what: str, max_pixels: int) -> Image.Image:
+    register_heif()
     p = Path(path)
     if not p.exists():
         raise InputError(f"{what} not found: {p}")
@@ -100,6 +153,8 @@ def _open(path: str | os.PathLike[str], what: str, max_pixels: int) -> Image.Ima
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise InputError(f"{what} {p} is too large to decode safely (decompression bomb?)") from None
     except UnidentifiedImageError:
+        if p.suffix.lower() in (".heic", ".heif") and not register_heif():
+            raise InputError(f"{what} {p} is a HEIC photo: install pillow-heif (pip install 'styleforge[web]')") from None
         raise InputError(f"{what} {p} is not an image (unrecognised format)") from None
     except (OSError, SyntaxError, ValueError) as e:
         raise InputError(f"{what} {p} is unreadable or truncated ({e})") from None
@@ -112,18 +167,19 @@ def load_image(
     what: str = "image",
     max_pixels: int = MAX_PIXELS,
 ) -> Image.Image:
-    """Load any image as 8-bit RGB, applying its EXIF orientation.
+    """Load any image as 8-bit sRGB, applying its EXIF orientation and its colour profile.
 
     CMYK, palette, 16-bit, grayscale and alpha images are converted (alpha is
-    flattened onto white).  Raises :class:`InputError` with one clear line for
-    missing, non-image, truncated or oversized files.
+    flattened onto white); an embedded ICC profile other than sRGB is converted to
+    sRGB.  Raises :class:`InputError` with one clear line for missing, non-image,
+    truncated or oversized files.
     """
     img = _open(path, what, max_pixels)
     try:
         img = ImageOps.exif_transpose(img) or img
     except Exception:  # a broken EXIF block is not worth refusing the image
         pass
-    return _to_rgb(img)
+    return _to_rgb(_to_srgb(img))
 
 
 def load_mask(path: str | os.PathLike[str], size: tuple[int, int] | None = None, *, what: str = "mask") -> torch.Tensor:

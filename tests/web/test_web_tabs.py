@@ -273,7 +273,8 @@ def test_errors_never_show_paths_flags_or_class_names():
 def test_heic_is_accepted_and_12_megapixels_are_resized(web_settings, tmp_path):
     import pillow_heif
 
-    from styleforge.web.common import make_context, register_heif
+    from styleforge.io import register_heif
+    from styleforge.web.common import make_context
     from styleforge.web.limits import Limits
     from styleforge.web.tabs import instant
 

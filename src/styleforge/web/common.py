@@ -35,7 +35,6 @@ __all__ = [
     "page_message",
     "photo_input",
     "progress_line",
-    "register_heif",
     "result_column",
     "run_job",
     "save_png",
@@ -63,6 +62,7 @@ from typing import Any
 from PIL import Image, PngImagePlugin
 
 from ..errors import InputError, StyleforgeError
+from ..io import register_heif
 from . import modes
 from .limits import JobCancelled, JobTimeout, Limits, WebSettings, open_upload
 from .quota import FAST, HEAVY, queue_options
@@ -124,16 +124,6 @@ JS = """
   new MutationObserver(name).observe(document.body, {childList: true, subtree: true});
 }
 """
-
-
-def register_heif() -> bool:
-    """Let PIL open HEIC/HEIF phone photos (pillow-heif, part of the ``web`` extra); False without it."""
-    try:
-        import pillow_heif
-    except ImportError:
-        return False
-    pillow_heif.register_heif_opener()
-    return True
 
 
 # --------------------------------------------------------------------------- messages
