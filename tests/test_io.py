@@ -258,3 +258,24 @@ def test_without_pillow_heif_a_heic_photo_says_what_to_install(tmp_path, monkeyp
     fake.write_bytes(b"\0\0\0\x18ftypheic" + bytes(64))  # not readable without pillow-heif
     with pytest.raises(InputError, match="pillow-heif"):
         load_image(fake)
+
+
+def test_an_upload_is_read_as_a_file_is(tmp_path, monkeypatch):
+    """The service's uploads share load_image's handling: profile, alpha onto white, one-line errors."""
+    from styleforge.io import image_from_bytes
+
+    buf = _io.BytesIO()
+    Image.new("RGB", (8, 8), (128, 128, 128)).save(buf, format="PNG", icc_profile=_icc(SRGB_D50, 1.0, "linear"))
+    assert abs(image_from_bytes(buf.getvalue()).getpixel((0, 0))[0] - 188) <= 1
+    buf = _io.BytesIO()
+    Image.new("RGBA", (8, 8), (255, 0, 0, 0)).save(buf, format="PNG")
+    assert image_from_bytes(buf.getvalue(), what="content").getpixel((0, 0)) == (255, 255, 255)
+    with pytest.raises(InputError, match="the content upload is not an image"):
+        image_from_bytes(b"hello", what="content")
+    with pytest.raises(InputError, match="the content upload is too large"):
+        image_from_bytes(buf.getvalue(), what="content", max_pixels=10)
+    import styleforge.io as sio
+
+    monkeypatch.setattr(sio, "register_heif", lambda: False)
+    with pytest.raises(InputError, match="HEIC photo: install pillow-heif"):
+        image_from_bytes(b"\0\0\0\x18ftypheic" + bytes(64), what="content")

@@ -15,6 +15,7 @@ __all__ = [
     "array_to_pil",
     "atomic_path",
     "check_output_path",
+    "image_from_bytes",
     "list_images",
     "load_image",
     "load_input",
@@ -129,36 +130,50 @@ def _to_srgb(img: Image.Image) -> Image.Image:
 
 
 def _open(path: str | os.PathLike[str], what: str, max_pixels: int) -> Image.Image:
-    register_heif()
     p = Path(path)
     if not p.exists():
         raise InputError(f"{what} not found: {p}")
     if p.is_dir():
         raise InputError(f"{what} is a folder, not an image: {p}")
+    return _decode(p, f"{what} {p}", max_pixels, heic=p.suffix.lower() in (".heic", ".heif"))
+
+
+def _decode(source: Path | io.BytesIO, label: str, max_pixels: int, *, heic: bool = False) -> Image.Image:
+    """Open and decode ``source`` (errors name it ``label``); ``heic``: it looks like a HEIC photo."""
+    register_heif()
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             # Pillow's own bomb check (its global MAX_IMAGE_PIXELS) stays as it is: setting that global
             # per call raced between threads (the web page decodes uploads concurrently) and could leave
             # it lowered for everyone.  ``max_pixels`` is checked here, from the header, before decoding.
-            img = Image.open(p)
+            img = Image.open(source)
             w, h = img.size
             if w * h > max_pixels:
                 raise InputError(
-                    f"{what} {p} is too large ({w}×{h} = {w * h / 1e6:.0f} MP; the limit is {max_pixels / 1e6:.0f} MP)"
+                    f"{label} is too large ({w}×{h} = {w * h / 1e6:.0f} MP; the limit is {max_pixels / 1e6:.0f} MP)"
                 )
             img.load()
     except InputError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise InputError(f"{what} {p} is too large to decode safely (decompression bomb?)") from None
+        raise InputError(f"{label} is too large to decode safely (decompression bomb?)") from None
     except UnidentifiedImageError:
-        if p.suffix.lower() in (".heic", ".heif") and not register_heif():
-            raise InputError(f"{what} {p} is a HEIC photo: install pillow-heif (pip install 'styleforge[web]')") from None
-        raise InputError(f"{what} {p} is not an image (unrecognised format)") from None
+        if heic and not register_heif():
+            raise InputError(f"{label} is a HEIC photo: install pillow-heif (pip install 'styleforge[web]')") from None
+        raise InputError(f"{label} is not an image (unrecognised format)") from None
     except (OSError, SyntaxError, ValueError) as e:
-        raise InputError(f"{what} {p} is unreadable or truncated ({e})") from None
+        raise InputError(f"{label} is unreadable or truncated ({e})") from None
     return img
+
+
+def _prepared(img: Image.Image) -> Image.Image:
+    """A decoded image upright (EXIF), in sRGB (its profile) and 8-bit RGB."""
+    try:
+        img = ImageOps.exif_transpose(img) or img
+    except Exception:  # a broken EXIF block is not worth refusing the image
+        pass
+    return _to_rgb(_to_srgb(img))
 
 
 def load_image(
@@ -174,12 +189,13 @@ def load_image(
     sRGB.  Raises :class:`InputError` with one clear line for missing, non-image,
     truncated or oversized files.
     """
-    img = _open(path, what, max_pixels)
-    try:
-        img = ImageOps.exif_transpose(img) or img
-    except Exception:  # a broken EXIF block is not worth refusing the image
-        pass
-    return _to_rgb(_to_srgb(img))
+    return _prepared(_open(path, what, max_pixels))
+
+
+def image_from_bytes(data: bytes, *, what: str = "image", max_pixels: int = MAX_PIXELS) -> Image.Image:
+    """:func:`load_image` for an upload's bytes: the same handling, errors naming "the ``what`` upload"."""
+    heic = data[4:8] == b"ftyp" and data[8:12] in (b"heic", b"heix", b"heif", b"mif1", b"msf1", b"hevc")
+    return _prepared(_decode(io.BytesIO(data), f"the {what} upload", max_pixels, heic=heic))
 
 
 def load_mask(path: str | os.PathLike[str], size: tuple[int, int] | None = None, *, what: str = "mask") -> torch.Tensor:

@@ -8,7 +8,7 @@ Networks are loaded once per worker process (:data:`_NETS`).
 
 from __future__ import annotations
 
-__all__ = ["INPUTS", "OPTIONS", "PAGE", "PAGE_FUNCTIONS", "Output", "check", "decode_image", "register_page", "run"]
+__all__ = ["INPUTS", "OPTIONS", "PAGE", "PAGE_FUNCTIONS", "Output", "check", "register_page", "run"]
 
 import inspect
 import io
@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError, StyleforgeError, suggest
+from ..io import image_from_bytes
 from ..video.defaults import CONSISTENCY
 from .config import MODES
 
@@ -210,26 +211,6 @@ def _check_styles(out: dict[str, Any], inputs: Mapping[str, Any]) -> None:
     out["weights"] = weights
 
 
-def decode_image(data: bytes, name: str, max_pixels: int) -> Any:
-    """Input bytes → RGB PIL image; the pixel limit is read from the header before decoding."""
-    from PIL import Image, ImageOps, UnidentifiedImageError
-
-    try:
-        with Image.open(io.BytesIO(data)) as probe:
-            w, h = probe.size
-            if w * h > max_pixels:
-                raise InputError(f"the {name} image is too large ({w}×{h}; at most {max_pixels} pixels)")
-            probe.load()
-            img = ImageOps.exif_transpose(probe)
-            return img.convert("RGB")
-    except UnidentifiedImageError:
-        raise InputError(f"the {name} upload is not an image (use a JPEG, PNG or WebP)") from None
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
-        if isinstance(e, InputError):
-            raise
-        raise InputError(f"the {name} upload is not a readable image (damaged or unsupported)") from None
-
-
 def png_bytes(img: Any) -> bytes:
     buf = io.BytesIO()
     img.save(buf, format="PNG")
@@ -272,7 +253,7 @@ def run(
     ``files`` fetches the files a page job names (``{"$file": {"sha", "name"}}``) to this worker.
     """
     raw = NOT_IMAGES.get(mode, ())
-    images = {name: decode_image(data, name, max_pixels) for name, data in inputs.items() if name not in raw}
+    images = {n: image_from_bytes(data, what=n, max_pixels=max_pixels) for n, data in inputs.items() if n not in raw}
     report = progress or (lambda f, m, p=None: None)
     stop = should_stop or (lambda: False)
     if mode == PAGE:
