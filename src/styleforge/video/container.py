@@ -48,7 +48,7 @@ import numpy as np
 
 from ..errors import InputError
 from .defaults import CHECKPOINT, GOP
-from .hdr import is_hdr, to_sdr
+from .hdr import HLG, is_hdr, to_sdr
 
 log = logging.getLogger("styleforge")
 
@@ -263,6 +263,9 @@ def read_frames(
             if kept <= skip:
                 continue
             turns = upright_turns(frame)
+            if kept == skip + 1 and is_hdr(frame.color_trc):
+                kind = "HLG" if frame.color_trc == HLG else "PQ"
+                log.info("%s is HDR (%s): mapped to SDR as players show it", path, kind)
             rgb = _rgb(frame, size if size is None or turns % 2 == 0 else (size[1], size[0]))
             if turns:
                 rgb = np.ascontiguousarray(np.rot90(rgb, turns))
