@@ -176,6 +176,13 @@ def main() -> int:
     ap.add_argument("--results", default="instant_speed", help="results file under benchmarks/results ('none': none)")
     ap.add_argument("--no-cli", action="store_true", help="skip the whole-command section")
     ap.add_argument("--configs", default=",".join(CONFIGS))
+    ap.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="run every configuration this many times in turn; seconds and ratios are the medians over the "
+        "rounds (each round's ratios are kept): on this VM one round's ratio moves by ±15 %%",
+    )
     ap.add_argument("--child", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--size", type=int, default=512, help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -184,6 +191,55 @@ def main() -> int:
         return 0
     sizes = [int(s) for s in args.sizes.split(",")]
     configs = [c for c in args.configs.split(",") if c]
+    rounds = [_round(sizes, configs, args) for _ in range(max(1, args.rounds))]
+    results = {
+        key: {
+            "median_s": statistics.median(r[0][key]["median_s"] for r in rounds if key in r[0]),
+            "min_s": min(r[0][key].get("min_s", float("nan")) for r in rounds if key in r[0]),
+            "peak_mb": max(r[0][key]["peak_mb"] for r in rounds if key in r[0]),
+        }
+        for key in dict.fromkeys(k for r in rounds for k in r[0])
+    }
+    ratios = {
+        pair: {z: statistics.median(r[1][pair][z] for r in rounds if z in r[1].get(pair, {})) for z in by_size}
+        for pair, by_size in rounds[0][1].items()
+    }
+    if len(rounds) > 1:
+        print(f"\nmedians over {len(rounds)} rounds:")
+        for pair, by_size in ratios.items():
+            for z, v in by_size.items():
+                each = ", ".join(f"{r[1][pair][z]:.2f}" for r in rounds if z in r[1].get(pair, {}))
+                print(f"  {int(z):5d} px  {pair:28s} = {v:5.2f}  (rounds: {each})")
+    walls = {} if args.no_cli else _cli_section(sizes[0], args.reps, args.threads)
+    _gpu_section()
+    if args.results != "none":
+        sys.path.insert(0, str(REPO / "benchmarks"))
+        from receipts import write_results
+
+        figures = {
+            "seconds": {
+                c: {str(z): r["median_s"] for (c2, z), r in results.items() if c2 == c}
+                for c in dict.fromkeys(c for c, _ in results)
+            },
+            "peak_mb": {f"{c}@{z}": r["peak_mb"] for (c, z), r in results.items() if r["peak_mb"] == r["peak_mb"]},
+            "ratios": ratios,
+            "whole_command_s": walls,
+            "photos": PHOTOS,
+            "style_image": STYLE_IMAGE,
+            "reps": args.reps,
+            "rounds": len(rounds),
+            "ratios_per_round": [r[1] for r in rounds],
+            "statistics_cached": "sf-image: yes (at load); sf-image-lite: yes (first call, then memory and disk); "
+            "stl-arb: no; stl-arb-cached: yes",
+        }
+        print(f"results: {write_results(args.results, figures, threads=args.threads)}")
+    return 0
+
+
+def _round(
+    sizes: list[int], configs: list[str], args: argparse.Namespace
+) -> tuple[dict[tuple[str, int], dict[str, float]], dict[str, dict[str, float]]]:
+    """Every configuration once, each in its own process → (results per (config, size), ratios)."""
     results: dict[tuple[str, int], dict[str, float]] = {}
     print(f"{len(PHOTOS)} photos × {args.reps} reps, {args.threads} threads, long side = size\n")
     print(f"{'config':11s} {'size':>5s} {'median s':>9s} {'min s':>7s} {'peak MB':>8s}  load average")
@@ -239,28 +295,7 @@ def main() -> int:
                 r = results[(ours, size)]["median_s"] / results[(base, size)]["median_s"]
                 ratios.setdefault(f"{ours}/{base}", {})[str(size)] = r
                 print(f"  {size:5d} px  {ours:12s} / {base:14s} = {r:5.2f}")
-    walls = {} if args.no_cli else _cli_section(sizes[0], args.reps, args.threads)
-    _gpu_section()
-    if args.results != "none":
-        sys.path.insert(0, str(REPO / "benchmarks"))
-        from receipts import write_results
-
-        figures = {
-            "seconds": {
-                c: {str(z): r["median_s"] for (c2, z), r in results.items() if c2 == c}
-                for c in dict.fromkeys(c for c, _ in results)
-            },
-            "peak_mb": {f"{c}@{z}": r["peak_mb"] for (c, z), r in results.items() if r["peak_mb"] == r["peak_mb"]},
-            "ratios": ratios,
-            "whole_command_s": walls,
-            "photos": PHOTOS,
-            "style_image": STYLE_IMAGE,
-            "reps": args.reps,
-            "statistics_cached": "sf-image: yes (at load); sf-image-lite: yes (first call, then memory and disk); "
-            "stl-arb: no; stl-arb-cached: yes",
-        }
-        print(f"results: {write_results(args.results, figures, threads=args.threads)}")
-    return 0
+    return results, ratios
 
 
 def _cli_section(size: int, reps: int, threads: int) -> dict[str, float]:
