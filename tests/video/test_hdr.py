@@ -88,13 +88,18 @@ def test_a_green_outside_bt709_is_clipped_to_green_not_wrapped() -> None:
 
 
 @pytest.mark.parametrize("transfer", [HLG, PQ], ids=["hlg", "pq"])
-def test_an_hdr_clip_is_read_as_a_player_shows_it(tmp_path: Path, transfer: int) -> None:
+def test_an_hdr_clip_is_read_as_a_player_shows_it(
+    tmp_path: Path, transfer: int, caplog: pytest.LogCaptureFixture
+) -> None:
     """An SDR picture carried in HLG / PQ comes back as it was; read as SDR (before), PQ was flat and
     grey, and HLG dim and pale (its BT.2020 colours shown as BT.709, its whites at 75 %)."""
     sdr = picture()
     clip = write_hdr_clip(tmp_path / "hdr.mkv", [sdr] * 3, transfer)
-    frames = list(read_frames(clip))
+    with caplog.at_level("INFO", logger="styleforge"):
+        frames = list(read_frames(clip))
+        list(read_frames(clip))  # a command reads a clip more than once (probe, colour fit, frames)
     assert len(frames) == 3
+    assert sum("is HDR" in r.message for r in caplog.records) == 1  # said once, not per frame or read
     err = np.abs(frames[0].astype(int) - sdr)
     assert np.median(err) <= 1 and np.percentile(err, 99) <= 3, (np.median(err), err.max())
     with av.open(str(clip)) as c:

@@ -263,13 +263,17 @@ def read_frames(
             if kept <= skip:
                 continue
             turns = upright_turns(frame)
-            if kept == skip + 1 and is_hdr(frame.color_trc):
+            if kept == skip + 1 and is_hdr(frame.color_trc) and str(path) not in _SAID_HDR:
+                _SAID_HDR.add(str(path))  # once per clip and process (a command reads a clip several times)
                 kind = "HLG" if frame.color_trc == HLG else "PQ"
                 log.info("%s is HDR (%s): mapped to SDR as players show it", path, kind)
             rgb = _rgb(frame, size if size is None or turns % 2 == 0 else (size[1], size[0]))
             if turns:
                 rgb = np.ascontiguousarray(np.rot90(rgb, turns))
             yield _resized(rgb, size) if size is not None else rgb
+
+
+_SAID_HDR: set[str] = set()
 
 
 def _rgb(frame: Any, size: tuple[int, int] | None = None) -> np.ndarray:
