@@ -120,7 +120,7 @@ def _to_srgb(img: Image.Image) -> Image.Image:
             renderingIntent=ImageCms.Intent.RELATIVE_COLORIMETRIC,
             outputMode="RGB",
         )
-    except (ImageCms.PyCMSError, OSError, ValueError):
+    except (ImageCms.PyCMSError, OSError, ValueError, TypeError):
         return img  # a broken or unsupported profile: the values as they are
     if out is None:
         return img
