@@ -279,3 +279,14 @@ def test_an_upload_is_read_as_a_file_is(tmp_path, monkeypatch):
     monkeypatch.setattr(sio, "register_heif", lambda: False)
     with pytest.raises(InputError, match="HEIC photo: install pillow-heif"):
         image_from_bytes(b"\0\0\0\x18ftypheic" + bytes(64), what="content")
+
+
+def test_a_pil_image_given_to_the_api_gets_its_profile_and_alpha_handled(tmp_path):
+    from styleforge.io import load_input
+
+    grey = Image.new("RGB", (8, 8), (128, 128, 128))
+    path = _save(grey, tmp_path / "lin.png", icc_profile=_icc(SRGB_D50, 1.0, "lin"))
+    with Image.open(path) as held:
+        assert abs(load_input(held).getpixel((0, 0))[0] - 188) <= 1  # before: 128 (convert("RGB"))
+    clear = Image.new("RGBA", (4, 4), (0, 0, 0, 0))
+    assert load_input(clear).getpixel((0, 0)) == (255, 255, 255)  # before: black

@@ -334,9 +334,13 @@ def list_images(folder: str | os.PathLike[str], *, recursive: bool = False) -> l
 
 
 def load_input(img: str | os.PathLike[str] | Image.Image, *, kind: str = "style", what: str = "image") -> Image.Image:
-    """A PIL image, a path, or a built-in name (``starry_night``, ``tubingen``) → RGB PIL image."""
+    """A PIL image, a path, or a built-in name (``starry_night``, ``tubingen``) → RGB PIL image.
+
+    A PIL image is taken as it is held (no EXIF turn), but like a file its colour profile is converted to
+    sRGB and its alpha flattened onto white (``convert("RGB")`` kept the colours under transparent pixels).
+    """
     from .assets import resolve_image
 
     if isinstance(img, Image.Image):
-        return img.convert("RGB")
+        return _to_rgb(_to_srgb(img))
     return load_image(resolve_image(os.fspath(img), kind=kind), what=what)
