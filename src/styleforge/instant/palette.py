@@ -140,18 +140,16 @@ def sym_power(cov: np.ndarray, power: float) -> np.ndarray:
     return (vecs * vals**power) @ vecs.T
 
 
-def moments(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and (biased) covariance of ``(N, C)`` rows (float32 products, float64 results)."""
+def moments(rows: np.ndarray, *, in_place: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and (biased) covariance of ``(N, C)`` rows (float32 products, float64 results);
+    ``in_place``: ``rows`` (float32, a scratch array) is centred where it is."""
     mean = rows.mean(axis=0, dtype=np.float64)
-    c = rows - mean.astype(np.float32)
+    if in_place:
+        rows -= mean.astype(np.float32)
+        c = rows
+    else:
+        c = rows - mean.astype(np.float32)
     return mean, (c.T @ c).astype(np.float64) / max(1, len(rows))
-
-
-def _moments_in_place(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`moments`, centring ``rows`` (float32, a scratch array) in place."""
-    mean = rows.mean(axis=0, dtype=np.float64)
-    rows -= mean.astype(np.float32)
-    return mean, (rows.T @ rows).astype(np.float64) / max(1, len(rows))
 
 
 def _caffe(img: np.ndarray) -> np.ndarray:
@@ -338,7 +336,7 @@ def _pass_closed_forms(
     enc_w, enc_b = _graph_encoder_cached(p)  # rows channel-major, as x's patches
     f = x.transpose(1, 0, 2).reshape(-1, 27) @ enc_w
     f += enc_b
-    fm, fc = _moments_in_place(np.maximum(f, 0.0, out=f))
+    fm, fc = moments(np.maximum(f, 0.0, out=f), in_place=True)
     A = (p.feat_root if p.feat_root is not None else sym_power(p.feat_cov, 0.5)) @ sym_power(fc, -0.5)
     b = p.feat_mean - A @ fm
     dec = p.dec_w.astype(np.float64)

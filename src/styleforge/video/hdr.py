@@ -105,7 +105,7 @@ def tone_curve(x: np.ndarray, peak: float) -> np.ndarray:
 @lru_cache(maxsize=1)
 def _encode_lut() -> np.ndarray:
     """The BT.1886 signal (uint8) of relative light ``(i / 4095)²``: indexed by the light's square
-    root, the steps stay under 0.2 levels down to black."""
+    root, no step is over a quarter of a level, down to black."""
     root = np.arange(_ROOT_STEPS + 1, dtype=np.float64) / _ROOT_STEPS
     return np.clip(np.power(root * root, 1.0 / 2.4) * 255.0 + 0.5, 0, 255).astype(np.uint8)
 
