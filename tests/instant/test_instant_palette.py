@@ -22,7 +22,13 @@ from styleforge.instant.models import (
     load_weights,
     package_weights,
 )
-from styleforge.instant.palette import apply_palette, palette_from_painting
+from styleforge.instant.palette import (
+    apply_palette,
+    encode,
+    encode_neighbourhoods,
+    neighbourhoods,
+    palette_from_painting,
+)
 from styleforge.io import pil_to_tensor, resize_max_side
 from styleforge.nets.feedforward import TRANSFORMER_CONFIGS, TransformerNet
 
@@ -66,6 +72,19 @@ def test_numpy_pass_is_rgb_matching_then_the_wct_relu1_1_pass(starry: tuple[np.n
     diff = np.abs(ours - ref)
     assert diff.mean() < 2e-3 and diff.max() < 0.03, (diff.mean(), diff.max())
     assert np.abs(ours - _array(photo)).mean() > 0.05  # and the pass did change the picture
+
+
+def test_gathered_neighbourhoods_encode_as_the_padded_image_does() -> None:
+    rng = np.random.default_rng(2)
+    enc = (rng.normal(0, 1, (64, 3, 3, 3)).astype(np.float32), rng.normal(0, 10, 64).astype(np.float32))
+    dec = (rng.normal(0, 0.5, (3, 64, 3, 3)).astype(np.float32), rng.normal(0, 0.1, 3).astype(np.float32))
+    pal = palette_from_painting(rng.random((20, 30, 3), dtype=np.float32), enc, dec)
+    img = rng.random((9, 13, 3), dtype=np.float32)
+    ys, xs = np.divmod(np.arange(9 * 13), 13)  # every pixel: the corners and edges reflect
+    nb = img.reshape(-1, 3)[neighbourhoods(9, 13, ys, xs)]
+    assert nb.shape == (9 * 13, 9, 3) and np.array_equal(nb[:, 4], img.reshape(-1, 3))
+    assert np.array_equal(nb[0, 0], img[1, 1])  # the top-left pixel's upper-left tap, reflected
+    np.testing.assert_allclose(encode_neighbourhoods(nb, pal), encode(img, pal, ys, xs), rtol=1e-6, atol=1e-4)
 
 
 def test_strips_and_the_whole_image_give_the_same_pixels() -> None:

@@ -78,6 +78,29 @@ def test_instant_goes_through_the_instant_api() -> None:
     assert np.abs(out - want).mean() < 0.01
 
 
+def test_instant_reuses_the_clip_fits_network_outputs_once() -> None:
+    s = InstantStylizer("starry_night")
+    assert s.fits_clip  # onnxruntime and the offline VGG16 are dependencies: the torch-free pass
+    frames = pan_frames(3, (64, 48))
+    runs = []
+    session = s._lite.session
+
+    class Counting:  # the network's session, counting its runs
+        def run(self, *a, **k):  # noqa: ANN002, ANN003, ANN202
+            runs.append(1)
+            return session.run(*a, **k)
+
+    s._lite.session = Counting()
+    s.fit_clip([frames[0], frames[2]])
+    assert len(runs) == 2
+    fitted = s(frames[2].copy(), None)  # the same pixels (another array): the fit's output, no run
+    assert len(runs) == 2
+    s(frames[1], None)
+    again = s(frames[2], None)  # given back once only
+    assert len(runs) == 4
+    assert np.array_equal(fitted, again)
+
+
 def test_checkpoint_goes_through_load_translator(tmp_path: Path) -> None:
     from styleforge.engine import export_safetensors
     from styleforge.gan.loading import load_translator

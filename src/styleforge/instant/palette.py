@@ -28,8 +28,10 @@ __all__ = [
     "Palette",
     "apply_palette",
     "encode",
+    "encode_neighbourhoods",
     "graph_encoder",
     "moments",
+    "neighbourhoods",
     "palette_from_painting",
     "pass_closed_forms",
     "pass_maps",
@@ -283,11 +285,9 @@ def _pass_maps(img: np.ndarray, p: Palette, max_samples: int) -> tuple[np.ndarra
     return x, weight.astype(np.float32), bias.astype(np.float32)
 
 
-@lru_cache(maxsize=8)
-def _neighbour_index(h: int, w: int, max_samples: int) -> np.ndarray:
-    """Flat indices ``(N, 9)`` of the reflection-padded 3×3 neighbourhoods (tap-major) of
-    :func:`_sample`'s pixels: what :func:`_patches` reads from :func:`_caffe`'s padded copy."""
-    ys, xs = _sample(h, w, max_samples)
+def neighbourhoods(h: int, w: int, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
+    """Flat indices ``(N, 9)`` into an ``(H, W)`` image of the 3×3 neighbourhoods (tap-major, reflected
+    at the borders, as :func:`_caffe` pads) of the points ``(ys[i], xs[i])``; tap 4 is the point."""
 
     def reflect(i: np.ndarray, n: int) -> np.ndarray:
         i = np.abs(i)
@@ -295,7 +295,23 @@ def _neighbour_index(h: int, w: int, max_samples: int) -> np.ndarray:
 
     rows = [reflect(ys + d - 1, h) * w for d in range(3)]
     cols = [reflect(xs + d - 1, w) for d in range(3)]
-    idx = np.stack([rows[t // 3] + cols[t % 3] for t in range(9)], axis=1)
+    return np.stack([rows[t // 3] + cols[t % 3] for t in range(9)], axis=1)
+
+
+def encode_neighbourhoods(nb: np.ndarray, p: Palette) -> np.ndarray:
+    """relu1_1 features ``(N, 64)`` of ``(N, 9, 3)`` RGB 3×3 neighbourhoods in [0, 1] (tap-major, as
+    :func:`neighbourhoods` gathers them): what :func:`encode` gives at those points."""
+    x = nb[..., ::-1].astype(np.float32) * 255.0 - _CAFFE_MEAN_BGR
+    f = x.reshape(-1, 27) @ _enc_matrix(p)
+    f += p.enc_b
+    return np.maximum(f, 0.0, out=f)
+
+
+@lru_cache(maxsize=8)
+def _neighbour_index(h: int, w: int, max_samples: int) -> np.ndarray:
+    """:func:`neighbourhoods` of :func:`_sample`'s pixels: what :func:`_patches` reads from
+    :func:`_caffe`'s padded copy."""
+    idx = neighbourhoods(h, w, *_sample(h, w, max_samples))
     idx.flags.writeable = False
     return idx
 

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from ..instant.palette import Palette, encode, moments, sym_power
+from ..instant.palette import Palette, encode_neighbourhoods, moments, neighbourhoods, sym_power
 
 _IN_SCALE = 0.01  # the relu1_1 decoder's input scale (styleforge.nets.wct.ReconDecoder.IN_SCALE)
 _SAMPLES_PER_FRAME = 1 << 13
@@ -64,9 +64,9 @@ def fit_clip_palette(outputs: Sequence[np.ndarray], p: Palette, *, seed: int = 0
     a = rgb_root @ sym_power(rc, -0.5)
     b = p.rgb_mean.astype(np.float64) - a @ rm
     feats = []
-    for y, (ys, xs) in zip(outputs, picks, strict=True):
-        x = np.clip(y.astype(np.float64) @ a.T + b, 0, 1).astype(np.float32)
-        feats.append(encode(x, p, ys, xs))
+    for y, (ys, xs) in zip(outputs, picks, strict=True):  # mapped on the samples' neighbourhoods only
+        nb = y.reshape(-1, 3)[neighbourhoods(y.shape[0], y.shape[1], ys, xs)]  # (N, 9, 3)
+        feats.append(encode_neighbourhoods(np.clip(nb.astype(np.float64) @ a.T + b, 0, 1).astype(np.float32), p))
     fm, fc = moments(np.concatenate(feats).astype(np.float64))
     feat_root = p.feat_root if getattr(p, "feat_root", None) is not None else sym_power(p.feat_cov, 0.5)
     c = feat_root @ sym_power(fc, -0.5)

@@ -70,6 +70,14 @@ def _identity(name: str) -> str:
     return name
 
 
+def _frame_key(frame: np.ndarray) -> tuple[Any, ...]:
+    """A frame's pixels as a dictionary key (its shape, type and a 128-bit BLAKE2 digest)."""
+    import hashlib
+
+    data = np.ascontiguousarray(frame)
+    return data.shape, data.dtype.str, hashlib.blake2b(data.data, digest_size=16).digest()
+
+
 def _to_float(x: np.ndarray) -> np.ndarray:
     return x.astype(np.float32) / 255.0 if x.dtype == np.uint8 else x.astype(np.float32, copy=False)
 
@@ -111,6 +119,8 @@ class InstantStylizer:
         self._palette: Any = None  # the painting's statistics (instant.palette.Palette)
         self._fixed: Any = None  # the pass fitted on this clip (clip_palette.FixedPalette)
         self._convs: Any = None  # the pass's convolutions through onnxruntime (instant.lite)
+        #: the clip fit's raw outputs, by their frame (:func:`_frame_key`), until the render reaches it
+        self._kept: dict[tuple[Any, ...], np.ndarray] = {}
         self.clip_state: dict[str, Any] | None = None
         self._lite = self._lite_runner(styles, backend, threads, adain_decoder)
         self._model: Any = None
@@ -154,7 +164,15 @@ class InstantStylizer:
             return None
 
     def raw(self, frame: np.ndarray) -> np.ndarray:
-        """The network's output before the palette pass, ``(1, 3, H, W)`` float32 in [0, 1] (lite path)."""
+        """The network's output before the palette pass, ``(1, 3, H, W)`` float32 in [0, 1] (lite path).
+
+        A frame the clip fit already ran the network on (the same pixels) gets that output back once,
+        without a second run.
+        """
+        if self._kept:
+            kept = self._kept.pop(_frame_key(frame), None)
+            if kept is not None:
+                return kept
         x = np.ascontiguousarray(frame.transpose(2, 0, 1)[None], dtype=np.float32) / 255.0
         return self._lite.session.run(None, {self._lite.input_name: x})[0].clip(0, 1)
 
@@ -169,8 +187,12 @@ class InstantStylizer:
             return None
         from .clip_palette import fit_clip_palette
 
-        outs = [self.raw(f)[0].transpose(1, 2, 0) for f in samples]
-        state = {"palette": fit_clip_palette(outs, self._palette).to_json()}
+        self._kept = {}
+        raws = [self.raw(f) for f in samples]
+        # the samples are frames of the clip: the render gets their outputs back when it reaches them
+        # (on a 4 s clip that is a quarter of the command's time spent before the first frame)
+        self._kept = {_frame_key(f): r for f, r in zip(samples, raws, strict=True)}
+        state = {"palette": fit_clip_palette([r[0].transpose(1, 2, 0) for r in raws], self._palette).to_json()}
         self.set_clip_state(state)
         return state
 
