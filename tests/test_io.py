@@ -290,3 +290,26 @@ def test_a_pil_image_given_to_the_api_gets_its_profile_and_alpha_handled(tmp_pat
         assert abs(load_input(held).getpixel((0, 0))[0] - 188) <= 1  # before: 128 (convert("RGB"))
     clear = Image.new("RGBA", (4, 4), (0, 0, 0, 0))
     assert load_input(clear).getpixel((0, 0)) == (255, 255, 255)  # before: black
+
+
+def _zlib_level_class(png: bytes) -> int:
+    """FLEVEL of the first IDAT's zlib header (0: levels 0–1, 1: 2–5, 2: 6, 3: 7–9)."""
+    i = png.index(b"IDAT") + 4
+    return png[i + 1] >> 6
+
+
+def test_pngs_are_written_at_the_faster_zlib_level(tmp_path):
+    from styleforge.io import PNG_COMPRESS_LEVEL, png_bytes
+
+    img = Image.fromarray(np.random.default_rng(0).integers(0, 256, (32, 48, 3), dtype=np.uint8))
+    assert PNG_COMPRESS_LEVEL == 3
+    written = save_image(img, tmp_path / "out.png").read_bytes()
+    assert _zlib_level_class(written) == 1 == _zlib_level_class(png_bytes(img))  # Pillow's default would give 2
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "out.png")), np.asarray(img))
+    assert _zlib_level_class(png_bytes(img)) != _zlib_level_class(_default_png(img))
+
+
+def _default_png(img: Image.Image) -> bytes:
+    buf = _io.BytesIO()
+    img.save(buf, format="PNG")
+    return buf.getvalue()

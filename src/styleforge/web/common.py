@@ -62,7 +62,7 @@ from typing import Any
 from PIL import Image, PngImagePlugin
 
 from ..errors import InputError, StyleforgeError
-from ..io import register_heif
+from ..io import PNG_COMPRESS_LEVEL, register_heif
 from . import modes
 from .limits import JobCancelled, JobTimeout, Limits, WebSettings, open_upload
 from .quota import FAST, HEAVY, queue_options
@@ -201,7 +201,7 @@ def save_png(image: Image.Image, folder: Path, *, photo: str, mode: str, style: 
     out = sub / download_name(photo, mode, style)
     clean = Image.frombytes("RGB", image.size, image.convert("RGB").tobytes())
     part = out.with_suffix(".part")
-    clean.save(part, format="PNG", pnginfo=info)
+    clean.save(part, format="PNG", pnginfo=info, compress_level=PNG_COMPRESS_LEVEL)
     part.replace(out)
     return str(out)
 
