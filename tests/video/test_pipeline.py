@@ -182,3 +182,38 @@ def test_keyframes_are_stylised_ahead_in_their_own_thread_with_the_same_pixels(
     assert np.array_equal(out, Tint()(frames[1], None)) and np.array_equal(again, out)
     assert st.threads[0].startswith("styleforge-style") and st.threads[1] == "MainThread"
     assert len(st.threads) == 2
+
+
+def test_fit_times_fall_on_keyframes_spread_over_the_whole_clip() -> None:
+    from styleforge.video.pipeline import fit_times
+
+    times = fit_times(1.0, 80, 20.0, 4, 2)
+    idx = [round((t - 1.0) * 20) for t in times]
+    assert idx == [10, 30, 50, 70]  # evenly spread, each a multiple of the keyframe stride
+    for frames, k, stride in ((60, 4, 2), (7, 4, 3), (3, 5, 2), (1, 4, 2), (0, 4, 2), (107, 6, 1)):
+        idx = [round(t * 10) for t in fit_times(0.0, frames, 10.0, k, stride)]
+        assert len(idx) == k and idx == sorted(idx)
+        assert all(i % stride == 0 and 0 <= i < max(frames, 1) for i in idx), (frames, k, stride, idx)
+
+
+def test_the_clip_fit_costs_no_network_run_of_its_own(tmp_path: Path, make_clip) -> None:  # noqa: ANN001
+    from styleforge.video.stylizers import InstantStylizer
+
+    n = 12
+    clip = make_clip(frames=pan_frames(n))
+    st = InstantStylizer("starry_night")
+    assert st.fits_clip
+    runs = []
+    session = st._lite.session
+
+    class Counting:  # the network's session, counting its runs
+        def run(self, *a, **k):  # noqa: ANN002, ANN003, ANN202
+            runs.append(1)
+            return session.run(*a, **k)
+
+    st._lite.session = Counting()
+    res = render_video(clip, tmp_path / "out.mp4", st, VideoOptions(keyframes=2))
+    assert res.frames == n
+    keyframes = {i for i in range(n) if i % 2 == 0} | {n - 1}
+    # the fit ran the network on four of the keyframes; the render took those outputs instead of running it again
+    assert len(runs) == len(keyframes), (len(runs), sorted(keyframes))

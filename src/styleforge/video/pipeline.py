@@ -216,12 +216,19 @@ def _read_recipe(recipe_path: Path, partial: Path) -> dict[str, Any]:
         ) from None
 
 
-def clip_samples(video: Path, size: tuple[int, int], start: float, seconds: float, k: int) -> list[np.ndarray]:
-    """``k`` frames drawn evenly across ``[start, start + seconds)`` (the whole clip, whatever chunk
-    is rendered: every chunk fits the same clip-level pass)."""
+def fit_times(start: float, frames: int, fps: float, k: int, stride: int = 1) -> list[float]:
+    """``k`` times spread evenly over a clip of ``frames`` output frames at ``fps`` from ``start`` seconds (the
+    whole clip, whatever chunk is rendered: every chunk fits the same clip-level pass), each the time of a
+    frame the render stylises (an index that is a multiple of ``stride``, its keyframes), so the network's
+    outputs on them serve both the fit and the render."""
+    last = (max(frames, 1) - 1) // stride * stride
+    return [start + min(last, stride * round((j + 0.5) / k * frames / stride)) / fps for j in range(k)]
+
+
+def clip_samples(video: Path, size: tuple[int, int], times: list[float]) -> list[np.ndarray]:
+    """The frames of ``video`` at ``times`` (seconds; :func:`fit_times`), at ``size``."""
     out: list[np.ndarray] = []
-    for j in range(k):
-        t = start + (j + 0.5) / k * seconds if seconds > 0 else start
+    for t in times:
         frames = read_frames(video, size=size, start=t, tolerant=True, threaded=False)
         assert isinstance(frames, Generator)
         try:
@@ -342,6 +349,7 @@ def render_video(
     size = frame_size(info.width, info.height, options.size)
     fps_out = info.fps / options.every
     total = max(1, round(clip * float(info.fps) / options.every)) if clip else 0
+    whole = total  # the clip's output frames (a chunk's are fewer)
     first_kept, last_kept = options.frames if options.frames else (0, None)
     if last_kept is not None and total:
         last_kept = min(last_kept, total)
@@ -407,7 +415,8 @@ def render_video(
         if old is not None and old.get("clip_state") is not None:
             st.set_clip_state(old["clip_state"])  # type: ignore[attr-defined]
         elif getattr(st, "fits_clip", True):
-            samples = clip_samples(src, size, options.start, clip or (total / float(fps_out)), options.fit_frames)
+            times = fit_times(options.start, whole, float(fps_out), options.fit_frames, every)
+            samples = clip_samples(src, size, times)
             recipe["clip_state"] = st.fit_clip(samples)
         timings["fit"] = time.perf_counter() - t0
     blender = options.blender(st)
