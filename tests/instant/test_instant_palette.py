@@ -74,11 +74,16 @@ def test_numpy_pass_is_rgb_matching_then_the_wct_relu1_1_pass(starry: tuple[np.n
     assert np.abs(ours - _array(photo)).mean() > 0.05  # and the pass did change the picture
 
 
-def test_gathered_neighbourhoods_encode_as_the_padded_image_does() -> None:
-    rng = np.random.default_rng(2)
+def _random_palette(seed: int, painting: tuple[int, int]) -> tuple[np.random.Generator, object]:
+    """A pass with random weights on a random painting of ``painting`` (h, w), and the generator after it."""
+    rng = np.random.default_rng(seed)
     enc = (rng.normal(0, 1, (64, 3, 3, 3)).astype(np.float32), rng.normal(0, 10, 64).astype(np.float32))
     dec = (rng.normal(0, 0.5, (3, 64, 3, 3)).astype(np.float32), rng.normal(0, 0.1, 3).astype(np.float32))
-    pal = palette_from_painting(rng.random((20, 30, 3), dtype=np.float32), enc, dec)
+    return rng, palette_from_painting(rng.random((*painting, 3), dtype=np.float32), enc, dec)
+
+
+def test_gathered_neighbourhoods_encode_as_the_padded_image_does() -> None:
+    rng, pal = _random_palette(2, (20, 30))
     img = rng.random((9, 13, 3), dtype=np.float32)
     ys, xs = np.divmod(np.arange(9 * 13), 13)  # every pixel: the corners and edges reflect
     nb = img.reshape(-1, 3)[neighbourhoods(9, 13, ys, xs)]
@@ -88,10 +93,7 @@ def test_gathered_neighbourhoods_encode_as_the_padded_image_does() -> None:
 
 
 def test_strips_and_the_whole_image_give_the_same_pixels() -> None:
-    rng = np.random.default_rng(1)
-    enc = (rng.normal(0, 1, (64, 3, 3, 3)).astype(np.float32), rng.normal(0, 10, 64).astype(np.float32))
-    dec = (rng.normal(0, 0.5, (3, 64, 3, 3)).astype(np.float32), rng.normal(0, 0.1, 3).astype(np.float32))
-    pal = palette_from_painting(rng.random((40, 50, 3), dtype=np.float32), enc, dec)
+    rng, pal = _random_palette(1, (40, 50))
     img = rng.random((37, 29, 3), dtype=np.float32)
     whole = apply_palette(img, pal, strip=1000)
     for strip in (1, 2, 5):

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from videoclips import pan_frames
+from videoclips import count_network_runs, pan_frames
 
 from styleforge.errors import InputError
 from styleforge.video.container import probe, read_frames
@@ -203,15 +203,7 @@ def test_the_clip_fit_costs_no_network_run_of_its_own(tmp_path: Path, make_clip)
     clip = make_clip(frames=pan_frames(n))
     st = InstantStylizer("starry_night")
     assert st.fits_clip
-    runs = []
-    session = st._lite.session
-
-    class Counting:  # the network's session, counting its runs
-        def run(self, *a, **k):  # noqa: ANN002, ANN003, ANN202
-            runs.append(1)
-            return session.run(*a, **k)
-
-    st._lite.session = Counting()
+    runs = count_network_runs(st)
     res = render_video(clip, tmp_path / "out.mp4", st, VideoOptions(keyframes=2))
     assert res.frames == n
     keyframes = {i for i in range(n) if i % 2 == 0} | {n - 1}

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from videoclips import pan_frames
+from videoclips import count_network_runs, pan_frames
 
 from styleforge.errors import InputError
 from styleforge.transfer.lut import apply_lut, read_cube
@@ -82,15 +82,7 @@ def test_instant_reuses_the_clip_fits_network_outputs_once() -> None:
     s = InstantStylizer("starry_night")
     assert s.fits_clip  # onnxruntime and the offline VGG16 are dependencies: the torch-free pass
     frames = pan_frames(3, (64, 48))
-    runs = []
-    session = s._lite.session
-
-    class Counting:  # the network's session, counting its runs
-        def run(self, *a, **k):  # noqa: ANN002, ANN003, ANN202
-            runs.append(1)
-            return session.run(*a, **k)
-
-    s._lite.session = Counting()
+    runs = count_network_runs(s)
     s.fit_clip([frames[0], frames[2]])
     assert len(runs) == 2
     fitted = s(frames[2].copy(), None)  # the same pixels (another array): the fit's output, no run

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import av
 import numpy as np
@@ -56,3 +57,18 @@ def pan_frames(n: int = 8, size: tuple[int, int] = (64, 48), step: int = 2) -> l
     )
     tex = (tex * 255).astype(np.uint8)
     return [np.ascontiguousarray(tex[:, i * step : i * step + w]) for i in range(n)]
+
+
+def count_network_runs(stylizer: Any) -> list[int]:
+    """Wrap a torch-free :class:`~styleforge.video.stylizers.InstantStylizer`'s network session; the list
+    returned grows by one on each of its runs."""
+    runs: list[int] = []
+    session = stylizer._lite.session
+
+    class Counting:
+        def run(self, *a: Any, **k: Any) -> Any:
+            runs.append(1)
+            return session.run(*a, **k)
+
+    stylizer._lite.session = Counting()
+    return runs
