@@ -72,11 +72,51 @@ def test_folder_of_clips(tmp_path: Path, capsys) -> None:  # noqa: ANN001
     assert probe(tmp_path / "out" / "d.mp4").has_audio
 
 
+def test_an_animated_gif_in_and_a_gif_out(tmp_path: Path, make_clip, capsys) -> None:  # noqa: ANN001
+    from PIL import Image
+
+    frames = pan_frames(6)
+    anim = tmp_path / "anim.gif"
+    first, *rest = (Image.fromarray(f) for f in frames)
+    first.save(anim, save_all=True, append_images=rest, duration=100, loop=0)  # 10 frames/s
+    code, err = run(capsys, str(anim), "--instant", "starry_night", "-o", str(tmp_path / "from_gif.mp4"))
+    assert code == 0, err
+    info = probe(tmp_path / "from_gif.mp4")
+    assert (info.width, info.height, info.frames, float(info.fps)) == (64, 48, 6, 10.0)
+
+    still = make_clip(name="still.mp4", frames=[frames[0]] * 5, audio=True)  # a clip that holds still
+    code, err = run(capsys, str(still), "--instant", "starry_night", "-o", str(tmp_path / "out.gif"))
+    assert code == 0, err
+    gif = Image.open(tmp_path / "out.gif")
+    assert (gif.size, gif.n_frames, gif.info.get("loop")) == ((64, 48), 5, 0)
+    durations, pictures = [], []
+    for i in range(gif.n_frames):
+        gif.seek(i)
+        durations.append(gif.info["duration"])
+        pictures.append(np.asarray(gif.convert("RGB")))
+    assert durations == [100] * 5  # the clip's 10 frames/s
+    # one palette for the clip, and no dither: a colour of the video becomes the same colour of the GIF
+    # wherever and whenever it shows (a dither or a palette per frame would give it several)
+    code, err = run(capsys, str(still), "--instant", "starry_night", "--no-audio", "-o", str(tmp_path / "out.mp4"))
+    assert code == 0, err
+    video = np.stack(list(read_frames(tmp_path / "out.mp4"))).reshape(-1, 3).astype(np.int64)
+    made = np.stack(pictures).reshape(-1, 3).astype(np.int64)
+    pairs = np.unique(np.stack([video @ [65536, 256, 1], made @ [65536, 256, 1]], 1), axis=0)
+    colours, counts = np.unique(pairs[:, 0], return_counts=True)
+    assert len(colours) > 500 and (counts > 1).mean() < 0.01, (len(colours), (counts > 1).mean())
+    assert np.abs(made - video).mean() < 6  # 256 colours for the clip
+    made = next(iter(read_frames(tmp_path / "out.gif")))  # and FFmpeg reads it back as a clip
+    assert made.shape == (48, 64, 3) and np.abs(made.astype(int) - pictures[0]).mean() < 1
+    names = ["anim.gif", "from_gif.mp4", "out.gif", "out.mp4", "still.mp4"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == names
+
+
 @pytest.mark.parametrize(
     "case",
     [
         "text",
         "image",
+        "still_gif",
         "audio_only",
         "zero_length",
         "missing_dir",
@@ -98,6 +138,9 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path: Path, make_cl
         src.write_text("not a video\n" * 50)
     elif case == "image":
         src = tmp_path / "photo.jpg"
+        Image.new("RGB", (64, 48), (200, 10, 10)).save(src)
+    elif case == "still_gif":  # one frame: an image, though GIF can hold a clip
+        src = tmp_path / "still.gif"
         Image.new("RGB", (64, 48), (200, 10, 10)).save(src)
     elif case == "audio_only":
         src = tmp_path / "sound.m4a"

@@ -8,6 +8,7 @@ Examples::
     styleforge video clip.mp4 --look film.cube -o out.mp4                       # a .cube look
     styleforge video clip.mp4 --checkpoint runs/x/weights/G_A.safetensors -o out.mp4
     styleforge video clip.mp4 --instant the_scream --start 10 --duration 5 --every 3 -o preview.mp4
+    styleforge video loop.gif --instant the_scream -o loop_art.gif        # an animated GIF in, a looping GIF out
     styleforge video clip.mp4 --instant starry_night -o out.mp4 --resume        # after Ctrl-C or a kill
     styleforge video clip.mp4 --instant starry_night --frames 0:108 -o part0.mp4   # a chunk (kept frames 0…107)
     styleforge video clip.mp4 --instant starry_night --frames 100:200 -o part1.mp4
@@ -72,7 +73,9 @@ def add_parser(sub: Any) -> None:
         metavar="INPUT",
         help="video file, or a folder of clips (then -o is a folder); 'join CHUNK…' joins chunks",
     )
-    p.add_argument("-o", "--output", required=True, help="output video (.mp4, .mkv, .mov) or folder")
+    p.add_argument(
+        "-o", "--output", required=True, help="output video (.mp4, .mkv, .mov; .gif: a looping GIF, no sound) or folder"
+    )
     m = p.add_argument_group("mode (exactly one)")
     m.add_argument(
         "--instant", metavar="STYLE", help="instant style: built-in model, trained weights, or any image (AdaIN)"

@@ -55,7 +55,7 @@ log = logging.getLogger("styleforge")
 #: ``--codec`` values: ``auto`` = libx264, else openh264, else MPEG-4.
 CODECS = ("auto", "h264", "openh264", "mpeg4")
 #: Containers the final output may use.
-OUTPUT_EXTENSIONS = (".mp4", ".mkv", ".mov", ".m4v")
+OUTPUT_EXTENSIONS = (".mp4", ".mkv", ".mov", ".m4v", ".gif")
 _IMAGE_FORMATS = (
     "image2",
     "png_pipe",
@@ -156,7 +156,7 @@ def probe(path: str | os.PathLike[str], *, what: str = "input") -> VideoInfo:
     except (av.FFmpegError, UnicodeDecodeError, ValueError) as e:
         raise InputError(f"{what} {p} is not a video ({getattr(e, 'strerror', None) or e})") from None
     with c:
-        if c.format.name in _IMAGE_FORMATS or any(c.format.name.startswith(f) for f in ("image2",)):
+        if (c.format.name in _IMAGE_FORMATS or c.format.name.startswith("image2")) and not _animated(p):
             raise InputError(f"{what} {p} is an image, not a video (use styleforge stylize or instant)")
         if not c.streams.video:
             raise InputError(f"{what} {p} has no video stream (or only an empty one)")
@@ -180,6 +180,27 @@ def probe(path: str | os.PathLike[str], *, what: str = "input") -> VideoInfo:
         if turns % 2:
             width, height = height, width
         return VideoInfo(p, width, height, fps, duration, frames, has_audio, codec, turns)
+
+
+#: Image formats whose files can hold an animation (FFmpeg reads their frames as a clip's).
+_ANIMATED_FORMATS = ("gif", "apng")
+
+
+def _animated(path: Path) -> bool:
+    """Whether an image file FFmpeg reads as an animation (a GIF, an APNG) holds more than one frame."""
+    av = _av()
+    try:
+        with av.open(str(path)) as c:
+            if c.format.name not in _ANIMATED_FORMATS or not c.streams.video:
+                return False
+            n = 0
+            for pkt in c.demux(c.streams.video[0]):
+                n += bool(pkt.size)
+                if n > 1:
+                    return True
+    except av.FFmpegError:
+        pass
+    return False
 
 
 def _ticks(path: Path, fps: float, start: float) -> int:
@@ -398,7 +419,7 @@ def check_video_output(path: str | os.PathLike[str]) -> Path:
     p = Path(path)
     parent = p.parent if str(p.parent) else Path(".")
     if p.suffix.lower() not in OUTPUT_EXTENSIONS:
-        raise InputError(f"unknown video output format {p.suffix or '(none)'!r} for {p}; use .mp4, .mkv or .mov")
+        raise InputError(f"unknown video output format {p.suffix or '(none)'!r} for {p}; use .mp4, .mkv, .mov or .gif")
     if not parent.is_dir():
         raise InputError(f"output folder does not exist: {parent}")
     if p.is_dir():
@@ -643,6 +664,8 @@ def finalize(
     of a camera's ``.avi`` or ``.mov``, the Vorbis of a ``.webm``)."""
     from ..io import atomic_path
 
+    if output.suffix.lower() == ".gif":
+        return _gif(video, output, comment)
     av = _av()
     fmt = {".mkv": "matroska", ".mov": "mov"}.get(output.suffix.lower(), "mp4")
     with atomic_path(output) as tmp:
@@ -677,6 +700,43 @@ def finalize(
             finally:
                 if ain is not None:
                     ain.close()
+    return output
+
+
+#: Frames a GIF's one palette is drawn from (spread over the clip).
+_GIF_PALETTE_FRAMES = 8
+
+
+def _gif(video: Path, output: Path, comment: str | None) -> Path:
+    """``video`` (our fragmented file) as a looping GIF, written atomically; a GIF has no sound.
+
+    One 256-colour palette for the whole clip, drawn from frames spread over it, and no dithering:
+    a palette or a dither pattern of each frame's own would make areas that hold still flicker.
+    Frames are read twice (the palette, then the GIF), never all held at once.
+    """
+    from PIL import Image
+
+    from ..io import atomic_path
+
+    info = probe(video, what="video")
+    step = max(1, info.frames // _GIF_PALETTE_FRAMES)
+    picks: list[np.ndarray] = []
+    n = 0
+    for n, f in enumerate(read_frames(video), 1):
+        if (n - 1) % step == 0 and len(picks) < _GIF_PALETTE_FRAMES:
+            picks.append(f)
+    if not picks:
+        raise InputError(f"{video} holds no frames to write as a GIF")
+    h, w = picks[0].shape[:2]
+    palette = Image.fromarray(np.concatenate(picks)).quantize(256, method=Image.Quantize.MEDIANCUT)
+    frames = (Image.fromarray(f).quantize(palette=palette, dither=Image.Dither.NONE) for f in read_frames(video))
+    first = next(frames)
+    # GIF times are hundredths of a second: each frame ends at its time on the clip's clock, rounded
+    ends = [round((i + 1) * 100 / float(info.fps)) * 10 for i in range(n)]
+    durations = [max(10, b - a) for a, b in zip([0, *ends[:-1]], ends, strict=True)]
+    extra = {"comment": comment.encode()} if comment else {}
+    with atomic_path(output) as tmp:
+        first.save(tmp, format="GIF", save_all=True, append_images=frames, duration=durations, loop=0, **extra)
     return output
 
 
