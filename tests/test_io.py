@@ -313,3 +313,16 @@ def _default_png(img: Image.Image) -> bytes:
     buf = _io.BytesIO()
     img.save(buf, format="PNG")
     return buf.getvalue()
+
+
+def test_an_animated_image_says_its_first_frame_is_used(tmp_path, caplog):
+    frames = [Image.new("RGB", (8, 6), c) for c in ((200, 10, 10), (10, 200, 10))]
+    frames[0].save(tmp_path / "a.gif", save_all=True, append_images=frames[1:], duration=100)
+    frames[0].save(tmp_path / "still.gif")
+    with caplog.at_level("INFO", logger="styleforge"):
+        img = load_image(tmp_path / "a.gif", what="content image")
+        load_image(tmp_path / "still.gif", what="content image")
+        load_image(tmp_path / "a.gif", what="style image")
+    assert np.abs(np.asarray(img, int) - (200, 10, 10)).max() < 8  # the first frame
+    said = [r.getMessage() for r in caplog.records]
+    assert len(said) == 2 and "styleforge video" in said[0] and "styleforge video" not in said[1], said

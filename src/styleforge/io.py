@@ -32,6 +32,7 @@ __all__ = [
 
 import contextlib
 import io
+import logging
 import os
 import tempfile
 import warnings
@@ -194,6 +195,9 @@ def _prepared(img: Image.Image) -> Image.Image:
     return _to_rgb(_to_srgb(img))
 
 
+_PHOTOS = ("image", "photo", "content image")  # what a command paints (an animated one could be a clip)
+
+
 def load_image(
     path: str | os.PathLike[str],
     *,
@@ -207,7 +211,11 @@ def load_image(
     sRGB.  Raises :class:`InputError` with one clear line for missing, non-image,
     truncated or oversized files.
     """
-    return _prepared(_open(path, what, max_pixels))
+    img = _open(path, what, max_pixels)
+    if getattr(img, "is_animated", False):
+        hint = f" (styleforge video {path} … -o out.gif stylises every frame)" if what in _PHOTOS else ""
+        logging.getLogger("styleforge").info("the %s %s is animated: its first frame is used%s", what, path, hint)
+    return _prepared(img)
 
 
 def image_from_bytes(data: bytes, *, what: str = "image", max_pixels: int = MAX_PIXELS) -> Image.Image:
