@@ -207,3 +207,10 @@ def test_gatys_video_end_to_end(tmp_path: Path, make_clip, capsys) -> None:  # n
     )
     assert code == 0, err
     assert probe(tmp_path / "g.mp4").frames == 3
+
+
+def test_a_gifs_chunks_are_mp4_joined_into_the_gif() -> None:
+    from styleforge.cli.video import _chunk_path
+
+    assert _chunk_path(Path("o/out.gif"), 1, 4) == Path("o/out.chunk1of4.mp4")  # not quantised twice
+    assert _chunk_path(Path("o/out.mkv"), 0, 2) == Path("o/out.chunk0of2.mkv")

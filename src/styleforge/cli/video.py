@@ -261,7 +261,12 @@ def _rank_chunk(
         clip = min(clip, options.duration)
     total = max(1, round(clip * float(info.fps) / options.every))
     a, b = chunk_ranges(total, world, args.overlap)[min(rank, total - 1)]
-    return replace(options, frames=(a, b)), out.with_name(f"{out.stem}.chunk{rank}of{world}{out.suffix}")
+    return replace(options, frames=(a, b)), _chunk_path(out, rank, world)
+
+
+def _chunk_path(out: Path, rank: int, world: int) -> Path:
+    """Where rank ``rank`` of ``world`` writes its chunk of ``out`` (a GIF's chunks are MP4, joined into the GIF)."""
+    return out.with_name(f"{out.stem}.chunk{rank}of{world}{'.mp4' if out.suffix.lower() == '.gif' else out.suffix}")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -294,9 +299,7 @@ def run(args: argparse.Namespace) -> int:
         if options.frames is not None:
             raise InputError("--frames and torchrun both choose the frames: give one of them")
         options, chunk = _rank_chunk(args, jobs[0][0], jobs[0][1], options, rank, world)
-        chunked = [
-            jobs[0][1].with_name(f"{jobs[0][1].stem}.chunk{r}of{world}{jobs[0][1].suffix}") for r in range(world)
-        ]
+        chunked = [_chunk_path(jobs[0][1], r, world) for r in range(world)]
         jobs = [(jobs[0][0], chunk)]
     stylizer: list[Any] = []
 
