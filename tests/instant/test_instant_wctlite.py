@@ -22,8 +22,6 @@ from styleforge.nets import wct as torch_wct
 pytest.importorskip("onnxruntime")
 pytest.importorskip("onnx")
 
-SHARED = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
-
 
 @pytest.fixture(scope="module")
 def runner() -> wctlite.WCTRunner:
@@ -105,14 +103,14 @@ def test_alpha_and_style_scale_match_too(runner: wctlite.WCTRunner) -> None:
 
 
 @pytest.mark.realdata
-def test_shared_photos_and_paintings_match(runner: wctlite.WCTRunner) -> None:
+def test_shared_photos_and_paintings_match(runner: wctlite.WCTRunner, shared_data: Path) -> None:
     photos = ["content/golden_gate.jpg", "more/content/NVlabs__000000000139.jpg"]
     paintings = ["styles/la_muse.jpg", "styles/shipwreck.jpg"]
     for p in photos:
-        photo = Image.open(SHARED / p).convert("RGB")
+        photo = Image.open(shared_data / p).convert("RGB")
         for s in paintings:
             opts = InstantOptions(size=512, tile=0)
-            want, got = _torch_output(photo, SHARED / s, opts), _lite_output(runner, photo, SHARED / s, opts)
+            want, got = _torch_output(photo, shared_data / s, opts), _lite_output(runner, photo, shared_data / s, opts)
             assert np.abs(want - got).max() <= 2, (p, s)
 
 
