@@ -727,7 +727,6 @@ def _gif(video: Path, output: Path, comment: str | None) -> Path:
             picks.append(f)
     if not picks:
         raise InputError(f"{video} holds no frames to write as a GIF")
-    h, w = picks[0].shape[:2]
     palette = Image.fromarray(np.concatenate(picks)).quantize(256, method=Image.Quantize.MEDIANCUT)
     frames = (Image.fromarray(f).quantize(palette=palette, dither=Image.Dither.NONE) for f in read_frames(video))
     first = next(frames)
