@@ -154,13 +154,25 @@ def moments(rows: np.ndarray, *, in_place: bool = False) -> tuple[np.ndarray, np
     return mean, (c.T @ c).astype(np.float64) / max(1, len(rows))
 
 
+def _caffe_values(rgb: np.ndarray) -> np.ndarray:
+    """RGB in [0, 1] (channels last) → caffe's BGR, 0–255, mean subtracted (float32)."""
+    return rgb[..., ::-1].astype(np.float32) * 255.0 - _CAFFE_MEAN_BGR
+
+
+def _relu1_1(patches: np.ndarray, p: Palette) -> np.ndarray:
+    """conv1_1 + ReLU on ``(N, 27)`` tap-major patches of caffe values → ``(N, 64)``."""
+    f = patches @ _enc_matrix(p)
+    f += p.enc_b
+    return np.maximum(f, 0.0, out=f)
+
+
 def _caffe(img: np.ndarray) -> np.ndarray:
     """``(H, W, 3)`` RGB in [0, 1] → caffe's BGR, 0–255, mean subtracted, reflection-padded by one pixel.
 
     Reflection, not zeros: a zero-padded conv1_1 gives the outer pixels other features,
     which the whitening–colouring turned into a frame (issue 25: border ratio 1.28 → ≤ 1.1).
     """
-    x = img[..., ::-1].astype(np.float32) * 255.0 - _CAFFE_MEAN_BGR
+    x = _caffe_values(img)
     if min(x.shape[:2]) < 2:
         return np.pad(x, ((1, 1), (1, 1), (0, 0)), mode="edge")
     return np.pad(x, ((1, 1), (1, 1), (0, 0)), mode="reflect")
@@ -200,9 +212,7 @@ def encode(
 ) -> np.ndarray:
     """relu1_1 features of ``(H, W, 3)`` RGB in [0, 1] → ``(N, 64)``, at the pixels or points of
     :func:`_patches` (``padded``: ``img`` already through :func:`_caffe`)."""
-    f = _patches(_caffe(img) if padded is None else padded, rows, cols) @ _enc_matrix(p)
-    f += p.enc_b
-    return np.maximum(f, 0.0, out=f)
+    return _relu1_1(_patches(_caffe(img) if padded is None else padded, rows, cols), p)
 
 
 def _stats(img: np.ndarray, p: Palette, max_samples: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -301,10 +311,7 @@ def neighbourhoods(h: int, w: int, ys: np.ndarray, xs: np.ndarray) -> np.ndarray
 def encode_neighbourhoods(nb: np.ndarray, p: Palette) -> np.ndarray:
     """relu1_1 features ``(N, 64)`` of ``(N, 9, 3)`` RGB 3×3 neighbourhoods in [0, 1] (tap-major, as
     :func:`neighbourhoods` gathers them): what :func:`encode` gives at those points."""
-    x = nb[..., ::-1].astype(np.float32) * 255.0 - _CAFFE_MEAN_BGR
-    f = x.reshape(-1, 27) @ _enc_matrix(p)
-    f += p.enc_b
-    return np.maximum(f, 0.0, out=f)
+    return _relu1_1(_caffe_values(nb).reshape(-1, 27), p)
 
 
 @lru_cache(maxsize=8)
