@@ -18,6 +18,7 @@ from styleforge.assets import BUILTIN_CONTENT, builtin_styles
 from styleforge.backbones.vgg import load_vgg_weights
 from styleforge.instant import InstantOptions, load_instant, stylize_instant, wctlite
 from styleforge.nets import wct as torch_wct
+from styleforge.precision import cpu_has_native_bf16
 
 pytest.importorskip("onnxruntime")
 pytest.importorskip("onnx")
@@ -68,7 +69,21 @@ def test_the_numpy_maths_is_the_torch_maths() -> None:
 def _torch_output(photo: Image.Image, style: Path, opts: InstantOptions) -> np.ndarray:
     torch.set_num_threads(2)
     model = load_instant([str(style)], backend="torch")
+    # the runner is float32; on a CPU with native bf16 the torch network autocasts (``amp="auto"``),
+    # up to 7/255 away, and the CLI then keeps the runner (``WCTRunner.matches``)
+    model.adain.amp = None
     return np.asarray(stylize_instant(photo, model, opts), np.int16)
+
+
+def _same_picture(want: np.ndarray, got: np.ndarray, *, bf16: bool = False) -> None:
+    """The runner against torch in float32: within 2/255 but for a few values (at most 4/255, one in
+    10 000) where oneDNN's and onnxruntime's AVX-512 kernels round apart (4 of 590 k on an AVX-512 CPU).
+    ``bf16``: torch autocast to bf16 (``amp="auto"`` on a CPU with native bf16): 0.2 % of the values
+    3–4/255 apart, 0.47/255 on average at 512 px."""
+    assert want.shape == got.shape
+    d = np.abs(want - got)
+    top, rare, mean = (8, 1e-2, 0.8) if bf16 else (4, 1e-4, 0.3)
+    assert d.max() <= top and (d > 2).mean() <= rare and d.mean() <= mean, (d.max(), (d > 2).sum(), d.mean())
 
 
 def _lite_output(r: wctlite.WCTRunner, photo: Image.Image, style: Path, opts: InstantOptions) -> np.ndarray:
@@ -90,8 +105,7 @@ def test_the_runner_gives_the_torch_picture_at_512(runner: wctlite.WCTRunner, pa
     style = builtin_styles()[painting]
     opts = InstantOptions(size=512, tile=0)
     want, got = _torch_output(photo, style, opts), _lite_output(runner, photo, style, opts)
-    assert want.shape == got.shape
-    assert np.abs(want - got).max() <= 2  # ≤ 2/255 on uint8
+    _same_picture(want, got)
 
 
 def test_alpha_and_style_scale_match_too(runner: wctlite.WCTRunner) -> None:
@@ -99,7 +113,7 @@ def test_alpha_and_style_scale_match_too(runner: wctlite.WCTRunner) -> None:
     style = builtin_styles()["udnie"]
     for opts in (InstantOptions(size=300, alpha=0.6, tile=0), InstantOptions(size=257, style_scale=1.5, tile=0)):
         want, got = _torch_output(photo, style, opts), _lite_output(runner, photo, style, opts)
-        assert np.abs(want - got).max() <= 2, opts
+        _same_picture(want, got)
 
 
 @pytest.mark.realdata
@@ -111,7 +125,7 @@ def test_shared_photos_and_paintings_match(runner: wctlite.WCTRunner, shared_dat
         for s in paintings:
             opts = InstantOptions(size=512, tile=0)
             want, got = _torch_output(photo, shared_data / s, opts), _lite_output(runner, photo, shared_data / s, opts)
-            assert np.abs(want - got).max() <= 2, (p, s)
+            _same_picture(want, got)
 
 
 def test_style_statistics_are_cached_on_disk(runner: wctlite.WCTRunner, tmp_path: Path) -> None:
@@ -152,7 +166,7 @@ def test_the_wct_command_imports_no_torch(runner: wctlite.WCTRunner, tmp_path: P
     full = _cli([*base, "--backend", "torch", "-o", str(tmp_path / "full.png")])
     assert "RC 0 TORCH True" in full.stdout, full.stderr[-2000:]
     a, b = (np.asarray(Image.open(tmp_path / n), np.int16) for n in ("fast.png", "full.png"))
-    assert a.shape == b.shape and np.abs(a - b).max() <= 2
+    _same_picture(a, b, bf16=cpu_has_native_bf16())  # the torch command autocasts there
 
 
 def test_without_onnxruntime_the_command_falls_back_to_torch(
@@ -183,12 +197,17 @@ def test_stylize_instant_shares_the_runner(runner: wctlite.WCTRunner) -> None:
     load_vgg_weights("vgg16-offline")
     photo = Image.open(BUILTIN_CONTENT["tubingen"]).convert("RGB")
     style = str(builtin_styles()["seated_nude"])
+    bf16 = load_instant([style])
+    bf16.adain.amp = torch.bfloat16  # type: ignore[union-attr]  # what amp="auto" is on a CPU with native bf16
+    assert bf16.wct_runner() is None  # another picture: the torch network runs
     auto, torch_only = load_instant([style]), load_instant([style], backend="torch")
+    for m in (auto, torch_only):
+        m.adain.amp = None  # type: ignore[union-attr]  # float32 on every CPU (the runner's pictures)
     assert auto.wct_runner() is not None and torch_only.wct_runner() is None
     for opts in (InstantOptions(size=320, tile=0), InstantOptions(size=320, tile=160, overlap=32, style_scale=0.8)):
         a = np.asarray(stylize_instant(photo, auto, opts), np.int16)
         b = np.asarray(stylize_instant(photo, torch_only, opts), np.int16)
-        assert np.abs(a - b).max() <= 2, opts
+        _same_picture(a, b)
     net = load_instant([style]).adain
     net.sizes = [384, 384, None]  # type: ignore[union-attr]  # another set of passes: not the runner's
     assert not runner.matches(net)
