@@ -155,7 +155,7 @@ def compare_section(args: argparse.Namespace, metric: Metric) -> None:
     ``git archive``; after: this checkout's CLI default, or ``--candidate`` options) in fresh
     processes, seed 0, and scores both outputs with neural-style's losses at 512 px
     (:class:`NeuralStyleLosses`) and with the independent metric.  ``--write`` records the figures
-    in ``benchmarks/results/gatys_speed.json``.
+    in ``benchmarks/results/gatys_speed.json`` (``--name``).
     """
     ns = NeuralStyleLosses()
     res = Path(args.results) / "compare"
@@ -239,7 +239,7 @@ def compare_section(args: argparse.Namespace, metric: Metric) -> None:
             "median_ratio": med,
             "pairs": pairs,
         }
-        print(f"wrote {write_results('gatys_speed', figures, threads=args.threads)}")
+        print(f"wrote {write_results(args.name, figures, threads=args.threads)}")
 
 
 # --------------------------------------------------------------------------- child processes
@@ -436,7 +436,8 @@ def main() -> None:
     ap.add_argument("--compare-pairs", default=COMPARE_PAIRS, help="content:style stems; asset/NAME: a committed asset")
     ap.add_argument("--before-ref", default=BEFORE_25_REF, help="commit whose default is 'before' (--compare)")
     ap.add_argument("--candidate", default="", help="stylize options of the 'after' run (default: none)")
-    ap.add_argument("--write", action="store_true", help="write benchmarks/results/gatys_speed.json (--compare)")
+    ap.add_argument("--write", action="store_true", help="write benchmarks/results/NAME.json (--compare)")
+    ap.add_argument("--name", default="gatys_speed", help="the results file's name (default %(default)s)")
     ap.add_argument("--child", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:

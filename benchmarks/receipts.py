@@ -10,6 +10,7 @@ Every benchmark whose figures reach the docs writes ``benchmarks/results/<name>.
       "git_commit": "5faa243…",            # HEAD when the run started ("unknown" outside git)
       "git_dirty": false,                  # uncommitted changes under src/ or benchmarks/ (results aside)
       "cpu": "Intel(R) Xeon(R) …",
+      "cpu_features": "avx512 vnni bf16",  # the vector units that decide the speed (not in older files)
       "threads": 2,                        # threads the measured code was given
       "load_average": [1.9, 1.7, 1.2],     # os.getloadavg() at the end of the run
       "python": "3.11.7", "torch": "2.13.0",   # torch: null when the run never imported it
@@ -74,6 +75,22 @@ def cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
+def cpu_features(cpuinfo: str | None = None) -> str:
+    """The CPU's widest vector extension and the units beside it that change the speed (``/proc/cpuinfo``'s
+    flags, or ``cpuinfo``'s text), e.g. ``"avx2"`` or ``"avx512 vnni bf16"``: two machines of one model
+    name can differ there, and torch's and onnxruntime's kernels (and ``--amp auto``) with them."""
+    if cpuinfo is None:
+        try:
+            cpuinfo = Path("/proc/cpuinfo").read_text()
+        except OSError:
+            return "unknown"
+    lines = (line.split(":", 1)[1].split() for line in cpuinfo.splitlines() if line.startswith("flags"))
+    flags = set(next(lines, []))
+    isa = next((n for n in ("avx512f", "avx2", "avx", "sse4_2") if n in flags), "other").removesuffix("f")
+    extra = [n for n, f in (("vnni", "avx512_vnni"), ("bf16", "avx512_bf16"), ("amx", "amx_tile")) if f in flags]
+    return " ".join([isa, *extra])
+
+
 def command_line(argv: list[str] | None = None) -> str:
     """The command as a user would type it from the repository root."""
     argv = list(sys.argv if argv is None else argv)
@@ -97,6 +114,7 @@ def receipt(name: str, figures: dict[str, Any], *, threads: int, command: str | 
         "git_commit": _git("rev-parse", "HEAD") or "unknown",
         "git_dirty": bool(dirty) if dirty is not None else None,
         "cpu": cpu_name(),
+        "cpu_features": cpu_features(),
         "threads": int(threads),
         "load_average": [round(x, 2) for x in os.getloadavg()],
         "python": platform.python_version(),

@@ -52,3 +52,11 @@ def test_a_file_without_the_schema_fields_is_refused(tmp_path: Path) -> None:
 def test_the_command_is_relative_to_the_repository() -> None:
     cmd = receipts.command_line([str(REPO / "benchmarks" / "video.py"), "--modes", "instant"])
     assert cmd == "python benchmarks/video.py --modes instant"
+
+
+def test_cpu_features_name_the_vector_units() -> None:
+    avx2 = "processor\t: 0\nflags\t\t: fpu sse4_2 avx fma avx2\nbugs\t\t: spectre\n"
+    zen4 = "flags\t\t: fpu avx avx2 avx512f avx512_vnni avx512_bf16\nflags\t\t: other\n"
+    assert receipts.cpu_features(avx2) == "avx2"
+    assert receipts.cpu_features(zen4) == "avx512 vnni bf16"
+    assert receipts.cpu_features("model name\t: a CPU without flags\n") == "other"
