@@ -145,7 +145,7 @@ def receipt_line(data: dict[str, Any]) -> str:
     return (
         f"<small>`benchmarks/results/{data['name']}.json`: `{data['command']}` — {head}, "
         f"{str(data['date'])[:10]}, {data['threads']} thread{'' if data['threads'] == 1 else 's'}{load_txt}, "
-        f"{data['cpu']}</small>"
+        f"{data['cpu']}{' (' + data['cpu_features'] + ')' if data.get('cpu_features') else ''}</small>"
     )
 
 

@@ -103,6 +103,14 @@ def test_table_rendering_and_receipt_line(tmp_path):
     assert "| identity | 9.92 dB | – |" in new and "| pix2pix | 17.50 dB | 306 |" in new
     assert "|---|---:|---:|" in new and "stale" not in new
     assert "quoted (commit e70cda1)" in new and "`python benchmarks/quality.py`" in new
+    assert "test CPU</small>" in new  # a file from before cpu_features: the model name alone
+
+
+def test_the_receipt_line_names_the_cpus_vector_units(tmp_path):
+    _receipt(tmp_path, "speed", {"runs": {"a": {"s": 0.5}}}, cpu_features="avx512 vnni bf16")
+    page = "<!-- table speed:runs | run=_key | s=s -->\n<!-- /table -->"
+    new, problems = docs_figures.render_text(page, docs_figures.Results(tmp_path))
+    assert problems == [] and "test CPU (avx512 vnni bf16)</small>" in new
 
 
 def test_pending_table_renders_a_note_until_its_file_exists(tmp_path):

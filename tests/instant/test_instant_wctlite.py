@@ -211,3 +211,39 @@ def test_stylize_instant_shares_the_runner(runner: wctlite.WCTRunner) -> None:
     net = load_instant([style]).adain
     net.sizes = [384, 384, None]  # type: ignore[union-attr]  # another set of passes: not the runner's
     assert not runner.matches(net)
+
+
+_ARENA_RUN = """
+import sys, numpy as np
+from styleforge.instant import lite
+if sys.argv[1] == "own":
+    lite._shared_arena = lambda: False  # every session its own arena, as before
+from styleforge.instant.wctlite import wct_runner_for
+r = wct_runner_for(threads=1)
+x = np.random.default_rng(0).random((1, 3, 384, 512), dtype=np.float32)
+y = r.stylize(x, r.style_stats(x))
+peak = next(ln.split()[1] for ln in open("/proc/self/status") if ln.startswith("VmHWM"))  # this exec's own
+print(peak, "sum", float(y.astype(np.float64).sum()))
+"""
+
+
+def test_the_runners_graphs_share_one_arena(runner: wctlite.WCTRunner) -> None:
+    from styleforge.instant import lite
+
+    options = [s.get_session_options() for s in (*runner.enc.values(), *runner.dec.values())]
+    assert all(o.get_session_config_entry("session.use_env_allocators") == "1" for o in options)
+    others = [s for k, s in lite._SESSIONS.items() if not k[3]]  # the per-style paths keep their own
+    for s in others:
+        with pytest.raises(Exception, match="does not have configuration"):
+            s.get_session_options().get_session_config_entry("session.use_env_allocators")
+    # what it is for: a 512 px call holds half the memory, with the same pixels
+    load_vgg_weights.cache_clear()
+    load_vgg_weights("vgg16-offline")  # into this test's cache, which the subprocesses read
+    runs = {}
+    for mode in ("build", "shared", "own"):  # the first builds the graphs in this cache (not counted)
+        p = subprocess.run([sys.executable, "-c", _ARENA_RUN, mode], capture_output=True, text=True, timeout=120)
+        assert p.returncode == 0, p.stderr[-2000:]
+        rss, _, total = p.stdout.split()
+        runs[mode] = (int(rss), float(total))
+    assert runs["shared"][1] == runs["own"][1]
+    assert runs["shared"][0] < 0.75 * runs["own"][0], runs

@@ -77,17 +77,18 @@ def onnx_file_for(weights: Path, kind: str = "instant") -> Path:
     return cache_dir() / "onnx" / f"{kind}-{weights_hash(weights)}.onnx"
 
 
-_SESSIONS: dict[tuple[str, int, bool], Any] = {}
+_SESSIONS: dict[tuple[str, int, bool, bool], Any] = {}
 
 
-def ort_session(path: Path, threads: int | None = None, *, layout: bool = True) -> Any:
-    """A cached onnxruntime CPU session for an ONNX file (``layout=False``: no NCHWc layout transform)."""
+def ort_session(path: Path, threads: int | None = None, *, layout: bool = True, shared_arena: bool = False) -> Any:
+    """A cached onnxruntime CPU session for an ONNX file (``layout=False``: no NCHWc layout transform;
+    ``shared_arena``: its memory from the process's one shared arena, :func:`_shared_arena`)."""
     import onnxruntime as ort
 
     n = threads or os.cpu_count() or 1
-    key = (str(path), n, layout)
+    key = (str(path), n, layout, shared_arena)
     if key not in _SESSIONS:
-        opts = _options(n, layout=layout)
+        opts = _options(n, layout=layout, shared_arena=shared_arena)
         _SESSIONS[key] = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
     return _SESSIONS[key]
 
@@ -96,12 +97,14 @@ _SHARED_ARENA: list[bool] = []  # whether this process's shared CPU arena is reg
 
 
 def _shared_arena() -> bool:
-    """One CPU memory arena for every session of this process, registered with onnxruntime's
-    environment on first use (``False`` where this onnxruntime cannot).
+    """One CPU memory arena for the sessions that ask for it (``ort_session(..., shared_arena=True)``),
+    registered with onnxruntime's environment on first use (``False`` where this onnxruntime cannot).
 
-    Each session otherwise grows its own arena: the WCT path's eight graphs held 830 MB at 512 px,
-    and every graph's first run touched fresh pages.  Sharing one, they hold 370 MB and a
-    command's first WCT call is about 0.15 s shorter (same pixels)."""
+    Each session otherwise grows its own arena: the WCT path's eight graphs, run one after another,
+    held 830 MB at 512 px, and every graph's first run touched fresh pages.  Sharing one, they hold
+    370 MB and the WCT command is 12 % faster (same pixels).  The other sessions keep their own: the
+    video pipeline runs its network and pass from several threads, and with them sharing, the
+    moving-camera clip was 2 % slower (4 of 5 pairs in turn)."""
     if not _SHARED_ARENA:
         import onnxruntime as ort
 
@@ -114,12 +117,12 @@ def _shared_arena() -> bool:
     return _SHARED_ARENA[0]
 
 
-def _options(threads: int | None, *, layout: bool) -> Any:
+def _options(threads: int | None, *, layout: bool, shared_arena: bool = False) -> Any:
     """The session options of every onnxruntime session here (``layout=False``: no NCHWc layout)."""
     import onnxruntime as ort
 
     opts = ort.SessionOptions()
-    if _shared_arena():
+    if shared_arena and _shared_arena():
         opts.add_session_config_entry("session.use_env_allocators", "1")
     level = ort.GraphOptimizationLevel
     opts.graph_optimization_level = level.ORT_ENABLE_ALL if layout else level.ORT_ENABLE_EXTENDED

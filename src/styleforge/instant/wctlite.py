@@ -437,8 +437,8 @@ class WCTRunner:
             dp = folder / f"wct-dec-{lv}-{self.key}.onnx"
             if not dp.is_file():
                 build_decoder_graph(dp, sd, lv)
-            self.enc[lv] = ort_session(ep, threads)
-            self.dec[lv] = ort_session(dp, threads)
+            self.enc[lv] = ort_session(ep, threads, shared_arena=True)  # run one after another: one arena
+            self.dec[lv] = ort_session(dp, threads, shared_arena=True)
         self._stats: dict[tuple[str, float], dict[str, tuple[np.ndarray, np.ndarray]]] = {}
 
     # -- pieces ------------------------------------------------------------------------------
