@@ -88,3 +88,24 @@ def test_gram_reads_channels_last_features_alike(shift):
     (ga * w).sum().backward()
     (gb * w).sum().backward()
     torch.testing.assert_close(a.grad, b.grad)
+
+
+@pytest.mark.parametrize("channels_last", [False, True])
+@pytest.mark.parametrize("shift", [0.0, -1.0])
+def test_gram_gradient_is_autograds(channels_last: bool, shift: float) -> None:
+    """The Gram's one-product backward gives autograd's gradient of the plain product."""
+    torch.manual_seed(0)
+    x = torch.randn(2, 8, 5, 7).relu()
+    if channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    target = torch.randn(2, 8, 8)
+    a, b = x.clone().requires_grad_(True), x.clone().requires_grad_(True)
+    ((gram_matrix(a, shift=shift) - target) ** 2).sum().backward()
+    f = b.reshape(2, 8, 35) + shift
+    ((torch.bmm(f, f.transpose(1, 2)) / (8 * 35) - target) ** 2).sum().backward()
+    assert a.grad is not None and b.grad is not None
+    torch.testing.assert_close(a.grad, b.grad, rtol=1e-5, atol=1e-6)
+    with torch.autocast("cpu", dtype=torch.bfloat16):  # bf16 products, float32 features: still a gradient
+        g = gram_matrix(a, shift=shift)
+    ((g.float() - target) ** 2).sum().backward()
+    assert a.grad.dtype == torch.float32 and torch.isfinite(a.grad).all()
