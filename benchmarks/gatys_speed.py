@@ -292,6 +292,13 @@ def _child(spec: dict) -> dict:
                 if losses["style"] <= spec.get("stop_below", -1.0):
                     raise KeyboardInterrupt  # reached: the optimiser stops as on Ctrl-C, keeping its best image
 
+        # as the command does before it optimises (each commit's own CLI; its absence where a commit lacks it)
+        try:
+            from styleforge.precision import skip_dynamo_import
+        except ImportError:
+            pass
+        else:
+            skip_dynamo_import()  # L-BFGS's first call would import torch._dynamo: about 2 s the CLI never spends
         # timed: stylize_tensor as the CLI calls it, building the backbone from its cached weights (< 1 s)
         t0, c0, l0 = time.perf_counter(), time.process_time(), os.getloadavg()[0]
         r = stylize_tensor(c, [s], cfg, callback=cb)
