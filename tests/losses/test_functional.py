@@ -109,3 +109,16 @@ def test_gram_gradient_is_autograds(channels_last: bool, shift: float) -> None:
         g = gram_matrix(a, shift=shift)
     ((g.float() - target) ** 2).sum().backward()
     assert a.grad.dtype == torch.float32 and torch.isfinite(a.grad).all()
+
+
+def test_masked_gram_gradient_is_autograds() -> None:
+    torch.manual_seed(1)
+    x = torch.randn(1, 6, 9, 8).relu()
+    mask = torch.rand(1, 1, 9, 8)
+    target = torch.randn(1, 6, 6)
+    a, b = x.clone().requires_grad_(True), x.clone().requires_grad_(True)
+    ((masked_gram_matrix(a, mask, shift=-1.0) - target) ** 2).sum().backward()
+    fm = (b.reshape(1, 6, 72) - 1.0) * mask.reshape(1, 1, 72)
+    ((torch.bmm(fm, fm.transpose(1, 2)) / (6 * mask.sum()) - target) ** 2).sum().backward()
+    assert a.grad is not None and b.grad is not None
+    torch.testing.assert_close(a.grad, b.grad, rtol=1e-5, atol=1e-6)

@@ -86,7 +86,7 @@ def masked_gram_matrix(features: torch.Tensor, mask: torch.Tensor, *, shift: flo
     m = mask.reshape(mask.shape[0], 1, h * w)
     fm = f * m
     area = m.sum(dim=2, keepdim=True).clamp_min(1e-8)  # (N, 1, 1)
-    return torch.bmm(fm, fm.transpose(1, 2)) / (c * area)
+    return _SelfProduct.apply(fm, False) / (c * area)
 
 
 def chain_gram(a: torch.Tensor, b: torch.Tensor, *, shift: float = 0.0) -> torch.Tensor:
