@@ -232,7 +232,9 @@ def test_the_runners_graphs_share_one_arena(runner: wctlite.WCTRunner) -> None:
 
     options = [s.get_session_options() for s in (*runner.enc.values(), *runner.dec.values())]
     assert all(o.get_session_config_entry("session.use_env_allocators") == "1" for o in options)
-    others = [s for k, s in lite._SESSIONS.items() if not k[3]]  # the per-style paths keep their own
+    assert lite.palette_conv_runner(1) is not None  # a per-style path's session: it keeps its own arena
+    others = [s for k, s in lite._SESSIONS.items() if not k[3]]
+    assert others
     for s in others:
         with pytest.raises(Exception, match="does not have configuration"):
             s.get_session_options().get_session_config_entry("session.use_env_allocators")
