@@ -111,6 +111,27 @@ def test_gram_gradient_is_autograds(channels_last: bool, shift: float) -> None:
     assert a.grad.dtype == torch.float32 and torch.isfinite(a.grad).all()
 
 
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_bf16_features_give_a_float32_gram_and_a_bf16_gradient(channels_last: bool) -> None:
+    """Gatys' bf16 passes hand the Gram bf16 features: one rounding of the float32-accumulated
+    product, a float32 Gram, and the gradient in bf16 as the convolutions' backward takes it."""
+    torch.manual_seed(2)
+    x = torch.randn(1, 16, 24, 20).relu().bfloat16()
+    if channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    target = torch.randn(1, 16, 16) * 0.1
+    low, ref = x.clone().requires_grad_(True), x.float().requires_grad_(True)
+    g_low, g_ref = gram_matrix(low), gram_matrix(ref)
+    assert g_low.dtype == torch.float32
+    torch.testing.assert_close(g_low, g_ref, rtol=8e-3, atol=1e-4)  # bf16 keeps 8 bits: 2⁻⁸ ≈ 4e-3
+    ((g_low - target) ** 2).sum().backward()
+    ((g_ref - target) ** 2).sum().backward()
+    assert low.grad is not None and ref.grad is not None
+    assert low.grad.dtype == torch.bfloat16
+    assert torch.nn.functional.cosine_similarity(low.grad.float().flatten(), ref.grad.flatten(), dim=0) > 0.999
+    assert gram_matrix(x.double()).dtype == torch.float64  # only low precision is promoted
+
+
 def test_masked_gram_gradient_is_autograds() -> None:
     torch.manual_seed(1)
     x = torch.randn(1, 6, 9, 8).relu()

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import pytest
 import torch
@@ -265,6 +266,25 @@ def test_bf16_loss_and_gradient_close_to_fp32(bundled, net):
     assert abs(t16 - t32) / t32 < 0.02
     assert all(abs(terms16[k] - terms32[k]) / terms32[k] < 0.03 for k in terms32)
     assert torch.nn.functional.cosine_similarity(g16.flatten(), g32.flatten(), dim=0) > 0.98
+
+
+def test_bf16_passes_keep_only_the_plain_gram_layers_in_bf16(bundled, net):
+    from styleforge.transfer.gatys import _Objective, layer_setup
+
+    c, s = bundled
+    cfg = GatysConfig(image_size=64)
+    cl, sl, lw = layer_setup(cfg, net)
+    obj = _Objective(net, cfg, c, [s], [1.0], None, cl, sl, lw, amp=torch.bfloat16)
+    feats = obj.features(c, obj.layers)
+    assert obj.low_precision == set(sl) - set(cl) != set()
+    assert {k for k, v in feats.items() if v.dtype == torch.bfloat16} == obj.low_precision
+    assert all(feats[k].dtype == torch.float32 for k in cl)  # the content MSE stays float32
+    assert all(g.dtype == torch.float32 for g in obj.style_targets[0].values())
+    mask = torch.ones_like(c[:, :1])
+    masked = _Objective(net, cfg, c, [s], [1.0], [mask], cl, sl, lw, amp=torch.bfloat16)
+    improved = _Objective(net, replace(cfg, improved=True), c, [s], [1.0], None, cl, sl, lw, amp=torch.bfloat16)
+    assert masked.low_precision == improved.low_precision == set()  # masks and shifts upcast first
+    assert _Objective(net, cfg, c, [s], [1.0], None, cl, sl, lw, amp=None).features(c, sl)[sl[0]].dtype == torch.float32
 
 
 @pytest.mark.parametrize("amp", ["none", "bf16"])
