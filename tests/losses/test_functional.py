@@ -11,6 +11,7 @@ from styleforge.losses import (
     chain_gram,
     content_loss,
     gram_matrix,
+    gram_style_loss,
     masked_gram_matrix,
     mrf_loss,
     style_loss,
@@ -130,6 +131,38 @@ def test_bf16_features_give_a_float32_gram_and_a_bf16_gradient(channels_last: bo
     assert low.grad.dtype == torch.bfloat16
     assert torch.nn.functional.cosine_similarity(low.grad.float().flatten(), ref.grad.flatten(), dim=0) > 0.999
     assert gram_matrix(x.double()).dtype == torch.float64  # only low precision is promoted
+
+
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_gram_style_loss_is_exact_where_a_rounded_gram_is_not(channels_last: bool) -> None:
+    """Near its target, a bf16-rounded Gram's error (2⁻⁹ of each entry) is a large part of ``G − G_t``;
+    the fused residual's is 2⁻⁹ of the residual.  Both against float64 on the same bf16 values."""
+    torch.manual_seed(3)
+    x = torch.randn(1, 64, 96, 128).relu().bfloat16()
+    if channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    exact = gram_matrix(x.double())
+    target = (exact * (1 + 0.01 * torch.randn_like(exact))).float()  # 1 % away
+
+    def cosine(a: torch.Tensor, b: torch.Tensor) -> float:  # (F.cosine_similarity's eps swamps tiny norms)
+        a, b = a.double().flatten(), b.double().flatten()
+        return float(a @ b / (a.norm() * b.norm()))
+
+    ref_x = x.double().requires_grad_(True)
+    ref = style_loss(gram_matrix(ref_x), target.double())
+    ref.backward()
+    fused_x, rounded_x = x.clone().requires_grad_(True), x.clone().requires_grad_(True)
+    fused = gram_style_loss(fused_x, target)
+    rounded = style_loss(gram_matrix(rounded_x), target)
+    (fused + rounded).backward()
+    assert fused.dtype == torch.float32 and fused_x.grad is not None and fused_x.grad.dtype == torch.bfloat16
+    assert abs(float(fused.detach() / ref.detach()) - 1) < 2e-3
+    assert cosine(fused_x.grad, ref_x.grad) > 0.9995
+    assert rounded_x.grad is not None
+    # why it exists: the rounded Gram misses by more
+    assert abs(float(rounded.detach() / ref.detach()) - 1) > 5e-3 or cosine(rounded_x.grad, ref_x.grad) < 0.995
+    f32 = x.float().requires_grad_(True)
+    torch.testing.assert_close(gram_style_loss(f32, target), style_loss(gram_matrix(f32), target), rtol=1e-4, atol=0)
 
 
 def test_masked_gram_gradient_is_autograds() -> None:

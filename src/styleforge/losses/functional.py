@@ -12,6 +12,7 @@ __all__ = [
     "chain_gram",
     "content_loss",
     "gram_matrix",
+    "gram_style_loss",
     "masked_gram_matrix",
     "mrf_loss",
     "style_loss",
@@ -25,10 +26,10 @@ import torch.nn.functional as F
 def gram_matrix(features: torch.Tensor, *, shift: float = 0.0) -> torch.Tensor:
     """Gram matrix ``F Fᵀ / (C·H·W)`` of ``(N, C, H, W)`` features → ``(N, C, C)``.
 
-    Low-precision (bf16, fp16) features stay in their dtype: the product accumulates in float32
-    (oneDNN) and is rounded to that dtype once, the Gram comes back in float32 and the gradient in
-    the features' dtype.  Gatys' bf16 passes give their features so: upcasting them first (as
-    before) made each 512 px evaluation 10–15 % slower for the same independent losses.
+    Low-precision (bf16, fp16) features give a float32 Gram rounded once from the product's float32
+    accumulator (2⁻⁹ of each entry in bf16), and the gradient in the features' dtype.  Near a
+    target that rounding swamps ``G − G_t``: a style loss on such features takes
+    :func:`gram_style_loss`, which subtracts the target inside the accumulator.
 
     Args:
         shift: added to the activations first (Novak & Nikulin's "shifted
@@ -69,8 +70,50 @@ class _SelfProduct(torch.autograd.Function):
     @staticmethod
     def backward(ctx: torch.autograd.function.FunctionCtx, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
         (f,) = ctx.saved_tensors  # type: ignore[attr-defined]
-        sym = (grad + grad.transpose(1, 2)).to(f.dtype)
-        return (torch.bmm(f, sym) if ctx.rows else torch.bmm(sym, f)), None  # type: ignore[attr-defined]
+        return _product_grad(f, grad, ctx.rows), None  # type: ignore[attr-defined]
+
+
+def _product_grad(f: torch.Tensor, grad: torch.Tensor, rows: bool, scale: float = 1.0) -> torch.Tensor:
+    """``F (G' + G'ᵀ)·scale`` (``rows``) or ``(G' + G'ᵀ)·scale F``, in ``F``'s dtype."""
+    sym = ((grad + grad.transpose(1, 2)) * scale).to(f.dtype)
+    return torch.bmm(f, sym) if rows else torch.bmm(sym, f)
+
+
+def gram_style_loss(features: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """``style_loss(gram_matrix(features), target)`` for low-precision (bf16, fp16) ``features``, exact
+    where it matters: the residual ``F Fᵀ / (C·H·W) − target`` is one ``baddbmm`` whose float32
+    accumulator takes the target (its part that the features' dtype holds; the rest is subtracted in
+    float32 after) before the single rounding, so the error is 2⁻⁹ of the residual (bf16), not of the
+    Gram.  A Gram rounded first, then subtracted, missed a target 1 % away by 12 % of the residual.
+
+    In Gatys' bf16 passes this keeps the style layers in bf16 with their products and gradients:
+    each 512 px evaluation about 10 % faster than upcasting them to float32 first.
+    """
+    n, c, h, w = features.shape
+    rows = features.dim() == 4 and c > 1 and not features.is_contiguous() and _channels_last(features)
+    f = features.permute(0, 2, 3, 1).reshape(n, h * w, c) if rows else features.reshape(n, c, h * w)
+    return _GramResidual.apply(f, target, 1.0 / (c * h * w), rows).pow(2).mean()
+
+
+class _GramResidual(torch.autograd.Function):
+    """``scale · Fᵀ F − T`` (``rows``) or ``scale · F Fᵀ − T`` in float32, the subtraction inside the
+    product's accumulator; the gradient as :class:`_SelfProduct`'s, in ``F``'s dtype."""
+
+    @staticmethod
+    def forward(
+        ctx: torch.autograd.function.FunctionCtx, f: torch.Tensor, target: torch.Tensor, scale: float, rows: bool
+    ) -> torch.Tensor:
+        ctx.save_for_backward(f)
+        ctx.rows, ctx.scale = rows, scale  # type: ignore[attr-defined]
+        a, b = (f.transpose(1, 2), f) if rows else (f, f.transpose(1, 2))
+        t = (target / scale).float().expand(f.shape[0], -1, -1)
+        hi = t.to(f.dtype)  # the target in two parts: hi in the accumulator, the rest after the rounding
+        return (torch.baddbmm(hi, a, b, beta=-1.0).float() - (t - hi.float())) * scale
+
+    @staticmethod
+    def backward(ctx: torch.autograd.function.FunctionCtx, grad: torch.Tensor) -> tuple[torch.Tensor, None, None, None]:
+        (f,) = ctx.saved_tensors  # type: ignore[attr-defined]
+        return _product_grad(f, grad, ctx.rows, ctx.scale), None, None, None  # type: ignore[attr-defined]
 
 
 def _channels_last(x: torch.Tensor) -> bool:
