@@ -41,17 +41,19 @@ def gram_matrix(features: torch.Tensor, *, shift: float = 0.0) -> torch.Tensor:
         tensor([[[0.5000, 0.5000],
                  [0.5000, 0.5000]]])
     """
-    n, c, h, w = features.shape
-    if features.dim() == 4 and c > 1 and not features.is_contiguous() and _channels_last(features):
-        # channels-last features (the CPU passes' layout): Fᵀ F of the (N, HW, C) view, no copy
-        f = features.permute(0, 2, 3, 1).reshape(n, h * w, c)
-        if shift:
-            f = f + shift
-        return _SelfProduct.apply(f, True) / (c * h * w)
-    f = features.reshape(n, c, h * w)
+    f, rows = _flat(features)
     if shift:
         f = f + shift
-    return _SelfProduct.apply(f, False) / (c * h * w)
+    return _SelfProduct.apply(f, rows) / f[0].numel()
+
+
+def _flat(features: torch.Tensor) -> tuple[torch.Tensor, bool]:
+    """``(N, C, H, W)`` → ``(N, C, HW)``, or for channels-last features (the CPU passes' layout) the
+    ``(N, HW, C)`` view, no copy (``rows=True``: the products are then ``Fᵀ F``)."""
+    n, c, h, w = features.shape
+    if features.dim() == 4 and c > 1 and not features.is_contiguous() and _channels_last(features):
+        return features.permute(0, 2, 3, 1).reshape(n, h * w, c), True
+    return features.reshape(n, c, h * w), False
 
 
 class _SelfProduct(torch.autograd.Function):
@@ -89,10 +91,8 @@ def gram_style_loss(features: torch.Tensor, target: torch.Tensor) -> torch.Tenso
     In Gatys' bf16 passes this keeps the style layers in bf16 with their products and gradients:
     each 512 px evaluation about 10 % faster than upcasting them to float32 first.
     """
-    n, c, h, w = features.shape
-    rows = features.dim() == 4 and c > 1 and not features.is_contiguous() and _channels_last(features)
-    f = features.permute(0, 2, 3, 1).reshape(n, h * w, c) if rows else features.reshape(n, c, h * w)
-    return _GramResidual.apply(f, target, 1.0 / (c * h * w), rows).pow(2).mean()
+    f, rows = _flat(features)
+    return _GramResidual.apply(f, target, 1.0 / f[0].numel(), rows).pow(2).mean()
 
 
 class _GramResidual(torch.autograd.Function):
