@@ -195,6 +195,7 @@ def run_clip(clip: Path, mode: str, tmp: Path, losses: Any, args: argparse.Names
     frames, base, ours = frames[:k], base[:k], ours[:k]
     flows: list[Any] = []
     sf_b, sf_o = still_flicker(frames, base), still_flicker(frames, ours)
+    sf_i = still_flicker(frames, frames)  # the footage's own on those pixels (sensor noise, compression)
     ew_b, ew_o = e_warp(frames, base, flows=flows), e_warp(frames, ours, flows=flows)
     ew_i = e_warp(frames, frames, flows=flows)  # the footage's own: what an output that follows it keeps
     style = np.asarray(Image.open(painting(mode)).convert("RGB"))
@@ -205,7 +206,13 @@ def run_clip(clip: Path, mode: str, tmp: Path, losses: Any, args: argparse.Names
         "frames": k,
         "size": f"{size[0]}x{size[1]}",
         "command": " ".join(["styleforge", "video", clip.name, *mode_args(mode), *extra, "-o", "out.mp4"]),
-        "still_flicker": {"per_frame": round(sf_b, 3), "ours": round(sf_o, 3), "ratio": round(sf_o / sf_b, 3)},
+        "still_flicker": {
+            "per_frame": round(sf_b, 3),
+            "ours": round(sf_o, 3),
+            "ratio": round(sf_o / sf_b, 3),
+            "input": round(sf_i, 3),
+            "input_ratio": round(sf_i / sf_b, 3),
+        },
         "e_warp_farneback": {
             "per_frame": round(ew_b, 6),
             "ours": round(ew_o, 6),
