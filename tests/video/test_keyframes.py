@@ -37,6 +37,26 @@ def test_propagate_takes_the_carried_picture_where_reliable_else_the_next_keyfra
     assert np.array_equal(propagate(carried, carry, None, None), carried)
 
 
+@pytest.mark.parametrize("detail", [False, True])
+def test_propagate_with_detail_keeps_the_strokes_contrast_where_it_mixes(detail: bool) -> None:
+    rng = np.random.default_rng(0)
+    carried, filled = (rng.random((64, 64, 3), np.float32) for _ in range(2))  # two stroke patterns
+    carry = np.zeros((64, 64), np.float32)
+    carry[:, :32] = 1.0  # reliable on the left
+    carry[:, 32:] = 0.5  # half and half on the right
+    fill = np.ones((64, 64), np.float32)
+    out = propagate(carried, carry, filled, fill, detail=detail)
+    # where the carried picture is reliable it comes out as it went in (still areas stay still), away
+    # from the mixed area by more than the coarsest band's reach (with ``detail``)
+    assert np.abs(out[:, :8] - carried[:, :8]).max() < 1e-4
+    # where two uncorrelated patterns are mixed half and half, a plain mix halves their variance
+    ratio = out[:, 40:].var() / carried[:, 40:].var()
+    if detail:
+        assert ratio > 0.8, ratio
+    else:
+        assert ratio < 0.6, ratio
+
+
 @pytest.mark.parametrize("every", [2, 3])
 def test_only_keyframes_are_stylised_and_every_frame_comes_out(every: int) -> None:
     frames = pan_frames(9)
