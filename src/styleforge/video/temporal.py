@@ -100,7 +100,8 @@ def propagate(
     ``detail``: the carried picture goes in as a keyframe's does (:func:`blend_detail`), so where
     the two are mixed their strokes keep their contrast (a plain mix of two stroke patterns that do
     not line up washes both out: on a real moving camera, style loss 1.18× the per-frame output's
-    against 1.15×).
+    against 1.15×).  Still areas then stay still to float rounding beyond the coarsest band's reach
+    (about 16 pixels) from a mixed pixel; nearer, the coarse bands of the mix reach them, as a keyframe's do.
     """
     a = carry[..., None]
     if filled is None or fill is None:
