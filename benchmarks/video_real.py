@@ -154,6 +154,14 @@ def strip(
     sheet.save(path, quality=82)
 
 
+def against(per_frame: float, ours: float, digits: int, *, footage: float | None = None) -> dict[str, float]:
+    """A measure of ours beside the per-frame output's (``ratio``: ours ÷ per-frame), and the footage's own."""
+    res = {"per_frame": round(per_frame, digits), "ours": round(ours, digits), "ratio": round(ours / per_frame, 3)}
+    if footage is not None:
+        res |= {"input": round(footage, digits), "input_ratio": round(footage / per_frame, 3)}
+    return res
+
+
 def run_clip(clip: Path, mode: str, tmp: Path, losses: Any, args: argparse.Namespace) -> dict[str, Any]:
     from styleforge.video.container import probe
     from styleforge.video.pipeline import VideoOptions, render_video
@@ -206,23 +214,11 @@ def run_clip(clip: Path, mode: str, tmp: Path, losses: Any, args: argparse.Names
         "frames": k,
         "size": f"{size[0]}x{size[1]}",
         "command": " ".join(["styleforge", "video", clip.name, *mode_args(mode), *extra, "-o", "out.mp4"]),
-        "still_flicker": {
-            "per_frame": round(sf_b, 3),
-            "ours": round(sf_o, 3),
-            "ratio": round(sf_o / sf_b, 3),
-            "input": round(sf_i, 3),
-            "input_ratio": round(sf_i / sf_b, 3),
-        },
-        "e_warp_farneback": {
-            "per_frame": round(ew_b, 6),
-            "ours": round(ew_o, 6),
-            "ratio": round(ew_o / ew_b, 3),
-            "input": round(ew_i, 6),
-            "input_ratio": round(ew_i / ew_b, 3),
-        },
-        "style_loss": {"per_frame": round(st_b, 4), "ours": round(st_o, 4), "ratio": round(st_o / st_b, 3)},
+        "still_flicker": against(sf_b, sf_o, 3, footage=sf_i),
+        "e_warp_farneback": against(ew_b, ew_o, 6, footage=ew_i),
+        "style_loss": against(st_b, st_o, 4),
         "content_loss_ratio": round(ct_o / ct_b, 3),
-        "moving_edges": {"per_frame": round(me_b, 4), "ours": round(me_o, 4), "ratio": round(me_o / me_b, 3)},
+        "moving_edges": against(me_b, me_o, 4),
         "ghosting": round(ghosting(frames, ours, base), 3),
         "frames_per_second": round(k / wall, 2),
         "wall_s": round(wall, 2),
